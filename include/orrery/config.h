@@ -1,0 +1,81 @@
+/* The config tree: a scenario file parsed by libyaml into nodes that remember
+ * where they came from, with `extends:` presets merged in and `--set`
+ * overrides applied. Every later error about a value points back at the
+ * file:line:col that produced it.
+ *
+ * Merge rule for `extends: PATH` (or a list of paths, applied in order; PATH
+ * is relative to the file that names it): the base is loaded first, then the
+ * extending file is laid over it. Mappings merge key by key, recursively;
+ * scalars and sequences replace. Key order is that of first appearance.
+ * A cycle of extends is an error. The `extends` key itself is removed from
+ * the merged tree. */
+#ifndef ORRERY_CONFIG_H
+#define ORRERY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orrery/diag.h"
+
+enum orr_node_kind {
+    ORR_NODE_SCALAR,
+    ORR_NODE_MAP,
+    ORR_NODE_SEQ,
+};
+
+struct orr_node {
+    enum orr_node_kind kind;
+    struct orr_mark mark;   /* where the value starts */
+    /* SCALAR */
+    char *scalar;           /* NUL-terminated text; "" for an empty/null value */
+    bool quoted;            /* written in quotes in the source */
+    /* MAP and SEQ */
+    size_t n;
+    struct orr_node **aItem;   /* values (MAP) or items (SEQ) */
+    char **aKey;               /* MAP only: keys, parallel to aItem */
+    struct orr_mark *aKeyMark; /* MAP only: where each key is */
+};
+
+struct orr_config {
+    struct orr_node *root; /* always a MAP after a successful load */
+    char *path;            /* the top-level file as given */
+    /* owned storage for nodes and file names; private to model/config */
+    void *arena;
+};
+
+/* Load path (and its presets). On error returns ORR_EPARSE, ORR_ENOENT or
+ * ORR_ESCHEMA, records messages in d and leaves cfg empty (safe to free). */
+int orr_config_load(struct orr_config *cfg, const char *path, struct orr_diag *d);
+
+/* Parse YAML text held in memory; name is used in marks. Same contract. The
+ * `extends` key is an error here unless base_dir is given. */
+int orr_config_load_string(struct orr_config *cfg, const char *name, const char *text,
+                           size_t len, const char *base_dir, struct orr_diag *d);
+
+/* Apply one override "key.path=value". Path components are map keys, or
+ * decimal indices into sequences. The value is parsed as a YAML scalar or a
+ * YAML flow collection ("[a, b]", "{x: 1}"). Missing map keys along the path
+ * are created; descending into a scalar is an error. Marks on the new nodes
+ * say file "<--set>", line 0, col = 1-based position in the argument. */
+int orr_config_set(struct orr_config *cfg, const char *assignment, struct orr_diag *d);
+
+void orr_config_free(struct orr_config *cfg);
+
+/* Look up a key in a MAP node; NULL if absent or node is not a MAP. */
+const struct orr_node *orr_node_get(const struct orr_node *map, const char *key);
+/* Same, returning the key's index in the map, or -1. */
+long orr_node_index(const struct orr_node *map, const char *key);
+
+/* A stable 64-bit hash (XXH3) of the tree's canonical form: keys in order,
+ * scalars as text, structure explicit. Marks do not contribute. */
+uint64_t orr_config_hash(const struct orr_node *root);
+
+/* Write the canonical form as block YAML (for `--json`-free debugging and for
+ * storing the effective scenario with a run). Returns a malloc'ed string. */
+char *orr_config_dump(const struct orr_node *root);
+
+/* Dotted path for messages: join(prefix, key) into a malloc'ed string. */
+char *orr_keypath_join(const char *prefix, const char *key);
+
+#endif

@@ -1,0 +1,39 @@
+/* Error codes: 0 is success, everything else a negative ORR_E* value. One
+ * X-macro list generates the enum and the messages (libuv style). */
+#ifndef ORRERY_ERROR_H
+#define ORRERY_ERROR_H
+
+#define ORR_ERRNO_MAP(X)                                                   \
+    X(EINVAL, 1, "invalid argument")                                       \
+    X(ENOMEM, 2, "out of memory")                                          \
+    X(EIO, 3, "input/output error")                                        \
+    X(ENOENT, 4, "no such file or object")                                 \
+    X(EPARSE, 5, "malformed input")                                        \
+    X(ESCHEMA, 6, "input does not match the schema")                       \
+    X(EUNIT, 7, "bad or missing unit")                                     \
+    X(ERANGE, 8, "value out of range")                                     \
+    X(EBUSY, 9, "resource busy; retry later")                              \
+    X(ECORRUPT, 10, "corrupt data")                                        \
+    X(ETRUNC, 11, "truncated data")                                        \
+    X(EVERSION, 12, "unsupported format version")                          \
+    X(EDB, 13, "results database error")                                   \
+    X(EINTR, 14, "interrupted")                                            \
+    X(ENOTSUP, 15, "not supported")
+
+enum orr_errno {
+    ORR_OK = 0,
+#define ORR__ERR_ENUM(name, num, msg) ORR_##name = -(num),
+    ORR_ERRNO_MAP(ORR__ERR_ENUM)
+#undef ORR__ERR_ENUM
+};
+
+const char *orr_strerror(int rc);
+
+/* Process exit codes shared by every CLI verb (DESIGN.md §9). */
+enum orr_exit {
+    ORR_EXIT_OK = 0,      /* success */
+    ORR_EXIT_FAILED = 1,  /* a check, diff or budget failed */
+    ORR_EXIT_USAGE = 2,   /* bad input or usage */
+};
+
+#endif

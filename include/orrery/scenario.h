@@ -1,0 +1,48 @@
+/* Scenarios: a YAML file (plus presets and --set overrides) turned into a
+ * validated, built, started simulation. Top-level keys are documented in
+ * docs/scenarios.md and by `orrery list keys`. */
+#ifndef ORRERY_SCENARIO_H
+#define ORRERY_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orrery/config.h"
+#include "orrery/diag.h"
+#include "orrery/params.h"
+#include "orrery/sim.h"
+
+struct orr_scenario {
+    struct orr_config cfg;
+    const char *path;
+    const char *name;        /* points into cfg */
+    const char *description; /* points into cfg */
+    uint64_t seed;
+    struct orr_sim_options opt;
+    uint64_t hash;           /* orr_config_hash of the effective tree */
+    char *overrides;         /* --set arguments joined with '\n' ("" if none) */
+    struct orr_sim *sim;
+    struct orr_params top, stop, trace;
+};
+
+/* The schema of the top-level keys and of `stop:` and `trace:`. */
+extern const struct orr_param orr_scenario_params[];
+extern const struct orr_param orr_scenario_stop_params[];
+extern const struct orr_param orr_scenario_trace_params[];
+extern const struct orr_param orr_scenario_link_params[];
+extern const struct orr_param orr_scenario_fault_params[];
+
+/* Load path, apply overrides, validate everything and build and start the
+ * simulation. seed, if not NULL, replaces the scenario's seed. Every problem
+ * found is reported in d; returns 0 or a negative ORR_E* code, and sc is
+ * always safe to close. */
+int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *const *sets,
+                      size_t nset, const uint64_t *seed,
+                      const struct orr_component_type *const *types, struct orr_diag *d);
+void orr_scenario_close(struct orr_scenario *sc);
+
+/* Closest name in a NULL-terminated list within edit distance 2, or NULL. */
+const char *orr_suggest(const char *word, const char *const *names);
+
+#endif

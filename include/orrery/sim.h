@@ -1,0 +1,263 @@
+/* The simulation: components, ports, links, events and the run loop.
+ *
+ * A simulation owns everything about a run — components, the event queue,
+ * stats, the digest — and nothing lives in globals, so two simulations can
+ * exist side by side and a run can later be checkpointed or split.
+ *
+ * Event order is the total order on (time, priority, origin id, origin seq):
+ * the origin is the component that scheduled the event and seq counts the
+ * events it has scheduled. The order therefore never depends on insertion
+ * order, pointers or how the model is partitioned (DESIGN.md §2). */
+#ifndef ORRERY_SIM_H
+#define ORRERY_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orrery/diag.h"
+#include "orrery/error.h"
+#include "orrery/params.h"
+#include "orrery/rng.h"
+#include "orrery/stats.h"
+#include "orrery/time.h"
+#include "orrery/results.h"
+#include "orrery/trace.h"
+
+struct orr_sim;
+struct orr_component;
+struct orr_link;
+
+/* Priorities break ties between events at the same instant; lower runs
+ * first. Named so the reason for each is written down once. */
+enum orr_priority {
+    ORR_PRIO_FAULT = 16,    /* faults change the world before anyone acts at that instant */
+    ORR_PRIO_DEFAULT = 128, /* ordinary work: timers, messages, port-ready */
+    ORR_PRIO_LATE = 240,    /* observers that must see everything else at an instant */
+};
+
+/* An event as a component's handler sees it. 56 bytes; the queue stores
+ * events by value. */
+struct orr_event {
+    orr_time_t time;
+    uint64_t seq;     /* origin's sequence number */
+    uint32_t rank;    /* priority << 24 | origin id */
+    uint32_t target;  /* component id */
+    uint16_t kind;    /* ORR_TK_TIMER, ORR_TK_MSG, ORR_TK_READY, ORR_TK_FAULT */
+    uint16_t port;    /* MSG/READY: receiving port index; TIMER: the tag */
+    uint32_t size;    /* MSG: message bytes */
+    uint64_t data[3]; /* MSG/TIMER payload words */
+};
+
+static inline uint32_t orr_event_origin(const struct orr_event *e) { return e->rank & 0xFFFFFFu; }
+static inline unsigned orr_event_priority(const struct orr_event *e) { return e->rank >> 24; }
+
+#define ORR_MAX_COMPONENTS 0xFFFFF0u /* ids fit in 24 bits; above are reserved */
+
+/* A message sent through a port: size in bytes (for bandwidth) and three
+ * payload words whose meaning belongs to the two components' protocol. */
+struct orr_msg {
+    uint32_t size;
+    uint64_t data[3];
+};
+
+/* --- component types ----------------------------------------------------- */
+
+struct orr_port_doc {
+    const char *name; /* "out", or a pattern such as "p<N>" */
+    const char *help;
+};
+
+struct orr_fault_desc {
+    const char *name;
+    const char *help;
+    const struct orr_param *params; /* keys accepted under the fault entry */
+};
+
+/* A component type is a static, const ops table plus a descriptor that
+ * tools print and the loader validates (STYLE.md: SST/gem5 component
+ * descriptors). */
+struct orr_component_type {
+    const char *name;
+    const char *summary;                 /* one line for `orrery list` */
+    const struct orr_param *params;      /* terminated by { NULL } */
+    const struct orr_port_doc *ports;    /* terminated by { NULL } */
+    const struct orr_fault_desc *faults; /* terminated by { NULL }; may be NULL */
+    size_t state_size;                   /* zeroed private state at c->state */
+    bool workload;                       /* counts toward "workloads finished" */
+
+    /* Called once per instance, in scenario order, with validated params.
+     * Creates ports (orr_port_add) and stats, reads params. Semantic errors
+     * in the params go to d (use orr_param_mark for positions) and return
+     * ORR_ESCHEMA. Must not schedule events. */
+    int (*create)(struct orr_component *c, const struct orr_params *p, struct orr_diag *d);
+    /* Called once per instance after every component exists and every link
+     * is joined. Resolves references to other components, checks that its
+     * ports are connected, schedules the first events. Optional. */
+    int (*start)(struct orr_component *c, struct orr_diag *d);
+    /* Called for every event targeted at this component. */
+    void (*handle)(struct orr_component *c, const struct orr_event *ev);
+    /* Apply fault number `fault` (index into faults[]) with its params.
+     * Optional when faults is NULL. */
+    void (*fault)(struct orr_component *c, unsigned fault, const struct orr_params *p);
+    /* Check a scheduled fault's params against this instance (a port number
+     * in range, ...) when the scenario is built, so a bad fault is an input
+     * error and not a surprise mid-run. Optional. */
+    int (*fault_check)(struct orr_component *c, unsigned fault, const struct orr_params *p,
+                       const struct orr_mark *mark, struct orr_diag *d);
+    /* The run is over: fold remaining state into stats (orr_value). Optional. */
+    void (*finish)(struct orr_component *c);
+    /* Free what create allocated (not c->state itself). Optional. */
+    void (*destroy)(struct orr_component *c);
+};
+
+struct orr_port {
+    struct orr_component *owner;
+    const char *name;
+    uint16_t index;
+    struct orr_link *link; /* NULL until joined */
+    uint8_t side;          /* which end of the link this port is (0 or 1) */
+};
+
+struct orr_component {
+    struct orr_sim *sim;
+    const struct orr_component_type *type;
+    const char *path; /* dotted instance path */
+    uint32_t id;      /* scenario order, from 0 */
+    uint64_t seq;     /* events this component has originated */
+    struct orr_rng rng;
+    void *state;
+    size_t nPort;
+    struct orr_port **aPort;
+};
+
+/* --- building a simulation ----------------------------------------------- */
+
+struct orr_sim_options {
+    uint64_t seed;
+    orr_time_t stop_time;       /* 0: no time limit; the run covers [0, stop_time) */
+    uint64_t stop_events;       /* 0: no event limit */
+    bool stop_when_workloads_done;
+    uint64_t checkpoint_every;  /* trace checkpoint interval in records; 0 = 65536 */
+};
+
+int orr_sim_create(struct orr_sim **s, const struct orr_sim_options *opt);
+void orr_sim_destroy(struct orr_sim *s);
+
+/* Instantiate a component: parse params (node may be NULL), call create.
+ * keypath is where the component's config lives, for messages. */
+int orr_sim_add_component(struct orr_sim *s, const struct orr_component_type *type,
+                          const char *path, const struct orr_node *node, const char *keypath,
+                          struct orr_diag *d, struct orr_component **out);
+
+/* Join two ports ("comp.port") with a link. bandwidth 0 = unlimited.
+ * Errors (unknown component/port, port already linked, latency 0 with both
+ * ends... ) are reported at mark. */
+int orr_sim_link(struct orr_sim *s, const char *a, const char *b, orr_time_t latency,
+                 uint64_t bandwidth_bps, const struct orr_mark *mark, struct orr_diag *d);
+
+/* Schedule fault `name` for component path at time `at`; params validated
+ * against the fault's schema. */
+int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const char *name,
+                      const struct orr_node *params, const char *keypath,
+                      const struct orr_mark *mark, struct orr_diag *d);
+
+/* Call every component's start op, in id order. */
+int orr_sim_start(struct orr_sim *s, struct orr_diag *d);
+
+/* --- running ------------------------------------------------------------- */
+
+enum orr_stop_reason {
+    ORR_STOP_TIME,       /* reached stop_time */
+    ORR_STOP_EVENTS,     /* reached stop_events */
+    ORR_STOP_WORKLOADS,  /* every workload component said it was done */
+    ORR_STOP_IDLE,       /* no events left */
+    ORR_STOP_INTERRUPT,  /* the progress hook asked to stop */
+    ORR_STOP_ERROR,      /* the trace writer failed */
+};
+
+const char *orr_stop_reason_name(enum orr_stop_reason r);
+
+struct orr_run_hooks {
+    /* Called every `progress_every` events (a power of two; 0 = never) with
+     * the simulation. Return nonzero to stop the run (ORR_STOP_INTERRUPT).
+     * This is where a CLI reads the wall clock; the engine never does. */
+    int (*progress)(void *arg, const struct orr_sim *s);
+    void *arg;
+    uint64_t progress_every;
+    /* Where records go besides the digest; NULL = digest only. */
+    struct orr_trace_writer *trace;
+};
+
+enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *hooks);
+
+/* --- what components call ------------------------------------------------ */
+
+orr_time_t orr_now(const struct orr_sim *s);
+uint64_t orr_sim_events(const struct orr_sim *s);       /* events dispatched */
+uint64_t orr_sim_pending(const struct orr_sim *s);      /* events queued */
+size_t orr_sim_queue_bytes(const struct orr_sim *s);    /* memory held by the event queue */
+orr_time_t orr_sim_stop_time(const struct orr_sim *s);
+uint64_t orr_sim_digest(const struct orr_sim *s);
+uint64_t orr_sim_seed(const struct orr_sim *s);
+size_t orr_sim_component_count(const struct orr_sim *s);
+struct orr_component *orr_sim_component(const struct orr_sim *s, uint32_t id);
+struct orr_component *orr_sim_find(const struct orr_sim *s, const char *path);
+
+/* Create a port on c (from create only). Names are unique per component. */
+struct orr_port *orr_port_add(struct orr_component *c, const char *name);
+struct orr_port *orr_port_find(const struct orr_component *c, const char *name);
+/* The port at the far end of p's link, or NULL. */
+struct orr_port *orr_port_peer(const struct orr_port *p);
+
+/* Send m out of p. The message arrives at the peer after serialisation
+ * (size * 8 / bandwidth, rounded up to whole ps) plus the link latency plus
+ * extra_delay (the sender's own processing time, SST style).
+ * Returns 0, or ORR_EBUSY while p's direction of the link is still
+ * serialising an earlier message: the send did not happen, and the sender
+ * gets one ORR_TK_READY event on p when the link frees. ORR_ENOENT if p is
+ * not linked. Links without bandwidth are never busy. */
+int orr_port_send(struct orr_port *p, const struct orr_msg *m, orr_time_t extra_delay);
+/* When p's direction of the link can accept the next message. */
+orr_time_t orr_port_free_at(const struct orr_port *p);
+
+/* Self-timer: an event for c itself after delay, carrying tag and two words. */
+void orr_timer(struct orr_component *c, orr_time_t delay, uint16_t tag, uint64_t a, uint64_t b);
+void orr_timer_prio(struct orr_component *c, orr_time_t delay, enum orr_priority prio,
+                    uint16_t tag, uint64_t a, uint64_t b);
+
+/* Self-timer carrying a whole message (size and three words), for a model
+ * that holds a packet through a processing delay. */
+void orr_timer_msg(struct orr_component *c, orr_time_t delay, uint16_t tag,
+                   const struct orr_msg *m);
+
+/* Engine-level event from c to any component, bypassing ports: for engine
+ * benchmarks (PHOLD) and engine tests only. Hardware models must talk
+ * through ports and links; tests/cli/layering.sh fails if hw/ calls this.
+ * delay must be > 0 (it plays the role of a link's lookahead). */
+void orr_sim_post(struct orr_component *c, uint32_t target, orr_time_t delay, uint16_t tag,
+                  uint64_t a, uint64_t b);
+
+/* A workload component reports that it has finished its work. */
+void orr_workload_done(struct orr_component *c);
+
+/* Register a trace point name ("sink.rx") from create; returns its kind. */
+uint16_t orr_trace_kind(struct orr_component *c, const char *name);
+/* Emit a trace point record (counted in the digest). */
+void orr_trace_point(struct orr_component *c, uint16_t kind, uint64_t a, uint64_t b);
+
+/* --- after a run --------------------------------------------------------- */
+
+/* Call every component's finish op, then flatten stats into metrics in
+ * registration order. Valid until orr_sim_destroy. */
+void orr_sim_finish(struct orr_sim *s);
+size_t orr_sim_metrics(const struct orr_sim *s, const struct orr_metric **out);
+size_t orr_sim_histograms(const struct orr_sim *s, const struct orr_hist_summary **out);
+
+/* Fill a trace header's component and kind tables (other fields are the
+ * caller's). Strings are malloc'ed; free with orr_trace_header_free. */
+int orr_sim_trace_tables(const struct orr_sim *s, struct orr_trace_header *h);
+/* Fill a trace footer from the finished run (metrics, counts, digest). */
+int orr_sim_trace_footer(const struct orr_sim *s, struct orr_trace_footer *f);
+
+#endif

@@ -1,0 +1,341 @@
+/* Building a simulation from a scenario: validate the top-level keys, then
+ * create components (in scenario order, which fixes their ids), join links,
+ * schedule faults and start. Nothing runs and nothing is written here, so
+ * `orrery validate` is exactly this step. */
+#include "orrery/scenario.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "orrery/registry.h"
+
+const struct orr_param orr_scenario_params[] = {
+    {"name", ORR_P_STRING, "", 0, "short name of the scenario"},
+    {"description", ORR_P_STRING, "", 0, "what the scenario shows"},
+    {"seed", ORR_P_UINT, "1", 0, "root seed of every random stream (--seed overrides)"},
+    {"stop", ORR_P_MAP, "{}", 0, "when the run ends (see stop.*)"},
+    {"components", ORR_P_MAP, NULL, 0, "component instances: NAME: {type: TYPE, ...params}"},
+    {"links", ORR_P_SEQ, "[]", 0, "list of links: {from: C.PORT, to: C.PORT, latency, bandwidth}"},
+    {"faults", ORR_P_SEQ, "[]", 0, "list of faults: {at: TIME, component: C, fault: F, ...}"},
+    {"trace", ORR_P_MAP, "{}", 0, "trace settings (see trace.*)"},
+    {NULL},
+};
+
+const struct orr_param orr_scenario_stop_params[] = {
+    {"duration", ORR_P_TIME, "0s", 0, "simulated time to run; the run covers [0, duration)"},
+    {"events", ORR_P_UINT, "0", 0, "stop after this many events"},
+    {"workloads_done", ORR_P_BOOL, "true", 0, "stop when every workload component is done"},
+    {NULL},
+};
+
+const struct orr_param orr_scenario_trace_params[] = {
+    {"checkpoint_every", ORR_P_UINT, "65536", ORR_PF_POSITIVE,
+     "records between digest checkpoints in a trace file", NULL, 1, 1u << 30},
+    {NULL},
+};
+
+const struct orr_param orr_scenario_link_params[] = {
+    {"from", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "one end, COMPONENT.PORT"},
+    {"to", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "the other end, COMPONENT.PORT"},
+    {"latency", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "propagation delay (also the lookahead)"},
+    {"bandwidth", ORR_P_BW, "0bps", 0, "serialisation rate per direction; 0 = unlimited"},
+    {NULL},
+};
+
+const struct orr_param orr_scenario_fault_params[] = {
+    {"at", ORR_P_TIME, NULL, 0, "simulated time of the fault"},
+    {"component", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "component the fault applies to"},
+    {"fault", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "fault name (see `orrery list TYPE`)"},
+    {NULL},
+};
+
+/* ------------------------------------------------------------ suggestions */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 99;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *orr_suggest(const char *word, const char *const *names)
+{
+    const char *best = NULL;
+    size_t bestd = 3;
+    for (size_t i = 0; names[i]; i++) {
+        size_t dd = edit_distance(word, names[i]);
+        if (dd < bestd) {
+            bestd = dd;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
+const struct orr_component_type *orr_type_find(const struct orr_component_type *const *types,
+                                               const char *name)
+{
+    for (size_t i = 0; types[i]; i++)
+        if (strcmp(types[i]->name, name) == 0)
+            return types[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- building */
+
+static void unknown_type(const struct orr_component_type *const *types, const char *name,
+                         const struct orr_mark *mark, const char *keypath, struct orr_diag *d)
+{
+    const char *names[64];
+    char list[512] = "";
+    size_t n = 0, len = 0;
+    for (; types[n] && n < 63; n++) {
+        names[n] = types[n]->name;
+        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s",
+                                n ? ", " : "", names[n]);
+    }
+    names[n] = NULL;
+    const char *near = orr_suggest(name, names);
+    if (near)
+        orr_diag_error(d, mark, keypath, "unknown component type '%s'; did you mean '%s'? (types: %s)",
+                       name, near, list);
+    else
+        orr_diag_error(d, mark, keypath, "unknown component type '%s' (types: %s)", name, list);
+}
+
+static int build_components(struct orr_scenario *sc, const struct orr_node *comps,
+                            const struct orr_component_type *const *types, struct orr_diag *d)
+{
+    int rc = 0;
+    if (comps->kind != ORR_NODE_MAP || comps->n == 0) {
+        orr_diag_error(d, &comps->mark, "components",
+                       "expected a mapping of component names to {type: ..., ...}");
+        return ORR_ESCHEMA;
+    }
+    for (size_t i = 0; i < comps->n; i++) {
+        const struct orr_node *cn = comps->aItem[i];
+        char *kp = orr_keypath_join("components", comps->aKey[i]);
+        const struct orr_node *tn = orr_node_get(cn, "type");
+        int r = 0;
+        if (cn->kind != ORR_NODE_MAP) {
+            orr_diag_error(d, &cn->mark, kp, "expected a mapping with a 'type' key");
+            r = ORR_ESCHEMA;
+        } else if (!tn || tn->kind != ORR_NODE_SCALAR || !*tn->scalar) {
+            orr_diag_error(d, &cn->mark, kp, "missing required key 'type' (a component type; "
+                                             "see `orrery list`)");
+            r = ORR_ESCHEMA;
+        } else {
+            const struct orr_component_type *t = orr_type_find(types, tn->scalar);
+            if (!t) {
+                char *tkp = orr_keypath_join(kp, "type");
+                unknown_type(types, tn->scalar, &tn->mark, tkp, d);
+                free(tkp);
+                r = ORR_ESCHEMA;
+            } else {
+                r = orr_sim_add_component(sc->sim, t, comps->aKey[i], cn, kp, d, NULL);
+            }
+        }
+        if (r && !rc)
+            rc = r;
+        free(kp);
+    }
+    return rc;
+}
+
+/* `links` and `faults` are sequences of mappings. */
+static int expect_seq(const struct orr_node *n, const char *key, struct orr_diag *d)
+{
+    if (!n || n->kind == ORR_NODE_SEQ)
+        return 0;
+    orr_diag_error(d, &n->mark, key, "expected a list of mappings");
+    return ORR_ESCHEMA;
+}
+
+static int build_links(struct orr_scenario *sc, const struct orr_node *links, struct orr_diag *d)
+{
+    int rc = expect_seq(links, "links", d);
+    for (size_t i = 0; rc == 0 && links && i < links->n; i++) {
+        const struct orr_node *ln = links->aItem[i];
+        char kp[64];
+        struct orr_params lp = {0};
+        snprintf(kp, sizeof kp, "links.%zu", i);
+        int r = ln->kind == ORR_NODE_MAP
+                    ? orr_params_parse(orr_scenario_link_params, ln, kp, NULL, &lp, d)
+                    : (orr_diag_error(d, &ln->mark, kp, "expected a mapping {from, to, latency}"),
+                       ORR_ESCHEMA);
+        if (r == 0)
+            r = orr_sim_link(sc->sim, orr_param_str(&lp, "from"), orr_param_str(&lp, "to"),
+                             orr_param_u64(&lp, "latency"), orr_param_u64(&lp, "bandwidth"),
+                             &ln->mark, d);
+        orr_params_free(&lp);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+static int build_faults(struct orr_scenario *sc, const struct orr_node *faults, struct orr_diag *d)
+{
+    int rc = expect_seq(faults, "faults", d);
+    for (size_t i = 0; rc == 0 && faults && i < faults->n; i++) {
+        const struct orr_node *fn = faults->aItem[i];
+        char kp[64];
+        snprintf(kp, sizeof kp, "faults.%zu", i);
+        if (fn->kind != ORR_NODE_MAP) {
+            orr_diag_error(d, &fn->mark, kp, "expected a mapping {at, component, fault, ...}");
+            rc = ORR_ESCHEMA;
+            continue;
+        }
+        /* the common keys first (others belong to the fault's own schema) */
+        struct orr_node common = *fn;
+        const char *keys[] = {"at", "component", "fault"};
+        struct orr_node *items[3];
+        char *ks[3];
+        struct orr_mark km[3];
+        common.n = 0;
+        common.aItem = items;
+        common.aKey = ks;
+        common.aKeyMark = km;
+        for (size_t k = 0; k < 3; k++) {
+            long idx = orr_node_index(fn, keys[k]);
+            if (idx >= 0) {
+                items[common.n] = fn->aItem[idx];
+                ks[common.n] = fn->aKey[idx];
+                km[common.n++] = fn->aKeyMark[idx];
+            }
+        }
+        struct orr_params fp = {0};
+        int r = orr_params_parse(orr_scenario_fault_params, &common, kp, NULL, &fp, d);
+        if (r == 0)
+            r = orr_sim_add_fault(sc->sim, orr_param_u64(&fp, "at"), orr_param_str(&fp, "component"),
+                                  orr_param_str(&fp, "fault"), fn, kp, &fn->mark, d);
+        orr_params_free(&fp);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+static char *join_sets(const char *const *sets, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(sets[i]) + 1;
+    char *s = calloc(1, len);
+    if (!s)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(s, "\n");
+        strcat(s, sets[i]);
+    }
+    return s;
+}
+
+static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct orr_diag *d)
+{
+    int rc = 0;
+    const struct orr_node *root = sc->cfg.root;
+    if (orr_params_parse(orr_scenario_params, root, "", NULL, &sc->top, d))
+        return ORR_ESCHEMA;
+    sc->name = orr_param_str(&sc->top, "name");
+    sc->description = orr_param_str(&sc->top, "description");
+    sc->seed = seed ? *seed : orr_param_u64(&sc->top, "seed");
+    if (orr_params_parse(orr_scenario_stop_params, orr_param_map(&sc->top, "stop"), "stop", NULL,
+                         &sc->stop, d) ||
+        orr_params_parse(orr_scenario_trace_params, orr_param_map(&sc->top, "trace"), "trace",
+                         NULL, &sc->trace, d))
+        return ORR_ESCHEMA;
+    const char *pos[] = {"duration", "events"};
+    for (size_t i = 0; i < 2; i++)
+        if (orr_param_given(&sc->stop, pos[i]) && orr_param_u64(&sc->stop, pos[i]) == 0) {
+            char kp[32];
+            snprintf(kp, sizeof kp, "stop.%s", pos[i]);
+            orr_diag_error(d, orr_param_mark(&sc->stop, pos[i]), kp, "must be greater than zero");
+            rc = ORR_ESCHEMA;
+        }
+    sc->opt = (struct orr_sim_options){
+        .seed = sc->seed,
+        .stop_time = orr_param_u64(&sc->stop, "duration"),
+        .stop_events = orr_param_u64(&sc->stop, "events"),
+        .stop_when_workloads_done = orr_param_bool(&sc->stop, "workloads_done"),
+        .checkpoint_every = orr_param_u64(&sc->trace, "checkpoint_every"),
+    };
+    return rc;
+}
+
+/* A run must be able to end: a time or event limit, or workloads that
+ * finish. Checked after building, when the workload count is known. */
+static int check_stoppable(struct orr_scenario *sc, struct orr_diag *d)
+{
+    if (sc->opt.stop_time || sc->opt.stop_events)
+        return 0;
+    for (size_t i = 0; i < orr_sim_component_count(sc->sim); i++)
+        if (orr_sim_component(sc->sim, (uint32_t)i)->type->workload &&
+            sc->opt.stop_when_workloads_done)
+            return 0;
+    const struct orr_node *stop = orr_param_map(&sc->top, "stop");
+    orr_diag_error(d, stop ? &stop->mark : &sc->cfg.root->mark, "stop",
+                   "the run has no end: set stop.duration or stop.events, or add a workload "
+                   "with stop.workloads_done: true");
+    return ORR_ESCHEMA;
+}
+
+int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *const *sets,
+                      size_t nset, const uint64_t *seed,
+                      const struct orr_component_type *const *types, struct orr_diag *d)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->path = path;
+    sc->overrides = join_sets(sets, nset);
+    int rc = orr_config_load(&sc->cfg, path, d);
+    for (size_t i = 0; rc == 0 && i < nset; i++)
+        rc = orr_config_set(&sc->cfg, sets[i], d);
+    if (rc)
+        return rc;
+    sc->hash = orr_config_hash(sc->cfg.root);
+    if ((rc = read_options(sc, seed, d)))
+        return rc;
+    if ((rc = orr_sim_create(&sc->sim, &sc->opt)))
+        return rc;
+    rc = build_components(sc, orr_param_map(&sc->top, "components"), types, d);
+    /* links and faults name components: only meaningful once all exist */
+    if (rc == 0)
+        rc = build_links(sc, orr_param_map(&sc->top, "links"), d);
+    if (rc == 0)
+        rc = build_faults(sc, orr_param_map(&sc->top, "faults"), d);
+    if (rc == 0)
+        rc = check_stoppable(sc, d);
+    if (rc == 0)
+        rc = orr_sim_start(sc->sim, d);
+    return rc;
+}
+
+void orr_scenario_close(struct orr_scenario *sc)
+{
+    orr_sim_destroy(sc->sim);
+    orr_params_free(&sc->top);
+    orr_params_free(&sc->stop);
+    orr_params_free(&sc->trace);
+    orr_config_free(&sc->cfg);
+    free(sc->overrides);
+    memset(sc, 0, sizeof *sc);
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run every benchmark under tests/bench/ and print one line per figure:
+#   BENCH <name> <value> <unit>
+# PHOLD: each size runs on the Orrery engine and on SystemC with the same
+# LPs, population and event count; each figure is the median of REPEAT runs.
+set -euo pipefail
+BUILD=${1:-build}
+REPEAT=${REPEAT:-3}
+B=$BUILD/tests/bench
+
+# size:lps:events (events chosen for ~1-3 s of SystemC time per run on 2 cores)
+SIZES=(64:64:14000000 4096:1024:10000000 262144:1024:6000000 1048576:1024:4000000)
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+run_median() { # binary lps pending events -> "rate bytes"
+  local rates=() bytes=""
+  for _ in $(seq "$REPEAT"); do
+    local line
+    line=$("$1" --lps "$2" --pending "$3" --events "$4" 2>/dev/null)
+    rates+=("$(echo "$line" | field events_per_s)")
+    bytes=$(echo "$line" | field bytes_per_pending)
+  done
+  echo "$(printf '%s\n' "${rates[@]}" | median) $bytes"
+}
+
+for spec in "${SIZES[@]}"; do
+  IFS=: read -r P N E <<<"$spec"
+  read -r o_rate o_bytes < <(run_median "$B/phold_orrery" "$N" "$P" "$E")
+  echo "BENCH phold.orrery.p$P $o_rate events/s"
+  echo "BENCH phold.orrery.bytes_per_pending.p$P $o_bytes B"
+  if [ -x "$B/phold_systemc" ]; then
+    read -r s_rate s_bytes < <(run_median "$B/phold_systemc" "$N" "$P" "$E")
+    echo "BENCH phold.systemc.p$P $s_rate events/s"
+    echo "BENCH phold.systemc.bytes_per_pending.p$P $s_bytes B"
+    echo "BENCH phold.ratio.p$P $(awk -v a="$o_rate" -v b="$s_rate" 'BEGIN{printf "%.2f", a/b}') x"
+  fi
+done

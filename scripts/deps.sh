@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install the Debian packages Orrery needs to build and test, if missing.
+# Runs apt-get as root (or via sudo); otherwise prints the command to run.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git   # toolchain
+  libyaml-dev                            # scenario files
+  libsqlite3-dev sqlite3 jq              # results store; sqlite3 + jq used by tests
+  libzstd-dev libxxhash-dev              # traces: compression and digests
+  libcmocka-dev                          # unit tests
+  libsystemc-dev                         # SystemC baseline in benchmarks
+  clang libclang-rt-14-dev               # libFuzzer targets and sanitizers
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "orrery: installing missing Debian packages: ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  echo "orrery: not root and no sudo; run as root:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Bad input: every case exits 2 with file:line:col, the key path and what was
+# expected — and leaves no database rows and no trace (not even a .tmp).
+. "$(dirname "$0")/lib.sh"
+
+cat > good.yaml <<'Y'
+name: t
+stop: {duration: 1ms}
+components:
+  g: {type: traffic_gen, interval: 1us, count: 10, dests: [k]}
+  k: {type: sink}
+links:
+  - {from: g.out, to: k.in, latency: 10ns}
+Y
+
+# variant NAME SED-EXPRESSION: a copy of good.yaml with one edit
+variant() { sed "$2" good.yaml > "$1.yaml"; }
+
+check_bad() { # name regex... : run must fail with exit 2, print all regexes, write nothing
+  local name=$1; shift
+  rm -f db.sqlite out.trace out.trace.tmp
+  expect_exit 2 "$name" -- "$ORRERY" run "$name.yaml" --db db.sqlite --trace out.trace
+  for re in "$@"; do expect_out "$re" "$name"; done
+  if [ -e out.trace ] || [ -e out.trace.tmp ]; then fail "$name: left a trace file"; else pass; fi
+  if [ -e db.sqlite ] && [ "$(sqlite3 db.sqlite 'select count(*) from runs' 2>/dev/null || echo 0)" != 0 ]; then
+    fail "$name: left rows in the database"; else pass; fi
+}
+
+expect_exit 0 "good scenario runs" -- "$ORRERY" run good.yaml --db ok.sqlite --quiet
+
+printf 'name: t\ncomponents: {g: {type: sink}\n' > malformed.yaml
+check_bad malformed 'malformed\.yaml:[0-9]+:[0-9]+' 'malformed YAML|YAML'
+
+variant unknown_top 's/^name: t/nmae: t/'
+check_bad unknown_top 'unknown_top\.yaml:1:1' "unknown key 'nmae'" "did you mean 'name'"
+
+variant unknown_comp_key 's/interval: 1us/intervl: 1us/'
+check_bad unknown_comp_key 'unknown_comp_key\.yaml:4:[0-9]+' 'components\.g' "unknown key 'intervl'" "interval"
+
+variant wrong_type 's/count: 10/count: ten/'
+check_bad wrong_type 'wrong_type\.yaml:4:[0-9]+' 'components\.g\.count' 'integer|unsigned'
+
+variant wrong_type_list 's/dests: \[k\]/dests: k/'
+check_bad wrong_type_list 'wrong_type_list\.yaml:4:[0-9]+' 'components\.g\.dests' 'list'
+
+variant missing_unit 's/interval: 1us/interval: 10/'
+check_bad missing_unit 'missing_unit\.yaml:4:[0-9]+' 'components\.g\.interval' 'unit'
+
+variant bad_unit 's/interval: 1us/interval: 10xs/'
+check_bad bad_unit 'bad_unit\.yaml:4:[0-9]+' 'components\.g\.interval' 'unit'
+
+variant bad_bw 's/latency: 10ns}/latency: 10ns, bandwidth: 10GHz}/'
+check_bad bad_bw 'bad_bw\.yaml:7:[0-9]+' 'links\.0\.bandwidth'
+
+variant zero_duration 's/duration: 1ms/duration: 0s/'
+check_bad zero_duration 'zero_duration\.yaml:2:[0-9]+' 'stop\.duration' 'greater than zero'
+
+variant negative_interval 's/interval: 1us/interval: -5ns/'
+check_bad negative_interval 'negative_interval\.yaml:4:[0-9]+' 'components\.g\.interval' 'negative'
+
+variant zero_interval 's/interval: 1us/interval: 0ns/'
+check_bad zero_interval 'zero_interval\.yaml:4:[0-9]+' 'components\.g\.interval' 'greater than zero'
+
+variant zero_latency 's/latency: 10ns/latency: 0ns/'
+check_bad zero_latency 'zero_latency\.yaml:7:[0-9]+' 'links\.0\.latency' 'greater than zero'
+
+variant unknown_type 's/type: sink/type: snik/'
+check_bad unknown_type 'unknown_type\.yaml:5:[0-9]+' 'components\.k\.type' "did you mean 'sink'"
+
+variant unknown_port 's/to: k.in/to: k.inn/'
+check_bad unknown_port 'unknown_port\.yaml:7:[0-9]+' "no port 'inn'"
+
+variant unknown_dest 's/dests: \[k\]/dests: [nobody]/'
+check_bad unknown_dest 'unknown_dest\.yaml:4:[0-9]+' "unknown component 'nobody'"
+
+variant no_stop 's/stop: {duration: 1ms}/stop: {workloads_done: false}/'
+check_bad no_stop 'no_stop\.yaml:2:[0-9]+' 'stop' 'no end'
+
+printf 'name: t\nextends: missing-preset.yaml\n' > missing_preset.yaml
+check_bad missing_preset 'missing-preset\.yaml' 'cannot open|No such file'
+
+# a bad fault: unknown fault name, and a port out of range
+printf 'faults:\n  - {at: 1us, component: sw, fault: explode}\n' > f1.part
+cat good.yaml > bad_fault.yaml
+sed -i 's/  k: {type: sink}/  k: {type: sink}\n  sw: {type: switch, ports: 2}/' bad_fault.yaml
+cat f1.part >> bad_fault.yaml
+check_bad bad_fault 'bad_fault\.yaml:[0-9]+:[0-9]+' "no fault 'explode'" 'port_down'
+
+cat good.yaml > bad_fault_port.yaml
+sed -i 's/  k: {type: sink}/  k: {type: sink}\n  sw: {type: switch, ports: 2}/' bad_fault_port.yaml
+printf 'faults:\n  - {at: 1us, component: sw, fault: port_down, port: 7}\n' >> bad_fault_port.yaml
+check_bad bad_fault_port 'bad_fault_port\.yaml:[0-9]+:[0-9]+' 'not a port'
+
+# overrides are checked like the file
+expect_exit 2 "bad --set unit" -- "$ORRERY" run good.yaml --no-db --set components.g.interval=5
+expect_out '<--set>' "bad --set names its origin"
+expect_out 'components\.g\.interval' "bad --set names the key"
+expect_exit 2 "bad --set syntax" -- "$ORRERY" run good.yaml --no-db --set components.g.interval
+expect_exit 2 "--set into a scalar" -- "$ORRERY" run good.yaml --no-db --set name.x=1
+
+# missing files and usage
+expect_exit 2 "missing scenario" -- "$ORRERY" run nope.yaml --no-db
+expect_out "nope\.yaml" "missing scenario names the file"
+expect_exit 2 "no verb" -- "$ORRERY"
+expect_exit 2 "unknown verb" -- "$ORRERY" frobnicate
+expect_exit 2 "run without scenario" -- "$ORRERY" run
+expect_exit 2 "unknown option" -- "$ORRERY" run good.yaml --bogus
+expect_exit 2 "bad seed" -- "$ORRERY" run good.yaml --seed abc
+expect_exit 2 "validate bad" -- "$ORRERY" validate unknown_top.yaml
+
+# unwritable database paths: nothing runs, no trace, no stray file
+expect_exit 2 "db in missing dir" -- "$ORRERY" run good.yaml --db /nonexistent-dir/x.db --trace t1.trace
+expect_out "/nonexistent-dir/x.db" "db error names the path"
+[ ! -e t1.trace ] && [ ! -e t1.trace.tmp ] && pass || fail "db error left a trace"
+mkdir adir
+expect_exit 2 "db is a directory" -- "$ORRERY" run good.yaml --db adir
+echo "not a database, just text" > notdb.txt
+expect_exit 2 "db is not a database" -- "$ORRERY" run good.yaml --db notdb.txt
+[ "$(cat notdb.txt)" = "not a database, just text" ] && pass || fail "notdb.txt was modified"
+
+# trace into a missing directory: exit 2 and no database row
+rm -f db2.sqlite
+expect_exit 2 "trace in missing dir" -- "$ORRERY" run good.yaml --db db2.sqlite --trace /nonexistent-dir/t.trace
+[ "$(sqlite3 db2.sqlite 'select count(*) from runs' 2>/dev/null || echo 0)" = 0 ] && pass || fail "trace error left a db row"
+
+# diff on truncated and corrupt traces
+"$ORRERY" run good.yaml --no-db --quiet --trace a.trace || fail "could not make a trace"
+head -c 100 a.trace > trunc.trace
+expect_exit 2 "diff truncated" -- "$ORRERY" diff a.trace trunc.trace
+expect_out 'trunc\.trace' "truncated trace is named"
+cp a.trace corrupt.trace
+size=$(stat -c %s corrupt.trace)
+printf '\xff\xff\xff\xff' | dd of=corrupt.trace bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+expect_exit 2 "diff corrupt" -- "$ORRERY" diff a.trace corrupt.trace
+expect_out 'corrupt' "corrupt trace is reported"
+expect_exit 2 "diff missing" -- "$ORRERY" diff a.trace nope.trace
+expect_exit 2 "diff one arg" -- "$ORRERY" diff a.trace
+
+finish

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `orrery run`, `validate`, `list` and --help on the shipped scenarios: exit
+# codes, the summary, JSON output, the results database and overrides.
+. "$(dirname "$0")/lib.sh"
+Q=$SRC/scenarios/quickstart.yaml
+
+expect_exit 0 "quickstart runs" -- "$ORRERY" run "$Q" --db r.db
+expect_out '^digest +[0-9a-f]{16}$' "summary prints the digest"
+expect_out 'sink0 +rx_packets' "summary lists metrics"
+expect_out 'latency' "summary lists histograms"
+expect_out 'stopped +workloads finished' "quickstart ends when its sources finish"
+expect_out 'results +r\.db \(run 1\)' "summary names the results"
+[ "$(sqlite3 r.db "select count(*) from runs where status='ok'")" = 1 ] && pass || fail "one ok run row"
+[ "$(sqlite3 r.db "select count(*) from metrics where run_id=1")" -gt 20 ] && pass || fail "metrics stored"
+[ "$(sqlite3 r.db "select count(*) from histograms where run_id=1 and name='latency'")" = 2 ] && pass || fail "histograms stored"
+digest=$(echo "$OUT" | sed -n 's/^digest *//p')
+[ "$(sqlite3 r.db "select digest from runs where id=1")" = "$digest" ] && pass || fail "db digest matches summary"
+[ "$(sqlite3 r.db "select seed from runs where id=1")" = 1 ] && pass || fail "db seed"
+[ -n "$(sqlite3 r.db "select build_id from runs where id=1")" ] && pass || fail "db build id"
+
+# the summary's numbers agree with the stored metrics
+rx=$(sqlite3 r.db "select cast(value as int) from metrics where run_id=1 and component='sink0' and name='rx_packets'")
+echo "$OUT" | grep -Eq "sink0 +rx_packets +$rx pkt" && pass || fail "summary rx_packets ($rx)"
+
+# packet conservation: every generated packet is received or dropped
+tx=$(sqlite3 r.db "select sum(value) from metrics where run_id=1 and name='tx_packets'")
+gd=$(sqlite3 r.db "select sum(value) from metrics where run_id=1 and component like 'gen%' and name='drops'")
+rxall=$(sqlite3 r.db "select sum(value) from metrics where run_id=1 and component like 'sink%' and name='rx_packets'")
+swd=$(sqlite3 r.db "select sum(value) from metrics where run_id=1 and component='sw0' and name like 'drops_%'")
+[ "$(echo "$tx + $gd" | bc)" = "12000.0" ] && pass || fail "generators made 12000 packets ($tx + $gd)"
+[ "$(echo "$rxall + $swd" | bc)" = "$tx" ] && pass || fail "sent = received + switch drops ($rxall + $swd vs $tx)"
+[ "$(echo "$swd > 0" | bc)" = 1 ] && pass || fail "the overloaded switch drops packets"
+
+# a second run appends a second row
+expect_exit 0 "second run" -- "$ORRERY" run "$Q" --db r.db --quiet
+[ -z "$OUT" ] && pass || fail "--quiet prints nothing"
+[ "$(sqlite3 r.db "select count(*) from runs")" = 2 ] && pass || fail "two runs stored"
+
+# ORRERY_DB and the default path
+ORRERY_DB=env.db "$ORRERY" run "$Q" --quiet && [ -s env.db ] && pass || fail "ORRERY_DB is honoured"
+"$ORRERY" run "$Q" --quiet && [ -s orrery.db ] && pass || fail "default db is ./orrery.db"
+"$ORRERY" run "$Q" --quiet --no-db --set stop.duration=1ms
+[ "$(sqlite3 orrery.db "select count(*) from runs")" = 1 ] && pass || fail "--no-db stores nothing"
+
+# JSON output
+expect_exit 0 "--json" -- "$ORRERY" run "$Q" --no-db --json
+echo "$OUT" | jq -e '.digest | test("^[0-9a-f]{16}$")' >/dev/null && pass || fail "json digest"
+echo "$OUT" | jq -e '.status == "ok" and .events > 1000 and (.metrics | length) > 20' >/dev/null && pass || fail "json fields"
+[ "$(echo "$OUT" | jq -r .digest)" = "$digest" ] && pass || fail "json digest equals summary digest"
+
+# overrides change behaviour and are recorded
+expect_exit 0 "--set" -- "$ORRERY" run "$Q" --no-db --json --set components.gen0.count=10 --set stop.duration=2ms
+[ "$(echo "$OUT" | jq -r .digest)" != "$digest" ] && pass || fail "--set changes the digest"
+echo "$OUT" | jq -e '.overrides == "components.gen0.count=10\nstop.duration=2ms"' >/dev/null && pass || fail "overrides recorded"
+echo "$OUT" | jq -e '.sim_time_ps <= 2000000000' >/dev/null && pass || fail "stop.duration override applies"
+
+# an event limit
+expect_exit 0 "event limit" -- "$ORRERY" run "$Q" --no-db --json --set stop.events=1000
+echo "$OUT" | jq -e '.events == 1000 and .stop_reason == "event limit reached"' >/dev/null && pass || fail "stop.events"
+
+# validate and list
+expect_exit 0 "validate all scenarios" -- "$ORRERY" validate "$SRC"/scenarios/*.yaml
+expect_out 'quickstart\.yaml: ok' "validate says ok"
+expect_exit 0 "validate --json" -- "$ORRERY" validate --json "$Q"
+echo "$OUT" | jq -e '.[0].valid == true' >/dev/null && pass || fail "validate json"
+expect_exit 0 "list" -- "$ORRERY" list scenarios "$SRC/scenarios"
+expect_out 'quickstart\.yaml +quickstart' "list shows scenarios"
+expect_exit 0 "list types" -- "$ORRERY" list types
+expect_out 'traffic_gen' "list shows types"
+expect_exit 0 "list switch" -- "$ORRERY" list switch
+expect_out 'queue +size' "list TYPE shows keys with types"
+expect_out '64KiB' "list TYPE shows defaults"
+expect_out 'port_down' "list TYPE shows faults"
+expect_exit 0 "list keys" -- "$ORRERY" list keys
+expect_out 'duration' "list keys shows stop keys"
+expect_exit 0 "list --json" -- "$ORRERY" list --json types
+echo "$OUT" | jq -e 'map(.name) | index("sink") != null' >/dev/null && pass || fail "list json"
+expect_exit 2 "list unknown" -- "$ORRERY" list nosuchtype
+
+for verb in run validate diff list; do
+  expect_exit 0 "$verb --help" -- "$ORRERY" "$verb" --help
+  expect_out "Usage: orrery $verb" "$verb --help text"
+done
+expect_exit 0 "--help" -- "$ORRERY" --help
+expect_exit 0 "--version" -- "$ORRERY" --version
+expect_out '^orrery-' "--version prints the build id"
+
+finish
