@@ -2,12 +2,15 @@
  *
  * Schema (created if missing; `PRAGMA user_version` holds the version):
  *   runs(id, started_at, scenario, scenario_hash, overrides, seed, build_id,
- *        status, sim_time_ps, wall_time_s, events, digest, trace_path)
+ *        status, stop_reason, sim_time_ps, wall_time_s, events, digest,
+ *        trace_path)
  *   metrics(run_id, component, name, value, unit)
  *   histograms(run_id, component, name, unit, count, min, max, mean,
  *              p50, p90, p99, p999)
- * status is 'ok', 'stopped' (ended by an event limit), or 'interrupted'
- * (SIGINT); a run that fails writes nothing. Hashes and digests are stored
+ * status is 'ok' (the run reached one of its stop conditions) or
+ * 'interrupted' (SIGINT); stop_reason says which condition ended it
+ * ("duration reached", "event limit reached", "workloads finished", "no
+ * events left", "interrupted"). A run that fails writes nothing. Hashes and digests are stored
  * as 16-digit lowercase hex text. */
 #ifndef ORRERY_RESULTS_H
 #define ORRERY_RESULTS_H
@@ -43,6 +46,7 @@ struct orr_run_record {
     uint64_t seed;
     const char *build_id;
     const char *status;
+    const char *stop_reason;
     orr_time_t sim_time;
     double wall_time_s;
     uint64_t events;

@@ -14,9 +14,12 @@
  *                                       `checkpoint_every` records
  *   footer                              checkpoints (event index, digest,
  *                                       file offset of the segment that
- *                                       starts there), per-component event
- *                                       counts, final metrics, final digest
- *   u64 footer_offset, u64 footer_xxh3, "ORRTEND1"
+ *                                       starts there, XXH3 of the segment's
+ *                                       bytes), per-component event counts,
+ *                                       final metrics, final digest, XXH3 of
+ *                                       magic + header
+ *   u64 footer_offset, u64 footer_xxh3, "ORRTEND1"   (footer_xxh3 covers the
+ *                                       footer and footer_offset)
  *
  * The file is written to PATH.tmp and renamed into place only when finished,
  * so a failed run never leaves a partial trace under the requested name. A
@@ -56,6 +59,8 @@ struct orr_trace_rec {
 };
 
 #define ORR_TRACE_REC_BYTES 40
+/* Largest checkpoint interval: a segment is held in memory whole (40 MiB). */
+#define ORR_TRACE_MAX_CHECKPOINT_EVERY (1u << 20)
 #define ORR_ORIGIN_ENGINE 0xFFFFFFu
 
 void orr_trace_rec_encode(const struct orr_trace_rec *r, uint8_t out[ORR_TRACE_REC_BYTES]);
@@ -68,6 +73,9 @@ struct orr_digest {
 };
 int orr_digest_init(struct orr_digest *d);
 void orr_digest_add(struct orr_digest *d, const uint8_t rec[ORR_TRACE_REC_BYTES]);
+/* n consecutive encoded records at once; same result as n orr_digest_add
+ * calls (XXH3 streaming does not depend on how the input is chunked). */
+void orr_digest_add_n(struct orr_digest *d, const uint8_t *recs, size_t n);
 uint64_t orr_digest_value(const struct orr_digest *d); /* does not end the stream */
 void orr_digest_free(struct orr_digest *d);
 
@@ -118,7 +126,9 @@ struct orr_trace_footer {
 struct orr_trace_writer;
 
 /* Opens PATH.tmp for writing and writes the header. ORR_EIO with a message in
- * d if the file cannot be created. */
+ * d if the file cannot be created (ORR_EINVAL if checkpoint_every is outside
+ * 1..ORR_TRACE_MAX_CHECKPOINT_EVERY). d must outlive w: later write errors
+ * are reported there too. */
 int orr_trace_writer_open(struct orr_trace_writer **w, const char *path,
                           const struct orr_trace_header *h, struct orr_diag *d);
 /* Append one record (buffered; every checkpoint_every records the segment is
@@ -127,7 +137,9 @@ int orr_trace_writer_open(struct orr_trace_writer **w, const char *path,
 int orr_trace_writer_append(struct orr_trace_writer *w, const struct orr_trace_rec *r,
                             uint64_t digest_after);
 /* Flush, write footer (footer->aCheckpoint is ignored: the writer's own are
- * used), fsync, rename PATH.tmp to PATH, free w. */
+ * used), fsync, rename PATH.tmp to PATH, free w. A footer whose nRec, digest
+ * or nComp disagree with what was written is ORR_EINVAL; on any error
+ * PATH.tmp is removed. */
 int orr_trace_writer_finish(struct orr_trace_writer *w, const struct orr_trace_footer *footer);
 /* Remove PATH.tmp and free w. */
 void orr_trace_writer_abort(struct orr_trace_writer *w);
@@ -136,12 +148,13 @@ void orr_trace_writer_abort(struct orr_trace_writer *w);
 struct orr_trace_reader;
 
 /* Open and verify magic, header, end marker and footer checksum. Errors:
- * ORR_ENOENT, ORR_ETRUNC, ORR_ECORRUPT, ORR_EVERSION, each with a message. */
+ * ORR_ENOENT, ORR_ETRUNC, ORR_ECORRUPT, ORR_EVERSION (ORR_EIO if unreadable),
+ * each with a message. */
 int orr_trace_open(struct orr_trace_reader **r, const char *path, struct orr_diag *d);
 const struct orr_trace_header *orr_trace_header(const struct orr_trace_reader *r);
 const struct orr_trace_footer *orr_trace_footer(const struct orr_trace_reader *r);
-/* Position so the next record read is record number `index` (any index;
- * seeks to the enclosing segment and skips). */
+/* Position so the next record read is record number `index` (any index up
+ * to nRec; seeks to the enclosing segment and skips; ORR_ERANGE past it). */
 int orr_trace_seek(struct orr_trace_reader *r, uint64_t index);
 /* 1 = a record, 0 = end, <0 = ORR_ECORRUPT/ORR_ETRUNC (message in reader). */
 int orr_trace_next(struct orr_trace_reader *r, struct orr_trace_rec *rec);

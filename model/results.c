@@ -1,0 +1,347 @@
+/* The results store (include/orrery/results.h): SQLite, created on first use,
+ * one transaction per run so a reader never sees half a run.
+ *
+ * Concurrency: several orrery processes (a parallel sweep) may share one
+ * file. Writers take the write lock up front (BEGIN IMMEDIATE) and wait up
+ * to BUSY_TIMEOUT_MS for it instead of failing. */
+#define _POSIX_C_SOURCE 200809L
+#include "orrery/results.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "orrery/error.h"
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 5000
+
+static const char kSchema[] =
+    "CREATE TABLE IF NOT EXISTS runs("
+    " id INTEGER PRIMARY KEY,"
+    " started_at TEXT NOT NULL,"
+    " scenario TEXT NOT NULL,"
+    " scenario_hash TEXT NOT NULL,"
+    " overrides TEXT NOT NULL,"
+    " seed INTEGER NOT NULL,"
+    " build_id TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('ok', 'interrupted')),"
+    " stop_reason TEXT NOT NULL,"
+    " sim_time_ps INTEGER NOT NULL,"
+    " wall_time_s REAL NOT NULL,"
+    " events INTEGER NOT NULL,"
+    " digest TEXT NOT NULL,"
+    " trace_path TEXT);"
+    "CREATE TABLE IF NOT EXISTS metrics("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " component TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value REAL,"
+    " unit TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS histograms("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " component TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " unit TEXT NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " min INTEGER NOT NULL,"
+    " max INTEGER NOT NULL,"
+    " mean REAL,"
+    " p50 INTEGER NOT NULL,"
+    " p90 INTEGER NOT NULL,"
+    " p99 INTEGER NOT NULL,"
+    " p999 INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id);"
+    "CREATE INDEX IF NOT EXISTS histograms_run_id ON histograms(run_id);"
+    "PRAGMA user_version = 1;";
+
+static const char kInsertRun[] =
+    "INSERT INTO runs(started_at, scenario, scenario_hash, overrides, seed, build_id, status,"
+    " sim_time_ps, wall_time_s, events, digest, trace_path, stop_reason)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+static const char kInsertMetric[] =
+    "INSERT INTO metrics(run_id, component, name, value, unit) VALUES(?1, ?2, ?3, ?4, ?5)";
+static const char kInsertHist[] =
+    "INSERT INTO histograms(run_id, component, name, unit, count, min, max, mean,"
+    " p50, p90, p99, p999) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+struct orr_results {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *pRun, *pMetric, *pHist;
+};
+
+static int db_error(struct orr_diag *d, const char *path, const char *what, const char *why)
+{
+    struct orr_mark mark = {path, 0, 0};
+    orr_diag_error(d, &mark, NULL, "results database '%s': %s: %s", path, what, why);
+    return ORR_EDB;
+}
+
+/* sqlite's message plus the OS reason when there is one ("unable to open
+ * database file (No such file or directory)"). */
+static int sqlite_error(struct orr_diag *d, const char *path, const char *what, sqlite3 *db)
+{
+    char why[512];
+    int sys = db ? sqlite3_system_errno(db) : 0;
+    const char *msg = db ? sqlite3_errmsg(db) : "out of memory";
+    if (sys && db && sqlite3_errcode(db) == SQLITE_CANTOPEN)
+        snprintf(why, sizeof why, "%s (%s)", msg, strerror(sys));
+    else
+        snprintf(why, sizeof why, "%s", msg);
+    return db_error(d, path, what, why);
+}
+
+static int exec(sqlite3 *db, const char *sql) { return sqlite3_exec(db, sql, NULL, NULL, NULL); }
+
+static int read_user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Inside one write transaction: refuse a newer schema, else create ours.
+ * Taking the write lock first means two processes creating the same new
+ * file cannot both see version 0 and race. */
+static int ensure_schema(struct orr_results *r, struct orr_diag *d)
+{
+    int version = 0;
+    if (exec(r->db, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return sqlite_error(d, r->path, "cannot open", r->db);
+    if (read_user_version(r->db, &version) != SQLITE_OK) {
+        sqlite_error(d, r->path, "cannot read schema version", r->db);
+        goto fail;
+    }
+    if (version > SCHEMA_VERSION) {
+        orr_diag_error(d, &(struct orr_mark){r->path, 0, 0}, NULL,
+                       "database '%s' has schema version %d; this orrery understands %d",
+                       r->path, version, SCHEMA_VERSION);
+        goto fail;
+    }
+    if (exec(r->db, kSchema) != SQLITE_OK) {
+        sqlite_error(d, r->path, "cannot create schema", r->db);
+        goto fail;
+    }
+    if (exec(r->db, "COMMIT") != SQLITE_OK) {
+        sqlite_error(d, r->path, "cannot create schema", r->db);
+        goto fail;
+    }
+    return 0;
+fail:
+    exec(r->db, "ROLLBACK");
+    return ORR_EDB;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+}
+
+static int prepare_statements(struct orr_results *r, struct orr_diag *d)
+{
+    if (prepare(r->db, kInsertRun, &r->pRun) || prepare(r->db, kInsertMetric, &r->pMetric) ||
+        prepare(r->db, kInsertHist, &r->pHist))
+        return sqlite_error(d, r->path, "cannot prepare statements", r->db);
+    return 0;
+}
+
+static void results_free(struct orr_results *r)
+{
+    sqlite3_finalize(r->pRun);
+    sqlite3_finalize(r->pMetric);
+    sqlite3_finalize(r->pHist);
+    sqlite3_close(r->db);
+    free(r->path);
+    free(r);
+}
+
+/* A directory gets a clear message of its own; sqlite would only say it is
+ * "unable to open database file". */
+static int check_path(const char *path, bool *existed, struct orr_diag *d)
+{
+    struct stat st;
+    *existed = stat(path, &st) == 0;
+    if (*existed && S_ISDIR(st.st_mode))
+        return db_error(d, path, "cannot open", "is a directory");
+    return 0;
+}
+
+int orr_results_open(struct orr_results **out, const char *path, struct orr_diag *d)
+{
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    struct orr_results *r = calloc(1, sizeof *r);
+    bool existed = false, attempted = false;
+    int rc = ORR_ENOMEM;
+    *out = NULL;
+    if (!r || !(r->path = malloc(strlen(path) + 1)))
+        goto fail;
+    strcpy(r->path, path);
+    if ((rc = check_path(path, &existed, d)))
+        goto fail;
+    attempted = true;
+    if (sqlite3_open_v2(path, &r->db, flags, NULL) != SQLITE_OK) {
+        rc = sqlite_error(d, path, "cannot open", r->db);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(r->db, 1);
+    sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+    exec(r->db, "PRAGMA foreign_keys = ON");
+    if (sqlite3_db_readonly(r->db, "main") == 1) {
+        rc = db_error(d, path, "cannot open", "the file is read-only");
+        goto fail;
+    }
+    if ((rc = ensure_schema(r, d)) || (rc = prepare_statements(r, d)))
+        goto fail;
+    *out = r;
+    return 0;
+fail:
+    if (r)
+        results_free(r);
+    if (attempted && !existed)
+        unlink(path); /* we created it and could not make it a results database */
+    return rc;
+}
+
+void orr_results_close(struct orr_results *db)
+{
+    if (db)
+        results_free(db);
+}
+
+/* --- writing a run ------------------------------------------------------- */
+
+static void hex64(char out[17], uint64_t v)
+{
+    snprintf(out, 17, "%016" PRIx64, v);
+}
+
+/* ISO-8601 UTC wall-clock time; results metadata only, never simulation input. */
+static void now_iso8601(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        strcpy(out, "1970-01-01T00:00:00Z");
+}
+
+/* SQLite integers are signed 64-bit; values above INT64_MAX are stored as
+ * their two's-complement bit pattern (see docs/results.md). */
+static sqlite3_int64 u64_column(uint64_t v) { return (sqlite3_int64)v; }
+
+/* Bind ?n as text, or NULL if s is NULL (NOT NULL columns then refuse it). */
+static int bind_text(sqlite3_stmt *st, int n, const char *s)
+{
+    return s ? sqlite3_bind_text(st, n, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, n);
+}
+
+/* Step a fully bound insert and reset it for reuse. */
+static int step_insert(sqlite3_stmt *st, int rc)
+{
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int insert_run(struct orr_results *db, const struct orr_run_record *r)
+{
+    char started[32], hash[17], digest[17];
+    sqlite3_stmt *st = db->pRun;
+    now_iso8601(started);
+    hex64(hash, r->scenario_hash);
+    hex64(digest, r->digest);
+    int rc = bind_text(st, 1, started);
+    rc = rc ? rc : bind_text(st, 2, r->scenario);
+    rc = rc ? rc : bind_text(st, 3, hash);
+    rc = rc ? rc : bind_text(st, 4, r->overrides ? r->overrides : "");
+    rc = rc ? rc : sqlite3_bind_int64(st, 5, u64_column(r->seed));
+    rc = rc ? rc : bind_text(st, 6, r->build_id);
+    rc = rc ? rc : bind_text(st, 7, r->status);
+    rc = rc ? rc : sqlite3_bind_int64(st, 8, u64_column(r->sim_time));
+    rc = rc ? rc : sqlite3_bind_double(st, 9, r->wall_time_s);
+    rc = rc ? rc : sqlite3_bind_int64(st, 10, u64_column(r->events));
+    rc = rc ? rc : bind_text(st, 11, digest);
+    rc = rc ? rc : bind_text(st, 12, r->trace_path);
+    rc = rc ? rc : bind_text(st, 13, r->stop_reason ? r->stop_reason : "");
+    return step_insert(st, rc);
+}
+
+static int insert_metric(struct orr_results *db, int64_t run_id, const struct orr_metric *m)
+{
+    sqlite3_stmt *st = db->pMetric;
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    rc = rc ? rc : bind_text(st, 2, m->component);
+    rc = rc ? rc : bind_text(st, 3, m->name);
+    rc = rc ? rc : sqlite3_bind_double(st, 4, m->value); /* NaN becomes NULL */
+    rc = rc ? rc : bind_text(st, 5, m->unit ? m->unit : "");
+    return step_insert(st, rc);
+}
+
+static int insert_hist(struct orr_results *db, int64_t run_id, const struct orr_hist_summary *h)
+{
+    sqlite3_stmt *st = db->pHist;
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    rc = rc ? rc : bind_text(st, 2, h->component);
+    rc = rc ? rc : bind_text(st, 3, h->name);
+    rc = rc ? rc : bind_text(st, 4, h->unit ? h->unit : "");
+    const uint64_t v[] = {h->count, h->min, h->max};
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = sqlite3_bind_int64(st, 5 + i, u64_column(v[i]));
+    rc = rc ? rc : sqlite3_bind_double(st, 8, h->mean);
+    const uint64_t p[] = {h->p50, h->p90, h->p99, h->p999};
+    for (int i = 0; i < 4 && !rc; i++)
+        rc = sqlite3_bind_int64(st, 9 + i, u64_column(p[i]));
+    return step_insert(st, rc);
+}
+
+static int insert_children(struct orr_results *db, const struct orr_run_record *r, int64_t id)
+{
+    int rc = SQLITE_OK;
+    for (size_t i = 0; i < r->nMetric && rc == SQLITE_OK; i++)
+        rc = insert_metric(db, id, &r->aMetric[i]);
+    for (size_t i = 0; i < r->nHist && rc == SQLITE_OK; i++)
+        rc = insert_hist(db, id, &r->aHist[i]);
+    return rc;
+}
+
+int orr_results_write_run(struct orr_results *db, const struct orr_run_record *r,
+                          int64_t *run_id, struct orr_diag *d)
+{
+    if ((r->nMetric && !r->aMetric) || (r->nHist && !r->aHist))
+        return db_error(d, db->path, "cannot record run", "metric or histogram list missing");
+    if (exec(db->db, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return sqlite_error(d, db->path, "cannot record run", db->db);
+    int rc = insert_run(db, r);
+    int64_t id = sqlite3_last_insert_rowid(db->db);
+    if (rc == SQLITE_OK)
+        rc = insert_children(db, r, id);
+    if (rc == SQLITE_OK)
+        rc = exec(db->db, "COMMIT");
+    if (rc != SQLITE_OK) {
+        sqlite_error(d, db->path, "cannot record run", db->db);
+        exec(db->db, "ROLLBACK");
+        return ORR_EDB;
+    }
+    if (run_id)
+        *run_id = id;
+    return 0;
+}

@@ -1,0 +1,314 @@
+/* Tests for the results store: schema creation, writing a run in one
+ * transaction, refusing unusable paths and newer schemas, and leaving no
+ * rows (and no stray files) behind on failure. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "orrery/error.h"
+#include "orrery/results.h"
+
+static char g_dir[64];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    strcpy(g_dir, "/tmp/orr_test_results_XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path_in_dir(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", g_dir, name);
+    unlink(buf);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static const struct orr_metric kMetrics[] = {
+    {"node0.core0", "ipc", 1.25, ""},
+    {"node0.mem", "bytes_read", 4096, "B"},
+    {"", "events", 1000, ""},
+};
+
+static const struct orr_hist_summary kHists[] = {
+    {"node0.mem", "latency", "ps", 100, 50000, 250000, 91234.5, 80000, 150000, 200000, 249000},
+};
+
+static struct orr_run_record make_run(void)
+{
+    struct orr_run_record r = {
+        .scenario = "scenarios/demo.yaml", .scenario_hash = 0xabcdef0123456789ull,
+        .overrides = "a=1", .seed = 7, .build_id = "orrery-test", .status = "ok",
+        .stop_reason = "duration reached",
+        .sim_time = 123456789, .wall_time_s = 0.5, .events = 1000, .digest = 0x00000000deadbeefull,
+        .trace_path = "run.trace", .nMetric = 3, .aMetric = kMetrics, .nHist = 1, .aHist = kHists,
+    };
+    return r;
+}
+
+/* Run one query that yields a single value and return it as text. */
+static char *query1(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    char *s = strdup(t ? (const char *)t : "NULL");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return s;
+}
+
+static void assert_query(const char *path, const char *sql, const char *want)
+{
+    char *got = query1(path, sql);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_schema_created(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "schema.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    orr_results_close(db);
+    assert_query(path, "PRAGMA user_version", "1");
+    assert_query(path,
+                 "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+                 " WHERE type IN ('table', 'index') ORDER BY name)",
+                 "histograms,histograms_run_id,metrics,metrics_run_id,runs");
+    assert_query(path, "SELECT count(*) FROM runs", "0");
+    /* Opening again is harmless. */
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    orr_results_close(db);
+    assert_int_equal(orr_diag_count(&d), 0);
+    orr_diag_free(&d);
+}
+
+static void test_write_run(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "run.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    struct orr_run_record r = make_run();
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    assert_int_equal(orr_results_write_run(db, &r, &id1, &d), 0);
+    r.seed = UINT64_MAX; /* beyond INT64_MAX: stored as its bit pattern */
+    r.trace_path = NULL;
+    r.status = "interrupted";
+    r.stop_reason = "interrupted";
+    assert_int_equal(orr_results_write_run(db, &r, &id2, &d), 0);
+    orr_results_close(db);
+    assert_true(id1 > 0 && id2 == id1 + 1);
+    assert_int_equal(orr_diag_count(&d), 0);
+
+    assert_query(path,
+                 "SELECT scenario || '|' || scenario_hash || '|' || overrides || '|' || seed"
+                 " || '|' || build_id || '|' || status || '|' || sim_time_ps || '|' ||"
+                 " wall_time_s || '|' || events || '|' || digest || '|' || trace_path"
+                 " || '|' || stop_reason FROM runs WHERE id = 1",
+                 "scenarios/demo.yaml|abcdef0123456789|a=1|7|orrery-test|ok|123456789|0.5|1000|"
+                 "00000000deadbeef|run.trace|duration reached");
+    assert_query(path, "SELECT length(started_at) || substr(started_at, 11, 1) ||"
+                       " substr(started_at, 20) FROM runs WHERE id = 1",
+                 "20TZ");
+    assert_query(path, "SELECT seed || ',' || quote(trace_path) || ',' || status FROM runs"
+                       " WHERE id = 2",
+                 "-1,NULL,interrupted");
+    assert_query(path, "SELECT count(*) FROM metrics WHERE run_id = 1", "3");
+    assert_query(path, "SELECT value || unit FROM metrics WHERE run_id = 1 AND"
+                       " component = 'node0.mem' AND name = 'bytes_read'",
+                 "4096.0B");
+    assert_query(path, "SELECT quote(component) FROM metrics WHERE name = 'events' LIMIT 1", "''");
+    assert_query(path,
+                 "SELECT count || ',' || min || ',' || max || ',' || mean || ',' || p50 || ','"
+                 " || p90 || ',' || p99 || ',' || p999 || ',' || unit FROM histograms"
+                 " WHERE run_id = 1",
+                 "100,50000,250000,91234.5,80000,150000,200000,249000,ps");
+    orr_diag_free(&d);
+}
+
+static void test_failed_write_leaves_no_rows(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "fail.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    struct orr_run_record r = make_run();
+    struct orr_metric bad[] = {{"node0", "ok", 1, ""}, {"node0", NULL, 2, ""}};
+    r.aMetric = bad;
+    r.nMetric = 2;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    assert_int_equal(orr_results_write_run(db, &r, NULL, &d), ORR_EDB);
+    assert_int_equal(orr_diag_count(&d), 1);
+    assert_non_null(strstr(d.aMsg[0].text, "NOT NULL"));
+
+    r = make_run();
+    r.status = "half-done"; /* refused by the CHECK constraint */
+    assert_int_equal(orr_results_write_run(db, &r, NULL, &d), ORR_EDB);
+    assert_int_equal(orr_diag_count(&d), 2);
+
+    /* The handle is still usable after a rollback. */
+    r = make_run();
+    int64_t id = 0;
+    assert_int_equal(orr_results_write_run(db, &r, &id, &d), 0);
+    orr_results_close(db);
+    assert_query(path, "SELECT count(*) FROM runs", "1");
+    assert_query(path, "SELECT count(*) FROM metrics", "3");
+    assert_query(path, "SELECT count(*) FROM metrics WHERE component = 'node0'", "0");
+    assert_query(path, "SELECT count(*) FROM histograms", "1");
+    orr_diag_free(&d);
+}
+
+static void test_failed_write_first_run(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "fail1.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    struct orr_run_record r = make_run();
+    struct orr_hist_summary bad = kHists[0];
+    bad.component = NULL;
+    r.aHist = &bad;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    assert_int_equal(orr_results_write_run(db, &r, NULL, &d), ORR_EDB);
+    orr_results_close(db);
+    assert_query(path, "SELECT count(*) FROM runs", "0");
+    assert_query(path, "SELECT count(*) FROM metrics", "0");
+    assert_query(path, "SELECT count(*) FROM histograms", "0");
+    orr_diag_free(&d);
+}
+
+/* open must fail with ORR_EDB, name the path, and create nothing. */
+static void expect_unusable(const char *path, const char *reason)
+{
+    struct orr_diag d = {0};
+    struct orr_results *db = (void *)1;
+    bool existed = exists(path);
+    assert_int_equal(orr_results_open(&db, path, &d), ORR_EDB);
+    assert_null(db);
+    assert_int_equal(orr_diag_count(&d), 1);
+    assert_non_null(strstr(d.aMsg[0].text, path));
+    if (!strstr(d.aMsg[0].text, reason))
+        fail_msg("message '%s' lacks '%s'", d.aMsg[0].text, reason);
+    assert_int_equal(exists(path), existed);
+    char journal[200];
+    snprintf(journal, sizeof journal, "%s-journal", path);
+    assert_false(exists(journal));
+    orr_diag_free(&d);
+}
+
+static void test_unusable_paths(void **state)
+{
+    (void)state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/no/such/dir/x.db", g_dir);
+    expect_unusable(path, "No such file or directory");
+
+    expect_unusable(g_dir, "is a directory");
+
+    path_in_dir(path, sizeof path, "notes.txt");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 100; i++)
+        fputs("this is a text file, not a database\n", f);
+    fclose(f);
+    expect_unusable(path, "not a database");
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 3600); /* untouched */
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "future.db");
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "CREATE TABLE runs(x); PRAGMA user_version = 7", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    assert_int_equal(orr_results_open(&db, path, &d), ORR_EDB);
+    char want[256];
+    snprintf(want, sizeof want, "database '%s' has schema version 7; this orrery understands 1",
+             path);
+    assert_string_equal(d.aMsg[0].text, want);
+    assert_true(exists(path));
+    assert_query(path, "PRAGMA user_version", "7");
+    orr_diag_free(&d);
+}
+
+/* Two handles on one file: each write waits for the other's lock. */
+static void test_two_writers(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_dir(path, sizeof path, "shared.db");
+    struct orr_diag d = {0};
+    struct orr_results *a, *b;
+    struct orr_run_record r = make_run();
+    assert_int_equal(orr_results_open(&a, path, &d), 0);
+    assert_int_equal(orr_results_open(&b, path, &d), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(orr_results_write_run(a, &r, NULL, &d), 0);
+        assert_int_equal(orr_results_write_run(b, &r, NULL, &d), 0);
+    }
+    orr_results_close(a);
+    orr_results_close(b);
+    assert_query(path, "SELECT count(*) FROM runs", "10");
+    assert_query(path, "SELECT count(*) FROM metrics", "30");
+    orr_diag_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schema_created),
+        cmocka_unit_test(test_write_run),
+        cmocka_unit_test(test_failed_write_leaves_no_rows),
+        cmocka_unit_test(test_failed_write_first_run),
+        cmocka_unit_test(test_unusable_paths),
+        cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_two_writers),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
