@@ -1,111 +1,110 @@
-/* The pending-event queue: a 4-ary min-heap of events stored by value,
- * ordered by the total key (time, rank = priority<<24 | origin, seq).
+/* The pending-event queue: a calendar queue over a slab of 48-byte events,
+ * popping in the exact total order (time, order) of DESIGN.md §2.
  *
- * Cost notes. Push and pop are O(log4 n) moves of 56-byte events. The run
- * loop does not pop an event before dispatching it: it marks the root slot
- * free ("hole") and the first event the handler schedules replaces the root
- * with one sift-down, so the common "handle one, schedule one" step costs a
- * single O(log4 n) pass instead of two. Memory is the array alone: 56 bytes
- * per pending event, plus growth slack (capacity doubles). */
+ * Layout. Events live in one slab; lists (buckets, far, free) are chained
+ * through aLink, a separate array of slot indices. Keeping links out of the
+ * slab matters at large populations: walking a bucket touches only aLink
+ * (small, cache-resident), so the bucket's slots can all be prefetched at
+ * once instead of taking one dependent cache miss per event.
+ * Simulated time is cut into a "year" of nBucket buckets of 2^widthLog ps:
+ *
+ *   [ near heap ][ bucket b+1 ][ bucket b+2 ] ... [ last bucket ] | far list
+ *   ^ now         unsorted lists, chained by slot index             ^ year end
+ *
+ * The current bucket's events sit in `near`, a small binary heap ordered by
+ * the full key; later buckets are unsorted lists; events beyond the year
+ * wait in the unsorted far list until their year comes. Invariants:
+ *   1. every event in near is earlier than every event in any bucket;
+ *   2. bucket i holds only events in [yearStart + i*w, yearStart + (i+1)*w);
+ *   3. far holds only events at or after the year's end.
+ * So the root of near is always the global minimum, whatever the bucket
+ * width: the width (re-chosen when the population doubles or halves) only
+ * decides speed, never order.
+ *
+ * Cost notes. Push is O(1) except into the current bucket (O(log k) for k
+ * events in it). Pop is O(log k) plus, when a bucket is exhausted, a walk to
+ * the next non-empty bucket. Rebuilding is O(n) and happens after Θ(n)
+ * operations: when the population doubles or quarters, or when, after at
+ * least n pops, the width proves wrong (more empty buckets walked than
+ * events popped, or the far list holding half the events). Memory: 52 bytes per slot (event + link) + 4 bytes per bucket + near. */
 #ifndef ORRERY_MODEL_EVQ_H
 #define ORRERY_MODEL_EVQ_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdlib.h>
+#include <stdint.h>
 
 #include "orrery/sim.h"
 
-struct orr_evq {
-    struct orr_event *a;
-    size_t n, cap;
-    bool hole; /* a[0] has been taken by the dispatcher and may be overwritten */
+#define ORR_EVQ_NIL UINT32_MAX
+
+/* A near-heap entry keeps its event's key, so sifting never touches the
+ * slab (at a million pending events every slab access is a cache miss). */
+struct orr_evq_key {
+    orr_time_t time;
+    uint64_t order;
+    uint32_t slot;
 };
+
+struct orr_evq {
+    struct orr_event *aSlot; /* slab */
+    uint32_t *aLink;         /* per slot: next in its bucket, far or free list */
+    uint32_t nSlot;          /* slots allocated */
+    uint32_t freeHead;       /* first free slot */
+    uint32_t *aScratch;      /* a bucket's slots while it is moved into near */
+    uint32_t nScratchAlloc;
+    uint64_t n;              /* events queued */
+
+    struct orr_evq_key *aNear; /* binary heap of the current bucket's keys */
+    uint32_t nNear, nNearAlloc;
+
+    uint32_t *aBucket;       /* list heads, ORR_EVQ_NIL if empty */
+    uint32_t nBucket;        /* power of two */
+    unsigned widthLog;       /* bucket width is 2^widthLog ps */
+    uint32_t cur;            /* index of the current bucket */
+    orr_time_t yearStart;    /* time of bucket 0 */
+    orr_time_t curEnd;       /* end of the current bucket */
+    uint64_t nYear;          /* events in buckets (not near, not far) */
+
+    uint32_t farHead;        /* unsorted list of events beyond the year */
+    uint64_t nFar;
+
+    uint64_t resizeLow, resizeHigh; /* rebuild when n leaves this range */
+    uint64_t nPopSince;  /* pops since the last rebuild */
+    uint64_t nSkipSince; /* wasted steps since then: empty buckets, re-filed far events */
+};
+
+/* The total order: time, then priority and origin, then sequence. Works on
+ * anything with `time` and `order` members. */
+#define ORR_KEY_BEFORE(x, y)                                                                  \
+    ((x)->time != (y)->time             ? (x)->time < (y)->time                              \
+     : (((x)->order ^ (y)->order) >> 32) ? (x)->order < (y)->order                           \
+                                         : (int32_t)((uint32_t)(x)->order - (uint32_t)(y)->order) < 0)
 
 static inline bool orr_ev_before(const struct orr_event *x, const struct orr_event *y)
 {
-    if (x->time != y->time)
-        return x->time < y->time;
-    if (x->rank != y->rank)
-        return x->rank < y->rank;
-    return x->seq < y->seq;
+    return ORR_KEY_BEFORE(x, y);
 }
 
-int orr_evq_init(struct orr_evq *q, size_t cap);
+int orr_evq_init(struct orr_evq *q);
 void orr_evq_free(struct orr_evq *q);
-int orr_evq__grow(struct orr_evq *q);
 
-static inline void orr_evq__sift_down(struct orr_evq *q, size_t i, const struct orr_event *ev)
-{
-    struct orr_event *a = q->a;
-    size_t n = q->n;
-    for (;;) {
-        size_t c = 4 * i + 1;
-        if (c >= n)
-            break;
-        size_t best = c;
-        size_t end = c + 4 < n ? c + 4 : n;
-        for (size_t k = c + 1; k < end; k++)
-            if (orr_ev_before(&a[k], &a[best]))
-                best = k;
-        if (!orr_ev_before(&a[best], ev))
-            break;
-        a[i] = a[best];
-        i = best;
-    }
-    a[i] = *ev;
-}
+/* Insert a copy of ev (its link_ is overwritten). 0 or ORR_ENOMEM. */
+int orr_evq_push(struct orr_evq *q, const struct orr_event *ev);
 
-static inline void orr_evq__sift_up(struct orr_evq *q, size_t i, const struct orr_event *ev)
-{
-    struct orr_event *a = q->a;
-    while (i > 0) {
-        size_t p = (i - 1) / 4;
-        if (!orr_ev_before(ev, &a[p]))
-            break;
-        a[i] = a[p];
-        i = p;
-    }
-    a[i] = *ev;
-}
+/* Remove the earliest event into *out. false if the queue is empty. */
+bool orr_evq_pop(struct orr_evq *q, struct orr_event *out);
 
-/* Insert ev. Returns 0 or ORR_ENOMEM. */
-static inline int orr_evq_push(struct orr_evq *q, const struct orr_event *ev)
-{
-    if (q->hole) {
-        q->hole = false;
-        orr_evq__sift_down(q, 0, ev);
-        return 0;
-    }
-    if (q->n == q->cap && orr_evq__grow(q))
-        return ORR_ENOMEM;
-    orr_evq__sift_up(q, q->n++, ev);
-    return 0;
-}
+/* Remove the earliest event into *out if it is earlier than limit. false
+ * if the queue is empty or the earliest event is at or after limit. */
+bool orr_evq_pop_before(struct orr_evq *q, orr_time_t limit, struct orr_event *out);
 
-/* Number of events queued (an unfilled hole does not count). */
-static inline size_t orr_evq_size(const struct orr_evq *q) { return q->n - (q->hole ? 1 : 0); }
+/* The earliest event without removing it, or NULL. */
+const struct orr_event *orr_evq_peek(struct orr_evq *q);
 
-/* Resolve a pending hole: remove the taken root for good. */
-static inline void orr_evq_settle(struct orr_evq *q)
-{
-    if (!q->hole)
-        return;
-    q->hole = false;
-    q->n--;
-    if (q->n > 0)
-        orr_evq__sift_down(q, 0, &q->a[q->n]);
-}
+static inline uint64_t orr_evq_size(const struct orr_evq *q) { return q->n; }
 
-/* The earliest event, or NULL if empty. Settles any hole first. */
-static inline const struct orr_event *orr_evq_peek(struct orr_evq *q)
-{
-    orr_evq_settle(q);
-    return q->n ? &q->a[0] : NULL;
-}
-
-/* Take the root for dispatch: the caller copies *peek() first, then calls
- * take(); the slot stays allocated until the next push or settle. */
-static inline void orr_evq_take(struct orr_evq *q) { q->hole = true; }
+/* Bytes of memory the queue holds (slab, buckets, near heap). */
+size_t orr_evq_bytes(const struct orr_evq *q);
 
 #endif

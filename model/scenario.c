@@ -30,7 +30,8 @@ const struct orr_param orr_scenario_stop_params[] = {
 
 const struct orr_param orr_scenario_trace_params[] = {
     {"checkpoint_every", ORR_P_UINT, "65536", ORR_PF_POSITIVE,
-     "records between digest checkpoints in a trace file", NULL, 1, 1u << 30},
+     "records between digest checkpoints in a trace file", NULL, 1,
+     ORR_TRACE_MAX_CHECKPOINT_EVERY},
     {NULL},
 };
 

@@ -57,7 +57,7 @@ int orr_sim_create(struct orr_sim **out, const struct orr_sim_options *opt)
     s->opt = *opt;
     if (s->opt.checkpoint_every == 0)
         s->opt.checkpoint_every = 65536;
-    if (orr_evq_init(&s->q, 1024))
+    if (orr_evq_init(&s->q))
         goto fail;
     if (orr_digest_init(&s->digest))
         goto fail;
@@ -411,18 +411,17 @@ int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const 
 /* ------------------------------------------------------------- scheduling */
 
 static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t origin,
-                     uint64_t seq, uint32_t target, uint16_t kind, uint16_t port, uint32_t size,
-                     const uint64_t data[3])
+                     uint64_t seq, uint32_t target, uint8_t kind, uint16_t port, uint32_t size,
+                     const uint64_t data[2])
 {
     struct orr_event ev = {
         .time = when,
-        .seq = seq,
-        .rank = (prio << 24) | origin,
+        .order = (uint64_t)prio << 56 | (uint64_t)origin << 32 | (uint32_t)seq,
         .target = target,
-        .kind = kind,
-        .port = port,
         .size = size,
-        .data = {data[0], data[1], data[2]},
+        .port = port,
+        .kind = kind,
+        .data = {data[0], data[1]},
     };
     assert(when >= s->now);
     if (orr_evq_push(&s->q, &ev))
@@ -438,7 +437,7 @@ void orr_timer_prio(struct orr_component *c, orr_time_t delay, enum orr_priority
                     uint16_t tag, uint64_t a, uint64_t b)
 {
     struct orr_sim *s = c->sim;
-    const uint64_t data[3] = {a, b, 0};
+    const uint64_t data[2] = {a, b};
     schedule(s, add_time(s->now, delay), prio, c->id, c->seq++, c->id, ORR_TK_TIMER, tag, 0, data);
 }
 
@@ -451,7 +450,7 @@ void orr_sim_post(struct orr_component *c, uint32_t target, orr_time_t delay, ui
                   uint64_t a, uint64_t b)
 {
     struct orr_sim *s = c->sim;
-    const uint64_t data[3] = {a, b, 0};
+    const uint64_t data[2] = {a, b};
     assert(delay > 0 && target < s->nComp);
     schedule(s, add_time(s->now, delay), ORR_PRIO_DEFAULT, c->id, c->seq++, target, ORR_TK_TIMER,
              tag, 0, data);
@@ -484,7 +483,7 @@ int orr_port_send(struct orr_port *p, const struct orr_msg *m, orr_time_t extra_
     if (l->bw_bps) {
         if (dir->free_at > s->now) {
             if (!dir->waiting) {
-                const uint64_t none[3] = {0, 0, 0};
+                const uint64_t none[2] = {0, 0};
                 dir->waiting = true;
                 schedule(s, dir->free_at, ORR_PRIO_DEFAULT, c->id, c->seq++, c->id, ORR_TK_READY,
                          p->index, 0, none);
@@ -539,8 +538,7 @@ uint16_t orr_trace_kind(struct orr_component *c, const char *name)
 
 static void digest_flush(struct orr_sim *s)
 {
-    for (size_t i = 0; i < s->ndbuf; i++)
-        orr_digest_add(&s->digest, s->dbuf + i * ORR_TRACE_REC_BYTES);
+    orr_digest_add_n(&s->digest, s->dbuf, s->ndbuf);
     s->ndbuf = 0;
 }
 
@@ -588,7 +586,7 @@ int orr_sim_start(struct orr_sim *s, struct orr_diag *d)
         }
     }
     for (size_t i = 0; i < s->nFault; i++) {
-        const uint64_t data[3] = {i, 0, 0};
+        const uint64_t data[2] = {i, 0};
         schedule(s, s->aFault[i].at, ORR_PRIO_FAULT, ORR_ORIGIN_ENGINE, s->engine_seq++,
                  s->aFault[i].comp, ORR_TK_FAULT, 0, 0, data);
     }
@@ -622,7 +620,7 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
     static const struct orr_run_hooks none = {0};
     const struct orr_run_hooks *h = hooks ? hooks : &none;
     const uint64_t pmask = h->progress_every ? h->progress_every - 1 : 0;
-    const orr_time_t stop_time = s->opt.stop_time ? s->opt.stop_time : ORR_TIME_MAX;
+    const orr_time_t stop_time = s->opt.stop_time;
     const uint64_t stop_events = s->opt.stop_events ? s->opt.stop_events : UINT64_MAX;
     const bool until_done = s->opt.stop_when_workloads_done && s->nWorkload > 0;
     enum orr_stop_reason why = ORR_STOP_IDLE;
@@ -647,23 +645,19 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
             why = ORR_STOP_ERROR;
             break;
         }
-        const struct orr_event *top = orr_evq_peek(&s->q);
-        if (!top) {
-            why = ORR_STOP_IDLE;
+        struct orr_event ev;
+        bool got = s->opt.stop_time ? orr_evq_pop_before(&s->q, stop_time, &ev)
+                                    : orr_evq_pop(&s->q, &ev);
+        if (!got) {
+            why = orr_evq_size(&s->q) ? ORR_STOP_TIME : ORR_STOP_IDLE;
+            if (why == ORR_STOP_TIME)
+                s->now = stop_time;
             break;
         }
-        if (top->time >= stop_time) {
-            s->now = stop_time;
-            why = ORR_STOP_TIME;
-            break;
-        }
-        struct orr_event ev = *top;
-        orr_evq_take(&s->q);
         s->now = ev.time;
         s->nDispatched++;
         dispatch(s, &ev);
     }
-    orr_evq_settle(&s->q);
     struct orr_trace_rec r = {
         .time = s->now, .comp = ORR_ORIGIN_ENGINE, .origin = ORR_ORIGIN_ENGINE,
         .kind = ORR_TK_STOP, .a = why, .b = s->nDispatched};
@@ -690,7 +684,7 @@ const char *orr_stop_reason_name(enum orr_stop_reason r)
 orr_time_t orr_now(const struct orr_sim *s) { return s->now; }
 uint64_t orr_sim_events(const struct orr_sim *s) { return s->nDispatched; }
 uint64_t orr_sim_pending(const struct orr_sim *s) { return orr_evq_size(&s->q); }
-size_t orr_sim_queue_bytes(const struct orr_sim *s) { return s->q.cap * sizeof *s->q.a; }
+size_t orr_sim_queue_bytes(const struct orr_sim *s) { return orr_evq_bytes(&s->q); }
 orr_time_t orr_sim_stop_time(const struct orr_sim *s) { return s->opt.stop_time; }
 uint64_t orr_sim_seed(const struct orr_sim *s) { return s->opt.seed; }
 

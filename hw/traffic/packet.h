@@ -5,11 +5,11 @@
 
 #include "orrery/sim.h"
 
-/* data[0]: time the packet was created (ps)
- * data[1]: source component id << 32 | destination component id
- * data[2]: per-source sequence number */
-static inline uint32_t pkt_src(const uint64_t d[3]) { return (uint32_t)(d[1] >> 32); }
-static inline uint32_t pkt_dst(const uint64_t d[3]) { return (uint32_t)d[1]; }
+/* data[0]: time the packet was created (ps); per source it only grows, so
+ *          it doubles as the sequence for reorder detection
+ * data[1]: source component id << 32 | destination component id */
+static inline uint32_t pkt_src(const uint64_t d[2]) { return (uint32_t)(d[1] >> 32); }
+static inline uint32_t pkt_dst(const uint64_t d[2]) { return (uint32_t)d[1]; }
 
 /* A FIFO of messages with a byte budget, used by every model that queues
  * packets in front of a link. Grows its ring as needed; the byte limit is

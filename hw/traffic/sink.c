@@ -21,7 +21,7 @@ struct sink {
     struct orr_counter *rx, *rx_bytes, *reordered, *misdelivered;
     struct orr_histogram *latency;
     struct orr_value *throughput;
-    uint64_t *aNextSeq; /* per source component id: next expected sequence */
+    orr_time_t *aLast; /* per source component id: latest creation time seen */
     size_t nSrc;
 };
 
@@ -45,8 +45,8 @@ static int sink_start(struct orr_component *c, struct orr_diag *d)
     struct sink *k = c->state;
     (void)d;
     k->nSrc = orr_sim_component_count(c->sim);
-    k->aNextSeq = calloc(k->nSrc, sizeof *k->aNextSeq);
-    if (!k->aNextSeq)
+    k->aLast = calloc(k->nSrc, sizeof *k->aLast);
+    if (!k->aLast)
         abort();
     return 0;
 }
@@ -63,10 +63,10 @@ static void sink_handle(struct orr_component *c, const struct orr_event *ev)
         k->misdelivered->v++;
     uint32_t src = pkt_src(ev->data);
     if (src < k->nSrc) {
-        if (ev->data[2] < k->aNextSeq[src])
+        if (ev->data[0] < k->aLast[src])
             k->reordered->v++;
         else
-            k->aNextSeq[src] = ev->data[2] + 1;
+            k->aLast[src] = ev->data[0];
     }
 }
 
@@ -80,7 +80,7 @@ static void sink_finish(struct orr_component *c)
 static void sink_destroy(struct orr_component *c)
 {
     struct sink *k = c->state;
-    free(k->aNextSeq);
+    free(k->aLast);
 }
 
 const struct orr_component_type orr_sink_type = {

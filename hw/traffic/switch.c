@@ -197,10 +197,10 @@ static void sw_handle(struct orr_component *c, const struct orr_event *ev)
         s->rx->v++;
         /* hold the packet for the forwarding latency */
         orr_timer_msg(c, s->latency, TIMER_FORWARD,
-                      &(struct orr_msg){ev->size, {ev->data[0], ev->data[1], ev->data[2]}});
+                      &(struct orr_msg){ev->size, {ev->data[0], ev->data[1]}});
         break;
     case ORR_TK_TIMER:
-        sw_forward(c, s, &(struct orr_msg){ev->size, {ev->data[0], ev->data[1], ev->data[2]}});
+        sw_forward(c, s, &(struct orr_msg){ev->size, {ev->data[0], ev->data[1]}});
         break;
     case ORR_TK_READY: {
         struct out_port *o = &s->aOut[ev->port];

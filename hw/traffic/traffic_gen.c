@@ -112,7 +112,7 @@ static void gen_emit(struct orr_component *c, struct gen *g)
     uint32_t dst = g->aDest[g->nDest == 1 ? 0 : orr_rng_below(&c->rng, g->nDest)];
     struct orr_msg m = {
         .size = g->size,
-        .data = {orr_now(c->sim), (uint64_t)c->id << 32 | dst, g->made},
+        .data = {orr_now(c->sim), (uint64_t)c->id << 32 | dst},
     };
     g->made++;
     if (g->q.n == 0 && orr_port_send(g->out, &m, 0) == 0) {

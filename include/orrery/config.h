@@ -44,8 +44,11 @@ struct orr_config {
     void *arena;
 };
 
-/* Load path (and its presets). On error returns ORR_EPARSE, ORR_ENOENT or
- * ORR_ESCHEMA, records messages in d and leaves cfg empty (safe to free). */
+/* Load path (and its presets). On error returns ORR_EPARSE (YAML syntax or a
+ * refused feature: duplicate keys, anchors/aliases, tags, several documents),
+ * ORR_ENOENT / ORR_EIO (a file cannot be read), ORR_ESCHEMA (top level not a
+ * mapping, bad or cyclic extends, more than 16 levels of extends) or
+ * ORR_ENOMEM, records messages in d and leaves cfg empty (safe to free). */
 int orr_config_load(struct orr_config *cfg, const char *path, struct orr_diag *d);
 
 /* Parse YAML text held in memory; name is used in marks. Same contract. The
@@ -57,7 +60,11 @@ int orr_config_load_string(struct orr_config *cfg, const char *name, const char 
  * decimal indices into sequences. The value is parsed as a YAML scalar or a
  * YAML flow collection ("[a, b]", "{x: 1}"). Missing map keys along the path
  * are created; descending into a scalar is an error. Marks on the new nodes
- * say file "<--set>", line 0, col = 1-based position in the argument. */
+ * say file "<--set>", line 0, col = 1-based position in the argument.
+ * Returns ORR_EINVAL (no '=', empty path component, top-level extends),
+ * ORR_EPARSE (bad value) or ORR_ESCHEMA (index out of range or not a number,
+ * key inside a scalar); the tree is unchanged on error. A zeroed cfg gets an
+ * empty root first. */
 int orr_config_set(struct orr_config *cfg, const char *assignment, struct orr_diag *d);
 
 void orr_config_free(struct orr_config *cfg);

@@ -2,7 +2,8 @@
  * key path, collected so a user sees every problem in one go.
  *
  * Rendered as   file:line:col: error: key.path: message
- * (line and column are 1-based; a mark with line 0 prints just the file). */
+ * (line and column are 1-based; a mark with line 0 prints just the file, or
+ * "file:col" when col is set, as for a --set argument). */
 #ifndef ORRERY_DIAG_H
 #define ORRERY_DIAG_H
 
@@ -35,7 +36,8 @@ struct orr_diag {
 void orr_diag_init(struct orr_diag *d);
 void orr_diag_free(struct orr_diag *d);
 
-/* Record one error. mark may be NULL (no position), keypath may be NULL. */
+/* Record one error. mark may be NULL (no position), keypath may be NULL. The
+ * message keeps its own copy of mark->file, so it outlives the config tree. */
 void orr_diag_error(struct orr_diag *d, const struct orr_mark *mark, const char *keypath,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

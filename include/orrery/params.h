@@ -41,7 +41,8 @@ struct orr_param {
     uint32_t flags;   /* ORR_PF_* */
     const char *help; /* one line, shown by `orrery list` */
     const char *const *choices; /* ENUM: NULL-terminated */
-    uint64_t min, max;          /* numeric bounds in base units when max != 0 */
+    uint64_t min, max;          /* inclusive numeric bounds in base units when max != 0
+                                 * (INT reads them as int64_t) */
 };
 
 union orr_pval {
@@ -71,15 +72,19 @@ struct orr_params {
  * ("components.gen0"). Keys listed in skip (NULL-terminated, may be NULL)
  * are allowed and ignored (e.g. "type"). Unknown keys, wrong types, bad
  * units, missing required keys and bound violations are each reported in d;
- * returns ORR_ESCHEMA if any was found. map may be NULL (all defaults).
- * Unknown-key messages list the valid keys and suggest a close match. */
+ * returns ORR_ESCHEMA if any was found, leaving out empty (safe to free).
+ * map may be NULL (all defaults). Unknown-key messages list the valid keys
+ * and suggest a close match. Defaults use the same syntax as values; a LIST
+ * default is "a, b" or "[a, b]"; a MAP or SEQ default must be empty ("",
+ * "{}" or "[]") and leaves the value NULL (absent). NONEMPTY also applies to
+ * MAP and SEQ values. */
 int orr_params_parse(const struct orr_param *schema, const struct orr_node *map,
                      const char *keypath, const char *const *skip, struct orr_params *out,
                      struct orr_diag *d);
 void orr_params_free(struct orr_params *p);
 
 /* Typed accessors; name must exist in the schema with a matching type
- * (a programming error otherwise: asserts). */
+ * (a programming error otherwise: aborts, in every build type). */
 bool orr_param_bool(const struct orr_params *p, const char *name);
 int64_t orr_param_int(const struct orr_params *p, const char *name);
 uint64_t orr_param_u64(const struct orr_params *p, const char *name); /* UINT and unit types */

@@ -36,29 +36,42 @@ enum orr_priority {
     ORR_PRIO_LATE = 240,    /* observers that must see everything else at an instant */
 };
 
-/* An event as a component's handler sees it. 56 bytes; the queue stores
- * events by value. */
+/* An event as a component's handler sees it: 48 bytes, stored by value.
+ *
+ * `order` packs the rest of the key: priority << 56 | origin id << 32 | the
+ * low 32 bits of the origin's sequence number. Two events from the same
+ * origin at the same time and priority compare their sequence numbers with
+ * serial-number arithmetic (RFC 1982), which is exact as long as fewer than
+ * 2^31 such events are pending at once — far beyond any model. */
 struct orr_event {
     orr_time_t time;
-    uint64_t seq;     /* origin's sequence number */
-    uint32_t rank;    /* priority << 24 | origin id */
+    uint64_t order;   /* priority << 56 | origin << 32 | seq (low 32 bits) */
     uint32_t target;  /* component id */
-    uint16_t kind;    /* ORR_TK_TIMER, ORR_TK_MSG, ORR_TK_READY, ORR_TK_FAULT */
-    uint16_t port;    /* MSG/READY: receiving port index; TIMER: the tag */
     uint32_t size;    /* MSG: message bytes */
-    uint64_t data[3]; /* MSG/TIMER payload words */
+    uint16_t port;    /* MSG/READY: receiving port index; TIMER: the tag */
+    uint8_t kind;     /* ORR_TK_TIMER, ORR_TK_MSG, ORR_TK_READY, ORR_TK_FAULT */
+    uint8_t reserved_;
+    uint32_t reserved2_;
+    uint64_t data[2]; /* MSG/TIMER payload words */
 };
 
-static inline uint32_t orr_event_origin(const struct orr_event *e) { return e->rank & 0xFFFFFFu; }
-static inline unsigned orr_event_priority(const struct orr_event *e) { return e->rank >> 24; }
+static inline uint32_t orr_event_origin(const struct orr_event *e)
+{
+    return (uint32_t)(e->order >> 32) & 0xFFFFFFu;
+}
+static inline unsigned orr_event_priority(const struct orr_event *e)
+{
+    return (unsigned)(e->order >> 56);
+}
 
 #define ORR_MAX_COMPONENTS 0xFFFFF0u /* ids fit in 24 bits; above are reserved */
 
-/* A message sent through a port: size in bytes (for bandwidth) and three
- * payload words whose meaning belongs to the two components' protocol. */
+/* A message sent through a port: size in bytes (for bandwidth) and two
+ * payload words whose meaning belongs to the two components' protocol.
+ * Larger payloads live with the sender and travel by reference. */
 struct orr_msg {
     uint32_t size;
-    uint64_t data[3];
+    uint64_t data[2];
 };
 
 /* --- component types ----------------------------------------------------- */
@@ -226,7 +239,7 @@ void orr_timer(struct orr_component *c, orr_time_t delay, uint16_t tag, uint64_t
 void orr_timer_prio(struct orr_component *c, orr_time_t delay, enum orr_priority prio,
                     uint16_t tag, uint64_t a, uint64_t b);
 
-/* Self-timer carrying a whole message (size and three words), for a model
+/* Self-timer carrying a whole message (size and two words), for a model
  * that holds a packet through a processing delay. */
 void orr_timer_msg(struct orr_component *c, orr_time_t delay, uint16_t tag,
                    const struct orr_msg *m);

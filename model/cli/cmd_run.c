@@ -162,15 +162,28 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
     printf("stopped   %s at %s after %" PRIu64 " events (%.3g s wall, %.3g Mevents/s)\n",
            orr_stop_reason_name(why), t, ev, wall, wall > 0 ? (double)ev / wall / 1e6 : 0.0);
     printf("\n%-24s %-28s %18s\n", "component", "metric", "value");
-    const char *last = "";
-    for (size_t i = 0; i < nm; i++) {
-        if (from_histogram(&am[i], ah, nh))
+    /* grouped by component in order of first appearance; every metric is
+     * in --json and the database, the table leaves out idle link directions */
+    bool *shown = calloc(nm + 1, sizeof *shown);
+    if (!shown)
+        abort();
+    for (size_t g = 0; g < nm; g++) {
+        if (shown[g])
             continue;
-        cli_format_value(am[i].value, am[i].unit, v, sizeof v);
-        printf("%-24s %-28s %18s\n", strcmp(last, am[i].component) ? am[i].component : "",
-               am[i].name, v);
-        last = am[i].component;
+        const char *comp = am[g].component;
+        bool first = true;
+        for (size_t i = g; i < nm; i++) {
+            if (shown[i] || strcmp(am[i].component, comp))
+                continue;
+            shown[i] = true;
+            if (from_histogram(&am[i], ah, nh) || (am[i].value == 0 && strstr(am[i].name, ".tx_")))
+                continue;
+            cli_format_value(am[i].value, am[i].unit, v, sizeof v);
+            printf("%-24s %-28s %18s\n", first ? comp : "", am[i].name, v);
+            first = false;
+        }
     }
+    free(shown);
     if (nh) {
         printf("\n%-24s %-14s %10s %12s %12s %12s %12s\n", "component", "histogram", "count",
                "mean", "p50", "p99", "max");
@@ -250,11 +263,13 @@ static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, 
 }
 
 static int store_run(struct orr_results *db, const struct orr_scenario *sc, const char *status,
-                     double wall, const struct run_opts *o, int64_t *run_id, struct orr_diag *d)
+                     enum orr_stop_reason why, double wall, const struct run_opts *o,
+                     int64_t *run_id, struct orr_diag *d)
 {
     struct orr_run_record r = {
         .scenario = o->scenario, .scenario_hash = sc->hash, .overrides = sc->overrides,
         .seed = sc->seed, .build_id = orr_build_id(), .status = status,
+        .stop_reason = orr_stop_reason_name(why),
         .sim_time = orr_now(sc->sim), .wall_time_s = wall, .events = orr_sim_events(sc->sim),
         .digest = orr_sim_digest(sc->sim), .trace_path = o->trace};
     r.nMetric = orr_sim_metrics(sc->sim, &r.aMetric);
@@ -267,9 +282,10 @@ static int finish_trace(struct orr_scenario *sc, struct orr_trace_writer *w)
     struct orr_trace_footer f;
     int rc = orr_sim_trace_footer(sc->sim, &f);
     if (rc == 0)
-        return orr_trace_writer_finish(w, &f) | (orr_trace_footer_free(&f), 0);
+        rc = orr_trace_writer_finish(w, &f); /* frees w, success or not */
+    else
+        orr_trace_writer_abort(w);
     orr_trace_footer_free(&f);
-    orr_trace_writer_abort(w);
     return rc;
 }
 
@@ -329,7 +345,7 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
     }
-    if (db && store_run(db, &sc, status, wall, &o, &run_id, &d))
+    if (db && store_run(db, &sc, status, why, wall, &o, &run_id, &d))
         goto out;
     if (o.json)
         print_json(&sc, why, wall, &o, run_id, status);

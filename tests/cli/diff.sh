@@ -26,7 +26,7 @@ echo "$OUT" | jq -e '.equal == true' >/dev/null && pass || fail "json says equal
 # the divergent index is where the traces really first differ: a latency
 # change at the switch cannot change anything before the first forwarded
 # packet, so the index must be > 0
-idx=$("$ORRERY" diff --json a.trace d.trace | jq -r '.first_divergence.index')
+idx=$("$ORRERY" diff --json a.trace d.trace | jq -r '.divergence.index')
 [ "$idx" -gt 0 ] 2>/dev/null && pass || fail "divergence index $idx"
 
 finish

@@ -1,5 +1,5 @@
-/* Event queue: pops come out in the total order (time, rank, seq) whatever
- * the insertion order, and the dispatch "hole" path behaves like pop+push. */
+/* Event queue: pops come out in the total order (time, order) whatever the
+ * insertion order or population, across bucket, year and resize changes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +10,9 @@
 #include "evq.h"
 #include "orrery/rng.h"
 
-static struct orr_event mk(orr_time_t t, uint32_t rank, uint64_t seq)
+static struct orr_event mk(orr_time_t t, uint64_t order)
 {
-    return (struct orr_event){.time = t, .rank = rank, .seq = seq};
+    return (struct orr_event){.time = t, .order = order};
 }
 
 static int cmp_ev(const void *a, const void *b)
@@ -21,87 +21,93 @@ static int cmp_ev(const void *a, const void *b)
     return orr_ev_before(x, y) ? -1 : orr_ev_before(y, x) ? 1 : 0;
 }
 
-/* Push a random multiset with many ties in time and rank, pop everything,
- * and compare with a sort of the same keys. */
-static void test_total_order_matches_sort(void **state)
+/* Push a random multiset with many ties in time, priority and origin, pop
+ * everything, and compare with a sort of the same keys. Times are drawn at
+ * several scales so buckets, far lists and rebuilds are all exercised. */
+static void check_against_sort(uint64_t seed, size_t n, uint64_t tmax)
 {
-    (void)state;
     struct orr_rng r;
-    orr_rng_seed(&r, 42, "evq");
-    enum { N = 20000 };
-    struct orr_event *ref = malloc(N * sizeof *ref);
+    orr_rng_seed(&r, seed, "evq");
+    struct orr_event *ref = malloc(n * sizeof *ref);
     struct orr_evq q;
-    assert_int_equal(orr_evq_init(&q, 4), 0);
-    for (size_t i = 0; i < N; i++) {
-        ref[i] = mk(orr_rng_below(&r, 50), (uint32_t)orr_rng_below(&r, 4) << 24 |
-                                               (uint32_t)orr_rng_below(&r, 8), i);
+    assert_int_equal(orr_evq_init(&q), 0);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t prio = orr_rng_below(&r, 3), origin = orr_rng_below(&r, 5);
+        orr_time_t t = orr_rng_below(&r, 4) == 0 ? orr_rng_below(&r, 10) : orr_rng_below(&r, tmax);
+        ref[i] = mk(t, prio << 56 | origin << 32 | (uint32_t)i);
+        ref[i].data[0] = i;
         assert_int_equal(orr_evq_push(&q, &ref[i]), 0);
     }
-    qsort(ref, N, sizeof *ref, cmp_ev);
-    for (size_t i = 0; i < N; i++) {
-        const struct orr_event *top = orr_evq_peek(&q);
-        assert_non_null(top);
-        assert_int_equal(top->time, ref[i].time);
-        assert_int_equal(top->rank, ref[i].rank);
-        assert_int_equal(top->seq, ref[i].seq);
-        orr_evq_take(&q);
+    assert_int_equal(orr_evq_size(&q), n);
+    qsort(ref, n, sizeof *ref, cmp_ev);
+    for (size_t i = 0; i < n; i++) {
+        struct orr_event e;
+        assert_true(orr_evq_pop(&q, &e));
+        assert_int_equal(e.time, ref[i].time);
+        assert_int_equal(e.order, ref[i].order);
+        assert_int_equal(e.data[0], ref[i].data[0]);
     }
+    struct orr_event e;
+    assert_false(orr_evq_pop(&q, &e));
     assert_null(orr_evq_peek(&q));
-    assert_int_equal(orr_evq_size(&q), 0);
     orr_evq_free(&q);
     free(ref);
 }
 
-/* Insertion order must not matter: the same set pushed forwards and
- * backwards pops identically. */
-static void test_insertion_order_irrelevant(void **state)
+static void test_total_order_matches_sort(void **state)
 {
     (void)state;
-    enum { N = 257 };
-    struct orr_evq a, b;
-    orr_evq_init(&a, 16);
-    orr_evq_init(&b, 16);
-    for (int i = 0; i < N; i++) {
-        struct orr_event e1 = mk(10, (uint32_t)(i % 3), (uint64_t)i);
-        struct orr_event e2 = mk(10, (uint32_t)((N - 1 - i) % 3), (uint64_t)(N - 1 - i));
-        orr_evq_push(&a, &e1);
-        orr_evq_push(&b, &e2);
-    }
-    for (int i = 0; i < N; i++) {
-        const struct orr_event *x = orr_evq_peek(&a), *y = orr_evq_peek(&b);
-        assert_int_equal(x->rank, y->rank);
-        assert_int_equal(x->seq, y->seq);
-        orr_evq_take(&a);
-        orr_evq_take(&b);
-    }
-    orr_evq_free(&a);
-    orr_evq_free(&b);
+    check_against_sort(1, 20000, 50);           /* heavy ties */
+    check_against_sort(2, 20000, 1000000);      /* spread */
+    check_against_sort(3, 3000, UINT64_MAX / 2); /* huge times: far list, wide buckets */
+    check_against_sort(4, 5, 100);              /* tiny */
 }
 
-/* take() then push() (the dispatch fast path) equals pop then push. */
-static void test_hole_replacement(void **state)
+/* Same-origin ties use serial-number order on the low 32 sequence bits,
+ * so order survives the 32-bit wrap. */
+static void test_sequence_wrap(void **state)
+{
+    (void)state;
+    struct orr_event a = mk(7, 1ull << 32 | 0xFFFFFFFFu), b = mk(7, 1ull << 32 | 0x00000000u);
+    assert_true(orr_ev_before(&a, &b));
+    assert_false(orr_ev_before(&b, &a));
+    struct orr_event c = mk(7, 2ull << 32 | 0), d = mk(7, 1ull << 32 | 5);
+    assert_true(orr_ev_before(&d, &c)); /* lower origin first */
+    struct orr_event e = mk(7, 1ull << 56), f = mk(7, 5ull << 32);
+    assert_true(orr_ev_before(&f, &e)); /* lower priority first */
+}
+
+/* Interleaved pop/push as in a simulation (PHOLD-like hold model), with
+ * the population changing size: never out of order, nothing lost. */
+static void test_hold_model(void **state)
 {
     (void)state;
     struct orr_rng r;
-    orr_rng_seed(&r, 7, "hole");
+    orr_rng_seed(&r, 7, "hold");
     struct orr_evq q;
-    orr_evq_init(&q, 16);
-    for (int i = 0; i < 1000; i++) {
-        struct orr_event e = mk(orr_rng_below(&r, 1000), 0, (uint64_t)i);
+    orr_evq_init(&q);
+    uint64_t seq = 0, pushed = 0, popped = 0;
+    for (int i = 0; i < 1000; i++, pushed++) {
+        struct orr_event e = mk(orr_rng_below(&r, 1000), seq++);
         orr_evq_push(&q, &e);
     }
-    orr_time_t last = 0;
-    uint64_t seq = 1000;
-    for (int step = 0; step < 100000; step++) {
-        const struct orr_event *top = orr_evq_peek(&q);
-        assert_true(top->time >= last);
-        last = top->time;
-        orr_evq_take(&q);
-        assert_int_equal(orr_evq_size(&q), 999);
-        struct orr_event e = mk(last + 1 + orr_rng_below(&r, 1000), 0, seq++);
-        orr_evq_push(&q, &e);
-        assert_int_equal(orr_evq_size(&q), 1000);
+    struct orr_event last = mk(0, 0);
+    for (int step = 0; step < 300000; step++) {
+        struct orr_event e;
+        assert_true(orr_evq_pop(&q, &e));
+        popped++;
+        assert_false(orr_ev_before(&e, &last));
+        last = e;
+        /* grow in the first third, hold, then drain */
+        int k = step < 100000 ? 2 : step < 200000 ? 1 : (step & 1);
+        for (int j = 0; j < k; j++, pushed++) {
+            uint64_t delay = orr_rng_below(&r, 16) == 0 ? orr_rng_below(&r, 1000000)
+                                                        : orr_rng_below(&r, 1000);
+            struct orr_event n = mk(e.time + delay, seq++);
+            orr_evq_push(&q, &n);
+        }
     }
+    assert_int_equal(orr_evq_size(&q), pushed - popped);
     orr_evq_free(&q);
 }
 
@@ -109,8 +115,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_total_order_matches_sort),
-        cmocka_unit_test(test_insertion_order_irrelevant),
-        cmocka_unit_test(test_hole_replacement),
+        cmocka_unit_test(test_sequence_wrap),
+        cmocka_unit_test(test_hold_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,7 +49,7 @@ static void probe_handle(struct orr_component *c, const struct orr_event *ev)
                                        ev->data[0]};
     s->ctr->v++;
     if (ev->kind == ORR_TK_TIMER && ev->port == 9) {
-        struct orr_msg m = {.size = (uint32_t)ev->data[1], .data = {ev->data[0], 0, 0}};
+        struct orr_msg m = {.size = (uint32_t)ev->data[1], .data = {ev->data[0], 0}};
         s->last_send_rc = orr_port_send(s->a, &m, 0);
     }
 }
