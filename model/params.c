@@ -132,8 +132,7 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[nb];
 }
 
-/* The closest name within SUGGEST_MAX_DIST edits (first wins a tie), or NULL. */
-static const char *suggest(const char *word, const char *const *aName, size_t nName)
+const char *orr_suggest(const char *word, const char *const *aName, size_t nName)
 {
     const char *best = NULL;
     size_t bestDist = SUGGEST_MAX_DIST + 1;
@@ -214,7 +213,7 @@ static char *parse_enum(const struct orr_param *prm, const char *text, union orr
             return NULL;
         }
     char *list = join_names(prm->choices, NULL);
-    const char *close = suggest(text, prm->choices, n);
+    const char *close = orr_suggest(text, prm->choices, n);
     char *m = close ? msgf("expected one of %s, got '%s'; did you mean '%s'?", list ? list : "",
                            text, close)
                     : msgf("expected one of %s, got '%s'", list ? list : "", text);
@@ -434,7 +433,7 @@ static void report_unknown(const struct orr_params *p, const char *key,
     for (size_t i = 0; aName && i < p->n; i++)
         aName[i] = p->schema[i].name;
     char *valid = aName ? join_names(aName, skip) : NULL;
-    const char *close = aName ? suggest(key, aName, p->n) : NULL;
+    const char *close = aName ? orr_suggest(key, aName, p->n) : NULL;
     char *kp = orr_keypath_join(keypath, key);
     if (!valid || !*valid)
         orr_diag_error(d, mark, kp, "unknown key '%s' (no keys are allowed here)", key);

@@ -50,46 +50,7 @@ const struct orr_param orr_scenario_fault_params[] = {
     {NULL},
 };
 
-/* ------------------------------------------------------------ suggestions */
-
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 99;
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *orr_suggest(const char *word, const char *const *names)
-{
-    const char *best = NULL;
-    size_t bestd = 3;
-    for (size_t i = 0; names[i]; i++) {
-        size_t dd = edit_distance(word, names[i]);
-        if (dd < bestd) {
-            bestd = dd;
-            best = names[i];
-        }
-    }
-    return best;
-}
+/* ----------------------------------------------------------------- types */
 
 const struct orr_component_type *orr_type_find(const struct orr_component_type *const *types,
                                                const char *name)
@@ -114,7 +75,7 @@ static void unknown_type(const struct orr_component_type *const *types, const ch
                                 n ? ", " : "", names[n]);
     }
     names[n] = NULL;
-    const char *near = orr_suggest(name, names);
+    const char *near = orr_suggest(name, names, n);
     if (near)
         orr_diag_error(d, mark, keypath, "unknown component type '%s'; did you mean '%s'? (types: %s)",
                        name, near, list);

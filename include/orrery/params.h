@@ -95,6 +95,10 @@ const struct orr_node *orr_param_map(const struct orr_params *p, const char *nam
 const struct orr_mark *orr_param_mark(const struct orr_params *p, const char *name);
 bool orr_param_given(const struct orr_params *p, const char *name);
 
+/* The closest of nName names to word within two edits (a transposition
+ * counts as one; the first wins a tie), or NULL: for "did you mean". */
+const char *orr_suggest(const char *word, const char *const *aName, size_t nName);
+
 /* "time", "size", "one of a, b, c" ...: what a type expects, for messages
  * and `orrery list`. Writes into buf. */
 const char *orr_ptype_describe(const struct orr_param *prm, char *buf, size_t n);

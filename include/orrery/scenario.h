@@ -42,7 +42,4 @@ int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *con
                       const struct orr_component_type *const *types, struct orr_diag *d);
 void orr_scenario_close(struct orr_scenario *sc);
 
-/* Closest name in a NULL-terminated list within edit distance 2, or NULL. */
-const char *orr_suggest(const char *word, const char *const *names);
-
 #endif
