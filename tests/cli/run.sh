@@ -59,6 +59,26 @@ echo "$OUT" | jq -e '.sim_time_ps <= 2000000000' >/dev/null && pass || fail "sto
 expect_exit 0 "event limit" -- "$ORRERY" run "$Q" --no-db --json --set stop.events=1000
 echo "$OUT" | jq -e '.events == 1000 and .stop_reason == "event limit reached"' >/dev/null && pass || fail "stop.events"
 
+# a long run: endless sources, 100 s of simulated time (minutes of wall time)
+LONG=(--set stop.duration=100s --set stop.workloads_done=false
+      --set components.gen0.count=0 --set components.gen1.count=0
+      --set components.gen2.count=0 --set components.gen3.count=0)
+
+# Ctrl-C: exit 130, the run is stored with status 'interrupted', the trace is complete
+rm -f int.db
+timeout --preserve-status -s INT 1 "$ORRERY" run "$Q" --db int.db --quiet --trace int.trace "${LONG[@]}"
+rc=$?
+[ "$rc" = 130 ] && pass || fail "SIGINT exits 130 (got $rc)"
+[ "$(sqlite3 int.db "select status || '|' || stop_reason from runs")" = "interrupted|interrupted" ] && pass ||
+  fail "interrupted run stored as such"
+"$ORRERY" diff int.trace int.trace >/dev/null && pass || fail "an interrupted run's trace is complete"
+
+# the progress bar appears on a terminal (script gives the run a pty), not otherwise
+script -qec "timeout -s INT 2 $ORRERY run $Q --no-db ${LONG[*]}" /dev/null > tty.out 2>&1
+grep -q 'ETA' tty.out && grep -q 'Mev/s' tty.out && pass || fail "no progress bar on a terminal: $(head -c 300 tty.out)"
+timeout -s INT 2 "$ORRERY" run "$Q" --no-db "${LONG[@]}" > notty.out 2>&1
+grep -q 'ETA' notty.out && fail "progress bar drawn when not a terminal" || pass
+
 # validate and list
 expect_exit 0 "validate all scenarios" -- "$ORRERY" validate "$SRC"/scenarios/*.yaml
 expect_out 'quickstart\.yaml: ok' "validate says ok"
