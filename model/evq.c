@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define MIN_BUCKETS 16u
+#define PREFETCH_AHEAD 8u /* buckets; a few hundred ns of work at one event each */
 
 /* ------------------------------------------------------------------- slab */
 
@@ -183,6 +184,15 @@ static int refill(struct orr_evq *q)
         } else {
             q->cur++;
             assert(q->cur < q->nBucket);
+            /* start the cache misses of a bucket a few steps ahead now, so
+             * they overlap with this one's instead of following it */
+            if (q->cur + PREFETCH_AHEAD < q->nBucket) {
+                uint32_t ahead = q->aBucket[q->cur + PREFETCH_AHEAD];
+                if (ahead != ORR_EVQ_NIL) {
+                    __builtin_prefetch(slot(q, ahead));
+                    __builtin_prefetch(&q->aLink[ahead]);
+                }
+            }
             q->curEnd = q->yearStart + ((orr_time_t)(q->cur + 1) << q->widthLog);
             uint32_t list = q->aBucket[q->cur];
             q->aBucket[q->cur] = ORR_EVQ_NIL;
