@@ -342,6 +342,36 @@ bool orr_evq_pop_before(struct orr_evq *q, orr_time_t limit, struct orr_event *o
     return true;
 }
 
+bool orr_evq_check(const struct orr_evq *q)
+{
+    uint64_t nBucketed = 0, nFar = 0, nFree = 0;
+    orr_time_t yearEnd = q->yearStart + ((orr_time_t)q->nBucket << q->widthLog);
+    for (uint32_t i = 1; i < q->nNear; i++) /* 1: near is a heap */
+        if (key_before(&q->aNear[i], &q->aNear[(i - 1) / 2]))
+            return false;
+    for (uint32_t i = 0; i < q->nNear; i++)
+        if (q->aNear[i].time >= q->curEnd)
+            return false;
+    for (uint32_t b = 0; b < q->nBucket; b++) { /* 2: buckets hold their range */
+        if (b <= q->cur && q->aBucket[b] != ORR_EVQ_NIL)
+            return false;
+        for (uint32_t i = q->aBucket[b]; i != ORR_EVQ_NIL; i = q->aLink[i], nBucketed++) {
+            orr_time_t t = slot(q, i)->time;
+            if (t < q->yearStart + ((orr_time_t)b << q->widthLog) ||
+                t >= q->yearStart + ((orr_time_t)(b + 1) << q->widthLog) || nBucketed > q->n)
+                return false;
+        }
+    }
+    for (uint32_t i = q->farHead; i != ORR_EVQ_NIL; i = q->aLink[i], nFar++) /* 3: far */
+        if (slot(q, i)->time < yearEnd || nFar > q->n)
+            return false;
+    for (uint32_t i = q->freeHead; i != ORR_EVQ_NIL; i = q->aLink[i], nFree++)
+        if (nFree > q->nSlot)
+            return false;
+    return nBucketed == q->nYear && nFar == q->nFar && q->nNear + nBucketed + nFar == q->n &&
+           q->n + nFree == q->nSlot;
+}
+
 size_t orr_evq_bytes(const struct orr_evq *q)
 {
     return (size_t)q->nSlot * (sizeof *q->aSlot + sizeof *q->aLink) +

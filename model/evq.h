@@ -104,6 +104,10 @@ const struct orr_event *orr_evq_peek(struct orr_evq *q);
 
 static inline uint64_t orr_evq_size(const struct orr_evq *q) { return q->n; }
 
+/* Check invariants 1-3 and the bookkeeping (counts, heap order, free list)
+ * by walking everything: O(n). True if all hold. For asserts and tests. */
+bool orr_evq_check(const struct orr_evq *q);
+
 /* Bytes of memory the queue holds (slab, buckets, near heap). */
 size_t orr_evq_bytes(const struct orr_evq *q);
 

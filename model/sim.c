@@ -1,12 +1,12 @@
 /* The simulation: building (components, ports, links, faults), the run loop
  * and the calls components make (send, timers, trace points).
  *
- * Invariants, checked by orr__sim_check() in debug builds:
- *   1. Every queued event's time >= now (nothing is scheduled in the past).
- *   2. A component's seq strictly increases with each event it originates,
- *      so (time, rank, seq) keys are unique and the order is total.
- *   3. A link direction has at most one READY in flight (dir.waiting).
- *   4. Ports are linked at most once, and both ends of a link point back. */
+ * Invariants, checked by orr_sim_check():
+ *   1. Every queued event's time >= now (nothing is scheduled in the past),
+ *      targets an existing component, and its origin's sequence counter is
+ *      ahead of the event's sequence number (so keys are unique).
+ *   2. The event queue's own invariants hold (orr_evq_check).
+ *   3. Ports are linked at most once, and both ends of a link point back. */
 #include "sim_internal.h"
 
 #include <assert.h>
@@ -590,6 +590,7 @@ int orr_sim_start(struct orr_sim *s, struct orr_diag *d)
         schedule(s, s->aFault[i].at, ORR_PRIO_FAULT, ORR_ORIGIN_ENGINE, s->engine_seq++,
                  s->aFault[i].comp, ORR_TK_FAULT, 0, 0, data);
     }
+    assert(orr_sim_check(s));
     return rc;
 }
 
@@ -665,7 +666,46 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
         record(s, &r);
     digest_flush(s);
     s->trace = NULL;
+    assert(orr_sim_check(s));
     return why;
+}
+
+static bool event_ok(const struct orr_sim *s, const struct orr_event *e)
+{
+    uint32_t origin = orr_event_origin(e);
+    if (e->time < s->now || e->target >= s->nComp)
+        return false;
+    if (origin != ORR_ORIGIN_ENGINE && origin >= s->nComp)
+        return false;
+    /* the origin has issued sequence numbers below its counter: the event's
+     * low 32 bits are 1..2^31 behind it (serial arithmetic) */
+    uint64_t counter = origin == ORR_ORIGIN_ENGINE ? s->engine_seq : s->aComp[origin]->pub.seq;
+    uint32_t lag = (uint32_t)counter - (uint32_t)e->order;
+    return lag != 0 && lag <= 0x80000000u;
+}
+
+bool orr_sim_check(const struct orr_sim *s)
+{
+    const struct orr_evq *q = &s->q;
+    if (!orr_evq_check(q))
+        return false;
+    for (uint32_t i = 0; i < q->nNear; i++)
+        if (!event_ok(s, &q->aSlot[q->aNear[i].slot]))
+            return false;
+    for (uint32_t b = 0; b < q->nBucket; b++)
+        for (uint32_t i = q->aBucket[b]; i != ORR_EVQ_NIL; i = q->aLink[i])
+            if (!event_ok(s, &q->aSlot[i]))
+                return false;
+    for (uint32_t i = q->farHead; i != ORR_EVQ_NIL; i = q->aLink[i])
+        if (!event_ok(s, &q->aSlot[i]))
+            return false;
+    for (size_t i = 0; i < s->nLink; i++) {
+        const struct orr_link *l = s->aLink[i];
+        for (int d = 0; d < 2; d++)
+            if (l->end[d]->link != l || l->end[d]->side != d)
+                return false;
+    }
+    return true;
 }
 
 const char *orr_stop_reason_name(enum orr_stop_reason r)

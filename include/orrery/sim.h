@@ -259,6 +259,11 @@ uint16_t orr_trace_kind(struct orr_component *c, const char *name);
 /* Emit a trace point record (counted in the digest). */
 void orr_trace_point(struct orr_component *c, uint16_t kind, uint64_t a, uint64_t b);
 
+/* Check the engine's invariants (sim.c's header lists them) by walking all
+ * state: O(events + ports). True if they hold. Asserted at start and at the
+ * end of every run in debug builds; tests call it directly. */
+bool orr_sim_check(const struct orr_sim *s);
+
 /* --- after a run --------------------------------------------------------- */
 
 /* Call every component's finish op, then flatten stats into metrics in

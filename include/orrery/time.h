@@ -26,18 +26,21 @@ static inline orr_time_t orr_clock_cycles_to_ps(const struct orr_clock *c, uint6
     return (orr_time_t)(((unsigned __int128)cycles * ORR_S) / c->hz);
 }
 
-/* Whole cycles elapsed by time t (rounded down). */
+/* The cycle in progress at time t: the largest n whose start
+ * floor(n * 1e12 / hz) is <= t, i.e. ceil((t + 1) * hz / 1e12) - 1. The
+ * inverse of orr_clock_cycles_to_ps on cycle starts. */
 static inline uint64_t orr_clock_ps_to_cycles(const struct orr_clock *c, orr_time_t t)
 {
-    return (uint64_t)(((unsigned __int128)t * c->hz) / ORR_S);
+    unsigned __int128 x = ((unsigned __int128)t + 1) * c->hz;
+    return (uint64_t)((x + ORR_S - 1) / ORR_S) - 1;
 }
 
 /* The first cycle boundary at or after t. */
 static inline orr_time_t orr_clock_next_edge(const struct orr_clock *c, orr_time_t t)
 {
     uint64_t n = orr_clock_ps_to_cycles(c, t);
-    orr_time_t edge = orr_clock_cycles_to_ps(c, n);
-    return edge >= t ? edge : orr_clock_cycles_to_ps(c, n + 1);
+    orr_time_t edge = orr_clock_cycles_to_ps(c, n); /* <= t */
+    return edge == t ? edge : orr_clock_cycles_to_ps(c, n + 1);
 }
 
 #endif

@@ -39,6 +39,7 @@ static void check_against_sort(uint64_t seed, size_t n, uint64_t tmax)
         assert_int_equal(orr_evq_push(&q, &ref[i]), 0);
     }
     assert_int_equal(orr_evq_size(&q), n);
+    assert_true(orr_evq_check(&q));
     qsort(ref, n, sizeof *ref, cmp_ev);
     for (size_t i = 0; i < n; i++) {
         struct orr_event e;
@@ -46,6 +47,8 @@ static void check_against_sort(uint64_t seed, size_t n, uint64_t tmax)
         assert_int_equal(e.time, ref[i].time);
         assert_int_equal(e.order, ref[i].order);
         assert_int_equal(e.data[0], ref[i].data[0]);
+        if (i % 997 == 0)
+            assert_true(orr_evq_check(&q));
     }
     struct orr_event e;
     assert_false(orr_evq_pop(&q, &e));
@@ -106,8 +109,11 @@ static void test_hold_model(void **state)
             struct orr_event n = mk(e.time + delay, seq++);
             orr_evq_push(&q, &n);
         }
+        if (step % 9973 == 0)
+            assert_true(orr_evq_check(&q));
     }
     assert_int_equal(orr_evq_size(&q), pushed - popped);
+    assert_true(orr_evq_check(&q));
     orr_evq_free(&q);
 }
 

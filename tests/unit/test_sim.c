@@ -129,7 +129,9 @@ static void test_link_latency(void **state)
     assert_int_equal(orr_sim_link(f->s, "p0.a", "p1.b", 100 * ORR_NS, 0, NULL, &f->d), 0);
     assert_int_equal(orr_sim_start(f->s, &f->d), 0);
     orr_timer(f->c[0], 5 * ORR_NS, 9, 77, 64);
+    assert_true(orr_sim_check(f->s));
     assert_int_equal(orr_sim_run(f->s, NULL), ORR_STOP_IDLE);
+    assert_true(orr_sim_check(f->s));
     struct probe *p1 = st(f->c[1]);
     assert_int_equal(p1->n, 1);
     assert_int_equal(p1->log[0].time, 105 * ORR_NS);
@@ -234,6 +236,7 @@ static void test_stop_duration(void **state)
     orr_timer(f->c[0], 99, 1, 0, 0);
     orr_timer(f->c[0], 100, 1, 0, 0);
     assert_int_equal(orr_sim_run(f->s, NULL), ORR_STOP_TIME);
+    assert_true(orr_sim_check(f->s)); /* the event at the stop time is still queued */
     assert_int_equal(st(f->c[0])->n, 1);
     assert_int_equal(orr_now(f->s), 100);
     assert_int_equal(orr_sim_pending(f->s), 1);
@@ -311,6 +314,14 @@ static void test_build_errors(void **state)
     teardown(f);
 }
 
+/* Progress hook that checks the engine's invariants mid-run. */
+static int check_hook(void *arg, const struct orr_sim *s)
+{
+    (void)arg;
+    assert_true(orr_sim_check(s));
+    return 0;
+}
+
 /* Digest: a function of what happened. Same inputs, same digest; another
  * seed changes the random choices and so the digest. */
 static uint64_t random_run(uint64_t seed, uint64_t *events)
@@ -321,7 +332,10 @@ static uint64_t random_run(uint64_t seed, uint64_t *events)
         struct orr_component *c = f->c[orr_rng_below(&f->c[0]->rng, 3)];
         orr_timer(c, 1 + orr_rng_below(&c->rng, 100000), 1, (uint64_t)i, 0);
     }
-    orr_sim_run(f->s, NULL);
+    assert_true(orr_sim_check(f->s));
+    orr_sim_run(f->s, &(struct orr_run_hooks){.progress = check_hook, .arg = f->s,
+                                              .progress_every = 16});
+    assert_true(orr_sim_check(f->s));
     uint64_t dg = orr_sim_digest(f->s);
     *events = orr_sim_events(f->s);
     orr_sim_finish(f->s);
