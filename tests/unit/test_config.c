@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "orrery/config.h"
 #include "orrery/diag.h"
 #include "orrery/error.h"
@@ -26,17 +28,6 @@ static int load(struct orr_config *c, struct orr_diag *d, const char *text)
 {
     orr_diag_init(d);
     return orr_config_load_string(c, "s.yaml", text, strlen(text), NULL, d);
-}
-
-/* Assert message i of d renders exactly as want. */
-static void assert_diag(const struct orr_diag *d, size_t i, const char *want)
-{
-    char buf[1024];
-    assert_true(i < d->nMsg);
-    orr_diag_format(&d->aMsg[i], buf, sizeof buf);
-    if (strcmp(buf, want) != 0)
-        print_error("message %zu:\n  got  %s\n  want %s\n", i, buf, want);
-    assert_string_equal(buf, want);
 }
 
 /* Assert some message of d contains each of the given substrings. */

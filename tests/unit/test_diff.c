@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,22 +21,6 @@
 #include "orrery/error.h"
 #include "orrery/trace.h"
 
-static char g_dir[64];
-
-static int make_dir(void **state)
-{
-    (void)state;
-    strcpy(g_dir, "/tmp/orr_test_diff_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 /* --- trace fixtures -------------------------------------------------------- */
 
@@ -107,7 +93,7 @@ static void write_trace(const char *path, const struct spec *s)
 
 static void trace_path(char *buf, size_t n, const char *name)
 {
-    snprintf(buf, n, "%s/%s", g_dir, name);
+    tmpdir_path(buf, n, name);
 }
 
 /* Run the diff and capture its output. */
@@ -402,5 +388,5 @@ int main(void)
         cmocka_unit_test(test_equal_records_different_metrics),
         cmocka_unit_test(test_bad_input),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

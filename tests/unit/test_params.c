@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "orrery/config.h"
 #include "orrery/diag.h"
 #include "orrery/error.h"
@@ -65,16 +67,6 @@ static void done(struct fixture *f)
     orr_params_free(&f->p);
     orr_config_free(&f->cfg);
     orr_diag_free(&f->d);
-}
-
-static void assert_diag(const struct orr_diag *d, size_t i, const char *want)
-{
-    char buf[1024];
-    assert_true(i < d->nMsg);
-    orr_diag_format(&d->aMsg[i], buf, sizeof buf);
-    if (strcmp(buf, want) != 0)
-        print_error("message %zu:\n  got  %s\n  want %s\n", i, buf, want);
-    assert_string_equal(buf, want);
 }
 
 /* Parse "sec:\n  name: n\n  interval: 1ns\n  <line>" and expect exactly one

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,26 +21,11 @@
 #include "orrery/error.h"
 #include "orrery/results.h"
 
-static char g_dir[64];
 
-static int make_dir(void **state)
+/* A fresh path in the scratch directory (any earlier file removed). */
+static void db_path(char *buf, size_t n, const char *name)
 {
-    (void)state;
-    strcpy(g_dir, "/tmp/orr_test_results_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in_dir(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", g_dir, name);
+    tmpdir_path(buf, n, name);
     unlink(buf);
 }
 
@@ -96,7 +83,7 @@ static void test_schema_created(void **state)
 {
     (void)state;
     char path[128];
-    path_in_dir(path, sizeof path, "schema.db");
+    db_path(path, sizeof path, "schema.db");
     struct orr_diag d = {0};
     struct orr_results *db;
     assert_int_equal(orr_results_open(&db, path, &d), 0);
@@ -118,7 +105,7 @@ static void test_write_run(void **state)
 {
     (void)state;
     char path[128];
-    path_in_dir(path, sizeof path, "run.db");
+    db_path(path, sizeof path, "run.db");
     struct orr_diag d = {0};
     struct orr_results *db;
     struct orr_run_record r = make_run();
@@ -164,7 +151,7 @@ static void test_failed_write_leaves_no_rows(void **state)
 {
     (void)state;
     char path[128];
-    path_in_dir(path, sizeof path, "fail.db");
+    db_path(path, sizeof path, "fail.db");
     struct orr_diag d = {0};
     struct orr_results *db;
     struct orr_run_record r = make_run();
@@ -197,7 +184,7 @@ static void test_failed_write_first_run(void **state)
 {
     (void)state;
     char path[128];
-    path_in_dir(path, sizeof path, "fail1.db");
+    db_path(path, sizeof path, "fail1.db");
     struct orr_diag d = {0};
     struct orr_results *db;
     struct orr_run_record r = make_run();
@@ -236,12 +223,12 @@ static void test_unusable_paths(void **state)
 {
     (void)state;
     char path[160];
-    snprintf(path, sizeof path, "%s/no/such/dir/x.db", g_dir);
+    snprintf(path, sizeof path, "%s/no/such/dir/x.db", tmpdir());
     expect_unusable(path, "No such file or directory");
 
-    expect_unusable(g_dir, "is a directory");
+    expect_unusable(tmpdir(), "is a directory");
 
-    path_in_dir(path, sizeof path, "notes.txt");
+    db_path(path, sizeof path, "notes.txt");
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     for (int i = 0; i < 100; i++)
@@ -257,7 +244,7 @@ static void test_newer_schema_refused(void **state)
 {
     (void)state;
     char path[128];
-    path_in_dir(path, sizeof path, "future.db");
+    db_path(path, sizeof path, "future.db");
     sqlite3 *raw;
     assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_exec(raw, "CREATE TABLE runs(x); PRAGMA user_version = 7", NULL,
@@ -282,7 +269,7 @@ static void test_two_writers(void **state)
 {
     (void)state;
     char path[128];
-    path_in_dir(path, sizeof path, "shared.db");
+    db_path(path, sizeof path, "shared.db");
     struct orr_diag d = {0};
     struct orr_results *a, *b;
     struct orr_run_record r = make_run();
@@ -310,5 +297,5 @@ int main(void)
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_two_writers),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

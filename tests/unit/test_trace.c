@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,27 +21,6 @@
 
 /* --- fixtures ------------------------------------------------------------ */
 
-static char g_dir[64];
-
-static int make_dir(void **state)
-{
-    (void)state;
-    strcpy(g_dir, "/tmp/orr_test_trace_XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void path_in_dir(char *buf, size_t n, const char *name)
-{
-    snprintf(buf, n, "%s/%s", g_dir, name);
-}
 
 static bool exists(const char *path)
 {
@@ -294,7 +275,7 @@ static void check_header(const struct orr_trace_header *got, const struct orr_tr
 static void check_roundtrip(uint64_t every, uint64_t n)
 {
     char path[128];
-    path_in_dir(path, sizeof path, "rt.trace");
+    tmpdir_path(path, sizeof path, "rt.trace");
     uint64_t *aDigest = calloc(n + 1, sizeof *aDigest);
     uint64_t final = write_trace(path, every, n, aDigest);
     struct orr_diag d = {0};
@@ -378,7 +359,7 @@ static void test_finish_leaves_no_tmp(void **state)
 {
     (void)state;
     char path[128], tmp[140];
-    path_in_dir(path, sizeof path, "final.trace");
+    tmpdir_path(path, sizeof path, "final.trace");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     write_trace(path, 7, 20, NULL);
     assert_true(exists(path));
@@ -389,7 +370,7 @@ static void test_abort_leaves_nothing(void **state)
 {
     (void)state;
     char path[128], tmp[140];
-    path_in_dir(path, sizeof path, "aborted.trace");
+    tmpdir_path(path, sizeof path, "aborted.trace");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     struct orr_trace_header h = make_header(7);
     struct orr_trace_writer *w;
@@ -410,7 +391,7 @@ static void test_writer_rejects_bad_input(void **state)
 {
     (void)state;
     char path[128], tmp[140];
-    path_in_dir(path, sizeof path, "bad.trace");
+    tmpdir_path(path, sizeof path, "bad.trace");
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     struct orr_diag d = {0};
     struct orr_trace_writer *w = (void *)1;
@@ -435,7 +416,7 @@ static void test_writer_rejects_bad_input(void **state)
 
     /* A directory that does not exist. */
     char nodir[160];
-    snprintf(nodir, sizeof nodir, "%s/missing/x.trace", g_dir);
+    snprintf(nodir, sizeof nodir, "%s/missing/x.trace", tmpdir());
     assert_int_equal(orr_trace_writer_open(&w, nodir, &h, &d), ORR_EIO);
     assert_int_equal(orr_diag_count(&d), 3);
     assert_non_null(strstr(d.aMsg[2].text, "No such file or directory"));
@@ -450,12 +431,12 @@ static void test_open_errors(void **state)
     char path[128], bad[128];
     struct orr_trace_reader *r;
     struct orr_diag d = {0};
-    path_in_dir(path, sizeof path, "nothere.trace");
+    tmpdir_path(path, sizeof path, "nothere.trace");
     assert_int_equal(orr_trace_open(&r, path, &d), ORR_ENOENT);
     assert_null(r);
 
-    path_in_dir(path, sizeof path, "ok.trace");
-    path_in_dir(bad, sizeof bad, "bad.trace");
+    tmpdir_path(path, sizeof path, "ok.trace");
+    tmpdir_path(bad, sizeof bad, "bad.trace");
     write_trace(path, 7, 30, NULL);
     size_t n;
     uint8_t *p = slurp(path, &n);
@@ -484,8 +465,8 @@ static void test_every_truncation_is_reported(void **state)
 {
     (void)state;
     char path[128], cut[128];
-    path_in_dir(path, sizeof path, "whole.trace");
-    path_in_dir(cut, sizeof cut, "cut.trace");
+    tmpdir_path(path, sizeof path, "whole.trace");
+    tmpdir_path(cut, sizeof cut, "cut.trace");
     write_trace(path, 7, 60, NULL);
     size_t n;
     uint8_t *p = slurp(path, &n);
@@ -502,8 +483,8 @@ static void test_every_bit_flip_is_detected(void **state)
 {
     (void)state;
     char path[128], flip[128];
-    path_in_dir(path, sizeof path, "whole.trace");
-    path_in_dir(flip, sizeof flip, "flip.trace");
+    tmpdir_path(path, sizeof path, "whole.trace");
+    tmpdir_path(flip, sizeof flip, "flip.trace");
     write_trace(path, 7, 40, NULL);
     size_t n;
     uint8_t *p = slurp(path, &n);
@@ -564,5 +545,5 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_every_truncation_is_reported),
         cmocka_unit_test(test_every_bit_flip_is_detected),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
