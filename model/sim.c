@@ -92,6 +92,7 @@ void orr_sim_destroy(struct orr_sim *s)
         orr_params_free(&cp->params);
         free(c->state);
         free((char *)c->path);
+        free((char *)c->keypath);
         free(cp);
     }
     free(s->aComp);
@@ -217,6 +218,9 @@ int orr_sim_add_component(struct orr_sim *s, const struct orr_component_type *ty
     c->sim = s;
     c->type = type;
     c->path = xstrdup(path);
+    c->keypath = xstrdup(keypath ? keypath : path);
+    if (node)
+        c->mark = node->mark;
     c->id = (uint32_t)s->nComp;
     orr_rng_seed(&c->rng, s->opt.seed, path);
     c->state = calloc(1, type->state_size ? type->state_size : 1);

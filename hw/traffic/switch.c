@@ -75,7 +75,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     s->default_port = orr_param_int(p, "default_port");
     s->routes = orr_param_map(p, "routes");
     if (s->default_port < -1 || s->default_port >= (int64_t)s->nPort) {
-        orr_diag_error(d, orr_param_mark(p, "default_port"), c->path,
+        orr_diag_error(d, orr_param_mark(p, "default_port"), c->keypath,
                        "default_port %lld is not a port (0..%u, or -1)",
                        (long long)s->default_port, s->nPort - 1);
         return ORR_ESCHEMA;
@@ -137,11 +137,11 @@ static int sw_start(struct orr_component *c, struct orr_diag *d)
         char *end = NULL;
         unsigned long port = v->kind == ORR_NODE_SCALAR ? strtoul(v->scalar, &end, 10) : 0;
         if (!dst) {
-            orr_diag_error(d, &s->routes->aKeyMark[i], c->path,
+            orr_diag_error(d, &s->routes->aKeyMark[i], c->keypath,
                            "routes names unknown component '%s'", s->routes->aKey[i]);
             rc = ORR_ESCHEMA;
         } else if (v->kind != ORR_NODE_SCALAR || !*v->scalar || *end || port >= s->nPort) {
-            orr_diag_error(d, &v->mark, c->path, "route to '%s' must be a port number 0..%u",
+            orr_diag_error(d, &v->mark, c->keypath, "route to '%s' must be a port number 0..%u",
                            s->routes->aKey[i], s->nPort - 1);
             rc = ORR_ESCHEMA;
         } else {
@@ -233,7 +233,7 @@ static int sw_fault_check(struct orr_component *c, unsigned fault, const struct 
     const struct sw *s = c->state;
     (void)fault;
     if (orr_param_u64(p, "port") >= s->nPort) {
-        orr_diag_error(d, mark, c->path, "fault port %llu is not a port of '%s' (0..%u)",
+        orr_diag_error(d, mark, c->keypath, "fault port %llu is not a port of '%s' (0..%u)",
                        (unsigned long long)orr_param_u64(p, "port"), c->path, s->nPort - 1);
         return ORR_ESCHEMA;
     }

@@ -78,7 +78,8 @@ static int gen_start(struct orr_component *c, struct orr_diag *d)
     struct gen *g = c->state;
     int rc = 0;
     if (!g->out->link) {
-        orr_diag_error(d, NULL, c->path, "port 'out' of traffic_gen '%s' is not linked", c->path);
+        orr_diag_error(d, &c->mark, c->keypath,
+                       "port 'out' is not linked (add a links entry from %s.out)", c->path);
         rc = ORR_ESCHEMA;
     }
     g->aDest = calloc(g->nDest, sizeof *g->aDest);
@@ -87,7 +88,7 @@ static int gen_start(struct orr_component *c, struct orr_diag *d)
     for (size_t i = 0; i < g->nDest; i++) {
         struct orr_component *dst = orr_sim_find(c->sim, g->aDestName[i]);
         if (!dst) {
-            orr_diag_error(d, g->dests_mark, c->path, "dests names unknown component '%s'",
+            orr_diag_error(d, g->dests_mark, c->keypath, "dests names unknown component '%s'",
                            g->aDestName[i]);
             rc = ORR_ESCHEMA;
             continue;

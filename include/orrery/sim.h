@@ -137,6 +137,11 @@ struct orr_component {
     const struct orr_component_type *type;
     const char *path; /* dotted instance path */
     uint32_t id;      /* scenario order, from 0 */
+    /* where the instance is declared, for messages from its ops: the node's
+     * position and key path ("components.gen0"); mark.file is NULL for a
+     * component built without a config node */
+    struct orr_mark mark;
+    const char *keypath;
     uint64_t seq;     /* events this component has originated */
     struct orr_rng rng;
     void *state;

@@ -73,6 +73,9 @@ check_bad unknown_port 'unknown_port\.yaml:7:[0-9]+' "no port 'inn'"
 variant unknown_dest 's/dests: \[k\]/dests: [nobody]/'
 check_bad unknown_dest 'unknown_dest\.yaml:4:[0-9]+' "unknown component 'nobody'"
 
+head -5 good.yaml > unlinked.yaml
+check_bad unlinked 'unlinked\.yaml:4:[0-9]+' 'components\.g' "port 'out' is not linked"
+
 variant no_stop 's/stop: {duration: 1ms}/stop: {workloads_done: false}/'
 check_bad no_stop 'no_stop\.yaml:2:[0-9]+' 'stop' 'no end'
 
