@@ -254,7 +254,10 @@ static int rebuild(struct orr_evq *q)
     memset(q->aBucket, 0xFF, nb * sizeof *q->aBucket);
     uint64_t year = mean ? mean * 4 : nb;
     unsigned wl = log2_ceil((year + nb - 1) / nb);
-    q->widthLog = wl > 40 ? 40 : wl;
+    /* every time is below 2^62, so a year of at most 2^62 ps keeps
+     * yearStart + year (and bucket ends) below 2^63: no overflow */
+    unsigned maxwl = 62 - log2_ceil(nb);
+    q->widthLog = wl > maxwl ? maxwl : wl;
     q->nNear = 0;
     q->nYear = 0;
     q->nFar = 0;
@@ -292,6 +295,7 @@ void orr_evq_free(struct orr_evq *q)
 
 int orr_evq_push(struct orr_evq *q, const struct orr_event *ev)
 {
+    assert(ev->time < ORR_TIME_HORIZON);
     if (q->freeHead == ORR_EVQ_NIL && slab_grow(q))
         return ORR_ENOMEM;
     uint32_t idx = q->freeHead;

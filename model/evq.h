@@ -89,7 +89,8 @@ static inline bool orr_ev_before(const struct orr_event *x, const struct orr_eve
 int orr_evq_init(struct orr_evq *q);
 void orr_evq_free(struct orr_evq *q);
 
-/* Insert a copy of ev (its link_ is overwritten). 0 or ORR_ENOMEM. */
+/* Insert a copy of ev; its time must be below ORR_TIME_HORIZON (the
+ * engine never queues later events). 0 or ORR_ENOMEM. */
 int orr_evq_push(struct orr_evq *q, const struct orr_event *ev);
 
 /* Remove the earliest event into *out. false if the queue is empty. */

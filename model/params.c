@@ -7,6 +7,7 @@
  * error and aborts (as does reading a parameter with the wrong accessor). */
 #define _POSIX_C_SOURCE 200809L
 #include "orrery/params.h"
+#include "orrery/time.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -276,6 +277,8 @@ static char *check_constraints(const struct orr_param *prm, const union orr_pval
         if (empty)
             return msgf("must not be empty");
     }
+    if (prm->type == ORR_P_TIME && v->u > ORR_TIME_HORIZON)
+        return msgf("'%s' is beyond the end of simulated time (2^62 ps, about 53 days)", text);
     if (!numeric || prm->max == 0)
         return NULL;
     bool below = prm->type == ORR_P_INT ? v->i < (int64_t)prm->min : v->u < prm->min;

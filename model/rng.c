@@ -57,5 +57,6 @@ uint64_t orr_rng_exp(struct orr_rng *r, uint64_t mean)
     uint64_t nlog2 = (53ull << 32) - log2_q32(x);        /* Q32 */
     const uint64_t ln2_q32 = 2977044472ull;              /* round(ln 2 * 2^32) */
     unsigned __int128 nln = ((unsigned __int128)nlog2 * ln2_q32) >> 32; /* Q32 */
-    return (uint64_t)(((unsigned __int128)nln * mean) >> 32);
+    unsigned __int128 v = ((unsigned __int128)nln * mean) >> 32;
+    return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
 }

@@ -122,19 +122,20 @@ static int build_components(struct orr_scenario *sc, const struct orr_node *comp
     return rc;
 }
 
-/* `links` and `faults` are sequences of mappings. */
+/* `links` and `faults` are sequences of mappings (d may be NULL: test only). */
 static int expect_seq(const struct orr_node *n, const char *key, struct orr_diag *d)
 {
     if (!n || n->kind == ORR_NODE_SEQ)
         return 0;
-    orr_diag_error(d, &n->mark, key, "expected a list of mappings");
+    if (d)
+        orr_diag_error(d, &n->mark, key, "expected a list of mappings");
     return ORR_ESCHEMA;
 }
 
 static int build_links(struct orr_scenario *sc, const struct orr_node *links, struct orr_diag *d)
 {
     int rc = expect_seq(links, "links", d);
-    for (size_t i = 0; rc == 0 && links && i < links->n; i++) {
+    for (size_t i = 0; expect_seq(links, NULL, NULL) == 0 && links && i < links->n; i++) {
         const struct orr_node *ln = links->aItem[i];
         char kp[64];
         struct orr_params lp = {0};
@@ -157,14 +158,14 @@ static int build_links(struct orr_scenario *sc, const struct orr_node *links, st
 static int build_faults(struct orr_scenario *sc, const struct orr_node *faults, struct orr_diag *d)
 {
     int rc = expect_seq(faults, "faults", d);
-    for (size_t i = 0; rc == 0 && faults && i < faults->n; i++) {
+    for (size_t i = 0; expect_seq(faults, NULL, NULL) == 0 && faults && i < faults->n; i++) {
         const struct orr_node *fn = faults->aItem[i];
         char kp[64];
         snprintf(kp, sizeof kp, "faults.%zu", i);
         if (fn->kind != ORR_NODE_MAP) {
             orr_diag_error(d, &fn->mark, kp, "expected a mapping {at, component, fault, ...}");
             rc = ORR_ESCHEMA;
-            continue;
+            continue; /* report the other entries too */
         }
         /* the common keys first (others belong to the fault's own schema) */
         struct orr_node common = *fn;
@@ -221,11 +222,15 @@ static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct or
     sc->name = orr_param_str(&sc->top, "name");
     sc->description = orr_param_str(&sc->top, "description");
     sc->seed = seed ? *seed : orr_param_u64(&sc->top, "seed");
-    if (orr_params_parse(orr_scenario_stop_params, orr_param_map(&sc->top, "stop"), "stop", NULL,
-                         &sc->stop, d) ||
-        orr_params_parse(orr_scenario_trace_params, orr_param_map(&sc->top, "trace"), "trace",
-                         NULL, &sc->trace, d))
+    /* parse both sections before giving up, so every error is reported */
+    int rs = orr_params_parse(orr_scenario_stop_params, orr_param_map(&sc->top, "stop"), "stop",
+                              NULL, &sc->stop, d);
+    int rt = orr_params_parse(orr_scenario_trace_params, orr_param_map(&sc->top, "trace"),
+                              "trace", NULL, &sc->trace, d);
+    if (rs)
         return ORR_ESCHEMA;
+    if (rt)
+        rc = ORR_ESCHEMA;
     const char *pos[] = {"duration", "events"};
     for (size_t i = 0; i < 2; i++)
         if (orr_param_given(&sc->stop, pos[i]) && orr_param_u64(&sc->stop, pos[i]) == 0) {
@@ -234,6 +239,8 @@ static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct or
             orr_diag_error(d, orr_param_mark(&sc->stop, pos[i]), kp, "must be greater than zero");
             rc = ORR_ESCHEMA;
         }
+    if (rc)
+        return rc;
     sc->opt = (struct orr_sim_options){
         .seed = sc->seed,
         .stop_time = orr_param_u64(&sc->stop, "duration"),

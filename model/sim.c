@@ -428,13 +428,18 @@ static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t
         .data = {data[0], data[1]},
     };
     assert(when >= s->now);
+    if (when >= ORR_TIME_HORIZON) {
+        s->nBeyondHorizon++;
+        return;
+    }
     if (orr_evq_push(&s->q, &ev))
         abort(); /* out of memory: a simulation cannot drop events */
 }
 
+/* Time sums saturate at the horizon: such events are never queued. */
 static orr_time_t add_time(orr_time_t a, orr_time_t b)
 {
-    return a > ORR_TIME_MAX - b ? ORR_TIME_MAX : a + b;
+    return a >= ORR_TIME_HORIZON || b >= ORR_TIME_HORIZON - a ? ORR_TIME_HORIZON : a + b;
 }
 
 void orr_timer_prio(struct orr_component *c, orr_time_t delay, enum orr_priority prio,
@@ -468,11 +473,13 @@ void orr_timer_msg(struct orr_component *c, orr_time_t delay, uint16_t tag,
              tag, m->size, m->data);
 }
 
-/* Serialisation time of size bytes at bw bit/s, rounded up to whole ps. */
+/* Serialisation time of size bytes at bw bit/s, rounded up to whole ps
+ * (saturating at the horizon). */
 static orr_time_t serialise_ps(uint32_t size, uint64_t bw)
 {
     unsigned __int128 bits_ps = (unsigned __int128)size * 8u * ORR_S;
-    return (orr_time_t)((bits_ps + bw - 1) / bw);
+    unsigned __int128 t = (bits_ps + bw - 1) / bw;
+    return t >= ORR_TIME_HORIZON ? ORR_TIME_HORIZON : (orr_time_t)t;
 }
 
 int orr_port_send(struct orr_port *p, const struct orr_msg *m, orr_time_t extra_delay)
@@ -495,8 +502,8 @@ int orr_port_send(struct orr_port *p, const struct orr_msg *m, orr_time_t extra_
             return ORR_EBUSY;
         }
         ser = serialise_ps(m->size, l->bw_bps);
-        dir->free_at = s->now + ser;
-        dir->busy += ser;
+        dir->free_at = add_time(s->now, ser);
+        dir->busy = add_time(dir->busy, ser);
     }
     dir->bytes->v += m->size;
     dir->msgs->v++;

@@ -55,6 +55,7 @@ struct orr_sim {
     orr_time_t now;
     struct orr_evq q;
     uint64_t nDispatched;
+    uint64_t nBeyondHorizon; /* events not queued: at or after ORR_TIME_HORIZON */
     uint64_t engine_seq; /* sequence numbers of engine-originated events */
 
     struct orr_component_priv **aComp;

@@ -173,6 +173,7 @@ void orr__stats_flatten(struct orr_sim *s)
     /* run-level metrics first, under the component "sim" */
     add_metric(s, &cap, "sim", "events", (double)s->nDispatched, "event");
     add_metric(s, &cap, "sim", "time", (double)s->now, "ps");
+    add_metric(s, &cap, "sim", "events_beyond_horizon", (double)s->nBeyondHorizon, "event");
     for (size_t i = 0; i < s->nStat; i++) {
         const struct orr_stat_entry *e = orr__stat_at(s, i);
         const char *comp = s->aComp[e->comp]->pub.path;

@@ -53,7 +53,8 @@ uint64_t orr_rng_range(struct orr_rng *r, uint64_t lo, uint64_t hi);
 
 /* Exponentially distributed with the given mean, rounded down, computed in
  * Q32 fixed point (no libm): -ln(U) = (53 - log2(x)) * ln 2 for a 53-bit
- * uniform x. Mean error below 1e-6 relative; the tail is cut at ~36.7 means. */
+ * uniform x. Mean error below 1e-6 relative; the tail is cut at ~36.7 means;
+ * saturates at UINT64_MAX for huge means. */
 uint64_t orr_rng_exp(struct orr_rng *r, uint64_t mean);
 
 #endif

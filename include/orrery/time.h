@@ -12,7 +12,14 @@ typedef uint64_t orr_time_t; /* picoseconds since the start of the run */
 #define ORR_US 1000000ull
 #define ORR_MS 1000000000ull
 #define ORR_S 1000000000000ull
-#define ORR_TIME_MAX UINT64_MAX /* ~213 days of simulated time */
+#define ORR_TIME_MAX UINT64_MAX
+
+/* Simulated time ends at 2^62 ps (about 53.4 days). Time values in
+ * scenarios must not exceed it, and an event whose time would reach it is
+ * never queued (the engine counts it as sim.events_beyond_horizon). Keeping
+ * every queued time below 2^62 leaves the event queue headroom to add
+ * bucket widths without overflow. */
+#define ORR_TIME_HORIZON (1ull << 62)
 
 /* A clock domain. Frequencies are whole Hz; one cycle is 1e12/hz ps, which is
  * usually not an integer (3.2 GHz = 312.5 ps), so conversions go through a

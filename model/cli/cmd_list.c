@@ -163,6 +163,10 @@ static int list_scenarios(const char *dir, bool json, struct orr_json *j)
     DIR *dp = opendir(dir);
     if (!dp) {
         fprintf(stderr, "orrery list: cannot open scenario folder '%s'\n", dir);
+        if (json) { /* keep the document valid: an empty list */
+            orr_json_arr_begin(j);
+            orr_json_arr_end(j);
+        }
         return ORR_EXIT_USAGE;
     }
     char **names = NULL;

@@ -43,7 +43,8 @@ static const char run_help[] =
     "'interrupted'.\n"
     "\n"
     "Exit status: 0 the run completed; 2 bad input or usage (nothing is run or\n"
-    "written); 130 interrupted.\n";
+    "written), or the trace or database could not be written (nothing half-\n"
+    "written is left); 130 interrupted.\n";
 
 struct run_opts {
     const char *scenario, *db, *trace;

@@ -94,6 +94,19 @@ sed -i 's/  k: {type: sink}/  k: {type: sink}\n  sw: {type: switch, ports: 2}/' 
 printf 'faults:\n  - {at: 1us, component: sw, fault: port_down, port: 7}\n' >> bad_fault_port.yaml
 check_bad bad_fault_port 'bad_fault_port\.yaml:[0-9]+:[0-9]+' 'not a port'
 
+# every error is reported, not just the first
+cat good.yaml > many.yaml
+printf '  - {from: g.nope, to: k.in, latency: 1ns}\n  - {from: zz.out, to: k.in, latency: 1ns}\n' >> many.yaml
+check_bad many "has no port 'nope'" "no component 'zz'"
+sed 's/stop: {duration: 1ms}/stop: {duration: 0s}\ntrace: {checkpoint_every: 0}/' good.yaml > twoblocks.yaml
+expect_exit 2 "stop and trace both reported" -- "$ORRERY" validate twoblocks.yaml
+expect_out 'stop\.duration' "stop error reported"
+expect_out 'trace\.checkpoint_every' "trace error reported alongside"
+
+# times beyond the end of simulated time are input errors
+variant beyond 's/latency: 10ns/latency: 18446744073709551615ps/'
+check_bad beyond 'beyond\.yaml:7:[0-9]+' 'links\.0\.latency' 'beyond the end of simulated time'
+
 # overrides are checked like the file
 expect_exit 2 "bad --set unit" -- "$ORRERY" run good.yaml --no-db --set components.g.interval=5
 expect_out '<--set>' "bad --set names its origin"

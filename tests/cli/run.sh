@@ -97,6 +97,13 @@ expect_out 'duration' "list keys shows stop keys"
 expect_exit 0 "list --json" -- "$ORRERY" list --json types
 echo "$OUT" | jq -e 'map(.name) | index("sink") != null' >/dev/null && pass || fail "list json"
 expect_exit 2 "list unknown" -- "$ORRERY" list nosuchtype
+OUT=$("$ORRERY" list --json 2>/dev/null)   # no ./scenarios here: still valid JSON
+echo "$OUT" | jq -e '.scenarios == []' >/dev/null && pass || fail "list --json without a scenario folder"
+
+# an event saturating at the horizon is counted, never queued; the run ends
+expect_exit 0 "horizon" -- "$ORRERY" run "$Q" --no-db --json --set links.0.latency=4611686018427387904ps
+echo "$OUT" | jq -e '[.metrics[] | select(.component == "sim" and .name == "events_beyond_horizon")][0].value == 3000' \
+  >/dev/null && pass || fail "events beyond the horizon are counted"
 
 for verb in run validate diff list; do
   expect_exit 0 "$verb --help" -- "$ORRERY" "$verb" --help
