@@ -320,6 +320,8 @@ const struct orr_event *orr_evq_peek(struct orr_evq *q)
 static void take_min(struct orr_evq *q, struct orr_event *out)
 {
     uint32_t idx = near_pop(q);
+    if (q->nNear) /* the next pop's slot: one event of lead time hides the miss */
+        __builtin_prefetch(slot(q, q->aNear[0].slot));
     *out = *slot(q, idx);
     q->aLink[idx] = q->freeHead;
     q->freeHead = idx;
