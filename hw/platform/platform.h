@@ -1,0 +1,75 @@
+/* The simulated machine's side of include/kernel/hal.h: per-CPU HAL records
+ * hosted by an Orrery component, with timers, IPIs, trace points and cost
+ * charging turned into engine events. A component that runs the reference
+ * kernel embeds a struct platform, calls platform_init from its create op
+ * and hands its events to platform_handle. This is the one place that binds
+ * kernel/ to the engine (DESIGN.md §1). */
+#ifndef ORRERY_HW_PLATFORM_H
+#define ORRERY_HW_PLATFORM_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/hal.h"
+#include "orrery/sim.h"
+
+/* Self-timer tags the platform owns (components use other tags). */
+enum {
+    PLAT_TAG_TIMER = 0xF000, /* a: cpu, b: generation */
+    PLAT_TAG_IPI = 0xF001,   /* a: target cpu, b: reason */
+};
+
+#define PLAT_MAX_TRACEPOINTS 64
+#define PLAT_CONSOLE_MAX 4096
+
+struct platform;
+
+struct hal_cpu {
+    struct platform *plat;
+    unsigned id;
+    bool irq_on;
+    bool timer_armed;
+    uint64_t timer_gen;  /* bumps on every set/cancel: stale timer events are ignored */
+    uint64_t cost_cycles; /* annotated kernel work on this CPU (cycles) */
+    void *kdata;
+};
+
+struct platform {
+    struct orr_component *comp;
+    unsigned ncpu;
+    struct hal_cpu *aCpu;
+    struct orr_clock clock;      /* CPU frequency: converts annotated cycles to time */
+    orr_time_t ipi_latency;
+    uint16_t aKind[PLAT_MAX_TRACEPOINTS]; /* engine trace kinds of kernel tracepoints */
+    struct orr_counter *ipis, *timer_irqs, *cost_cycles;
+    char aConsole[PLAT_CONSOLE_MAX];     /* what the kernel printed (truncated) */
+    uint32_t nConsole;
+    /* hal_panic unwinds to the innermost platform_call */
+    jmp_buf *panic_to;
+    char panic_msg[256];
+    bool panicked;
+};
+
+/* tp_names[i] names kernel tracepoint i for the trace ("sched_switch"); NULL
+ * entries are recorded as "kern.tpN". A tracepoint's record carries
+ * a = cpu << 48 | (a & 0xFFFFFFFFFFFF) and b as given. Call from the
+ * component's create op. */
+void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, uint64_t hz,
+                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp);
+void platform_free(struct platform *p);
+
+/* If ev is a platform event (timer or IPI), deliver it to the kernel
+ * (kern_timer / kern_ipi, interrupts off) and return true. */
+bool platform_handle(struct platform *p, const struct orr_event *ev);
+
+/* Run fn(cpu, arg) as kernel code on a CPU: interrupts off, a hal_panic
+ * inside returns here with false (and p->panicked set). */
+bool platform_call(struct platform *p, unsigned cpu, void (*fn)(struct hal_cpu *, void *),
+                   void *arg);
+
+/* Simulated time that `cycles` of annotated kernel work take on this
+ * machine's clock, and reset the per-CPU tally to zero. */
+orr_time_t platform_take_cost(struct platform *p, unsigned cpu);
+
+#endif
