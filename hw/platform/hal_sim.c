@@ -10,10 +10,12 @@
 #include <string.h>
 
 void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, uint64_t hz,
-                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp)
+                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp,
+                   const struct platform_upcalls *up)
 {
     memset(p, 0, sizeof *p);
     p->comp = c;
+    p->up = *up;
     p->ncpu = ncpu;
     p->clock.hz = hz;
     p->ipi_latency = ipi_latency;
@@ -65,12 +67,12 @@ bool platform_call(struct platform *p, unsigned cpu, void (*fn)(struct hal_cpu *
 static void deliver_timer(struct hal_cpu *c, void *arg)
 {
     (void)arg;
-    kern_timer(c);
+    c->plat->up.timer(c);
 }
 
 static void deliver_ipi(struct hal_cpu *c, void *arg)
 {
-    kern_ipi(c, (uint32_t)(uintptr_t)arg);
+    c->plat->up.ipi(c, (uint32_t)(uintptr_t)arg);
 }
 
 bool platform_handle(struct platform *p, const struct orr_event *ev)

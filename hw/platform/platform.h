@@ -35,8 +35,15 @@ struct hal_cpu {
     void *kdata;
 };
 
+/* The kernel's interrupt entry points (see the upcalls in hal.h). */
+struct platform_upcalls {
+    void (*timer)(struct hal_cpu *c);
+    void (*ipi)(struct hal_cpu *c, uint32_t reason);
+};
+
 struct platform {
     struct orr_component *comp;
+    struct platform_upcalls up;
     unsigned ncpu;
     struct hal_cpu *aCpu;
     struct orr_clock clock;      /* CPU frequency: converts annotated cycles to time */
@@ -56,11 +63,12 @@ struct platform {
  * a = cpu << 48 | (a & 0xFFFFFFFFFFFF) and b as given. Call from the
  * component's create op. */
 void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, uint64_t hz,
-                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp);
+                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp,
+                   const struct platform_upcalls *up);
 void platform_free(struct platform *p);
 
-/* If ev is a platform event (timer or IPI), deliver it to the kernel
- * (kern_timer / kern_ipi, interrupts off) and return true. */
+/* If ev is a platform event (timer or IPI), deliver it to the kernel's
+ * upcall (interrupts off) and return true. */
 bool platform_handle(struct platform *p, const struct orr_event *ev);
 
 /* Run fn(cpu, arg) as kernel code on a CPU: interrupts off, a hal_panic

@@ -111,8 +111,12 @@ void hal_console_write(struct hal_cpu *c, const char *s, size_t n);
 __attribute__((noreturn)) void hal_panic(struct hal_cpu *c, const char *why);
 
 /* --- upcalls: what the platform calls in the kernel -----------------------
- * Provided by the kernel, called by the platform on the CPU concerned, with
- * interrupts disabled for the duration. */
+ * Called by the platform on the CPU concerned, with interrupts disabled for
+ * the duration. On a real target the kernel image defines these two symbols
+ * (kernel/arch/<arch>/ dispatches traps to them). On the simulated platform
+ * each model that hosts the kernel names the kernel functions to call
+ * (platform_init), so several kernel configurations can coexist in one
+ * simulation; the signatures are the same. */
 void kern_timer(struct hal_cpu *c);                   /* the armed timer fired */
 void kern_ipi(struct hal_cpu *c, uint32_t reason);    /* an IPI arrived */
 

@@ -1,6 +1,6 @@
 /* The simulated HAL (hw/platform): timers, cancellation, IPIs, trace points,
  * cost charging, console capture and kernel panics, driven through a small
- * host component with the kernel upcalls supplied by this test. */
+ * host component whose "kernel" upcalls are this test's functions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@ struct seen {
     bool panic_in_timer;
 };
 
-void kern_timer(struct hal_cpu *c)
+static void on_timer(struct hal_cpu *c)
 {
     struct seen *s = hal_kernel_data(c);
     assert_false(c->irq_on); /* upcalls run with interrupts off */
@@ -33,7 +33,7 @@ void kern_timer(struct hal_cpu *c)
         hal_panic(c, "invariant broken");
 }
 
-void kern_ipi(struct hal_cpu *c, uint32_t reason)
+static void on_ipi(struct hal_cpu *c, uint32_t reason)
 {
     struct seen *s = hal_kernel_data(c);
     s->ipi_reason[s->nIpi] = reason;
@@ -51,7 +51,8 @@ static int host_create(struct orr_component *c, const struct orr_params *p, stru
     struct host *h = c->state;
     static const char *const tps[] = {"sched_switch", "sched_wakeup"};
     (void)p, (void)d;
-    platform_init(&h->p, c, 2, 2000000000ull, 100 * ORR_NS, tps, 2);
+    static const struct platform_upcalls up = {on_timer, on_ipi};
+    platform_init(&h->p, c, 2, 2000000000ull, 100 * ORR_NS, tps, 2, &up);
     for (unsigned i = 0; i < 2; i++)
         hal_set_kernel_data(&h->p.aCpu[i], &h->seen);
     return 0;
