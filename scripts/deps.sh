@@ -11,6 +11,8 @@ PKGS=(
   libcmocka-dev                          # unit tests
   libsystemc-dev                         # SystemC baseline in benchmarks
   clang libclang-rt-14-dev               # libFuzzer targets and sanitizers
+  gcc-riscv64-linux-gnu gcc-aarch64-linux-gnu  # kernel/ freestanding cross builds
+  qemu-system-misc                       # qemu-system-riscv64 boots the kernel selftest
 )
 
 missing=()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and CI run):
 #   1. -O2 build (RelWithDebInfo): every ctest (unit, CLI, determinism, golden)
+#   1b. kernel/ cross-built freestanding for riscv64, aarch64, x86_64; the
+#      riscv64 selftest image booted on QEMU (docs/kernel-targets.md)
 #   2. -O0 build: the golden-digest and determinism tests again, so both
 #      optimisation levels are held to the same checked-in digests
 #   3. ASan+UBSan build: unit and CLI tests
@@ -21,7 +23,10 @@ configure_build() { # dir, cmake args...
 step "build -O2 (RelWithDebInfo)"
 configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 step "tests, -O2"
-ctest --test-dir build --output-on-failure -j "$JOBS" -LE bench
+ctest --test-dir build --output-on-failure -j "$JOBS" -LE 'bench|kernel'
+
+step "kernel: freestanding builds and QEMU boot"
+ctest --test-dir build --output-on-failure -j "$JOBS" -L kernel
 
 step "build -O0"
 configure_build build-O0 -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O0 -g" -DORRERY_BENCH=OFF

@@ -1,0 +1,14 @@
+/* Every portable selftest suite, in the order the image runs them. A
+ * subsystem adds its `const struct ktest NAME_ktests[]` here, one line each. */
+#include "ktest.h"
+
+extern const struct ktest kstring_ktests[];  /* kernel/lib/kstring_selftest.c */
+extern const struct ktest hal_ktests[];      /* kernel/selftest/hal_selftest.c */
+extern const struct ktest sched_ktests[];    /* kernel/sched/selftest.c */
+
+const struct ktest_suite ktest_suites[] = {
+    {"kstring", kstring_ktests},
+    {"hal", hal_ktests},
+    {"sched", sched_ktests},
+    {0, 0},
+};
