@@ -32,7 +32,7 @@ static const char kSchema[] =
     " overrides TEXT NOT NULL,"
     " seed INTEGER NOT NULL,"
     " build_id TEXT NOT NULL,"
-    " status TEXT NOT NULL CHECK (status IN ('ok', 'interrupted')),"
+    " status TEXT NOT NULL CHECK (status IN ('ok', 'interrupted', 'failed')),"
     " stop_reason TEXT NOT NULL,"
     " sim_time_ps INTEGER NOT NULL,"
     " wall_time_s REAL NOT NULL,"

@@ -10,6 +10,8 @@
 #include "sim_internal.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -108,6 +110,10 @@ void orr_sim_destroy(struct orr_sim *s)
         free(s->aKindName[i]);
     free(s->aKindName);
     orr__stats_free(s);
+    free(s->failure);
+    for (size_t i = 0; i < s->nKnob; i++)
+        free(s->aKnob[i]);
+    free(s->aKnob);
     orr_evq_free(&s->q);
     orr_digest_free(&s->digest);
     free(s->dbuf);
@@ -523,6 +529,43 @@ orr_time_t orr_port_free_at(const struct orr_port *p)
     return t > now ? t : now;
 }
 
+void orr_sim_fail(struct orr_component *c, const char *fmt, ...)
+{
+    struct orr_sim *s = c->sim;
+    if (s->failure)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(c->path) + strlen(msg) + 3;
+    s->failure = malloc(n);
+    if (!s->failure)
+        abort();
+    snprintf(s->failure, n, "%s: %s", c->path, msg);
+}
+
+const char *orr_sim_failure(const struct orr_sim *s) { return s->failure; }
+
+void orr_sim_knob(struct orr_component *c, const char *key, const char *value)
+{
+    struct orr_sim *s = c->sim;
+    size_t n = strlen(c->path) + strlen(key) + strlen(value) + 3;
+    char *k = malloc(n);
+    if (!k)
+        abort();
+    snprintf(k, n, "%s.%s=%s", c->path, key, value);
+    s->aKnob = grow(s->aKnob, &s->nKnobAlloc, s->nKnob + 1, sizeof *s->aKnob);
+    s->aKnob[s->nKnob++] = k;
+}
+
+size_t orr_sim_knobs(const struct orr_sim *s, const char *const **out)
+{
+    *out = (const char *const *)s->aKnob;
+    return s->nKnob;
+}
+
 void orr_workload_done(struct orr_component *c)
 {
     struct orr_component_priv *cp = priv(c);
@@ -657,6 +700,10 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
             why = ORR_STOP_ERROR;
             break;
         }
+        if (s->failure) {
+            why = ORR_STOP_FAILED;
+            break;
+        }
         struct orr_event ev;
         bool got = s->opt.stop_time ? orr_evq_pop_before(&s->q, stop_time, &ev)
                                     : orr_evq_pop(&s->q, &ev);
@@ -728,6 +775,7 @@ const char *orr_stop_reason_name(enum orr_stop_reason r)
     case ORR_STOP_IDLE: return "no events left";
     case ORR_STOP_INTERRUPT: return "interrupted";
     case ORR_STOP_ERROR: return "trace write failed";
+    case ORR_STOP_FAILED: return "a model reported a failure";
     }
     return "?";
 }

@@ -79,6 +79,9 @@ struct orr_sim {
     size_t nKind, nKindAlloc;
 
     unsigned nWorkload, nWorkloadDone;
+    char *failure; /* first orr_sim_fail message, "path: text" */
+    char **aKnob;  /* "path.key=value" (orr_sim_knob) */
+    size_t nKnob, nKnobAlloc;
     bool started, finished;
 
     struct orr_digest digest;

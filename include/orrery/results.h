@@ -7,8 +7,10 @@
  *   metrics(run_id, component, name, value, unit)
  *   histograms(run_id, component, name, unit, count, min, max, mean,
  *              p50, p90, p99, p999)
- * status is 'ok' (the run reached one of its stop conditions) or
- * 'interrupted' (SIGINT); stop_reason says which condition ended it
+ * status is 'ok' (the run reached one of its stop conditions),
+ * 'interrupted' (SIGINT) or 'failed' (a model reported a failure, e.g. a
+ * broken kernel invariant; the run is kept for inspection); stop_reason says
+ * which condition ended it
  * ("duration reached", "event limit reached", "workloads finished", "no
  * events left", "interrupted"). A run that fails writes nothing. Hashes and digests are stored
  * as 16-digit lowercase hex text. */

@@ -192,6 +192,7 @@ enum orr_stop_reason {
     ORR_STOP_IDLE,       /* no events left */
     ORR_STOP_INTERRUPT,  /* the progress hook asked to stop */
     ORR_STOP_ERROR,      /* the trace writer failed */
+    ORR_STOP_FAILED,     /* a model reported a failure (orr_sim_fail) */
 };
 
 const char *orr_stop_reason_name(enum orr_stop_reason r);
@@ -255,6 +256,21 @@ void orr_timer_msg(struct orr_component *c, orr_time_t delay, uint16_t tag,
  * delay must be > 0 (it plays the role of a link's lookahead). */
 void orr_sim_post(struct orr_component *c, uint32_t target, orr_time_t delay, uint16_t tag,
                   uint64_t a, uint64_t b);
+
+/* A model found something that must not happen (a kernel invariant
+ * broken, a protocol violated): the run stops after the current event and
+ * is marked failed; the CLI reports the message and exits 1. The first
+ * failure is kept. */
+void orr_sim_fail(struct orr_component *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "component: message" of the first failure, or NULL. */
+const char *orr_sim_failure(const struct orr_sim *s);
+
+/* Record a behaviour-changing setting that is not a scenario key (a
+ * model's feature switches): kept as "path.key=value" and written to the
+ * trace header with the effective configuration. From create or start. */
+void orr_sim_knob(struct orr_component *c, const char *key, const char *value);
+size_t orr_sim_knobs(const struct orr_sim *s, const char *const **out);
 
 /* A workload component reports that it has finished its work. */
 void orr_workload_done(struct orr_component *c);

@@ -42,9 +42,13 @@ static const char run_help[] =
     "and stderr are terminals. Ctrl-C stops the run; it is stored with status\n"
     "'interrupted'.\n"
     "\n"
-    "Exit status: 0 the run completed; 2 bad input or usage (nothing is run or\n"
-    "written), or the trace or database could not be written (nothing half-\n"
-    "written is left); 130 interrupted.\n";
+    "Exit status:\n"
+    "  0    the run completed\n"
+    "  1    a model reported a failure, such as a broken kernel invariant (the\n"
+    "       run is stored with status 'failed')\n"
+    "  2    bad input or usage (nothing is run or written), or the trace or\n"
+    "       database could not be written (nothing half-written is left)\n"
+    "  130  interrupted\n";
 
 struct run_opts {
     const char *scenario, *db, *trace;
@@ -124,11 +128,16 @@ static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
     h.build_id = strdup(orr_build_id());
     h.overrides = strdup(sc->overrides);
     h.checkpoint_every = sc->opt.checkpoint_every;
-    h.nKnob = 1;
-    h.aKnob = malloc(sizeof *h.aKnob);
+    const char *const *aModelKnob;
+    size_t nModelKnob = orr_sim_knobs(sc->sim, &aModelKnob);
+    h.nKnob = 1 + nModelKnob;
+    h.aKnob = malloc(h.nKnob * sizeof *h.aKnob);
     if (!h.aKnob || !h.scenario || !h.build_id || !h.overrides)
         abort();
     h.aKnob[0] = knob;
+    for (size_t i = 0; i < nModelKnob; i++)
+        if (!(h.aKnob[1 + i] = strdup(aModelKnob[i])))
+            abort();
     int rc = orr_sim_trace_tables(sc->sim, &h);
     if (rc == 0)
         rc = orr_trace_writer_open(w, o->trace, &h, d);
@@ -336,7 +345,9 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     orr_sim_finish(sc.sim);
-    const char *status = why == ORR_STOP_INTERRUPT ? "interrupted" : "ok";
+    const char *status = why == ORR_STOP_INTERRUPT ? "interrupted"
+                         : why == ORR_STOP_FAILED  ? "failed"
+                                                   : "ok";
     if (w) {
         rc = finish_trace(&sc, w);
         w = NULL;
@@ -353,6 +364,10 @@ int cmd_run(int argc, char **argv)
     else if (!o.quiet)
         print_summary(&sc, why, wall, &o, run_id);
     exit_code = why == ORR_STOP_INTERRUPT ? 130 : ORR_EXIT_OK;
+    if (why == ORR_STOP_FAILED) {
+        fprintf(stderr, "error: %s\n", orr_sim_failure(sc.sim));
+        exit_code = ORR_EXIT_FAILED;
+    }
 out:
     if (orr_diag_count(&d))
         orr_diag_print(&d, stderr);

@@ -286,6 +286,28 @@ static void test_stop_workloads_done(void **state)
     orr_diag_free(&d);
 }
 
+/* A model reporting a failure stops the run after the current event; the
+ * first message is kept, prefixed with the component's path. */
+static void test_model_failure(void **state)
+{
+    (void)state;
+    struct fixture *f = setup((struct orr_sim_options){.seed = 1}, 1);
+    assert_int_equal(orr_sim_start(f->s, &f->d), 0);
+    for (int i = 1; i <= 5; i++)
+        orr_timer(f->c[0], (orr_time_t)i, 1, 0, 0);
+    assert_null(orr_sim_failure(f->s));
+    orr_sim_fail(f->c[0], "invariant %d broken", 7);
+    orr_sim_fail(f->c[0], "a later failure");
+    assert_int_equal(orr_sim_run(f->s, NULL), ORR_STOP_FAILED);
+    assert_string_equal(orr_sim_failure(f->s), "p0: invariant 7 broken");
+    const char *const *knobs;
+    orr_sim_knob(f->c[0], "features", "A=1 B=0");
+    assert_int_equal(orr_sim_knobs(f->s, &knobs), 1);
+    assert_string_equal(knobs[0], "p0.features=A=1 B=0");
+    assert_int_equal(orr_sim_events(f->s), 0);
+    teardown(f);
+}
+
 /* Building errors: bad names, duplicates, unknown ports, double links and
  * zero latency are reported, not crashed on. */
 static void test_build_errors(void **state)
@@ -371,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_stop_events),
         cmocka_unit_test(test_stop_workloads_done),
         cmocka_unit_test(test_build_errors),
+        cmocka_unit_test(test_model_failure),
         cmocka_unit_test(test_digest_determinism),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
