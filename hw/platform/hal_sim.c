@@ -10,7 +10,7 @@
 #include <string.h>
 
 void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, uint64_t hz,
-                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp,
+                   orr_time_t ipi_latency, const struct platform_tracepoint *tps, unsigned ntp,
                    const struct platform_upcalls *up)
 {
     memset(p, 0, sizeof *p);
@@ -24,14 +24,11 @@ void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, u
         abort();
     for (unsigned i = 0; i < ncpu; i++)
         p->aCpu[i] = (struct hal_cpu){.plat = p, .id = i, .irq_on = true};
-    for (unsigned i = 0; i < PLAT_MAX_TRACEPOINTS; i++) {
-        char name[32];
-        if (i < ntp && tp_names[i])
-            snprintf(name, sizeof name, "%s", tp_names[i]);
-        else
-            snprintf(name, sizeof name, "kern.tp%u", i);
-        p->aKind[i] = i < ntp ? orr_trace_kind(c, name) : 0;
+    for (unsigned i = 0; i < ntp && i < PLAT_MAX_TRACEPOINTS; i++) {
+        p->aTp[i] = tps[i];
+        p->aKind[i] = orr_trace_kind(c, tps[i].name);
     }
+    p->nTp = ntp < PLAT_MAX_TRACEPOINTS ? ntp : PLAT_MAX_TRACEPOINTS;
     p->ipis = orr_counter_new(c, "kern.ipis", "ipi");
     p->timer_irqs = orr_counter_new(c, "kern.timer_irqs", "irq");
     p->cost_cycles = orr_counter_new(c, "kern.cost_cycles", "cy");
@@ -186,9 +183,12 @@ int hal_net_poll(struct hal_cpu *c, uint32_t cq, void *out, size_t n)
 void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
 {
     struct platform *p = c->plat;
-    uint16_t kind = point < PLAT_MAX_TRACEPOINTS ? p->aKind[point] : 0;
-    if (kind)
-        orr_trace_point(p->comp, kind, (uint64_t)c->id << 48 | (a & 0xFFFFFFFFFFFFull), b);
+    for (unsigned i = 0; i < p->nTp; i++)
+        if (p->aTp[i].point == point) {
+            orr_trace_point(p->comp, p->aKind[i], (uint64_t)c->id << 48 | (a & 0xFFFFFFFFFFFFull),
+                            b);
+            return;
+        }
 }
 
 void hal_cost(struct hal_cpu *c, uint32_t cycles)

@@ -20,7 +20,13 @@ enum {
     PLAT_TAG_IPI = 0xF001,   /* a: target cpu, b: reason */
 };
 
-#define PLAT_MAX_TRACEPOINTS 64
+#define PLAT_MAX_TRACEPOINTS 32
+
+/* A kernel tracepoint id and the name its records get in the trace. */
+struct platform_tracepoint {
+    uint16_t point;
+    const char *name;
+};
 #define PLAT_CONSOLE_MAX 4096
 
 struct platform;
@@ -48,7 +54,9 @@ struct platform {
     struct hal_cpu *aCpu;
     struct orr_clock clock;      /* CPU frequency: converts annotated cycles to time */
     orr_time_t ipi_latency;
-    uint16_t aKind[PLAT_MAX_TRACEPOINTS]; /* engine trace kinds of kernel tracepoints */
+    struct platform_tracepoint aTp[PLAT_MAX_TRACEPOINTS]; /* known kernel tracepoints */
+    uint16_t aKind[PLAT_MAX_TRACEPOINTS];                 /* their engine trace kinds */
+    unsigned nTp;
     struct orr_counter *ipis, *timer_irqs, *cost_cycles;
     char aConsole[PLAT_CONSOLE_MAX];     /* what the kernel printed (truncated) */
     uint32_t nConsole;
@@ -58,12 +66,11 @@ struct platform {
     bool panicked;
 };
 
-/* tp_names[i] names kernel tracepoint i for the trace ("sched_switch"); NULL
- * entries are recorded as "kern.tpN". A tracepoint's record carries
- * a = cpu << 48 | (a & 0xFFFFFFFFFFFF) and b as given. Call from the
- * component's create op. */
+/* tps names the kernel tracepoints to record ("sched_switch"); others are
+ * dropped. A tracepoint's record carries a = cpu << 48 | (a & 0xFFFFFFFFFFFF)
+ * and b as given. Call from the component's create op. */
 void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, uint64_t hz,
-                   orr_time_t ipi_latency, const char *const *tp_names, unsigned ntp,
+                   orr_time_t ipi_latency, const struct platform_tracepoint *tps, unsigned ntp,
                    const struct platform_upcalls *up);
 void platform_free(struct platform *p);
 

@@ -49,7 +49,8 @@ struct host {
 static int host_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
 {
     struct host *h = c->state;
-    static const char *const tps[] = {"sched_switch", "sched_wakeup"};
+    static const struct platform_tracepoint tps[] = {{0x100, "sched_switch"},
+                                                     {0x101, "sched_wakeup"}};
     (void)p, (void)d;
     static const struct platform_upcalls up = {on_timer, on_ipi};
     platform_init(&h->p, c, 2, 2000000000ull, 100 * ORR_NS, tps, 2, &up);
@@ -138,7 +139,8 @@ static void test_past_timer_and_ipi(void **state)
 static void trace_and_cost(struct hal_cpu *c, void *arg)
 {
     (void)arg;
-    hal_trace(c, 0, 7, 9);
+    hal_trace(c, 0x100, 7, 9);
+    hal_trace(c, 0x7777, 1, 2); /* unknown: dropped */
     hal_cost(c, 4000); /* at 2 GHz: 2 us */
     hal_console_write(c, "hello", 5);
 }

@@ -1,0 +1,584 @@
+/* sched_node: a machine of N synthetic cores running the reference kernel's
+ * scheduler (kernel/sched) on rt-app-style tasks (workloads/rtapp).
+ *
+ * The kernel decides who runs where and when; this model supplies what the
+ * CPUs do: a running task makes progress through its program (run phases
+ * take simulated time, sleeps and waits block, periodic jobs are released
+ * by timers), and every kernel entry's annotated cost (scheduler work, the
+ * context switch itself) stalls the CPU for cycles / frequency.
+ *
+ * A task's program advances only while it runs: a woken task has no work
+ * pending, so its first (zero-length) stint steps the program on its own
+ * CPU, where a sleep or wait blocks it properly.
+ *
+ * Per CPU, the running task's current stint of work started at run_start
+ * and ends at run_start + remaining; a RUN_END event (tagged with the CPU's
+ * generation, so a preempted stint's event is ignored) advances the task's
+ * program. Preemption accounts the work done so far and keeps the rest.
+ *
+ * Metrics per task instance (name.k): cpu_time, share (of the run),
+ * wakeup_latency histogram (wake-up to first instruction after the switch),
+ * jobs and deadline_misses (periodic tasks: a job that completes after its
+ * absolute deadline), switches, migrations; per node: kernel invariant
+ * checks done. A broken scheduler invariant stops the model with a panic
+ * message naming it (check_invariants, default on). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ktick.h"
+#include "orrery/sim.h"
+#include "platform.h"
+#include "rtapp.h"
+#include "sched.h"
+
+enum { TAG_RUN_END = 1, TAG_WAKE = 2 };
+
+static const struct orr_param node_params[] = {
+    {"cpus", ORR_P_UINT, "1", ORR_PF_POSITIVE, "synthetic cores", NULL, 1, SCHED_MAX_CPUS},
+    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "core clock (converts cycles)"},
+    {"tick", ORR_P_TIME, "4ms", ORR_PF_POSITIVE, "scheduler tick (Linux default HZ=250)"},
+    {"slice", ORR_P_TIME, "750us", ORR_PF_POSITIVE, "EEVDF base slice (REFERENCES.md)"},
+    {"rr_timeslice", ORR_P_TIME, "100ms", ORR_PF_POSITIVE, "SCHED_RR quantum"},
+    {"dl_bound_permille", ORR_P_UINT, "950", ORR_PF_POSITIVE,
+     "deadline admission bound per CPU (SCHED_DEADLINE default 95%)", NULL, 1, 1000},
+    {"balance_interval", ORR_P_UINT, "4", ORR_PF_POSITIVE, "ticks between load balancing",
+     NULL, 1, 1u << 20},
+    {"ipi_latency", ORR_P_TIME, "1us", ORR_PF_POSITIVE, "inter-processor interrupt delivery"},
+    {"features", ORR_P_LIST, "", 0, "scheduler feature overrides: NAME=0 or NAME=1"},
+    {"check_invariants", ORR_P_BOOL, "true", 0, "run sched_check after every kernel entry"},
+    {"tasks", ORR_P_SEQ, NULL, 0, "rt-app-style tasks (docs/sched.md)"},
+    {NULL},
+};
+
+static const struct orr_port_doc node_ports[] = {{NULL}};
+
+static const struct platform_tracepoint node_tps[] = {
+    {SCHED_TP_SWITCH, "sched_switch"},
+    {SCHED_TP_WAKEUP, "sched_wakeup"},
+};
+
+struct node;
+
+struct task {
+    struct sched_task st; /* first: the kernel's curr pointer is the task */
+    const struct rtapp_task *spec;
+    char *name;
+    uint32_t index;
+    /* program state */
+    size_t phase;
+    uint64_t loops_done;
+    hal_ns_t remaining;    /* work left in the current run, ns */
+    bool finished;
+    hal_ns_t release, abs_deadline; /* periodic: current job */
+    bool woken;            /* woken, not yet running: latency pending */
+    orr_time_t woken_at;
+    orr_time_t cpu_time;
+    /* stats */
+    struct orr_histogram *lat;
+    struct orr_counter *jobs, *misses;
+    struct orr_value *v_cpu, *v_share, *v_switches, *v_migrations;
+};
+
+struct cpu {
+    struct node *node;
+    unsigned id;
+    struct ktick tick;
+    struct task *running; /* whose work is in progress (NULL: idle) */
+    orr_time_t run_start; /* current stint began (after stalls) */
+    uint64_t gen;
+};
+
+struct node {
+    struct orr_component *comp;
+    struct platform plat;
+    struct sched s;
+    struct sched_rq *aRq;
+    struct cpu *aCpu;
+    unsigned ncpu;
+    struct rtapp_set spec;
+    struct task *aTask;
+    size_t nTask, nFinite, nFinished;
+    uint32_t *aPending;              /* per event: wakes with no waiter yet */
+    bool check;
+    struct orr_counter *checks;
+    struct orr_value *v_idle;
+    struct orr_diag *d;              /* create/start only */
+};
+
+static struct cpu *cpu_of(struct hal_cpu *c) { return hal_kernel_data(c); }
+
+/* ------------------------------------------------------------ kernel glue */
+
+static void check(struct node *n, struct hal_cpu *c)
+{
+    if (!n->check)
+        return;
+    n->checks->v++;
+    int code = sched_check(&n->s);
+    if (code)
+        hal_panic(c, sched_check_name(code));
+}
+
+static void settle(struct node *n, unsigned cpu);
+
+/* Upcalls (interrupts off, on CPU c). */
+static void up_timer(struct hal_cpu *c) { ktick_interrupt(&cpu_of(c)->tick, c); }
+static void up_ipi(struct hal_cpu *c, uint32_t reason) { (void)c, (void)reason; }
+
+/* ---------------------------------------------------------------- running */
+
+static orr_time_t now_ps(struct node *n) { return orr_now(n->comp->sim); }
+
+/* Account the running task's progress up to now and stop its stint. */
+static void stop_stint(struct cpu *cp)
+{
+    struct task *t = cp->running;
+    orr_time_t now = orr_now(cp->node->comp->sim);
+    if (!t)
+        return;
+    if (now > cp->run_start) {
+        hal_ns_t done = (now - cp->run_start) / ORR_NS;
+        t->cpu_time += now - cp->run_start;
+        t->remaining = done >= t->remaining ? 0 : t->remaining - done;
+    }
+    cp->running = NULL;
+    cp->gen++;
+}
+
+/* Start (or restart) the running task's stint after `stall` of kernel work. */
+static void start_stint(struct cpu *cp, struct task *t, orr_time_t stall)
+{
+    struct node *n = cp->node;
+    cp->running = t;
+    cp->run_start = now_ps(n) + stall;
+    cp->gen++;
+    if (t->woken) {
+        t->woken = false;
+        orr_histogram_add(t->lat, cp->run_start - t->woken_at);
+    }
+    orr_timer(n->comp, stall + t->remaining * ORR_NS, TAG_RUN_END, cp->id, cp->gen);
+}
+
+static void do_schedule(struct hal_cpu *c, void *arg)
+{
+    struct node *n = arg;
+    if (sched_need_resched(&n->s.rq[hal_cpu_id(c)]))
+        sched_schedule(&n->s, c);
+    ktick_rearm(&cpu_of(c)->tick, c);
+    check(n, c);
+}
+
+/* After a kernel entry on cpu: let the scheduler switch if it wants to, and
+ * make the CPU do what the kernel decided, paying the annotated cost. */
+static void settle(struct node *n, unsigned cpu)
+{
+    struct cpu *cp = &n->aCpu[cpu];
+    if (!platform_call(&n->plat, cpu, do_schedule, n)) {
+        orr_sim_fail(n->comp, "%s", n->plat.panic_msg);
+        return;
+    }
+    struct sched_task *cur = sched_curr(&n->s, cpu);
+    struct task *next = cur ? (struct task *)cur : NULL;
+    orr_time_t stall = platform_take_cost(&n->plat, cpu);
+    if (next == cp->running && stall == 0)
+        return;
+    stop_stint(cp);
+    if (next)
+        start_stint(cp, next, stall);
+}
+
+static void settle_all(struct node *n)
+{
+    for (unsigned i = 0; i < n->ncpu; i++)
+        settle(n, i);
+}
+
+/* ---------------------------------------------------------------- programs */
+
+struct wake_arg {
+    struct node *n;
+    struct task *t;
+};
+
+static void do_wake(struct hal_cpu *c, void *arg)
+{
+    struct wake_arg *w = arg;
+    sched_wakeup(&w->n->s, c, &w->t->st);
+    check(w->n, c);
+}
+
+/* Wake t from CPU `from` (the waker's CPU, or the task's own for timers). */
+static void wake(struct node *n, struct task *t, unsigned from)
+{
+    struct wake_arg w = {n, t};
+    t->woken = true;
+    t->woken_at = now_ps(n);
+    t->remaining = 0;
+    platform_call(&n->plat, from < n->ncpu ? from : 0, do_wake, &w);
+}
+
+static void do_block(struct hal_cpu *c, void *arg)
+{
+    struct node *n = arg;
+    sched_block(&n->s, c);
+}
+
+static void do_exit(struct hal_cpu *c, void *arg)
+{
+    struct wake_arg *w = arg;
+    sched_exit(&w->n->s, c, &w->t->st);
+}
+
+static void finish_task(struct node *n, struct cpu *cp, struct task *t)
+{
+    struct wake_arg w = {n, t};
+    t->finished = true;
+    n->nFinished++;
+    platform_call(&n->plat, cp->id, do_exit, &w);
+    if (n->nFinite && n->nFinished == n->nFinite && n->nFinite == n->nTask)
+        orr_workload_done(n->comp);
+}
+
+/* The running task on cp finished its current work: step its program
+ * until it runs again, blocks or ends. */
+static void advance(struct node *n, struct cpu *cp, struct task *t)
+{
+    const struct rtapp_task *sp = t->spec;
+    hal_ns_t now = now_ps(n) / ORR_NS;
+    if (sp->period_ns) { /* periodic job done */
+        t->jobs->v++;
+        if (now > t->abs_deadline)
+            t->misses->v++;
+        t->release += sp->period_ns;
+        platform_call(&n->plat, cp->id, do_block, n);
+        hal_ns_t at = t->release > now ? t->release : now;
+        orr_timer(n->comp, (at - now) * ORR_NS, TAG_WAKE, t->index, 0);
+        return;
+    }
+    for (unsigned guard = 0; guard < 2 * sp->nPhase + 2; guard++) {
+        if (t->phase == sp->nPhase) {
+            t->phase = 0;
+            if (sp->loops && ++t->loops_done == sp->loops) {
+                finish_task(n, cp, t);
+                return;
+            }
+        }
+        const struct rtapp_phase *ph = &sp->aPhase[t->phase++];
+        switch (ph->op) {
+        case RTAPP_RUN:
+            t->remaining = ph->amount;
+            return;
+        case RTAPP_RUN_CYCLES:
+            t->remaining = orr_clock_cycles_to_ps(&n->plat.clock, ph->amount) / ORR_NS;
+            if (t->remaining == 0)
+                t->remaining = 1;
+            return;
+        case RTAPP_SLEEP:
+            platform_call(&n->plat, cp->id, do_block, n);
+            orr_timer(n->comp, ph->amount * ORR_NS, TAG_WAKE, t->index, 0);
+            return;
+        case RTAPP_WAIT:
+            if (n->aPending[ph->event]) {
+                n->aPending[ph->event]--;
+                break;
+            }
+            platform_call(&n->plat, cp->id, do_block, n);
+            return;
+        case RTAPP_WAKE: {
+            bool any = false;
+            for (size_t i = 0; i < n->nTask; i++) {
+                struct task *o = &n->aTask[i];
+                const struct rtapp_task *os = o->spec;
+                if (o != t && !o->finished && o->st.state == SCHED_TASK_BLOCKED && o->phase > 0 &&
+                    !os->period_ns && os->aPhase[o->phase - 1].op == RTAPP_WAIT &&
+                    os->aPhase[o->phase - 1].event == ph->event) {
+                    wake(n, o, cp->id);
+                    any = true;
+                }
+            }
+            if (!any)
+                n->aPending[ph->event]++;
+            break;
+        }
+        }
+    }
+    /* a program of only wait/wake phases that never blocks: yield a tick */
+    t->remaining = n->s.cfg.tick_ns;
+}
+
+/* ------------------------------------------------------------- component */
+
+static enum sched_policy policy_of(enum rtapp_policy p)
+{
+    return p == RTAPP_FIFO ? SCHED_POLICY_FIFO
+           : p == RTAPP_RR ? SCHED_POLICY_RR
+           : p == RTAPP_DEADLINE ? SCHED_POLICY_DEADLINE
+                                 : SCHED_POLICY_NORMAL;
+}
+
+static int apply_features(struct sched_config *cfg, const struct orr_params *p,
+                          const char *keypath, struct orr_diag *d)
+{
+    size_t nf;
+    const char *const *f = orr_param_list(p, "features", &nf);
+    for (size_t i = 0; i < nf; i++) {
+        const char *eq = strchr(f[i], '=');
+        unsigned k = 0;
+        const char *name = NULL;
+        for (; eq && (name = sched_feature_name(k)); k++)
+            if (strlen(name) == (size_t)(eq - f[i]) && !strncmp(name, f[i], (size_t)(eq - f[i])))
+                break;
+        if (!eq || !name || (strcmp(eq + 1, "0") && strcmp(eq + 1, "1"))) {
+            orr_diag_error(d, orr_param_mark(p, "features"), keypath,
+                           "'%s' is not NAME=0 or NAME=1 for a scheduler feature "
+                           "(see docs/sched.md)",
+                           f[i]);
+            return ORR_ESCHEMA;
+        }
+        if (eq[1] == '1')
+            cfg->features |= 1u << k;
+        else
+            cfg->features &= ~(1u << k);
+    }
+    return 0;
+}
+
+struct add_arg {
+    struct node *n;
+    struct task *t;
+    int rc;
+};
+
+static void do_add(struct hal_cpu *c, void *arg)
+{
+    struct add_arg *a = arg;
+    a->rc = sched_task_add(&a->n->s, c, &a->t->st);
+}
+
+static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n->spec.nTask; i++)
+        n->nTask += n->spec.aTask[i].count;
+    n->aTask = calloc(n->nTask ? n->nTask : 1, sizeof *n->aTask);
+    if (!n->aTask)
+        abort();
+    size_t k = 0;
+    for (size_t i = 0; i < n->spec.nTask; i++) {
+        const struct rtapp_task *sp = &n->spec.aTask[i];
+        for (uint32_t j = 0; j < sp->count; j++, k++) {
+            struct task *t = &n->aTask[k];
+            char buf[160];
+            t->spec = sp;
+            t->index = (uint32_t)k;
+            snprintf(buf, sizeof buf, sp->count > 1 ? "%s.%u" : "%s", sp->name, j);
+            t->name = strdup(buf);
+            if (!t->name)
+                abort();
+            t->st.id = k;
+            t->st.policy = policy_of(sp->policy);
+            t->st.nice = sp->nice;
+            t->st.rt_prio = sp->prio;
+            t->st.dl_runtime = sp->dl_runtime;
+            t->st.dl_deadline = sp->dl_deadline;
+            t->st.dl_period = sp->dl_period;
+            for (unsigned cpu = 0; cpu < n->ncpu; cpu++) /* "any CPU" means this machine's */
+                if (rtapp_on_cpu(sp, cpu))
+                    sched_affinity_set(&t->st, cpu);
+            struct add_arg a = {n, t, 0};
+            platform_call(&n->plat, 0, do_add, &a);
+            if (a.rc) {
+                orr_diag_error(d, &sp->mark, sp->keypath, "%s '%s'%s",
+                               a.rc == SCHED_EADMIT ? "admission control refused deadline task"
+                                                    : "the scheduler refused task",
+                               t->name,
+                               a.rc == SCHED_EADMIT ? ": its bandwidth would exceed the "
+                                                      "dl_bound_permille of every CPU it may "
+                                                      "use"
+                                                    : "");
+                rc = ORR_ESCHEMA;
+            }
+            if (!sp->period_ns && sp->loops)
+                n->nFinite++;
+            snprintf(buf, sizeof buf, "%s.wakeup_latency", t->name);
+            t->lat = orr_histogram_new(c, buf, "ps");
+            snprintf(buf, sizeof buf, "%s.cpu_time", t->name);
+            t->v_cpu = orr_value_new(c, buf, "ps");
+            snprintf(buf, sizeof buf, "%s.share", t->name);
+            t->v_share = orr_value_new(c, buf, "ratio");
+            snprintf(buf, sizeof buf, "%s.switches", t->name);
+            t->v_switches = orr_value_new(c, buf, "");
+            snprintf(buf, sizeof buf, "%s.migrations", t->name);
+            t->v_migrations = orr_value_new(c, buf, "");
+            snprintf(buf, sizeof buf, "%s.jobs", t->name);
+            t->jobs = orr_counter_new(c, buf, "job");
+            snprintf(buf, sizeof buf, "%s.deadline_misses", t->name);
+            t->misses = orr_counter_new(c, buf, "job");
+        }
+    }
+    return rc;
+}
+
+static int node_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct node *n = c->state;
+    n->comp = c;
+    n->ncpu = (unsigned)orr_param_u64(p, "cpus");
+    n->check = orr_param_bool(p, "check_invariants");
+    struct sched_config cfg;
+    sched_config_default(&cfg);
+    cfg.tick_ns = orr_param_u64(p, "tick") / ORR_NS;
+    cfg.base_slice_ns = orr_param_u64(p, "slice") / ORR_NS;
+    cfg.rr_timeslice_ns = orr_param_u64(p, "rr_timeslice") / ORR_NS;
+    cfg.dl_bound_permille = (uint32_t)orr_param_u64(p, "dl_bound_permille");
+    cfg.balance_interval = (uint32_t)orr_param_u64(p, "balance_interval");
+    int rc = apply_features(&cfg, p, c->keypath, d);
+    char *kp = orr_keypath_join(c->keypath, "tasks");
+    int r = rtapp_parse(orr_param_map(p, "tasks"), kp, n->ncpu, &n->spec, d);
+    free(kp);
+    if (rc || r)
+        return ORR_ESCHEMA;
+    static const struct platform_upcalls up = {up_timer, up_ipi};
+    platform_init(&n->plat, c, n->ncpu, orr_param_u64(p, "frequency"),
+                  orr_param_u64(p, "ipi_latency"), node_tps, 2, &up);
+    n->aRq = calloc(n->ncpu, sizeof *n->aRq);
+    n->aCpu = calloc(n->ncpu, sizeof *n->aCpu);
+    n->aPending = calloc(n->spec.nEvent + 1, sizeof *n->aPending);
+    if (!n->aRq || !n->aCpu || !n->aPending)
+        abort();
+    for (unsigned i = 0; i < n->ncpu; i++) {
+        n->aCpu[i] = (struct cpu){.node = n, .id = i};
+        hal_set_kernel_data(&n->plat.aCpu[i], &n->aCpu[i]);
+    }
+    if (sched_init(&n->s, &cfg, n->aRq, n->ncpu)) {
+        orr_diag_error(d, &c->mark, c->keypath, "the scheduler refused this configuration");
+        return ORR_ESCHEMA;
+    }
+    char feats[512];
+    sched_features_format(&cfg, feats, sizeof feats);
+    orr_sim_knob(c, "sched.features", feats); /* recorded in the trace header */
+    n->checks = orr_counter_new(c, "sched.checks", "");
+    n->v_idle = orr_value_new(c, "idle", "ratio");
+    return add_tasks(c, n, d);
+}
+
+static void do_tick_start(struct hal_cpu *c, void *arg)
+{
+    struct node *n = arg;
+    ktick_start(&cpu_of(c)->tick, &n->s, c);
+}
+
+static int node_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct node *n = c->state;
+    (void)d;
+    for (unsigned i = 0; i < n->ncpu; i++)
+        platform_call(&n->plat, i, do_tick_start, n);
+    for (size_t i = 0; i < n->nTask; i++) {
+        struct task *t = &n->aTask[i];
+        const struct rtapp_task *sp = t->spec;
+        t->release = sp->offset_ns;
+        orr_timer(c, sp->period_ns ? sp->offset_ns * ORR_NS : 0, TAG_WAKE, t->index, 0);
+    }
+    if (n->nTask == 0)
+        orr_workload_done(c);
+    return 0;
+}
+
+/* A sleep ended or a periodic job is released. */
+static void on_wake_timer(struct node *n, struct task *t)
+{
+    if (t->finished || t->st.state != SCHED_TASK_BLOCKED)
+        return;
+    const struct rtapp_task *sp = t->spec;
+    wake(n, t, t->st.cpu);
+    if (sp->period_ns) {
+        t->abs_deadline = t->release + sp->deadline_ns;
+        t->remaining = sp->job_ns;
+    }
+}
+
+static void node_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct node *n = c->state;
+    if (n->plat.panicked) {
+        orr_sim_fail(c, "%s", n->plat.panic_msg);
+        return;
+    }
+    if (platform_handle(&n->plat, ev)) {
+        settle_all(n);
+        return;
+    }
+    if (ev->kind != ORR_TK_TIMER)
+        return;
+    if (ev->port == TAG_RUN_END) {
+        struct cpu *cp = &n->aCpu[ev->data[0]];
+        if (ev->data[1] != cp->gen || !cp->running)
+            return; /* a stint that was preempted */
+        struct task *t = cp->running;
+        stop_stint(cp);
+        t->remaining = 0;
+        cp->running = t; /* still curr until the kernel says otherwise */
+        advance(n, cp, t);
+        if (t->st.state == SCHED_TASK_RUNNING && !t->finished) {
+            cp->running = NULL;
+            start_stint(cp, t, platform_take_cost(&n->plat, cp->id));
+        } else {
+            cp->running = NULL;
+        }
+        settle_all(n);
+    } else if (ev->port == TAG_WAKE) {
+        on_wake_timer(n, &n->aTask[ev->data[0]]);
+        settle_all(n);
+    }
+    if (n->plat.panicked) /* from any kernel call made for this event */
+        orr_sim_fail(c, "%s", n->plat.panic_msg);
+}
+
+static void node_finish(struct orr_component *c)
+{
+    struct node *n = c->state;
+    orr_time_t now = orr_now(c->sim);
+    for (unsigned i = 0; i < n->ncpu; i++)
+        stop_stint(&n->aCpu[i]);
+    orr_time_t busy = 0;
+    for (size_t i = 0; i < n->nTask; i++) {
+        struct task *t = &n->aTask[i];
+        busy += t->cpu_time;
+        t->v_cpu->v = (double)t->cpu_time;
+        t->v_share->v = now ? (double)t->cpu_time / (double)now : 0.0;
+        t->v_switches->v = (double)t->st.stats.nr_switches;
+        t->v_migrations->v = (double)t->st.stats.nr_migrations;
+    }
+    n->v_idle->v = now ? 1.0 - (double)busy / ((double)now * n->ncpu) : 0.0;
+
+}
+
+static void node_destroy(struct orr_component *c)
+{
+    struct node *n = c->state;
+    for (size_t i = 0; i < n->nTask; i++)
+        free(n->aTask[i].name);
+    free(n->aTask);
+    free(n->aRq);
+    free(n->aCpu);
+    free(n->aPending);
+    rtapp_free(&n->spec);
+    platform_free(&n->plat);
+}
+
+const struct orr_component_type orr_sched_node_type = {
+    .name = "sched_node",
+    .summary = "synthetic cores running the reference kernel's scheduler on rt-app tasks",
+    .params = node_params,
+    .ports = node_ports,
+    .state_size = sizeof(struct node),
+    .workload = true,
+    .create = node_create,
+    .start = node_start,
+    .handle = node_handle,
+    .finish = node_finish,
+    .destroy = node_destroy,
+};
