@@ -38,3 +38,13 @@ for spec in "${SIZES[@]}"; do
     echo "BENCH phold.ratio.p$P $(awk -v a="$o_rate" -v b="$s_rate" 'BEGIN{printf "%.2f", a/b}') x"
   fi
 done
+
+# Scheduler (issue: reference kernel scheduler): host cost of the hot path,
+# and wall time to simulate 1 s of a 64-core machine running a 2,000-task
+# hackbench-shaped load (invariant checks off: they are O(tasks) per entry).
+"$B/sched_ops"
+scripts/gen-hackbench.sh 64 40 25 20us 1s > "$BUILD/hackbench64.yaml"
+TIMEFORMAT=%R
+wall=$( { time "$BUILD/orrery" run "$BUILD/hackbench64.yaml" --no-db --quiet \
+          --set components.node0.check_every=0 >/dev/null; } 2>&1 )
+echo "BENCH sched.hackbench_64cpu_2000task.wall_per_sim_s $wall s"

@@ -20,8 +20,9 @@
  * wakeup_latency histogram (wake-up to first instruction after the switch),
  * jobs and deadline_misses (periodic tasks: a job that completes after its
  * absolute deadline), switches, migrations; per node: kernel invariant
- * checks done. A broken scheduler invariant stops the model with a panic
- * message naming it (check_invariants, default on). */
+ * checks done. A broken scheduler invariant fails the run with a message
+ * naming it. The checks walk every task, so they run after every kernel
+ * entry by default and can be sampled (check_every) on big machines. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,8 @@ static const struct orr_param node_params[] = {
      NULL, 1, 1u << 20},
     {"ipi_latency", ORR_P_TIME, "1us", ORR_PF_POSITIVE, "inter-processor interrupt delivery"},
     {"features", ORR_P_LIST, "", 0, "scheduler feature overrides: NAME=0 or NAME=1"},
-    {"check_invariants", ORR_P_BOOL, "true", 0, "run sched_check after every kernel entry"},
+    {"check_every", ORR_P_UINT, "1", 0,
+     "run the scheduler's invariant checks (O(tasks)) after every Nth kernel entry; 0: never"},
     {"tasks", ORR_P_SEQ, NULL, 0, "rt-app-style tasks (docs/sched.md)"},
     {NULL},
 };
@@ -90,6 +92,12 @@ struct cpu {
     uint64_t gen;
 };
 
+/* Tasks blocked on one event, in the order they blocked. */
+struct waiters {
+    uint32_t *a;
+    size_t n, cap;
+};
+
 struct node {
     struct orr_component *comp;
     struct platform plat;
@@ -101,7 +109,8 @@ struct node {
     struct task *aTask;
     size_t nTask, nFinite, nFinished;
     uint32_t *aPending;              /* per event: wakes with no waiter yet */
-    bool check;
+    struct waiters *aWaiters;        /* per event: tasks blocked waiting on it */
+    uint64_t check_every, entries;
     struct orr_counter *checks;
     struct orr_value *v_idle;
     struct orr_diag *d;              /* create/start only */
@@ -113,7 +122,7 @@ static struct cpu *cpu_of(struct hal_cpu *c) { return hal_kernel_data(c); }
 
 static void check(struct node *n, struct hal_cpu *c)
 {
-    if (!n->check)
+    if (!n->check_every || ++n->entries % n->check_every)
         return;
     n->checks->v++;
     int code = sched_check(&n->s);
@@ -189,10 +198,21 @@ static void settle(struct node *n, unsigned cpu)
         start_stint(cp, next, stall);
 }
 
+/* Settle every CPU where something may have changed: a reschedule is
+ * pending, kernel work is waiting to be charged, what runs differs from
+ * what the kernel says, or the scheduler's next timer is not the one armed.
+ * The test is cheap; a kernel call per CPU per event would make big
+ * machines quadratic. */
 static void settle_all(struct node *n)
 {
-    for (unsigned i = 0; i < n->ncpu; i++)
-        settle(n, i);
+    for (unsigned i = 0; i < n->ncpu; i++) {
+        const struct ktick *k = &n->aCpu[i].tick;
+        hal_ns_t t = sched_next_timer(&n->s, i);
+        if (sched_need_resched(&n->s.rq[i]) || n->plat.aCpu[i].cost_cycles ||
+            (struct task *)sched_curr(&n->s, i) != n->aCpu[i].running ||
+            (t && t < k->next_tick && t != k->armed_for))
+            settle(n, i);
+    }
 }
 
 /* ---------------------------------------------------------------- programs */
@@ -279,26 +299,31 @@ static void advance(struct node *n, struct cpu *cp, struct task *t)
             platform_call(&n->plat, cp->id, do_block, n);
             orr_timer(n->comp, ph->amount * ORR_NS, TAG_WAKE, t->index, 0);
             return;
-        case RTAPP_WAIT:
+        case RTAPP_WAIT: {
             if (n->aPending[ph->event]) {
                 n->aPending[ph->event]--;
                 break;
             }
+            struct waiters *w = &n->aWaiters[ph->event];
+            if (w->n == w->cap) {
+                w->cap = w->cap ? w->cap * 2 : 8;
+                w->a = realloc(w->a, w->cap * sizeof *w->a);
+                if (!w->a)
+                    abort();
+            }
+            w->a[w->n++] = t->index;
             platform_call(&n->plat, cp->id, do_block, n);
             return;
+        }
         case RTAPP_WAKE: {
-            bool any = false;
-            for (size_t i = 0; i < n->nTask; i++) {
-                struct task *o = &n->aTask[i];
-                const struct rtapp_task *os = o->spec;
-                if (o != t && !o->finished && o->st.state == SCHED_TASK_BLOCKED && o->phase > 0 &&
-                    !os->period_ns && os->aPhase[o->phase - 1].op == RTAPP_WAIT &&
-                    os->aPhase[o->phase - 1].event == ph->event) {
-                    wake(n, o, cp->id);
-                    any = true;
-                }
-            }
-            if (!any)
+            /* wake every waiter in the order they blocked; with none, the
+             * wake is kept for the next wait */
+            struct waiters *w = &n->aWaiters[ph->event];
+            size_t nw = w->n;
+            w->n = 0;
+            for (size_t i = 0; i < nw; i++)
+                wake(n, &n->aTask[w->a[i]], cp->id);
+            if (nw == 0)
                 n->aPending[ph->event]++;
             break;
         }
@@ -426,7 +451,7 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     struct node *n = c->state;
     n->comp = c;
     n->ncpu = (unsigned)orr_param_u64(p, "cpus");
-    n->check = orr_param_bool(p, "check_invariants");
+    n->check_every = orr_param_u64(p, "check_every");
     struct sched_config cfg;
     sched_config_default(&cfg);
     cfg.tick_ns = orr_param_u64(p, "tick") / ORR_NS;
@@ -446,7 +471,8 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     n->aRq = calloc(n->ncpu, sizeof *n->aRq);
     n->aCpu = calloc(n->ncpu, sizeof *n->aCpu);
     n->aPending = calloc(n->spec.nEvent + 1, sizeof *n->aPending);
-    if (!n->aRq || !n->aCpu || !n->aPending)
+    n->aWaiters = calloc(n->spec.nEvent + 1, sizeof *n->aWaiters);
+    if (!n->aRq || !n->aCpu || !n->aPending || !n->aWaiters)
         abort();
     for (unsigned i = 0; i < n->ncpu; i++) {
         n->aCpu[i] = (struct cpu){.node = n, .id = i};
@@ -565,6 +591,9 @@ static void node_destroy(struct orr_component *c)
     free(n->aRq);
     free(n->aCpu);
     free(n->aPending);
+    for (size_t e = 0; n->aWaiters && e < n->spec.nEvent; e++)
+        free(n->aWaiters[e].a);
+    free(n->aWaiters);
     rtapp_free(&n->spec);
     platform_free(&n->plat);
 }
