@@ -47,10 +47,10 @@ static const struct orr_param node_params[] = {
     {"balance_interval", ORR_P_UINT, "4", ORR_PF_POSITIVE, "ticks between load balancing",
      NULL, 1, 1u << 20},
     {"ipi_latency", ORR_P_TIME, "1us", ORR_PF_POSITIVE, "inter-processor interrupt delivery"},
-    {"features", ORR_P_LIST, "", 0, "scheduler feature overrides: NAME=0 or NAME=1"},
+    {"features", ORR_P_LIST, "", 0, "scheduler feature overrides, NAME=0 or NAME=1 (list: docs/sched.md)"},
     {"check_every", ORR_P_UINT, "1", 0,
      "run the scheduler's invariant checks (O(tasks)) after every Nth kernel entry; 0: never"},
-    {"tasks", ORR_P_SEQ, NULL, 0, "rt-app-style tasks (docs/sched.md)"},
+    {"tasks", ORR_P_SEQ, NULL, 0, "rt-app-style tasks (keys: docs/scenarios.md, sched_node)"},
     {NULL},
 };
 
