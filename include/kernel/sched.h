@@ -115,6 +115,8 @@ enum sched_cost {
     X(LB_PERIODIC, 1, "every balance_interval ticks a CPU pulls a queued fair task from "  \
                       "the busiest CPU if the imbalance is at least 2")                    \
     X(LB_IDLE_PULL, 1, "a CPU about to go idle pulls a queued fair task first")            \
+    X(GROUP_BW, 1, "fair tasks of a sched_group run at most quota_ns per period_ns in "   \
+                   "total over all CPUs (CFS bandwidth control); off: quotas ignored")    \
     X(CHECK_PICK, 0, "debug: verify every fair pick against an O(n) scan and panic on "    \
                      "mismatch")
 
@@ -153,6 +155,9 @@ struct sched_fair_entity {
     uint64_t deadline;        /* virtual deadline = vruntime at request + vslice */
     int64_t vlag;             /* V - v_i saved at dequeue, clamped (virtual ns) */
     bool in_tree;             /* queued and not running */
+    bool throttled;           /* its group is out of quota: off the tree, on
+                                 rq->fair.throttled until the refill */
+    struct sched_task *tnext, *tprev; /* throttled list */
 };
 
 struct sched_rt_entity {
@@ -170,6 +175,24 @@ struct sched_dl_entity {
     struct sched_task *tnext, *tprev; /* throttled list */
 };
 #define SCHED_BW_SHIFT 20
+
+/* CPU bandwidth of a group of fair tasks (Linux CFS bandwidth control):
+ * together they run at most quota_ns per period_ns, summed over all CPUs
+ * (quota > period allows more than one CPU). Caller-allocated, set up by
+ * sched_group_init; tasks join by setting sched_task.group before
+ * sched_task_add. Periods are aligned to multiples of period_ns from 0. */
+struct sched_group {
+    hal_ns_t quota_ns, period_ns;
+    /* owned by the scheduler */
+    hal_ns_t runtime_left;      /* quota left in this period; 0: throttled */
+    hal_ns_t used_ns;           /* consumed in this period (>= quota when throttled) */
+    hal_ns_t period_start;      /* start of the current period */
+    bool throttled;             /* out of quota: its tasks are off the fair queues */
+    uint64_t nr_throttled;      /* periods in which it was throttled */
+    hal_ns_t throttled_ns;      /* total time throttled (counted at each refill) */
+    hal_ns_t throttled_at;      /* when the current throttling began */
+    struct sched_group *next;   /* struct sched.groups */
+};
 
 struct sched_stats {
     hal_ns_t sum_exec_ns;       /* CPU time received */
@@ -193,6 +216,7 @@ struct sched_task {
     unsigned rt_prio;           /* FIFO/RR: 1..99 */
     hal_ns_t dl_runtime, dl_deadline, dl_period; /* DEADLINE: ns */
     uint64_t affinity[SCHED_CPU_WORDS];          /* bit i: may run on CPU i */
+    struct sched_group *group;  /* NORMAL only: bandwidth group, NULL = unlimited */
 
     /* owned by the scheduler */
     enum sched_state state;
@@ -215,6 +239,7 @@ struct sched_fair_rq {
     uint64_t sum_w;           /* Σ w_i over runnable (tree + curr) */
     int64_t sum_wk;           /* Σ w_i (v_i - zero_v) */
     uint64_t zero_v;          /* key origin for sum_wk */
+    struct sched_task *throttled; /* tasks of throttled groups, off the tree */
 };
 
 struct sched_rt_rq {
@@ -249,6 +274,7 @@ struct sched {
     struct sched_rq *rq;      /* caller's array of nr_cpus */
     unsigned nr_cpus;
     struct sched_task *all;   /* every added task */
+    struct sched_group *groups; /* every initialised bandwidth group */
 };
 
 /* ---- configuration and features ---- */
@@ -272,11 +298,18 @@ int sched_init(struct sched *s, const struct sched_config *cfg, struct sched_rq 
 
 /* Register task t (its caller fields set). Validates everything first, then
  * commits: SCHED_EINVAL for a bad policy/nice/rt_prio, DL parameters not
- * satisfying 0 < runtime <= deadline <= period, or an affinity that is empty
+ * satisfying 0 < runtime <= deadline <= period, a group on a task that is
+ * not NORMAL (or a group not initialised), or an affinity that is empty
  * or names a CPU >= nr_cpus; SCHED_EADMIT if DL admission refuses it on every
  * CPU of its affinity (a DL task is pinned to the CPU that admitted it:
  * partitioned EDF). On success t is BLOCKED; sched_wakeup starts it. */
 int sched_task_add(struct sched *s, struct hal_cpu *c, struct sched_task *t);
+
+/* Set up bandwidth group g: its fair tasks together may run quota ns per
+ * period ns (over all CPUs). SCHED_EINVAL unless 0 < quota and
+ * 0 < period < 2^40 ns. Initialising the same g again resets it (only
+ * before any task joined it). */
+int sched_group_init(struct sched *s, struct sched_group *g, hal_ns_t quota, hal_ns_t period);
 
 /* Make BLOCKED task t runnable (from an interrupt, a timer, or another task,
  * on CPU c). Selects its CPU (affinity; DL: its home CPU; RT: a CPU running
@@ -301,7 +334,9 @@ int sched_exit(struct sched *s, struct hal_cpu *c, struct sched_task *t);
 void sched_tick(struct sched *s, struct hal_cpu *c);
 
 /* The time of the scheduler's next precise event on CPU c (DL budget
- * exhaustion of curr, DL replenishments), or 0 for none. The kernel's timer
+ * exhaustion of curr, DL replenishments, group quota exhaustion of curr,
+ * group period refills, a throttled curr to switch away from), or 0 for
+ * none. The kernel's timer
  * layer (the owner of hal_timer_set) arms min(next tick, this) and calls
  * sched_timer when it arrives; it re-reads this after every scheduler call
  * that touched CPU c's runqueue. */
@@ -343,6 +378,9 @@ enum sched_check_code {
     SCHED_CHECK_CLASS_ORDER = 8,   /* a higher class (DL, or any task vs idle) waits */
     SCHED_CHECK_DL_BUDGET = 9,     /* DL consumed more than its budget in a period */
     SCHED_CHECK_DL_TREE = 10,      /* DL tree order broken */
+    SCHED_CHECK_GROUP_BUDGET = 11, /* a throttled group's task runs (no resched
+                                      pending) or is queued; a group used more
+                                      than quota + one tick in a period */
 };
 
 /* Check every invariant of every runqueue; 0 or the first SCHED_CHECK_*.

@@ -21,8 +21,8 @@
  * case (in-order walk of the busiest CPU's tree).
  *
  * Not done (docs/sched.md): topology/NUMA-aware balancing, RT push/pull
- * after wake-up, DL migration (global EDF), energy-aware placement, group
- * bandwidth (quota/period), RT throttling. */
+ * after wake-up, DL migration (global EDF), energy-aware placement, RT
+ * throttling. Group bandwidth (quota/period) is part of the fair class. */
 #include "internal.h"
 
 #include "kstring.h"
@@ -108,10 +108,12 @@ static struct sched_rq *rq_of(struct sched *s, struct hal_cpu *c)
     return &s->rq[hal_cpu_id(c)];
 }
 
-/* Counted in a class queue, or waiting for a DL replenishment. */
+/* Counted in a class queue, or waiting for a DL replenishment or a group
+ * refill. */
 static bool task_queued(const struct sched_task *t)
 {
-    return t->on_rq || (t->policy == SCHED_POLICY_DEADLINE && t->dl.throttled);
+    return t->on_rq || (t->policy == SCHED_POLICY_DEADLINE && t->dl.throttled) ||
+           (t->policy == SCHED_POLICY_NORMAL && t->fair.throttled);
 }
 
 static unsigned rq_load(const struct sched_rq *rq)
@@ -205,6 +207,8 @@ int sched_init(struct sched *s, const struct sched_config *cfg, struct sched_rq 
 
 static int validate(const struct sched *s, const struct sched_task *t)
 {
+    if (t->group && (t->policy != SCHED_POLICY_NORMAL || t->group->period_ns == 0))
+        return SCHED_EINVAL;
     switch (t->policy) {
     case SCHED_POLICY_NORMAL:
         if (t->nice < SCHED_NICE_MIN || t->nice > SCHED_NICE_MAX)
@@ -666,14 +670,14 @@ int sched_check(const struct sched *s)
         if ((rc = check_order(rq)))
             return rc;
     }
-    return 0;
+    return sched_group_check(s);
 }
 
 const char *sched_check_name(int code)
 {
     static const char *const names[] = {
         "ok", "state", "fair_tree", "fair_lag_sum", "fair_pick", "fair_lag_clamp",
-        "rt_prio", "rt_bitmap", "class_order", "dl_budget", "dl_tree",
+        "rt_prio", "rt_bitmap", "class_order", "dl_budget", "dl_tree", "group_budget",
     };
     if (code < 0 || (unsigned)code >= sizeof names / sizeof names[0])
         return "unknown";

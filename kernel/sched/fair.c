@@ -36,6 +36,8 @@
  *   4. the tree's order, heap and augmentation (tree.c). */
 #include "internal.h"
 
+#include "kstring.h"
+
 /* Linux kernel/sched/core.c sched_prio_to_weight: ~10% CPU per nice step,
  * weight ratio 1.25 between neighbours, nice 0 = 1024. */
 static const uint32_t prio_to_weight[40] = {
@@ -249,16 +251,35 @@ static void place_entity(struct sched *s, struct sched_fair_rq *f, struct sched_
     se->deadline = se->vruntime + vs;
 }
 
+/* Place t and count it; curr (a throttled curr released before it was
+ * switched away) stays out of the tree like any curr. */
+static void enqueue_entity(struct sched *s, struct sched_rq *rq, struct sched_task *t)
+{
+    struct sched_fair_rq *f = &rq->fair;
+    place_entity(s, f, t);
+    avg_add(f, &t->fair);
+    if (rq->curr != t)
+        tree_add(f, &t->fair);
+    f->nr_running++;
+    normalise(f);
+}
+
+/* Group bandwidth, defined with its design further down. */
+static bool group_throttled(const struct sched *s, const struct sched_task *t);
+static void throttled_add(struct sched_fair_rq *f, struct sched_task *t);
+static void throttled_del(struct sched_fair_rq *f, struct sched_task *t);
+static void group_charge(struct sched *s, struct sched_rq *rq, struct sched_group *g,
+                         hal_ns_t delta);
+
 static bool fair_enqueue(struct sched *s, struct sched_rq *rq, struct sched_task *t,
                          unsigned flags)
 {
     (void)flags;
-    struct sched_fair_rq *f = &rq->fair;
-    place_entity(s, f, t);
-    avg_add(f, &t->fair);
-    tree_add(f, &t->fair);
-    f->nr_running++;
-    normalise(f);
+    if (group_throttled(s, t)) {
+        throttled_add(&rq->fair, t); /* keeps its saved lag until the refill */
+        return false;
+    }
+    enqueue_entity(s, rq, t);
     return true;
 }
 
@@ -268,6 +289,10 @@ static void fair_dequeue(struct sched *s, struct sched_rq *rq, struct sched_task
     (void)flags;
     struct sched_fair_rq *f = &rq->fair;
     struct sched_fair_entity *se = &t->fair;
+    if (se->throttled) {
+        throttled_del(f, t); /* not counted: its lag was saved at throttling */
+        return;
+    }
     int64_t lag = (int64_t)(avg_vruntime(f) - se->vruntime);
     int64_t lim = lag_limit(s, se);
     se->vlag = lag > lim ? lim : lag < -lim ? -lim : lag;
@@ -308,6 +333,8 @@ static void fair_update_curr(struct sched *s, struct sched_rq *rq, struct sched_
         if (f->nr_running > 1)
             sched_resched(rq);
     }
+    if (curr->group && sched_feat(s, SCHED_FEAT_GROUP_BW))
+        group_charge(s, rq, curr->group, delta);
 }
 
 static void fair_task_tick(struct sched *s, struct sched_rq *rq, struct sched_task *curr)
@@ -365,6 +392,220 @@ void sched_fair_reweight(struct sched *s, struct sched_rq *rq, struct sched_task
     normalise(f);
 }
 
+/* --- group bandwidth (CFS bandwidth control) -----------------------------
+ *
+ * A struct sched_group g holds quota Q per period P for all its fair tasks
+ * on all CPUs. Runtime is charged in fair_update_curr (so exactly the time
+ * sched_update_curr accounts to curr, kernel costs included):
+ *
+ *   charge    used += delta, runtime_left -= delta (saturating at 0);
+ *   left = 0  throttle g: every on_rq task of g, on every CPU, is dequeued
+ *             (lag saved as at sleep) onto its runqueue's throttled list;
+ *             a throttled curr gets need_resched. O(#tasks): s->all is
+ *             walked once per throttling;
+ *   refill    at period_start + P: period_start advances to the period
+ *             holding now, runtime_left = Q, used = 0, g unthrottled. Each
+ *             CPU re-enqueues its own throttled tasks (placed with their
+ *             saved lag, wake-up preemption check) from its timer hook.
+ *
+ * State of a task of g (on_rq; fair.throttled):
+ *   QUEUED/RUNNING (1;0) --g out of quota--> QUEUED/RUNNING (0;1) on the list
+ *   (0;1) --refill, timer of its CPU--> (1;0)      [fair_timer]
+ *   (0;1) --block/exit--> off the list             [fair_dequeue]
+ *   BLOCKED --wake-up while g throttled--> (0;1)   [fair_enqueue refuses]
+ *
+ * Precise times (sched_next_timer, like the DL class): with k tasks of g
+ * running on CPUs j, each accounted up to exec_start_j, g runs out at
+ *     T = ceil((runtime_left + Σ_j exec_start_j) / k)
+ * which every one of those CPUs computes identically, so each arms its
+ * timer for T and charges its own curr there (O(nr_cpus) per call); the
+ * last one to charge throttles. A CPU whose curr was throttled by another
+ * CPU, or that holds tasks of a group refilled by another CPU, reports
+ * "now" so that its own timer switches away / re-enqueues them: the
+ * scheduler cannot send IPIs from inside accounting (no hal_cpu there); a
+ * remote curr's time after its last accounting is not charged to g (zero
+ * when the timers fire at T as above). Overrun per period: < k ns of
+ * rounding plus, without a timer layer that re-reads sched_next_timer,
+ * one tick per CPU; sched_check allows one tick.
+ *
+ * Overflow: exec_start differences are within a period (< 2^40 ns) per
+ * CPU, so the sum of up to SCHED_MAX_CPUS of them stays below 2^48. */
+
+static bool group_throttled(const struct sched *s, const struct sched_task *t)
+{
+    return t->group && t->group->throttled && sched_feat(s, SCHED_FEAT_GROUP_BW);
+}
+
+static void throttled_add(struct sched_fair_rq *f, struct sched_task *t)
+{
+    t->fair.throttled = true;
+    t->fair.tprev = NULL;
+    t->fair.tnext = f->throttled;
+    if (f->throttled)
+        f->throttled->fair.tprev = t;
+    f->throttled = t;
+}
+
+static void throttled_del(struct sched_fair_rq *f, struct sched_task *t)
+{
+    if (t->fair.tprev)
+        t->fair.tprev->fair.tnext = t->fair.tnext;
+    else
+        f->throttled = t->fair.tnext;
+    if (t->fair.tnext)
+        t->fair.tnext->fair.tprev = t->fair.tprev;
+    t->fair.tnext = t->fair.tprev = NULL;
+    t->fair.throttled = false;
+}
+
+int sched_group_init(struct sched *s, struct sched_group *g, hal_ns_t quota, hal_ns_t period)
+{
+    if (!s || !g || quota == 0 || period == 0 || period >= ((hal_ns_t)1 << 40))
+        return SCHED_EINVAL;
+    bool linked = false;
+    for (const struct sched_group *p = s->groups; p; p = p->next)
+        linked |= p == g;
+    struct sched_group *next = linked ? g->next : s->groups;
+    kmemset(g, 0, sizeof *g); /* not a compound literal: that may become a libc memset */
+    g->quota_ns = quota;
+    g->period_ns = period;
+    g->runtime_left = quota;
+    g->next = next;
+    if (!linked)
+        s->groups = g;
+    return SCHED_OK;
+}
+
+static hal_ns_t period_end(const struct sched_group *g)
+{
+    return g->period_start + g->period_ns;
+}
+
+/* If a new period has begun by `now`: refill and unthrottle g. */
+static void group_refill(struct sched_group *g, hal_ns_t now)
+{
+    if (sched_before(now, period_end(g)))
+        return;
+    g->period_start += (now - g->period_start) / g->period_ns * g->period_ns;
+    g->runtime_left = g->quota_ns;
+    g->used_ns = 0;
+    if (g->throttled) {
+        g->throttled = false;
+        g->throttled_ns += now - g->throttled_at;
+    }
+}
+
+/* g ran out of quota at now: take every queued or running task of g off
+ * its runqueue. */
+static void group_throttle(struct sched *s, struct sched_group *g, hal_ns_t now)
+{
+    g->throttled = true;
+    g->throttled_at = now;
+    g->nr_throttled++;
+    for (struct sched_task *t = s->all; t; t = t->all_next) {
+        if (t->group != g || !t->on_rq)
+            continue;
+        struct sched_rq *rq = &s->rq[t->cpu];
+        fair_dequeue(s, rq, t, 0);
+        throttled_add(&rq->fair, t);
+        t->on_rq = false;
+        if (rq->curr == t)
+            sched_resched(rq);
+    }
+}
+
+/* curr of g ran delta ns ending at rq->clock. A delta that crosses a period
+ * boundary (only without precise timers) is charged to the old period. */
+static void group_charge(struct sched *s, struct sched_rq *rq, struct sched_group *g,
+                         hal_ns_t delta)
+{
+    hal_ns_t now = rq->clock;
+    group_refill(g, now - delta);
+    g->used_ns += delta;
+    g->runtime_left = delta < g->runtime_left ? g->runtime_left - delta : 0;
+    if (!sched_before(now, period_end(g)))
+        group_refill(g, now);
+    else if (!g->runtime_left)
+        group_throttle(s, g, now);
+}
+
+/* When the running tasks of g exhaust its quota (formula above). */
+static hal_ns_t group_exhaustion(const struct sched *s, const struct sched_group *g,
+                                 const struct sched_task *curr)
+{
+    int64_t sum = (int64_t)g->runtime_left;
+    int64_t k = 0;
+    for (unsigned i = 0; i < s->nr_cpus; i++) {
+        const struct sched_task *c = s->rq[i].curr;
+        if (c && c->group == g && c->on_rq && c->state == SCHED_TASK_RUNNING) {
+            sum += (int64_t)(c->exec_start - curr->exec_start);
+            k++;
+        }
+    }
+    if (sum <= 0)
+        return curr->exec_start;
+    return curr->exec_start + (hal_ns_t)((sum + k - 1) / k);
+}
+
+/* Whether a throttled task can go back on the queue (refilled elsewhere). */
+static bool released(const struct sched *s, const struct sched_task *t)
+{
+    return !group_throttled(s, t);
+}
+
+static hal_ns_t fair_next_timer(const struct sched *s, const struct sched_rq *rq)
+{
+    hal_ns_t now = rq->clock ? rq->clock : 1, next = 0;
+    const struct sched_task *c = rq->curr;
+    for (const struct sched_task *t = rq->fair.throttled; t; t = t->fair.tnext) {
+        bool at_once = released(s, t) || (t == c && t->state == SCHED_TASK_RUNNING);
+        hal_ns_t at = at_once ? now : period_end(t->group);
+        if (!next || sched_before(at, next))
+            next = at;
+    }
+    if (c && c->group && c->on_rq && c->state == SCHED_TASK_RUNNING &&
+        sched_task_class(c) == SCHED_CLASS_FAIR && sched_feat(s, SCHED_FEAT_GROUP_BW)) {
+        hal_ns_t out = group_exhaustion(s, c->group, c), end = period_end(c->group);
+        if (sched_before(end, out))
+            out = end;
+        if (!next || sched_before(out, next))
+            next = out;
+    }
+    return next;
+}
+
+/* Refill the groups of curr and of this CPU's throttled tasks whose period
+ * is over, and put the released tasks back on the queue. */
+static void fair_timer(struct sched *s, struct sched_rq *rq)
+{
+    struct sched_task *c = rq->curr;
+    if (c && c->group && sched_feat(s, SCHED_FEAT_GROUP_BW))
+        group_refill(c->group, rq->clock); /* curr started after the boundary */
+    struct sched_task *t = rq->fair.throttled;
+    while (t) {
+        struct sched_task *next = t->fair.tnext;
+        group_refill(t->group, rq->clock);
+        if (released(s, t)) {
+            throttled_del(&rq->fair, t);
+            enqueue_entity(s, rq, t);
+            t->on_rq = true;
+            if (rq->curr != t)
+                sched_check_preempt(s, rq, t);
+        }
+        t = next;
+    }
+}
+
+int sched_group_check(const struct sched *s)
+{
+    for (const struct sched_group *g = s->groups; g; g = g->next) {
+        hal_ns_t left = g->used_ns < g->quota_ns ? g->quota_ns - g->used_ns : 0;
+        if (g->runtime_left != left || g->used_ns > g->quota_ns + s->cfg.tick_ns)
+            return SCHED_CHECK_GROUP_BUDGET;
+    }
+    return 0;
+}
+
 /* --- invariants ---------------------------------------------------------- */
 
 static int fair_check(const struct sched *s, const struct sched_rq *rq)
@@ -406,6 +647,13 @@ static int fair_check(const struct sched *s, const struct sched_rq *rq)
         if (sched_task_class(t) != SCHED_CLASS_FAIR || t->cpu != rq->cpu ||
             t->state == SCHED_TASK_EXITED)
             continue;
+        /* a throttled group's task is off the queues and runs only until
+         * the pending reschedule */
+        if (group_throttled(s, t) &&
+            (t->on_rq || (rq->curr == t && t->state == SCHED_TASK_RUNNING && !rq->need_resched)))
+            return SCHED_CHECK_GROUP_BUDGET;
+        if (t->fair.throttled && !t->group)
+            return SCHED_CHECK_STATE;
         int64_t lim = lag_limit(s, &t->fair);
         int64_t lag = t->on_rq ? (int64_t)(V - t->fair.vruntime) : t->fair.vlag;
         if (t->on_rq)
@@ -431,7 +679,7 @@ const struct sched_class sched_fair_class = {
     .task_tick = fair_task_tick,
     .wakeup_preempt = fair_wakeup_preempt,
     .yield = fair_yield,
-    .next_timer = NULL,
-    .timer = NULL,
+    .next_timer = fair_next_timer,
+    .timer = fair_timer,
     .check = fair_check,
 };

@@ -73,6 +73,8 @@ void sched_update_curr(struct sched *s, struct sched_rq *rq, hal_ns_t now);
 /* fair.c: change t's weight keeping its lag (sched_set_nice). */
 void sched_fair_reweight(struct sched *s, struct sched_rq *rq, struct sched_task *t,
                          uint32_t w_new);
+/* fair.c: the group bandwidth invariants over s->groups (sched_check). */
+int sched_group_check(const struct sched *s);
 /* rt.c: highest RT priority with a queued task, 0 for none. */
 unsigned sched_rt_highest(const struct sched_rt_rq *r);
 /* deadline.c: admission arithmetic, used by core.c and the selftests.

@@ -370,6 +370,184 @@ static void test_balance(void **state)
     assert_no_violation(H);
 }
 
+/* ---- group bandwidth (quota/period) ---- */
+
+/* One CPU: group A (3 CPU-bound tasks) limited to quota/period, one
+ * unlimited CPU-bound task alongside. Returns A's share of the CPU time. */
+static double group_one_cpu(bool feature, struct sched_group *g, double *other)
+{
+    struct sched_config cfg;
+    struct h_task a[3], b;
+    sched_config_default(&cfg);
+    if (!feature)
+        cfg.features &= ~(1u << SCHED_FEAT_GROUP_BW);
+    h_init(H, 1, &cfg);
+    H->check_each_event = true;
+    assert_int_equal(sched_group_init(&H->s, g, 25 * MS, 100 * MS), 0);
+    for (int i = 0; i < 3; i++) {
+        h_task_fair(&a[i], 1 + i, 0, 0);
+        a[i].t.group = g;
+        assert_int_equal(h_add(H, &a[i]), 0);
+    }
+    h_task_fair(&b, 9, 0, 0);
+    assert_int_equal(h_add(H, &b), 0);
+    h_run(H, 10 * SEC);
+    assert_no_violation(H);
+    hal_ns_t ga = a[0].ran_ns + a[1].ran_ns + a[2].ran_ns;
+    *other = (double)b.ran_ns / (double)(10 * SEC);
+    return (double)ga / (double)(10 * SEC);
+}
+
+static void test_group_quota_one_cpu(void **state)
+{
+    (void)state;
+    struct sched_group g;
+    double other, got = group_one_cpu(true, &g, &other);
+    print_message("group 25ms/100ms, 3 hogs + 1 unlimited hog, 1 CPU: group %.4f%% of the CPU "
+                  "(want 25%% +-1%%), other %.4f%%; throttled %llu periods, %llu ms\n",
+                  100 * got, 100 * other, (unsigned long long)g.nr_throttled,
+                  (unsigned long long)(g.throttled_ns / MS));
+    assert_true(got > 0.25 * 0.99 && got < 0.25 * 1.01);
+    assert_true(other > 0.75 * 0.99 && other < 0.75 * 1.01);
+    assert_true(g.nr_throttled >= 99 && g.nr_throttled <= 100);
+}
+
+static void test_group_quota_off(void **state)
+{
+    (void)state;
+    struct sched_group g;
+    double other, got = group_one_cpu(false, &g, &other);
+    print_message("GROUP_BW off: group of 3 hogs gets %.4f%% (want 75%% +-1%%), other %.4f%%\n",
+                  100 * got, 100 * other);
+    assert_true(got > 0.75 * 0.99 && got < 0.75 * 1.01);
+    assert_int_equal(g.nr_throttled, 0);
+    assert_int_equal(g.used_ns, 0);
+}
+
+static void test_group_quota_two_cpus(void **state)
+{
+    (void)state;
+    struct sched_group g;
+    struct h_task t[4];
+    h_init(H, 2, NULL);
+    H->check_each_event = true;
+    assert_int_equal(sched_group_init(&H->s, &g, 150 * MS, 100 * MS), 0);
+    for (int i = 0; i < 4; i++) {
+        h_task_fair(&t[i], 1 + i, 0, H_ANY_CPU);
+        t[i].t.group = &g;
+        assert_int_equal(h_add(H, &t[i]), 0);
+    }
+    h_run(H, 10 * SEC);
+    assert_no_violation(H);
+    hal_ns_t ran = 0;
+    for (int i = 0; i < 4; i++)
+        ran += t[i].ran_ns;
+    double cpus = (double)ran / (double)(10 * SEC);
+    print_message("group 150ms/100ms, 4 hogs, 2 CPUs: %.4f CPUs (want 1.5 +-1%%); idle cpu0 "
+                  "%.2f%% cpu1 %.2f%%; throttled %llu periods\n",
+                  cpus, 100.0 * (double)H->rq[0].idle_ns / (double)(10 * SEC),
+                  100.0 * (double)H->rq[1].idle_ns / (double)(10 * SEC),
+                  (unsigned long long)g.nr_throttled);
+    assert_true(cpus > 1.5 * 0.99 && cpus < 1.5 * 1.01);
+}
+
+/* Two sleep/run tasks (5 ms run, 45 ms sleep) beside a hog, in group g or
+ * in none; returns their CPU time. */
+static hal_ns_t under_quota_run(struct sched_group *g)
+{
+    struct sched_group dummy;
+    struct h_task t[2], hog;
+    h_init(H, 1, NULL);
+    H->check_each_event = true;
+    assert_int_equal(sched_group_init(&H->s, g ? g : &dummy, 50 * MS, 100 * MS), 0);
+    for (int i = 0; i < 2; i++) {
+        h_task_fair(&t[i], 1 + i, 0, 0);
+        h_sleep_run(&t[i], 5 * MS, 45 * MS, (hal_ns_t)i * 7 * MS);
+        t[i].t.group = g;
+        assert_int_equal(h_add(H, &t[i]), 0);
+    }
+    h_task_fair(&hog, 9, 0, 0);
+    assert_int_equal(h_add(H, &hog), 0);
+    h_run(H, 10 * SEC);
+    assert_no_violation(H);
+    return t[0].ran_ns + t[1].ran_ns;
+}
+
+static void test_group_under_quota(void **state)
+{
+    (void)state;
+    struct sched_group g;
+    hal_ns_t in = under_quota_run(&g), out = under_quota_run(NULL);
+    double ratio = (double)in / (double)out;
+    print_message("group 50ms/100ms, 2 sleep/run tasks (5ms run/45ms sleep) + hog: %.2f%% of "
+                  "the CPU in the group, %.2f%% without (ratio %.4f), %llu ms used in the last period, "
+                  "throttled %llu times\n",
+                  100.0 * (double)in / (double)(10 * SEC), 100.0 * (double)out / (double)(10 * SEC),
+                  ratio, (unsigned long long)(g.used_ns / MS), (unsigned long long)g.nr_throttled);
+    assert_int_equal(g.nr_throttled, 0);
+    assert_int_equal(g.throttled_ns, 0);
+    assert_true(ratio > 0.99 && ratio < 1.01);
+}
+
+static void test_group_params(void **state)
+{
+    (void)state;
+    struct sched_group g, bad = {0};
+    struct h_task t;
+    struct hal_cpu *c;
+    h_init(H, 1, NULL);
+    c = &H->cpu[0];
+    assert_int_equal(sched_group_init(&H->s, &g, 0, 100 * MS), SCHED_EINVAL);
+    assert_int_equal(sched_group_init(&H->s, &g, 10 * MS, 0), SCHED_EINVAL);
+    assert_int_equal(sched_group_init(&H->s, &g, 10 * MS, (hal_ns_t)1 << 40), SCHED_EINVAL);
+    assert_null(H->s.groups);
+    assert_int_equal(sched_group_init(&H->s, &g, 10 * MS, ((hal_ns_t)1 << 40) - 1), 0);
+    assert_int_equal(sched_group_init(&H->s, &g, 10 * MS, 100 * MS), 0); /* re-init */
+    assert_ptr_equal(H->s.groups, &g);
+    assert_null(g.next);
+    h_task_rt(&t, 1, SCHED_POLICY_FIFO, 10, 0);
+    t.t.group = &g;
+    assert_int_equal(sched_task_add(&H->s, c, &t.t), SCHED_EINVAL); /* RT in a group */
+    h_task_dl(&t, 1, 1 * MS, 10 * MS, 10 * MS, 0);
+    t.t.group = &g;
+    assert_int_equal(sched_task_add(&H->s, c, &t.t), SCHED_EINVAL); /* DL in a group */
+    h_task_fair(&t, 1, 0, 0);
+    t.t.group = &bad;
+    assert_int_equal(sched_task_add(&H->s, c, &t.t), SCHED_EINVAL); /* not initialised */
+    assert_null(H->s.all);
+    t.t.group = &g;
+    assert_int_equal(sched_task_add(&H->s, c, &t.t), 0);
+    print_message("group parameters: EINVAL x6 as expected\n");
+}
+
+static void test_inv_group_budget(void **state)
+{
+    (void)state;
+    struct sched_group g;
+    struct h_task t[2];
+    h_init(H, 1, NULL);
+    assert_int_equal(sched_group_init(&H->s, &g, 10 * MS, 100 * MS), 0);
+    for (int i = 0; i < 2; i++) {
+        h_task_fair(&t[i], 1 + i, 0, 0);
+        t[i].t.group = &g;
+        assert_int_equal(h_add(H, &t[i]), 0);
+    }
+    h_run(H, 5 * MS); /* within the quota: a group task runs */
+    assert_int_equal(sched_check(&H->s), 0);
+    assert_false(g.throttled);
+    g.throttled = true; /* throttled, yet its tasks are queued and running */
+    int rc1 = sched_check(&H->s);
+    g.throttled = false;
+    assert_int_equal(sched_check(&H->s), 0);
+    g.used_ns = g.quota_ns + H->s.cfg.tick_ns + 1; /* overran by more than a tick */
+    g.runtime_left = 0;
+    int rc2 = sched_check(&H->s);
+    print_message("throttled group still running: check says %s; overrun: %s\n",
+                  sched_check_name(rc1), sched_check_name(rc2));
+    assert_int_equal(rc1, SCHED_CHECK_GROUP_BUDGET);
+    assert_int_equal(rc2, SCHED_CHECK_GROUP_BUDGET);
+}
+
 /* ---- parameters ---- */
 
 static void test_bad_params(void **state)
@@ -637,6 +815,9 @@ int main(void)
         cmocka_unit_test(test_inv_rt_prio),       cmocka_unit_test(test_inv_dl_budget),
         cmocka_unit_test(test_check_pick_feature), cmocka_unit_test(test_ktests),
         cmocka_unit_test(test_yield),
+        cmocka_unit_test(test_group_quota_one_cpu), cmocka_unit_test(test_group_quota_off),
+        cmocka_unit_test(test_group_quota_two_cpus), cmocka_unit_test(test_group_under_quota),
+        cmocka_unit_test(test_group_params),      cmocka_unit_test(test_inv_group_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
