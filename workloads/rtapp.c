@@ -22,6 +22,7 @@ static const struct orr_param task_params[] = {
     {"deadline", ORR_P_TIME, "0ns", 0, "deadline: relative deadline"},
     {"period", ORR_P_TIME, "0ns", 0, "deadline: reservation period"},
     {"affinity", ORR_P_LIST, "", 0, "CPUs the task may run on (default: all)"},
+    {"group", ORR_P_STRING, "", 0, "normal tasks: CPU bandwidth group (the node's groups)"},
     {"phases", ORR_P_SEQ, "[]", 0, "program: list of {run|run_cycles|sleep|wait|wake: ...}"},
     {"loops", ORR_P_UINT, "0", 0, "times to run the phases; 0 repeats until the run stops"},
     {"periodic", ORR_P_MAP, "{}", 0, "program: a job released every period (see periodic.*)"},
@@ -255,10 +256,19 @@ int rtapp_parse(const struct orr_node *tasks, const char *keypath, unsigned ncpu
             t->dl_deadline = orr_param_u64(&p, "deadline") / 1000;
             t->dl_period = orr_param_u64(&p, "period") / 1000;
             t->loops = orr_param_u64(&p, "loops");
+            t->group = orr_param_str(&p, "group");
+            t->group_mark = *orr_param_mark(&p, "group");
+            int rg = 0;
+            if (*t->group && t->policy != RTAPP_NORMAL) {
+                orr_diag_error(d, &t->group_mark, kp,
+                               "group applies to normal tasks only (bandwidth limits are for "
+                               "the fair class)");
+                rg = ORR_ESCHEMA;
+            }
             r = parse_affinity(t, &p, ncpu, d);
             int r2 = check_policy(t, &p, d);
             int r3 = parse_program(t, &p, out, aWaited, aWoken, d);
-            r = r ? r : r2 ? r2 : r3;
+            r = r ? r : r2 ? r2 : r3 ? r3 : rg;
         }
         orr_params_free(&p);
         if (r && !rc)

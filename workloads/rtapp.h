@@ -39,6 +39,8 @@ struct rtapp_task {
     unsigned prio;          /* FIFO/RR: 1..99 */
     uint64_t dl_runtime, dl_deadline, dl_period; /* DEADLINE, ns */
     uint64_t affinity[4];   /* bit per CPU (256 max); all set = any CPU */
+    const char *group;      /* CPU bandwidth group name, "" for none (normal tasks) */
+    struct orr_mark group_mark; /* where `group` is written */
     /* program: either phases (repeated `loops` times, 0 = forever) or a
      * periodic job (period_ns > 0): released every period, runs job_ns,
      * must finish by release + deadline_ns (default: the period). */

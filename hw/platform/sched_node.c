@@ -50,11 +50,19 @@ static const struct orr_param node_params[] = {
     {"features", ORR_P_LIST, "", 0, "scheduler feature overrides, NAME=0 or NAME=1 (list: docs/sched.md)"},
     {"check_every", ORR_P_UINT, "1", 0,
      "run the scheduler's invariant checks (O(tasks)) after every Nth kernel entry; 0: never"},
+    {"groups", ORR_P_SEQ, "[]", 0, "CPU bandwidth groups: {name, quota, period} (fair tasks)"},
     {"tasks", ORR_P_SEQ, NULL, 0, "rt-app-style tasks (keys: docs/scenarios.md, sched_node)"},
     {NULL},
 };
 
 static const struct orr_port_doc node_ports[] = {{NULL}};
+
+static const struct orr_param group_params[] = {
+    {"name", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "group name, used by tasks' group key"},
+    {"quota", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "CPU time the group's tasks may use per period"},
+    {"period", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "accounting period"},
+    {NULL},
+};
 
 static const struct platform_tracepoint node_tps[] = {
     {SCHED_TP_SWITCH, "sched_switch"},
@@ -108,6 +116,9 @@ struct node {
     struct rtapp_set spec;
     struct task *aTask;
     size_t nTask, nFinite, nFinished;
+    struct sched_group *aGroup;      /* CPU bandwidth groups */
+    char **aGroupName;
+    size_t nGroup;
     uint32_t *aPending;              /* per event: wakes with no waiter yet */
     struct waiters *aWaiters;        /* per event: tasks blocked waiting on it */
     uint64_t check_every, entries;
@@ -382,6 +393,59 @@ static void do_add(struct hal_cpu *c, void *arg)
     a->rc = sched_task_add(&a->n->s, c, &a->t->st);
 }
 
+static int make_groups(struct orr_component *c, struct node *n, const struct orr_node *gs,
+                       struct orr_diag *d)
+{
+    int rc = 0;
+    size_t ng = gs ? gs->n : 0;
+    n->aGroup = calloc(ng ? ng : 1, sizeof *n->aGroup);
+    n->aGroupName = calloc(ng ? ng : 1, sizeof *n->aGroupName);
+    if (!n->aGroup || !n->aGroupName)
+        abort();
+    for (size_t i = 0; i < ng; i++) {
+        char kp[256];
+        struct orr_params gp = {0};
+        snprintf(kp, sizeof kp, "%s.groups.%zu", c->keypath, i);
+        int r = gs->aItem[i]->kind == ORR_NODE_MAP
+                    ? orr_params_parse(group_params, gs->aItem[i], kp, NULL, &gp, d)
+                    : (orr_diag_error(d, &gs->aItem[i]->mark, kp, "expected {name, quota, period}"),
+                       ORR_ESCHEMA);
+        if (r == 0) {
+            const char *name = orr_param_str(&gp, "name");
+            for (size_t j = 0; j < n->nGroup; j++)
+                if (!strcmp(n->aGroupName[j], name)) {
+                    orr_diag_error(d, orr_param_mark(&gp, "name"), kp, "duplicate group '%s'", name);
+                    r = ORR_ESCHEMA;
+                }
+            hal_ns_t quota = orr_param_u64(&gp, "quota") / ORR_NS;
+            hal_ns_t period = orr_param_u64(&gp, "period") / ORR_NS;
+            if (r == 0 && sched_group_init(&n->s, &n->aGroup[n->nGroup], quota, period)) {
+                orr_diag_error(d, &gs->aItem[i]->mark, kp,
+                               "the scheduler refused group '%s' (quota and period must be at "
+                               "least 1ns and the period below 2^40 ns)",
+                               name);
+                r = ORR_ESCHEMA;
+            }
+            if (r == 0 && !(n->aGroupName[n->nGroup] = strdup(name)))
+                abort();
+            if (r == 0)
+                n->nGroup++;
+        }
+        orr_params_free(&gp);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+static struct sched_group *find_group(struct node *n, const char *name)
+{
+    for (size_t j = 0; j < n->nGroup; j++)
+        if (!strcmp(n->aGroupName[j], name))
+            return &n->aGroup[j];
+    return NULL;
+}
+
 static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d)
 {
     int rc = 0;
@@ -412,6 +476,13 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
             for (unsigned cpu = 0; cpu < n->ncpu; cpu++) /* "any CPU" means this machine's */
                 if (rtapp_on_cpu(sp, cpu))
                     sched_affinity_set(&t->st, cpu);
+            if (*sp->group && !(t->st.group = find_group(n, sp->group))) {
+                if (j == 0)
+                    orr_diag_error(d, &sp->group_mark, sp->keypath,
+                                   "no group '%s' in this node's groups", sp->group);
+                rc = ORR_ESCHEMA;
+                continue;
+            }
             struct add_arg a = {n, t, 0};
             platform_call(&n->plat, 0, do_add, &a);
             if (a.rc) {
@@ -482,6 +553,8 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
         orr_diag_error(d, &c->mark, c->keypath, "the scheduler refused this configuration");
         return ORR_ESCHEMA;
     }
+    if (make_groups(c, n, orr_param_map(p, "groups"), d))
+        return ORR_ESCHEMA;
     char feats[512];
     sched_features_format(&cfg, feats, sizeof feats);
     orr_sim_knob(c, "sched.features", feats); /* recorded in the trace header */
@@ -590,6 +663,10 @@ static void node_destroy(struct orr_component *c)
     free(n->aTask);
     free(n->aRq);
     free(n->aCpu);
+    for (size_t g = 0; g < n->nGroup; g++)
+        free(n->aGroupName[g]);
+    free(n->aGroupName);
+    free(n->aGroup);
     free(n->aPending);
     for (size_t e = 0; n->aWaiters && e < n->spec.nEvent; e++)
         free(n->aWaiters[e].a);

@@ -41,6 +41,18 @@ for k in sched_switch sched_wakeup 'sched.features=WAKEUP_PREEMPT=1'; do
   grep -q "$k" mixed.strings && pass || fail "trace header lacks $k"
 done
 
+# group bandwidth: a 50ms/100ms group of four hogs gets half a CPU in all
+"$ORRERY" run "$S/sched-bw.yaml" --no-db --json > bw.json || fail "sched-bw runs"
+group=$(jq '[.metrics[] | select(.name | test("^batch\\.[0-9]+\\.share$")) | .value] | add' bw.json)
+awk -v g="$group" 'BEGIN { d = g - 0.5; if (d < 0) d = -d; exit !(d < 0.005) }' && pass ||
+  fail "sched-bw: group got $group CPUs, quota allows 0.5 (±1 %)"
+echo "sched-bw group share: $group CPUs (quota 0.5)"
+expect_exit 2 "unknown group" -- "$ORRERY" run "$S/sched-bw.yaml" --no-db --set components.node0.tasks.0.group=nope
+expect_out "<--set>:[0-9]+: error: components.node0.tasks.0: no group 'nope'" "unknown group message"
+expect_exit 2 "group on an RT task" -- "$ORRERY" run "$S/sched-bw.yaml" --no-db \
+  --set components.node0.tasks.1.policy=fifo --set components.node0.tasks.1.prio=5 --set components.node0.tasks.1.group=batch
+expect_out "group applies to normal tasks only" "group policy message"
+
 # load-time errors, each with file:line:col
 cat > base.yaml <<'Y'
 stop: {duration: 10ms}
