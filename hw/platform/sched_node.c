@@ -115,7 +115,7 @@ struct node {
     unsigned ncpu;
     struct rtapp_set spec;
     struct task *aTask;
-    size_t nTask, nFinite, nFinished;
+    size_t nTask, nFinished;
     struct sched_group *aGroup;      /* CPU bandwidth groups */
     char **aGroupName;
     size_t nGroup;
@@ -199,8 +199,7 @@ static void settle(struct node *n, unsigned cpu)
         orr_sim_fail(n->comp, "%s", n->plat.panic_msg);
         return;
     }
-    struct sched_task *cur = sched_curr(&n->s, cpu);
-    struct task *next = cur ? (struct task *)cur : NULL;
+    struct task *next = (struct task *)sched_curr(&n->s, cpu); /* st is first */
     orr_time_t stall = platform_take_cost(&n->plat, cpu);
     if (next == cp->running && stall == 0)
         return;
@@ -268,7 +267,7 @@ static void finish_task(struct node *n, struct cpu *cp, struct task *t)
     t->finished = true;
     n->nFinished++;
     platform_call(&n->plat, cp->id, do_exit, &w);
-    if (n->nFinite && n->nFinished == n->nFinite && n->nFinite == n->nTask)
+    if (n->nFinished == n->nTask) /* only finite tasks finish */
         orr_workload_done(n->comp);
 }
 
@@ -446,6 +445,13 @@ static struct sched_group *find_group(struct node *n, const char *name)
     return NULL;
 }
 
+/* "NAME.stat" into buf (160 bytes), for a task instance's metrics. */
+static const char *stat_name(char *buf, const struct task *t, const char *stat)
+{
+    snprintf(buf, 160, "%s.%s", t->name, stat);
+    return buf;
+}
+
 static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d)
 {
     int rc = 0;
@@ -496,22 +502,13 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
                                                     : "");
                 rc = ORR_ESCHEMA;
             }
-            if (!sp->period_ns && sp->loops)
-                n->nFinite++;
-            snprintf(buf, sizeof buf, "%s.wakeup_latency", t->name);
-            t->lat = orr_histogram_new(c, buf, "ps");
-            snprintf(buf, sizeof buf, "%s.cpu_time", t->name);
-            t->v_cpu = orr_value_new(c, buf, "ps");
-            snprintf(buf, sizeof buf, "%s.share", t->name);
-            t->v_share = orr_value_new(c, buf, "ratio");
-            snprintf(buf, sizeof buf, "%s.switches", t->name);
-            t->v_switches = orr_value_new(c, buf, "");
-            snprintf(buf, sizeof buf, "%s.migrations", t->name);
-            t->v_migrations = orr_value_new(c, buf, "");
-            snprintf(buf, sizeof buf, "%s.jobs", t->name);
-            t->jobs = orr_counter_new(c, buf, "job");
-            snprintf(buf, sizeof buf, "%s.deadline_misses", t->name);
-            t->misses = orr_counter_new(c, buf, "job");
+            t->lat = orr_histogram_new(c, stat_name(buf, t, "wakeup_latency"), "ps");
+            t->v_cpu = orr_value_new(c, stat_name(buf, t, "cpu_time"), "ps");
+            t->v_share = orr_value_new(c, stat_name(buf, t, "share"), "ratio");
+            t->v_switches = orr_value_new(c, stat_name(buf, t, "switches"), "");
+            t->v_migrations = orr_value_new(c, stat_name(buf, t, "migrations"), "");
+            t->jobs = orr_counter_new(c, stat_name(buf, t, "jobs"), "job");
+            t->misses = orr_counter_new(c, stat_name(buf, t, "deadline_misses"), "job");
         }
     }
     return rc;
@@ -619,14 +616,9 @@ static void node_handle(struct orr_component *c, const struct orr_event *ev)
         struct task *t = cp->running;
         stop_stint(cp);
         t->remaining = 0;
-        cp->running = t; /* still curr until the kernel says otherwise */
         advance(n, cp, t);
-        if (t->st.state == SCHED_TASK_RUNNING && !t->finished) {
-            cp->running = NULL;
+        if (t->st.state == SCHED_TASK_RUNNING && !t->finished)
             start_stint(cp, t, platform_take_cost(&n->plat, cp->id));
-        } else {
-            cp->running = NULL;
-        }
         settle_all(n);
     } else if (ev->port == TAG_WAKE) {
         on_wake_timer(n, &n->aTask[ev->data[0]]);
