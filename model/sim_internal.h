@@ -50,6 +50,13 @@ struct orr_component_priv {
     bool done; /* workload reported done */
 };
 
+struct orr_blob_slot {
+    void *p;
+    size_t size, cap;
+    uint32_t next_free; /* free-list link (a handle), valid while free */
+    bool used;
+};
+
 struct orr_sim {
     struct orr_sim_options opt;
     orr_time_t now;
@@ -74,6 +81,11 @@ struct orr_sim {
 
     struct orr_fault_entry *aFault;
     size_t nFault, nFaultAlloc;
+
+    /* message payload blocks (blob.c): slot i holds handle i+1 */
+    struct orr_blob_slot *aBlob;
+    size_t nBlob, nBlobAlloc, nBlobLive;
+    uint32_t blob_free; /* head of the free list: a handle, 0 = empty */
 
     char **aKindName; /* trace kinds; index = kind */
     size_t nKind, nKindAlloc;
@@ -107,5 +119,7 @@ struct orr_stat_entry *orr__stat_add(struct orr_component *c, enum orr_stat_kind
 struct orr_stat_entry *orr__stat_at(const struct orr_sim *s, size_t i);
 void orr__stats_free(struct orr_sim *s);
 void orr__stats_flatten(struct orr_sim *s);
+
+void orr__blob_free_all(struct orr_sim *s);
 
 #endif

@@ -240,6 +240,20 @@ int orr_port_send(struct orr_port *p, const struct orr_msg *m, orr_time_t extra_
 /* When p's direction of the link can accept the next message. */
 orr_time_t orr_port_free_at(const struct orr_port *p);
 
+/* Message payloads larger than two words (a cache line, a CAS's two
+ * operands). The sender allocates a block, fills it and sends its handle in
+ * a data word; whoever ends the payload's life (usually the receiver) frees
+ * it. Handles are small integers handed out from a LIFO free list, so they
+ * depend only on the order of allocations and frees, which the event order
+ * fixes: a handle is as deterministic as any other message field and may go
+ * into the trace and the digest. Handle 0 is never used. Blocks are zeroed. */
+uint64_t orr_blob_new(struct orr_sim *s, size_t n, void **out);
+void *orr_blob_get(const struct orr_sim *s, uint64_t h);
+size_t orr_blob_size(const struct orr_sim *s, uint64_t h);
+void orr_blob_free(struct orr_sim *s, uint64_t h);
+/* Blocks allocated and not yet freed (a leak check for tests). */
+size_t orr_blob_live(const struct orr_sim *s);
+
 /* Self-timer: an event for c itself after delay, carrying tag and two words. */
 void orr_timer(struct orr_component *c, orr_time_t delay, uint16_t tag, uint64_t a, uint64_t b);
 void orr_timer_prio(struct orr_component *c, orr_time_t delay, enum orr_priority prio,
