@@ -114,6 +114,7 @@ void orr_sim_destroy(struct orr_sim *s)
     for (size_t i = 0; i < s->nKnob; i++)
         free(s->aKnob[i]);
     free(s->aKnob);
+    orr__shared_free_all(s);
     orr__blob_free_all(s);
     orr_evq_free(&s->q);
     orr_digest_free(&s->digest);

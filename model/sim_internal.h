@@ -57,6 +57,12 @@ struct orr_blob_slot {
     bool used;
 };
 
+struct orr_shared {
+    char *name;
+    void *p;
+    void (*fini)(void *);
+};
+
 struct orr_sim {
     struct orr_sim_options opt;
     orr_time_t now;
@@ -86,6 +92,9 @@ struct orr_sim {
     struct orr_blob_slot *aBlob;
     size_t nBlob, nBlobAlloc, nBlobLive;
     uint32_t blob_free; /* head of the free list: a handle, 0 = empty */
+
+    struct orr_shared *aShared; /* orr_sim_shared objects, in creation order */
+    size_t nShared;
 
     char **aKindName; /* trace kinds; index = kind */
     size_t nKind, nKindAlloc;
@@ -121,5 +130,6 @@ void orr__stats_free(struct orr_sim *s);
 void orr__stats_flatten(struct orr_sim *s);
 
 void orr__blob_free_all(struct orr_sim *s);
+void orr__shared_free_all(struct orr_sim *s);
 
 #endif

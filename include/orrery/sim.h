@@ -122,6 +122,12 @@ struct orr_component_type {
     void (*finish)(struct orr_component *c);
     /* Free what create allocated (not c->state itself). Optional. */
     void (*destroy)(struct orr_component *c);
+    /* Builder types only (no instances; create is NULL): expand a top-level
+     * scenario section (the type's name is the key, e.g. `machine:`) into
+     * components and links. params documents the section's keys; the
+     * builder validates node itself and reports at keypath. */
+    int (*expand)(struct orr_sim *s, const struct orr_node *node, const char *keypath,
+                  struct orr_diag *d);
 };
 
 struct orr_port {
@@ -253,6 +259,14 @@ size_t orr_blob_size(const struct orr_sim *s, uint64_t h);
 void orr_blob_free(struct orr_sim *s, uint64_t h);
 /* Blocks allocated and not yet freed (a leak check for tests). */
 size_t orr_blob_live(const struct orr_sim *s);
+
+/* A per-simulation object shared by all components of cooperating types,
+ * such as a verification monitor that watches every cache of a machine.
+ * The first call creates it zeroed (size bytes); later calls with the same
+ * name return the same object; fini (may be NULL) runs before it is freed
+ * with the simulation. Behaviour still travels only through ports: a
+ * shared object observes and checks, it never carries messages. */
+void *orr_sim_shared(struct orr_sim *s, const char *name, size_t size, void (*fini)(void *));
 
 /* Self-timer: an event for c itself after delay, carrying tag and two words. */
 void orr_timer(struct orr_component *c, orr_time_t delay, uint16_t tag, uint64_t a, uint64_t b);
