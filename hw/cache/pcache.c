@@ -1,0 +1,534 @@
+/* The private cache hierarchy and coherence agent (pcache.h). Every step
+ * that touches coherence is one lookup in the protocol's cache table and
+ * the execution of the actions it lists, in the order of the action bits;
+ * nothing here knows which protocol it runs. */
+#include "pcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cohmon.h"
+#include "orrery/error.h"
+
+struct pc_mshr {
+    bool used;
+    bool wb;             /* a writeback: state and data live here, not in a frame */
+    bool has_req;        /* a core request waits for the grant */
+    uint8_t wb_state;
+    uint64_t line;
+    orr_time_t start;
+    struct pc_req req;
+    uint8_t wb_data[ORR_LINE_BYTES];
+};
+
+struct pc_msg {
+    struct orr_msg m;
+};
+
+/* Where a line's state lives: a frame of the outer array, a writeback
+ * MSHR, or nowhere (state I). */
+struct slot {
+    int64_t frame;
+    struct pc_mshr *wb;
+    enum coh_state state;
+};
+
+static orr_time_t cyc(const struct pcache *pc, uint32_t n) { return (orr_time_t)n * pc->cfg.cycle_ps; }
+
+bool pcache_geometry_ok(uint64_t size, uint32_t ways, uint32_t *sets)
+{
+    if (!ways || size % ((uint64_t)ways * ORR_LINE_BYTES))
+        return false;
+    uint64_t s = size / ((uint64_t)ways * ORR_LINE_BYTES);
+    if (!s || (s & (s - 1)) || s > UINT32_MAX)
+        return false;
+    if (sets)
+        *sets = (uint32_t)s;
+    return true;
+}
+
+int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *port,
+                const struct pcache_config *cfg, const struct pcache_ops *ops, void *arg)
+{
+    memset(pc, 0, sizeof *pc);
+    pc->comp = c;
+    pc->port = port;
+    pc->cfg = *cfg;
+    pc->ops = *ops;
+    pc->arg = arg;
+    pc->has_l2 = cfg->l2_size != 0;
+    uint32_t s1, s2 = 0;
+    if (!pcache_geometry_ok(cfg->l1_size, cfg->l1_ways, &s1) ||
+        (pc->has_l2 && !pcache_geometry_ok(cfg->l2_size, cfg->l2_ways, &s2)) || !cfg->mshrs)
+        return ORR_EINVAL;
+    int rc = cache_array_init(&pc->l1, s1, cfg->l1_ways, cfg->repl);
+    if (rc == 0 && pc->has_l2)
+        rc = cache_array_init(&pc->outer, s2, cfg->l2_ways, cfg->repl);
+    if (rc)
+        return rc;
+    struct cache_array *o = pc->has_l2 ? &pc->outer : &pc->l1;
+    size_t n = (size_t)o->sets * o->ways;
+    pc->aState = calloc(n, 1);
+    pc->aData = calloc(n, ORR_LINE_BYTES);
+    pc->aMshr = calloc(cfg->mshrs, sizeof *pc->aMshr);
+    if (!pc->aState || !pc->aData || !pc->aMshr)
+        return ORR_ENOMEM;
+    if (cfg->check)
+        pc->mon = cohmon_get(c->sim);
+    pc->hits_l1 = orr_counter_new(c, "l1.hits", "access");
+    pc->hits_l2 = orr_counter_new(c, pc->has_l2 ? "l2.hits" : "l1.hits_outer", "access");
+    pc->misses = orr_counter_new(c, "misses", "access");
+    pc->upgrades = orr_counter_new(c, "upgrades", "access");
+    pc->writebacks = orr_counter_new(c, "writebacks", "line");
+    pc->probes = orr_counter_new(c, "probes", "msg");
+    pc->retries = orr_counter_new(c, "retries", "access");
+    pc->msgs_out = orr_counter_new(c, "coh_msgs_out", "msg");
+    pc->miss_latency = orr_histogram_new(c, "miss_latency", "ps");
+    pc->aNodeLatency = calloc(cfg->nHome, sizeof *pc->aNodeLatency);
+    if (!pc->aNodeLatency)
+        return ORR_ENOMEM;
+    for (size_t i = 0; i < cfg->nHome; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "miss_latency.%s", cfg->aHome[i].name);
+        pc->aNodeLatency[i] = orr_histogram_new(c, name, "ps");
+    }
+    return 0;
+}
+
+void pcache_free(struct pcache *pc)
+{
+    cache_array_free(&pc->l1);
+    if (pc->has_l2)
+        cache_array_free(&pc->outer);
+    free(pc->aState);
+    free(pc->aData);
+    free(pc->aMshr);
+    free(pc->aOut);
+    free(pc->aNodeLatency);
+}
+
+static struct cache_array *outer(struct pcache *pc) { return pc->has_l2 ? &pc->outer : &pc->l1; }
+
+/* Index of the home range holding line, or -1 (a model failure). */
+static long home_index(const struct pcache *pc, uint64_t line)
+{
+    size_t lo = 0, hi = pc->cfg.nHome;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const struct pc_home_range *r = &pc->cfg.aHome[mid];
+        if (line < r->base)
+            hi = mid;
+        else if (line - r->base >= r->size)
+            lo = mid + 1;
+        else
+            return (long)mid;
+    }
+    return -1;
+}
+
+static uint32_t home_of(const struct pcache *pc, uint64_t line)
+{
+    long i = home_index(pc, line);
+    if (i >= 0)
+        return pc->cfg.aHome[i].agent;
+    orr_sim_fail(pc->comp, "address %#llx is outside every memory range of the machine",
+                 (unsigned long long)line);
+    return pc->cfg.nHome ? pc->cfg.aHome[0].agent : 0;
+}
+
+static struct pc_mshr *mshr_find(struct pcache *pc, uint64_t line)
+{
+    for (uint32_t i = 0; i < pc->cfg.mshrs; i++)
+        if (pc->aMshr[i].used && pc->aMshr[i].line == line)
+            return &pc->aMshr[i];
+    return NULL;
+}
+
+static struct pc_mshr *mshr_alloc(struct pcache *pc, uint64_t line)
+{
+    for (uint32_t i = 0; i < pc->cfg.mshrs; i++)
+        if (!pc->aMshr[i].used) {
+            struct pc_mshr *m = &pc->aMshr[i];
+            memset(m, 0, sizeof *m);
+            m->used = true;
+            m->line = line;
+            m->start = orr_now(pc->comp->sim) + pc->skew;
+            pc->nMshrBusy++;
+            return m;
+        }
+    return NULL;
+}
+
+static void mshr_release(struct pcache *pc, struct pc_mshr *m)
+{
+    m->used = false;
+    pc->nMshrBusy--;
+    if (pc->want_wake) {
+        pc->want_wake = false;
+        pc->ops.wake(pc->arg);
+    }
+}
+
+static struct slot find(struct pcache *pc, uint64_t line)
+{
+    struct slot s = {cache_array_find(outer(pc), line), NULL, CS_I};
+    if (s.frame >= 0) {
+        s.state = (enum coh_state)pc->aState[s.frame];
+        return s;
+    }
+    struct pc_mshr *m = mshr_find(pc, line);
+    if (m && m->wb) {
+        s.wb = m;
+        s.state = (enum coh_state)m->wb_state;
+    }
+    return s;
+}
+
+static uint8_t *slot_data(struct pcache *pc, const struct slot *s)
+{
+    if (s->frame >= 0)
+        return pc->aData + (size_t)s->frame * ORR_LINE_BYTES;
+    return s->wb ? s->wb->wb_data : NULL;
+}
+
+static void set_state(struct pcache *pc, struct slot *s, uint64_t line, enum coh_state next)
+{
+    if (pc->mon)
+        cohmon_perm(pc->mon, pc->comp, pc->cfg.agent, line, coh_states[s->state].perm,
+                    coh_states[next].perm);
+    s->state = next;
+    if (s->frame >= 0)
+        pc->aState[s->frame] = (uint8_t)next;
+    else if (s->wb)
+        s->wb->wb_state = (uint8_t)next;
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static void send(struct pcache *pc, enum orr_coh_type t, unsigned flags, uint64_t line,
+                 uint32_t dst, const uint8_t *payload, orr_time_t delay)
+{
+    struct orr_sim *sim = pc->comp->sim;
+    uint64_t blob = 0;
+    if (payload) {
+        void *p;
+        blob = orr_blob_new(sim, ORR_LINE_BYTES, &p);
+        memcpy(p, payload, ORR_LINE_BYTES);
+    }
+    struct orr_msg m = {ORR_COH_HDR_BYTES + (payload ? ORR_LINE_BYTES : 0),
+                        {orr_coh_w0(line, t, flags), orr_coh_w1(pc->cfg.agent, dst, blob)}};
+    pc->msgs_out->v++;
+    if (pc->mon)
+        cohmon_log(pc->mon, orr_now(sim), pc->cfg.agent, t, line, true);
+    if (pc->nOut == pc->nOutHead && orr_port_send(pc->port, &m, delay) != ORR_EBUSY)
+        return;
+    if (pc->nOut == pc->nOutAlloc) {
+        /* compact, then grow */
+        memmove(pc->aOut, pc->aOut + pc->nOutHead, (pc->nOut - pc->nOutHead) * sizeof *pc->aOut);
+        pc->nOut -= pc->nOutHead;
+        pc->nOutHead = 0;
+        if (pc->nOut == pc->nOutAlloc) {
+            pc->nOutAlloc = pc->nOutAlloc ? 2 * pc->nOutAlloc : 8;
+            pc->aOut = realloc(pc->aOut, pc->nOutAlloc * sizeof *pc->aOut);
+            if (!pc->aOut)
+                abort();
+        }
+    }
+    pc->aOut[pc->nOut++].m = m;
+}
+
+void pcache_ready(struct pcache *pc)
+{
+    while (pc->nOutHead < pc->nOut) {
+        if (orr_port_send(pc->port, &pc->aOut[pc->nOutHead].m, 0) == ORR_EBUSY)
+            return;
+        pc->nOutHead++;
+    }
+    pc->nOut = pc->nOutHead = 0;
+}
+
+/* ------------------------------------------------------------- performing */
+
+static uint64_t get(const uint8_t *d, uint64_t addr, unsigned size)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)d[(addr + i) % ORR_LINE_BYTES] << (8 * i);
+    return v;
+}
+
+static void put(uint8_t *d, uint64_t addr, unsigned size, uint64_t v)
+{
+    for (unsigned i = 0; i < size; i++)
+        d[(addr + i) % ORR_LINE_BYTES] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t size_mask(unsigned size) { return size >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * size)) - 1; }
+
+/* Perform r on the line's data; returns the load's value or the old value. */
+static uint64_t perform(struct pcache *pc, uint8_t *d, const struct pc_req *r)
+{
+    uint64_t old = get(d, r->addr, r->size), nv = old;
+    bool write = true;
+    switch (r->op) {
+    case ORR_OP_LOAD: write = false; break;
+    case ORR_OP_STORE: nv = r->val; break;
+    case ORR_OP_CAS: write = old == (r->expect & size_mask(r->size)); nv = r->val; break;
+    case ORR_OP_FAA: nv = old + r->val; break;
+    case ORR_OP_SWAP: nv = r->val; break;
+    default: write = false; break;
+    }
+    nv &= size_mask(r->size);
+    if (pc->mon && r->op != ORR_OP_STORE)
+        cohmon_load(pc->mon, pc->comp, pc->cfg.agent, r->addr, r->size, old);
+    if (write) {
+        put(d, r->addr, r->size, nv);
+        if (pc->mon)
+            cohmon_store(pc->mon, r->addr, r->size, nv);
+    }
+    return r->op == ORR_OP_STORE ? 0 : old;
+}
+
+static void bug(struct pcache *pc, enum coh_state s, enum coh_event e, uint64_t line)
+{
+    char tail[2600] = "";
+    if (pc->mon)
+        cohmon_tail(pc->mon, tail, sizeof tail);
+    orr_sim_fail(pc->comp, "protocol %s: event %s cannot happen in state %s (line %#llx)%s%s",
+                 pc->cfg.proto->name, coh_event_names[e], coh_states[s].name,
+                 (unsigned long long)line, *tail ? "; last coherence messages:" : "", tail);
+}
+
+/* ------------------------------------------------------------- core side */
+
+static bool evictable(void *arg, uint32_t frame)
+{
+    struct pcache *pc = arg;
+    return coh_states[pc->aState[frame]].stable;
+}
+
+static void l1_fill(struct pcache *pc, uint64_t line)
+{
+    if (!pc->has_l2)
+        return;
+    int64_t f = cache_array_victim(&pc->l1, line, &pc->comp->rng, NULL, NULL);
+    cache_array_fill(&pc->l1, (uint32_t)f, line);
+}
+
+static void l1_drop(struct pcache *pc, uint64_t line)
+{
+    if (!pc->has_l2)
+        return;
+    int64_t f = cache_array_find(&pc->l1, line);
+    if (f >= 0)
+        cache_array_drop(&pc->l1, (uint32_t)f);
+}
+
+/* Make room for line: evict the victim the policy picks (silently, or into
+ * a writeback MSHR with a PUT). Returns the free frame or -1. */
+static int64_t make_room(struct pcache *pc, uint64_t line)
+{
+    struct cache_array *o = outer(pc);
+    int64_t f = cache_array_victim(o, line, &pc->comp->rng, evictable, pc);
+    if (f < 0 || !o->aValid[f])
+        return f;
+    uint64_t vline = o->aTag[f];
+    struct slot v = {f, NULL, (enum coh_state)pc->aState[f]};
+    const struct coh_cell *c = &pc->cfg.proto->cache[v.state][CE_REPL];
+    if (c->actions & CA_ERROR || !c->actions) {
+        bug(pc, v.state, CE_REPL, vline);
+        return -1;
+    }
+    if (c->actions & CA_PUT) {
+        struct pc_mshr *m = mshr_alloc(pc, vline);
+        if (!m)
+            return -1;
+        m->wb = true;
+        memcpy(m->wb_data, pc->aData + (size_t)f * ORR_LINE_BYTES, ORR_LINE_BYTES);
+        m->wb_state = (uint8_t)v.state;
+        pc->writebacks->v++;
+        send(pc, ORR_COH_PUT, 0, vline, home_of(pc, vline), NULL,
+             pc->skew + cyc(pc, pc->cfg.l2_cycles));
+        /* the line's state moves to the MSHR with it */
+        struct slot w = {-1, m, v.state};
+        cache_array_drop(o, (uint32_t)f);
+        l1_drop(pc, vline);
+        set_state(pc, &w, vline, (enum coh_state)c->next);
+        return f;
+    }
+    set_state(pc, &v, vline, (enum coh_state)c->next);
+    cache_array_drop(o, (uint32_t)f);
+    l1_drop(pc, vline);
+    return f;
+}
+
+enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t *value,
+                             uint32_t *cycles)
+{
+    uint64_t line = r->addr & ~(uint64_t)(ORR_LINE_BYTES - 1);
+    enum coh_event e = r->op == ORR_OP_LOAD ? CE_LOAD : CE_STORE;
+    struct slot s = find(pc, line);
+    const struct coh_cell *c = &pc->cfg.proto->cache[s.state][e];
+    if (c->actions & CA_STALL)
+        goto retry;
+    if (c->actions & CA_ERROR || !c->actions) {
+        bug(pc, s.state, e, line);
+        return PC_RETRY;
+    }
+    if (c->actions & (CA_HIT_R | CA_HIT_W)) {
+        bool in_l1 = !pc->has_l2 || cache_array_find(&pc->l1, line) >= 0;
+        if (in_l1) {
+            pc->hits_l1->v++;
+            *cycles = pc->cfg.l1_cycles;
+            if (pc->has_l2)
+                cache_array_touch(&pc->l1, (uint32_t)cache_array_find(&pc->l1, line));
+        } else {
+            pc->hits_l2->v++;
+            *cycles = pc->cfg.l2_cycles;
+            l1_fill(pc, line);
+        }
+        cache_array_touch(outer(pc), (uint32_t)s.frame);
+        *value = perform(pc, slot_data(pc, &s), r);
+        set_state(pc, &s, line, (enum coh_state)c->next);
+        return PC_HIT;
+    }
+    /* a miss or an upgrade: one MSHR, and a frame if the line has none
+     * (two MSHRs then, in case the victim needs a writeback) */
+    if (pc->nMshrBusy + (s.frame < 0 ? 2 : 1) > pc->cfg.mshrs)
+        goto retry;
+    if (s.frame < 0) {
+        s.frame = make_room(pc, line);
+        if (s.frame < 0)
+            goto retry;
+        cache_array_fill(outer(pc), (uint32_t)s.frame, line);
+        pc->aState[s.frame] = CS_I;
+        memset(pc->aData + (size_t)s.frame * ORR_LINE_BYTES, 0, ORR_LINE_BYTES);
+    }
+    struct pc_mshr *m = mshr_alloc(pc, line);
+    m->has_req = true;
+    m->req = *r;
+    if (s.state == CS_I)
+        pc->misses->v++;
+    else
+        pc->upgrades->v++;
+    send(pc, c->actions & CA_GETS ? ORR_COH_GETS : ORR_COH_GETM, 0, line, home_of(pc, line),
+         NULL, pc->skew + cyc(pc, pc->cfg.l2_cycles));
+    set_state(pc, &s, line, (enum coh_state)c->next);
+    return PC_MISS;
+retry:
+    pc->retries->v++;
+    pc->want_wake = true;
+    return PC_RETRY;
+}
+
+/* ----------------------------------------------------------- network side */
+
+static enum coh_event event_of(enum orr_coh_type t)
+{
+    switch (t) {
+    case ORR_COH_PROBE_S: return CE_PROBE_S;
+    case ORR_COH_PROBE_M: return CE_PROBE_M;
+    case ORR_COH_DATA_S: return CE_DATA_S;
+    case ORR_COH_DATA_E: return CE_DATA_E;
+    case ORR_COH_DATA_M: return CE_DATA_M;
+    case ORR_COH_WB_GO: return CE_WB_GO;
+    default: return CE_NEVENT;
+    }
+}
+
+void pcache_message(struct pcache *pc, const struct orr_event *ev)
+{
+    struct orr_sim *sim = pc->comp->sim;
+    uint64_t line = orr_coh_line(ev->data[0]), blob = orr_coh_blob(ev->data[1]);
+    enum orr_coh_type t = orr_coh_type(ev->data[0]);
+    enum coh_event e = event_of(t);
+    if (pc->mon)
+        cohmon_log(pc->mon, orr_now(sim), pc->cfg.agent, t, line, false);
+    if (e == CE_NEVENT || orr_coh_dst(ev->data[1]) != pc->cfg.agent) {
+        orr_sim_fail(pc->comp, "unexpected coherence message %s for agent %u (I am %u)",
+                     orr_coh_type_name(t), orr_coh_dst(ev->data[1]), pc->cfg.agent);
+        if (blob)
+            orr_blob_free(sim, blob);
+        return;
+    }
+    struct slot s = find(pc, line);
+    enum coh_state cur = s.state;
+    const struct coh_cell *c = &pc->cfg.proto->cache[cur][e];
+    unsigned a = c->actions;
+    enum coh_state next = (enum coh_state)c->next;
+    if (a & CA_ERROR || !a) {
+        bug(pc, cur, e, line);
+        if (blob)
+            orr_blob_free(sim, blob);
+        return;
+    }
+    uint32_t home = orr_coh_src(ev->data[1]);
+    orr_time_t delay = pc->cfg.snoop;
+    uint8_t *d = slot_data(pc, &s);
+    struct pc_mshr *m = (a & (CA_HIT_R | CA_HIT_W | CA_UNBLOCK)) ? mshr_find(pc, line) : NULL;
+    if (a & CA_FILL && blob && d)
+        memcpy(d, orr_blob_get(sim, blob), ORR_LINE_BYTES);
+    if (blob)
+        orr_blob_free(sim, blob);
+    if (e == CE_PROBE_S || e == CE_PROBE_M)
+        pc->probes->v++;
+    /* permissions change before the request is performed (a grant makes
+     * the line readable or writable, then the waiting access happens) and
+     * before the answer leaves (a probe takes permission away first) */
+    set_state(pc, &s, line, next);
+    if ((a & (CA_HIT_R | CA_HIT_W)) && m && m->has_req) {
+        uint64_t v = perform(pc, d, &m->req);
+        orr_histogram_add(pc->miss_latency, orr_now(sim) - m->start);
+        long hi = home_index(pc, line);
+        if (hi >= 0)
+            orr_histogram_add(pc->aNodeLatency[hi], orr_now(sim) - m->start);
+        m->has_req = false;
+        if (s.frame >= 0)
+            l1_fill(pc, line);
+        pc->ops.done(pc->arg, m->req.tag, v);
+    }
+    if (a & (CA_ACK | CA_ACK_DATA)) {
+        unsigned fl = (coh_states[next].valid ? ORR_COH_F_SHARED : 0) |
+                      ((a & CA_ACK_DATA) && coh_states[cur].dirty ? ORR_COH_F_DIRTY : 0) |
+                      (coh_states[next].owner && coh_states[next].dirty && coh_states[next].valid
+                           ? ORR_COH_F_OWNER : 0);
+        send(pc, ORR_COH_ACK, fl, line, home, (a & CA_ACK_DATA) ? d : NULL, delay);
+    }
+    if (a & CA_UNBLOCK)
+        send(pc, ORR_COH_UNBLOCK, 0, line, home, NULL, 0);
+    if (a & CA_WB_DATA)
+        send(pc, ORR_COH_WB_DATA, ORR_COH_F_DIRTY, line, home, d, delay);
+    if (a & CA_WB_CANCEL)
+        send(pc, ORR_COH_WB_CANCEL, 0, line, home, NULL, 0);
+    if (a & CA_DEALLOC) {
+        if (s.frame >= 0) {
+            cache_array_drop(outer(pc), (uint32_t)s.frame);
+            l1_drop(pc, line);
+        }
+    }
+    /* a transaction is over when the line is stable again */
+    if (coh_states[next].stable) {
+        struct pc_mshr *done = s.wb ? s.wb : mshr_find(pc, line);
+        if (done)
+            mshr_release(pc, done);
+    }
+}
+
+uint32_t pcache_inflight(const struct pcache *pc, orr_time_t *oldest, uint64_t *line)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pc->cfg.mshrs; i++) {
+        const struct pc_mshr *m = &pc->aMshr[i];
+        if (m->used && (n++ == 0 || m->start < *oldest)) {
+            *oldest = m->start;
+            *line = m->line;
+        }
+    }
+    return n;
+}
+
+enum coh_state pcache_state(const struct pcache *pc, uint64_t line)
+{
+    struct pcache *p = (struct pcache *)pc;
+    return find(p, line).state;
+}

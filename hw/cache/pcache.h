@@ -1,0 +1,120 @@
+/* A core's private cache hierarchy and its coherence agent: an L1 and an
+ * optional L2, both private, inclusive (the L2, or the L1 when there is no
+ * L2, holds each line's coherence state and data; the L1 is a tag filter
+ * that decides whether a hit costs the L1 or the L2 latency).
+ *
+ * It is a library inside a core component, not a component: a core calls
+ * pcache_access for each operation, and hits complete inline with a latency
+ * and no event (DESIGN.md §2, fast paths). Misses, writebacks and probe
+ * answers are coherence messages (orr/coh.h) sent through the core's memory
+ * port; the protocol's cache table (protocol.h) decides every step.
+ *
+ * Resources: `mshrs` lines may be in flight at once (misses and writebacks
+ * together); a dirty victim waits in a writeback buffer entry (an MSHR)
+ * until the home orders its PUT, so the frame is free at once. An access
+ * that finds its line busy, no free MSHR, or every frame of its set busy
+ * returns PC_RETRY, and the core is woken (wake callback) when any
+ * transaction ends. */
+#ifndef HW_CACHE_PCACHE_H
+#define HW_CACHE_PCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "orrery/coh.h"
+#include "orrery/sim.h"
+#include "array.h"
+#include "protocol.h"
+
+struct cohmon;
+
+/* Which home agent owns an address: sorted, non-overlapping ranges. */
+struct pc_home_range {
+    uint64_t base, size;
+    uint32_t agent;
+    char name[32]; /* for per-node stats: miss_latency.NAME */
+};
+
+struct pcache_config {
+    uint32_t agent;                  /* this cache's agent id */
+    const struct coh_protocol *proto;
+    uint64_t l1_size, l2_size;       /* bytes; l2_size 0 = no L2 */
+    uint32_t l1_ways, l2_ways;
+    uint32_t l1_cycles, l2_cycles;   /* hit latency */
+    orr_time_t snoop;                /* answering a probe: the private hierarchy's
+                                      * snoop pipeline and the trip to its port */
+    enum cache_repl repl;
+    uint32_t mshrs;
+    orr_time_t cycle_ps;             /* the core's clock period */
+    const struct pc_home_range *aHome;
+    size_t nHome;
+    bool check;                      /* report to the coherence monitor */
+};
+
+struct pc_req {
+    uint8_t op;    /* enum orr_cpu_op: LOAD STORE CAS FAA SWAP */
+    uint8_t size;  /* 1, 2, 4, 8; naturally aligned */
+    uint32_t tag;  /* the core's, returned in done() */
+    uint64_t addr, val, expect;
+};
+
+enum pcache_rc { PC_HIT, PC_MISS, PC_RETRY };
+
+struct pcache_ops {
+    /* A miss completed: the request with tag performed, returning value. */
+    void (*done)(void *arg, uint32_t tag, uint64_t value);
+    /* A transaction ended: a request that got PC_RETRY may now proceed. */
+    void (*wake)(void *arg);
+};
+
+struct pc_mshr;
+struct pc_msg;
+
+struct pcache {
+    struct orr_component *comp;
+    struct orr_port *port;
+    struct pcache_config cfg;
+    struct pcache_ops ops;
+    void *arg;
+    struct cohmon *mon;
+    struct cache_array l1, outer; /* outer = L2, or L1 when there is no L2 */
+    bool has_l2;
+    uint8_t *aState;              /* per outer frame */
+    uint8_t *aData;               /* per outer frame, ORR_LINE_BYTES each */
+    struct pc_mshr *aMshr;
+    uint32_t nMshrBusy;
+    struct pc_msg *aOut;          /* messages refused by a busy port, in order */
+    size_t nOut, nOutHead, nOutAlloc;
+    bool want_wake;
+    orr_time_t skew;              /* the core runs this far ahead of now: added to
+                                   * requests pcache_access sends */
+    struct orr_counter *hits_l1, *hits_l2, *misses, *upgrades, *writebacks, *probes, *retries;
+    struct orr_counter *msgs_out;
+    struct orr_histogram *miss_latency;
+    struct orr_histogram **aNodeLatency; /* miss latency per home (memory node) */
+};
+
+/* Set up inside the core's create op: registers stats on c. Returns 0 or
+ * a negative ORR_E* (a geometry that is not sets × ways × line). */
+int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *port,
+                const struct pcache_config *cfg, const struct pcache_ops *ops, void *arg);
+void pcache_free(struct pcache *pc);
+
+/* Perform r now if it hits (PC_HIT: *value and *cycles set), start a miss
+ * (PC_MISS: done() follows), or refuse (PC_RETRY: wake() follows). */
+enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t *value,
+                             uint32_t *cycles);
+/* A coherence message arrived on the core's memory port. */
+void pcache_message(struct pcache *pc, const struct orr_event *ev);
+/* The memory port can send again (ORR_TK_READY). */
+void pcache_ready(struct pcache *pc);
+/* Lines in flight (for a deadlock check: the oldest's start time). */
+uint32_t pcache_inflight(const struct pcache *pc, orr_time_t *oldest, uint64_t *line);
+/* The state of line in this cache (CS_I if absent), for tests. */
+enum coh_state pcache_state(const struct pcache *pc, uint64_t line);
+
+/* The geometry check the machine builder reports at load time: size must
+ * be sets × ways × 64 with sets a power of two. */
+bool pcache_geometry_ok(uint64_t size, uint32_t ways, uint32_t *sets);
+
+#endif

@@ -1,0 +1,623 @@
+/* tcore: a trace-driven core (tcore.h).
+ *
+ * Execution. The core runs ahead of simulated time on its own clock: hits
+ * in its private caches and compute bursts only advance a local time, with
+ * no event (DESIGN.md §2). It stops to wait for a miss whose value it
+ * needs, when `mlp` loads are in flight, when its store buffer is full, or
+ * when it is more than `quantum` ahead of global time (then it sleeps until
+ * global time catches up). Requests it sends while ahead leave at its local
+ * time. Every access is performed in event order, so the coherence checks
+ * see one consistent history whatever the quantum.
+ *
+ * Memory model (x86-TSO, the default): stores retire into a FIFO store
+ * buffer and drain one at a time into the cache in program order; a load
+ * takes its value from the youngest buffered store to the same address
+ * (forwarding) or from the cache, so a load may pass older stores to other
+ * addresses (the SB and R litmus outcomes). Fences and atomics drain the
+ * buffer first. `store_buffer: 0` makes stores blocking (sequential
+ * consistency for a one-load-at-a-time stream).
+ *
+ * Liveness: a request in flight longer than `deadlock` fails the run with
+ * the line and the last coherence messages. */
+#include "tcore.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/array.h"
+#include "cache/cohmon.h"
+#include "cache/pcache.h"
+#include "cache/protocol.h"
+#include "litmus.h"
+#include "memgen.h"
+#include "orrery/units.h"
+
+static const struct orr_param tcore_params[] = {
+    {"agent", ORR_P_UINT, NULL, 0, "this core's agent id (the machine numbers agents)", NULL, 0,
+     ORR_COH_MAX_AGENTS - 1},
+    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY, "coherence protocol (docs/coherence.md)"},
+    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
+    {"homes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
+     "memory ranges and their home agents, each 'BASE SIZE AGENT [NAME]' (e.g. '0B 64GiB 8 node0')"},
+    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "core clock"},
+    {"l1_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 data cache size"},
+    {"l1_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},
+    {"l1_latency", ORR_P_CYCLES, "4cy", 0, "L1 hit latency"},
+    {"l2_size", ORR_P_SIZE, "0B", 0, "private L2 size; 0 = no L2"},
+    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},
+    {"l2_latency", ORR_P_CYCLES, "14cy", 0, "L2 hit latency (also the miss-detect time)"},
+    {"snoop_latency", ORR_P_TIME, "0ps", 0,
+     "time to answer a probe (snoop pipeline + on-die trip); 0 = the outer level's hit latency"},
+    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
+    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight (misses and writebacks)", NULL, 2, 256},
+    {"store_buffer", ORR_P_UINT, "16", 0, "store buffer entries; 0 = stores block", NULL, 0, 256},
+    {"mlp", ORR_P_UINT, "0", 0, "loads in flight at once; 0 = the workload's hint (at most mshrs - 1)",
+     NULL, 0, 255},
+    {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
+    {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
+    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor (SWMR and data-value checks)"},
+    {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the same workload"},
+    {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the same workload"},
+    {"workload", ORR_P_MAP, "{}", 0, "operation stream (docs/workloads-mem.md); absent = idle"},
+    {"litmus", ORR_P_STRING, "", 0, "run a thread of this litmus test instead (docs/litmus.md)"},
+    {"litmus_thread", ORR_P_UINT, "0", 0, "which thread of the litmus test", NULL, 0,
+     LITMUS_MAX_THREADS - 1},
+    {"start_jitter", ORR_P_TIME, "0ps", 0, "start after a seeded random delay in [0, start_jitter]"},
+    {NULL},
+};
+
+static const struct orr_port_doc tcore_ports[] = {
+    {"mem", "coherence messages to and from the homes (through a router)"},
+    {NULL},
+};
+
+enum { T_STEP = 1, T_DEADLOCK = 2 };
+
+struct sb_entry {
+    uint64_t addr, val;
+    uint8_t size;
+};
+
+struct tcore {
+    struct orr_component *c;
+    struct pcache pc;
+    struct coh_protocol *mutated;
+    struct memgen *gen;
+    struct orr_params wp;
+    struct litmus_test *lt;          /* litmus mode: the test and this thread's state */
+    struct litmus_thread_state ls;
+    struct orr_value *aLitReg[LITMUS_NREG];
+    orr_time_t start_jitter;
+    struct pc_home_range *aHome;
+    size_t nHome;
+    orr_time_t cycle, quantum, deadlock;
+    orr_time_t local;        /* the core's own time, >= now */
+    bool step_pending, run_pending, done, gen_done, waiting_value, stalled;
+    uint32_t loads_out, mlp;
+    /* the operation that could not issue yet */
+    bool have_op;
+    struct memop op;
+    /* store buffer (FIFO) */
+    struct sb_entry *aSb;
+    uint32_t nSb, sbHead, sbCap;
+    bool sb_out;             /* the head store is in flight */
+    uint32_t next_tag;
+    uint32_t value_tag;      /* tag of the operation whose value the generator waits for */
+    struct orr_counter *ops, *loads, *stores, *atomics, *fences, *computes, *forwarded,
+        *sb_full, *cycles_busy;
+    struct orr_histogram *load_latency;
+    struct orr_value *ipc, *iter_time;
+    struct orr_counter *iters;
+    orr_time_t finish_time;
+};
+
+#define TAG_SB 0x80000000u
+
+/* ------------------------------------------------------------- parsing */
+
+static int parse_homes(struct tcore *t, const struct orr_params *p, struct orr_diag *d)
+{
+    size_t n;
+    const char *const *v = orr_param_list(p, "homes", &n);
+    t->aHome = calloc(n, sizeof *t->aHome);
+    if (!t->aHome)
+        return ORR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char a[64], b[64], name[32] = "";
+        unsigned agent;
+        uint64_t base, size;
+        const char *why = NULL;
+        int nf = sscanf(v[i], "%63s %63s %u %31s", a, b, &agent, name);
+        if (nf < 3 ||
+            orr_unit_parse(ORR_UNIT_SIZE, a, &base, &why) ||
+            orr_unit_parse(ORR_UNIT_SIZE, b, &size, &why) || !size) {
+            orr_diag_error(d, orr_param_mark(p, "homes"), t->c->keypath,
+                           "homes[%zu] = '%s': expected 'BASE SIZE AGENT [NAME]' such as "
+                           "'0B 64GiB 8 node0'%s%s",
+                           i, v[i], why ? ": " : "", why ? why : "");
+            return ORR_ESCHEMA;
+        }
+        if (i && base < t->aHome[i - 1].base + t->aHome[i - 1].size) {
+            orr_diag_error(d, orr_param_mark(p, "homes"), t->c->keypath,
+                           "homes[%zu] = '%s' overlaps or precedes homes[%zu]; list ranges in "
+                           "address order without overlap", i, v[i], i - 1);
+            return ORR_ESCHEMA;
+        }
+        t->aHome[i] = (struct pc_home_range){base, size, agent, ""};
+        snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "%s", *name ? name : "");
+        if (!*name)
+            snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "agent%u", agent);
+    }
+    t->nHome = n;
+    return 0;
+}
+
+static const struct coh_protocol *pick_protocol(struct orr_component *c, const struct orr_params *p,
+                                                struct coh_protocol **mutated, struct orr_diag *d)
+{
+    const char *name = orr_param_str(p, "protocol");
+    const struct coh_protocol *proto = coh_protocol_find(name);
+    if (!proto) {
+        char buf[256];
+        orr_diag_error(d, orr_param_mark(p, "protocol"), c->keypath,
+                       "unknown coherence protocol '%s' (protocols: %s)", name,
+                       coh_protocol_names(buf, sizeof buf));
+        return NULL;
+    }
+    const char *mut = orr_param_str(p, "mutation");
+    if (*mut) {
+        const struct coh_mutation *m = coh_mutation_find(mut);
+        if (!m) {
+            orr_diag_error(d, orr_param_mark(p, "mutation"), c->keypath,
+                           "unknown mutation '%s' (see docs/coherence.md)", mut);
+            return NULL;
+        }
+        *mutated = coh_protocol_mutate(proto, m);
+        return *mutated;
+    }
+    return proto;
+}
+
+/* ----------------------------------------------------------- execution */
+
+/* The operation source: a memgen generator or a litmus thread. */
+static bool has_source(const struct tcore *t) { return t->gen || t->lt; }
+
+static enum memgen_status src_next(struct tcore *t, struct memop *op)
+{
+    if (t->lt)
+        return litmus_thread_next(&t->ls, op);
+    return t->gen ? memgen_next(t->gen, &t->c->rng, op) : MEMGEN_DONE;
+}
+
+static void src_result(struct tcore *t, uint64_t v)
+{
+    if (t->lt)
+        litmus_thread_result(&t->ls, v);
+    else
+        memgen_result(t->gen, v);
+}
+
+static void run(struct tcore *t);
+
+static void on_done(void *arg, uint32_t tag, uint64_t value)
+{
+    struct tcore *t = arg;
+    if (tag & TAG_SB) {
+        t->sb_out = false;
+        t->sbHead++;
+        t->nSb--;
+    } else {
+        t->loads_out--;
+        if (t->waiting_value && tag == t->value_tag) {
+            t->waiting_value = false;
+            src_result(t, value);
+        }
+    }
+    t->run_pending = true;
+}
+
+static void on_wake(void *arg)
+{
+    struct tcore *t = arg;
+    t->stalled = false;
+    t->run_pending = true;
+}
+
+static struct sb_entry *sb_at(struct tcore *t, uint32_t i) { return &t->aSb[i % t->sbCap]; }
+
+/* Try to move the head of the store buffer into the cache. */
+static void sb_drain(struct tcore *t)
+{
+    while (t->nSb && !t->sb_out) {
+        struct sb_entry *e = sb_at(t, t->sbHead);
+        struct pc_req r = {ORR_OP_STORE, e->size, TAG_SB | (t->sbHead & 0xFFFFFF), e->addr, e->val, 0};
+        uint64_t v;
+        uint32_t cyc = 0;
+        t->pc.skew = t->local - orr_now(t->c->sim);
+        enum pcache_rc rc = pcache_access(&t->pc, &r, &v, &cyc);
+        if (rc == PC_HIT) {
+            t->sbHead++;
+            t->nSb--;
+        } else if (rc == PC_MISS) {
+            t->sb_out = true;
+        } else {
+            t->stalled = true;
+            return;
+        }
+    }
+}
+
+/* A buffered store that a load of (addr, size) must see, or -1 if none;
+ * -2 if one overlaps without matching exactly (the load waits for it). */
+static int64_t sb_forward(struct tcore *t, uint64_t addr, unsigned size)
+{
+    for (uint32_t k = t->nSb; k-- > 0;) {
+        struct sb_entry *e = sb_at(t, t->sbHead + k);
+        if (e->addr == addr && e->size == size)
+            return (int64_t)k;
+        if (e->addr < addr + size && addr < e->addr + e->size)
+            return -2;
+    }
+    return -1;
+}
+
+/* Issue one operation. Returns false if it cannot issue now. */
+static bool issue(struct tcore *t, const struct memop *op)
+{
+    struct orr_sim *sim = t->c->sim;
+    uint64_t v = 0;
+    uint32_t cyc = 0;
+    switch (op->op) {
+    case ORR_OP_COMPUTE:
+        t->computes->v++;
+        t->local += (orr_time_t)op->cycles * t->cycle;
+        return true;
+    case ORR_OP_FENCE:
+        if (t->nSb)
+            return false;
+        t->fences->v++;
+        return true;
+    case ORR_OP_STORE:
+        if (t->sbCap) {
+            if (t->nSb == t->sbCap) {
+                t->sb_full->v++;
+                return false;
+            }
+            *sb_at(t, t->sbHead + t->nSb) = (struct sb_entry){op->addr, op->val, op->size};
+            t->nSb++;
+            t->stores->v++;
+            return true;
+        }
+        break;
+    case ORR_OP_LOAD: {
+        int64_t k = sb_forward(t, op->addr, op->size);
+        if (k == -2)
+            return false;
+        if (k >= 0) {
+            t->forwarded->v++;
+            t->loads->v++;
+            src_result(t, sb_at(t, t->sbHead + (uint32_t)k)->val);
+            t->local += t->cycle;
+            return true;
+        }
+        if (t->loads_out >= t->mlp)
+            return false;
+        break;
+    }
+    default: /* atomics: drain the store buffer first */
+        if (t->nSb || t->loads_out)
+            return false;
+        break;
+    }
+    struct pc_req r = {op->op, op->size, t->next_tag & 0xFFFFFF, op->addr, op->val, op->expect};
+    t->pc.skew = t->local - orr_now(sim);
+    enum pcache_rc rc = pcache_access(&t->pc, &r, &v, &cyc);
+    if (rc == PC_RETRY) {
+        t->stalled = true;
+        return false;
+    }
+    t->next_tag++;
+    if (op->op == ORR_OP_LOAD)
+        t->loads->v++;
+    else if (op->op == ORR_OP_STORE)
+        t->stores->v++;
+    else
+        t->atomics->v++;
+    if (rc == PC_HIT) {
+        t->local += (orr_time_t)cyc * t->cycle;
+        orr_histogram_add(t->load_latency, (orr_time_t)cyc * t->cycle);
+        if (op->op != ORR_OP_STORE)
+            src_result(t, v);
+        return true;
+    }
+    /* a miss: the value comes later */
+    if (op->op != ORR_OP_STORE) {
+        t->loads_out++;
+        t->value_tag = r.tag;
+    } else {
+        /* a blocking store (no store buffer) counts as a load-like wait */
+        t->loads_out++;
+        t->value_tag = r.tag;
+    }
+    return true;
+}
+
+static void finish_if_done(struct tcore *t)
+{
+    if (t->done || !t->gen_done || t->have_op || t->nSb || t->loads_out || t->sb_out)
+        return;
+    t->done = true;
+    t->finish_time = t->local;
+    orr_workload_done(t->c);
+}
+
+static void run(struct tcore *t)
+{
+    struct orr_sim *sim = t->c->sim;
+    t->run_pending = false;
+    if (t->step_pending || t->done)
+        return;
+    if (t->local < orr_now(sim))
+        t->local = orr_now(sim);
+    for (;;) {
+        sb_drain(t);
+        if (t->local - orr_now(sim) >= t->quantum) {
+            t->step_pending = true;
+            orr_timer(t->c, t->local - orr_now(sim), T_STEP, 0, 0);
+            break;
+        }
+        if (t->waiting_value || t->stalled)
+            break;
+        if (!t->have_op) {
+            enum memgen_status st = src_next(t, &t->op);
+            if (st == MEMGEN_WAIT) {
+                t->waiting_value = true;
+                if (t->loads_out == 0) {
+                    orr_sim_fail(t->c, "workload waits for a value nothing will deliver");
+                    return;
+                }
+                break;
+            }
+            if (st == MEMGEN_DONE) {
+                t->gen_done = true;
+                break;
+            }
+            t->have_op = true;
+        }
+        if (!issue(t, &t->op))
+            break;
+        t->ops->v++;
+        t->have_op = false;
+    }
+    t->pc.skew = 0;
+    finish_if_done(t);
+}
+
+/* ------------------------------------------------------------ component */
+
+static int tcore_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct tcore *t = c->state;
+    t->c = c;
+    struct coh_protocol *mutated = NULL;
+    int rc = parse_homes(t, p, d);
+    if (rc)
+        return rc;
+    const struct coh_protocol *proto = pick_protocol(c, p, &mutated, d);
+    if (!proto)
+        return ORR_ESCHEMA;
+    t->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
+    t->quantum = orr_param_u64(p, "quantum");
+    t->deadlock = orr_param_u64(p, "deadlock");
+    struct pcache_config cfg = {
+        .agent = (uint32_t)orr_param_u64(p, "agent"),
+        .proto = proto,
+        .l1_size = orr_param_u64(p, "l1_size"),
+        .l2_size = orr_param_u64(p, "l2_size"),
+        .l1_ways = (uint32_t)orr_param_u64(p, "l1_ways"),
+        .l2_ways = (uint32_t)orr_param_u64(p, "l2_ways"),
+        .l1_cycles = (uint32_t)orr_param_u64(p, "l1_latency"),
+        .l2_cycles = (uint32_t)orr_param_u64(p, "l2_latency"),
+        .repl = (enum cache_repl)orr_param_enum(p, "replacement"),
+        .mshrs = (uint32_t)orr_param_u64(p, "mshrs"),
+        .cycle_ps = t->cycle,
+        .aHome = t->aHome,
+        .nHome = t->nHome,
+        .check = orr_param_bool(p, "check"),
+    };
+    cfg.snoop = orr_param_u64(p, "snoop_latency");
+    if (!cfg.snoop)
+        cfg.snoop = (orr_time_t)(cfg.l2_size ? cfg.l2_cycles : cfg.l1_cycles) * t->cycle;
+    const char *bad = NULL;
+    if (!pcache_geometry_ok(cfg.l1_size, cfg.l1_ways, NULL))
+        bad = "l1_size";
+    else if (cfg.l2_size && !pcache_geometry_ok(cfg.l2_size, cfg.l2_ways, NULL))
+        bad = "l2_size";
+    if (bad) {
+        orr_diag_error(d, orr_param_mark(p, bad), c->keypath,
+                       "%s must be ways × sets × 64 B with a power-of-two number of sets", bad);
+        free(mutated);
+        return ORR_ESCHEMA;
+    }
+    t->mutated = mutated; /* the pcache uses the table for the whole run */
+    struct pcache_ops ops = {on_done, on_wake};
+    rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), &cfg, &ops, t);
+    if (rc)
+        return rc;
+    if (mutated)
+        orr_sim_knob(c, "mutation", orr_param_str(p, "mutation"));
+    t->sbCap = (uint32_t)orr_param_u64(p, "store_buffer");
+    if (t->sbCap && !(t->aSb = calloc(t->sbCap, sizeof *t->aSb)))
+        return ORR_ENOMEM;
+    const struct orr_node *w = orr_param_map(p, "workload");
+    if (w) {
+        char kp[256];
+        snprintf(kp, sizeof kp, "%s.workload", c->keypath ? c->keypath : c->path);
+        if (orr_params_parse(memgen_params, w, kp, NULL, &t->wp, d))
+            return ORR_ESCHEMA;
+        rc = memgen_create(&t->gen, &t->wp, kp, (unsigned)orr_param_u64(p, "core"),
+                           (unsigned)orr_param_u64(p, "ncores"), d);
+        if (rc)
+            return rc == ORR_EINVAL ? (orr_diag_error(d, orr_param_mark(p, "core"), c->keypath,
+                                                      "core must be below ncores"),
+                                       ORR_ESCHEMA)
+                                    : rc;
+    }
+    const char *lit = orr_param_str(p, "litmus");
+    if (*lit) {
+        if (t->gen) {
+            orr_diag_error(d, orr_param_mark(p, "litmus"), c->keypath,
+                           "a core runs either a workload or a litmus thread, not both");
+            return ORR_ESCHEMA;
+        }
+        t->lt = malloc(sizeof *t->lt);
+        if (!t->lt)
+            return ORR_ENOMEM;
+        if ((rc = litmus_load(t->lt, lit, 0, d)))
+            return rc == ORR_EIO ? ORR_ESCHEMA : rc;
+        unsigned th = (unsigned)orr_param_u64(p, "litmus_thread");
+        if (th >= t->lt->nThread) {
+            orr_diag_error(d, orr_param_mark(p, "litmus_thread"), c->keypath,
+                           "litmus test %s has %u threads; thread %u does not exist",
+                           t->lt->name, t->lt->nThread, th);
+            return ORR_ESCHEMA;
+        }
+        litmus_thread_init(&t->ls, t->lt, th);
+        for (unsigned r = 0; r < LITMUS_NREG; r++) {
+            char name[32];
+            snprintf(name, sizeof name, "litmus.%s", litmus_reg_name(r));
+            t->aLitReg[r] = orr_value_new(c, name, "");
+        }
+    }
+    t->start_jitter = orr_param_u64(p, "start_jitter");
+    uint32_t mlp = (uint32_t)orr_param_u64(p, "mlp");
+    if (!mlp)
+        mlp = t->gen && memgen_mlp(t->gen) ? memgen_mlp(t->gen) : 1;
+    t->mlp = mlp < cfg.mshrs ? mlp : cfg.mshrs - 1;
+    t->ops = orr_counter_new(c, "ops", "op");
+    t->loads = orr_counter_new(c, "loads", "op");
+    t->stores = orr_counter_new(c, "stores", "op");
+    t->atomics = orr_counter_new(c, "atomics", "op");
+    t->fences = orr_counter_new(c, "fences", "op");
+    t->computes = orr_counter_new(c, "computes", "op");
+    t->forwarded = orr_counter_new(c, "sb_forwarded", "op");
+    t->sb_full = orr_counter_new(c, "sb_full_stalls", "event");
+    t->cycles_busy = orr_counter_new(c, "cycles", "cy");
+    t->load_latency = orr_histogram_new(c, "hit_latency", "ps");
+    t->ipc = orr_value_new(c, "ops_per_cycle", "");
+    if (t->gen) {
+        t->iters = orr_counter_new(c, "iterations", "iter");
+        t->iter_time = orr_value_new(c, "time_per_iteration", "ns");
+    }
+    return 0;
+}
+
+static void deadlock_check(struct tcore *t)
+{
+    orr_time_t oldest = 0;
+    uint64_t line = 0;
+    struct orr_sim *sim = t->c->sim;
+    if (pcache_inflight(&t->pc, &oldest, &line) && orr_now(sim) > oldest &&
+        orr_now(sim) - oldest >= t->deadlock) {
+        char tail[3000] = "";
+        if (t->pc.mon)
+            cohmon_tail(t->pc.mon, tail, sizeof tail);
+        orr_sim_fail(t->c, "deadlock: line %#llx has been in flight since %llu ps (state %s)%s%s",
+                     (unsigned long long)line, (unsigned long long)oldest,
+                     coh_states[pcache_state(&t->pc, line)].name,
+                     *tail ? "; last coherence messages:" : "", tail);
+        return;
+    }
+    if (!t->done)
+        orr_timer(t->c, t->deadlock / 2, T_DEADLOCK, 0, 0);
+}
+
+static int tcore_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct tcore *t = c->state;
+    if (!orr_port_peer(t->pc.port)) {
+        orr_diag_error(d, &c->mark, c->keypath, "port 'mem' is not linked");
+        return ORR_ESCHEMA;
+    }
+    if (!has_source(t)) {
+        t->done = true;
+        orr_workload_done(c);
+        return 0;
+    }
+    t->step_pending = true;
+    orr_timer(c, t->start_jitter ? orr_rng_below(&c->rng, t->start_jitter + 1) : 0, T_STEP, 0, 0);
+    orr_timer(c, t->deadlock / 2, T_DEADLOCK, 0, 0);
+    return 0;
+}
+
+static void tcore_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct tcore *t = c->state;
+    switch (ev->kind) {
+    case ORR_TK_TIMER:
+        if (ev->port == T_DEADLOCK) {
+            deadlock_check(t);
+            return;
+        }
+        t->step_pending = false;
+        t->run_pending = true;
+        break;
+    case ORR_TK_MSG:
+        pcache_message(&t->pc, ev);
+        break;
+    case ORR_TK_READY:
+        pcache_ready(&t->pc);
+        break;
+    default:
+        break;
+    }
+    /* callbacks only flag work; the core runs once the cache is done */
+    if (t->run_pending)
+        run(t);
+}
+
+static void tcore_finish(struct orr_component *c)
+{
+    struct tcore *t = c->state;
+    orr_time_t end = t->done ? t->finish_time : orr_now(c->sim);
+    uint64_t cycles = end / t->cycle;
+    t->cycles_busy->v = cycles;
+    t->ipc->v = cycles ? (double)t->ops->v / (double)cycles : 0.0;
+    if (t->gen) {
+        struct memgen_stats st;
+        memgen_stats(t->gen, &st);
+        t->iters->v = st.nIter;
+        t->iter_time->v = st.nIter ? (double)end / 1000.0 / (double)st.nIter : 0.0;
+    }
+    for (unsigned r = 0; t->lt && r < LITMUS_NREG; r++)
+        t->aLitReg[r]->v = (double)(int32_t)t->ls.aReg[r];
+}
+
+static void tcore_destroy(struct orr_component *c)
+{
+    struct tcore *t = c->state;
+    pcache_free(&t->pc);
+    if (t->gen)
+        memgen_destroy(t->gen);
+    orr_params_free(&t->wp);
+    free(t->aSb);
+    free(t->aHome);
+    free(t->mutated);
+    free(t->lt);
+}
+
+const struct orr_component_type orr_tcore_type = {
+    .name = "tcore",
+    .summary = "trace-driven core: a workload's loads, stores, atomics and fences through a TSO "
+               "store buffer and private coherent caches",
+    .params = tcore_params,
+    .ports = tcore_ports,
+    .state_size = sizeof(struct tcore),
+    .workload = true,
+    .create = tcore_create,
+    .start = tcore_start,
+    .handle = tcore_handle,
+    .finish = tcore_finish,
+    .destroy = tcore_destroy,
+};

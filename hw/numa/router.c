@@ -1,0 +1,172 @@
+/* router: forwards coherence messages (include/orrery/coh.h) by their
+ * destination agent. One per socket in a machine: cores and homes attach
+ * to it, and routers of different sockets are joined by the NUMA links
+ * (scenario links, whose latency and bandwidth are the interconnect's).
+ *
+ * A message waits `latency` inside, plus a seeded random 0..`jitter` (a
+ * testing knob: the protocols assume no ordering, and jitter makes messages
+ * overtake each other). A busy output link holds messages in a FIFO per
+ * output port; its depth is a stat. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "orrery/coh.h"
+#include "orrery/sim.h"
+
+static const struct orr_param router_params[] = {
+    {"ports", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "number of ports, named p0..p<N-1>", NULL, 1, 1024},
+    {"routes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
+     "output port for each agent id, in agent order (e.g. [0, 1, 2, 2])"},
+    {"latency", ORR_P_TIME, "1ns", 0, "forwarding delay"},
+    {"jitter", ORR_P_TIME, "0ps", 0, "extra random delay per message, uniform in [0, jitter]"},
+    {NULL},
+};
+
+static const struct orr_port_doc router_ports[] = {
+    {"p<N>", "a core, a home or another router"},
+    {NULL},
+};
+
+struct outq {
+    struct orr_msg *a;
+    size_t n, head, alloc;
+};
+
+struct router {
+    uint32_t nPort;
+    struct orr_port **aPort;
+    struct outq *aQ;
+    uint16_t *aRoute;
+    size_t nRoute;
+    orr_time_t latency, jitter;
+    struct orr_counter *fwd;
+    struct orr_gauge *depth;
+    size_t queued;
+};
+
+static int router_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct router *r = c->state;
+    r->nPort = (uint32_t)orr_param_u64(p, "ports");
+    r->latency = orr_param_u64(p, "latency");
+    r->jitter = orr_param_u64(p, "jitter");
+    size_t n;
+    const char *const *routes = orr_param_list(p, "routes", &n);
+    r->aRoute = calloc(n, sizeof *r->aRoute);
+    r->aPort = calloc(r->nPort, sizeof *r->aPort);
+    r->aQ = calloc(r->nPort, sizeof *r->aQ);
+    if (!r->aRoute || !r->aPort || !r->aQ)
+        return ORR_ENOMEM;
+    r->nRoute = n;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        unsigned long v = strtoul(routes[i], &end, 10);
+        if (!*routes[i] || *end || v >= r->nPort) {
+            orr_diag_error(d, orr_param_mark(p, "routes"), c->keypath,
+                           "routes[%zu] = '%s': expected a port number below %u", i, routes[i],
+                           r->nPort);
+            return ORR_ESCHEMA;
+        }
+        r->aRoute[i] = (uint16_t)v;
+    }
+    for (uint32_t i = 0; i < r->nPort; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%u", i);
+        r->aPort[i] = orr_port_add(c, name);
+    }
+    r->fwd = orr_counter_new(c, "forwarded", "msg");
+    r->depth = orr_gauge_new(c, "queued", "msg");
+    return 0;
+}
+
+static void push(struct outq *q, const struct orr_msg *m)
+{
+    if (q->n == q->alloc) {
+        memmove(q->a, q->a + q->head, (q->n - q->head) * sizeof *q->a);
+        q->n -= q->head;
+        q->head = 0;
+        if (q->n == q->alloc) {
+            q->alloc = q->alloc ? 2 * q->alloc : 16;
+            q->a = realloc(q->a, q->alloc * sizeof *q->a);
+            if (!q->a)
+                abort();
+        }
+    }
+    q->a[q->n++] = *m;
+}
+
+static void forward(struct orr_component *c, uint32_t out, const struct orr_msg *m)
+{
+    struct router *r = c->state;
+    struct outq *q = &r->aQ[out];
+    if (q->head == q->n && orr_port_send(r->aPort[out], m, 0) != ORR_EBUSY)
+        return;
+    push(q, m);
+    r->queued++;
+    orr_gauge_set(r->depth, (int64_t)r->queued);
+}
+
+static void router_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct router *r = c->state;
+    if (ev->kind == ORR_TK_MSG) {
+        unsigned dst = orr_coh_dst(ev->data[1]);
+        if (dst >= r->nRoute) {
+            orr_sim_fail(c, "no route to agent %u (routes cover %zu agents)", dst, r->nRoute);
+            return;
+        }
+        struct orr_msg m = {ev->size, {ev->data[0], ev->data[1]}};
+        orr_time_t delay = r->latency + (r->jitter ? orr_rng_below(&c->rng, r->jitter + 1) : 0);
+        if (delay) {
+            orr_timer_msg(c, delay, r->aRoute[dst], &m);
+            return;
+        }
+        r->fwd->v++;
+        forward(c, r->aRoute[dst], &m);
+    } else if (ev->kind == ORR_TK_TIMER) {
+        struct orr_msg m = {ev->size, {ev->data[0], ev->data[1]}};
+        r->fwd->v++;
+        forward(c, ev->port, &m);
+    } else if (ev->kind == ORR_TK_READY) {
+        struct outq *q = &r->aQ[ev->port];
+        while (q->head < q->n && orr_port_send(r->aPort[ev->port], &q->a[q->head], 0) != ORR_EBUSY) {
+            q->head++;
+            r->queued--;
+        }
+        orr_gauge_set(r->depth, (int64_t)r->queued);
+    }
+}
+
+static int router_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct router *r = c->state;
+    for (size_t i = 0; i < r->nRoute; i++)
+        if (!orr_port_peer(r->aPort[r->aRoute[i]])) {
+            orr_diag_error(d, &c->mark, c->keypath, "route for agent %zu uses port p%u, which is not linked",
+                           i, r->aRoute[i]);
+            return ORR_ESCHEMA;
+        }
+    return 0;
+}
+
+static void router_destroy(struct orr_component *c)
+{
+    struct router *r = c->state;
+    for (uint32_t i = 0; r->aQ && i < r->nPort; i++)
+        free(r->aQ[i].a);
+    free(r->aQ);
+    free(r->aPort);
+    free(r->aRoute);
+}
+
+const struct orr_component_type orr_router_type = {
+    .name = "router",
+    .summary = "forwards coherence messages by destination agent (a socket's interconnect)",
+    .params = router_params,
+    .ports = router_ports,
+    .state_size = sizeof(struct router),
+    .create = router_create,
+    .start = router_start,
+    .handle = router_handle,
+    .destroy = router_destroy,
+};
