@@ -1,0 +1,278 @@
+/* cxl_switch: a CXL switch between one host-side port `up` and downstream
+ * ports d0..d<N-1> (memory expanders or further switches). A request from
+ * `up` goes to the downstream port whose address range holds its address
+ * (`ranges`, checked for overlaps when the scenario is built), a response
+ * goes back up; each crossing takes `latency`.
+ *
+ * Tags. Requesters own their 12-bit tags (mem.h), but a downstream device
+ * sees the switch as its requester, so the switch gives every forwarded
+ * request a tag of its own, unique among those outstanding on that
+ * downstream port, and keeps (port, new tag) -> (upstream tag, address)
+ * until the response returns; the response goes up with the original tag.
+ *
+ * Invariants:
+ *   1. an upstream tag is outstanding at most once (a reuse is a requester
+ *      bug and fails the run);
+ *   2. a downstream tag is in use iff its table entry is valid, and the
+ *      free stack holds exactly the unused tags;
+ *   3. every response matches a valid entry with the same address.
+ * Model errors (orr_sim_fail): an address no range holds, a range whose port
+ * is not linked, a response nobody asked for, a reused upstream tag. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxl/cxl_switch.h"
+#include "mem/memmap.h"
+#include "mem/msgq.h"
+#include "orrery/mem.h"
+
+#define NTAG (ORR_MEM_TAG_MAX + 1)
+
+enum {
+    TIMER_UP = 1,    /* a response has crossed the switch: send it up */
+    TIMER_DOWN = 16, /* + port: a request has crossed: send it down */
+};
+
+static const struct orr_param cxl_switch_params[] = {
+    {"ports", ORR_P_UINT, "2", ORR_PF_POSITIVE, "downstream ports, named d0..d<N-1>", NULL, 1, 64},
+    /* No calibration row in REFERENCES.md for switch latency; PCIe/CXL
+     * switch vendors quote port-to-port latencies of tens to ~100 ns. */
+    {"latency", ORR_P_TIME, "50ns", 0, "port-to-port latency, each way"},
+    {"ranges", ORR_P_SEQ, NULL, ORR_PF_NONEMPTY,
+     "address ranges per downstream port: [{port: N, base: 0x..., size: 64GiB}, ...]"},
+    {NULL},
+};
+
+static const struct orr_param range_params[] = {
+    {"port", ORR_P_UINT, NULL, 0, "downstream port number"},
+    {"base", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "first address (0x... hex, decimal or 4GiB)"},
+    {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes from base"},
+    {"name", ORR_P_STRING, "", 0, "name used in messages (default: d<port>)"},
+    {NULL},
+};
+
+static const struct orr_port_doc cxl_switch_ports[] = {
+    {"up", "requests in from the host side, responses out"},
+    {"d<N>", "requests out to downstream device N, its responses in; 0 <= N < ports"},
+    {NULL},
+};
+
+struct tag_entry {
+    uint64_t addr;
+    uint16_t up_tag;
+    bool valid;
+};
+
+struct down_port {
+    struct orr_port *port;
+    struct msgq out;
+    struct tag_entry *aEntry; /* NTAG, indexed by downstream tag */
+    uint16_t *aFree;          /* stack of free downstream tags */
+    unsigned nFree;
+    struct orr_counter *requests;
+};
+
+struct cxl_switch {
+    unsigned nDown;
+    struct down_port *aDown;
+    struct orr_port *up;
+    struct msgq up_out;
+    orr_time_t latency;
+    struct memmap map;
+    uint8_t aUpBusy[NTAG]; /* upstream tags outstanding */
+    struct orr_gauge *outstanding;
+    int64_t nOutstanding;
+};
+
+static int read_ranges(struct orr_component *c, struct cxl_switch *s, const struct orr_node *seq,
+                       struct orr_diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        char keypath[256], name[32];
+        struct orr_params rp;
+        const char *why = NULL;
+        uint64_t base = 0;
+        snprintf(keypath, sizeof keypath, "%s.ranges.%zu", c->keypath ? c->keypath : c->path, i);
+        if (orr_params_parse(range_params, seq->aItem[i], keypath, NULL, &rp, d) != 0) {
+            rc = ORR_ESCHEMA;
+            continue;
+        }
+        uint64_t port = orr_param_u64(&rp, "port"), size = orr_param_u64(&rp, "size");
+        if (port >= s->nDown) {
+            orr_diag_error(d, orr_param_mark(&rp, "port"), keypath,
+                           "port %llu is not a downstream port (0..%u)",
+                           (unsigned long long)port, s->nDown - 1);
+            rc = ORR_ESCHEMA;
+        } else if (memmap_parse_addr(orr_param_str(&rp, "base"), &base, &why) != 0) {
+            orr_diag_error(d, orr_param_mark(&rp, "base"), keypath, "base '%s': %s",
+                           orr_param_str(&rp, "base"), why);
+            rc = ORR_ESCHEMA;
+        } else {
+            snprintf(name, sizeof name, "d%llu", (unsigned long long)port);
+            const char *given = orr_param_str(&rp, "name");
+            if (memmap_add(&s->map, base, size, (unsigned)port, *given ? given : name,
+                           &seq->aItem[i]->mark) != 0) {
+                orr_diag_error(d, orr_param_mark(&rp, "size"), keypath,
+                               "range goes beyond the end of the address space");
+                rc = ORR_ESCHEMA;
+            }
+        }
+        orr_params_free(&rp);
+    }
+    if (rc == 0 && memmap_finalize_diag(&s->map, d, c->keypath) != 0)
+        rc = ORR_ESCHEMA;
+    return rc;
+}
+
+static int sw_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct cxl_switch *s = c->state;
+    s->nDown = (unsigned)orr_param_u64(p, "ports");
+    s->latency = orr_param_u64(p, "latency");
+    memmap_init(&s->map);
+    if (read_ranges(c, s, orr_param_map(p, "ranges"), d) != 0)
+        return ORR_ESCHEMA;
+    s->up = orr_port_add(c, "up");
+    s->up_out.depth = orr_gauge_new(c, "up.backlog", "msg");
+    s->outstanding = orr_gauge_new(c, "outstanding", "req");
+    s->aDown = calloc(s->nDown, sizeof *s->aDown);
+    if (!s->aDown)
+        abort();
+    for (unsigned i = 0; i < s->nDown; i++) {
+        struct down_port *dp = &s->aDown[i];
+        char name[32];
+        snprintf(name, sizeof name, "d%u", i);
+        dp->port = orr_port_add(c, name);
+        snprintf(name, sizeof name, "d%u.requests", i);
+        dp->requests = orr_counter_new(c, name, "req");
+        snprintf(name, sizeof name, "d%u.backlog", i);
+        dp->out.depth = orr_gauge_new(c, name, "msg");
+        dp->aEntry = calloc(NTAG, sizeof *dp->aEntry);
+        dp->aFree = calloc(NTAG, sizeof *dp->aFree);
+        if (!dp->aEntry || !dp->aFree)
+            abort();
+        for (unsigned t = 0; t < NTAG; t++) /* pop order 0, 1, 2, ... */
+            dp->aFree[t] = (uint16_t)(NTAG - 1 - t);
+        dp->nFree = NTAG;
+    }
+    return 0;
+}
+
+static void sw_request(struct orr_component *c, struct cxl_switch *s, const struct orr_event *ev)
+{
+    uint64_t w = ev->data[0], addr = orr_mem_addr(w);
+    unsigned tag = orr_mem_tag(w), port;
+    uint64_t offset;
+    if (orr_mem_cmd(w) != ORR_MEM_RD && orr_mem_cmd(w) != ORR_MEM_WR) {
+        orr_sim_fail(c, "up: command %u is not a request (RD or WR)", (unsigned)orr_mem_cmd(w));
+        return;
+    }
+    if (!memmap_resolve(&s->map, addr, &port, &offset)) {
+        orr_sim_fail(c, "up: no downstream range holds address 0x%llx", (unsigned long long)addr);
+        return;
+    }
+    struct down_port *dp = &s->aDown[port];
+    if (!dp->port->link) {
+        orr_sim_fail(c, "d%u: address 0x%llx routes to a port with no link", port,
+                     (unsigned long long)addr);
+        return;
+    }
+    if (s->aUpBusy[tag]) {
+        orr_sim_fail(c, "up: tag %u reused while outstanding", tag);
+        return;
+    }
+    if (dp->nFree == 0) { /* cannot happen while invariant 1 holds: NTAG upstream tags */
+        orr_sim_fail(c, "d%u: no free downstream tag", port);
+        return;
+    }
+    uint16_t t = dp->aFree[--dp->nFree];
+    dp->aEntry[t] = (struct tag_entry){addr, (uint16_t)tag, true};
+    s->aUpBusy[tag] = 1;
+    orr_gauge_set(s->outstanding, ++s->nOutstanding);
+    dp->requests->v++;
+    struct orr_msg m = {ev->size, {orr_mem_pack(addr, orr_mem_cmd(w), t), ev->data[1]}};
+    orr_timer_msg(c, s->latency, (uint16_t)(TIMER_DOWN + port), &m);
+}
+
+static void sw_response(struct orr_component *c, struct cxl_switch *s, unsigned port,
+                        const struct orr_event *ev)
+{
+    uint64_t w = ev->data[0], addr = orr_mem_addr(w);
+    unsigned t = orr_mem_tag(w);
+    struct down_port *dp = &s->aDown[port];
+    struct tag_entry *e = &dp->aEntry[t];
+    if (orr_mem_cmd(w) != ORR_MEM_RD_RESP && orr_mem_cmd(w) != ORR_MEM_WR_ACK) {
+        orr_sim_fail(c, "d%u: command %u is not a response", port, (unsigned)orr_mem_cmd(w));
+        return;
+    }
+    if (!e->valid || e->addr != addr) {
+        orr_sim_fail(c, "d%u: response tag %u for 0x%llx matches no request", port, t,
+                     (unsigned long long)addr);
+        return;
+    }
+    struct orr_msg m = {ev->size, {orr_mem_pack(addr, orr_mem_cmd(w), e->up_tag), ev->data[1]}};
+    s->aUpBusy[e->up_tag] = 0;
+    e->valid = false;
+    dp->aFree[dp->nFree++] = (uint16_t)t;
+    orr_gauge_set(s->outstanding, --s->nOutstanding);
+    orr_timer_msg(c, s->latency, TIMER_UP, &m);
+}
+
+static void sw_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct cxl_switch *s = c->state;
+    /* port index 0 is up, 1 + i is d<i> (creation order) */
+    switch (ev->kind) {
+    case ORR_TK_MSG:
+        if (ev->port == 0)
+            sw_request(c, s, ev);
+        else
+            sw_response(c, s, ev->port - 1u, ev);
+        break;
+    case ORR_TK_READY:
+        if (ev->port == 0)
+            msgq_drain(&s->up_out, s->up);
+        else
+            msgq_drain(&s->aDown[ev->port - 1].out, s->aDown[ev->port - 1].port);
+        break;
+    case ORR_TK_TIMER: {
+        struct orr_msg m = {ev->size, {ev->data[0], ev->data[1]}};
+        if (ev->port == TIMER_UP) {
+            if (msgq_send(&s->up_out, s->up, &m) != 0)
+                orr_sim_fail(c, "up: not linked");
+        } else {
+            struct down_port *dp = &s->aDown[ev->port - TIMER_DOWN];
+            msgq_send(&dp->out, dp->port, &m);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void sw_destroy(struct orr_component *c)
+{
+    struct cxl_switch *s = c->state;
+    for (unsigned i = 0; s->aDown && i < s->nDown; i++) {
+        msgq_free(&s->aDown[i].out);
+        free(s->aDown[i].aEntry);
+        free(s->aDown[i].aFree);
+    }
+    free(s->aDown);
+    msgq_free(&s->up_out);
+    memmap_free(&s->map);
+}
+
+const struct orr_component_type orr_cxl_switch_type = {
+    .name = "cxl_switch",
+    .summary = "CXL switch: routes line requests downstream by address, rewrites tags",
+    .params = cxl_switch_params,
+    .ports = cxl_switch_ports,
+    .state_size = sizeof(struct cxl_switch),
+    .create = sw_create,
+    .handle = sw_handle,
+    .destroy = sw_destroy,
+};

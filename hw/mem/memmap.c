@@ -1,0 +1,277 @@
+/* memmap: the physical memory map library (see memmap.h): ranges kept in an
+ * array, sorted once by memmap_finalize, looked up by binary search.
+ * Cost: add O(1) amortised, finalize O(n log n), find O(log n). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem/memmap.h"
+#include "orrery/error.h"
+#include "orrery/units.h"
+
+void memmap_init(struct memmap *m) { memset(m, 0, sizeof *m); }
+
+void memmap_free(struct memmap *m)
+{
+    for (size_t i = 0; i < m->nRange; i++)
+        free(m->aRange[i].name);
+    free(m->aRange);
+    memset(m, 0, sizeof *m);
+}
+
+static struct memmap_range *push(struct memmap *m, uint64_t base, uint64_t size,
+                                 const char *name, const struct orr_mark *mark)
+{
+    if (m->nRange == m->nAlloc) {
+        size_t cap = m->nAlloc ? m->nAlloc * 2 : 8;
+        struct memmap_range *a = realloc(m->aRange, cap * sizeof *a);
+        if (!a)
+            return NULL;
+        m->aRange = a;
+        m->nAlloc = cap;
+    }
+    const char *text = name ? name : "";
+    char *copy = malloc(strlen(text) + 1);
+    if (!copy)
+        return NULL;
+    strcpy(copy, text);
+    struct memmap_range *r = &m->aRange[m->nRange];
+    memset(r, 0, sizeof *r);
+    r->base = base;
+    r->size = size;
+    r->name = copy;
+    r->nWay = 1;
+    if (mark)
+        r->mark = *mark;
+    r->order = m->nRange++;
+    m->finalized = false;
+    return r;
+}
+
+static bool range_ok(uint64_t base, uint64_t size)
+{
+    return size > 0 && base <= UINT64_MAX - size;
+}
+
+int memmap_add(struct memmap *m, uint64_t base, uint64_t size, unsigned target,
+               const char *name, const struct orr_mark *mark)
+{
+    if (!range_ok(base, size))
+        return ORR_EINVAL;
+    struct memmap_range *r = push(m, base, size, name, mark);
+    if (!r)
+        return ORR_ENOMEM;
+    r->aTarget[0] = target;
+    return 0;
+}
+
+int memmap_interleave(struct memmap *m, uint64_t base, uint64_t size, const unsigned *aTarget,
+                      unsigned nTarget, uint64_t granule, const char *name,
+                      const struct orr_mark *mark)
+{
+    if (!range_ok(base, size) || nTarget < 1 || nTarget > MEMMAP_MAX_WAYS || granule < 64 ||
+        (granule & (granule - 1)) || size % granule || (size / granule) % nTarget)
+        return ORR_EINVAL;
+    for (unsigned i = 0; i < nTarget; i++)
+        for (unsigned j = 0; j < i; j++)
+            if (aTarget[i] == aTarget[j])
+                return ORR_EINVAL;
+    struct memmap_range *r = push(m, base, size, name, mark);
+    if (!r)
+        return ORR_ENOMEM;
+    memcpy(r->aTarget, aTarget, nTarget * sizeof *aTarget);
+    r->nWay = nTarget;
+    r->granule = nTarget > 1 ? granule : 0;
+    return 0;
+}
+
+/* By base, then by insertion order: a total order, so qsort's instability
+ * cannot change the result. */
+static int range_cmp(const void *pa, const void *pb)
+{
+    const struct memmap_range *a = pa, *b = pb;
+    if (a->base != b->base)
+        return a->base < b->base ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static uint64_t range_end(const struct memmap_range *r) { return r->base + r->size; }
+
+/* Sort, then sweep keeping the range that reaches furthest so far: a range
+ * starting before that end overlaps it. Calls report for each overlap. */
+static int sweep(struct memmap *m, void (*report)(void *, const struct memmap_range *,
+                                                  const struct memmap_range *),
+                 void *arg)
+{
+    if (m->nRange > 1)
+        qsort(m->aRange, m->nRange, sizeof *m->aRange, range_cmp);
+    int rc = 0;
+    const struct memmap_range *reach = NULL;
+    for (size_t i = 0; i < m->nRange; i++) {
+        const struct memmap_range *r = &m->aRange[i];
+        if (reach && r->base < range_end(reach)) {
+            rc = ORR_ESCHEMA;
+            report(arg, reach, r);
+        }
+        if (!reach || range_end(r) > range_end(reach))
+            reach = r;
+    }
+    m->finalized = rc == 0;
+    return rc;
+}
+
+static void keep_first(void *arg, const struct memmap_range *a, const struct memmap_range *b)
+{
+    struct memmap_overlap *ov = arg;
+    if (ov && !ov->a) {
+        ov->a = a;
+        ov->b = b;
+    }
+}
+
+int memmap_finalize(struct memmap *m, struct memmap_overlap *ov)
+{
+    if (ov)
+        *ov = (struct memmap_overlap){NULL, NULL};
+    return sweep(m, keep_first, ov);
+}
+
+struct diag_ctx {
+    struct orr_diag *d;
+    const char *keypath;
+};
+
+void memmap_format_range(const struct memmap_range *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "[0x%" PRIx64 ", 0x%" PRIx64 ")", r->base, range_end(r));
+}
+
+static void report_diag(void *arg, const struct memmap_range *a, const struct memmap_range *b)
+{
+    struct diag_ctx *x = arg;
+    char ra[64], rb[64], where[256] = "";
+    memmap_format_range(a, ra, sizeof ra);
+    memmap_format_range(b, rb, sizeof rb);
+    if (a->mark.file)
+        snprintf(where, sizeof where, " declared at %s:%u:%u", a->mark.file, a->mark.line,
+                 a->mark.col);
+    orr_diag_error(x->d, b->mark.file ? &b->mark : NULL, x->keypath,
+                   "range '%s' %s overlaps '%s' %s%s", b->name, rb, a->name, ra, where);
+}
+
+int memmap_finalize_diag(struct memmap *m, struct orr_diag *d, const char *keypath)
+{
+    struct diag_ctx x = {d, keypath};
+    return sweep(m, report_diag, &x);
+}
+
+const struct memmap_range *memmap_find(const struct memmap *m, uint64_t addr)
+{
+    if (!m->finalized)
+        abort(); /* a lookup in an unchecked map is a programming error */
+    size_t lo = 0, hi = m->nRange; /* first range with base > addr is at lo */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->aRange[mid].base <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const struct memmap_range *r = &m->aRange[lo - 1];
+    return addr - r->base < r->size ? r : NULL;
+}
+
+bool memmap_resolve(const struct memmap *m, uint64_t addr, unsigned *target, uint64_t *offset)
+{
+    const struct memmap_range *r = memmap_find(m, addr);
+    if (!r)
+        return false;
+    uint64_t off = addr - r->base;
+    if (r->nWay == 1) {
+        *target = r->aTarget[0];
+        *offset = off;
+        return true;
+    }
+    uint64_t chunk = off / r->granule;
+    *target = r->aTarget[chunk % r->nWay];
+    *offset = chunk / r->nWay * r->granule + off % r->granule;
+    return true;
+}
+
+bool memmap_check(const struct memmap *m)
+{
+    for (size_t i = 0; i < m->nRange; i++) {
+        const struct memmap_range *r = &m->aRange[i];
+        if (!range_ok(r->base, r->size) || r->nWay < 1 || r->nWay > MEMMAP_MAX_WAYS || !r->name)
+            return false;
+        if (r->nWay > 1 && (r->granule == 0 || r->size % (r->granule * r->nWay)))
+            return false;
+        if (m->finalized && i + 1 < m->nRange && range_end(r) > m->aRange[i + 1].base)
+            return false;
+    }
+    return true;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int memmap_parse_addr(const char *text, uint64_t *out, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    *why = NULL;
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+        uint64_t v = 0;
+        const char *s = text + 2;
+        if (!*s) {
+            *why = "no hex digits after 0x";
+            return ORR_EPARSE;
+        }
+        for (; *s; s++) {
+            int h = hexval(*s);
+            if (h < 0) {
+                *why = "not a hex number";
+                return ORR_EPARSE;
+            }
+            if (v >> 60) {
+                *why = "more than 64 bits";
+                return ORR_EPARSE;
+            }
+            v = v << 4 | (uint64_t)h;
+        }
+        *out = v;
+        return 0;
+    }
+    bool digits = *text != '\0';
+    for (const char *s = text; *s && digits; s++)
+        digits = *s >= '0' && *s <= '9';
+    if (digits) {
+        uint64_t v = 0;
+        for (const char *s = text; *s; s++) {
+            unsigned dgt = (unsigned)(*s - '0');
+            if (v > (UINT64_MAX - dgt) / 10) {
+                *why = "more than 64 bits";
+                return ORR_EPARSE;
+            }
+            v = v * 10 + dgt;
+        }
+        *out = v;
+        return 0;
+    }
+    if (orr_unit_parse(ORR_UNIT_SIZE, text, out, NULL) == 0)
+        return 0;
+    *why = "expected an address such as 0x100000000, 4096 or 4GiB";
+    return ORR_EPARSE;
+}
