@@ -1,15 +1,38 @@
-/* The table of built-in component types the orrery executable knows. The
- * engine never names a concrete model: it receives this table. New model
- * folders add their types here. */
+/* The table of built-in component types the orrery executable knows, and
+ * the verbs that need hardware models. The engine never names a concrete
+ * model: it receives these tables. New model folders add their types here. */
 #include "orrery/registry.h"
+#include "cpu/litmus_run.h"
+#include "cxl/cxl_mem.h"
+#include "cxl/cxl_switch.h"
+#include "mem/dram.h"
 #include "traffic/traffic.h"
 
 extern const struct orr_component_type orr_sched_node_type; /* platform/sched_node.c */
+extern const struct orr_component_type orr_home_type;       /* cache/home.c */
+extern const struct orr_component_type orr_router_type;     /* numa/router.c */
+extern const struct orr_component_type orr_numa_info_type;  /* numa/numa_info.c */
+extern const struct orr_component_type orr_tcore_type;      /* cpu/tcore.c */
+extern const struct orr_component_type orr_machine_type;    /* machine/machine.c */
 
 const struct orr_component_type *const orr_builtin_types[] = {
     &orr_traffic_gen_type,
     &orr_switch_type,
     &orr_sink_type,
     &orr_sched_node_type,
+    &orr_dram_type,
+    &orr_cxl_mem_type,
+    &orr_cxl_switch_type,
+    &orr_tcore_type,
+    &orr_home_type,
+    &orr_router_type,
+    &orr_numa_info_type,
+    &orr_machine_type,
     NULL,
+};
+
+const struct orr_verb orr_builtin_verbs[] = {
+    {"litmus", "run litmus tests on the modelled machine; check TSO expectations",
+     litmus_run_main},
+    {NULL, NULL, NULL},
 };

@@ -58,8 +58,17 @@ static const char kSchema[] =
     " p90 INTEGER NOT NULL,"
     " p99 INTEGER NOT NULL,"
     " p999 INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS budgets("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " metric TEXT NOT NULL,"
+    " bound TEXT NOT NULL,"
+    " value REAL,"
+    " unit TEXT NOT NULL,"
+    " margin REAL,"
+    " pass INTEGER NOT NULL CHECK (pass IN (0, 1)));"
     "CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id);"
     "CREATE INDEX IF NOT EXISTS histograms_run_id ON histograms(run_id);"
+    "CREATE INDEX IF NOT EXISTS budgets_run_id ON budgets(run_id);"
     "PRAGMA user_version = 1;";
 
 static const char kInsertRun[] =
@@ -71,11 +80,14 @@ static const char kInsertMetric[] =
 static const char kInsertHist[] =
     "INSERT INTO histograms(run_id, component, name, unit, count, min, max, mean,"
     " p50, p90, p99, p999) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char kInsertBudget[] =
+    "INSERT INTO budgets(run_id, metric, bound, value, unit, margin, pass)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 struct orr_results {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *pRun, *pMetric, *pHist;
+    sqlite3_stmt *pRun, *pMetric, *pHist, *pBudget;
 };
 
 static int db_error(struct orr_diag *d, const char *path, const char *what, const char *why)
@@ -156,7 +168,7 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 static int prepare_statements(struct orr_results *r, struct orr_diag *d)
 {
     if (prepare(r->db, kInsertRun, &r->pRun) || prepare(r->db, kInsertMetric, &r->pMetric) ||
-        prepare(r->db, kInsertHist, &r->pHist))
+        prepare(r->db, kInsertHist, &r->pHist) || prepare(r->db, kInsertBudget, &r->pBudget))
         return sqlite_error(d, r->path, "cannot prepare statements", r->db);
     return 0;
 }
@@ -166,6 +178,7 @@ static void results_free(struct orr_results *r)
     sqlite3_finalize(r->pRun);
     sqlite3_finalize(r->pMetric);
     sqlite3_finalize(r->pHist);
+    sqlite3_finalize(r->pBudget);
     sqlite3_close(r->db);
     free(r->path);
     free(r);
@@ -313,6 +326,19 @@ static int insert_hist(struct orr_results *db, int64_t run_id, const struct orr_
     return step_insert(st, rc);
 }
 
+static int insert_budget(struct orr_results *db, int64_t run_id, const struct orr_budget_row *b)
+{
+    sqlite3_stmt *st = db->pBudget;
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    rc = rc ? rc : bind_text(st, 2, b->metric);
+    rc = rc ? rc : bind_text(st, 3, b->bound);
+    rc = rc ? rc : sqlite3_bind_double(st, 4, b->value);
+    rc = rc ? rc : bind_text(st, 5, b->unit ? b->unit : "");
+    rc = rc ? rc : sqlite3_bind_double(st, 6, b->margin);
+    rc = rc ? rc : sqlite3_bind_int(st, 7, b->pass ? 1 : 0);
+    return step_insert(st, rc);
+}
+
 static int insert_children(struct orr_results *db, const struct orr_run_record *r, int64_t id)
 {
     int rc = SQLITE_OK;
@@ -320,14 +346,17 @@ static int insert_children(struct orr_results *db, const struct orr_run_record *
         rc = insert_metric(db, id, &r->aMetric[i]);
     for (size_t i = 0; i < r->nHist && rc == SQLITE_OK; i++)
         rc = insert_hist(db, id, &r->aHist[i]);
+    for (size_t i = 0; i < r->nBudget && rc == SQLITE_OK; i++)
+        rc = insert_budget(db, id, &r->aBudget[i]);
     return rc;
 }
 
 int orr_results_write_run(struct orr_results *db, const struct orr_run_record *r,
                           int64_t *run_id, struct orr_diag *d)
 {
-    if ((r->nMetric && !r->aMetric) || (r->nHist && !r->aHist))
-        return db_error(d, db->path, "cannot record run", "metric or histogram list missing");
+    if ((r->nMetric && !r->aMetric) || (r->nHist && !r->aHist) || (r->nBudget && !r->aBudget))
+        return db_error(d, db->path, "cannot record run",
+                        "metric, histogram or budget list missing");
     if (exec(db->db, "BEGIN IMMEDIATE") != SQLITE_OK)
         return sqlite_error(d, db->path, "cannot record run", db->db);
     int rc = insert_run(db, r);

@@ -14,10 +14,14 @@ const struct orr_param orr_scenario_params[] = {
     {"description", ORR_P_STRING, "", 0, "what the scenario shows"},
     {"seed", ORR_P_UINT, "1", 0, "root seed of every random stream (--seed overrides)"},
     {"stop", ORR_P_MAP, "{}", 0, "when the run ends (see stop.*)"},
-    {"components", ORR_P_MAP, NULL, 0, "component instances: NAME: {type: TYPE, ...params}"},
+    {"machine", ORR_P_MAP, "{}", 0,
+     "a machine description, expanded into components and links (see `orrery list machine`)"},
+    {"components", ORR_P_MAP, "{}", 0, "component instances: NAME: {type: TYPE, ...params}"},
     {"links", ORR_P_SEQ, "[]", 0, "list of links: {from: C.PORT, to: C.PORT, latency, bandwidth}"},
     {"faults", ORR_P_SEQ, "[]", 0, "list of faults: {at: TIME, component: C, fault: F, ...}"},
     {"trace", ORR_P_MAP, "{}", 0, "trace settings (see trace.*)"},
+    {"budgets", ORR_P_MAP, "{}", 0,
+     "performance budgets: METRIC: \"<= 150ns\" (docs/budgets.md); checked after `run`"},
     {NULL},
 };
 
@@ -83,13 +87,32 @@ static void unknown_type(const struct orr_component_type *const *types, const ch
         orr_diag_error(d, mark, keypath, "unknown component type '%s' (types: %s)", name, list);
 }
 
+/* Builder types own top-level sections: `machine:` is expanded by the type
+ * named "machine" (its expand op adds components and links), before the
+ * scenario's own components, so those can attach to the machine's ports. */
+static int build_machine(struct orr_scenario *sc, const struct orr_node *m,
+                         const struct orr_component_type *const *types, struct orr_diag *d)
+{
+    if (!m)
+        return 0;
+    const struct orr_component_type *t = orr_type_find(types, "machine");
+    if (!t || !t->expand) {
+        orr_diag_error(d, &m->mark, "machine", "this build has no machine builder");
+        return ORR_ESCHEMA;
+    }
+    return t->expand(sc->sim, m, "machine", d);
+}
+
 static int build_components(struct orr_scenario *sc, const struct orr_node *comps,
                             const struct orr_component_type *const *types, struct orr_diag *d)
 {
     int rc = 0;
-    if (comps->kind != ORR_NODE_MAP || comps->n == 0) {
-        orr_diag_error(d, &comps->mark, "components",
-                       "expected a mapping of component names to {type: ..., ...}");
+    if (!comps && orr_param_map(&sc->top, "machine"))
+        return 0;
+    if (!comps || comps->kind != ORR_NODE_MAP || comps->n == 0) {
+        orr_diag_error(d, comps ? &comps->mark : &sc->cfg.root->mark, "components",
+                       "expected a mapping of component names to {type: ..., ...} (or a "
+                       "`machine:` section)");
         return ORR_ESCHEMA;
     }
     for (size_t i = 0; i < comps->n; i++) {
@@ -110,6 +133,11 @@ static int build_components(struct orr_scenario *sc, const struct orr_node *comp
                 char *tkp = orr_keypath_join(kp, "type");
                 unknown_type(types, tn->scalar, &tn->mark, tkp, d);
                 free(tkp);
+                r = ORR_ESCHEMA;
+            } else if (t->expand) {
+                orr_diag_error(d, &tn->mark, kp,
+                               "type '%s' builds a whole section: use the top-level `%s:` key",
+                               t->name, t->name);
                 r = ORR_ESCHEMA;
             } else {
                 r = orr_sim_add_component(sc->sim, t, comps->aKey[i], cn, kp, d, NULL);
@@ -227,9 +255,10 @@ static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct or
                               NULL, &sc->stop, d);
     int rt = orr_params_parse(orr_scenario_trace_params, orr_param_map(&sc->top, "trace"),
                               "trace", NULL, &sc->trace, d);
+    int rb = orr_budgets_parse(orr_param_map(&sc->top, "budgets"), &sc->aBudget, &sc->nBudget, d);
     if (rs)
         return ORR_ESCHEMA;
-    if (rt)
+    if (rt || rb)
         rc = ORR_ESCHEMA;
     const char *pos[] = {"duration", "events"};
     for (size_t i = 0; i < 2; i++)
@@ -285,7 +314,9 @@ int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *con
         return rc;
     if ((rc = orr_sim_create(&sc->sim, &sc->opt)))
         return rc;
-    rc = build_components(sc, orr_param_map(&sc->top, "components"), types, d);
+    rc = build_machine(sc, orr_param_map(&sc->top, "machine"), types, d);
+    if (rc == 0)
+        rc = build_components(sc, orr_param_map(&sc->top, "components"), types, d);
     /* links and faults name components: only meaningful once all exist */
     if (rc == 0)
         rc = build_links(sc, orr_param_map(&sc->top, "links"), d);
@@ -304,6 +335,7 @@ void orr_scenario_close(struct orr_scenario *sc)
     orr_params_free(&sc->top);
     orr_params_free(&sc->stop);
     orr_params_free(&sc->trace);
+    orr_budgets_free(sc->aBudget, sc->nBudget);
     orr_config_free(&sc->cfg);
     free(sc->overrides);
     memset(sc, 0, sizeof *sc);

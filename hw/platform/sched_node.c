@@ -22,7 +22,19 @@
  * absolute deadline), switches, migrations; per node: kernel invariant
  * checks done. A broken scheduler invariant fails the run with a message
  * naming it. The checks walk every task, so they run after every kernel
- * entry by default and can be sampled (check_every) on big machines. */
+ * entry by default and can be sampled (check_every) on big machines.
+ *
+ * Machine (sched_machine.h): an optional `topology:` (sockets, cores, SMT,
+ * LLC clusters, NUMA nodes and distances) becomes the kernel's domain
+ * hierarchy; optional `cpu_types:` give CPUs a capacity, a clock and power
+ * figures. A CPU of capacity c executes `run` phases at c/1024 speed (a
+ * task's remaining work is kept in ns of a 1024 CPU), `run_cycles` at its
+ * type's clock; kernel costs use the node's frequency. With cpu_types each
+ * CPU reports energy (busy time x busy_mw + idle time x idle_mw), and the
+ * node the total. Generators (`hackbench:`, `schbench:`, schedgen.h) add
+ * rt-app tasks; schbench's workers report wake-up and request latency
+ * histograms. Without topology and cpu_types the machine is flat, as
+ * before. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +45,8 @@
 #include "platform.h"
 #include "rtapp.h"
 #include "sched.h"
+#include "sched_machine.h"
+#include "schedgen.h"
 
 enum { TAG_RUN_END = 1, TAG_WAKE = 2 };
 
@@ -51,7 +65,15 @@ static const struct orr_param node_params[] = {
     {"check_every", ORR_P_UINT, "1", 0,
      "run the scheduler's invariant checks (O(tasks)) after every Nth kernel entry; 0: never"},
     {"groups", ORR_P_SEQ, "[]", 0, "CPU bandwidth groups: {name, quota, period} (fair tasks)"},
-    {"tasks", ORR_P_SEQ, NULL, 0, "rt-app-style tasks (keys: docs/scenarios.md, sched_node)"},
+    {"topology", ORR_P_MAP, "{}", 0,
+     "sockets, cores_per_socket, threads_per_core, clusters_per_socket, numa_nodes, distances "
+     "(docs/sched.md); absent: flat"},
+    {"cpu_types", ORR_P_SEQ, "[]", 0,
+     "heterogeneous CPUs: {name, count, capacity, frequency, busy_mw, idle_mw} in CPU order"},
+    {"hackbench", ORR_P_MAP, "{}", 0, "hackbench-shaped tasks: {groups, fds, loops, message_cost}"},
+    {"schbench", ORR_P_MAP, "{}", 0,
+     "schbench-shaped tasks: {message_threads, workers_per_message, requests, run, sleep}"},
+    {"tasks", ORR_P_SEQ, "[]", 0, "rt-app-style tasks (keys: docs/scenarios.md, sched_node)"},
     {NULL},
 };
 
@@ -83,6 +105,7 @@ struct task {
     bool finished;
     hal_ns_t release, abs_deadline; /* periodic: current job */
     bool woken;            /* woken, not yet running: latency pending */
+    bool schbench_worker;  /* reports to the schbench histograms */
     orr_time_t woken_at;
     orr_time_t cpu_time;
     /* stats */
@@ -98,6 +121,10 @@ struct cpu {
     struct task *running; /* whose work is in progress (NULL: idle) */
     orr_time_t run_start; /* current stint began (after stalls) */
     uint64_t gen;
+    unsigned capacity;    /* 1..1024: run phases progress capacity/1024 per ns */
+    struct orr_clock clock; /* run_cycles */
+    const struct sched_cpu_type *type; /* NULL without cpu_types */
+    struct orr_value *v_energy;
 };
 
 /* Tasks blocked on one event, in the order they blocked. */
@@ -125,6 +152,11 @@ struct node {
     struct orr_counter *checks;
     struct orr_value *v_idle;
     struct orr_diag *d;              /* create/start only */
+    struct sched_machine machine;
+    struct sched_topology *topo;     /* NULL: flat */
+    struct schedgen_pool names;      /* generated task names */
+    struct orr_histogram *sb_wake, *sb_req; /* schbench workers */
+    struct orr_value *v_energy;
 };
 
 static struct cpu *cpu_of(struct hal_cpu *c) { return hal_kernel_data(c); }
@@ -159,7 +191,8 @@ static void stop_stint(struct cpu *cp)
     if (!t)
         return;
     if (now > cp->run_start) {
-        hal_ns_t done = (now - cp->run_start) / ORR_NS;
+        /* work done, in ns of a 1024 CPU (exact division when 1024) */
+        hal_ns_t done = (now - cp->run_start) * cp->capacity / SCHED_CAPACITY_SCALE / ORR_NS;
         t->cpu_time += now - cp->run_start;
         t->remaining = done >= t->remaining ? 0 : t->remaining - done;
     }
@@ -177,8 +210,12 @@ static void start_stint(struct cpu *cp, struct task *t, orr_time_t stall)
     if (t->woken) {
         t->woken = false;
         orr_histogram_add(t->lat, cp->run_start - t->woken_at);
+        if (t->schbench_worker && t->phase == 1) /* woken by its request (not the start) */
+            orr_histogram_add(n->sb_wake, cp->run_start - t->woken_at);
     }
-    orr_timer(n->comp, stall + t->remaining * ORR_NS, TAG_RUN_END, cp->id, cp->gen);
+    /* ceil(remaining * 1024 / capacity) ns of wall time */
+    orr_time_t wall = (t->remaining * ORR_NS * SCHED_CAPACITY_SCALE + cp->capacity - 1) / cp->capacity;
+    orr_timer(n->comp, stall + wall, TAG_RUN_END, cp->id, cp->gen);
 }
 
 static void do_schedule(struct hal_cpu *c, void *arg)
@@ -295,13 +332,16 @@ static void advance(struct node *n, struct cpu *cp, struct task *t)
                 return;
             }
         }
+        if (t->schbench_worker && t->phase == 2) /* its request's run is done */
+            orr_histogram_add(n->sb_req, now_ps(n) - t->woken_at);
         const struct rtapp_phase *ph = &sp->aPhase[t->phase++];
         switch (ph->op) {
         case RTAPP_RUN:
             t->remaining = ph->amount;
             return;
-        case RTAPP_RUN_CYCLES:
-            t->remaining = orr_clock_cycles_to_ps(&n->plat.clock, ph->amount) / ORR_NS;
+        case RTAPP_RUN_CYCLES: /* at this CPU's clock, as work of a 1024 CPU */
+            t->remaining = orr_clock_cycles_to_ps(&cp->clock, ph->amount) * cp->capacity /
+                           SCHED_CAPACITY_SCALE / ORR_NS;
             if (t->remaining == 0)
                 t->remaining = 1;
             return;
@@ -528,8 +568,20 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     cfg.dl_bound_permille = (uint32_t)orr_param_u64(p, "dl_bound_permille");
     cfg.balance_interval = (uint32_t)orr_param_u64(p, "balance_interval");
     int rc = apply_features(&cfg, p, c->keypath, d);
+    if (sched_machine_parse(orr_param_map(p, "topology"), orr_param_map(p, "cpu_types"), n->ncpu,
+                            orr_param_given(p, "cpus"), orr_param_mark(p, "cpus"), c->keypath,
+                            &n->machine, d))
+        return ORR_ESCHEMA;
+    n->ncpu = n->machine.ncpu;
     char *kp = orr_keypath_join(c->keypath, "tasks");
     int r = rtapp_parse(orr_param_map(p, "tasks"), kp, n->ncpu, &n->spec, d);
+    free(kp);
+    struct schbench_info sb;
+    kp = orr_keypath_join(c->keypath, "hackbench");
+    r = hackbench_expand(orr_param_map(p, "hackbench"), kp, &n->spec, &n->names, d) || r;
+    free(kp);
+    kp = orr_keypath_join(c->keypath, "schbench");
+    r = schbench_expand(orr_param_map(p, "schbench"), kp, &n->spec, &n->names, &sb, d) || r;
     free(kp);
     if (rc || r)
         return ORR_ESCHEMA;
@@ -543,12 +595,28 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     if (!n->aRq || !n->aCpu || !n->aPending || !n->aWaiters)
         abort();
     for (unsigned i = 0; i < n->ncpu; i++) {
-        n->aCpu[i] = (struct cpu){.node = n, .id = i};
+        const struct sched_machine *m = &n->machine;
+        const struct sched_cpu_type *ty = m->nType ? &m->aType[m->aCpuType[i]] : NULL;
+        n->aCpu[i] = (struct cpu){.node = n, .id = i, .type = ty,
+                                  .capacity = ty ? ty->capacity : SCHED_CAPACITY_SCALE,
+                                  .clock = {ty && ty->hz ? ty->hz : n->plat.clock.hz}};
         hal_set_kernel_data(&n->plat.aCpu[i], &n->aCpu[i]);
     }
     if (sched_init(&n->s, &cfg, n->aRq, n->ncpu)) {
         orr_diag_error(d, &c->mark, c->keypath, "the scheduler refused this configuration");
         return ORR_ESCHEMA;
+    }
+    if (n->machine.described) {
+        struct sched_topology_desc desc = sched_machine_desc(&n->machine);
+        n->topo = malloc(sizeof *n->topo);
+        if (!n->topo)
+            abort();
+        if (sched_topology_build(n->topo, &desc, &cfg) || sched_set_topology(&n->s, n->topo)) {
+            orr_diag_error(d, &c->mark, c->keypath,
+                           "the scheduler refused this topology (more than %u domain levels?)",
+                           SCHED_TOPO_MAX_LEVELS);
+            return ORR_ESCHEMA;
+        }
     }
     if (make_groups(c, n, orr_param_map(p, "groups"), d))
         return ORR_ESCHEMA;
@@ -557,7 +625,24 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     orr_sim_knob(c, "sched.features", feats); /* recorded in the trace header */
     n->checks = orr_counter_new(c, "sched.checks", "");
     n->v_idle = orr_value_new(c, "idle", "ratio");
-    return add_tasks(c, n, d);
+    if (n->machine.nType) {
+        char buf[64];
+        for (unsigned i = 0; i < n->ncpu; i++) {
+            snprintf(buf, sizeof buf, "cpu%u.energy", i);
+            n->aCpu[i].v_energy = orr_value_new(c, buf, "uJ");
+        }
+        n->v_energy = orr_value_new(c, "energy", "uJ");
+    }
+    if (sb.nWorker) {
+        n->sb_wake = orr_histogram_new(c, "schbench.wakeup_latency", "ps");
+        n->sb_req = orr_histogram_new(c, "schbench.request_latency", "ps");
+    }
+    rc = add_tasks(c, n, d);
+    for (size_t k = 0; k < n->nTask; k++) { /* instances of the worker specs */
+        size_t spec = (size_t)(n->aTask[k].spec - n->spec.aTask);
+        n->aTask[k].schbench_worker = spec >= sb.first_worker && spec < sb.first_worker + sb.nWorker;
+    }
+    return rc;
 }
 
 static void do_tick_start(struct hal_cpu *c, void *arg)
@@ -644,6 +729,19 @@ static void node_finish(struct orr_component *c)
         t->v_migrations->v = (double)t->st.stats.nr_migrations;
     }
     n->v_idle->v = now ? 1.0 - (double)busy / ((double)now * n->ncpu) : 0.0;
+    double total = 0;
+    for (unsigned i = 0; n->v_energy && i < n->ncpu; i++) {
+        const struct sched_rq *rq = &n->s.rq[i];
+        hal_ns_t idle = rq->idle_ns + (rq->curr ? 0 : now / ORR_NS - rq->idle_start);
+        hal_ns_t all = now / ORR_NS, busy_ns = all > idle ? all - idle : 0;
+        const struct sched_cpu_type *ty = n->aCpu[i].type;
+        /* mW x ns = pJ; / 1e6 = uJ */
+        double uj = ((double)busy_ns * ty->busy_mw + (double)(all - busy_ns) * ty->idle_mw) / 1e6;
+        n->aCpu[i].v_energy->v = uj;
+        total += uj;
+    }
+    if (n->v_energy)
+        n->v_energy->v = total;
 
 }
 
@@ -664,6 +762,9 @@ static void node_destroy(struct orr_component *c)
         free(n->aWaiters[e].a);
     free(n->aWaiters);
     rtapp_free(&n->spec);
+    schedgen_pool_free(&n->names);
+    sched_machine_free(&n->machine);
+    free(n->topo);
     platform_free(&n->plat);
 }
 

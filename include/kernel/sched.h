@@ -117,6 +117,12 @@ enum sched_cost {
     X(LB_IDLE_PULL, 1, "a CPU about to go idle pulls a queued fair task first")            \
     X(GROUP_BW, 1, "fair tasks of a sched_group run at most quota_ns per period_ns in "   \
                    "total over all CPUs (CFS bandwidth control); off: quotas ignored")    \
+    X(TOPOLOGY, 1, "with a platform topology (sched_set_topology), periodic balancing, "   \
+                   "idle pull and wake placement walk the domain hierarchy SMT > LLC > "   \
+                   "package > NUMA bottom-up; off: flat, every CPU equally near")          \
+    X(ENERGY_AWARE, 1, "with an energy model and unequal capacities, a waking fair task "  \
+                       "goes to the CPU that fits its utilisation at the least estimated " \
+                       "energy, and balancing rests while no CPU is over-utilised (EAS)")   \
     X(CHECK_PICK, 0, "debug: verify every fair pick against an O(n) scan and panic on "    \
                      "mismatch")
 
@@ -132,7 +138,11 @@ struct sched_config {
     hal_ns_t base_slice_ns;       /* EEVDF request size; default 750000 (REFERENCES.md) */
     hal_ns_t rr_timeslice_ns;     /* SCHED_RR quantum; default 100 ms (Linux) */
     uint32_t dl_bound_permille;   /* DL admission bound per CPU; default 950 */
-    uint32_t balance_interval;    /* ticks between periodic balancing; default 4 */
+    uint32_t balance_interval;    /* ticks between periodic balancing; default 4
+                                     (the lowest domain level; level k: << k) */
+    uint32_t numa_imbalance_pct;  /* NUMA levels balance only when the busiest group's
+                                     load per capacity exceeds the local one by this
+                                     percentage; default 125 (SMT 110, LLC/package 117) */
     uint32_t features;            /* bit SCHED_FEAT_x; default from SCHED_FEATURES */
 };
 
@@ -208,8 +218,19 @@ struct sched_stats {
     uint64_t dl_deadline_misses;/* DL: ran past its scheduling deadline */
 };
 
+/* A running average of utilisation (topology.c): avg / 2^SCHED_UTIL_SHIFT is
+ * in 0..1024 units of the biggest CPU's capacity (scale-invariant: time on a
+ * CPU of capacity c counts c/1024). Decays with a 32 ms half-life (PELT). */
+struct sched_util {
+    uint64_t avg;               /* Q20: 1024 << 20 = fully busy on a 1024 CPU */
+    hal_ns_t stamp;             /* time it is accounted up to */
+};
+#define SCHED_UTIL_SHIFT 20
+
 struct sched_task {
-    /* set by the caller before sched_task_add */
+    /* set by the caller before sched_task_add; affinity may be widened or
+     * narrowed later: it is read at each placement and balancing decision
+     * (a task on a CPU it no longer allows stays there until it wakes) */
     uint64_t id;                /* unique; names the task in traces */
     enum sched_policy policy;
     int nice;                   /* NORMAL: -20..19 */
@@ -228,6 +249,7 @@ struct sched_task {
     struct sched_rt_entity rt;
     struct sched_dl_entity dl;
     struct sched_stats stats;
+    struct sched_util util;     /* utilisation (tracked with an energy model) */
     struct sched_task *all_next; /* every added task, for sched_check */
 };
 
@@ -267,6 +289,82 @@ struct sched_rq {
     struct sched_fair_rq fair;
     struct sched_rt_rq rt;
     struct sched_dl_rq dl;
+    struct sched_util util;   /* Σ util of the tasks attached here (running,
+                                 queued or blocked with cpu == this) */
+    bool push_pending;        /* active balance: on the next sched_schedule,
+                                 move curr (fair) to push_cpu if it is idle */
+    unsigned push_cpu;
+    uint64_t nr_pushes;       /* active migrations done from this CPU */
+};
+
+/* ---- machine topology (topology.c) ----
+ *
+ * The platform describes each CPU (struct sched_cpu_topo) and the NUMA node
+ * distances (ACPI SLIT style: 10 local, larger is farther, symmetric);
+ * sched_topology_build turns that into a hierarchy of scheduling domains,
+ * sched_set_topology hands it to the scheduler. Without one (the default)
+ * the machine is flat. Everything is caller-allocated; the struct is
+ * ~4 KiB for SCHED_MAX_CPUS. */
+#define SCHED_TOPO_MAX_LEVELS 8u
+#define SCHED_MAX_NODES 16u
+#define SCHED_MAX_PD 8u               /* performance domains (CPU types) */
+#define SCHED_CAPACITY_SCALE 1024u    /* capacity of the biggest CPU */
+#define SCHED_NUMA_LOCAL 10u
+
+struct sched_cpu_topo {
+    uint16_t core;      /* SMT siblings share a core id */
+    uint16_t llc;       /* cores sharing a last-level cache (cluster) */
+    uint16_t socket;    /* package */
+    uint16_t node;      /* NUMA node, < nr_nodes */
+    uint16_t capacity;  /* 1..1024: work per ns relative to the biggest CPU */
+    uint16_t pd;        /* performance domain (CPU type), < nr_pd */
+};
+
+/* Energy model of one CPU type (one operating point): power of one CPU
+ * busy at its capacity, and idle. */
+struct sched_energy_pd {
+    uint32_t busy_mw, idle_mw;
+};
+
+struct sched_topology_desc {
+    unsigned nr_cpus;
+    const struct sched_cpu_topo *cpu;    /* nr_cpus entries */
+    unsigned nr_nodes;                   /* 1..SCHED_MAX_NODES */
+    const uint8_t *distance;             /* nr_nodes x nr_nodes, row-major */
+    unsigned nr_pd;                      /* 1..SCHED_MAX_PD */
+    const struct sched_energy_pd *energy;/* nr_pd entries, or NULL: no model */
+};
+
+/* Identities that group CPUs; a level's groups are one of these. */
+enum sched_topo_id {
+    SCHED_ID_CPU = 0, SCHED_ID_CORE, SCHED_ID_LLC, SCHED_ID_SOCKET, SCHED_ID_NODE,
+    SCHED_NR_IDS,
+};
+
+enum sched_level_kind { SCHED_LEVEL_SMT, SCHED_LEVEL_LLC, SCHED_LEVEL_PKG, SCHED_LEVEL_NUMA };
+
+struct sched_domain_level {
+    enum sched_level_kind kind;
+    uint8_t span_id;        /* non-NUMA: span = CPUs sharing this identity */
+    uint8_t max_distance;   /* NUMA: span = CPUs on nodes within this distance */
+    uint8_t group_id;       /* groups = CPUs sharing this identity */
+    uint16_t imbalance_pct; /* busiest/local load-per-capacity threshold, % */
+    uint32_t interval;      /* ticks between periodic balancing at this level */
+};
+
+struct sched_topology {
+    unsigned nr_cpus, nr_levels, nr_nodes, nr_pd;
+    struct sched_domain_level level[SCHED_TOPO_MAX_LEVELS]; /* bottom-up */
+    /* per identity: the first CPU sharing it, and the next one after cpu
+     * (== cpu at the end of the list) */
+    uint8_t first[SCHED_NR_IDS][SCHED_MAX_CPUS];
+    uint8_t next[SCHED_NR_IDS][SCHED_MAX_CPUS];
+    uint8_t node[SCHED_MAX_CPUS];
+    uint8_t pd[SCHED_MAX_CPUS];
+    uint16_t capacity[SCHED_MAX_CPUS];
+    uint8_t distance[SCHED_MAX_NODES][SCHED_MAX_NODES];
+    struct sched_energy_pd energy[SCHED_MAX_PD];
+    bool has_energy;        /* an energy model and at least two capacities */
 };
 
 struct sched {
@@ -275,6 +373,7 @@ struct sched {
     unsigned nr_cpus;
     struct sched_task *all;   /* every added task */
     struct sched_group *groups; /* every initialised bandwidth group */
+    const struct sched_topology *topo; /* NULL: flat */
 };
 
 /* ---- configuration and features ---- */
@@ -295,6 +394,26 @@ size_t sched_features_format(const struct sched_config *cfg, char *buf, size_t n
  * the defaults. SCHED_EINVAL if nr_cpus or cfg is out of range. */
 int sched_init(struct sched *s, const struct sched_config *cfg, struct sched_rq *rqs,
                unsigned nr_cpus);
+
+/* Build the domain hierarchy for desc into topo (caller-allocated), with
+ * cfg's balance_interval and numa_imbalance_pct (NULL: defaults).
+ * SCHED_EINVAL unless 1 <= nr_cpus <= SCHED_MAX_CPUS, 1 <= nr_nodes <=
+ * SCHED_MAX_NODES, every distance is symmetric, 10 on the diagonal and
+ * 11..254 off it, capacities are 1..1024, pd < nr_pd <= SCHED_MAX_PD, the
+ * identities nest (SMT siblings share an LLC, an LLC is in one socket, a
+ * socket on one node) and there are at most SCHED_TOPO_MAX_LEVELS levels.
+ * Levels that would not add CPUs to the one below are left out. */
+int sched_topology_build(struct sched_topology *topo, const struct sched_topology_desc *desc,
+                         const struct sched_config *cfg);
+/* Use topo (built for s->nr_cpus CPUs; it must outlive s) from now on;
+ * NULL returns to flat. Call at boot before tasks are added. */
+int sched_set_topology(struct sched *s, const struct sched_topology *topo);
+/* Whether CPUs a and b share level `level`'s span (cheap; for tests). */
+bool sched_topology_shares(const struct sched_topology *topo, unsigned level, unsigned a,
+                           unsigned b);
+/* Utilisation of t / of CPU cpu at `now`, 0..1024 (decayed, read-only). */
+unsigned sched_task_util(const struct sched *s, const struct sched_task *t, hal_ns_t now);
+unsigned sched_cpu_util(const struct sched *s, unsigned cpu, hal_ns_t now);
 
 /* Register task t (its caller fields set). Validates everything first, then
  * commits: SCHED_EINVAL for a bad policy/nice/rt_prio, DL parameters not

@@ -7,6 +7,11 @@
  *   metrics(run_id, component, name, value, unit)
  *   histograms(run_id, component, name, unit, count, min, max, mean,
  *              p50, p90, p99, p999)
+ *   budgets(run_id, metric, bound, value, unit, margin, pass)
+ *      one row per scenario budget (docs/budgets.md); pass is 0 or 1.
+ *      Added without a version bump: the schema is created with
+ *      IF NOT EXISTS, so a version-1 file gains the table on first open and
+ *      an older orrery ignores it.
  * status is 'ok' (the run reached one of its stop conditions),
  * 'interrupted' (SIGINT) or 'failed' (a model reported a failure, e.g. a
  * broken kernel invariant; the run is kept for inspection); stop_reason says
@@ -41,6 +46,17 @@ struct orr_hist_summary {
     uint64_t p50, p90, p99, p999;
 };
 
+/* One checked budget: bound as written, the metric's value and unit, and
+ * the headroom (>= 0 when it holds; see include/orrery/budget.h). */
+struct orr_budget_row {
+    const char *metric;
+    const char *bound;
+    double value;
+    const char *unit;
+    double margin;
+    int pass;
+};
+
 struct orr_run_record {
     const char *scenario;
     uint64_t scenario_hash;
@@ -58,6 +74,8 @@ struct orr_run_record {
     const struct orr_metric *aMetric;
     size_t nHist;
     const struct orr_hist_summary *aHist;
+    size_t nBudget;
+    const struct orr_budget_row *aBudget;
 };
 
 struct orr_results;
@@ -66,7 +84,7 @@ struct orr_results;
  * that is not a database, or a newer schema version is ORR_EDB with a
  * message in d. Nothing is written besides the schema. */
 int orr_results_open(struct orr_results **db, const char *path, struct orr_diag *d);
-/* Insert the run, its metrics and histograms in one transaction; on any
+/* Insert the run, its metrics, histograms and budgets in one transaction; on any
  * failure roll back and return ORR_EDB (message in d). */
 int orr_results_write_run(struct orr_results *db, const struct orr_run_record *r,
                           int64_t *run_id, struct orr_diag *d);

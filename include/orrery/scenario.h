@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "orrery/budget.h"
 #include "orrery/config.h"
 #include "orrery/diag.h"
 #include "orrery/params.h"
@@ -24,6 +25,8 @@ struct orr_scenario {
     char *overrides;         /* --set arguments joined with '\n' ("" if none) */
     struct orr_sim *sim;
     struct orr_params top, stop, trace;
+    struct orr_budget *aBudget; /* `budgets:`, parsed and checked for syntax */
+    size_t nBudget;
 };
 
 /* The schema of the top-level keys and of `stop:` and `trace:`. */

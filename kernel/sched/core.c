@@ -8,7 +8,9 @@
  * it was last accounted (rq->clock = hal_now) before any class operation,
  * so classes always see an up-to-date curr.
  *
- * Load balancing (flat topology: every CPU is equally near):
+ * Load balancing without a topology (flat: every CPU is equally near; with
+ * one and TOPOLOGY on, topology.c walks the domains instead, and the push
+ * of a running task (active balance) is done here in sched_schedule):
  *   - wake placement (select_cpu): DL stays on its home CPU; RT goes where
  *     it would preempt the lowest priority; FAIR prefers an idle CPU (prev
  *     first), else the least loaded;
@@ -20,9 +22,8 @@
  * is O(nr_cpus); finding a task the affinity allows is O(n) in the worst
  * case (in-order walk of the busiest CPU's tree).
  *
- * Not done (docs/sched.md): topology/NUMA-aware balancing, RT push/pull
- * after wake-up, DL migration (global EDF), energy-aware placement, RT
- * throttling. Group bandwidth (quota/period) is part of the fair class. */
+ * Not done (docs/sched.md): RT push/pull after wake-up, DL migration
+ * (global EDF), RT throttling. Group bandwidth (quota/period) is part of the fair class. */
 #include "internal.h"
 
 #include "kstring.h"
@@ -46,6 +47,7 @@ void sched_config_default(struct sched_config *cfg)
     cfg->rr_timeslice_ns = 100000000; /* Linux RR_TIMESLICE */
     cfg->dl_bound_permille = 950;    /* SCHED_DEADLINE 950 ms / 1 s */
     cfg->balance_interval = 4;
+    cfg->numa_imbalance_pct = 125;   /* Linux sd->imbalance_pct for NUMA levels */
     cfg->features = feat_defaults;
 }
 
@@ -116,7 +118,7 @@ static bool task_queued(const struct sched_task *t)
            (t->policy == SCHED_POLICY_NORMAL && t->fair.throttled);
 }
 
-static unsigned rq_load(const struct sched_rq *rq)
+unsigned sched_rq_load(const struct sched_rq *rq)
 {
     return rq->dl.nr_running + rq->rt.nr_running + rq->fair.nr_running;
 }
@@ -140,6 +142,8 @@ void sched_update_curr(struct sched *s, struct sched_rq *rq, hal_ns_t now)
 {
     rq->clock = now;
     struct sched_task *curr = rq->curr;
+    if (sched_util_on(s))
+        sched_util_update_rq(s, rq, now);
     if (!curr || curr->state != SCHED_TASK_RUNNING)
         return;
     hal_ns_t delta = now - curr->exec_start;
@@ -193,7 +197,8 @@ int sched_init(struct sched *s, const struct sched_config *cfg, struct sched_rq 
     if (!s || !rqs || nr_cpus == 0 || nr_cpus > SCHED_MAX_CPUS || cfg->tick_ns == 0 ||
         cfg->base_slice_ns == 0 || cfg->base_slice_ns >= ((hal_ns_t)1 << 32) ||
         cfg->rr_timeslice_ns == 0 || cfg->dl_bound_permille > 1000 ||
-        cfg->balance_interval == 0)
+        cfg->balance_interval == 0 || cfg->numa_imbalance_pct < 100 ||
+        cfg->numa_imbalance_pct > 1000)
         return SCHED_EINVAL;
     kmemset(s, 0, sizeof *s);
     kmemset(rqs, 0, sizeof *rqs * nr_cpus);
@@ -321,12 +326,13 @@ static unsigned rq_level(const struct sched_rq *rq)
     return lvl;
 }
 
-static bool rq_idle(const struct sched_rq *rq)
+bool sched_rq_idle(const struct sched_rq *rq)
 {
-    return !rq->curr && rq_load(rq) == 0;
+    return !rq->curr && sched_rq_load(rq) == 0;
 }
 
-static unsigned select_cpu(const struct sched *s, const struct sched_task *t)
+static unsigned select_cpu(const struct sched *s, const struct sched_task *t, unsigned waker,
+                           hal_ns_t now)
 {
     unsigned prev = t->cpu, n = s->nr_cpus;
     enum sched_class_id cls = sched_task_class(t);
@@ -345,16 +351,18 @@ static unsigned select_cpu(const struct sched *s, const struct sched_task *t)
         }
         return best;
     }
-    if (rq_idle(&s->rq[prev]))
+    if (sched_topo_on(s))
+        return sched_topo_select_fair(s, t, prev, waker, now);
+    if (sched_rq_idle(&s->rq[prev]))
         return prev;
-    unsigned best = prev, best_load = rq_load(&s->rq[prev]);
+    unsigned best = prev, best_load = sched_rq_load(&s->rq[prev]);
     for (unsigned k = 1; k < n; k++) {
         unsigned i = (prev + k) % n;
         if (!sched_affinity_has(t, i))
             continue;
-        if (rq_idle(&s->rq[i]))
+        if (sched_rq_idle(&s->rq[i]))
             return i;
-        unsigned load = rq_load(&s->rq[i]);
+        unsigned load = sched_rq_load(&s->rq[i]);
         if (load < best_load)
             best = i, best_load = load;
     }
@@ -385,9 +393,13 @@ int sched_wakeup(struct sched *s, struct hal_cpu *c, struct sched_task *t)
     if (t->state != SCHED_TASK_BLOCKED)
         return SCHED_ESTATE;
     hal_ns_t now = hal_now(c);
-    unsigned cpu = select_cpu(s, t);
+    if (sched_util_on(s))
+        sched_util_update(&t->util, now, 0); /* it slept: decay to now */
+    unsigned cpu = select_cpu(s, t, hal_cpu_id(c), now);
     struct sched_rq *rq = &s->rq[cpu];
     sched_update_curr(s, rq, now);
+    if (cpu != t->cpu && sched_util_on(s))
+        sched_util_move(s, t, &s->rq[t->cpu], rq, now);
     if (cpu != t->cpu && !t->is_new)
         t->stats.nr_migrations++;
     t->cpu = cpu;
@@ -430,6 +442,8 @@ int sched_exit(struct sched *s, struct hal_cpu *c, struct sched_task *t)
     if (rq->curr == t)
         sched_resched(rq);
     t->state = SCHED_TASK_EXITED;
+    if (sched_util_on(s))
+        sched_util_move(s, t, rq, NULL, hal_now(c));
     if (t->policy == SCHED_POLICY_DEADLINE)
         rq->dl.bw_admitted -= t->dl.bw;
     /* unlink from the task list: O(n), exits are rare */
@@ -453,13 +467,16 @@ static struct sched_task *pick_next(struct sched *s, struct sched_rq *rq)
     return NULL;
 }
 
-/* Move queued fair task t from rq `from` to `to`, keeping its lag. */
-static void migrate(struct sched *s, struct hal_cpu *c, struct sched_rq *from,
-                    struct sched_rq *to, struct sched_task *t)
+void sched_migrate(struct sched *s, struct hal_cpu *c, struct sched_rq *from,
+                   struct sched_rq *to, struct sched_task *t)
 {
     hal_ns_t now = hal_now(c);
     sched_update_curr(s, from, now);
     dequeue(s, from, t, SCHED_DEQ_MIGRATE, c);
+    if (sched_util_on(s)) {
+        sched_update_curr(s, to, now);
+        sched_util_move(s, t, from, to, now);
+    }
     t->cpu = to->cpu;
     t->stats.nr_migrations++;
     sched_update_curr(s, to, now);
@@ -479,14 +496,54 @@ static bool pull_fair(struct sched *s, struct hal_cpu *c, struct sched_rq *to, u
     }
     if (!busiest || busiest->fair.nr_running < to->fair.nr_running + min_gap)
         return false;
-    for (struct sched_node *n = sched_tree_first(busiest->fair.root); n; n = sched_tree_next(n)) {
+    struct sched_task *t = sched_pullable(busiest, to->cpu);
+    if (t)
+        sched_migrate(s, c, busiest, to, t);
+    return t != NULL;
+}
+
+struct sched_task *sched_pullable(const struct sched_rq *from, unsigned dst)
+{
+    for (struct sched_node *n = sched_tree_first(from->fair.root); n; n = sched_tree_next(n)) {
         struct sched_task *t = sched_container_of(n, struct sched_task, fair.node);
-        if (sched_affinity_has(t, to->cpu)) {
-            migrate(s, c, busiest, to, t);
-            return true;
-        }
+        if (sched_affinity_has(t, dst))
+            return t;
     }
-    return false;
+    return NULL;
+}
+
+void sched_push(struct sched *s, struct hal_cpu *c, struct sched_rq *from, unsigned dst)
+{
+    (void)s;
+    if (from->push_pending)
+        return;
+    from->push_pending = true;
+    from->push_cpu = dst;
+    bool was = from->need_resched;
+    sched_resched(from);
+    if (!was && from->cpu != hal_cpu_id(c))
+        hal_ipi_send(c, from->cpu, SCHED_IPI_RESCHED);
+}
+
+/* Active balance, on the pushing CPU after put_prev: prev (a fair task that
+ * was running) moves to push_cpu if that CPU is still idle and allowed.
+ * Returns whether it moved. */
+static bool do_push(struct sched *s, struct hal_cpu *c, struct sched_rq *rq,
+                    struct sched_task *prev)
+{
+    rq->push_pending = false;
+    struct sched_rq *dst = &s->rq[rq->push_cpu];
+    if (!prev || prev->state != SCHED_TASK_QUEUED || !prev->on_rq ||
+        sched_task_class(prev) != SCHED_CLASS_FAIR || !sched_affinity_has(prev, dst->cpu) ||
+        !sched_rq_idle(dst) || dst == rq)
+        return false;
+    sched_migrate(s, c, rq, dst, prev);
+    rq->nr_pushes++;
+    bool was = dst->need_resched;
+    sched_check_preempt(s, dst, prev);
+    if (!was && dst->need_resched && dst->cpu != hal_cpu_id(c))
+        hal_ipi_send(c, dst->cpu, SCHED_IPI_RESCHED);
+    return true;
 }
 
 struct sched_task *sched_schedule(struct sched *s, struct hal_cpu *c)
@@ -500,14 +557,17 @@ struct sched_task *sched_schedule(struct sched *s, struct hal_cpu *c)
         if (prev->on_rq)
             sched_class_of(prev)->put_prev(s, rq, prev);
     }
+    bool pushed = rq->push_pending && do_push(s, c, rq, prev);
     struct sched_task *next = pick_next(s, rq);
     if (!next && rq->fair.nr_running)
         hal_panic(c, "sched: fair runqueue non-empty but no pick");
-    if (!next && sched_feat(s, SCHED_FEAT_LB_IDLE_PULL) && s->nr_cpus > 1 &&
-        pull_fair(s, c, rq, 1))
+    if (!next && !pushed && sched_feat(s, SCHED_FEAT_LB_IDLE_PULL) && s->nr_cpus > 1 &&
+        (sched_topo_on(s) ? sched_topo_idle_pull(s, c, rq) : pull_fair(s, c, rq, 1)))
         next = pick_next(s, rq);
     hal_cost(c, SCHED_COST_PICK);
     if (next) {
+        if (next != prev && sched_util_on(s))
+            sched_util_update(&next->util, now, 0); /* it waited: decay to now */
         sched_class_of(next)->set_next(s, rq, next);
         next->state = SCHED_TASK_RUNNING;
         next->exec_start = now;
@@ -581,7 +641,9 @@ void sched_tick(struct sched *s, struct hal_cpu *c)
         if (classes[i]->timer)
             classes[i]->timer(s, rq);
     tick_preempt(rq);
-    if (sched_feat(s, SCHED_FEAT_LB_PERIODIC) && s->nr_cpus > 1 &&
+    if (sched_feat(s, SCHED_FEAT_LB_PERIODIC) && s->nr_cpus > 1 && sched_topo_on(s)) {
+        sched_topo_balance(s, c, rq);
+    } else if (sched_feat(s, SCHED_FEAT_LB_PERIODIC) && s->nr_cpus > 1 &&
         rq->ticks % s->cfg.balance_interval == 0 && pull_fair(s, c, rq, 2) && rq->fair.root)
         sched_check_preempt(s, rq, sched_container_of(sched_tree_first(rq->fair.root),
                                                       struct sched_task, fair.node));

@@ -70,6 +70,41 @@ bool sched_feat(const struct sched *s, enum sched_feature f);
 /* Account curr's runtime up to now (its class's update_curr). */
 void sched_update_curr(struct sched *s, struct sched_rq *rq, hal_ns_t now);
 
+/* core.c services for load balancing (flat and topology.c). */
+unsigned sched_rq_load(const struct sched_rq *rq);     /* runnable tasks, all classes */
+bool sched_rq_idle(const struct sched_rq *rq);         /* no curr, nothing runnable */
+/* Move queued fair task t from rq `from` to `to`, keeping its lag. */
+void sched_migrate(struct sched *s, struct hal_cpu *c, struct sched_rq *from,
+                   struct sched_rq *to, struct sched_task *t);
+/* The first queued (not running) fair task of `from` allowed on dst, or NULL. */
+struct sched_task *sched_pullable(const struct sched_rq *from, unsigned dst);
+/* Active balance: ask `from` to move its running fair task to dst at its
+ * next sched_schedule (resched + IPI). */
+void sched_push(struct sched *s, struct hal_cpu *c, struct sched_rq *from, unsigned dst);
+
+/* topology.c: domains, utilisation, placement and balancing. */
+static inline bool sched_topo_on(const struct sched *s)
+{
+    return s->topo && sched_feat(s, SCHED_FEAT_TOPOLOGY);
+}
+static inline bool sched_util_on(const struct sched *s)
+{
+    return s->topo && s->topo->has_energy;
+}
+/* Advance u to now at rate (Q20 capacity units: cap << SCHED_UTIL_SHIFT
+ * while running on a CPU of capacity cap, 0 otherwise). */
+void sched_util_update(struct sched_util *u, hal_ns_t now, uint64_t rate);
+/* Advance rq's util and its curr's util to now (core.c: sched_update_curr). */
+void sched_util_update_rq(const struct sched *s, struct sched_rq *rq, hal_ns_t now);
+/* t's util (synced to now) leaves `from` (if not NULL) and joins `to` (if
+ * not NULL). */
+void sched_util_move(struct sched *s, struct sched_task *t, struct sched_rq *from,
+                     struct sched_rq *to, hal_ns_t now);
+unsigned sched_topo_select_fair(const struct sched *s, const struct sched_task *t, unsigned prev,
+                                unsigned waker, hal_ns_t now);
+void sched_topo_balance(struct sched *s, struct hal_cpu *c, struct sched_rq *rq);
+bool sched_topo_idle_pull(struct sched *s, struct hal_cpu *c, struct sched_rq *rq);
+
 /* fair.c: change t's weight keeping its lag (sched_set_nice). */
 void sched_fair_reweight(struct sched *s, struct sched_rq *rq, struct sched_task *t,
                          uint32_t w_new);

@@ -151,6 +151,34 @@ static int test_features(struct hal_cpu *c)
     return KTEST_OK;
 }
 
+/* Domains from a 2-socket x 2-core x 2-SMT description (distance 20):
+ * SMT, LLC (= package) and NUMA levels; bad distances are refused. The
+ * topology is ~4 KiB: fine on a 16 KiB boot stack. */
+static int test_topology(struct hal_cpu *c)
+{
+    (void)c;
+    struct sched_topology tp;
+    struct sched_cpu_topo cpu[8];
+    uint8_t dist[4] = {10, 20, 20, 10};
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned core = i / 2, sock = core / 2;
+        cpu[i] = (struct sched_cpu_topo){(uint16_t)core, (uint16_t)sock, (uint16_t)sock,
+                                         (uint16_t)sock, 1024, 0};
+    }
+    struct sched_topology_desc d = {8, cpu, 2, dist, 1, NULL};
+    KTEST_CHECK(sched_topology_build(&tp, &d, NULL) == 0);
+    KTEST_CHECK(tp.nr_levels == 3);
+    KTEST_CHECK(tp.level[0].kind == SCHED_LEVEL_SMT && tp.level[2].kind == SCHED_LEVEL_NUMA);
+    KTEST_CHECK(sched_topology_shares(&tp, 0, 4, 5) && !sched_topology_shares(&tp, 0, 3, 4));
+    KTEST_CHECK(sched_topology_shares(&tp, 1, 0, 3) && !sched_topology_shares(&tp, 1, 3, 4));
+    KTEST_CHECK(sched_topology_shares(&tp, 2, 0, 7));
+    KTEST_CHECK(tp.level[2].imbalance_pct == 125 && tp.level[2].interval > tp.level[1].interval);
+    KTEST_CHECK(!tp.has_energy);
+    dist[1] = 30; /* not symmetric */
+    KTEST_CHECK(sched_topology_build(&tp, &d, NULL) == SCHED_EINVAL);
+    return KTEST_OK;
+}
+
 const struct ktest sched_ktests[] = {
     {"nice_weights", test_nice_weights},
     {"eevdf_pick", test_eevdf_pick},
@@ -158,5 +186,6 @@ const struct ktest sched_ktests[] = {
     {"dl_admission", test_dl_admission},
     {"tree", test_tree},
     {"features", test_features},
+    {"topology", test_topology},
     {0, 0},
 };

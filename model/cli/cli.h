@@ -13,6 +13,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 
 /* Print "orrery VERB: msg" and a hint to use --help; returns ORR_EXIT_USAGE. */

@@ -4,7 +4,10 @@
  * Order matters for "nothing half-written": the scenario is validated, the
  * database opened and the trace started (as PATH.tmp) before anything runs;
  * the trace is renamed into place and the run row committed only after the
- * run ends. */
+ * run ends. Budgets (docs/budgets.md) are checked between the end of the run
+ * and those writes: a budget naming no metric is bad input and leaves
+ * nothing behind; a budget that fails is stored with the run and makes the
+ * exit status 1. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <inttypes.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "orrery/budget.h"
 #include "orrery/error.h"
 #include "orrery/json.h"
 #include "orrery/registry.h"
@@ -26,6 +30,8 @@ static const char run_help[] =
     "\n"
     "Run a scenario: print a summary of its metrics and its trace digest, and\n"
     "store the run (identity, status, metrics, histograms) in the results DB.\n"
+    "If the scenario has `budgets:`, each is checked after the run and shown\n"
+    "in a table (budget, bound, value, margin, PASS/FAIL; docs/budgets.md).\n"
     "\n"
     "Options:\n"
     "  --seed N          root seed (overrides the scenario's `seed`)\n"
@@ -43,12 +49,21 @@ static const char run_help[] =
     "'interrupted'.\n"
     "\n"
     "Exit status:\n"
-    "  0    the run completed\n"
-    "  1    a model reported a failure, such as a broken kernel invariant (the\n"
-    "       run is stored with status 'failed')\n"
-    "  2    bad input or usage (nothing is run or written), or the trace or\n"
-    "       database could not be written (nothing half-written is left)\n"
+    "  0    the run completed and every budget holds\n"
+    "  1    a budget failed, or a model reported a failure such as a broken\n"
+    "       kernel invariant (the run is stored; status 'failed' for the latter)\n"
+    "  2    bad input or usage (nothing is run or written; a budget naming a\n"
+    "       metric the run does not have is reported after the run, and\n"
+    "       nothing is written), or the trace or database could not be written\n"
+    "       (nothing half-written is left)\n"
     "  130  interrupted\n";
+
+/* The checked budgets of a run, in scenario order. */
+struct budget_report {
+    struct orr_budget_result *aResult;
+    struct orr_budget_row *aRow; /* the same, as stored in the results DB */
+    size_t n, nFail;
+};
 
 struct run_opts {
     const char *scenario, *db, *trace;
@@ -159,8 +174,31 @@ static bool from_histogram(const struct orr_metric *m, const struct orr_hist_sum
     return false;
 }
 
+/* budget, bound, value, margin, PASS/FAIL; values in the metric's unit. */
+static void print_budgets(const struct budget_report *br)
+{
+    if (!br->n)
+        return;
+    int w = 24;
+    for (size_t i = 0; i < br->n; i++)
+        if ((int)strlen(br->aRow[i].metric) > w)
+            w = (int)strlen(br->aRow[i].metric);
+    printf("\n%-*s %-12s %14s %14s  %s\n", w, "budget", "bound", "value", "margin", "result");
+    for (size_t i = 0; i < br->n; i++) {
+        const struct orr_budget_row *r = &br->aRow[i];
+        char v[48], m[48];
+        cli_format_value(r->value, r->unit, v, sizeof v);
+        cli_format_value(r->margin, r->unit, m, sizeof m);
+        printf("%-*s %-12s %14s %14s  %s\n", w, r->metric, r->bound, v, m,
+               r->pass ? "PASS" : "FAIL");
+    }
+    printf("budgets   %zu of %zu hold%s\n", br->n - br->nFail, br->n,
+           br->nFail ? "" : " (all)");
+}
+
 static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason why, double wall,
-                          const struct run_opts *o, int64_t run_id)
+                          const struct run_opts *o, int64_t run_id,
+                          const struct budget_report *br)
 {
     const struct orr_metric *am;
     const struct orr_hist_summary *ah;
@@ -207,6 +245,7 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
                    ah[i].name, ah[i].count, mean, p50, p99, mx);
         }
     }
+    print_budgets(br);
     printf("\ndigest    %016" PRIx64 "\n", orr_sim_digest(sc->sim));
     printf("seed      %" PRIu64 "\n", sc->seed);
     if (run_id > 0)
@@ -215,8 +254,30 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
         printf("trace     %s\n", o->trace);
 }
 
+static void json_budgets(struct orr_json *j, const struct budget_report *br)
+{
+    orr_json_key(j, "budgets");
+    orr_json_arr_begin(j);
+    for (size_t i = 0; i < br->n; i++) {
+        const struct orr_budget_row *r = &br->aRow[i];
+        orr_json_obj_begin(j);
+        orr_json_key(j, "metric"), orr_json_str(j, r->metric);
+        orr_json_key(j, "bound"), orr_json_str(j, r->bound);
+        orr_json_key(j, "op"), orr_json_str(j, orr_budget_op_name(br->aResult[i].budget->bound.op));
+        orr_json_key(j, "limit"), orr_json_dbl(j, br->aResult[i].budget->bound.value);
+        orr_json_key(j, "value"), orr_json_dbl(j, r->value);
+        orr_json_key(j, "unit"), orr_json_str(j, r->unit);
+        orr_json_key(j, "margin"), orr_json_dbl(j, r->margin);
+        orr_json_key(j, "pass"), orr_json_bool(j, r->pass);
+        orr_json_obj_end(j);
+    }
+    orr_json_arr_end(j);
+    orr_json_key(j, "budgets_failed"), orr_json_u64(j, br->nFail);
+}
+
 static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, double wall,
-                       const struct run_opts *o, int64_t run_id, const char *status)
+                       const struct run_opts *o, int64_t run_id, const char *status,
+                       const struct budget_report *br)
 {
     const struct orr_metric *am;
     const struct orr_hist_summary *ah;
@@ -268,13 +329,14 @@ static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, 
         orr_json_obj_end(&j);
     }
     orr_json_arr_end(&j);
+    json_budgets(&j, br);
     orr_json_obj_end(&j);
     orr_json_end(&j);
 }
 
 static int store_run(struct orr_results *db, const struct orr_scenario *sc, const char *status,
                      enum orr_stop_reason why, double wall, const struct run_opts *o,
-                     int64_t *run_id, struct orr_diag *d)
+                     const struct budget_report *br, int64_t *run_id, struct orr_diag *d)
 {
     struct orr_run_record r = {
         .scenario = o->scenario, .scenario_hash = sc->hash, .overrides = sc->overrides,
@@ -284,7 +346,33 @@ static int store_run(struct orr_results *db, const struct orr_scenario *sc, cons
         .digest = orr_sim_digest(sc->sim), .trace_path = o->trace};
     r.nMetric = orr_sim_metrics(sc->sim, &r.aMetric);
     r.nHist = orr_sim_histograms(sc->sim, &r.aHist);
+    r.nBudget = br->n;
+    r.aBudget = br->aRow;
     return orr_results_write_run(db, &r, run_id, d);
+}
+
+/* Check the scenario's budgets against the finished run's metrics. */
+static int check_budgets(const struct orr_scenario *sc, struct budget_report *br,
+                         struct orr_diag *d)
+{
+    const struct orr_metric *am;
+    size_t nm = orr_sim_metrics(sc->sim, &am);
+    memset(br, 0, sizeof *br);
+    int rc = orr_budgets_check(sc->aBudget, sc->nBudget, am, nm, &br->aResult, &br->nFail, d);
+    if (rc)
+        return rc;
+    br->n = sc->nBudget;
+    br->aRow = calloc(br->n ? br->n : 1, sizeof *br->aRow);
+    if (!br->aRow)
+        abort();
+    for (size_t i = 0; i < br->n; i++) {
+        const struct orr_budget_result *r = &br->aResult[i];
+        br->aRow[i] = (struct orr_budget_row){
+            .metric = r->budget->metric, .bound = r->budget->text, .value = r->value,
+            .unit = r->metric->unit ? r->metric->unit : "", .margin = r->margin,
+            .pass = r->pass};
+    }
+    return 0;
 }
 
 static int finish_trace(struct orr_scenario *sc, struct orr_trace_writer *w)
@@ -308,6 +396,7 @@ int cmd_run(int argc, char **argv)
     struct orr_trace_writer *w = NULL;
     int64_t run_id = 0;
     int exit_code = ORR_EXIT_USAGE;
+    struct budget_report br = {0};
 
     orr_diag_init(&d);
     memset(&sc, 0, sizeof sc);
@@ -345,6 +434,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     orr_sim_finish(sc.sim);
+    if (check_budgets(&sc, &br, &d))
+        goto out; /* w is aborted below: nothing is written */
     const char *status = why == ORR_STOP_INTERRUPT ? "interrupted"
                          : why == ORR_STOP_FAILED  ? "failed"
                                                    : "ok";
@@ -357,13 +448,15 @@ int cmd_run(int argc, char **argv)
             goto out;
         }
     }
-    if (db && store_run(db, &sc, status, why, wall, &o, &run_id, &d))
+    if (db && store_run(db, &sc, status, why, wall, &o, &br, &run_id, &d))
         goto out;
     if (o.json)
-        print_json(&sc, why, wall, &o, run_id, status);
+        print_json(&sc, why, wall, &o, run_id, status, &br);
     else if (!o.quiet)
-        print_summary(&sc, why, wall, &o, run_id);
-    exit_code = why == ORR_STOP_INTERRUPT ? 130 : ORR_EXIT_OK;
+        print_summary(&sc, why, wall, &o, run_id, &br);
+    exit_code = why == ORR_STOP_INTERRUPT ? 130 : br.nFail ? ORR_EXIT_FAILED : ORR_EXIT_OK;
+    if (br.nFail && why != ORR_STOP_INTERRUPT)
+        fprintf(stderr, "error: %zu of %zu budgets failed\n", br.nFail, br.n);
     if (why == ORR_STOP_FAILED) {
         fprintf(stderr, "error: %s\n", orr_sim_failure(sc.sim));
         exit_code = ORR_EXIT_FAILED;
@@ -374,6 +467,8 @@ out:
     if (w)
         orr_trace_writer_abort(w);
     orr_results_close(db);
+    free(br.aResult);
+    free(br.aRow);
     orr_scenario_close(&sc);
     orr_diag_free(&d);
     free(o.aSet);

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "orrery/error.h"
+#include "orrery/registry.h"
 #include "orrery/version.h"
 
 static const char main_help[] =
@@ -13,7 +14,10 @@ static const char main_help[] =
     "  run        run a scenario; summary, digest, results DB, optional trace\n"
     "  validate   check scenarios without running them\n"
     "  diff       compare two traces; show the first divergent event\n"
-    "  list       component types with their keys, and the scenarios\n"
+    "  export     convert a trace: Perfetto/Chrome JSON, ftrace text, VCD\n"
+    "  list       component types with their keys, and the scenarios\n";
+/* after the verbs of the hardware library (orr_builtin_verbs) */
+static const char main_help_tail[] =
     "\n"
     "'orrery VERB --help' explains a verb. 'orrery --version' prints the build.\n"
     "Exit status: 0 success; 1 a check or diff failed; 2 bad input or usage.\n";
@@ -27,18 +31,27 @@ static const struct verb verbs[] = {
     {"run", cmd_run},
     {"validate", cmd_validate},
     {"diff", cmd_diff},
+    {"export", cmd_export},
     {"list", cmd_list},
 };
+
+static void print_help(FILE *out)
+{
+    fputs(main_help, out);
+    for (const struct orr_verb *v = orr_builtin_verbs; v->name; v++)
+        fprintf(out, "  %-10s %s\n", v->name, v->summary);
+    fputs(main_help_tail, out);
+}
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(main_help, stderr);
+        print_help(stderr);
         return ORR_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
-        fputs(main_help, stdout);
+        print_help(stdout);
         return ORR_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
@@ -48,6 +61,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(argv[1], verbs[i].name) == 0)
             return verbs[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "orrery: unknown verb '%s'\n\n%s", argv[1], main_help);
+    for (const struct orr_verb *v = orr_builtin_verbs; v->name; v++)
+        if (strcmp(argv[1], v->name) == 0)
+            return v->main(argc - 1, argv + 1);
+    fprintf(stderr, "orrery: unknown verb '%s'\n\n", argv[1]);
+    print_help(stderr);
     return ORR_EXIT_USAGE;
 }

@@ -297,6 +297,20 @@ static void phase_end(struct harness *h, unsigned cpu, struct h_task *ht)
     kernel_exit(h, cpu);
 }
 
+static hal_ns_t cap_of(const struct harness *h, unsigned cpu)
+{
+    return h->capacity[cpu] ? h->capacity[cpu] : SCHED_CAPACITY_SCALE;
+}
+
+/* Wall ns to do `work` on cpu: ceil(work * 1024 / capacity). */
+static hal_ns_t wall_for(const struct harness *h, unsigned cpu, hal_ns_t work)
+{
+    hal_ns_t cap = cap_of(h, cpu);
+    if (work >= H_FOREVER / SCHED_CAPACITY_SCALE)
+        return H_FOREVER;
+    return (work * SCHED_CAPACITY_SCALE + cap - 1) / cap;
+}
+
 static void advance(struct harness *h, hal_ns_t t)
 {
     hal_ns_t elapsed = t - h->now;
@@ -304,11 +318,13 @@ static void advance(struct harness *h, hal_ns_t t)
         struct hal_cpu *c = &h->cpu[i];
         hal_ns_t d = c->debt < elapsed ? c->debt : elapsed;
         c->debt -= d;
-        hal_ns_t work = elapsed - d;
+        hal_ns_t work = (elapsed - d) * cap_of(h, i) / SCHED_CAPACITY_SCALE;
         struct sched_task *curr = sched_curr(&h->s, i);
         if (!curr || !work)
             continue;
         struct h_task *ht = owner(curr);
+        if (work > ht->remaining && h->capacity[i])
+            work = ht->remaining; /* rounding of a partial ns at the phase end */
         assert_true(work <= ht->remaining);
         ht->remaining -= work;
         ht->ran_ns += work;
@@ -332,8 +348,8 @@ static hal_ns_t next_event(struct harness *h, hal_ns_t until)
         if (c->timer_armed && c->timer < t)
             t = c->timer;
         struct sched_task *curr = sched_curr(&h->s, i);
-        if (curr && h->now + c->debt + owner(curr)->remaining < t)
-            t = h->now + c->debt + owner(curr)->remaining;
+        if (curr && h->now + c->debt + wall_for(h, i, owner(curr)->remaining) < t)
+            t = h->now + c->debt + wall_for(h, i, owner(curr)->remaining);
     }
     for (unsigned i = 0; i < h->nipi; i++)
         if (h->ipi[i].at < t)

@@ -3,7 +3,8 @@
  * through simple behaviours, event by event, in integer ns.
  *
  * Model. One global clock (h->now). A running task progresses 1 ns of work
- * per ns, after the CPU has paid its kernel "debt": hal_cost(cycles) adds
+ * per ns (capacity[cpu]/1024 ns on a CPU with a capacity set: work is in ns
+ * of a 1024 CPU), after the CPU has paid its kernel "debt": hal_cost(cycles) adds
  * cycles * 1000 / cpu_mhz ns of debt, spent before the task's next work (so
  * kernel costs delay tasks exactly as they would on the simulated machine;
  * the scheduler charges them to curr, as a real kernel does). Timers are
@@ -85,6 +86,7 @@ struct harness {
     hal_ns_t now;
     uint32_t cpu_mhz;         /* converts hal_cost cycles to ns; default 1000 */
     hal_ns_t ipi_latency_ns;  /* default 1000 */
+    uint16_t capacity[H_MAX_CPUS]; /* 0 = 1024: work per ns is capacity/1024 */
     struct { hal_ns_t at; unsigned to; uint32_t reason; } ipi[H_MAX_IPIS];
     unsigned nipi;
     struct h_trace *trace;

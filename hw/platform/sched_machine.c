@@ -1,0 +1,295 @@
+/* sched_node's machine description: topology and CPU types (see
+ * sched_machine.h). Validates everything before the run; numbering:
+ * cpu = ((socket * cores_per_socket) + core) * threads_per_core + thread,
+ * so SMT siblings are adjacent, a socket's CPUs contiguous; cores are split
+ * evenly into clusters_per_socket LLCs, sockets evenly into numa_nodes
+ * nodes; CPU types take CPUs in list order. */
+#include "sched_machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orrery/error.h"
+#include "orrery/params.h"
+
+static const struct orr_param topo_params[] = {
+    {"sockets", ORR_P_UINT, "1", ORR_PF_POSITIVE, "packages", NULL, 1, SCHED_MAX_CPUS},
+    {"cores_per_socket", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores in each package", NULL, 1,
+     SCHED_MAX_CPUS},
+    {"threads_per_core", ORR_P_UINT, "1", ORR_PF_POSITIVE, "SMT threads per core", NULL, 1, 8},
+    {"clusters_per_socket", ORR_P_UINT, "1", ORR_PF_POSITIVE,
+     "last-level-cache clusters per package (cores split evenly)", NULL, 1, SCHED_MAX_CPUS},
+    {"numa_nodes", ORR_P_UINT, "0", 0,
+     "NUMA nodes, sockets split evenly among them; 0: one per socket", NULL, 0, SCHED_MAX_NODES},
+    {"distances", ORR_P_SEQ, "[]", 0,
+     "node distance matrix (SLIT: list of rows, 10 on the diagonal, symmetric); default 10/20"},
+    {NULL},
+};
+
+static const struct orr_param type_params[] = {
+    {"name", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "CPU type name (big, little, ...)"},
+    {"count", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "CPUs of this type", NULL, 1, SCHED_MAX_CPUS},
+    {"capacity", ORR_P_UINT, "1024", ORR_PF_POSITIVE,
+     "work per ns relative to the biggest CPU (1024): run phases take 1024/capacity longer",
+     NULL, 1, SCHED_CAPACITY_SCALE},
+    {"frequency", ORR_P_FREQ, "0Hz", 0, "clock for run_cycles; 0: the node's frequency"},
+    {"busy_mw", ORR_P_UINT, "0", 0, "power of one CPU running, mW (energy model)", NULL, 0,
+     1000000},
+    {"idle_mw", ORR_P_UINT, "0", 0, "power of one idle CPU, mW (energy model)", NULL, 0, 1000000},
+    {NULL},
+};
+
+/* Parse one distance entry: an integer 10..254. */
+static int distance_at(const struct orr_node *n, const char *kp, unsigned *out, struct orr_diag *d)
+{
+    char *end = NULL;
+    unsigned long v = n->kind == ORR_NODE_SCALAR && *n->scalar ? strtoul(n->scalar, &end, 10) : 0;
+    if (n->kind != ORR_NODE_SCALAR || !end || *end || n->scalar[0] == '-' || v < 10 || v > 254) {
+        orr_diag_error(d, &n->mark, kp, "a distance is an integer 10..254 (got '%s')",
+                       n->kind == ORR_NODE_SCALAR ? n->scalar : "a collection");
+        return ORR_ESCHEMA;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_distances(const struct orr_node *rows, const char *keypath, struct sched_machine *m,
+                           struct orr_diag *d)
+{
+    unsigned nn = m->nodes;
+    char kp[256];
+    snprintf(kp, sizeof kp, "%s.topology.distances", keypath);
+    m->aDistance = calloc((size_t)nn * nn, 1);
+    if (!m->aDistance)
+        abort();
+    if (!rows || rows->n == 0) { /* default: local 10, remote 20 */
+        for (unsigned a = 0; a < nn; a++)
+            for (unsigned b = 0; b < nn; b++)
+                m->aDistance[a * nn + b] = a == b ? SCHED_NUMA_LOCAL : 20;
+        return 0;
+    }
+    if (rows->n != nn) {
+        orr_diag_error(d, &rows->mark, kp,
+                       "the distance matrix must be square, %u x %u for %u NUMA nodes (got %zu "
+                       "rows)",
+                       nn, nn, nn, rows->n);
+        return ORR_ESCHEMA;
+    }
+    for (unsigned a = 0; a < nn; a++) {
+        const struct orr_node *row = rows->aItem[a];
+        if (row->kind != ORR_NODE_SEQ || row->n != nn) {
+            orr_diag_error(d, &row->mark, kp,
+                           "the distance matrix must be square: row %u needs %u entries (got %zu)",
+                           a, nn, row->kind == ORR_NODE_SEQ ? row->n : (size_t)0);
+            return ORR_ESCHEMA;
+        }
+        for (unsigned b = 0; b < nn; b++) {
+            unsigned v;
+            if (distance_at(row->aItem[b], kp, &v, d))
+                return ORR_ESCHEMA;
+            if ((a == b) != (v == SCHED_NUMA_LOCAL)) {
+                orr_diag_error(d, &row->aItem[b]->mark, kp,
+                               a == b ? "distance[%u][%u] must be 10 (a node's distance to itself)"
+                                      : "distance[%u][%u] must be more than 10 (only a node is "
+                                        "local to itself)",
+                               a, b);
+                return ORR_ESCHEMA;
+            }
+            m->aDistance[a * nn + b] = (uint8_t)v;
+        }
+    }
+    for (unsigned a = 0; a < nn; a++)
+        for (unsigned b = 0; b < a; b++)
+            if (m->aDistance[a * nn + b] != m->aDistance[b * nn + a]) {
+                orr_diag_error(d, &rows->aItem[a]->aItem[b]->mark, kp,
+                               "the distance matrix must be symmetric: distance[%u][%u] = %u but "
+                               "distance[%u][%u] = %u",
+                               a, b, m->aDistance[a * nn + b], b, a, m->aDistance[b * nn + a]);
+                return ORR_ESCHEMA;
+            }
+    return 0;
+}
+
+static int parse_topology(const struct orr_node *map, const char *keypath, struct sched_machine *m,
+                          struct orr_diag *d)
+{
+    struct orr_params p = {0};
+    char kp[256];
+    snprintf(kp, sizeof kp, "%s.topology", keypath);
+    int rc = map->kind == ORR_NODE_MAP
+                 ? orr_params_parse(topo_params, map, kp, NULL, &p, d)
+                 : (orr_diag_error(d, &map->mark, kp, "expected a mapping (sockets, "
+                                                      "cores_per_socket, threads_per_core, ...)"),
+                    ORR_ESCHEMA);
+    if (rc == 0) {
+        m->sockets = (unsigned)orr_param_u64(&p, "sockets");
+        m->cores_per_socket = (unsigned)orr_param_u64(&p, "cores_per_socket");
+        m->threads_per_core = (unsigned)orr_param_u64(&p, "threads_per_core");
+        m->clusters_per_socket = (unsigned)orr_param_u64(&p, "clusters_per_socket");
+        m->nodes = (unsigned)orr_param_u64(&p, "numa_nodes");
+        if (m->nodes == 0)
+            m->nodes = m->sockets <= SCHED_MAX_NODES ? m->sockets : 1;
+        uint64_t product = (uint64_t)m->sockets * m->cores_per_socket * m->threads_per_core;
+        if (product > SCHED_MAX_CPUS) {
+            orr_diag_error(d, &map->mark, kp,
+                           "sockets x cores_per_socket x threads_per_core = %llu CPUs, more than "
+                           "the scheduler's %u",
+                           (unsigned long long)product, SCHED_MAX_CPUS);
+            rc = ORR_ESCHEMA;
+        } else if (m->cores_per_socket % m->clusters_per_socket) {
+            orr_diag_error(d, orr_param_mark(&p, "clusters_per_socket"), kp,
+                           "clusters_per_socket (%u) must divide cores_per_socket (%u)",
+                           m->clusters_per_socket, m->cores_per_socket);
+            rc = ORR_ESCHEMA;
+        } else if (m->sockets % m->nodes) {
+            orr_diag_error(d, orr_param_mark(&p, "numa_nodes"), kp,
+                           "numa_nodes (%u) must divide sockets (%u): sockets are split evenly "
+                           "among the nodes",
+                           m->nodes, m->sockets);
+            rc = ORR_ESCHEMA;
+        } else {
+            m->ncpu = (unsigned)product;
+            rc = parse_distances(orr_param_map(&p, "distances"), keypath, m, d);
+        }
+    }
+    orr_params_free(&p);
+    return rc;
+}
+
+static int parse_types(const struct orr_node *seq, const char *keypath, struct sched_machine *m,
+                       unsigned *total, struct orr_diag *d)
+{
+    char kp[256];
+    snprintf(kp, sizeof kp, "%s.cpu_types", keypath);
+    if (seq->kind != ORR_NODE_SEQ || seq->n == 0 || seq->n > SCHED_MAX_PD) {
+        orr_diag_error(d, &seq->mark, kp, "expected a list of 1..%u CPU types", SCHED_MAX_PD);
+        return ORR_ESCHEMA;
+    }
+    m->aType = calloc(seq->n, sizeof *m->aType);
+    m->aEnergy = calloc(seq->n, sizeof *m->aEnergy);
+    if (!m->aType || !m->aEnergy)
+        abort();
+    int rc = 0;
+    *total = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        struct orr_params p = {0};
+        char ikp[300];
+        snprintf(ikp, sizeof ikp, "%s.%zu", kp, i);
+        int r = seq->aItem[i]->kind == ORR_NODE_MAP
+                    ? orr_params_parse(type_params, seq->aItem[i], ikp, NULL, &p, d)
+                    : (orr_diag_error(d, &seq->aItem[i]->mark, ikp,
+                                      "expected {name, count, capacity, frequency, busy_mw, "
+                                      "idle_mw}"),
+                       ORR_ESCHEMA);
+        if (r == 0) {
+            struct sched_cpu_type *t = &m->aType[m->nType++];
+            t->name = orr_param_str(&p, "name");
+            t->count = (unsigned)orr_param_u64(&p, "count");
+            t->capacity = (unsigned)orr_param_u64(&p, "capacity");
+            t->hz = orr_param_u64(&p, "frequency");
+            t->busy_mw = (uint32_t)orr_param_u64(&p, "busy_mw");
+            t->idle_mw = (uint32_t)orr_param_u64(&p, "idle_mw");
+            m->aEnergy[i] = (struct sched_energy_pd){t->busy_mw, t->idle_mw};
+            *total += t->count;
+        }
+        orr_params_free(&p);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+/* Fill aCpu from the shape (or a flat one: every CPU its own core, one LLC,
+ * one socket, one node). */
+static void lay_out(struct sched_machine *m)
+{
+    unsigned n = m->ncpu;
+    if (!m->sockets) {
+        m->sockets = m->clusters_per_socket = m->nodes = m->threads_per_core = 1;
+        m->cores_per_socket = n;
+        m->aDistance = calloc(1, 1);
+        if (!m->aDistance)
+            abort();
+        m->aDistance[0] = SCHED_NUMA_LOCAL;
+    }
+    m->aCpu = calloc(n, sizeof *m->aCpu);
+    m->aCpuType = calloc(n, 1);
+    if (!m->aCpu || !m->aCpuType)
+        abort();
+    unsigned tpc = m->threads_per_core, cps = m->cores_per_socket;
+    unsigned per_cluster = cps / m->clusters_per_socket, per_node = m->sockets / m->nodes;
+    for (unsigned i = 0, type = 0, left = m->nType ? m->aType[0].count : n; i < n; i++) {
+        while (m->nType && left == 0)
+            left = m->aType[++type].count;
+        left--;
+        unsigned core = i / tpc, socket = core / cps;
+        m->aCpu[i] = (struct sched_cpu_topo){
+            .core = (uint16_t)core,
+            .llc = (uint16_t)(socket * m->clusters_per_socket + (core % cps) / per_cluster),
+            .socket = (uint16_t)socket,
+            .node = (uint16_t)(socket / per_node),
+            .capacity = (uint16_t)(m->nType ? m->aType[type].capacity : SCHED_CAPACITY_SCALE),
+            .pd = (uint16_t)type,
+        };
+        m->aCpuType[i] = (uint8_t)type;
+    }
+}
+
+int sched_machine_parse(const struct orr_node *topology, const struct orr_node *cpu_types,
+                        unsigned ncpu, bool cpus_given, const struct orr_mark *cpus_mark,
+                        const char *keypath, struct sched_machine *out, struct orr_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    out->ncpu = ncpu;
+    if (!topology && !cpu_types)
+        return 0;
+    out->described = true;
+    unsigned total = 0;
+    if (topology && parse_topology(topology, keypath, out, d))
+        return ORR_ESCHEMA;
+    if (cpu_types && parse_types(cpu_types, keypath, out, &total, d))
+        return ORR_ESCHEMA;
+    unsigned want = topology ? out->ncpu : cpu_types ? total : ncpu;
+    if (!topology && !cpus_given)
+        out->ncpu = want;
+    if (cpus_given && want != ncpu) {
+        orr_diag_error(d, cpus_mark, keypath,
+                       "cpus is %u but the %s describes %u CPUs (leave cpus out to take it "
+                       "from there)",
+                       ncpu, topology ? "topology (sockets x cores_per_socket x threads_per_core)"
+                                      : "cpu_types' counts",
+                       want);
+        return ORR_ESCHEMA;
+    }
+    if (topology && cpu_types && total != out->ncpu) {
+        orr_diag_error(d, &cpu_types->mark, keypath,
+                       "cpu_types' counts add up to %u CPUs but the topology has %u", total,
+                       out->ncpu);
+        return ORR_ESCHEMA;
+    }
+    lay_out(out);
+    return 0;
+}
+
+void sched_machine_free(struct sched_machine *m)
+{
+    free(m->aCpu);
+    free(m->aDistance);
+    free(m->aType);
+    free(m->aEnergy);
+    free(m->aCpuType);
+    memset(m, 0, sizeof *m);
+}
+
+struct sched_topology_desc sched_machine_desc(const struct sched_machine *m)
+{
+    return (struct sched_topology_desc){
+        .nr_cpus = m->ncpu,
+        .cpu = m->aCpu,
+        .nr_nodes = m->nodes,
+        .distance = m->aDistance,
+        .nr_pd = m->nType ? m->nType : 1,
+        .energy = m->nType ? m->aEnergy : NULL,
+    };
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Performance budgets in scenarios: a table after the run, exit 0 when all
+# hold and 1 when one fails (stored either way), JSON and the results DB,
+# exit 2 with file:line:col for a bad bound and for a metric the run lacks.
+. "$(dirname "$0")/lib.sh"
+cat > edf.yaml <<'YAML'
+name: edf-budgets
+stop: {duration: 100ms}
+components:
+  node0:
+    type: sched_node
+    cpus: 1
+    tasks:
+      - {name: t1, policy: deadline, runtime: 3ms, deadline: 10ms, period: 10ms,
+         periodic: {period: 10ms, run: 2900us}}
+budgets:
+  node0.t1.deadline_misses: "== 0"
+  node0.t1.wakeup_latency.p99: "< 2us"
+  node0:
+    idle: ">= 50%"
+    t1.jobs: "> 5"
+YAML
+
+expect_exit 0 "budgets hold" -- "$ORRERY" run edf.yaml --db r.db
+expect_out '^budget +bound +value +margin +result$' "budget table header"
+expect_out '^node0\.t1\.deadline_misses +== 0 +0 job +0 job +PASS$' "== row"
+expect_out '^node0\.t1\.wakeup_latency\.p99 +< 2us +1\.175 us +825 ns +PASS$' "histogram percentile row"
+expect_out '^node0\.idle +>= 50% +71\.0 % +21\.0 % +PASS$' "percentage row"
+expect_out '^budgets +4 of 4 hold \(all\)$' "summary line"
+[ "$(sqlite3 r.db "select count(*) from budgets where run_id = 1 and pass = 1")" = 4 ] &&
+  pass || fail "budgets stored with the run"
+[ "$(sqlite3 r.db "select bound || '|' || value || '|' || unit from budgets where metric = 'node0.t1.wakeup_latency.p99'")" = "< 2us|1175000.0|ps" ] &&
+  pass || fail "stored bound, value and unit"
+
+# a failing budget: exit 1, FAIL in the table, stored, in --json
+expect_exit 1 "a budget fails" -- "$ORRERY" run edf.yaml --db r.db --set 'budgets.node0.t1.wakeup_latency.p99="<= 150ns"'
+expect_out '^node0\.t1\.wakeup_latency\.p99 +<= 150ns +1\.175 us +-1\.025 us +FAIL$' "FAIL row"
+expect_out '3 of 4 hold' "summary counts the failure"
+expect_out 'error: 1 of 4 budgets failed' "failure on stderr"
+[ "$(sqlite3 r.db "select count(*) from budgets where run_id = 2 and pass = 0")" = 1 ] &&
+  pass || fail "failed budget stored"
+[ "$(sqlite3 r.db "select status from runs where id = 2")" = ok ] && pass || fail "the run itself is ok"
+"$ORRERY" run edf.yaml --no-db --json --set 'budgets.node0.idle=">= 80%"' > out.json
+[ $? = 1 ] && pass || fail "--json exit 1 on a failed budget"
+jq -e '.budgets_failed == 1 and (.budgets | length) == 4 and
+       (.budgets[] | select(.metric == "node0.idle") | .pass == false and .limit == 0.8 and .unit == "ratio")' \
+  out.json >/dev/null && pass || fail "budget results in --json"
+
+# no budgets: as before; budgets can be switched off with --set
+expect_exit 0 "no budgets" -- "$ORRERY" run edf.yaml --no-db --set 'budgets={}'
+! echo "$OUT" | grep -q '^budget ' && pass || fail "no table without budgets"
+
+# bad input: exit 2, file:line:col, key path, nothing written
+sed 's/"== 0"/"=< 0"/' edf.yaml > badop.yaml
+expect_exit 2 "bad operator" -- "$ORRERY" run badop.yaml --db bad.db
+expect_out "^badop\.yaml:11:29: error: budgets\.node0\.t1\.deadline_misses: bad bound '=< 0': unknown or missing operator" "operator error with position"
+[ ! -e bad.db ] || [ "$(sqlite3 bad.db 'select count(*) from runs')" = 0 ] && pass || fail "nothing stored"
+sed 's/"< 2us"/"< 2 fortnights"/' edf.yaml > badunit.yaml
+expect_exit 2 "bad unit" -- "$ORRERY" validate badunit.yaml
+expect_out "^badunit\.yaml:12:32: error: budgets\.node0\.t1\.wakeup_latency\.p99: bad bound '< 2 fortnights'" "unit error with position"
+expect_exit 2 "missing metric" -- "$ORRERY" run edf.yaml --db bad.db --trace t.trace --set 'budgets.node0.t9.jobs="== 0"'
+expect_out "budgets\.node0\.t9\.jobs: no metric 'node0\.t9\.jobs' in this run" "missing metric named"
+[ ! -e t.trace ] && [ ! -e t.trace.tmp ] && pass || fail "no trace left after a missing metric"
+[ "$(sqlite3 bad.db 'select count(*) from runs')" = 0 ] && pass || fail "no run stored after a missing metric"
+expect_exit 2 "unit does not fit" -- "$ORRERY" run edf.yaml --no-db --set 'budgets.node0.idle="< 2us"'
+expect_out "bound '< 2us' has a unit for metrics in ps, but 'node0.idle' is in 'ratio'" "unit mismatch"
+
+# the shipped scenario with budgets holds them
+expect_exit 0 "sched-mixed budgets" -- "$ORRERY" run "$SRC/scenarios/sched-mixed.yaml" --no-db
+expect_out 'budgets +3 of 3 hold' "sched-mixed budgets hold"
+
+finish
