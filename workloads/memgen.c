@@ -22,6 +22,8 @@
  *   pingpong  base+0: the word     false_share  base + core*size: own word */
 #include "memgen.h"
 
+#include "orrery/units.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,18 +35,19 @@
 
 enum pattern_id {
     PAT_SEQ, PAT_STRIDE, PAT_RANDOM, PAT_CHASE, PAT_PRODCONS, PAT_FALSE_SHARE,
-    PAT_LOCK, PAT_PINGPONG, PAT_LATENCY_PROBE, PAT_BANDWIDTH, PAT_IDLE,
+    PAT_LOCK, PAT_PINGPONG, PAT_LATENCY_PROBE, PAT_BANDWIDTH, PAT_IDLE, PAT_RTEST,
+    PAT_LATENCY_MATRIX,
 };
 
 static const char *const pattern_names[] = {
     "seq", "stride", "random", "chase", "prodcons", "false_share",
-    "lock", "pingpong", "latency_probe", "bandwidth", "idle", NULL,
+    "lock", "pingpong", "latency_probe", "bandwidth", "idle", "rtest", "latency_matrix", NULL,
 };
 
 /* Index of each key in memgen_params[]; K(x) is its bit in a key mask. */
 enum key_id {
     KEY_PATTERN, KEY_BASE, KEY_FOOTPRINT, KEY_COUNT, KEY_STRIDE, KEY_READ, KEY_WRITE,
-    KEY_COMPUTE, KEY_SIZE, KEY_CRITICAL, KEY_MLP, KEY_STREAMS, KEY_N,
+    KEY_COMPUTE, KEY_SIZE, KEY_CRITICAL, KEY_MLP, KEY_STREAMS, KEY_TARGETS, KEY_N,
 };
 #define K(x) (1u << KEY_##x)
 
@@ -76,6 +79,8 @@ const struct orr_param memgen_params[] = {
                  0, 4096},
     [KEY_STREAMS] = {"streams", ORR_P_UINT, "1", ORR_PF_POSITIVE,
                      "bandwidth: interleaved sequential streams", NULL, 1, 64},
+    [KEY_TARGETS] = {"targets", ORR_P_LIST, "[]", 0,
+                     "latency_matrix: base address of each memory node to probe (sizes: 0B, 16GiB)"},
     [KEY_N] = {NULL},
 };
 
@@ -107,6 +112,9 @@ struct memgen {
     unsigned eStep;      /* protocol state */
     bool bWaiting, bComputeDue, bDone;
     uint64_t value;      /* the last fed-back value */
+    /* latency_matrix */
+    uint64_t aTarget[16];
+    unsigned nTarget;
     /* chase */
     uint32_t *aNext;     /* cyclic permutation of lines, built on first use */
     uint64_t nLine, cur;
@@ -454,6 +462,84 @@ static enum memgen_status next_pingpong(struct memgen *g, struct orr_rng *rng, s
         }
 }
 
+/* ---- rtest: the coherence random tester ----------------------------------
+ * Random loads, stores, CAS, FAA, SWAP and fences of random sizes on a few
+ * shared lines, with values unique per core and access, so a stale or
+ * torn value cannot pass the simulator's data-value check by accident.
+ * Nothing is waited for: the core overlaps what its memory model allows. */
+static enum memgen_status next_rtest(struct memgen *g, struct orr_rng *rng, struct memop *out)
+{
+    if (g->i == g->count)
+        return MEMGEN_DONE;
+    g->i++;
+    g->st.nIter++;
+    g->bComputeDue = true;
+    unsigned size = 1u << orr_rng_below(rng, 4);
+    uint64_t addr = g->region + orr_rng_below(rng, g->footprint / size) * size;
+    uint64_t val = ((uint64_t)(g->core + 1) << 32 | g->i) * UINT64_C(0x9E3779B97F4A7C15);
+    unsigned r = (unsigned)orr_rng_below(rng, 100);
+    if (r < 40)
+        return emit(g, out, ORR_OP_LOAD, addr, size, 0, 0, false);
+    if (r < 70)
+        return emit(g, out, ORR_OP_STORE, addr, size, val, 0, false);
+    if (r < 80)
+        return emit(g, out, ORR_OP_CAS, addr, size, val, orr_rng_below(rng, 2) ? g->value : 0, false);
+    if (r < 90)
+        return emit(g, out, ORR_OP_FAA, addr, size, 1 + orr_rng_below(rng, 7), 0, false);
+    if (r < 96)
+        return emit(g, out, ORR_OP_SWAP, addr, size, val, 0, false);
+    memset(out, 0, sizeof *out);
+    out->op = ORR_OP_FENCE;
+    g->st.nOp++;
+    return MEMGEN_OP;
+}
+
+/* ---- latency_matrix: MLC-style idle latency, one core at a time ---------
+ * Core k waits until the turn word at `base` holds k (spinning in its own
+ * cache, so it sends nothing while another core measures), then makes
+ * `count` dependent random loads in `footprint` bytes at each target in
+ * turn, then passes the turn on. The core model's per-node miss latency
+ * histograms hold the matrix: one row per core, one column per node. */
+enum { LM_POLL, LM_TEST, LM_PROBE, LM_RELEASE, LM_END };
+
+static enum memgen_status next_latency_matrix(struct memgen *g, struct orr_rng *rng,
+                                              struct memop *out)
+{
+    for (;;)
+        switch (g->eStep) {
+        case LM_POLL:
+            g->eStep = LM_TEST;
+            return emit(g, out, ORR_OP_LOAD, g->region, 8, 0, 0, true);
+        case LM_TEST:
+            if (g->value != g->core) {
+                g->st.nSpin++;
+                g->eStep = LM_POLL;
+                continue;
+            }
+            g->eStep = LM_PROBE;
+            g->j = 0;
+            continue;
+        case LM_PROBE:
+            if (g->j == g->count * g->nTarget) {
+                g->eStep = LM_RELEASE;
+                continue;
+            }
+            {
+                uint64_t t = g->aTarget[g->j / g->count];
+                uint64_t line = orr_rng_below(rng, g->footprint / ORR_LINE_BYTES);
+                g->j++;
+                g->i++;
+                g->st.nIter++;
+                return emit(g, out, ORR_OP_LOAD, t + line * ORR_LINE_BYTES, 8, 0, 0, true);
+            }
+        case LM_RELEASE:
+            g->eStep = LM_END;
+            return emit(g, out, ORR_OP_STORE, g->region, 8, g->core + 1, 0, false);
+        default:
+            return MEMGEN_DONE;
+        }
+}
+
 static enum memgen_status next_idle(struct memgen *g, struct orr_rng *rng, struct memop *out)
 {
     (void)g, (void)rng, (void)out;
@@ -479,6 +565,9 @@ static const struct pattern patterns[] = {
     [PAT_LATENCY_PROBE] = {K(BASE) | K(FOOTPRINT) | K(COUNT), 1, 0, false, next_chase},
     [PAT_BANDWIDTH] = {STREAM_KEYS | K(STREAMS), 1, 0, true, next_stream, offset_bandwidth},
     [PAT_IDLE] = {0, 1, 0, false, next_idle},
+    [PAT_RTEST] = {K(BASE) | K(FOOTPRINT) | K(COUNT) | K(COMPUTE) | K(MLP), 1, 0, false, next_rtest},
+    [PAT_LATENCY_MATRIX] = {K(BASE) | K(FOOTPRINT) | K(COUNT) | K(TARGETS), 1, 0, false,
+                            next_latency_matrix},
 };
 
 /* ---- validation --------------------------------------------------------- */
@@ -600,6 +689,30 @@ static void read_params(struct memgen *g, const struct orr_params *p)
         g->region = base;
 }
 
+static int read_targets(struct memgen *g, const struct orr_params *p, const char *keypath,
+                        struct orr_diag *d)
+{
+    size_t n;
+    const char *const *v = orr_param_list(p, "targets", &n);
+    if (n == 0 || n > 16)
+        return key_error(d, p, keypath, KEY_TARGETS,
+                         "list 1 to 16 node base addresses, such as [0B, 16GiB]");
+    for (size_t i = 0; i < n; i++) {
+        const char *why = NULL;
+        if (orr_unit_parse(ORR_UNIT_SIZE, v[i], &g->aTarget[i], &why) ||
+            g->aTarget[i] % ORR_LINE_BYTES || g->aTarget[i] > ORR_MEM_ADDR_MASK - g->footprint)
+            return key_error(d, p, keypath, KEY_TARGETS,
+                             "targets[%zu] = '%s': expected a line-aligned address below 2^48 "
+                             "written as a size (16GiB)%s%s", i, v[i], why ? ": " : "",
+                             why ? why : "");
+        if (g->region >= g->aTarget[i] && g->region - g->aTarget[i] < g->footprint)
+            return key_error(d, p, keypath, KEY_BASE,
+                             "the turn word at base lies inside targets[%zu]'s footprint", i);
+    }
+    g->nTarget = (unsigned)n;
+    return 0;
+}
+
 int memgen_create(struct memgen **out, const struct orr_params *p, const char *keypath,
                   unsigned core, unsigned ncores, struct orr_diag *d)
 {
@@ -622,6 +735,10 @@ int memgen_create(struct memgen **out, const struct orr_params *p, const char *k
     if (rc == 0)
         rc = check_layout(g, p, keypath, d);
     if (rc) {
+        free(g);
+        return rc;
+    }
+    if (g->ePat == PAT_LATENCY_MATRIX && (rc = read_targets(g, p, keypath, d))) {
         free(g);
         return rc;
     }
@@ -665,7 +782,7 @@ void memgen_result(struct memgen *g, uint64_t value)
 
 unsigned memgen_mlp(const struct memgen *g)
 {
-    return g->pat->offset ? g->mlp : 1;
+    return g->pat->offset || g->ePat == PAT_RTEST ? g->mlp : 1;
 }
 
 void memgen_stats(const struct memgen *g, struct memgen_stats *out)
