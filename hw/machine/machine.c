@@ -327,6 +327,37 @@ static int check_memory_map(struct mach *m)
     return rc ? ORR_ESCHEMA : 0;
 }
 
+/* The idle random-read latency of a DRAM media description (a row
+ * conflict: precharge, activate, column access, one burst, plus the
+ * controller front end), from the keys given in node or dram_media's
+ * defaults. */
+static const struct orr_param media_schema[] = {DRAM_MEDIA_PARAMS, {NULL}};
+
+static uint64_t media_latency(const struct orr_node *node)
+{
+    struct orr_params p = {0};
+    struct orr_diag quiet;
+    orr_diag_init(&quiet);
+    uint64_t t = 0;
+    const char *skip[128];
+    size_t n = 0;
+    for (size_t i = 0; node && node->kind == ORR_NODE_MAP && i < node->n && n < 127; i++) {
+        bool known = false;
+        for (size_t k = 0; media_schema[k].name; k++)
+            known |= strcmp(media_schema[k].name, node->aKey[i]) == 0;
+        if (!known)
+            skip[n++] = node->aKey[i];
+    }
+    skip[n] = NULL;
+    /* errors in these keys are the memory component's to report */
+    if (orr_params_parse(media_schema, node, "", skip, &p, &quiet) == 0)
+        t = orr_param_u64(&p, "controller") + orr_param_u64(&p, "tRP") +
+            orr_param_u64(&p, "tRCD") + orr_param_u64(&p, "tCL") + orr_param_u64(&p, "burst");
+    orr_params_free(&p);
+    orr_diag_free(&quiet);
+    return t;
+}
+
 /* Idle load latency from a core of socket s to memory node j, in ps. */
 static uint64_t idle_latency(const struct mach *m, unsigned s, unsigned j)
 {
@@ -335,6 +366,7 @@ static uint64_t idle_latency(const struct mach *m, unsigned s, unsigned j)
                  cycles(m, orr_param_u64(&m->top, "home_latency")) +
                  2 * orr_param_u64(n, "mem_link");
     unsigned js = j < m->S ? j : m->cx[j - m->S].socket;
+    t += media_latency(j < m->S ? orr_param_map(&m->top, "memory") : m->cx[j - m->S].node);
     if (js != s)
         t += 2 * orr_param_u64(n, "numa_latency") + 2 * orr_param_u64(n, "hop");
     if (j >= m->S) {
@@ -359,14 +391,14 @@ static int read_distances(struct mach *m)
         for (unsigned j = 0; j < n; j++)
             m->distance[i][j] = (uint32_t)((10 * idle_latency(m, i, j) + idle_latency(m, i, i) / 2) /
                                            idle_latency(m, i, i));
-    /* a CPU-less node's row: as seen from the socket it hangs off */
+    /* a CPU-less node's row: its column for the sockets (distance is
+     * symmetric there), and for other CPU-less nodes, as seen from the
+     * socket it hangs off */
     for (unsigned k = 0; k < m->X; k++)
         for (unsigned j = 0; j < n; j++)
-            m->distance[m->S + k][j] = j == m->S + k ? 10 : m->distance[m->cx[k].socket][j];
-    for (unsigned k = 0; k < m->X; k++)
-        for (unsigned j = 0; j < n; j++)
-            if (j != m->S + k)
-                m->distance[j][m->S + k] = m->distance[j < m->S ? j : m->cx[j - m->S].socket][m->S + k];
+            m->distance[m->S + k][j] = j < m->S          ? m->distance[j][m->S + k]
+                                       : j == m->S + k ? 10
+                                                       : m->distance[m->cx[k].socket][j];
     const struct orr_node *dn = orr_param_map(&m->top, "distances");
     if (!dn || dn->n == 0)
         return 0;
