@@ -48,3 +48,19 @@ TIMEFORMAT=%R
 wall=$( { time "$BUILD/orrery" run "$BUILD/hackbench64.yaml" --no-db --quiet \
           --set components.node0.check_every=0 >/dev/null; } 2>&1 )
 echo "BENCH sched.hackbench_64cpu_2000task.wall_per_sim_s $wall s"
+
+# Memory system: accesses per host second through the modelled hierarchy
+# with invariant checking off, for an L1-resident stream (hits resolve
+# inline) and a miss-heavy stream with cross-socket sharing (median of
+# REPEAT runs each).
+mem_rate() { # scenario -> accesses per wall second
+  local rates=()
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run "$1" --no-db --quiet --json > "$BUILD/mem-bench.json"
+    rates+=("$(jq -r '([.metrics[] | select(.name == "ops") | .value] | add) / .wall_time_s' \
+               "$BUILD/mem-bench.json")")
+  done
+  printf '%s\n' "${rates[@]}" | median
+}
+echo "BENCH mem.l1_stream $(mem_rate tests/bench/mem-l1.yaml) accesses/s"
+echo "BENCH mem.sharing_stream $(mem_rate tests/bench/mem-sharing.yaml) accesses/s"

@@ -3,9 +3,10 @@
  * to it, and routers of different sockets are joined by the NUMA links
  * (scenario links, whose latency and bandwidth are the interconnect's).
  *
- * A message waits `latency` inside, plus a seeded random 0..`jitter` (a
+ * A message spends `latency` inside, plus a seeded random 0..`jitter` (a
  * testing knob: the protocols assume no ordering, and jitter makes messages
- * overtake each other). A busy output link holds messages in a FIFO per
+ * overtake each other), charged as extra delay on the outgoing link, so a
+ * hop costs one event. A busy output link holds messages in a FIFO per
  * output port; its depth is a stat. */
 #include <stdlib.h>
 #include <string.h>
@@ -95,11 +96,12 @@ static void push(struct outq *q, const struct orr_msg *m)
     q->a[q->n++] = *m;
 }
 
-static void forward(struct orr_component *c, uint32_t out, const struct orr_msg *m)
+static void forward(struct orr_component *c, uint32_t out, const struct orr_msg *m,
+                    orr_time_t delay)
 {
     struct router *r = c->state;
     struct outq *q = &r->aQ[out];
-    if (q->head == q->n && orr_port_send(r->aPort[out], m, 0) != ORR_EBUSY)
+    if (q->head == q->n && orr_port_send(r->aPort[out], m, delay) != ORR_EBUSY)
         return;
     push(q, m);
     r->queued++;
@@ -117,17 +119,10 @@ static void router_handle(struct orr_component *c, const struct orr_event *ev)
         }
         struct orr_msg m = {ev->size, {ev->data[0], ev->data[1]}};
         orr_time_t delay = r->latency + (r->jitter ? orr_rng_below(&c->rng, r->jitter + 1) : 0);
-        if (delay) {
-            orr_timer_msg(c, delay, r->aRoute[dst], &m);
-            return;
-        }
         r->fwd->v++;
-        forward(c, r->aRoute[dst], &m);
-    } else if (ev->kind == ORR_TK_TIMER) {
-        struct orr_msg m = {ev->size, {ev->data[0], ev->data[1]}};
-        r->fwd->v++;
-        forward(c, ev->port, &m);
+        forward(c, r->aRoute[dst], &m, delay);
     } else if (ev->kind == ORR_TK_READY) {
+        /* a queued message already waited longer than the hop */
         struct outq *q = &r->aQ[ev->port];
         while (q->head < q->n && orr_port_send(r->aPort[ev->port], &q->a[q->head], 0) != ORR_EBUSY) {
             q->head++;
