@@ -13,6 +13,9 @@ PKGS=(
   clang libclang-rt-14-dev               # libFuzzer targets and sanitizers
   gcc-riscv64-linux-gnu gcc-aarch64-linux-gnu  # kernel/ freestanding cross builds
   qemu-system-misc                       # qemu-system-riscv64 boots the kernel selftest
+  libgraphviz-dev                        # orrery graph: topology and protocol diagrams (libgvc)
+  chromium                               # the HTML report is checked in headless Chromium
+  libunicorn-dev                         # ISA mode: riscv64/aarch64 guests on simulated cores
 )
 
 missing=()

@@ -209,22 +209,27 @@ static void expectation_text(const struct litmus_test *t, char *buf, size_t n)
  * ~two hops reorders messages in flight, and start jitter from 0 to a few
  * misses slides whole threads past each other — from "all start at once"
  * (where store buffering shows) to "one thread finishes before the other
- * starts" (the sequential outcomes). The cores draw their actual start
+ * starts" (the sequential outcomes). Drain jitter holds each buffered
+ * store back for a while, as a real store buffer waiting on retirement
+ * and ownership does; without it a store drains the moment it is
+ * buffered and R's relaxed outcome (a store that drains after the other
+ * thread's two) is practically never seen. The cores draw their actual start
  * delays and the routers their per-message delays from their own seeded
  * streams (tcore.c, router.c). */
 struct perturb {
-    orr_time_t jitter, start_jitter;
+    orr_time_t jitter, start_jitter, drain_jitter;
 };
 
 static struct perturb perturb_for(uint64_t seed)
 {
-    static const orr_time_t aJitterPs[] = {2000000};
-    static const orr_time_t aStartPs[] = {0};
+    static const orr_time_t aJitterPs[] = {0, 1000, 5000, 20000, 100000, 500000};
+    static const orr_time_t aStartPs[] = {0, 2000, 10000, 40000, 120000, 300000};
     struct orr_rng r;
     orr_rng_seed(&r, seed, "litmus.perturb");
     struct perturb p;
     p.jitter = aJitterPs[orr_rng_below(&r, sizeof aJitterPs / sizeof aJitterPs[0])];
     p.start_jitter = aStartPs[orr_rng_below(&r, sizeof aStartPs / sizeof aStartPs[0])];
+    p.drain_jitter = aStartPs[orr_rng_below(&r, sizeof aStartPs / sizeof aStartPs[0])];
     return p;
 }
 
@@ -234,21 +239,23 @@ static char *machine_yaml(const char *path, unsigned nThread, const char *protoc
                           const struct perturb *p)
 {
     char *qpath = yaml_quote(path), *qproto = yaml_quote(protocol);
-    char jit[32], start[32];
+    char jit[32], start[32], drain[32];
     orr_unit_format(ORR_UNIT_TIME, p->jitter, jit, sizeof jit);
     orr_unit_format(ORR_UNIT_TIME, p->start_jitter, start, sizeof start);
+    orr_unit_format(ORR_UNIT_TIME, p->drain_jitter, drain, sizeof drain);
     char *y = xprintf("machine:\n"
                       "  sockets: 1\n"
                       "  cores_per_socket: %u\n"
                       "  protocol: %s\n"
                       "  jitter: %s\n"
                       "  start_jitter: %s\n"
+                      "  drain_jitter: %s\n"
                       "  l1d: {size: 4KiB, ways: 4}\n"
                       "  llc: {size: 64KiB, ways: 8}\n"
                       "  memory: {size: 1MiB}\n"
                       "  workloads:\n"
                       "    - {cores: \"0-%u\", litmus: %s, thread: 0}\n",
-                      nThread, qproto, jit, start, nThread - 1, qpath);
+                      nThread, qproto, jit, start, drain, nThread - 1, qpath);
     free(qpath);
     free(qproto);
     return y;
@@ -496,9 +503,13 @@ static int run_test(const struct litmus_test *t, const char *path, const struct 
         orr_diag_init(&d);
         int rc = run_once(t, path, o, o->seed + i, &res, &d);
         if (rc) {
-            fprintf(stderr, "orrery litmus: %s: cannot build the machine (%s):\n", path,
-                    orr_strerror(rc));
-            orr_diag_print(&d, stderr);
+            /* the machine text is ours: its positions would mean nothing to
+             * the user, who only chose --protocol */
+            fprintf(stderr, "orrery litmus: %s: cannot build the machine:%s%s\n", path,
+                    d.nMsg ? "" : " ", d.nMsg ? "" : orr_strerror(rc));
+            for (size_t m = 0; m < d.nMsg; m++)
+                fprintf(stderr, "  %s%s%s\n", d.aMsg[m].keypath ? d.aMsg[m].keypath : "",
+                        d.aMsg[m].keypath ? ": " : "", d.aMsg[m].text);
             orr_diag_free(&d);
             return ORR_EXIT_USAGE;
         }
@@ -610,8 +621,8 @@ int litmus_run_main(int argc, char **argv)
         orr_json_obj_end(&j);
         orr_json_end(&j);
     } else if (exit_code != ORR_EXIT_USAGE && !o.quiet) {
-        printf("litmus: %u tests, %u passed, %u failed (%llu runs each, seeds %llu..%llu, "
-               "protocol %s)\n", nTest, nPass, nTest - nPass, (unsigned long long)o.runs,
+        printf("litmus: %u test%s, %u passed, %u failed (%llu runs each, seeds %llu..%llu, "
+               "protocol %s)\n", nTest, nTest == 1 ? "" : "s", nPass, nTest - nPass, (unsigned long long)o.runs,
                (unsigned long long)o.seed, (unsigned long long)(o.seed + o.runs - 1), o.protocol);
     }
     free(aTest);

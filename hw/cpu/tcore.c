@@ -63,6 +63,8 @@ static const struct orr_param tcore_params[] = {
     {"litmus_thread", ORR_P_UINT, "0", 0, "which thread of the litmus test", NULL, 0,
      LITMUS_MAX_THREADS - 1},
     {"start_jitter", ORR_P_TIME, "0ps", 0, "start after a seeded random delay in [0, start_jitter]"},
+    {"drain_jitter", ORR_P_TIME, "0ps", 0,
+     "a buffered store may drain only after a seeded random delay in [0, drain_jitter]"},
     {NULL},
 };
 
@@ -71,10 +73,11 @@ static const struct orr_port_doc tcore_ports[] = {
     {NULL},
 };
 
-enum { T_STEP = 1, T_DEADLOCK = 2 };
+enum { T_STEP = 1, T_DEADLOCK = 2, T_DRAIN = 3 };
 
 struct sb_entry {
     uint64_t addr, val;
+    orr_time_t ready; /* may drain from then on (drain_jitter) */
     uint8_t size;
 };
 
@@ -87,7 +90,8 @@ struct tcore {
     struct litmus_test *lt;          /* litmus mode: the test and this thread's state */
     struct litmus_thread_state ls;
     struct orr_value *aLitReg[LITMUS_NREG];
-    orr_time_t start_jitter;
+    orr_time_t start_jitter, drain_jitter;
+    bool drain_timer;
     struct pc_home_range *aHome;
     size_t nHome;
     orr_time_t cycle, quantum, deadlock;
@@ -231,6 +235,13 @@ static void sb_drain(struct tcore *t)
 {
     while (t->nSb && !t->sb_out) {
         struct sb_entry *e = sb_at(t, t->sbHead);
+        if (e->ready > t->local) { /* not yet: wake when it may go */
+            if (!t->drain_timer) {
+                t->drain_timer = true;
+                orr_timer(t->c, e->ready - orr_now(t->c->sim), T_DRAIN, 0, 0);
+            }
+            return;
+        }
         struct pc_req r = {ORR_OP_STORE, e->size, TAG_SB | (t->sbHead & 0xFFFFFF), e->addr, e->val, 0};
         uint64_t v;
         uint32_t cyc = 0;
@@ -284,7 +295,10 @@ static bool issue(struct tcore *t, const struct memop *op)
                 t->sb_full->v++;
                 return false;
             }
-            *sb_at(t, t->sbHead + t->nSb) = (struct sb_entry){op->addr, op->val, op->size};
+            orr_time_t ready = t->local + (t->drain_jitter
+                                               ? orr_rng_below(&t->c->rng, t->drain_jitter + 1)
+                                               : 0);
+            *sb_at(t, t->sbHead + t->nSb) = (struct sb_entry){op->addr, op->val, ready, op->size};
             t->nSb++;
             t->stores->v++;
             return true;
@@ -491,6 +505,7 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
         }
     }
     t->start_jitter = orr_param_u64(p, "start_jitter");
+    t->drain_jitter = orr_param_u64(p, "drain_jitter");
     uint32_t mlp = (uint32_t)orr_param_u64(p, "mlp");
     if (!mlp)
         mlp = t->gen && memgen_mlp(t->gen) ? memgen_mlp(t->gen) : 1;
@@ -559,6 +574,11 @@ static void tcore_handle(struct orr_component *c, const struct orr_event *ev)
         if (ev->port == T_DEADLOCK) {
             deadlock_check(t);
             return;
+        }
+        if (ev->port == T_DRAIN) {
+            t->drain_timer = false;
+            t->run_pending = true;
+            break;
         }
         t->step_pending = false;
         t->run_pending = true;

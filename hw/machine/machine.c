@@ -57,6 +57,8 @@ static const struct orr_param machine_params[] = {
     {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
     {"jitter", ORR_P_TIME, "0ps", 0, "testing: random extra delay per message at each router"},
     {"start_jitter", ORR_P_TIME, "0ps", 0, "testing: each core starts after a random delay up to this"},
+    {"drain_jitter", ORR_P_TIME, "0ps", 0,
+     "testing: each buffered store waits a random delay up to this before it may drain"},
     {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
     {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight per core", NULL, 2, 256},
     {"store_buffer", ORR_P_UINT, "16", 0, "store buffer entries per core; 0 = none", NULL, 0, 256},
@@ -633,6 +635,7 @@ static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *h
     put_u(m, n, "deadlock", ORR_UNIT_TIME, orr_param_u64(t, "deadlock"));
     put_s(m, n, "check", "%s", orr_param_bool(t, "check") ? "true" : "false");
     put_u(m, n, "start_jitter", ORR_UNIT_TIME, orr_param_u64(t, "start_jitter"));
+    put_u(m, n, "drain_jitter", ORR_UNIT_TIME, orr_param_u64(t, "drain_jitter"));
     put_u(m, n, "snoop_latency", ORR_UNIT_TIME, orr_param_u64(t, "snoop_latency"));
     int w = m->aCoreWork[id];
     const struct orr_node *e = w >= 0 ? orr_param_map(t, "workloads")->aItem[w] : NULL;
