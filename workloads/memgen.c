@@ -695,8 +695,9 @@ static int read_targets(struct memgen *g, const struct orr_params *p, const char
     size_t n;
     const char *const *v = orr_param_list(p, "targets", &n);
     if (n == 0 || n > 16)
-        return key_error(d, p, keypath, KEY_TARGETS,
-                         "list 1 to 16 node base addresses, such as [0B, 16GiB]");
+        return key_error(d, p, keypath, orr_param_given(p, "targets") ? KEY_TARGETS : KEY_PATTERN,
+                         "latency_matrix needs targets: 1 to 16 node base addresses, such as "
+                         "[0B, 16GiB]");
     for (size_t i = 0; i < n; i++) {
         const char *why = NULL;
         if (orr_unit_parse(ORR_UNIT_SIZE, v[i], &g->aTarget[i], &why) ||
@@ -706,8 +707,9 @@ static int read_targets(struct memgen *g, const struct orr_params *p, const char
                              "written as a size (16GiB)%s%s", i, v[i], why ? ": " : "",
                              why ? why : "");
         if (g->region >= g->aTarget[i] && g->region - g->aTarget[i] < g->footprint)
-            return key_error(d, p, keypath, KEY_BASE,
-                             "the turn word at base lies inside targets[%zu]'s footprint", i);
+            return key_error(d, p, keypath, orr_param_given(p, "base") ? KEY_BASE : KEY_TARGETS,
+                             "the turn word at base (%#llx) lies inside targets[%zu]'s footprint; "
+                             "set base outside every target", (unsigned long long)g->region, i);
     }
     g->nTarget = (unsigned)n;
     return 0;

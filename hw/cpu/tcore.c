@@ -32,6 +32,9 @@
 #include "memgen.h"
 #include "orrery/units.h"
 
+static const char *const memory_models[] = {"tso", "weak", NULL};
+static const char *const irq_kinds[] = {"timer", "ipi", "device", NULL};
+
 static const struct orr_param tcore_params[] = {
     {"agent", ORR_P_UINT, NULL, 0, "this core's agent id (the machine numbers agents)", NULL, 0,
      ORR_COH_MAX_AGENTS - 1},
@@ -63,8 +66,33 @@ static const struct orr_param tcore_params[] = {
     {"litmus_thread", ORR_P_UINT, "0", 0, "which thread of the litmus test", NULL, 0,
      LITMUS_MAX_THREADS - 1},
     {"start_jitter", ORR_P_TIME, "0ps", 0, "start after a seeded random delay in [0, start_jitter]"},
+    {"memory_model", ORR_P_ENUM, "tso", 0,
+     "tso: the store buffer drains in order; weak: stores to different lines may drain out of "
+     "order (RISC-V/Arm-style store-store reordering)", memory_models},
+    {"timer_period", ORR_P_TIME, "0ps", 0, "a timer interrupt every period; 0 = none"},
+    {"irq_entry", ORR_P_CYCLES, "200cy", 0, "cycles to take an interrupt (save, vector)"},
+    {"irq_exit", ORR_P_CYCLES, "150cy", 0, "cycles to return from an interrupt"},
+    {"energy_l1", ORR_P_UINT, "20", 0, "energy model: pJ per L1 hit"},
+    {"energy_l2", ORR_P_UINT, "60", 0, "energy model: pJ per L2 hit"},
+    {"energy_miss", ORR_P_UINT, "600", 0, "energy model: pJ per miss (the core's share)"},
+    {"energy_cycle", ORR_P_UINT, "40", 0,
+     "energy model: pJ per busy cycle at the configured frequency, scaled by (f/f0)^2 under DVFS"},
     {"drain_jitter", ORR_P_TIME, "0ps", 0,
      "a buffered store may drain only after a seeded random delay in [0, drain_jitter]"},
+    {NULL},
+};
+
+static const struct orr_param freq_fault_params[] = {
+    {"frequency", ORR_P_FREQ, NULL, ORR_PF_POSITIVE, "the new core clock"},
+    {NULL},
+};
+static const struct orr_param irq_fault_params[] = {
+    {"kind", ORR_P_ENUM, "device", 0, "what raised it (for the counters)", irq_kinds},
+    {NULL},
+};
+static const struct orr_fault_desc tcore_faults[] = {
+    {"set_frequency", "DVFS: change the core clock from this instant", freq_fault_params},
+    {"interrupt", "deliver an interrupt: the core pays irq_entry + irq_exit cycles", irq_fault_params},
     {NULL},
 };
 
@@ -73,7 +101,7 @@ static const struct orr_port_doc tcore_ports[] = {
     {NULL},
 };
 
-enum { T_STEP = 1, T_DEADLOCK = 2, T_DRAIN = 3 };
+enum { T_STEP = 1, T_DEADLOCK = 2, T_DRAIN = 3, T_TIMER_IRQ = 4 };
 
 struct sb_entry {
     uint64_t addr, val;
@@ -92,6 +120,18 @@ struct tcore {
     struct orr_value *aLitReg[LITMUS_NREG];
     orr_time_t start_jitter, drain_jitter;
     bool drain_timer;
+    bool weak;                /* memory_model: weak */
+    orr_time_t timer_period;
+    uint64_t irq_entry, irq_exit;
+    uint64_t e_l1, e_l2, e_miss, e_cycle; /* pJ */
+    uint64_t busy_cycles;     /* cycles spent computing, hitting and in interrupts */
+    double cycle_pj;          /* energy of those cycles, at the frequency of each */
+    double cycle_scale;       /* (f / f_nominal)^2: dynamic energy per cycle ~ V^2 ~ f^2 */
+    orr_time_t nominal_cycle;
+    orr_time_t cyc_mark;      /* cycles before cyc_mark are in cyc_acc (DVFS) */
+    uint64_t cyc_acc;
+    struct orr_counter *irqs[3], *irq_cycles, *freq_changes, *sb_reordered;
+    struct orr_value *energy;
     struct pc_home_range *aHome;
     size_t nHome;
     orr_time_t cycle, quantum, deadlock;
@@ -230,10 +270,42 @@ static void on_wake(void *arg)
 
 static struct sb_entry *sb_at(struct tcore *t, uint32_t i) { return &t->aSb[i % t->sbCap]; }
 
+/* Weak model: bring a random store that may drain now to the head — one
+ * whose drain delay is over and with no older store to its line in the
+ * buffer (stores to one location stay in order: coherence) — so stores to
+ * different lines drain in any order. */
+static void sb_pick(struct tcore *t)
+{
+    uint32_t aOk[256], nOk = 0, soonest = 0;
+    for (uint32_t k = 0; k < t->nSb; k++) {
+        struct sb_entry *e = sb_at(t, t->sbHead + k);
+        bool older = false;
+        for (uint32_t j = 0; j < k && !older; j++)
+            older = sb_at(t, t->sbHead + j)->addr / ORR_LINE_BYTES == e->addr / ORR_LINE_BYTES;
+        if (older)
+            continue;
+        if (e->ready <= t->local)
+            aOk[nOk++] = k;
+        else if (e->ready < sb_at(t, t->sbHead + soonest)->ready)
+            soonest = k;
+    }
+    /* nothing may drain yet: the one due first goes to the head, to wait */
+    uint32_t k = nOk ? aOk[orr_rng_below(&t->c->rng, nOk)] : soonest;
+    if (k == 0)
+        return;
+    struct sb_entry tmp = *sb_at(t, t->sbHead + k);
+    for (uint32_t j = k; j > 0; j--)
+        *sb_at(t, t->sbHead + j) = *sb_at(t, t->sbHead + j - 1);
+    *sb_at(t, t->sbHead) = tmp;
+    t->sb_reordered->v++;
+}
+
 /* Try to move the head of the store buffer into the cache. */
 static void sb_drain(struct tcore *t)
 {
     while (t->nSb && !t->sb_out) {
+        if (t->weak)
+            sb_pick(t);
         struct sb_entry *e = sb_at(t, t->sbHead);
         if (e->ready > t->local) { /* not yet: wake when it may go */
             if (!t->drain_timer) {
@@ -283,6 +355,8 @@ static bool issue(struct tcore *t, const struct memop *op)
     case ORR_OP_COMPUTE:
         t->computes->v++;
         t->local += (orr_time_t)op->cycles * t->cycle;
+        t->busy_cycles += op->cycles;
+        t->cycle_pj += (double)op->cycles * t->cycle_scale;
         return true;
     case ORR_OP_FENCE:
         if (t->nSb)
@@ -340,6 +414,8 @@ static bool issue(struct tcore *t, const struct memop *op)
         t->atomics->v++;
     if (rc == PC_HIT) {
         t->local += (orr_time_t)cyc * t->cycle;
+        t->busy_cycles += cyc;
+        t->cycle_pj += (double)cyc * t->cycle_scale;
         orr_histogram_add(t->load_latency, (orr_time_t)cyc * t->cycle);
         if (op->op != ORR_OP_STORE)
             src_result(t, v);
@@ -506,6 +582,16 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
     }
     t->start_jitter = orr_param_u64(p, "start_jitter");
     t->drain_jitter = orr_param_u64(p, "drain_jitter");
+    t->weak = orr_param_enum(p, "memory_model") == 1;
+    t->timer_period = orr_param_u64(p, "timer_period");
+    t->irq_entry = orr_param_u64(p, "irq_entry");
+    t->irq_exit = orr_param_u64(p, "irq_exit");
+    t->e_l1 = orr_param_u64(p, "energy_l1");
+    t->e_l2 = orr_param_u64(p, "energy_l2");
+    t->e_miss = orr_param_u64(p, "energy_miss");
+    t->e_cycle = orr_param_u64(p, "energy_cycle");
+    t->nominal_cycle = t->cycle;
+    t->cycle_scale = 1.0;
     uint32_t mlp = (uint32_t)orr_param_u64(p, "mlp");
     if (!mlp)
         mlp = t->gen && memgen_mlp(t->gen) ? memgen_mlp(t->gen) : 1;
@@ -521,11 +607,56 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
     t->cycles_busy = orr_counter_new(c, "cycles", "cy");
     t->load_latency = orr_histogram_new(c, "hit_latency", "ps");
     t->ipc = orr_value_new(c, "ops_per_cycle", "");
+    for (unsigned k = 0; k < 3; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "interrupts.%s", irq_kinds[k]);
+        t->irqs[k] = orr_counter_new(c, name, "irq");
+    }
+    t->irq_cycles = orr_counter_new(c, "interrupt_cycles", "cy");
+    t->freq_changes = orr_counter_new(c, "frequency_changes", "change");
+    t->sb_reordered = orr_counter_new(c, "sb_reordered", "store");
+    t->energy = orr_value_new(c, "energy", "uJ");
     if (t->gen) {
         t->iters = orr_counter_new(c, "iterations", "iter");
         t->iter_time = orr_value_new(c, "time_per_iteration", "ns");
     }
     return 0;
+}
+
+/* An interrupt costs the core its entry and exit: the time is added to the
+ * core's local clock (the handler itself is not modelled). */
+static void take_interrupt(struct tcore *t, unsigned kind)
+{
+    if (t->done)
+        return;
+    orr_time_t now = orr_now(t->c->sim);
+    if (t->local < now)
+        t->local = now;
+    uint64_t cy = t->irq_entry + t->irq_exit;
+    t->local += (orr_time_t)cy * t->cycle;
+    t->busy_cycles += cy;
+    t->cycle_pj += (double)cy * t->cycle_scale;
+    t->irqs[kind]->v++;
+    t->irq_cycles->v += cy;
+}
+
+static void tcore_fault(struct orr_component *c, unsigned fault, const struct orr_params *p)
+{
+    struct tcore *t = c->state;
+    if (fault == 0) { /* set_frequency: from now on */
+        orr_time_t now = orr_now(c->sim);
+        if (t->local < now)
+            t->local = now;
+        t->cyc_acc += (t->local - t->cyc_mark) / t->cycle;
+        t->cyc_mark = t->local;
+        t->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
+        t->pc.cfg.cycle_ps = t->cycle;
+        double r = (double)t->nominal_cycle / (double)t->cycle;
+        t->cycle_scale = r * r;
+        t->freq_changes->v++;
+        return;
+    }
+    take_interrupt(t, orr_param_enum(p, "kind"));
 }
 
 static void deadlock_check(struct tcore *t)
@@ -562,6 +693,8 @@ static int tcore_start(struct orr_component *c, struct orr_diag *d)
     }
     t->step_pending = true;
     orr_timer(c, t->start_jitter ? orr_rng_below(&c->rng, t->start_jitter + 1) : 0, T_STEP, 0, 0);
+    if (t->timer_period)
+        orr_timer(c, t->timer_period, T_TIMER_IRQ, 0, 0);
     orr_timer(c, t->deadlock / 2, T_DEADLOCK, 0, 0);
     return 0;
 }
@@ -573,6 +706,12 @@ static void tcore_handle(struct orr_component *c, const struct orr_event *ev)
     case ORR_TK_TIMER:
         if (ev->port == T_DEADLOCK) {
             deadlock_check(t);
+            return;
+        }
+        if (ev->port == T_TIMER_IRQ) {
+            take_interrupt(t, 0);
+            if (!t->done)
+                orr_timer(c, t->timer_period, T_TIMER_IRQ, 0, 0);
             return;
         }
         if (ev->port == T_DRAIN) {
@@ -601,9 +740,17 @@ static void tcore_finish(struct orr_component *c)
 {
     struct tcore *t = c->state;
     orr_time_t end = t->done ? t->finish_time : orr_now(c->sim);
-    uint64_t cycles = end / t->cycle;
+    uint64_t cycles = t->cyc_acc + (end > t->cyc_mark ? (end - t->cyc_mark) / t->cycle : 0);
     t->cycles_busy->v = cycles;
     t->ipc->v = cycles ? (double)t->ops->v / (double)cycles : 0.0;
+    /* energy (docs/cores.md): a fixed cost per L1 hit, L2 hit and miss,
+     * plus energy_cycle per busy cycle (compute, hits, interrupts) scaled
+     * by (f/f0)^2 for the frequency it ran at; in uJ */
+    double pj = (double)t->pc.hits_l1->v * (double)t->e_l1 +
+                (double)t->pc.hits_l2->v * (double)t->e_l2 +
+                (double)(t->pc.misses->v + t->pc.upgrades->v) * (double)t->e_miss +
+                t->cycle_pj * (double)t->e_cycle;
+    t->energy->v = pj / 1e6;
     if (t->gen) {
         struct memgen_stats st;
         memgen_stats(t->gen, &st);
@@ -634,8 +781,10 @@ const struct orr_component_type orr_tcore_type = {
     .params = tcore_params,
     .ports = tcore_ports,
     .state_size = sizeof(struct tcore),
+    .faults = tcore_faults,
     .workload = true,
     .create = tcore_create,
+    .fault = tcore_fault,
     .start = tcore_start,
     .handle = tcore_handle,
     .finish = tcore_finish,

@@ -44,6 +44,8 @@
 #define MAX_SOCKETS 16
 #define MAX_CXL 16
 
+static const char *const memory_models[] = {"tso", "weak", NULL};
+
 static const struct orr_param machine_params[] = {
     {"sockets", ORR_P_UINT, "1", ORR_PF_POSITIVE, "sockets (NUMA nodes with cores)", NULL, 1, MAX_SOCKETS},
     {"cores_per_socket", ORR_P_UINT, "4", ORR_PF_POSITIVE, "cores in each socket", NULL, 1, 128},
@@ -57,6 +59,9 @@ static const struct orr_param machine_params[] = {
     {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
     {"jitter", ORR_P_TIME, "0ps", 0, "testing: random extra delay per message at each router"},
     {"start_jitter", ORR_P_TIME, "0ps", 0, "testing: each core starts after a random delay up to this"},
+    {"memory_model", ORR_P_ENUM, "tso", 0, "cores' store buffers: tso (in order) or weak",
+     memory_models},
+    {"timer_period", ORR_P_TIME, "0ps", 0, "a timer interrupt on every core every period; 0 = none"},
     {"drain_jitter", ORR_P_TIME, "0ps", 0,
      "testing: each buffered store waits a random delay up to this before it may drain"},
     {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
@@ -636,6 +641,8 @@ static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *h
     put_s(m, n, "check", "%s", orr_param_bool(t, "check") ? "true" : "false");
     put_u(m, n, "start_jitter", ORR_UNIT_TIME, orr_param_u64(t, "start_jitter"));
     put_u(m, n, "drain_jitter", ORR_UNIT_TIME, orr_param_u64(t, "drain_jitter"));
+    put_s(m, n, "memory_model", "%s", memory_models[orr_param_enum(t, "memory_model")]);
+    put_u(m, n, "timer_period", ORR_UNIT_TIME, orr_param_u64(t, "timer_period"));
     put_u(m, n, "snoop_latency", ORR_UNIT_TIME, orr_param_u64(t, "snoop_latency"));
     int w = m->aCoreWork[id];
     const struct orr_node *e = w >= 0 ? orr_param_map(t, "workloads")->aItem[w] : NULL;

@@ -609,10 +609,88 @@ static void test_bad_params(void **state)
                  "passes the 48-bit address space");
     expect_error("pattern: spin\n", 1,
                  "g.yaml:1:10: error: gen.pattern: expected one of seq, stride, random, chase, "
-                 "prodcons, false_share, lock, pingpong, latency_probe, bandwidth, idle, got "
-                 "'spin'");
+                 "prodcons, false_share, lock, pingpong, latency_probe, bandwidth, idle, rtest, "
+                 "latency_matrix, got 'spin'");
+    expect_error("pattern: latency_matrix\nfootprint: 1MiB\n", 1,
+                 "g.yaml:1:10: error: gen.pattern: latency_matrix needs targets: 1 to 16 node "
+                 "base addresses, such as [0B, 16GiB]");
+    expect_error("pattern: latency_matrix\nfootprint: 1MiB\ntargets: [0B]\n", 1,
+                 "g.yaml:3:10: error: gen.targets: the turn word at base (0) lies inside "
+                 "targets[0]'s footprint; set base outside every target");
     expect_error("pattern: lock\ncritical: 0\n", 2,
                  "g.yaml:2:11: error: gen.critical: must be greater than zero, got '0'");
+}
+
+/* rtest: a mix of every operation kind and size, inside the shared region,
+ * naturally aligned, with store values unique per core and access. */
+static void test_rtest_mix(void **state)
+{
+    (void)state;
+    static struct memop a[2][3000];
+    struct gen_set s;
+    struct memory *m = mem_new();
+    gens_open(&s, "pattern: rtest\nbase: 4KiB\nfootprint: 256B\ncount: 3000\n", 2);
+    unsigned kinds[ORR_OP_COMPUTE + 1] = {0}, sizes[9] = {0};
+    for (unsigned c = 0; c < 2; c++) {
+        size_t n = collect(&s, c, m, a[c], 3000);
+        assert_int_equal(n, 3000);
+        for (size_t i = 0; i < n; i++) {
+            kinds[a[c][i].op]++;
+            if (a[c][i].op == ORR_OP_FENCE)
+                continue;
+            sizes[a[c][i].size]++;
+            assert_true(a[c][i].addr >= 4096 && a[c][i].addr + a[c][i].size <= 4096 + 256);
+            assert_int_equal(a[c][i].addr % a[c][i].size, 0);
+        }
+    }
+    for (unsigned k = ORR_OP_LOAD; k <= ORR_OP_FENCE; k++)
+        assert_true(kinds[k] > 100); /* every kind appears */
+    for (unsigned z = 1; z <= 8; z *= 2)
+        assert_true(sizes[z] > 800);
+    /* stores of the two cores never write the same value */
+    for (size_t i = 0; i < 3000; i++)
+        for (size_t j = 0; j < 3000; j += 97)
+            if (a[0][i].op == ORR_OP_STORE && a[1][j].op == ORR_OP_STORE && a[0][i].size == 8 &&
+                a[1][j].size == 8)
+                assert_true(a[0][i].val != a[1][j].val);
+    gens_close(&s);
+    free(m);
+}
+
+/* latency_matrix: core 1 waits for its turn; core 0 probes each target
+ * count times with dependent loads inside the footprint, then passes the
+ * turn; core 1 then probes. */
+static void test_latency_matrix_turns(void **state)
+{
+    (void)state;
+    static struct memop a[64];
+    struct gen_set s;
+    struct memory *m = mem_new();
+    gens_open(&s, "pattern: latency_matrix\nbase: 512KiB\nfootprint: 64KiB\ncount: 5\n"
+                  "targets: [0B, 128KiB]\n", 2);
+    /* core 1 first: it only polls the turn word (still 0, core 0's turn) */
+    size_t n = collect(&s, 1, m, a, 6);
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(a[i].op, ORR_OP_LOAD);
+        assert_int_equal(a[i].addr, 512 * 1024);
+    }
+    n = collect(&s, 0, m, a, 64);
+    assert_int_equal(n, 1 + 10 + 1); /* poll, 5 + 5 probes, release */
+    for (size_t i = 1; i <= 10; i++) {
+        uint64_t base = i <= 5 ? 0 : 128 * 1024;
+        assert_true(a[i].addr >= base && a[i].addr < base + 64 * 1024);
+        assert_int_equal(a[i].addr % 64, 0);
+    }
+    assert_int_equal(a[11].op, ORR_OP_STORE);
+    assert_int_equal(a[11].val, 1);
+    /* now core 1 gets its turn */
+    n = collect(&s, 1, m, a, 64);
+    assert_true(n >= 11);
+    assert_int_equal(a[n - 1].op, ORR_OP_STORE);
+    assert_int_equal(a[n - 1].val, 2);
+    gens_close(&s);
+    free(m);
 }
 
 int main(void)
@@ -631,6 +709,8 @@ int main(void)
         cmocka_unit_test(test_idle),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_rtest_mix),
+        cmocka_unit_test(test_latency_matrix_turns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
