@@ -79,13 +79,16 @@ struct orr_node *nodes_scalar(struct nodes *a, const struct orr_mark *mark, cons
 static void grow(struct nodes *a, struct orr_node *n, bool map)
 {
     struct orr_node **items = alloc(a, (n->n + 1) * sizeof *items);
-    memcpy(items, n->aItem, n->n * sizeof *items);
+    if (n->n)
+        memcpy(items, n->aItem, n->n * sizeof *items);
     n->aItem = items;
     if (map) {
         char **keys = alloc(a, (n->n + 1) * sizeof *keys);
         struct orr_mark *marks = alloc(a, (n->n + 1) * sizeof *marks);
-        memcpy(keys, n->aKey, n->n * sizeof *keys);
-        memcpy(marks, n->aKeyMark, n->n * sizeof *marks);
+        if (n->n) {
+            memcpy(keys, n->aKey, n->n * sizeof *keys);
+            memcpy(marks, n->aKeyMark, n->n * sizeof *marks);
+        }
         n->aKey = keys;
         n->aKeyMark = marks;
     }
