@@ -1,6 +1,7 @@
-/* The table of built-in component types the orrery executable knows, and
- * the verbs that need hardware models. The engine never names a concrete
- * model: it receives these tables. New model folders add their types here. */
+/* The table of built-in component types the orrery executable knows, the
+ * verbs that need hardware models and the state machines they export. The
+ * engine never names a concrete model: it receives these tables. New model
+ * folders add their types here. */
 #include "orrery/registry.h"
 #include "cpu/litmus_run.h"
 #include "cxl/cxl_mem.h"
@@ -14,6 +15,10 @@ extern const struct orr_component_type orr_router_type;     /* numa/router.c */
 extern const struct orr_component_type orr_numa_info_type;  /* numa/numa_info.c */
 extern const struct orr_component_type orr_tcore_type;      /* cpu/tcore.c */
 extern const struct orr_component_type orr_machine_type;    /* machine/machine.c */
+
+/* cache/protocol_fsm.c */
+const char *coh_fsm_names(char *buf, size_t n);
+int coh_fsm_build(const char *name, const char *view, struct orr_fsm *out, char *err, size_t n);
 
 const struct orr_component_type *const orr_builtin_types[] = {
     &orr_traffic_gen_type,
@@ -35,4 +40,10 @@ const struct orr_verb orr_builtin_verbs[] = {
     {"litmus", "run litmus tests on the modelled machine; check TSO expectations",
      litmus_run_main},
     {NULL, NULL, NULL},
+};
+
+const struct orr_fsm_source orr_builtin_fsms[] = {
+    {"protocol", "coherence protocols: the cache controller, or (view \"home\") the home agent",
+     coh_fsm_names, coh_fsm_build},
+    {NULL, NULL, NULL, NULL},
 };

@@ -3,7 +3,10 @@
  *
  * Concurrency: several orrery processes (a parallel sweep) may share one
  * file. Writers take the write lock up front (BEGIN IMMEDIATE) and wait up
- * to BUSY_TIMEOUT_MS for it instead of failing. */
+ * to BUSY_TIMEOUT_MS for it instead of failing. A sweep's parent process
+ * keeps one connection open for the whole sweep and updates one
+ * sweep_points row (a single-statement transaction) as each child's run is
+ * committed; it never holds a transaction while children run. */
 #define _POSIX_C_SOURCE 200809L
 #include "orrery/results.h"
 
@@ -66,6 +69,25 @@ static const char kSchema[] =
     " unit TEXT NOT NULL,"
     " margin REAL,"
     " pass INTEGER NOT NULL CHECK (pass IN (0, 1)));"
+    "CREATE TABLE IF NOT EXISTS sweeps("
+    " id INTEGER PRIMARY KEY,"
+    " created_at TEXT NOT NULL,"
+    " scenario TEXT NOT NULL,"
+    " scenario_hash TEXT NOT NULL,"
+    " axes TEXT NOT NULL,"
+    " repeat INTEGER NOT NULL,"
+    " sample INTEGER NOT NULL,"
+    " seed INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sweep_points("
+    " sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,"
+    " point INTEGER NOT NULL,"
+    " repeat INTEGER NOT NULL,"
+    " seed INTEGER NOT NULL,"
+    " overrides TEXT NOT NULL,"
+    " run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'ok', 'budget_failed', 'failed',"
+    " 'interrupted', 'error')),"
+    " PRIMARY KEY (sweep_id, point, repeat));"
     "CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id);"
     "CREATE INDEX IF NOT EXISTS histograms_run_id ON histograms(run_id);"
     "CREATE INDEX IF NOT EXISTS budgets_run_id ON budgets(run_id);"
@@ -84,10 +106,22 @@ static const char kInsertBudget[] =
     "INSERT INTO budgets(run_id, metric, bound, value, unit, margin, pass)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
+static const char kInsertSweep[] =
+    "INSERT INTO sweeps(created_at, scenario, scenario_hash, axes, repeat, sample, seed)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char kSetPoint[] =
+    "INSERT OR REPLACE INTO sweep_points(sweep_id, point, repeat, seed, overrides, run_id,"
+    " status) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char kSelectSweep[] =
+    "SELECT scenario, scenario_hash, axes, repeat, sample, seed FROM sweeps WHERE id = ?1";
+static const char kSelectPoints[] =
+    "SELECT point, repeat, seed, overrides, run_id, status FROM sweep_points"
+    " WHERE sweep_id = ?1 ORDER BY point, repeat";
+
 struct orr_results {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *pRun, *pMetric, *pHist, *pBudget;
+    sqlite3_stmt *pRun, *pMetric, *pHist, *pBudget, *pSweep, *pPoint;
 };
 
 static int db_error(struct orr_diag *d, const char *path, const char *what, const char *why)
@@ -168,7 +202,8 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 static int prepare_statements(struct orr_results *r, struct orr_diag *d)
 {
     if (prepare(r->db, kInsertRun, &r->pRun) || prepare(r->db, kInsertMetric, &r->pMetric) ||
-        prepare(r->db, kInsertHist, &r->pHist) || prepare(r->db, kInsertBudget, &r->pBudget))
+        prepare(r->db, kInsertHist, &r->pHist) || prepare(r->db, kInsertBudget, &r->pBudget) ||
+        prepare(r->db, kInsertSweep, &r->pSweep) || prepare(r->db, kSetPoint, &r->pPoint))
         return sqlite_error(d, r->path, "cannot prepare statements", r->db);
     return 0;
 }
@@ -179,6 +214,8 @@ static void results_free(struct orr_results *r)
     sqlite3_finalize(r->pMetric);
     sqlite3_finalize(r->pHist);
     sqlite3_finalize(r->pBudget);
+    sqlite3_finalize(r->pSweep);
+    sqlite3_finalize(r->pPoint);
     sqlite3_close(r->db);
     free(r->path);
     free(r);
@@ -374,3 +411,156 @@ int orr_results_write_run(struct orr_results *db, const struct orr_run_record *r
         *run_id = id;
     return 0;
 }
+
+/* --- sweeps -------------------------------------------------------------- */
+
+static int insert_sweep(struct orr_results *db, const struct orr_sweep_record *s)
+{
+    char created[32], hash[17];
+    sqlite3_stmt *st = db->pSweep;
+    now_iso8601(created);
+    hex64(hash, s->scenario_hash);
+    int rc = bind_text(st, 1, created);
+    rc = rc ? rc : bind_text(st, 2, s->scenario);
+    rc = rc ? rc : bind_text(st, 3, hash);
+    rc = rc ? rc : bind_text(st, 4, s->axes ? s->axes : "");
+    rc = rc ? rc : sqlite3_bind_int64(st, 5, u64_column(s->repeat));
+    rc = rc ? rc : sqlite3_bind_int64(st, 6, u64_column(s->sample));
+    rc = rc ? rc : sqlite3_bind_int64(st, 7, u64_column(s->seed));
+    return step_insert(st, rc);
+}
+
+static int insert_point(struct orr_results *db, int64_t sweep_id, const struct orr_sweep_point *p)
+{
+    sqlite3_stmt *st = db->pPoint;
+    int rc = sqlite3_bind_int64(st, 1, sweep_id);
+    rc = rc ? rc : sqlite3_bind_int64(st, 2, u64_column(p->point));
+    rc = rc ? rc : sqlite3_bind_int64(st, 3, u64_column(p->repeat));
+    rc = rc ? rc : sqlite3_bind_int64(st, 4, u64_column(p->seed));
+    rc = rc ? rc : bind_text(st, 5, p->overrides ? p->overrides : "");
+    rc = rc ? rc : p->run_id > 0 ? sqlite3_bind_int64(st, 6, p->run_id) : sqlite3_bind_null(st, 6);
+    rc = rc ? rc : bind_text(st, 7, p->status ? p->status : ORR_SWEEP_PENDING);
+    return step_insert(st, rc);
+}
+
+int orr_results_create_sweep(struct orr_results *db, const struct orr_sweep_record *s,
+                             const struct orr_sweep_point *aPoint, size_t nPoint,
+                             int64_t *sweep_id, struct orr_diag *d)
+{
+    if (nPoint && !aPoint)
+        return db_error(d, db->path, "cannot record sweep", "point list missing");
+    if (exec(db->db, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return sqlite_error(d, db->path, "cannot record sweep", db->db);
+    int rc = insert_sweep(db, s);
+    int64_t id = sqlite3_last_insert_rowid(db->db);
+    for (size_t i = 0; i < nPoint && rc == SQLITE_OK; i++)
+        rc = insert_point(db, id, &aPoint[i]);
+    if (rc == SQLITE_OK)
+        rc = exec(db->db, "COMMIT");
+    if (rc != SQLITE_OK) {
+        sqlite_error(d, db->path, "cannot record sweep", db->db);
+        exec(db->db, "ROLLBACK");
+        return ORR_EDB;
+    }
+    if (sweep_id)
+        *sweep_id = id;
+    return 0;
+}
+
+int orr_results_set_sweep_point(struct orr_results *db, int64_t sweep_id,
+                                const struct orr_sweep_point *p, struct orr_diag *d)
+{
+    /* a single statement is its own transaction; the busy timeout covers
+     * the children writing their runs at the same time */
+    if (insert_point(db, sweep_id, p) != SQLITE_OK)
+        return sqlite_error(d, db->path, "cannot record sweep point", db->db);
+    return 0;
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    char *s = strdup(t ? (const char *)t : "");
+    if (!s)
+        abort();
+    return s;
+}
+
+static int read_points(struct orr_results *db, sqlite3_stmt *st, struct orr_sweep_info *out)
+{
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->nPoint == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct orr_sweep_point *a = realloc(out->aPoint, cap * sizeof *a);
+            if (!a)
+                abort();
+            out->aPoint = a;
+        }
+        struct orr_sweep_point *p = &out->aPoint[out->nPoint++];
+        p->point = (uint64_t)sqlite3_column_int64(st, 0);
+        p->repeat = (uint64_t)sqlite3_column_int64(st, 1);
+        p->seed = (uint64_t)sqlite3_column_int64(st, 2);
+        p->overrides = column_dup(st, 3);
+        p->run_id = sqlite3_column_int64(st, 4); /* NULL reads as 0 */
+        p->status = column_dup(st, 5);
+    }
+    (void)db;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int orr_results_read_sweep(struct orr_results *db, int64_t id, struct orr_sweep_info *out,
+                           struct orr_diag *d)
+{
+    sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    int rc = sqlite3_prepare_v2(db->db, kSelectSweep, -1, &st, NULL);
+    rc = rc ? rc : sqlite3_bind_int64(st, 1, id);
+    rc = rc ? rc : sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        orr_diag_error(d, &(struct orr_mark){db->path, 0, 0}, NULL,
+                       "results database '%s' has no sweep %" PRId64, db->path, id);
+        return ORR_ENOENT;
+    }
+    if (rc == SQLITE_ROW) {
+        char *hash = column_dup(st, 1);
+        out->rec.scenario = column_dup(st, 0);
+        out->rec.scenario_hash = strtoull(hash, NULL, 16);
+        out->rec.axes = column_dup(st, 2);
+        out->rec.repeat = (uint64_t)sqlite3_column_int64(st, 3);
+        out->rec.sample = (uint64_t)sqlite3_column_int64(st, 4);
+        out->rec.seed = (uint64_t)sqlite3_column_int64(st, 5);
+        free(hash);
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = sqlite3_prepare_v2(db->db, kSelectPoints, -1, &st, NULL);
+        rc = rc ? rc : sqlite3_bind_int64(st, 1, id);
+        rc = rc ? rc : read_points(db, st, out);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) {
+        sqlite_error(d, db->path, "cannot read sweep", db->db);
+        orr_results_sweep_free(out);
+        return ORR_EDB;
+    }
+    return 0;
+}
+
+void orr_results_sweep_free(struct orr_sweep_info *s)
+{
+    free((char *)s->rec.scenario);
+    free((char *)s->rec.axes);
+    for (size_t i = 0; i < s->nPoint; i++) {
+        free((char *)s->aPoint[i].overrides);
+        free((char *)s->aPoint[i].status);
+    }
+    free(s->aPoint);
+    memset(s, 0, sizeof *s);
+}
+
+/* --- read side ----------------------------------------------------------- */
+
+int orr_results_schema_version(void) { return SCHEMA_VERSION; }

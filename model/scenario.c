@@ -22,6 +22,16 @@ const struct orr_param orr_scenario_params[] = {
     {"trace", ORR_P_MAP, "{}", 0, "trace settings (see trace.*)"},
     {"budgets", ORR_P_MAP, "{}", 0,
      "performance budgets: METRIC: \"<= 150ns\" (docs/budgets.md); checked after `run`"},
+    {"sweep", ORR_P_MAP, "{}", 0,
+     "axes, repeat and sample for `orrery sweep` (docs/sweeps.md); `run` ignores it"},
+    {NULL},
+};
+
+const struct orr_param orr_scenario_sweep_params[] = {
+    {"axes", ORR_P_MAP, "{}", 0,
+     "KEY: \"RANGE\" per axis: \"40ns..120ns:40ns\" (inclusive, with a step) or \"a,b,c\""},
+    {"repeat", ORR_P_UINT, "1", ORR_PF_POSITIVE, "runs per point, with seeds S, S+1, ..."},
+    {"sample", ORR_P_UINT, "0", 0, "run this many distinct random points of the grid; 0 = all"},
     {NULL},
 };
 
@@ -241,6 +251,29 @@ static char *join_sets(const char *const *sets, size_t n)
     return s;
 }
 
+/* `sweep:` is only read by `orrery sweep`, but checked here like every
+ * other key, so `orrery validate` reports a typo in it. The axis specs'
+ * grammar is the sweep verb's (model/cli/cmd_sweep.c); here each axis must
+ * be a non-empty scalar. */
+static int read_sweep(struct orr_scenario *sc, struct orr_diag *d)
+{
+    int rc = orr_params_parse(orr_scenario_sweep_params, orr_param_map(&sc->top, "sweep"),
+                              "sweep", NULL, &sc->sweep, d);
+    /* the raw node, so axes are checked even when another sweep key is wrong */
+    const struct orr_node *axes = orr_node_get(orr_param_map(&sc->top, "sweep"), "axes");
+    for (size_t i = 0; axes && axes->kind == ORR_NODE_MAP && i < axes->n; i++) {
+        const struct orr_node *v = axes->aItem[i];
+        if (v->kind == ORR_NODE_SCALAR && *v->scalar)
+            continue;
+        char *kp = orr_keypath_join("sweep.axes", axes->aKey[i]);
+        orr_diag_error(d, &v->mark, kp,
+                       "expected a range \"START..END:STEP\" or a list \"a,b,c\" as one string");
+        free(kp);
+        rc = ORR_ESCHEMA;
+    }
+    return rc;
+}
+
 static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct orr_diag *d)
 {
     int rc = 0;
@@ -256,9 +289,10 @@ static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct or
     int rt = orr_params_parse(orr_scenario_trace_params, orr_param_map(&sc->top, "trace"),
                               "trace", NULL, &sc->trace, d);
     int rb = orr_budgets_parse(orr_param_map(&sc->top, "budgets"), &sc->aBudget, &sc->nBudget, d);
+    int rw = read_sweep(sc, d);
     if (rs)
         return ORR_ESCHEMA;
-    if (rt || rb)
+    if (rt || rb || rw)
         rc = ORR_ESCHEMA;
     const char *pos[] = {"duration", "events"};
     for (size_t i = 0; i < 2; i++)
@@ -335,6 +369,7 @@ void orr_scenario_close(struct orr_scenario *sc)
     orr_params_free(&sc->top);
     orr_params_free(&sc->stop);
     orr_params_free(&sc->trace);
+    orr_params_free(&sc->sweep);
     orr_budgets_free(sc->aBudget, sc->nBudget);
     orr_config_free(&sc->cfg);
     free(sc->overrides);

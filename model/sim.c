@@ -287,6 +287,17 @@ struct orr_port *orr_port_peer(const struct orr_port *p)
     return p->link ? p->link->end[!p->side] : NULL;
 }
 
+int orr_port_link(const struct orr_port *p, orr_time_t *latency, uint64_t *bw_bps)
+{
+    if (!p->link)
+        return ORR_ENOENT;
+    if (latency)
+        *latency = p->link->latency;
+    if (bw_bps)
+        *bw_bps = p->link->bw_bps;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ links */
 
 /* Resolve "comp.path.port": the component path is everything before the
@@ -442,6 +453,8 @@ static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t
     }
     if (orr_evq_push(&s->q, &ev))
         abort(); /* out of memory: a simulation cannot drop events */
+    if (s->watch)
+        s->watch(s->watch_arg, when, target);
 }
 
 /* Time sums saturate at the horizon: such events are never queued. */
@@ -531,24 +544,39 @@ orr_time_t orr_port_free_at(const struct orr_port *p)
     return t > now ? t : now;
 }
 
-void orr_sim_fail(struct orr_component *c, const char *fmt, ...)
+static void vfail(struct orr_component *c, bool input, const char *fmt, va_list ap)
 {
     struct orr_sim *s = c->sim;
     if (s->failure)
         return;
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     size_t n = strlen(c->path) + strlen(msg) + 3;
     s->failure = malloc(n);
     if (!s->failure)
         abort();
     snprintf(s->failure, n, "%s: %s", c->path, msg);
+    s->failure_input = input;
+}
+
+void orr_sim_fail(struct orr_component *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(c, false, fmt, ap);
+    va_end(ap);
+}
+
+void orr_sim_fail_input(struct orr_component *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(c, true, fmt, ap);
+    va_end(ap);
 }
 
 const char *orr_sim_failure(const struct orr_sim *s) { return s->failure; }
+bool orr_sim_failure_is_input(const struct orr_sim *s) { return s->failure && s->failure_input; }
 
 void orr_sim_knob(struct orr_component *c, const char *key, const char *value)
 {
@@ -672,38 +700,53 @@ static void dispatch(struct orr_sim *s, const struct orr_event *ev)
     c->type->handle(c, ev);
 }
 
+/* The conditions checked before each event, in this order; the stop
+ * reason, or -1 to go on. Shared by orr_sim_run and orr_sim_step so both
+ * stop at the same event for the same reason. */
+static inline int stop_check(struct orr_sim *s, const struct orr_run_hooks *h)
+{
+    const uint64_t pmask = h->progress_every ? h->progress_every - 1 : 0;
+    const uint64_t stop_events = s->opt.stop_events ? s->opt.stop_events : UINT64_MAX;
+    if (s->opt.stop_when_workloads_done && s->nWorkload > 0 &&
+        s->nWorkloadDone == s->nWorkload)
+        return ORR_STOP_WORKLOADS;
+    if (s->nDispatched >= stop_events)
+        return ORR_STOP_EVENTS;
+    if (h->progress && (s->nDispatched & pmask) == 0 && s->nDispatched && h->progress(h->arg, s))
+        return ORR_STOP_INTERRUPT;
+    if (s->trace_rc)
+        return ORR_STOP_ERROR;
+    if (s->failure)
+        return ORR_STOP_FAILED;
+    return -1;
+}
+
+/* The STOP record that ends every run, then the digest's last batch. */
+static void run_end(struct orr_sim *s, enum orr_stop_reason why)
+{
+    struct orr_trace_rec r = {
+        .time = s->now, .comp = ORR_ORIGIN_ENGINE, .origin = ORR_ORIGIN_ENGINE,
+        .kind = ORR_TK_STOP, .a = why, .b = s->nDispatched};
+    if (why != ORR_STOP_ERROR)
+        record(s, &r);
+    digest_flush(s);
+    s->trace = NULL;
+    assert(orr_sim_check(s));
+}
+
 enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *hooks)
 {
     static const struct orr_run_hooks none = {0};
     const struct orr_run_hooks *h = hooks ? hooks : &none;
-    const uint64_t pmask = h->progress_every ? h->progress_every - 1 : 0;
     const orr_time_t stop_time = s->opt.stop_time;
-    const uint64_t stop_events = s->opt.stop_events ? s->opt.stop_events : UINT64_MAX;
-    const bool until_done = s->opt.stop_when_workloads_done && s->nWorkload > 0;
     enum orr_stop_reason why = ORR_STOP_IDLE;
 
     assert(s->started && !s->finished);
     s->trace = h->trace;
     for (;;) {
-        if (until_done && s->nWorkloadDone == s->nWorkload) {
-            why = ORR_STOP_WORKLOADS;
-            break;
-        }
-        if (s->nDispatched >= stop_events) {
-            why = ORR_STOP_EVENTS;
-            break;
-        }
-        if (h->progress && (s->nDispatched & pmask) == 0 && s->nDispatched &&
-            h->progress(h->arg, s)) {
-            why = ORR_STOP_INTERRUPT;
-            break;
-        }
-        if (s->trace_rc) {
-            why = ORR_STOP_ERROR;
-            break;
-        }
-        if (s->failure) {
-            why = ORR_STOP_FAILED;
+        int stop = stop_check(s, h);
+        if (stop >= 0) {
+            why = (enum orr_stop_reason)stop;
             break;
         }
         struct orr_event ev;
@@ -719,15 +762,86 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
         s->nDispatched++;
         dispatch(s, &ev);
     }
-    struct orr_trace_rec r = {
-        .time = s->now, .comp = ORR_ORIGIN_ENGINE, .origin = ORR_ORIGIN_ENGINE,
-        .kind = ORR_TK_STOP, .a = why, .b = s->nDispatched};
-    if (why != ORR_STOP_ERROR)
-        record(s, &r);
-    digest_flush(s);
-    s->trace = NULL;
-    assert(orr_sim_check(s));
+    run_end(s, why);
     return why;
+}
+
+/* ------------------------------------------------------------ stepping */
+
+void orr_sim_step_begin(struct orr_sim *s, const struct orr_run_hooks *hooks)
+{
+    static const struct orr_run_hooks none = {0};
+    assert(s->started && !s->finished);
+    s->step_hooks = hooks ? *hooks : none;
+    s->step_stop = -1;
+    s->trace = s->step_hooks.trace;
+}
+
+orr_time_t orr_sim_next_time(struct orr_sim *s)
+{
+    const struct orr_event *e = orr_evq_peek(&s->q);
+    if (!e || (s->opt.stop_time && e->time >= s->opt.stop_time))
+        return ORR_TIME_MAX;
+    return e->time;
+}
+
+/* orr_sim_run checks the stop conditions and then pops; a step peeks
+ * first and checks only before an event it will dispatch. The conditions
+ * cannot change between the two (nothing runs in between), so both stop at
+ * the same event, and the progress hook runs once per event count. */
+bool orr_sim_step(struct orr_sim *s)
+{
+    orr_time_t t = orr_sim_next_time(s);
+    if (s->step_stop >= 0)
+        return false;
+    while (t != ORR_TIME_MAX && orr_sim_next_time(s) == t) {
+        s->step_stop = stop_check(s, &s->step_hooks);
+        if (s->step_stop >= 0)
+            return false;
+        struct orr_event ev;
+        orr_evq_pop(&s->q, &ev);
+        s->now = ev.time;
+        s->nDispatched++;
+        dispatch(s, &ev);
+    }
+    return true;
+}
+
+enum orr_stop_reason orr_sim_step_end(struct orr_sim *s)
+{
+    int stop = s->step_stop >= 0 ? s->step_stop : stop_check(s, &s->step_hooks);
+    enum orr_stop_reason why;
+    if (stop >= 0) {
+        why = (enum orr_stop_reason)stop;
+    } else if (orr_sim_next_time(s) != ORR_TIME_MAX) {
+        why = ORR_STOP_INTERRUPT; /* the outside scheduler ended before the model did */
+    } else if (orr_evq_size(&s->q)) {
+        why = ORR_STOP_TIME;
+        s->now = s->opt.stop_time;
+    } else {
+        why = ORR_STOP_IDLE;
+    }
+    run_end(s, why);
+    return why;
+}
+
+void orr_sim_watch(struct orr_sim *s, void (*fn)(void *arg, orr_time_t when, uint32_t target),
+                   void *arg)
+{
+    s->watch = fn;
+    s->watch_arg = arg;
+    if (!fn)
+        return;
+    const struct orr_evq *q = &s->q;
+    for (uint32_t i = 0; i < q->nNear; i++) {
+        const struct orr_event *e = &q->aSlot[q->aNear[i].slot];
+        fn(arg, e->time, e->target);
+    }
+    for (uint32_t b = 0; b < q->nBucket; b++)
+        for (uint32_t i = q->aBucket[b]; i != ORR_EVQ_NIL; i = q->aLink[i])
+            fn(arg, q->aSlot[i].time, q->aSlot[i].target);
+    for (uint32_t i = q->farHead; i != ORR_EVQ_NIL; i = q->aLink[i])
+        fn(arg, q->aSlot[i].time, q->aSlot[i].target);
 }
 
 static bool event_ok(const struct orr_sim *s, const struct orr_event *e)

@@ -101,6 +101,7 @@ struct orr_sim {
 
     unsigned nWorkload, nWorkloadDone;
     char *failure; /* first orr_sim_fail message, "path: text" */
+    bool failure_input; /* ... reported with orr_sim_fail_input */
     char **aKnob;  /* "path.key=value" (orr_sim_knob) */
     size_t nKnob, nKnobAlloc;
     bool started, finished;
@@ -110,6 +111,12 @@ struct orr_sim {
     size_t ndbuf;
     struct orr_trace_writer *trace;
     int trace_rc;
+
+    /* stepped runs (orr_sim_step_*) and their watcher */
+    struct orr_run_hooks step_hooks;
+    int step_stop; /* the reason a step stopped, or -1 */
+    void (*watch)(void *arg, orr_time_t when, uint32_t target);
+    void *watch_arg;
 
     /* after finish */
     struct orr_metric *aMetric;

@@ -64,3 +64,30 @@ mem_rate() { # scenario -> accesses per wall second
 }
 echo "BENCH mem.l1_stream $(mem_rate tests/bench/mem-l1.yaml) accesses/s"
 echo "BENCH mem.sharing_stream $(mem_rate tests/bench/mem-sharing.yaml) accesses/s"
+
+# Sweeps: what `orrery sweep` costs per point beyond the run itself: a
+# 20-point sweep (-j 1) of a small scenario against the same 20 runs started
+# one by one, both writing to one results DB (median of REPEAT).
+sweep_overhead() {
+  local db=$BUILD/sweep-bench.db s=scenarios/quickstart.yaml ts tr; rm -f "$db"
+  TIMEFORMAT=%R
+  ts=$( { time "$BUILD/orrery" sweep $s -j 1 -q --db "$db" --axis components.sw0.latency=100ns..2000ns:100ns; } 2>&1 )
+  tr=$( { time for v in $(seq 100 100 2000); do "$BUILD/orrery" run $s --set components.sw0.latency=${v}ns \
+          --seed 1 --db "$db" --quiet --json >/dev/null; done; } 2>&1 )
+  awk -v a="$ts" -v b="$tr" 'BEGIN{printf "%.1f\n", (a - b) * 1000 / 20}'
+}
+echo "BENCH sweep.overhead_per_point $(for _ in $(seq "$REPEAT"); do sweep_overhead; done | median) ms"
+
+# Export: trace records converted per second, for each format, from the
+# trace of a memory-system scenario (median of REPEAT).
+"$BUILD/orrery" run scenarios/mem-bandwidth.yaml --no-db --quiet --trace "$BUILD/export-bench.trace"
+nrec=$("$BUILD/orrery" run scenarios/mem-bandwidth.yaml --no-db --json | jq .events)
+for fmt in chrome ftrace vcd; do
+  TIMEFORMAT=%R
+  rate=$(for _ in $(seq "$REPEAT"); do
+    t=$( { time "$BUILD/orrery" export "$BUILD/export-bench.trace" --format $fmt \
+             -o "$BUILD/export-bench.out" >/dev/null; } 2>&1 )
+    awk -v n="$nrec" -v t="$t" 'BEGIN{printf "%.0f\n", n / t}'
+  done | median)
+  echo "BENCH export.$fmt $rate events/s"
+done

@@ -12,6 +12,13 @@
  *      Added without a version bump: the schema is created with
  *      IF NOT EXISTS, so a version-1 file gains the table on first open and
  *      an older orrery ignores it.
+ *   sweeps(id, created_at, scenario, scenario_hash, axes, repeat, sample,
+ *          seed)
+ *   sweep_points(sweep_id, point, repeat, seed, overrides, run_id, status)
+ *      one sweeps row per `orrery sweep`, one sweep_points row per point and
+ *      repeat, written 'pending' when the sweep is created and updated as
+ *      each point's run ends (docs/sweeps.md). Also added without a version
+ *      bump, like budgets.
  * status is 'ok' (the run reached one of its stop conditions),
  * 'interrupted' (SIGINT) or 'failed' (a model reported a failure, e.g. a
  * broken kernel invariant; the run is kept for inspection); stop_reason says
@@ -78,6 +85,50 @@ struct orr_run_record {
     const struct orr_budget_row *aBudget;
 };
 
+/* One `orrery sweep` (the sweeps table). axes is one "KEY=SPEC" line per
+ * axis, in axis order, SPEC as written ("40ns..120ns:40ns", "256KiB,1MiB");
+ * scenario_hash is the scenario's hash without any axis applied; sample is
+ * 0 for the whole grid. */
+struct orr_sweep_record {
+    const char *scenario;
+    uint64_t scenario_hash;
+    const char *axes;
+    uint64_t repeat;
+    uint64_t sample;
+    uint64_t seed;
+};
+
+/* Point states (sweep_points.status). A point is done when its run ended
+ * with the run's status 'ok': ORR_SWEEP_OK or ORR_SWEEP_BUDGET_FAILED;
+ * `--resume` runs every other point again. */
+#define ORR_SWEEP_PENDING "pending"             /* not run (yet) */
+#define ORR_SWEEP_OK "ok"                       /* run ok, every budget holds */
+#define ORR_SWEEP_BUDGET_FAILED "budget_failed" /* run ok, a budget failed */
+#define ORR_SWEEP_FAILED "failed"               /* run stored with status 'failed' */
+#define ORR_SWEEP_INTERRUPTED "interrupted"     /* stopped by Ctrl-C */
+#define ORR_SWEEP_ERROR "error"                 /* the run stored nothing (bad input, crash) */
+
+/* One point x repeat of a sweep (the sweep_points table). overrides is the
+ * point's "KEY=VALUE" lines in axis order, exactly the run's
+ * runs.overrides; run_id is 0 (NULL in the table) until a run is stored. */
+struct orr_sweep_point {
+    uint64_t point;
+    uint64_t repeat;
+    uint64_t seed;
+    const char *overrides;
+    int64_t run_id;
+    const char *status;
+};
+
+/* A sweep read back: its record and its points ordered by (point, repeat).
+ * All strings are owned by the struct; free with orr_results_sweep_free. */
+struct orr_sweep_info {
+    int64_t id;
+    struct orr_sweep_record rec;
+    size_t nPoint;
+    struct orr_sweep_point *aPoint;
+};
+
 struct orr_results;
 
 /* Open or create the database and its schema. An unwritable path, a file
@@ -88,6 +139,23 @@ int orr_results_open(struct orr_results **db, const char *path, struct orr_diag 
  * failure roll back and return ORR_EDB (message in d). */
 int orr_results_write_run(struct orr_results *db, const struct orr_run_record *r,
                           int64_t *run_id, struct orr_diag *d);
+/* Insert a sweep and its points (normally all ORR_SWEEP_PENDING) in one
+ * transaction; *sweep_id receives the new id. */
+int orr_results_create_sweep(struct orr_results *db, const struct orr_sweep_record *s,
+                             const struct orr_sweep_point *aPoint, size_t nPoint,
+                             int64_t *sweep_id, struct orr_diag *d);
+/* Insert or replace one point's row (its key is sweep_id, point, repeat). */
+int orr_results_set_sweep_point(struct orr_results *db, int64_t sweep_id,
+                                const struct orr_sweep_point *p, struct orr_diag *d);
+/* Read sweep id and its points. ORR_ENOENT (message in d) if there is no
+ * such sweep, ORR_EDB on a database error. */
+int orr_results_read_sweep(struct orr_results *db, int64_t id, struct orr_sweep_info *out,
+                           struct orr_diag *d);
+void orr_results_sweep_free(struct orr_sweep_info *s);
 void orr_results_close(struct orr_results *db);
+
+/* The schema version this orrery writes and reads (PRAGMA user_version);
+ * a reader refuses a file with a higher one. */
+int orr_results_schema_version(void);
 
 #endif

@@ -25,6 +25,7 @@ struct orr_scenario {
     char *overrides;         /* --set arguments joined with '\n' ("" if none) */
     struct orr_sim *sim;
     struct orr_params top, stop, trace;
+    struct orr_params sweep; /* `sweep:` (axes, repeat, sample); read by `orrery sweep` */
     struct orr_budget *aBudget; /* `budgets:`, parsed and checked for syntax */
     size_t nBudget;
 };
@@ -33,6 +34,7 @@ struct orr_scenario {
 extern const struct orr_param orr_scenario_params[];
 extern const struct orr_param orr_scenario_stop_params[];
 extern const struct orr_param orr_scenario_trace_params[];
+extern const struct orr_param orr_scenario_sweep_params[];
 extern const struct orr_param orr_scenario_link_params[];
 extern const struct orr_param orr_scenario_fault_params[];
 

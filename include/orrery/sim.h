@@ -216,6 +216,33 @@ struct orr_run_hooks {
 
 enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *hooks);
 
+/* Stepping: for an outside scheduler that owns time (the SystemC engine,
+ * docs/systemc.md). It calls orr_sim_step_begin once, then orr_sim_step at
+ * each instant orr_sim_next_time names, then orr_sim_step_end. The events,
+ * their order, the stop conditions and the STOP record are exactly those of
+ * orr_sim_run, so the digest is the same; only who decides "what time is
+ * it next" changes. Do not mix with orr_sim_run on one simulation. */
+void orr_sim_step_begin(struct orr_sim *s, const struct orr_run_hooks *hooks);
+/* The time of the next event the run would dispatch (before stop_time),
+ * or ORR_TIME_MAX if there is none. */
+orr_time_t orr_sim_next_time(struct orr_sim *s);
+/* Dispatch, in key order, every event at time orr_sim_next_time(s),
+ * including those they schedule at that same instant, checking
+ * orr_sim_run's stop conditions before each. Returns false when the run
+ * must stop (call orr_sim_step_end), true otherwise. */
+bool orr_sim_step(struct orr_sim *s);
+/* End a stepped run: the stop reason orr_sim_run would give at this point
+ * (a condition that stopped a step, else the duration if events remain
+ * beyond it, else idle). Writes the STOP record and flushes the digest. */
+enum orr_stop_reason orr_sim_step_end(struct orr_sim *s);
+/* Watch events as they are queued: fn(arg, time, target) runs for each
+ * event queued from now on and, once at installation, for each event
+ * already pending (in an order fixed by the queue's state). An outside
+ * scheduler mirrors pending times with it; it must not touch the
+ * simulation. NULL removes the watcher. */
+void orr_sim_watch(struct orr_sim *s, void (*fn)(void *arg, orr_time_t when, uint32_t target),
+                   void *arg);
+
 /* --- what components call ------------------------------------------------ */
 
 orr_time_t orr_now(const struct orr_sim *s);
@@ -234,6 +261,11 @@ struct orr_port *orr_port_add(struct orr_component *c, const char *name);
 struct orr_port *orr_port_find(const struct orr_component *c, const char *name);
 /* The port at the far end of p's link, or NULL. */
 struct orr_port *orr_port_peer(const struct orr_port *p);
+/* The latency and bandwidth (bit/s, 0 = unlimited) of p's link, as the
+ * scenario set them, for tools that describe the model (orrery graph).
+ * Either out pointer may be NULL. Returns 0, or ORR_ENOENT if p is not
+ * linked (outputs untouched). */
+int orr_port_link(const struct orr_port *p, orr_time_t *latency, uint64_t *bw_bps);
 
 /* Send m out of p. The message arrives at the peer after serialisation
  * (size * 8 / bandwidth, rounded up to whole ps) plus the link latency plus
@@ -293,6 +325,14 @@ void orr_sim_fail(struct orr_component *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* "component: message" of the first failure, or NULL. */
 const char *orr_sim_failure(const struct orr_sim *s);
+/* Like orr_sim_fail, for a failure whose cause is input from outside the
+ * model rather than the model itself: a SystemC target loaded by a
+ * tlm_target answered with a TLM error status. The CLI exits 2 for it
+ * (bad input) instead of 1. */
+void orr_sim_fail_input(struct orr_component *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* True if the first failure was reported with orr_sim_fail_input. */
+bool orr_sim_failure_is_input(const struct orr_sim *s);
 
 /* Record a behaviour-changing setting that is not a scenario key (a
  * model's feature switches): kept as "path.key=value" and written to the

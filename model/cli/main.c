@@ -15,7 +15,11 @@ static const char main_help[] =
     "  validate   check scenarios without running them\n"
     "  diff       compare two traces; show the first divergent event\n"
     "  export     convert a trace: Perfetto/Chrome JSON, ftrace text, VCD\n"
-    "  list       component types with their keys, and the scenarios\n";
+    "  graph      draw a scenario's machine or a coherence protocol (Graphviz)\n"
+    "  list       component types with their keys, and the scenarios\n"
+    "  sweep      run a scenario over a grid of overrides, in parallel, into the DB\n"
+    "  regress    run a folder of scenarios against golden digests and budgets\n"
+    "  report     the results DB as a table, CSV or an HTML page with sweep charts\n";
 /* after the verbs of the hardware library (orr_builtin_verbs) */
 static const char main_help_tail[] =
     "\n"
@@ -32,7 +36,11 @@ static const struct verb verbs[] = {
     {"validate", cmd_validate},
     {"diff", cmd_diff},
     {"export", cmd_export},
+    {"graph", cmd_graph},
     {"list", cmd_list},
+    {"sweep", cmd_sweep},
+    {"regress", cmd_regress},
+    {"report", cmd_report},
 };
 
 static void print_help(FILE *out)

@@ -92,7 +92,8 @@ static void test_schema_created(void **state)
     assert_query(path,
                  "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
                  " WHERE type IN ('table', 'index') ORDER BY name)",
-                 "budgets,budgets_run_id,histograms,histograms_run_id,metrics,metrics_run_id,runs");
+                 "budgets,budgets_run_id,histograms,histograms_run_id,metrics,metrics_run_id,runs,"
+                 "sqlite_autoindex_sweep_points_1,sweep_points,sweeps");
     assert_query(path, "SELECT count(*) FROM runs", "0");
     /* Opening again is harmless. */
     assert_int_equal(orr_results_open(&db, path, &d), 0);
@@ -286,6 +287,54 @@ static void test_two_writers(void **state)
     orr_diag_free(&d);
 }
 
+/* A sweep and its pending points go in together; a point is replaced by
+ * its key; reading back gives the record and the points in order. */
+static void test_sweep_rows(void **state)
+{
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "sweep.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    struct orr_run_record r = make_run();
+    const struct orr_sweep_record s = {
+        .scenario = "s.yaml", .scenario_hash = 0x0123456789abcdefull,
+        .axes = "a=1ns..2ns:1ns\nb=x,y", .repeat = 2, .sample = 0, .seed = 5};
+    struct orr_sweep_point p[] = {
+        {0, 0, 5, "a=1ns\nb=x", 0, ORR_SWEEP_PENDING},
+        {0, 1, 6, "a=1ns\nb=x", 0, ORR_SWEEP_PENDING},
+        {1, 0, 5, "a=1ns\nb=y", 0, ORR_SWEEP_PENDING},
+    };
+    int64_t sweep_id = 0, run_id = 0;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    assert_int_equal(orr_results_create_sweep(db, &s, p, 3, &sweep_id, &d), 0);
+    assert_int_equal(orr_results_write_run(db, &r, &run_id, &d), 0);
+    p[1].run_id = run_id;
+    p[1].status = ORR_SWEEP_OK;
+    assert_int_equal(orr_results_set_sweep_point(db, sweep_id, &p[1], &d), 0);
+
+    struct orr_sweep_info info;
+    assert_int_equal(orr_results_read_sweep(db, sweep_id, &info, &d), 0);
+    assert_string_equal(info.rec.scenario, "s.yaml");
+    assert_true(info.rec.scenario_hash == 0x0123456789abcdefull);
+    assert_string_equal(info.rec.axes, "a=1ns..2ns:1ns\nb=x,y");
+    assert_int_equal(info.rec.repeat, 2);
+    assert_int_equal(info.rec.seed, 5);
+    assert_int_equal(info.nPoint, 3);
+    assert_string_equal(info.aPoint[1].status, "ok");
+    assert_int_equal(info.aPoint[1].run_id, run_id);
+    assert_int_equal(info.aPoint[2].run_id, 0);
+    assert_string_equal(info.aPoint[2].overrides, "a=1ns\nb=y");
+    orr_results_sweep_free(&info);
+    assert_int_equal(orr_diag_count(&d), 0);
+    assert_int_equal(orr_results_read_sweep(db, sweep_id + 1, &info, &d), ORR_ENOENT);
+    assert_int_equal(orr_diag_count(&d), 1);
+    orr_results_close(db);
+    assert_query(path, "SELECT count(*) FROM sweep_points WHERE run_id IS NULL", "2");
+    assert_query(path, "SELECT status FROM sweep_points WHERE point = 0 AND repeat = 1", "ok");
+    orr_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_unusable_paths),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_two_writers),
+        cmocka_unit_test(test_sweep_rows),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
