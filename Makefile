@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. The two commands of the quick start:
-#   make run    install missing Debian packages, build, run the quickstart scenario
+#   make run    install missing Debian packages, build, run the quickstart scenario,
+#               and write its HTML report and diagrams (paths printed at the end)
 #   make test   build (-O2, -O0, ASan+UBSan, fuzzers) and run the whole test suite
 # Also: make bench (benchmarks, BENCH lines), make golden (regenerate digests).
 BUILD    ?= build
@@ -19,8 +20,16 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# run: the scenario's summary, then an HTML report of the run and a diagram
+# of its machine, and where they were written
 run: build
 	./$(BUILD)/orrery run $(SCENARIO)
+	@./$(BUILD)/orrery report --last 1 --format html -o $(BUILD)/report.html
+	@./$(BUILD)/orrery graph $(SCENARIO) -o $(BUILD)/topology.svg
+	@./$(BUILD)/orrery graph --protocol mesi -o $(BUILD)/mesi.svg
+	@echo
+	@echo "report    $(BUILD)/report.html   (open it in a browser)"
+	@echo "diagrams  $(BUILD)/topology.svg  (the machine)  $(BUILD)/mesi.svg  (the MESI protocol)"
 
 test: deps
 	@scripts/test.sh
