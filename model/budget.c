@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,64 @@ static const struct orr_metric *find_metric(const struct orr_metric *a, size_t n
     return NULL;
 }
 
+/* The metric names closest to name (edit distance on the full
+ * component.metric name), for "did you mean": up to three, best first,
+ * written into buf as "'a', 'b'". Empty when none is close. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 200 || lb > 200)
+        return SIZE_MAX;
+    size_t row[201];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+static void nearest_metrics(const struct orr_metric *a, size_t n, const char *name, char *buf,
+                            size_t len)
+{
+    size_t best[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX}, idx[3] = {0, 0, 0};
+    size_t limit = strlen(name) / 3 + 2;
+    for (size_t i = 0; i < n; i++) {
+        char full[256];
+        snprintf(full, sizeof full, "%s%s%s", a[i].component, *a[i].component ? "." : "",
+                 a[i].name);
+        size_t dist = edit_distance(name, full);
+        if (dist > limit)
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (dist < best[k]) {
+                for (int m = 2; m > k; m--) {
+                    best[m] = best[m - 1];
+                    idx[m] = idx[m - 1];
+                }
+                best[k] = dist;
+                idx[k] = i;
+                break;
+            }
+    }
+    size_t used = 0;
+    buf[0] = 0;
+    for (int k = 0; k < 3 && best[k] != SIZE_MAX && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s'%s%s%s'", k ? ", " : "",
+                                 a[idx[k]].component, *a[idx[k]].component ? "." : "",
+                                 a[idx[k]].name);
+}
+
 static bool evaluate(const struct orr_budget_bound *b, double v, double *margin)
 {
     switch (b->op) {
@@ -282,11 +341,13 @@ int orr_budgets_check(const struct orr_budget *aBudget, size_t nBudget,
         const struct orr_metric *m = find_metric(aMetric, nMetric, b->metric);
         const char *need = orr_budget_unit_metric(b->bound.unit);
         if (!m) {
+            char near[512];
+            nearest_metrics(aMetric, nMetric, b->metric, near, sizeof near);
             orr_diag_error(d, &b->mark, b->keypath,
-                           "no metric '%s' in this run (names are component.metric as "
+                           "no metric '%s' in this run%s%s (names are component.metric as "
                            "`orrery run` prints them; histograms add .count, .mean, .p50, "
                            ".p99, ...; see `orrery run --json`)",
-                           b->metric);
+                           b->metric, *near ? "; nearest: " : "", near);
             rc = ORR_ESCHEMA;
             continue;
         }

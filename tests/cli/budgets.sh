@@ -60,6 +60,7 @@ expect_exit 2 "bad unit" -- "$ORRERY" validate badunit.yaml
 expect_out "^badunit\.yaml:12:32: error: budgets\.node0\.t1\.wakeup_latency\.p99: bad bound '< 2 fortnights'" "unit error with position"
 expect_exit 2 "missing metric" -- "$ORRERY" run edf.yaml --db bad.db --trace t.trace --set 'budgets.node0.t9.jobs="== 0"'
 expect_out "budgets\.node0\.t9\.jobs: no metric 'node0\.t9\.jobs' in this run" "missing metric named"
+expect_out "nearest: 'node0\.t1\.jobs'" "missing metric: the nearest names"
 [ ! -e t.trace ] && [ ! -e t.trace.tmp ] && pass || fail "no trace left after a missing metric"
 [ "$(sqlite3 bad.db 'select count(*) from runs')" = 0 ] && pass || fail "no run stored after a missing metric"
 expect_exit 2 "unit does not fit" -- "$ORRERY" run edf.yaml --no-db --set 'budgets.node0.idle="< 2us"'
