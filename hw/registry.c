@@ -7,6 +7,8 @@
 #include "cxl/cxl_mem.h"
 #include "cxl/cxl_switch.h"
 #include "mem/dram.h"
+#include "orrery/systemc.h"
+#include "isa/isacore.h"
 #include "traffic/traffic.h"
 
 extern const struct orr_component_type orr_sched_node_type; /* platform/sched_node.c */
@@ -15,6 +17,7 @@ extern const struct orr_component_type orr_router_type;     /* numa/router.c */
 extern const struct orr_component_type orr_numa_info_type;  /* numa/numa_info.c */
 extern const struct orr_component_type orr_tcore_type;      /* cpu/tcore.c */
 extern const struct orr_component_type orr_machine_type;    /* machine/machine.c */
+extern const struct orr_component_type orr_flatmem_type;    /* mem/flatmem.c */
 
 /* cache/protocol_fsm.c */
 const char *coh_fsm_names(char *buf, size_t n);
@@ -26,9 +29,13 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_sink_type,
     &orr_sched_node_type,
     &orr_dram_type,
+    &orr_flatmem_type,
+    &orr_tlm_target_type,   /* model/systemc/ (C++; none.c without SystemC) */
+    &orr_tlm_initiator_type,
     &orr_cxl_mem_type,
     &orr_cxl_switch_type,
     &orr_tcore_type,
+    &orr_isacore_type,
     &orr_home_type,
     &orr_router_type,
     &orr_numa_info_type,

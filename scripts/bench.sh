@@ -91,3 +91,30 @@ for fmt in chrome ftrace vcd; do
   done | median)
   echo "BENCH export.$fmt $rate events/s"
 done
+
+# ISA mode (docs/isa.md): guest MIPS on one host core for an L1-resident
+# loop, functional and timed, 1 and 4 guest cores, and bare Unicorn on the
+# same binary (targets: timed >= 20 MIPS; functional >= 50 % of bare).
+"$B/isa_mips"
+
+# SystemC bridge (docs/systemc.md): the SystemC engine's run time against
+# the native engine's on quickstart (the digest is the same), and host ns
+# per line transaction through a tlm_target loading the example TLM memory
+# (DMI on, as the memory grants; off; flatmem for reference). Median of REPEAT.
+if [ -x "$B/tlm_txn" ] && [ -f "$BUILD/examples/systemc/libtlm_memory.so" ]; then
+  run_wall() { # engine -> run wall seconds of quickstart
+    for _ in $(seq "$REPEAT"); do
+      "$BUILD/orrery" run scenarios/quickstart.yaml --no-db --json --engine "$1" | jq .wall_time_s
+    done | median
+  }
+  wn=$(run_wall native) ws=$(run_wall systemc)
+  echo "BENCH systemc.quickstart_wall_ratio $(awk -v a="$ws" -v b="$wn" 'BEGIN{printf "%.2f", a/b}') x"
+  txn_ns() { # memory -> ns per transaction
+    for _ in $(seq "$REPEAT"); do
+      ORRERY_TLM_PATH=$BUILD/examples/systemc "$B/tlm_txn" --memory "$1" --count 1000000 | field ns_per_txn
+    done | median
+  }
+  echo "BENCH systemc.tlm_target_ns_per_txn $(txn_ns tlm) ns"
+  echo "BENCH systemc.tlm_target_nodmi_ns_per_txn $(txn_ns tlm-nodmi) ns"
+  echo "BENCH systemc.flatmem_ns_per_txn $(txn_ns flat) ns"
+fi

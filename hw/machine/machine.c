@@ -5,7 +5,8 @@
  *
  * What it builds, for S sockets of C cores and X CXL expanders:
  *
- *   sockS.coreC   tcore: the core, its L1 (and L2) and TSO store buffer
+ *   sockS.coreC   tcore: the core, its L1 (and L2) and TSO store buffer;
+ *                 isacore for cores whose workload is a guest ELF
  *   sockS.router  router: the socket's interconnect
  *   sockS.home    home: directory/snoop ordering point, LLC, for the
  *                 socket's memory range
@@ -33,6 +34,7 @@
 
 #include "cache/pcache.h"
 #include "cache/protocol.h"
+#include "isa/isacore.h"
 #include "mem/dram_media.h"
 #include "mem/memmap.h"
 #include "memgen.h"
@@ -112,8 +114,15 @@ static const struct orr_param net_params[] = {
 };
 /* Keys the builder reads itself; the others in memory: / cxl: entries go
  * to the dram / cxl_mem components, which validate them. */
+/* memory.model: which component serves a socket's memory (docs/systemc.md
+ * for tlm); the rest of memory: goes to it. */
+static const char *const memory_kinds[] = {"dram", "flat", "tlm", NULL};
+static const char *const memory_kind_types[] = {"dram", "flatmem", "tlm_target"};
 static const struct orr_param memory_params[] = {
     {"size", ORR_P_SIZE, "16GiB", ORR_PF_POSITIVE, "memory per socket"},
+    {"model", ORR_P_ENUM, "dram", 0,
+     "dram (timing model), flat (flatmem: constant latency) or tlm (tlm_target: a SystemC TLM "
+     "target from a shared library)", memory_kinds},
     {NULL},
 };
 static const struct orr_param cxl_params[] = {
@@ -199,7 +208,7 @@ static int parse_own(const struct orr_param *schema, const struct orr_node *node
 
 static const char *const own_cxl_keys[] = {"name", "socket", "base", "size", "link_latency",
                                            "link_bandwidth", "switch", "switch_latency", NULL};
-static const char *const own_memory_keys[] = {"size", NULL};
+static const char *const own_memory_keys[] = {"size", "model", NULL};
 
 static orr_time_t cycles(const struct mach *m, uint64_t n)
 {
@@ -342,6 +351,17 @@ static const struct orr_param media_schema[] = {DRAM_MEDIA_PARAMS, {NULL}};
 
 static uint64_t media_latency(const struct orr_node *node)
 {
+    /* flat and tlm memories: their own `latency` (for tlm, not counting
+     * the target's delay, which only the library knows) */
+    const struct orr_node *model = node ? orr_node_get(node, "model") : NULL;
+    if (model && model->kind == ORR_NODE_SCALAR && strcmp(model->scalar, "dram")) {
+        const struct orr_node *lat = orr_node_get(node, "latency");
+        uint64_t t = strcmp(model->scalar, "flat") ? 0 : 50 * ORR_NS;
+        const char *why;
+        if (lat && lat->kind == ORR_NODE_SCALAR)
+            orr_unit_parse(ORR_UNIT_TIME, lat->scalar, &t, &why);
+        return t;
+    }
     struct orr_params p = {0};
     struct orr_diag quiet;
     orr_diag_init(&quiet);
@@ -505,6 +525,13 @@ static const struct orr_param litmus_entry_params[] = {
     {NULL},
 };
 
+/* A workloads entry that runs a guest program on isacores (docs/isa.md). */
+static const struct orr_param isa_entry_params[] = {
+    {"cores", ORR_P_STRING, NULL, 0, "the cores that run the program"},
+    ISACORE_WORKLOAD_PARAMS,
+    {NULL},
+};
+
 static int read_workloads(struct mach *m)
 {
     const struct orr_node *seq = orr_param_map(&m->top, "workloads");
@@ -544,6 +571,13 @@ static int read_workloads(struct mach *m)
                 m->aCoreRank[c] = count++;
             }
         m->aWorkCount[w] = count;
+        if (rc == 0 && orr_node_get(e, "elf")) {
+            struct orr_params ip = {0};
+            if (orr_params_parse(isa_entry_params, e, kp, NULL, &ip, m->d))
+                rc = ORR_ESCHEMA;
+            orr_params_free(&ip);
+            continue;
+        }
         if (rc == 0 && orr_node_get(e, "litmus")) {
             struct orr_params lp = {0};
             if (orr_params_parse(litmus_entry_params, e, kp, NULL, &lp, m->d))
@@ -652,6 +686,22 @@ static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *h
         nodes_put(m->a, n, "litmus", (struct orr_node *)lit);
         put_s(m, n, "litmus_thread", "%lu",
               (th ? strtoul(th->scalar, NULL, 10) : 0) + m->aCoreRank[id]);
+    } else if (e && orr_node_get(e, "elf")) {
+        /* a guest program: an isacore, given the entry's keys and the core
+         * keys it declares (not the trace-driven core's) */
+        const struct orr_node *k = nodes_copy_except(m->a, e, not_workload_keys);
+        for (size_t i = 0; i < k->n; i++)
+            nodes_put(m->a, n, k->aKey[i], k->aItem[i]);
+        put_s(m, n, "core", "%u", m->aCoreRank[id]);
+        put_s(m, n, "ncores", "%u", m->aWorkCount[w]);
+        struct orr_node *only = nodes_map(m->a, mk(m));
+        for (size_t i = 0; i < n->n; i++)
+            for (const struct orr_param *q = orr_isacore_type.params; q->name; q++)
+                if (strcmp(q->name, n->aKey[i]) == 0)
+                    nodes_put(m->a, only, n->aKey[i], n->aItem[i]);
+        char path[64];
+        snprintf(path, sizeof path, "sock%u.core%u", s, c);
+        return add(m, "isacore", path, only, "machine");
     } else if (w >= 0) {
         nodes_put(m->a, n, "workload", nodes_copy_except(m->a, e, not_workload_keys));
         put_s(m, n, "core", "%u", m->aCoreRank[id]);
@@ -740,7 +790,7 @@ static int build_dram(struct mach *m, unsigned s)
     put_u(m, n, "size", ORR_UNIT_SIZE, m->mem_size);
     char path[32];
     snprintf(path, sizeof path, "sock%u.mem", s);
-    return add(m, "dram", path, n, "machine.memory");
+    return add(m, memory_kind_types[orr_param_enum(&m->mem, "model")], path, n, "machine.memory");
 }
 
 static int build_cxl(struct mach *m, unsigned k)

@@ -23,6 +23,7 @@
 #include "orrery/registry.h"
 #include "orrery/results.h"
 #include "orrery/scenario.h"
+#include "orrery/systemc.h"
 #include "orrery/version.h"
 
 static const char run_help[] =
@@ -40,6 +41,8 @@ static const char run_help[] =
     "  --db PATH         results database (default: $ORRERY_DB, else ./" ORR_RESULTS_DEFAULT_PATH ")\n"
     "  --no-db           do not store the run\n"
     "  --trace FILE      write the run's trace (zstd-compressed) to FILE\n"
+    "  --engine E        native (default) or systemc: SystemC's scheduler drives\n"
+    "                    time; same trace and digest (docs/systemc.md)\n"
     "  --quiet, -q       no progress bar and no summary; errors only\n"
     "  --json            print the result as one JSON object on stdout\n"
     "  --help, -h        this text\n"
@@ -55,7 +58,9 @@ static const char run_help[] =
     "  2    bad input or usage (nothing is run or written; a budget naming a\n"
     "       metric the run does not have is reported after the run, and\n"
     "       nothing is written), or the trace or database could not be written\n"
-    "       (nothing half-written is left)\n"
+    "       (nothing half-written is left); also when a model outside Orrery (a\n"
+    "       tlm_target's SystemC target) answers with an error: that run is\n"
+    "       stored as failed and its trace records the error\n"
     "  130  interrupted\n";
 
 /* The checked budgets of a run, in scenario order. */
@@ -68,7 +73,7 @@ struct budget_report {
 struct run_opts {
     const char *scenario, *db, *trace;
     uint64_t seed;
-    bool has_seed, no_db, quiet, json;
+    bool has_seed, no_db, quiet, json, systemc;
     const char **aSet;
     size_t nSet;
 };
@@ -83,12 +88,13 @@ static void on_sigint(int sig)
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-    enum { OPT_SEED = 256, OPT_SET, OPT_DB, OPT_NODB, OPT_TRACE, OPT_JSON };
+    enum { OPT_SEED = 256, OPT_SET, OPT_DB, OPT_NODB, OPT_TRACE, OPT_JSON, OPT_ENGINE };
     static const struct option longopts[] = {
         {"seed", required_argument, NULL, OPT_SEED}, {"set", required_argument, NULL, OPT_SET},
         {"db", required_argument, NULL, OPT_DB},     {"no-db", no_argument, NULL, OPT_NODB},
         {"trace", required_argument, NULL, OPT_TRACE}, {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
+        {"engine", required_argument, NULL, OPT_ENGINE},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->aSet = calloc((size_t)argc + 1, sizeof *o->aSet);
@@ -111,6 +117,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         case OPT_TRACE: o->trace = optarg; break;
         case 'q': o->quiet = true; break;
         case OPT_JSON: o->json = true; break;
+        case OPT_ENGINE:
+            if (strcmp(optarg, "native") && strcmp(optarg, "systemc"))
+                return cli_usage_error("run", "--engine expects native or systemc, got '%s'",
+                                       optarg);
+            o->systemc = strcmp(optarg, "systemc") == 0;
+            break;
         case 'h': fputs(run_help, stdout); return -1;
         case ':': return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
@@ -292,6 +304,7 @@ static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, 
     orr_json_key(&j, "overrides"), orr_json_str(&j, sc->overrides);
     orr_json_key(&j, "build_id"), orr_json_str(&j, orr_build_id());
     orr_json_key(&j, "status"), orr_json_str(&j, status);
+    orr_json_key(&j, "engine"), orr_json_str(&j, o->systemc ? "systemc" : "native");
     orr_json_key(&j, "stop_reason"), orr_json_str(&j, orr_stop_reason_name(why));
     orr_json_key(&j, "sim_time_ps"), orr_json_u64(&j, orr_now(sc->sim));
     orr_json_key(&j, "events"), orr_json_u64(&j, orr_sim_events(sc->sim));
@@ -405,9 +418,12 @@ int cmd_run(int argc, char **argv)
         free(o.aSet);
         return rc < 0 ? ORR_EXIT_OK : rc;
     }
+    orr_systemc_cli_init(); /* a tlm_target loads SystemC even on the native engine */
     if (orr_scenario_open(&sc, o.scenario, o.aSet, o.nSet, o.has_seed ? &o.seed : NULL,
                           orr_builtin_types, &d))
         goto out;
+    if (o.systemc && orr_systemc_check(sc.sim, &d))
+        goto out; /* refused before anything is opened or run */
     if (!o.no_db && orr_results_open(&db, o.db, &d))
         goto out;
     if (o.trace && open_trace(&sc, &o, &w, &d))
@@ -422,10 +438,16 @@ int cmd_run(int argc, char **argv)
     struct orr_run_hooks hooks = {
         .progress = cli_progress_hook, .arg = &prog, .progress_every = 1u << 16, .trace = w};
     double t0 = cli_wall_seconds();
-    enum orr_stop_reason why = orr_sim_run(sc.sim, &hooks);
+    enum orr_stop_reason why = ORR_STOP_ERROR;
+    if (o.systemc)
+        rc = orr_systemc_run(sc.sim, &hooks, &why, &d);
+    else
+        why = orr_sim_run(sc.sim, &hooks);
     double wall = cli_wall_seconds() - t0;
     sigaction(SIGINT, &old, NULL);
     cli_progress_clear(&prog);
+    if (rc)
+        goto out; /* the SystemC engine could not run: reason in d */
 
     if (why == ORR_STOP_ERROR) {
         orr_diag_error(&d, NULL, NULL, "writing trace '%s' failed", o.trace);
@@ -459,7 +481,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "error: %zu of %zu budgets failed\n", br.nFail, br.n);
     if (why == ORR_STOP_FAILED) {
         fprintf(stderr, "error: %s\n", orr_sim_failure(sc.sim));
-        exit_code = ORR_EXIT_FAILED;
+        exit_code = orr_sim_failure_is_input(sc.sim) ? ORR_EXIT_USAGE : ORR_EXIT_FAILED;
     }
 out:
     if (orr_diag_count(&d))

@@ -27,6 +27,11 @@ hits=$(grep -rnE '\b(rand|srand|random)\s*\(|\btime\s*\(NULL\)|gettimeofday|CLOC
        model/*.c hw/ kernel/ | grep -v 'model/results.c' || true)
 [ -z "$hits" ] && pass || fail "nondeterministic calls in the model: $hits"
 
+# C++ only in the SystemC bridge (model/systemc/, include/orrery/systemc.hpp)
+hits=$(find hw kernel model analysis workloads include \( -name '*.cpp' -o -name '*.cc' -o -name '*.hpp' \) |
+       grep -vE '^model/systemc/|^include/orrery/systemc\.hpp$' || true)
+[ -z "$hits" ] && pass || fail "C++ outside model/systemc/: $hits"
+
 # the kernel library builds freestanding for the host
 cc -std=c11 -ffreestanding -fno-builtin -nostdlib -Werror -Iinclude/kernel -c kernel/lib/kstring.c \
    -o "$WORK/k.o" && pass || fail "kernel/ does not build freestanding"

@@ -1,0 +1,114 @@
+/* The private state of an isacore (isacore.c), shared with its syscall
+ * layer (syscall.c). Not a public header. */
+#ifndef HW_ISA_INTERNAL_H
+#define HW_ISA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <unicorn/unicorn.h>
+
+#include "cache/array.h"
+#include "cache/pcache.h"
+#include "elf.h"
+#include "orrery/sim.h"
+
+#define ISA_MAX_CORES 1024u
+#define ISA_MAX_ELFS 16u
+
+/* The per-simulation object every isacore shares (orr_sim_shared
+ * "isa.ram"): guest RAM, which ELFs are in it, and the futex wait table.
+ * The RAM is the guest's memory (functional state, like a core's
+ * registers); timing never reads it. The wait table is the kernel's futex
+ * hash table: a waker marks waiters, each waiter notices at its next poll
+ * (syscall.c). Both are read and written only inside events, in event
+ * order, so they are as deterministic as the event order. */
+struct isa_shared {
+    uint8_t *ram;
+    uint64_t size;
+    unsigned nElf;
+    struct { char path[512]; uint64_t lo, hi; } aElf[ISA_MAX_ELFS];
+    unsigned nCore;
+    struct { uint64_t addr; uint8_t state; } aWait[ISA_MAX_CORES]; /* by core slot */
+};
+enum { WAIT_NONE, WAIT_SLEEPING, WAIT_WOKEN };
+
+/* What ended a uc_emu_start call, besides a block-boundary stop. */
+enum isa_stop {
+    STOP_NONE,
+    STOP_EXIT,      /* exit / exit_group */
+    STOP_YIELD,     /* sched_yield: let global time catch up */
+    STOP_FUTEX,     /* futex wait: sleep and poll */
+    STOP_FAILED,    /* a fault or a fatal syscall: reported with orr_sim_fail */
+};
+
+/* A timing access the core could not perform yet (a miss is in flight):
+ * replayed through the pcache in program order. */
+struct isa_acc {
+    uint64_t addr, val;
+    uint8_t op, size, fetch;
+};
+
+struct isacore {
+    struct orr_component *c;
+    struct isa_shared *sh;
+    unsigned slot;                 /* index in sh->aWait */
+    enum isa_arch arch;
+    uc_engine *uc;
+    struct pcache pc;
+    struct coh_protocol *mutated;
+    struct pc_home_range *aHome;
+    size_t nHome;
+    struct cache_array l1i;
+    bool timing, fetch_model;
+    unsigned core, ncores, unknown_fail;
+    orr_time_t cycle, quantum, deadlock, insn_ps, syscall_ps, poll0;
+    uint32_t l1_cycles;
+    uint64_t max_insns, out_limit;
+    char elf[512];
+    uint64_t entry, stack_top;
+
+    /* execution state */
+    orr_time_t local, slice_end;
+    uint64_t pc_next;
+    bool step_pending, run_pending, done, sleeping, failed, limit_hit;
+    enum isa_stop stop;
+    uint64_t final_count;          /* the last partial block before the limit */
+    uint64_t blk_start, blk_end;   /* the block being executed */
+    bool miss_out, retry_wait;
+    uint8_t miss_fetch;
+    orr_time_t miss_from;
+    uint32_t next_tag;
+    struct isa_acc *aQ;            /* deferred timing accesses (ring) */
+    uint32_t nQ, qHead, qCap;
+    bool fault;                    /* the invalid-memory hook fired */
+    uint64_t fault_addr, fault_pc;
+    int fault_type;
+    /* futex sleep */
+    uint64_t futex_addr;
+    orr_time_t poll, sleep_from;
+    /* exit */
+    bool exited;
+    int64_t exit_code;
+    orr_time_t finish_time;
+    char *aOut;                    /* the guest's write(1|2) bytes */
+    size_t nOut;
+
+    uint16_t tk_out;
+    struct orr_counter *insns, *blocks, *cy_compute, *cy_l2, *cy_miss, *cy_fetch, *cy_syscall,
+        *cy_futex, *l1i_hits, *l1i_misses, *syscalls, *unknown, *yields, *futex_waits,
+        *futex_wakes, *out_bytes, *out_dropped, *loads, *stores;
+    struct orr_value *v_cycles, *v_ipc, *v_exit, *v_exited, *v_limit, *v_faulted;
+};
+
+/* syscall.c: the ecall/svc handler (UC_HOOK_INTR for a system call), and
+ * a sleeping futex waiter's poll. */
+void isa_syscall(struct isacore *t);
+bool isa_futex_poll(struct isacore *t);
+
+/* isacore.c: registers by number (a0..a7 / x0..x8) and the core's clock. */
+uint64_t isa_reg(struct isacore *t, unsigned i);
+void isa_set_reg(struct isacore *t, unsigned i, uint64_t v);
+uint64_t isa_pc(struct isacore *t);
+void isa_fail(struct isacore *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

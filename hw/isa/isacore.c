@@ -1,0 +1,974 @@
+/* isacore: a core that runs a guest program under Unicorn (isacore.h,
+ * docs/isa.md).
+ *
+ * Functional first, timing second. Unicorn executes the guest against one
+ * host buffer of guest RAM shared by every isacore of the run, so all cores
+ * see one memory and every value a guest reads comes from there. Timing is
+ * a separate, serial account of what the core did, kept on its local clock:
+ *
+ *   - each basic block costs its instructions × cpi (UC_HOOK_BLOCK, which
+ *     also counts instructions: no per-instruction hook);
+ *   - the block's lines go through the L1I tag filter; a fetch miss is a
+ *     line read through the core's pcache (the same coherent hierarchy);
+ *   - each load and store (UC_HOOK_MEM_READ/WRITE) is a pcache access: a
+ *     hit adds what it costs beyond an L1 hit (the L1 hit is in the cpi),
+ *     a miss stalls the core until done();
+ *   - a syscall costs syscall_latency.
+ *
+ * Unicorn cannot stop in the middle of a translated block without
+ * replaying it (the PC it restores is the block's start), so the core only
+ * ever stops at block boundaries: after a miss, the rest of the block runs
+ * functionally and its accesses wait in a queue (aQ) that is replayed
+ * through the pcache, in program order, once the miss completes; the next
+ * block hook stops emulation before that block runs. The timing account is
+ * therefore exact in order and content; functional execution may run ahead
+ * of it by the tail of one block.
+ *
+ * Global time: like tcore, the core runs at most `quantum` ahead of global
+ * time, in slices (one uc_emu_start each); requests leave at its local time
+ * (pcache skew). Cores interleave at slice granularity on the one host
+ * thread, so guest memory is sequentially consistent (docs/isa.md: what
+ * that means for the litmus shapes).
+ *
+ * States:   RUN --miss--> WAIT(done) --> RUN
+ *           RUN --retry--> WAIT(wake) --> RUN
+ *           RUN --quantum/yield--> STEP(timer) --> RUN
+ *           RUN --futex wait--> SLEEP(poll timer) --> RUN
+ *           RUN --exit / fault / limit--> DONE
+ * Invariant: at most one miss in flight (miss_out); the queue is empty
+ * unless a miss or a retry is pending. */
+#define _DEFAULT_SOURCE /* mmap, readlink */
+#include "isacore.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cache/cohmon.h"
+#include "cache/protocol.h"
+#include "isa_internal.h"
+#include "orrery/units.h"
+
+const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};
+
+static const struct orr_param isacore_params[] = {
+    {"agent", ORR_P_UINT, NULL, 0, "this core's agent id (the machine numbers agents)", NULL, 0,
+     ORR_COH_MAX_AGENTS - 1},
+    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY, "coherence protocol (docs/coherence.md)"},
+    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
+    {"homes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
+     "memory ranges and their home agents, each 'BASE SIZE AGENT [NAME]'"},
+    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "core clock"},
+    {"l1_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 data cache size"},
+    {"l1_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},
+    {"l1_latency", ORR_P_CYCLES, "4cy", 0, "L1 hit latency (hidden in the cpi)"},
+    {"l2_size", ORR_P_SIZE, "0B", 0, "private L2 size; 0 = no L2"},
+    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},
+    {"l2_latency", ORR_P_CYCLES, "14cy", 0, "L2 hit latency"},
+    {"snoop_latency", ORR_P_TIME, "0ps", 0, "time to answer a probe; 0 = the outer level's hit latency"},
+    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
+    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight (misses and writebacks)", NULL, 2, 256},
+    {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
+    {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
+    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor"},
+    {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the program (a0/x0)"},
+    {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the program (a1/x1)"},
+    ISACORE_WORKLOAD_PARAMS,
+    {NULL},
+};
+
+static const struct orr_port_doc isacore_ports[] = {
+    {"mem", "coherence messages to and from the homes (through a router)"},
+    {NULL},
+};
+
+enum { T_STEP = 1, T_DEADLOCK = 2, T_FUTEX = 3 };
+
+/* An address no guest reaches: uc_emu_start's `until` (kept constant, so
+ * Unicorn never has to drop translated code). */
+#define NEVER_PC UINT64_C(0xFFFFFFFFFFFFFFF0)
+
+/* ------------------------------------------------------------ registers */
+
+uint64_t isa_reg(struct isacore *t, unsigned i)
+{
+    uint64_t v = 0;
+    uc_reg_read(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A0 + (int)i : UC_ARM64_REG_X0 + (int)i, &v);
+    return v;
+}
+
+void isa_set_reg(struct isacore *t, unsigned i, uint64_t v)
+{
+    uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A0 + (int)i : UC_ARM64_REG_X0 + (int)i, &v);
+}
+
+uint64_t isa_pc(struct isacore *t)
+{
+    uint64_t v = 0;
+    uc_reg_read(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_PC : UC_ARM64_REG_PC, &v);
+    return v;
+}
+
+void isa_fail(struct isacore *t, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    orr_sim_fail(t->c, "guest (core %u, %s): %s", t->core, t->elf, msg);
+    t->v_faulted->v = 1;
+    t->failed = true; /* not done: a failed run must not read as finished */
+    t->stop = STOP_FAILED;
+    uc_emu_stop(t->uc);
+}
+
+/* ---------------------------------------------------------- the decoder */
+
+/* Instructions in [a, e) of RAM: aarch64 is 4 bytes each; riscv64 may mix
+ * 2-byte compressed instructions (low bits != 11) with 4-byte ones. */
+static uint32_t count_insns(const struct isacore *t, uint64_t a, uint64_t e)
+{
+    if (t->arch == ISA_AARCH64)
+        return (uint32_t)((e - a) / 4);
+    uint32_t n = 0;
+    const uint8_t *ram = t->sh->ram;
+    while (a < e && a + 1 < t->sh->size) {
+        a += (ram[a] & 3) == 3 ? 4 : 2;
+        n++;
+    }
+    return n;
+}
+
+/* Unicorn's riscv64 reports a data fault with the PC of the block's start.
+ * Find the instruction: the first load/store/AMO in the block whose
+ * effective address, computed from the registers as they are now (nothing
+ * after the faulting instruction ran), is the faulting address. */
+static uint64_t riscv_fault_pc(struct isacore *t, uint64_t fault)
+{
+    const uint8_t *ram = t->sh->ram;
+    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->sh->size;) {
+        uint32_t w = (uint32_t)ram[a] | (uint32_t)ram[a + 1] << 8 | (uint32_t)ram[a + 2] << 16 |
+                     (uint32_t)ram[a + 3] << 24;
+        int rs1 = -1;
+        int64_t imm = 0;
+        unsigned len = (w & 3) == 3 ? 4 : 2;
+        if (len == 4) {
+            unsigned op = w & 0x7f;
+            if (op == 0x03 || op == 0x07) {
+                rs1 = (int)(w >> 15 & 31);
+                imm = (int32_t)w >> 20;
+            } else if (op == 0x23 || op == 0x27) {
+                rs1 = (int)(w >> 15 & 31);
+                imm = ((int32_t)(w & 0xfe000000u) >> 20) | (int64_t)(w >> 7 & 0x1f);
+            } else if (op == 0x2f) {
+                rs1 = (int)(w >> 15 & 31);
+            }
+        } else {
+            unsigned h = w & 0xffff, q = h & 3, f3 = h >> 13;
+            if (q == 0 && f3 != 0 && f3 != 4) { /* c.fld c.lw c.ld c.fsd c.sw c.sd */
+                rs1 = 8 + (int)(h >> 7 & 7);
+                imm = (h >> 10 & 7) << 3;
+                imm |= (f3 & 3) == 2 ? ((h >> 6 & 1) << 2 | (h >> 5 & 1) << 6) : (h >> 5 & 3) << 6;
+            } else if (q == 2 && f3 != 0 && f3 != 4) { /* the sp-relative forms */
+                rs1 = 2;
+                if (f3 == 2)
+                    imm = (h >> 12 & 1) << 5 | (h >> 4 & 7) << 2 | (h >> 2 & 3) << 6;
+                else if (f3 == 1 || f3 == 3)
+                    imm = (h >> 12 & 1) << 5 | (h >> 5 & 3) << 3 | (h >> 2 & 7) << 6;
+                else if (f3 == 6)
+                    imm = (h >> 9 & 15) << 2 | (h >> 7 & 3) << 6;
+                else
+                    imm = (h >> 10 & 7) << 3 | (h >> 7 & 7) << 6;
+            }
+        }
+        if (rs1 >= 0) {
+            uint64_t base = 0;
+            uc_reg_read(t->uc, UC_RISCV_REG_X0 + rs1, &base);
+            uint64_t ea = base + (uint64_t)imm;
+            if (fault >= ea && fault - ea < 16)
+                return a;
+        }
+        a += len;
+    }
+    return t->blk_start;
+}
+
+/* -------------------------------------------------------------- timing */
+
+static void q_push(struct isacore *t, const struct isa_acc *a)
+{
+    if (t->nQ == t->qCap) {
+        uint32_t cap = t->qCap ? t->qCap * 2 : 64;
+        struct isa_acc *n = malloc(cap * sizeof *n);
+        if (!n)
+            abort();
+        for (uint32_t i = 0; i < t->nQ; i++)
+            n[i] = t->aQ[(t->qHead + i) % t->qCap];
+        free(t->aQ);
+        t->aQ = n;
+        t->qHead = 0;
+        t->qCap = cap;
+    }
+    t->aQ[(t->qHead + t->nQ++) % t->qCap] = *a;
+}
+
+static bool waiting(const struct isacore *t) { return t->miss_out || t->retry_wait || t->nQ; }
+
+/* One timing access through the pcache, now (at the core's local time). */
+static enum pcache_rc timed_access(struct isacore *t, const struct isa_acc *a)
+{
+    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, a->addr, a->val, 0};
+    uint64_t v;
+    uint32_t cyc = 0;
+    t->pc.skew = t->local - orr_now(t->c->sim);
+    enum pcache_rc rc = pcache_access(&t->pc, &r, &v, &cyc);
+    t->pc.skew = 0;
+    if (rc == PC_RETRY) {
+        t->retry_wait = true;
+        return rc;
+    }
+    t->next_tag++;
+    if (rc == PC_MISS) {
+        t->miss_out = true;
+        t->miss_fetch = a->fetch;
+        t->miss_from = t->local;
+        return rc;
+    }
+    /* a hit: an instruction line costs its full latency (the L1I missed);
+     * data costs what it takes beyond an L1 hit, which the cpi covers */
+    uint32_t extra = a->fetch ? cyc : cyc > t->l1_cycles ? cyc - t->l1_cycles : 0;
+    t->local += (orr_time_t)extra * t->cycle;
+    (a->fetch ? t->cy_fetch : t->cy_l2)->v += extra;
+    return rc;
+}
+
+/* Send an access now, or queue it behind a pending one. */
+static void access_or_queue(struct isacore *t, const struct isa_acc *a)
+{
+    if (waiting(t) || timed_access(t, a) == PC_RETRY)
+        q_push(t, a);
+}
+
+/* Replay queued accesses; false while one must wait (miss or retry). */
+static bool drain_queue(struct isacore *t)
+{
+    while (t->nQ && !t->miss_out && !t->retry_wait) {
+        if (timed_access(t, &t->aQ[t->qHead]) == PC_RETRY)
+            return false;
+        t->qHead = (t->qHead + 1) % t->qCap;
+        t->nQ--;
+    }
+    return !t->miss_out && !t->retry_wait;
+}
+
+/* A data access of any size or alignment becomes naturally aligned pcache
+ * accesses: as is when it already is one, else one byte per line touched
+ * (for timing only a line's presence and state matter). */
+static void data_access(struct isacore *t, uint8_t op, uint64_t addr, int size, uint64_t val)
+{
+    if ((size == 1 || size == 2 || size == 4 || size == 8) && addr % (uint64_t)size == 0) {
+        struct isa_acc a = {addr, val, op, (uint8_t)size, 0};
+        access_or_queue(t, &a);
+        return;
+    }
+    uint64_t end = addr + (uint64_t)(size > 0 ? size : 1);
+    for (uint64_t x = addr; x < end; x = (x | (ORR_LINE_BYTES - 1)) + 1) {
+        struct isa_acc a = {x, x < t->sh->size ? t->sh->ram[x] : 0, op, 1, 0};
+        access_or_queue(t, &a);
+    }
+}
+
+/* ------------------------------------------------------------- hooks */
+
+static void on_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                   void *arg)
+{
+    (void)uc;
+    struct isacore *t = arg;
+    bool wr = type == UC_MEM_WRITE;
+    (wr ? t->stores : t->loads)->v++;
+    data_access(t, wr ? ORR_OP_STORE : ORR_OP_LOAD, addr, size, (uint64_t)value);
+}
+
+static void fetch_lines(struct isacore *t, uint64_t a, uint64_t e)
+{
+    for (uint64_t line = a & ~(uint64_t)(ORR_LINE_BYTES - 1); line < e; line += ORR_LINE_BYTES) {
+        int64_t f = cache_array_find(&t->l1i, line);
+        if (f >= 0) {
+            cache_array_touch(&t->l1i, (uint32_t)f);
+            t->l1i_hits->v++;
+            continue;
+        }
+        t->l1i_misses->v++;
+        int64_t v = cache_array_victim(&t->l1i, line, &t->c->rng, NULL, NULL);
+        if (v >= 0)
+            cache_array_fill(&t->l1i, (uint32_t)v, line);
+        struct isa_acc acc = {line, 0, ORR_OP_LOAD, 8, 1};
+        access_or_queue(t, &acc);
+    }
+}
+
+/* A block is about to run. Stop before it (it does not run, and the next
+ * uc_emu_start begins with it) when the core must wait or yield; else
+ * account for it. */
+static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
+{
+    struct isacore *t = arg;
+    if (t->final_count) { /* the counted tail before the instruction limit */
+        if (addr != t->pc_next) /* Unicorn's count ends it within this block */
+            uc_emu_stop(uc);
+        return;
+    }
+    uint64_t end = addr + size;
+    uint32_t n = count_insns(t, addr, end);
+    if (waiting(t) || t->local >= t->slice_end) {
+        uc_emu_stop(uc);
+        return;
+    }
+    if (t->max_insns && t->insns->v + n > t->max_insns) {
+        t->final_count = t->max_insns - t->insns->v;
+        t->limit_hit = true;
+        uc_emu_stop(uc);
+        return;
+    }
+    if (t->fetch_model) {
+        fetch_lines(t, addr, end);
+        if (t->miss_out || t->retry_wait) { /* stall before the block runs */
+            uc_emu_stop(uc);
+            return;
+        }
+    }
+    t->blk_start = addr;
+    t->blk_end = end;
+    t->insns->v += n;
+    t->blocks->v++;
+    t->local += n * t->insn_ps;
+}
+
+static bool on_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                       void *arg)
+{
+    (void)uc, (void)size, (void)value;
+    struct isacore *t = arg;
+    t->fault = true;
+    t->fault_type = type;
+    t->fault_addr = addr;
+    t->fault_pc = isa_pc(t);
+    return false;
+}
+
+static void on_intr(uc_engine *uc, uint32_t intno, void *arg)
+{
+    (void)uc;
+    struct isacore *t = arg;
+    /* riscv64: 8/9/11 = ecall from U/S/M mode (Unicorn has already moved
+     * the PC past it, as it does for every exception); aarch64: 2 = svc */
+    bool ecall = t->arch == ISA_RISCV64 ? intno == 8 || intno == 9 || intno == 11 : intno == 2;
+    if (ecall) {
+        isa_syscall(t);
+        return;
+    }
+    uint64_t pc = isa_pc(t);
+    if (t->arch == ISA_RISCV64)
+        pc -= 4;
+    bool illegal = t->arch == ISA_RISCV64 ? intno == 2 : intno == 1;
+    if (illegal)
+        isa_fail(t, "illegal instruction at pc %#llx", (unsigned long long)pc);
+    else
+        isa_fail(t, "exception %u at pc %#llx", intno, (unsigned long long)pc);
+}
+
+/* ----------------------------------------------------------- execution */
+
+static void core_done(struct isacore *t)
+{
+    if (t->done)
+        return;
+    t->done = true;
+    t->finish_time = t->local;
+    orr_workload_done(t->c);
+}
+
+static void report_fault(struct isacore *t, uc_err err)
+{
+    if (!t->fault) {
+        isa_fail(t, "emulation stopped at pc %#llx: %s", (unsigned long long)isa_pc(t),
+                 uc_strerror(err));
+        return;
+    }
+    const char *what = t->fault_type == UC_MEM_READ_UNMAPPED || t->fault_type == UC_MEM_READ_PROT
+                           ? "load from"
+                       : t->fault_type == UC_MEM_WRITE_UNMAPPED || t->fault_type == UC_MEM_WRITE_PROT
+                           ? "store to"
+                           : "instruction fetch from";
+    uint64_t pc = t->fault_pc;
+    if (t->fault_type == UC_MEM_FETCH_UNMAPPED || t->fault_type == UC_MEM_FETCH_PROT)
+        pc = t->fault_addr;
+    else if (t->arch == ISA_RISCV64 && pc == t->blk_start)
+        pc = riscv_fault_pc(t, t->fault_addr);
+    isa_fail(t, "%s unmapped address %#llx at pc %#llx", what, (unsigned long long)t->fault_addr,
+             (unsigned long long)pc);
+}
+
+/* Run until the core must wait for something. Called from handle() only. */
+static void run(struct isacore *t)
+{
+    struct orr_sim *sim = t->c->sim;
+    t->run_pending = false;
+    if (t->done || t->failed || t->step_pending || t->sleeping)
+        return;
+    orr_time_t now = orr_now(sim);
+    if (t->local < now)
+        t->local = now;
+    for (;;) {
+        if (!drain_queue(t))
+            return; /* done() or wake() resumes */
+        if (t->local - now >= t->quantum) {
+            t->step_pending = true;
+            orr_timer(t->c, t->local - now, T_STEP, 0, 0);
+            return;
+        }
+        if (t->limit_hit && !t->final_count) {
+            t->v_limit->v = 1;
+            core_done(t);
+            return;
+        }
+        t->slice_end = now + t->quantum;
+        t->stop = STOP_NONE;
+        uint64_t count = t->final_count, before = t->insns->v + t->blocks->v;
+        if (count) /* Unicorn counts with a code hook: retranslate so it is in */
+            uc_ctl_remove_cache(t->uc, t->pc_next, t->pc_next + 1);
+        uc_err err = uc_emu_start(t->uc, t->pc_next, NEVER_PC, 0, count);
+        t->pc_next = isa_pc(t);
+        if (count) { /* the counted tail before the instruction limit */
+            t->final_count = 0;
+            t->insns->v += count;
+            t->local += count * t->insn_ps;
+        }
+        if (err && t->stop != STOP_FAILED)
+            report_fault(t, err);
+        switch (t->stop) {
+        case STOP_FAILED:
+            return;
+        case STOP_EXIT:
+            core_done(t);
+            return;
+        case STOP_YIELD:
+            t->step_pending = true;
+            orr_timer(t->c, t->local - now, T_STEP, 0, 0);
+            return;
+        case STOP_FUTEX:
+            t->sleeping = true;
+            t->sleep_from = t->local;
+            orr_timer(t->c, t->local - now + t->poll, T_FUTEX, 0, 0);
+            return;
+        case STOP_NONE:
+            break;
+        }
+        if (t->limit_hit)
+            continue; /* run the counted tail, or stop */
+        if (t->insns->v + t->blocks->v == before && !waiting(t) && t->local < t->slice_end) {
+            isa_fail(t, "emulation made no progress at pc %#llx", (unsigned long long)t->pc_next);
+            return;
+        }
+    }
+}
+
+static void on_done(void *arg, uint32_t tag, uint64_t value)
+{
+    (void)tag, (void)value; /* values come from guest RAM, not from the model */
+    struct isacore *t = arg;
+    orr_time_t now = orr_now(t->c->sim), before = t->local;
+    if (t->local < now)
+        t->local = now;
+    (t->miss_fetch ? t->cy_fetch : t->cy_miss)->v += (t->local - before) / t->cycle;
+    t->miss_out = false;
+    t->run_pending = true;
+}
+
+static void on_wake(void *arg)
+{
+    struct isacore *t = arg;
+    if (t->retry_wait) {
+        t->retry_wait = false;
+        t->run_pending = true;
+    }
+}
+
+/* ------------------------------------------------------------ creation */
+
+static int parse_homes(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
+{
+    size_t n;
+    const char *const *v = orr_param_list(p, "homes", &n);
+    if (!(t->aHome = calloc(n, sizeof *t->aHome)))
+        return ORR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char a[64], b[64], name[32] = "";
+        unsigned agent;
+        uint64_t base, size;
+        const char *why = NULL;
+        if (sscanf(v[i], "%63s %63s %u %31s", a, b, &agent, name) < 3 ||
+            orr_unit_parse(ORR_UNIT_SIZE, a, &base, &why) ||
+            orr_unit_parse(ORR_UNIT_SIZE, b, &size, &why) || !size ||
+            (i && base < t->aHome[i - 1].base + t->aHome[i - 1].size)) {
+            orr_diag_error(d, orr_param_mark(p, "homes"), t->c->keypath,
+                           "homes[%zu] = '%s': expected 'BASE SIZE AGENT [NAME]' in address order, "
+                           "without overlap%s%s", i, v[i], why ? ": " : "", why ? why : "");
+            return ORR_ESCHEMA;
+        }
+        t->aHome[i] = (struct pc_home_range){base, size, agent, ""};
+        if (*name)
+            snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "%s", name);
+        else
+            snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "agent%u", agent);
+    }
+    t->nHome = n;
+    return 0;
+}
+
+/* cpi as a decimal with up to three fractional digits -> thousandths. */
+static int parse_cpi(const char *s, uint64_t *milli)
+{
+    uint64_t v = 0, frac = 0;
+    unsigned nFrac = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9' && v < 1000000)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            if (nFrac < 3)
+                frac = frac * 10 + (uint64_t)(*p - '0'), nFrac++;
+    if (*p)
+        return -1;
+    while (nFrac++ < 3)
+        frac *= 10;
+    *milli = v * 1000 + frac;
+    return *milli ? 0 : -1;
+}
+
+/* The directory of the running executable (for the guests the build puts
+ * next to it), or "" if it cannot be found. */
+static void exe_dir(char *out, size_t n)
+{
+    ssize_t k = readlink("/proc/self/exe", out, n - 1);
+    out[k > 0 ? k : 0] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    else
+        *out = 0;
+}
+
+/* Resolve `elf:`: absolute as is; relative, against the directory of the
+ * file that declares it, then the working directory, then the directory
+ * of the orrery executable (where the build installs guest/NAME-ARCH). */
+static bool resolve_elf(const char *name, const struct orr_mark *mark, char *out, size_t n,
+                        char *looked, size_t ln)
+{
+    char dirs[3][512] = {"", ".", ""};
+    if (name[0] == '/') {
+        snprintf(out, n, "%s", name);
+        return access(out, F_OK) == 0;
+    }
+    if (mark && mark->file && mark->file[0] != '<') {
+        snprintf(dirs[0], sizeof dirs[0], "%s", mark->file);
+        char *slash = strrchr(dirs[0], '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(dirs[0], sizeof dirs[0], ".");
+    }
+    exe_dir(dirs[2], sizeof dirs[2]);
+    size_t used = 0;
+    looked[0] = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        if (!dirs[i][0])
+            continue;
+        snprintf(out, n, "%s/%s", dirs[i], name);
+        if (access(out, F_OK) == 0)
+            return true;
+        used += (size_t)snprintf(looked + used, used < ln ? ln - used : 0, "%s%s", used ? ", " : "",
+                                 dirs[i]);
+        if (used >= ln)
+            used = ln - 1;
+    }
+    return false;
+}
+
+static void shared_fini(void *p)
+{
+    struct isa_shared *sh = p;
+    if (sh->ram)
+        munmap(sh->ram, sh->size);
+}
+
+/* Guest RAM: created by the first isacore, checked by the others. */
+static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
+{
+    uint64_t size = orr_param_u64(p, "ram");
+    const struct orr_mark *at = orr_param_mark(p, "ram");
+    if (size % 4096) {
+        orr_diag_error(d, at, t->c->keypath, "ram must be a multiple of 4 KiB");
+        return ORR_ESCHEMA;
+    }
+    t->sh = orr_sim_shared(t->c->sim, "isa.ram", sizeof *t->sh, shared_fini);
+    struct isa_shared *sh = t->sh;
+    if (!sh->ram) {
+        void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            orr_diag_error(d, at, t->c->keypath, "cannot allocate %llu bytes of guest RAM",
+                           (unsigned long long)size);
+            return ORR_ESCHEMA;
+        }
+        sh->ram = m;
+        sh->size = size;
+    } else if (sh->size != size) {
+        orr_diag_error(d, at, t->c->keypath, "every isacore shares one guest RAM: this one asks "
+                       "for %llu bytes, an earlier one for %llu", (unsigned long long)size,
+                       (unsigned long long)sh->size);
+        return ORR_ESCHEMA;
+    }
+    if (sh->nCore >= ISA_MAX_CORES) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "at most %u isacores per run", ISA_MAX_CORES);
+        return ORR_ESCHEMA;
+    }
+    t->slot = sh->nCore++;
+    bool covered = false;
+    for (size_t i = 0; i < t->nHome; i++)
+        covered |= t->aHome[i].base == 0 && t->aHome[i].size >= size;
+    if (!covered) {
+        orr_diag_error(d, at, t->c->keypath, "guest RAM [0, %#llx) must lie in the first memory "
+                       "range of 'homes'", (unsigned long long)size);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
+/* Load the ELF into the shared RAM once per file; different files must
+ * not overlap. */
+static int load_elf(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
+{
+    const struct orr_mark *at = orr_param_mark(p, "elf");
+    char looked[1024], err[1024];
+    if (!resolve_elf(orr_param_str(p, "elf"), at, t->elf, sizeof t->elf, looked, sizeof looked)) {
+        if (orr_param_str(p, "elf")[0] == '/')
+            orr_diag_error(d, at, t->c->keypath, "cannot open ELF '%s': No such file or directory",
+                           t->elf);
+        else
+            orr_diag_error(d, at, t->c->keypath, "cannot find ELF '%s' (looked in: %s)",
+                           orr_param_str(p, "elf"), looked);
+        return ORR_ESCHEMA;
+    }
+    struct isa_shared *sh = t->sh;
+    struct isa_elf_info info;
+    int rc = isa_elf_load(t->elf, t->arch, NULL, sh->size, &info, err, sizeof err);
+    for (unsigned i = 0; rc == 0 && i < sh->nElf; i++) {
+        if (strcmp(sh->aElf[i].path, t->elf) == 0)
+            goto loaded;
+        if (info.lo < sh->aElf[i].hi && sh->aElf[i].lo < info.hi) {
+            snprintf(err, sizeof err, "'%.480s' [%#llx, %#llx) overlaps '%.480s', loaded by an earlier core",
+                     t->elf, (unsigned long long)info.lo, (unsigned long long)info.hi,
+                     sh->aElf[i].path);
+            rc = ORR_EINVAL;
+        }
+    }
+    if (rc == 0 && sh->nElf == ISA_MAX_ELFS) {
+        snprintf(err, sizeof err, "at most %u different ELFs per run", ISA_MAX_ELFS);
+        rc = ORR_EINVAL;
+    }
+    if (rc == 0)
+        rc = isa_elf_load(t->elf, t->arch, sh->ram, sh->size, &info, err, sizeof err);
+    if (rc) {
+        orr_diag_error(d, at, t->c->keypath, "%s", err);
+        return ORR_ESCHEMA;
+    }
+    snprintf(sh->aElf[sh->nElf].path, sizeof sh->aElf[0].path, "%s", t->elf);
+    sh->aElf[sh->nElf].lo = info.lo;
+    sh->aElf[sh->nElf++].hi = info.hi;
+loaded:;
+    char knob[64];
+    snprintf(knob, sizeof knob, "%016llx", (unsigned long long)info.hash);
+    orr_sim_knob(t->c, "elf_xxh3", knob);
+    t->entry = info.entry;
+    return 0;
+}
+
+static int setup_engine(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
+{
+    uc_err e = t->arch == ISA_RISCV64 ? uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &t->uc)
+                                      : uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &t->uc);
+    if (!e)
+        e = uc_mem_map_ptr(t->uc, 0, t->sh->size, UC_PROT_ALL, t->sh->ram);
+    uc_hook h;
+    if (!e)
+        e = uc_hook_add(t->uc, &h, UC_HOOK_BLOCK, (void *)on_block, t, 1, 0);
+    if (!e)
+        e = uc_hook_add(t->uc, &h, UC_HOOK_INTR, (void *)on_intr, t, 1, 0);
+    if (!e)
+        e = uc_hook_add(t->uc, &h, UC_HOOK_MEM_INVALID, (void *)on_invalid, t, 1, 0);
+    if (!e && t->timing)
+        e = uc_hook_add(t->uc, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)on_mem, t, 1, 0);
+    if (e) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "Unicorn: %s", uc_strerror(e));
+        return ORR_ESCHEMA;
+    }
+    uint64_t stack = orr_param_u64(p, "stack");
+    if ((uint64_t)(t->core + 1) * stack > t->sh->size) {
+        orr_diag_error(d, orr_param_mark(p, "stack"), t->c->keypath,
+                       "core %u's stack (%llu bytes each) does not fit in guest RAM", t->core,
+                       (unsigned long long)stack);
+        return ORR_ESCHEMA;
+    }
+    t->stack_top = (t->sh->size - (uint64_t)t->core * stack) & ~UINT64_C(15);
+    uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->stack_top);
+    isa_set_reg(t, 0, t->core);
+    isa_set_reg(t, 1, t->ncores);
+    t->pc_next = t->entry;
+    return 0;
+}
+
+static void make_stats(struct isacore *t)
+{
+    struct orr_component *c = t->c;
+    t->insns = orr_counter_new(c, "instructions", "insn");
+    t->v_cycles = orr_value_new(c, "cycles", "cy");
+    t->v_ipc = orr_value_new(c, "ipc", "");
+    t->cy_compute = orr_counter_new(c, "cycles.compute", "cy");
+    t->cy_l2 = orr_counter_new(c, "stall.l2_hit", "cy");
+    t->cy_miss = orr_counter_new(c, "stall.data_miss", "cy");
+    t->cy_fetch = orr_counter_new(c, "stall.fetch", "cy");
+    t->cy_syscall = orr_counter_new(c, "stall.syscall", "cy");
+    t->cy_futex = orr_counter_new(c, "stall.futex", "cy");
+    t->blocks = orr_counter_new(c, "blocks", "block");
+    t->loads = orr_counter_new(c, "loads", "op");
+    t->stores = orr_counter_new(c, "stores", "op");
+    t->l1i_hits = orr_counter_new(c, "l1i.hits", "line");
+    t->l1i_misses = orr_counter_new(c, "l1i.misses", "line");
+    t->syscalls = orr_counter_new(c, "syscalls", "call");
+    t->unknown = orr_counter_new(c, "unknown_syscalls", "call");
+    t->yields = orr_counter_new(c, "yields", "call");
+    t->futex_waits = orr_counter_new(c, "futex_waits", "call");
+    t->futex_wakes = orr_counter_new(c, "futex_woken", "thread");
+    t->out_bytes = orr_counter_new(c, "output_bytes", "B");
+    t->out_dropped = orr_counter_new(c, "output_dropped", "B");
+    t->v_exited = orr_value_new(c, "exited", "");
+    t->v_exit = orr_value_new(c, "exit_code", "");
+    t->v_limit = orr_value_new(c, "instruction_limit", "");
+    t->v_faulted = orr_value_new(c, "faulted", "");
+    t->tk_out = orr_trace_kind(c, "guest_write");
+}
+
+static int isacore_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct isacore *t = c->state;
+    t->c = c;
+    int rc = parse_homes(t, p, d);
+    if (rc)
+        return rc;
+    const char *pname = orr_param_str(p, "protocol"), *mut = orr_param_str(p, "mutation");
+    const struct coh_protocol *proto = coh_protocol_find(pname);
+    if (!proto || (*mut && !coh_mutation_find(mut))) {
+        char buf[256];
+        orr_diag_error(d, orr_param_mark(p, proto ? "mutation" : "protocol"), c->keypath,
+                       proto ? "unknown mutation '%s' (see docs/coherence.md)"
+                             : "unknown coherence protocol '%s' (protocols: %s)",
+                       proto ? mut : pname, coh_protocol_names(buf, sizeof buf));
+        return ORR_ESCHEMA;
+    }
+    if (*mut)
+        proto = t->mutated = coh_protocol_mutate(proto, coh_mutation_find(mut));
+    uint64_t cpi;
+    if (parse_cpi(orr_param_str(p, "cpi"), &cpi)) {
+        orr_diag_error(d, orr_param_mark(p, "cpi"), c->keypath,
+                       "cpi '%s': expected a positive decimal such as 1 or 0.75",
+                       orr_param_str(p, "cpi"));
+        return ORR_ESCHEMA;
+    }
+    t->arch = (enum isa_arch)orr_param_enum(p, "arch");
+    t->core = (unsigned)orr_param_u64(p, "core");
+    t->ncores = (unsigned)orr_param_u64(p, "ncores");
+    t->timing = orr_param_bool(p, "timing");
+    t->fetch_model = t->timing;
+    t->unknown_fail = orr_param_enum(p, "unknown_syscall");
+    t->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
+    t->insn_ps = cpi * t->cycle / 1000;
+    t->quantum = orr_param_u64(p, "quantum");
+    t->deadlock = orr_param_u64(p, "deadlock");
+    t->syscall_ps = orr_param_u64(p, "syscall_latency");
+    t->poll0 = orr_param_u64(p, "futex_poll");
+    t->max_insns = orr_param_u64(p, "max_instructions");
+    t->out_limit = orr_param_u64(p, "output_limit");
+    struct pcache_config cfg = {
+        .agent = (uint32_t)orr_param_u64(p, "agent"),
+        .proto = proto,
+        .l1_size = orr_param_u64(p, "l1_size"),
+        .l2_size = orr_param_u64(p, "l2_size"),
+        .l1_ways = (uint32_t)orr_param_u64(p, "l1_ways"),
+        .l2_ways = (uint32_t)orr_param_u64(p, "l2_ways"),
+        .l1_cycles = (uint32_t)orr_param_u64(p, "l1_latency"),
+        .l2_cycles = (uint32_t)orr_param_u64(p, "l2_latency"),
+        .repl = (enum cache_repl)orr_param_enum(p, "replacement"),
+        .mshrs = (uint32_t)orr_param_u64(p, "mshrs"),
+        .cycle_ps = t->cycle,
+        .aHome = t->aHome,
+        .nHome = t->nHome,
+        .check = orr_param_bool(p, "check"),
+        .snoop = orr_param_u64(p, "snoop_latency"),
+    };
+    if (!cfg.snoop)
+        cfg.snoop = (orr_time_t)(cfg.l2_size ? cfg.l2_cycles : cfg.l1_cycles) * t->cycle;
+    t->l1_cycles = cfg.l1_cycles;
+    uint32_t isets = 0;
+    const char *bad = !pcache_geometry_ok(cfg.l1_size, cfg.l1_ways, NULL) ? "l1_size"
+                      : cfg.l2_size && !pcache_geometry_ok(cfg.l2_size, cfg.l2_ways, NULL)
+                          ? "l2_size"
+                      : !pcache_geometry_ok(orr_param_u64(p, "l1i_size"),
+                                            (uint32_t)orr_param_u64(p, "l1i_ways"), &isets)
+                          ? "l1i_size"
+                          : NULL;
+    if (bad) {
+        orr_diag_error(d, orr_param_mark(p, bad), c->keypath,
+                       "%s must be ways × sets × 64 B with a power-of-two number of sets", bad);
+        return ORR_ESCHEMA;
+    }
+    if (t->core >= t->ncores) {
+        orr_diag_error(d, orr_param_mark(p, "core"), c->keypath, "core must be below ncores");
+        return ORR_ESCHEMA;
+    }
+    if (cache_array_init(&t->l1i, isets, (uint32_t)orr_param_u64(p, "l1i_ways"), REPL_LRU))
+        return ORR_ENOMEM;
+    struct pcache_ops ops = {on_done, on_wake};
+    if ((rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), &cfg, &ops, t)))
+        return rc;
+    if (*mut)
+        orr_sim_knob(c, "mutation", mut);
+    make_stats(t);
+    if ((rc = attach_ram(t, p, d)) || (rc = load_elf(t, p, d)) || (rc = setup_engine(t, p, d)))
+        return rc;
+    t->poll = t->poll0;
+    return 0;
+}
+
+static void deadlock_check(struct isacore *t)
+{
+    orr_time_t oldest = 0;
+    uint64_t line = 0;
+    orr_time_t now = orr_now(t->c->sim);
+    if (pcache_inflight(&t->pc, &oldest, &line) && now > oldest && now - oldest >= t->deadlock) {
+        orr_sim_fail(t->c, "deadlock: line %#llx has been in flight since %llu ps",
+                     (unsigned long long)line, (unsigned long long)oldest);
+        return;
+    }
+    if (!t->done)
+        orr_timer(t->c, t->deadlock / 2, T_DEADLOCK, 0, 0);
+}
+
+static int isacore_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct isacore *t = c->state;
+    if (!orr_port_peer(t->pc.port)) {
+        orr_diag_error(d, &c->mark, c->keypath, "port 'mem' is not linked");
+        return ORR_ESCHEMA;
+    }
+    t->step_pending = true;
+    orr_timer(c, 0, T_STEP, 0, 0);
+    orr_timer(c, t->deadlock / 2, T_DEADLOCK, 0, 0);
+    return 0;
+}
+
+static void isacore_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct isacore *t = c->state;
+    switch (ev->kind) {
+    case ORR_TK_TIMER:
+        if (ev->port == T_DEADLOCK) {
+            deadlock_check(t);
+            return;
+        }
+        if (ev->port == T_FUTEX) {
+            if (!t->sleeping || t->done)
+                return;
+            if (!isa_futex_poll(t)) {
+                orr_timer(c, t->poll, T_FUTEX, 0, 0);
+                return;
+            }
+            t->sleeping = false;
+            orr_time_t now = orr_now(c->sim);
+            if (t->local < now)
+                t->local = now;
+            t->cy_futex->v += (t->local - t->sleep_from) / t->cycle;
+        } else {
+            t->step_pending = false;
+        }
+        t->run_pending = true;
+        break;
+    case ORR_TK_MSG:
+        pcache_message(&t->pc, ev);
+        break;
+    case ORR_TK_READY:
+        pcache_ready(&t->pc);
+        break;
+    default:
+        break;
+    }
+    if (t->run_pending)
+        run(t);
+}
+
+static void isacore_finish(struct orr_component *c)
+{
+    struct isacore *t = c->state;
+    orr_time_t end = t->done ? t->finish_time : orr_now(c->sim);
+    uint64_t cycles = end / t->cycle;
+    t->v_cycles->v = (double)cycles;
+    t->v_ipc->v = cycles ? (double)t->insns->v / (double)cycles : 0.0;
+    t->cy_compute->v = t->insns->v * t->insn_ps / t->cycle;
+    t->v_exited->v = t->exited;
+    t->v_exit->v = (double)t->exit_code;
+}
+
+static void isacore_destroy(struct orr_component *c)
+{
+    struct isacore *t = c->state;
+    if (t->uc)
+        uc_close(t->uc);
+    pcache_free(&t->pc);
+    cache_array_free(&t->l1i);
+    free(t->aQ);
+    free(t->aOut);
+    free(t->aHome);
+    free(t->mutated);
+}
+
+const char *isacore_output(const struct orr_component *c, size_t *n)
+{
+    if (!c || c->type != &orr_isacore_type) {
+        *n = 0;
+        return NULL;
+    }
+    const struct isacore *t = c->state;
+    *n = t->nOut;
+    return t->aOut;
+}
+
+const struct orr_component_type orr_isacore_type = {
+    .name = "isacore",
+    .summary = "ISA-mode core: a riscv64/aarch64 guest ELF under Unicorn, its fetches, loads and "
+               "stores timed by an L1I and private coherent caches",
+    .params = isacore_params,
+    .ports = isacore_ports,
+    .state_size = sizeof(struct isacore),
+    .workload = true,
+    .create = isacore_create,
+    .start = isacore_start,
+    .handle = isacore_handle,
+    .finish = isacore_finish,
+    .destroy = isacore_destroy,
+};

@@ -1,0 +1,157 @@
+/* flatmem: a memory of constant latency. Line requests (RD, WR) arrive on
+ * ports in0..in<N-1>; each is served when it arrives (the bytes are read
+ * or written then, so requests to a line take effect in arrival order) and
+ * its response (RD_RESP with the line, WR_ACK) leaves on the same port
+ * `latency` later, queueing behind the link when the link is busy. No
+ * banks, no queues, no bandwidth limit: the reference a `tlm_target` with
+ * the same latency must match exactly (docs/systemc.md), and a stand-in
+ * where DRAM timing is beside the point. A request outside [base, base +
+ * size), a misaligned line or a command that is not a request records a
+ * `mem.error` trace point and fails the run, as in dram. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem/linestore.h"
+#include "mem/memmap.h"
+#include "mem/msgq.h"
+#include "orrery/mem.h"
+#include "orrery/sim.h"
+
+static const struct orr_param flatmem_params[] = {
+    {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "request ports, named in0..in<N-1>", NULL, 1, 256},
+    {"base", ORR_P_STRING, "0", 0, "first physical address served (0x..., decimal or a size)"},
+    {"size", ORR_P_SIZE, "16GiB", ORR_PF_POSITIVE, "bytes served from base"},
+    {"latency", ORR_P_TIME, "50ns", 0, "from a request's arrival to its response's departure"},
+    {NULL},
+};
+
+static const struct orr_port_doc flatmem_ports[] = {
+    {"in<N>", "line requests in, responses out on the same port; 0 <= N < ports"},
+    {NULL},
+};
+
+struct flatmem {
+    unsigned nPort;
+    struct orr_port **aPort;
+    struct msgq *aOut; /* responses waiting for each port's link */
+    uint64_t base, size;
+    orr_time_t latency;
+    struct linestore bytes;
+    uint16_t kError; /* trace point: a = request word, b = 0 */
+    struct orr_counter *reads, *writes;
+};
+
+static int flatmem_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct flatmem *s = c->state;
+    const char *why;
+    if (memmap_parse_addr(orr_param_str(p, "base"), &s->base, &why) != 0) {
+        orr_diag_error(d, orr_param_mark(p, "base"), c->keypath, "base '%s': %s",
+                       orr_param_str(p, "base"), why);
+        return ORR_ESCHEMA;
+    }
+    s->size = orr_param_u64(p, "size");
+    if (s->base % ORR_LINE_BYTES || s->size % ORR_LINE_BYTES || s->base > ORR_MEM_ADDR_MASK ||
+        s->size > ORR_MEM_ADDR_MASK + 1 - s->base) {
+        orr_diag_error(d, orr_param_mark(p, "base"), c->keypath,
+                       "base and size must be multiples of %u B within %u-bit addresses",
+                       ORR_LINE_BYTES, ORR_MEM_ADDR_BITS);
+        return ORR_ESCHEMA;
+    }
+    s->latency = orr_param_u64(p, "latency");
+    s->nPort = (unsigned)orr_param_u64(p, "ports");
+    s->aPort = calloc(s->nPort, sizeof *s->aPort);
+    s->aOut = calloc(s->nPort, sizeof *s->aOut);
+    if (!s->aPort || !s->aOut)
+        abort();
+    for (unsigned i = 0; i < s->nPort; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "in%u", i);
+        s->aPort[i] = orr_port_add(c, name);
+        snprintf(name, sizeof name, "in%u.backlog", i);
+        s->aOut[i].depth = orr_gauge_new(c, name, "msg");
+    }
+    linestore_init(&s->bytes);
+    s->kError = orr_trace_kind(c, "mem.error");
+    s->reads = orr_counter_new(c, "reads", "req");
+    s->writes = orr_counter_new(c, "writes", "req");
+    return 0;
+}
+
+/* A request on port `port`: check it, do it, and send the response after
+ * the latency (a self-timer carrying the response, tag = port). */
+static void flatmem_request(struct orr_component *c, struct flatmem *s, unsigned port,
+                            const struct orr_event *ev)
+{
+    uint64_t w = ev->data[0], addr = orr_mem_addr(w);
+    enum orr_mem_cmd cmd = orr_mem_cmd(w);
+    const char *bad = cmd != ORR_MEM_RD && cmd != ORR_MEM_WR ? "not a request (RD or WR)"
+                      : addr % ORR_LINE_BYTES                ? "not a line address"
+                      : addr < s->base || addr - s->base >= s->size ? "outside the range served"
+                                                                    : NULL;
+    if (bad) {
+        orr_trace_point(c, s->kError, w, 0);
+        orr_sim_fail(c, "in%u: command %u for address 0x%llx: %s", port, (unsigned)cmd,
+                     (unsigned long long)addr, bad);
+        if (cmd == ORR_MEM_WR && ev->data[1])
+            orr_blob_free(c->sim, ev->data[1]);
+        return;
+    }
+    struct orr_msg m = {.size = ORR_MEM_HDR_BYTES};
+    if (cmd == ORR_MEM_RD) {
+        void *line;
+        m.size += ORR_LINE_BYTES;
+        m.data[0] = orr_mem_pack(addr, ORR_MEM_RD_RESP, orr_mem_tag(w));
+        m.data[1] = orr_blob_new(c->sim, ORR_LINE_BYTES, &line);
+        linestore_read(&s->bytes, addr, line);
+        s->reads->v++;
+    } else {
+        linestore_write(&s->bytes, addr, orr_blob_get(c->sim, ev->data[1]));
+        orr_blob_free(c->sim, ev->data[1]);
+        m.data[0] = orr_mem_pack(addr, ORR_MEM_WR_ACK, orr_mem_tag(w));
+        s->writes->v++;
+    }
+    orr_timer_msg(c, s->latency, (uint16_t)port, &m);
+}
+
+static void flatmem_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct flatmem *s = c->state;
+    switch (ev->kind) {
+    case ORR_TK_MSG:
+        flatmem_request(c, s, ev->port, ev);
+        break;
+    case ORR_TK_TIMER: {
+        struct orr_msg m = {.size = ev->size, .data = {ev->data[0], ev->data[1]}};
+        msgq_send(&s->aOut[ev->port], s->aPort[ev->port], &m);
+        break;
+    }
+    case ORR_TK_READY:
+        msgq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
+        break;
+    default:
+        break;
+    }
+}
+
+static void flatmem_destroy(struct orr_component *c)
+{
+    struct flatmem *s = c->state;
+    for (unsigned i = 0; s->aOut && i < s->nPort; i++)
+        msgq_free(&s->aOut[i]);
+    free(s->aOut);
+    free(s->aPort);
+    linestore_free(&s->bytes);
+}
+
+const struct orr_component_type orr_flatmem_type = {
+    .name = "flatmem",
+    .summary = "memory of constant latency: the reference for tlm_target, no DRAM timing",
+    .params = flatmem_params,
+    .ports = flatmem_ports,
+    .state_size = sizeof(struct flatmem),
+    .create = flatmem_create,
+    .handle = flatmem_handle,
+    .destroy = flatmem_destroy,
+};

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# ISA mode through the CLI (docs/isa.md): guest programs run, a faulting
+# guest fails the run with exit 1 and its PC and address (no crash), and
+# bad ELFs are load-time errors (exit 2) with file:line:col.
+. "$(dirname "$0")/lib.sh"
+G=$(dirname "$ORRERY")/guest
+if [ ! -x "$G/hello-riscv64" ]; then
+  fail "no guest programs in $G (install the cross compilers: scripts/deps.sh)"; finish; exit 1
+fi
+
+scenario() { # FILE PROG-ARCH ARCH [extra keys]
+  cat > "$1" <<EOT
+name: t
+seed: 1
+stop: {duration: 1ms}
+machine:
+  cores_per_socket: 2
+  workloads:
+    - {cores: all, elf: $2, arch: $3${4:-}}
+EOT
+}
+
+scenario ok.yaml "$G/sum-riscv64" riscv64
+expect_exit 0 "atomic sum" -- "$ORRERY" run ok.yaml --no-db
+expect_out "instructions" "per-core instructions"
+expect_out "stall.data_miss" "stall breakdown"
+expect_out "l1i.misses" "L1I counters"
+
+scenario fault.yaml "$G/fault-aarch64" aarch64
+expect_exit 1 "faulting guest" -- "$ORRERY" run fault.yaml --no-db
+expect_out "error: sock0.core0: guest \(core 0, .*fault-aarch64\): load from unmapped address 0x7f000008 at pc 0x[0-9a-f]+" "fault report"
+
+scenario ill.yaml "$G/illegal-riscv64" riscv64
+expect_exit 1 "illegal instruction" -- "$ORRERY" run ill.yaml --no-db
+expect_out "illegal instruction at pc 0x" "illegal report"
+
+scenario arch.yaml "$G/hello-aarch64" riscv64
+expect_exit 2 "wrong architecture" -- "$ORRERY" run arch.yaml --no-db
+expect_out "arch.yaml:7:.*is an ELF for aarch64, but the core runs riscv64" "wrong-arch message"
+
+printf 'not an elf\n' > notelf
+scenario notelf.yaml "$WORK/notelf" riscv64
+expect_exit 2 "not an ELF" -- "$ORRERY" run notelf.yaml --no-db
+expect_out "is not an ELF file \(no ELF magic number\)" "non-ELF message"
+
+scenario missing.yaml "nowhere/prog" riscv64
+expect_exit 2 "missing ELF" -- "$ORRERY" run missing.yaml --no-db
+expect_out "cannot find ELF 'nowhere/prog' \(looked in: " "missing-file message"
+
+scenario small.yaml "$G/hello-riscv64" riscv64 ", ram: 16KiB"
+expect_exit 2 "segment outside RAM" -- "$ORRERY" run small.yaml --no-db
+expect_out "lies outside guest RAM \[0, 0x4000\)" "segment message"
+
+scenario nosys.yaml "$G/nosys-riscv64" riscv64 ", unknown_syscall: fail"
+expect_exit 1 "unknown syscall, fatal" -- "$ORRERY" run nosys.yaml --no-db
+expect_out "unknown syscall 999 at pc 0x" "unknown-syscall message"
+
+# the guest's output is in the trace: same digest twice, and a different
+# program (same instructions but other bytes written) changes it
+scenario h.yaml "$G/hello-riscv64" riscv64
+d1=$("$ORRERY" run h.yaml --no-db --json | jq -r .digest)
+d2=$("$ORRERY" run h.yaml --no-db --json | jq -r .digest)
+[ "$d1" = "$d2" ] && pass || fail "hello: digests differ between runs ($d1, $d2)"
+finish
