@@ -707,6 +707,12 @@ static inline int stop_check(struct orr_sim *s, const struct orr_run_hooks *h)
 {
     const uint64_t pmask = h->progress_every ? h->progress_every - 1 : 0;
     const uint64_t stop_events = s->opt.stop_events ? s->opt.stop_events : UINT64_MAX;
+    /* a failure or a broken trace first: a model that fails in the event
+     * that also finishes the last workload must not read as a clean end */
+    if (s->trace_rc)
+        return ORR_STOP_ERROR;
+    if (s->failure)
+        return ORR_STOP_FAILED;
     if (s->opt.stop_when_workloads_done && s->nWorkload > 0 &&
         s->nWorkloadDone == s->nWorkload)
         return ORR_STOP_WORKLOADS;
@@ -714,10 +720,6 @@ static inline int stop_check(struct orr_sim *s, const struct orr_run_hooks *h)
         return ORR_STOP_EVENTS;
     if (h->progress && (s->nDispatched & pmask) == 0 && s->nDispatched && h->progress(h->arg, s))
         return ORR_STOP_INTERRUPT;
-    if (s->trace_rc)
-        return ORR_STOP_ERROR;
-    if (s->failure)
-        return ORR_STOP_FAILED;
     return -1;
 }
 

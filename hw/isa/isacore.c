@@ -971,4 +971,5 @@ const struct orr_component_type orr_isacore_type = {
     .handle = isacore_handle,
     .finish = isacore_finish,
     .destroy = isacore_destroy,
+    .output = isacore_output,
 };

@@ -122,6 +122,12 @@ struct orr_component_type {
     void (*finish)(struct orr_component *c);
     /* Free what create allocated (not c->state itself). Optional. */
     void (*destroy)(struct orr_component *c);
+    /* Text the model produced for the user rather than for the model (a
+     * guest program's writes to stdout/stderr), NUL-terminated, *len
+     * bytes; NULL if none. The CLI shows it after the run. It is not part
+     * of the digest (a model that wants it there records trace points).
+     * Optional. */
+    const char *(*output)(const struct orr_component *c, size_t *len);
     /* Builder types only (no instances; create is NULL): expand a top-level
      * scenario section (the type's name is the key, e.g. `machine:`) into
      * components and links. params documents the section's keys; the

@@ -208,6 +208,36 @@ static void print_budgets(const struct budget_report *br)
            br->nFail ? "" : " (all)");
 }
 
+/* What models produced for the user (guest programs' writes), per component. */
+static void print_output(const struct orr_sim *s)
+{
+    for (uint32_t i = 0; i < orr_sim_component_count(s); i++) {
+        const struct orr_component *c = orr_sim_component(s, i);
+        size_t n = 0;
+        const char *text = c->type->output ? c->type->output(c, &n) : NULL;
+        if (!text || !n)
+            continue;
+        printf("\noutput of %s:\n", c->path);
+        fwrite(text, 1, n, stdout);
+        if (text[n - 1] != '\n')
+            putchar('\n');
+    }
+}
+
+static void json_output(struct orr_json *j, const struct orr_sim *s)
+{
+    orr_json_key(j, "output");
+    orr_json_obj_begin(j);
+    for (uint32_t i = 0; i < orr_sim_component_count(s); i++) {
+        const struct orr_component *c = orr_sim_component(s, i);
+        size_t n = 0;
+        const char *text = c->type->output ? c->type->output(c, &n) : NULL;
+        if (text && n)
+            orr_json_key(j, c->path), orr_json_str(j, text);
+    }
+    orr_json_obj_end(j);
+}
+
 static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason why, double wall,
                           const struct run_opts *o, int64_t run_id,
                           const struct budget_report *br)
@@ -258,6 +288,7 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
         }
     }
     print_budgets(br);
+    print_output(sc->sim);
     printf("\ndigest    %016" PRIx64 "\n", orr_sim_digest(sc->sim));
     printf("seed      %" PRIu64 "\n", sc->seed);
     if (run_id > 0)
@@ -343,6 +374,7 @@ static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, 
     }
     orr_json_arr_end(&j);
     json_budgets(&j, br);
+    json_output(&j, sc->sim);
     orr_json_obj_end(&j);
     orr_json_end(&j);
 }

@@ -61,4 +61,11 @@ scenario h.yaml "$G/hello-riscv64" riscv64
 d1=$("$ORRERY" run h.yaml --no-db --json | jq -r .digest)
 d2=$("$ORRERY" run h.yaml --no-db --json | jq -r .digest)
 [ "$d1" = "$d2" ] && pass || fail "hello: digests differ between runs ($d1, $d2)"
+# the guest's writes are shown after the run, and in --json
+expect_exit 0 "isa-sum runs" -- "$ORRERY" run "$SRC/scenarios/isa-sum.yaml" --no-db
+expect_out '^output of sock0\.core0:$' "guest output is shown"
+expect_out '^sum: 2002000 \(exact\)$' "the guest's line"
+"$ORRERY" run "$SRC/scenarios/isa-sum.yaml" --no-db --json > sum.json
+[ "$(jq -r '.output["sock0.core0"]' sum.json)" = "sum: 2002000 (exact)" ] && pass ||
+  fail "guest output in --json"
 finish
