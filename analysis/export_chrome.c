@@ -16,7 +16,10 @@
  *                          and "f" (binding point "e") on the receiver, id =
  *                          the record's index; plus a counter "link NAME"
  *                          with the direction's utilisation (see
- *                          exp_link_utilisation) when the link is known
+ *                          exp_link_utilisation) when the link is known,
+ *                          and, on a link with a bandwidth, a slice "busy"
+ *                          on the sender's thread tid 2 ("links") covering
+ *                          the message's serialisation: the busy periods
  * Words above 2^53 are written as "0x..." strings, since JSON readers hold
  * numbers as doubles. */
 #include <inttypes.h>
@@ -64,6 +67,9 @@ static void metadata(const struct exp_ctx *x)
         fprintf(out, "{\"ph\":\"M\",\"pid\":%u,\"tid\":1,\"name\":\"thread_name\","
                      "\"args\":{\"name\":\"events\"}},\n",
                 i + 1);
+        fprintf(out, "{\"ph\":\"M\",\"pid\":%u,\"tid\":2,\"name\":\"thread_name\","
+                     "\"args\":{\"name\":\"links\"}},\n",
+                i + 1);
     }
 }
 
@@ -76,6 +82,17 @@ static void flow(struct exp_ctx *x, const struct orr_trace_rec *r, uint64_t id)
     if (li != EXP_NONE) {
         struct exp_link *l = &x->aLink[li];
         sent = exp_link_sent_at(l, r->time, r->size);
+        orr_time_t ser = exp_link_serialise(l, r->size);
+        if (ser) { /* the link was busy sending it */
+            char t0[32], d[32];
+            exp_fmt_us(t0, sent);
+            exp_fmt_us(d, ser);
+            fprintf(x->out, "{\"ph\":\"X\",\"pid\":%u,\"tid\":2,\"ts\":%s,\"dur\":%s,"
+                            "\"name\":\"busy\",\"cat\":\"link\",\"args\":{\"link\":",
+                    pid_of(x, r->origin), t0, d);
+            exp_json_str(x->out, l->name);
+            fprintf(x->out, ",\"bytes\":%u}},\n", r->size);
+        }
         double u = exp_link_utilisation(l, dir, r->time, r->size);
         if (u >= 0) {
             exp_fmt_us(ts, r->time);

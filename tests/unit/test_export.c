@@ -201,7 +201,11 @@ static void test_chrome(void **state)
                                     "{\"name\":\"%s\"}}", i + 1, kPath[i]);
         assert_non_null(strstr(t, want));
     }
-    assert_int_equal(count(t, "\"ph\":\"X\""), NREC);
+    /* one slice per record, plus a busy slice per message on the link */
+    assert_int_equal(count(t, "\"ph\":\"X\""), NREC + 2);
+    assert_int_equal(count(t, "\"name\":\"busy\",\"cat\":\"link\""), 2);
+    assert_non_null(strstr(t, "{\"ph\":\"X\",\"pid\":2,\"tid\":2,\"ts\":0.000000,"
+                              "\"dur\":1.000000,\"name\":\"busy\""));
     assert_non_null(strstr(t, "\"ts\":1.100000,\"dur\":0,\"name\":\"msg\""));
     /* sent at 1.1 us - 1 us serialisation - 100 ns latency = 0, from a to b */
     assert_non_null(strstr(t, "{\"ph\":\"s\",\"id\":6,\"pid\":2,\"tid\":1,\"ts\":0.000000,"));
