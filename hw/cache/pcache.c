@@ -75,6 +75,8 @@ int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *por
         return ORR_ENOMEM;
     if (cfg->check)
         pc->mon = cohmon_get(c->sim);
+    if (cfg->trace_states)
+        pc->tk_state = orr_trace_kind(c, "coh.state");
     pc->hits_l1 = orr_counter_new(c, "l1.hits", "access");
     pc->hits_l2 = orr_counter_new(c, pc->has_l2 ? "l2.hits" : "l1.hits_outer", "access");
     pc->misses = orr_counter_new(c, "misses", "access");
@@ -196,6 +198,10 @@ static void set_state(struct pcache *pc, struct slot *s, uint64_t line, enum coh
     if (pc->mon)
         cohmon_perm(pc->mon, pc->comp, pc->cfg.agent, line, coh_states[s->state].perm,
                     coh_states[next].perm);
+    /* a = the new state (enum coh_state), b = the line: a waveform of the
+     * core's line states (docs/coherence.md) */
+    if (pc->tk_state && next != s->state)
+        orr_trace_point(pc->comp, pc->tk_state, next, line);
     s->state = next;
     if (s->frame >= 0)
         pc->aState[s->frame] = (uint8_t)next;

@@ -49,6 +49,7 @@ struct pcache_config {
     const struct pc_home_range *aHome;
     size_t nHome;
     bool check;                      /* report to the coherence monitor */
+    bool trace_states;               /* a trace point per line-state change */
 };
 
 struct pc_req {
@@ -86,6 +87,7 @@ struct pcache {
     struct pc_msg *aOut;          /* messages refused by a busy port, in order */
     size_t nOut, nOutHead, nOutAlloc;
     bool want_wake;
+    uint16_t tk_state;            /* trace kind "coh.state" (0 = off) */
     orr_time_t skew;              /* the core runs this far ahead of now: added to
                                    * requests pcache_access sends */
     struct orr_counter *hits_l1, *hits_l2, *misses, *upgrades, *writebacks, *probes, *retries;

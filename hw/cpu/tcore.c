@@ -59,6 +59,8 @@ static const struct orr_param tcore_params[] = {
     {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
     {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
     {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor (SWMR and data-value checks)"},
+    {"trace_states", ORR_P_BOOL, "false", 0,
+     "a trace point coh.state (a = new state, b = line) at every line-state change"},
     {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the same workload"},
     {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the same workload"},
     {"workload", ORR_P_MAP, "{}", 0, "operation stream (docs/workloads-mem.md); absent = idle"},
@@ -515,6 +517,7 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
         .aHome = t->aHome,
         .nHome = t->nHome,
         .check = orr_param_bool(p, "check"),
+        .trace_states = orr_param_bool(p, "trace_states"),
     };
     cfg.snoop = orr_param_u64(p, "snoop_latency");
     if (!cfg.snoop)

@@ -57,6 +57,8 @@ static const struct orr_param machine_params[] = {
      "name such as mesi-dir"},
     {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
     {"check", ORR_P_BOOL, "true", 0, "check coherence invariants during the run"},
+    {"trace_states", ORR_P_BOOL, "false", 0,
+     "trace every private line-state change (coh.state: a = state, b = line), for waveforms"},
     {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far a core may run ahead of global time"},
     {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
     {"jitter", ORR_P_TIME, "0ps", 0, "testing: random extra delay per message at each router"},
@@ -678,6 +680,7 @@ static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *h
     put_s(m, n, "memory_model", "%s", memory_models[orr_param_enum(t, "memory_model")]);
     put_u(m, n, "timer_period", ORR_UNIT_TIME, orr_param_u64(t, "timer_period"));
     put_u(m, n, "snoop_latency", ORR_UNIT_TIME, orr_param_u64(t, "snoop_latency"));
+    put_s(m, n, "trace_states", "%s", orr_param_bool(t, "trace_states") ? "true" : "false");
     int w = m->aCoreWork[id];
     const struct orr_node *e = w >= 0 ? orr_param_map(t, "workloads")->aItem[w] : NULL;
     const struct orr_node *lit = e ? orr_node_get(e, "litmus") : NULL;

@@ -102,4 +102,12 @@ expect_out "unknown format 'json'" "format named"
 expect_exit 2 "no format" -- "$ORRERY" export fair.trace
 expect_exit 2 "no trace" -- "$ORRERY" export --format vcd
 
+# cache-line states as waveforms: machine.trace_states makes every core's
+# line-state changes trace points; the VCD has a coh_state wire per core
+# whose values are coherence states (I=0 S=1 E=2 O=3 M=4, transients above)
+"$ORRERY" run "$SRC/scenarios/mem-c2c.yaml" --set machine.trace_states=true --no-db --quiet \
+  --trace states.trace || fail "trace_states run"
+"$ORRERY" export states.trace --format vcd -o states.vcd || fail "states vcd"
+[ "$(grep -c 'var wire 64 .* coh_state' states.vcd)" -ge 4 ] && pass || fail "a coh_state wire per busy core"
+grep -q '^b100 ' states.vcd && grep -q '^b1 ' states.vcd && pass || fail "M (4) and S (1) appear as values"
 finish
