@@ -1,5 +1,5 @@
 // SystemC process set-up shared by the bridge: the 1 ps time resolution,
-// reports on stderr for the CLI, and a weak sc_main.
+// reports on stderr for the CLI (the weak sc_main is in weak_main.cpp).
 #include <systemc>
 
 #include <cstdio>
@@ -9,16 +9,6 @@
 
 extern "C" {
 #include "orrery/systemc.h"
-}
-
-// libsystemc.so refers to sc_main (its own main calls it). Orrery never
-// uses SystemC's main, but every program linking the bridge must define the
-// symbol: this weak one stands in unless the program (a SystemC platform
-// using orrery::module) has its own.
-__attribute__((weak)) int sc_main(int, char **)
-{
-    std::fputs("orrery: this program defines no sc_main\n", stderr);
-    return 1;
 }
 
 namespace orr_bridge

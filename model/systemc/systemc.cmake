@@ -12,6 +12,8 @@ if(SYSTEMC_FOUND)
   # SystemC's headers are not -Wextra clean: system headers
   target_include_directories(orrery_bridge SYSTEM PUBLIC ${SYSTEMC_INCLUDE_DIRS})
   target_link_libraries(orrery_bridge PUBLIC orrery_engine PkgConfig::SYSTEMC ${CMAKE_DL_LIBS})
+  # compiled into each program that links the bridge (weak_main.cpp says why)
+  target_sources(orrery_bridge INTERFACE ${BRIDGE_DIR}/weak_main.cpp)
   add_library(orrery_systemc STATIC ${BRIDGE_DIR}/module.cpp)
   # orrery_hw for its registry only: its include paths (include/kernel has a
   # sched.h) must not reach C++ code that includes the system headers
