@@ -16,6 +16,7 @@ extern const struct orr_component_type orr_home_type;       /* cache/home.c */
 extern const struct orr_component_type orr_router_type;     /* numa/router.c */
 extern const struct orr_component_type orr_numa_info_type;  /* numa/numa_info.c */
 extern const struct orr_component_type orr_tcore_type;      /* cpu/tcore.c */
+extern const struct orr_component_type orr_coh_port_type;   /* cache/coh_port.c */
 extern const struct orr_component_type orr_machine_type;    /* machine/machine.c */
 extern const struct orr_component_type orr_flatmem_type;    /* mem/flatmem.c */
 
@@ -35,6 +36,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_cxl_mem_type,
     &orr_cxl_switch_type,
     &orr_tcore_type,
+    &orr_coh_port_type,
     &orr_isacore_type,
     &orr_home_type,
     &orr_router_type,

@@ -171,3 +171,24 @@ void cohmon_load(struct cohmon *m, struct orr_component *c, unsigned agent, uint
         violation(m, c, what);
     }
 }
+
+void cohmon_store_line(struct cohmon *m, uint64_t line, const uint8_t *data)
+{
+    memcpy(lookup(m, line)->data, data, ORR_LINE_BYTES);
+}
+
+void cohmon_load_line(struct cohmon *m, struct orr_component *c, unsigned agent, uint64_t line,
+                      const uint8_t *data)
+{
+    const struct mon_line *l = lookup(m, line);
+    if (memcmp(l->data, data, ORR_LINE_BYTES) == 0)
+        return;
+    unsigned i = 0;
+    while (l->data[i] == data[i])
+        i++;
+    char what[200];
+    snprintf(what, sizeof what,
+             "agent %u read line %#llx and got %#x at byte %u, but the latest store there "
+             "wrote %#x", agent, (unsigned long long)line, data[i], i, l->data[i]);
+    violation(m, c, what);
+}

@@ -31,11 +31,18 @@ struct cohmon *cohmon_get(struct orr_sim *s);
  * write). Fails the run through c if the single-writer invariant breaks. */
 void cohmon_perm(struct cohmon *m, struct orr_component *c, unsigned agent, uint64_t line,
                  unsigned old, unsigned perm);
-/* A store of size bytes performed at addr / a load performed at addr that
- * returned value. */
+/* A store of size bytes (1..8) performed at addr / a load performed at
+ * addr that returned value. Whole lines: cohmon_store_line and
+ * cohmon_load_line. */
 void cohmon_store(struct cohmon *m, uint64_t addr, unsigned size, uint64_t value);
 void cohmon_load(struct cohmon *m, struct orr_component *c, unsigned agent, uint64_t addr,
                  unsigned size, uint64_t value);
+/* A whole-line store / load of the ORR_LINE_BYTES bytes at line (64-byte
+ * aligned); the load fails the run if any byte differs from the latest
+ * store to it. */
+void cohmon_store_line(struct cohmon *m, uint64_t line, const uint8_t *data);
+void cohmon_load_line(struct cohmon *m, struct orr_component *c, unsigned agent, uint64_t line,
+                      const uint8_t *data);
 /* The latest value stored at addr (size bytes): memory as the coherence
  * order leaves it, for litmus tests' final-state conditions. */
 uint64_t cohmon_peek(struct cohmon *m, uint64_t addr, unsigned size);

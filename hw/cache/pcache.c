@@ -4,11 +4,13 @@
  * nothing here knows which protocol it runs. */
 #include "pcache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cohmon.h"
 #include "orrery/error.h"
+#include "orrery/units.h"
 
 struct pc_mshr {
     bool used;
@@ -18,6 +20,7 @@ struct pc_mshr {
     uint64_t line;
     orr_time_t start;
     struct pc_req req;
+    uint8_t *buf;        /* a whole-line request's data (pcache_access_line) */
     uint8_t wb_data[ORR_LINE_BYTES];
 };
 
@@ -271,9 +274,28 @@ static void put(uint8_t *d, uint64_t addr, unsigned size, uint64_t v)
 
 static uint64_t size_mask(unsigned size) { return size >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * size)) - 1; }
 
-/* Perform r on the line's data; returns the load's value or the old value. */
-static uint64_t perform(struct pcache *pc, uint8_t *d, const struct pc_req *r)
+/* A whole-line read or write: the monitor sees a 64-byte load or store. */
+static uint64_t perform_line(struct pcache *pc, uint8_t *d, const struct pc_req *r, uint8_t *buf)
 {
+    uint64_t line = r->addr & ~(uint64_t)(ORR_LINE_BYTES - 1);
+    if (r->op == PC_OP_LINE_READ) {
+        memcpy(buf, d, ORR_LINE_BYTES);
+        if (pc->mon)
+            cohmon_load_line(pc->mon, pc->comp, pc->cfg.agent, line, buf);
+    } else {
+        memcpy(d, buf, ORR_LINE_BYTES);
+        if (pc->mon)
+            cohmon_store_line(pc->mon, line, buf);
+    }
+    return 0;
+}
+
+/* Perform r on the line's data (buf: a whole-line request's bytes);
+ * returns the load's value or the old value. */
+static uint64_t perform(struct pcache *pc, uint8_t *d, const struct pc_req *r, uint8_t *buf)
+{
+    if (r->op == PC_OP_LINE_READ || r->op == PC_OP_LINE_WRITE)
+        return perform_line(pc, d, r, buf);
     uint64_t old = get(d, r->addr, r->size), nv = old;
     bool write = true;
     switch (r->op) {
@@ -368,11 +390,11 @@ static int64_t make_room(struct pcache *pc, uint64_t line)
     return f;
 }
 
-enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t *value,
-                             uint32_t *cycles)
+static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8_t *buf,
+                                uint64_t *value, uint32_t *cycles)
 {
     uint64_t line = r->addr & ~(uint64_t)(ORR_LINE_BYTES - 1);
-    enum coh_event e = r->op == ORR_OP_LOAD ? CE_LOAD : CE_STORE;
+    enum coh_event e = r->op == ORR_OP_LOAD || r->op == PC_OP_LINE_READ ? CE_LOAD : CE_STORE;
     struct slot s = find(pc, line);
     const struct coh_cell *c = &pc->cfg.proto->cache[s.state][e];
     if (c->actions & CA_STALL)
@@ -394,7 +416,7 @@ enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t
             l1_fill(pc, line);
         }
         cache_array_touch(outer(pc), (uint32_t)s.frame);
-        *value = perform(pc, slot_data(pc, &s), r);
+        *value = perform(pc, slot_data(pc, &s), r, buf);
         set_state(pc, &s, line, (enum coh_state)c->next);
         return PC_HIT;
     }
@@ -413,6 +435,7 @@ enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t
     struct pc_mshr *m = mshr_alloc(pc, line);
     m->has_req = true;
     m->req = *r;
+    m->buf = buf;
     if (s.state == CS_I)
         pc->misses->v++;
     else
@@ -425,6 +448,19 @@ retry:
     pc->retries->v++;
     pc->want_wake = true;
     return PC_RETRY;
+}
+
+enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t *value,
+                             uint32_t *cycles)
+{
+    return pc_access(pc, r, NULL, value, cycles);
+}
+
+enum pcache_rc pcache_access_line(struct pcache *pc, const struct pc_req *r, uint8_t *buf,
+                                  uint32_t *cycles)
+{
+    uint64_t unused;
+    return pc_access(pc, r, buf, &unused, cycles);
 }
 
 /* ----------------------------------------------------------- network side */
@@ -483,7 +519,7 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
      * before the answer leaves (a probe takes permission away first) */
     set_state(pc, &s, line, next);
     if ((a & (CA_HIT_R | CA_HIT_W)) && m && m->has_req) {
-        uint64_t v = perform(pc, d, &m->req);
+        uint64_t v = perform(pc, d, &m->req, m->buf);
         orr_histogram_add(pc->miss_latency, orr_now(sim) - m->start);
         long hi = home_index(pc, line);
         if (hi >= 0)
@@ -537,4 +573,98 @@ enum coh_state pcache_state(const struct pcache *pc, uint64_t line)
 {
     struct pcache *p = (struct pcache *)pc;
     return find(p, line).state;
+}
+
+/* ------------------------------------------- configuration from parameters */
+
+static int setup_homes(struct pcache_setup *s, struct orr_component *c, const struct orr_params *p,
+                       struct orr_diag *d)
+{
+    size_t n;
+    const char *const *v = orr_param_list(p, "homes", &n);
+    if (!(s->aHome = calloc(n ? n : 1, sizeof *s->aHome)))
+        return ORR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char a[64], b[64], name[32] = "";
+        unsigned agent;
+        uint64_t base, size;
+        const char *why = NULL;
+        if (sscanf(v[i], "%63s %63s %u %31s", a, b, &agent, name) < 3 ||
+            orr_unit_parse(ORR_UNIT_SIZE, a, &base, &why) ||
+            orr_unit_parse(ORR_UNIT_SIZE, b, &size, &why) || !size ||
+            (i && base < s->aHome[i - 1].base + s->aHome[i - 1].size)) {
+            orr_diag_error(d, orr_param_mark(p, "homes"), c->keypath,
+                           "homes[%zu] = '%s': expected 'BASE SIZE AGENT [NAME]' such as "
+                           "'0B 64GiB 8 node0', in address order without overlap%s%s",
+                           i, v[i], why ? ": " : "", why ? why : "");
+            return ORR_ESCHEMA;
+        }
+        s->aHome[i] = (struct pc_home_range){base, size, agent, ""};
+        snprintf(s->aHome[i].name, sizeof s->aHome[i].name, "%s", name);
+        if (!*name)
+            snprintf(s->aHome[i].name, sizeof s->aHome[i].name, "agent%u", agent);
+    }
+    s->cfg.aHome = s->aHome;
+    s->cfg.nHome = n;
+    return 0;
+}
+
+int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
+                       const struct orr_params *p, struct orr_diag *d)
+{
+    memset(s, 0, sizeof *s);
+    int rc = setup_homes(s, c, p, d);
+    if (rc)
+        return rc;
+    const char *pname = orr_param_str(p, "protocol"), *mut = orr_param_str(p, "mutation");
+    const struct coh_protocol *proto = coh_protocol_find(pname);
+    if (!proto || (*mut && !coh_mutation_find(mut))) {
+        char buf[256];
+        orr_diag_error(d, orr_param_mark(p, proto ? "mutation" : "protocol"), c->keypath,
+                       proto ? "unknown mutation '%s' (see docs/coherence.md)"
+                             : "unknown coherence protocol '%s' (protocols: %s)",
+                       proto ? mut : pname, coh_protocol_names(buf, sizeof buf));
+        return ORR_ESCHEMA;
+    }
+    if (*mut) {
+        if (!(s->mutated = coh_protocol_mutate(proto, coh_mutation_find(mut))))
+            return ORR_ENOMEM;
+        proto = s->mutated;
+        orr_sim_knob(c, "mutation", mut);
+    }
+    struct pcache_config *cfg = &s->cfg;
+    cfg->agent = (uint32_t)orr_param_u64(p, "agent");
+    cfg->proto = proto;
+    cfg->l1_size = orr_param_u64(p, "l1_size");
+    cfg->l2_size = orr_param_u64(p, "l2_size");
+    cfg->l1_ways = (uint32_t)orr_param_u64(p, "l1_ways");
+    cfg->l2_ways = (uint32_t)orr_param_u64(p, "l2_ways");
+    cfg->l1_cycles = (uint32_t)orr_param_u64(p, "l1_latency");
+    cfg->l2_cycles = (uint32_t)orr_param_u64(p, "l2_latency");
+    cfg->repl = (enum cache_repl)orr_param_enum(p, "replacement");
+    cfg->mshrs = (uint32_t)orr_param_u64(p, "mshrs");
+    cfg->cycle_ps = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
+    cfg->check = orr_param_bool(p, "check");
+    cfg->trace_states = orr_param_bool(p, "trace_states");
+    cfg->snoop = orr_param_u64(p, "snoop_latency");
+    if (!cfg->snoop)
+        cfg->snoop = (orr_time_t)(cfg->l2_size ? cfg->l2_cycles : cfg->l1_cycles) * cfg->cycle_ps;
+    const char *bad = !pcache_geometry_ok(cfg->l1_size, cfg->l1_ways, NULL) ? "l1_size"
+                      : cfg->l2_size && !pcache_geometry_ok(cfg->l2_size, cfg->l2_ways, NULL)
+                          ? "l2_size"
+                          : NULL;
+    if (bad) {
+        orr_diag_error(d, orr_param_mark(p, bad), c->keypath,
+                       "%s must be ways × sets × 64 B with a power-of-two number of sets", bad);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
+void pcache_setup_free(struct pcache_setup *s)
+{
+    free(s->aHome);
+    free(s->mutated);
+    s->aHome = NULL;
+    s->mutated = NULL;
 }

@@ -6,7 +6,9 @@
  * What it builds, for S sockets of C cores and X CXL expanders:
  *
  *   sockS.coreC   tcore: the core, its L1 (and L2) and TSO store buffer;
- *                 isacore for cores whose workload is a guest ELF
+ *                 isacore for cores whose workload is a guest ELF;
+ *                 coh_port for `port: true` cores (driven from outside
+ *                 through sockS.coreC.cpu, e.g. by a SystemC initiator)
  *   sockS.router  router: the socket's interconnect
  *   sockS.home    home: directory/snoop ordering point, LLC, for the
  *                 socket's memory range
@@ -82,7 +84,8 @@ static const struct orr_param machine_params[] = {
     {"memory", ORR_P_MAP, "{}", 0, "per-socket memory: size, and dram timing keys (docs/memory.md)"},
     {"cxl", ORR_P_SEQ, "[]", 0, "CXL Type-3 expanders: socket, size, base, link_latency, link_bandwidth, switch, ..."},
     {"distances", ORR_P_SEQ, "[]", 0, "SLIT distance matrix to use instead of the derived one"},
-    {"workloads", ORR_P_SEQ, "[]", 0, "what cores run: {cores: all | sockN | [0, 2-3], pattern: ...}"},
+    {"workloads", ORR_P_SEQ, "[]", 0, "what cores run: {cores: all | sockN | [0, 2-3], pattern: ...}; "
+     "{cores: ..., port: true} builds them as coh_port for an outside requester"},
     {NULL},
 };
 
@@ -527,6 +530,14 @@ static const struct orr_param litmus_entry_params[] = {
     {NULL},
 };
 
+/* A workloads entry that hands cores to an outside requester (coh_port). */
+static const struct orr_param port_entry_params[] = {
+    {"cores", ORR_P_STRING, NULL, 0, "the cores built as coh_port"},
+    {"port", ORR_P_BOOL, NULL, 0, "true: build the cores as coh_port, with a line-protocol port "
+                                  "`cpu` for an outside requester"},
+    {NULL},
+};
+
 /* A workloads entry that runs a guest program on isacores (docs/isa.md). */
 static const struct orr_param isa_entry_params[] = {
     {"cores", ORR_P_STRING, NULL, 0, "the cores that run the program"},
@@ -578,6 +589,19 @@ static int read_workloads(struct mach *m)
             if (orr_params_parse(isa_entry_params, e, kp, NULL, &ip, m->d))
                 rc = ORR_ESCHEMA;
             orr_params_free(&ip);
+            continue;
+        }
+        if (rc == 0 && orr_node_get(e, "port")) {
+            struct orr_params pp = {0};
+            if (orr_params_parse(port_entry_params, e, kp, NULL, &pp, m->d)) {
+                rc = ORR_ESCHEMA;
+            } else if (!orr_param_bool(&pp, "port")) {
+                orr_diag_error(m->d, orr_param_mark(&pp, "port"), kp,
+                               "port: false builds nothing; leave the cores out of workloads "
+                               "to keep them idle");
+                rc = ORR_ESCHEMA;
+            }
+            orr_params_free(&pp);
             continue;
         }
         if (rc == 0 && orr_node_get(e, "litmus")) {
@@ -652,6 +676,19 @@ static struct orr_node *homes_list(struct mach *m)
     return seq;
 }
 
+/* The keys of n that a type declares: a core built as something other
+ * than a tcore is given only its own. */
+static struct orr_node *only_keys(struct mach *m, const struct orr_node *n,
+                                  const struct orr_param *params)
+{
+    struct orr_node *only = nodes_map(m->a, mk(m));
+    for (size_t i = 0; i < n->n; i++)
+        for (const struct orr_param *q = params; q->name; q++)
+            if (strcmp(q->name, n->aKey[i]) == 0)
+                nodes_put(m->a, only, n->aKey[i], n->aItem[i]);
+    return only;
+}
+
 static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *homes)
 {
     unsigned id = s * m->C + c;
@@ -697,14 +734,16 @@ static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *h
             nodes_put(m->a, n, k->aKey[i], k->aItem[i]);
         put_s(m, n, "core", "%u", m->aCoreRank[id]);
         put_s(m, n, "ncores", "%u", m->aWorkCount[w]);
-        struct orr_node *only = nodes_map(m->a, mk(m));
-        for (size_t i = 0; i < n->n; i++)
-            for (const struct orr_param *q = orr_isacore_type.params; q->name; q++)
-                if (strcmp(q->name, n->aKey[i]) == 0)
-                    nodes_put(m->a, only, n->aKey[i], n->aItem[i]);
         char path[64];
         snprintf(path, sizeof path, "sock%u.core%u", s, c);
-        return add(m, "isacore", path, only, "machine");
+        return add(m, "isacore", path, only_keys(m, n, orr_isacore_type.params), "machine");
+    } else if (e && orr_node_get(e, "port")) {
+        /* the same caches, driven through sockS.coreC.cpu (docs/coherence.md) */
+        char path[64];
+        snprintf(path, sizeof path, "sock%u.core%u", s, c);
+        return add(m, "coh_port", path,
+                   only_keys(m, n, orr_type_find(orr_builtin_types, "coh_port")->params),
+                   "machine");
     } else if (w >= 0) {
         nodes_put(m->a, n, "workload", nodes_copy_except(m->a, e, not_workload_keys));
         put_s(m, n, "core", "%u", m->aCoreRank[id]);
