@@ -30,37 +30,17 @@
 #include "cache/protocol.h"
 #include "litmus.h"
 #include "memgen.h"
-#include "orrery/units.h"
 
 static const char *const memory_models[] = {"tso", "weak", NULL};
 static const char *const irq_kinds[] = {"timer", "ipi", "device", NULL};
 
 static const struct orr_param tcore_params[] = {
-    {"agent", ORR_P_UINT, NULL, 0, "this core's agent id (the machine numbers agents)", NULL, 0,
-     ORR_COH_MAX_AGENTS - 1},
-    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY, "coherence protocol (docs/coherence.md)"},
-    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
-    {"homes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
-     "memory ranges and their home agents, each 'BASE SIZE AGENT [NAME]' (e.g. '0B 64GiB 8 node0')"},
-    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "core clock"},
-    {"l1_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 data cache size"},
-    {"l1_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},
-    {"l1_latency", ORR_P_CYCLES, "4cy", 0, "L1 hit latency"},
-    {"l2_size", ORR_P_SIZE, "0B", 0, "private L2 size; 0 = no L2"},
-    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},
-    {"l2_latency", ORR_P_CYCLES, "14cy", 0, "L2 hit latency (also the miss-detect time)"},
-    {"snoop_latency", ORR_P_TIME, "0ps", 0,
-     "time to answer a probe (snoop pipeline + on-die trip); 0 = the outer level's hit latency"},
-    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
-    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight (misses and writebacks)", NULL, 2, 256},
+    PCACHE_PARAMS, /* agent, protocol, homes, frequency, caches, check, ... */
     {"store_buffer", ORR_P_UINT, "16", 0, "store buffer entries; 0 = stores block", NULL, 0, 256},
     {"mlp", ORR_P_UINT, "0", 0, "loads in flight at once; 0 = the workload's hint (at most mshrs - 1)",
      NULL, 0, 255},
     {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
     {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
-    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor (SWMR and data-value checks)"},
-    {"trace_states", ORR_P_BOOL, "false", 0,
-     "a trace point coh.state (a = new state, b = line) at every line-state change"},
     {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the same workload"},
     {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the same workload"},
     {"workload", ORR_P_MAP, "{}", 0, "operation stream (docs/workloads-mem.md); absent = idle"},
@@ -114,7 +94,7 @@ struct sb_entry {
 struct tcore {
     struct orr_component *c;
     struct pcache pc;
-    struct coh_protocol *mutated;
+    struct pcache_setup setup;   /* the caches' configuration (owns homes, mutated table) */
     struct memgen *gen;
     struct orr_params wp;
     struct litmus_test *lt;          /* litmus mode: the test and this thread's state */
@@ -134,8 +114,6 @@ struct tcore {
     uint64_t cyc_acc;
     struct orr_counter *irqs[3], *irq_cycles, *freq_changes, *sb_reordered;
     struct orr_value *energy;
-    struct pc_home_range *aHome;
-    size_t nHome;
     orr_time_t cycle, quantum, deadlock;
     orr_time_t local;        /* the core's own time, >= now */
     bool step_pending, run_pending, done, gen_done, waiting_value, stalled;
@@ -158,71 +136,6 @@ struct tcore {
 };
 
 #define TAG_SB 0x80000000u
-
-/* ------------------------------------------------------------- parsing */
-
-static int parse_homes(struct tcore *t, const struct orr_params *p, struct orr_diag *d)
-{
-    size_t n;
-    const char *const *v = orr_param_list(p, "homes", &n);
-    t->aHome = calloc(n, sizeof *t->aHome);
-    if (!t->aHome)
-        return ORR_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char a[64], b[64], name[32] = "";
-        unsigned agent;
-        uint64_t base, size;
-        const char *why = NULL;
-        int nf = sscanf(v[i], "%63s %63s %u %31s", a, b, &agent, name);
-        if (nf < 3 ||
-            orr_unit_parse(ORR_UNIT_SIZE, a, &base, &why) ||
-            orr_unit_parse(ORR_UNIT_SIZE, b, &size, &why) || !size) {
-            orr_diag_error(d, orr_param_mark(p, "homes"), t->c->keypath,
-                           "homes[%zu] = '%s': expected 'BASE SIZE AGENT [NAME]' such as "
-                           "'0B 64GiB 8 node0'%s%s",
-                           i, v[i], why ? ": " : "", why ? why : "");
-            return ORR_ESCHEMA;
-        }
-        if (i && base < t->aHome[i - 1].base + t->aHome[i - 1].size) {
-            orr_diag_error(d, orr_param_mark(p, "homes"), t->c->keypath,
-                           "homes[%zu] = '%s' overlaps or precedes homes[%zu]; list ranges in "
-                           "address order without overlap", i, v[i], i - 1);
-            return ORR_ESCHEMA;
-        }
-        t->aHome[i] = (struct pc_home_range){base, size, agent, ""};
-        snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "%s", *name ? name : "");
-        if (!*name)
-            snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "agent%u", agent);
-    }
-    t->nHome = n;
-    return 0;
-}
-
-static const struct coh_protocol *pick_protocol(struct orr_component *c, const struct orr_params *p,
-                                                struct coh_protocol **mutated, struct orr_diag *d)
-{
-    const char *name = orr_param_str(p, "protocol");
-    const struct coh_protocol *proto = coh_protocol_find(name);
-    if (!proto) {
-        char buf[256];
-        orr_diag_error(d, orr_param_mark(p, "protocol"), c->keypath,
-                       "unknown coherence protocol '%s' (protocols: %s)", name,
-                       coh_protocol_names(buf, sizeof buf));
-        return NULL;
-    }
-    const char *mut = orr_param_str(p, "mutation");
-    if (*mut) {
-        const struct coh_mutation *m = coh_mutation_find(mut);
-        if (!m) {
-            orr_diag_error(d, orr_param_mark(p, "mutation"), c->keypath,
-                           "unknown mutation '%s' (see docs/coherence.md)", mut);
-            return NULL;
-        }
-        *mutated = coh_protocol_mutate(proto, m);
-        return *mutated;
-    }
-    return proto;
-}
 
 /* ----------------------------------------------------------- execution */
 
@@ -492,54 +405,17 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
 {
     struct tcore *t = c->state;
     t->c = c;
-    struct coh_protocol *mutated = NULL;
-    int rc = parse_homes(t, p, d);
+    int rc = pcache_setup_parse(&t->setup, c, p, d);
     if (rc)
         return rc;
-    const struct coh_protocol *proto = pick_protocol(c, p, &mutated, d);
-    if (!proto)
-        return ORR_ESCHEMA;
-    t->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
+    const struct pcache_config *cfg = &t->setup.cfg;
+    t->cycle = cfg->cycle_ps;
     t->quantum = orr_param_u64(p, "quantum");
     t->deadlock = orr_param_u64(p, "deadlock");
-    struct pcache_config cfg = {
-        .agent = (uint32_t)orr_param_u64(p, "agent"),
-        .proto = proto,
-        .l1_size = orr_param_u64(p, "l1_size"),
-        .l2_size = orr_param_u64(p, "l2_size"),
-        .l1_ways = (uint32_t)orr_param_u64(p, "l1_ways"),
-        .l2_ways = (uint32_t)orr_param_u64(p, "l2_ways"),
-        .l1_cycles = (uint32_t)orr_param_u64(p, "l1_latency"),
-        .l2_cycles = (uint32_t)orr_param_u64(p, "l2_latency"),
-        .repl = (enum cache_repl)orr_param_enum(p, "replacement"),
-        .mshrs = (uint32_t)orr_param_u64(p, "mshrs"),
-        .cycle_ps = t->cycle,
-        .aHome = t->aHome,
-        .nHome = t->nHome,
-        .check = orr_param_bool(p, "check"),
-        .trace_states = orr_param_bool(p, "trace_states"),
-    };
-    cfg.snoop = orr_param_u64(p, "snoop_latency");
-    if (!cfg.snoop)
-        cfg.snoop = (orr_time_t)(cfg.l2_size ? cfg.l2_cycles : cfg.l1_cycles) * t->cycle;
-    const char *bad = NULL;
-    if (!pcache_geometry_ok(cfg.l1_size, cfg.l1_ways, NULL))
-        bad = "l1_size";
-    else if (cfg.l2_size && !pcache_geometry_ok(cfg.l2_size, cfg.l2_ways, NULL))
-        bad = "l2_size";
-    if (bad) {
-        orr_diag_error(d, orr_param_mark(p, bad), c->keypath,
-                       "%s must be ways × sets × 64 B with a power-of-two number of sets", bad);
-        free(mutated);
-        return ORR_ESCHEMA;
-    }
-    t->mutated = mutated; /* the pcache uses the table for the whole run */
     struct pcache_ops ops = {on_done, on_wake};
-    rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), &cfg, &ops, t);
+    rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), cfg, &ops, t);
     if (rc)
         return rc;
-    if (mutated)
-        orr_sim_knob(c, "mutation", orr_param_str(p, "mutation"));
     t->sbCap = (uint32_t)orr_param_u64(p, "store_buffer");
     if (t->sbCap && !(t->aSb = calloc(t->sbCap, sizeof *t->aSb)))
         return ORR_ENOMEM;
@@ -598,7 +474,7 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
     uint32_t mlp = (uint32_t)orr_param_u64(p, "mlp");
     if (!mlp)
         mlp = t->gen && memgen_mlp(t->gen) ? memgen_mlp(t->gen) : 1;
-    t->mlp = mlp < cfg.mshrs ? mlp : cfg.mshrs - 1;
+    t->mlp = mlp < cfg->mshrs ? mlp : cfg->mshrs - 1;
     t->ops = orr_counter_new(c, "ops", "op");
     t->loads = orr_counter_new(c, "loads", "op");
     t->stores = orr_counter_new(c, "stores", "op");
@@ -772,8 +648,7 @@ static void tcore_destroy(struct orr_component *c)
         memgen_destroy(t->gen);
     orr_params_free(&t->wp);
     free(t->aSb);
-    free(t->aHome);
-    free(t->mutated);
+    pcache_setup_free(&t->setup);
     free(t->lt);
 }
 
