@@ -55,9 +55,7 @@ struct isacore {
     enum isa_arch arch;
     uc_engine *uc;
     struct pcache pc;
-    struct coh_protocol *mutated;
-    struct pc_home_range *aHome;
-    size_t nHome;
+    struct pcache_setup setup; /* the caches' configuration (owns homes, mutated table) */
     struct cache_array l1i;
     bool timing, fetch_model;
     unsigned core, ncores, unknown_fail;

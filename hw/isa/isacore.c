@@ -50,30 +50,13 @@
 #include "cache/cohmon.h"
 #include "cache/protocol.h"
 #include "isa_internal.h"
-#include "orrery/units.h"
 
 const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};
 
 static const struct orr_param isacore_params[] = {
-    {"agent", ORR_P_UINT, NULL, 0, "this core's agent id (the machine numbers agents)", NULL, 0,
-     ORR_COH_MAX_AGENTS - 1},
-    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY, "coherence protocol (docs/coherence.md)"},
-    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
-    {"homes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
-     "memory ranges and their home agents, each 'BASE SIZE AGENT [NAME]'"},
-    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "core clock"},
-    {"l1_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 data cache size"},
-    {"l1_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},
-    {"l1_latency", ORR_P_CYCLES, "4cy", 0, "L1 hit latency (hidden in the cpi)"},
-    {"l2_size", ORR_P_SIZE, "0B", 0, "private L2 size; 0 = no L2"},
-    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},
-    {"l2_latency", ORR_P_CYCLES, "14cy", 0, "L2 hit latency"},
-    {"snoop_latency", ORR_P_TIME, "0ps", 0, "time to answer a probe; 0 = the outer level's hit latency"},
-    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
-    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight (misses and writebacks)", NULL, 2, 256},
+    PCACHE_PARAMS, /* agent, protocol, homes, frequency, caches, check, ... (pcache.h) */
     {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
     {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
-    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor"},
     {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the program (a0/x0)"},
     {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the program (a1/x1)"},
     ISACORE_WORKLOAD_PARAMS,
@@ -501,36 +484,6 @@ static void on_wake(void *arg)
 
 /* ------------------------------------------------------------ creation */
 
-static int parse_homes(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
-{
-    size_t n;
-    const char *const *v = orr_param_list(p, "homes", &n);
-    if (!(t->aHome = calloc(n, sizeof *t->aHome)))
-        return ORR_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char a[64], b[64], name[32] = "";
-        unsigned agent;
-        uint64_t base, size;
-        const char *why = NULL;
-        if (sscanf(v[i], "%63s %63s %u %31s", a, b, &agent, name) < 3 ||
-            orr_unit_parse(ORR_UNIT_SIZE, a, &base, &why) ||
-            orr_unit_parse(ORR_UNIT_SIZE, b, &size, &why) || !size ||
-            (i && base < t->aHome[i - 1].base + t->aHome[i - 1].size)) {
-            orr_diag_error(d, orr_param_mark(p, "homes"), t->c->keypath,
-                           "homes[%zu] = '%s': expected 'BASE SIZE AGENT [NAME]' in address order, "
-                           "without overlap%s%s", i, v[i], why ? ": " : "", why ? why : "");
-            return ORR_ESCHEMA;
-        }
-        t->aHome[i] = (struct pc_home_range){base, size, agent, ""};
-        if (*name)
-            snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "%s", name);
-        else
-            snprintf(t->aHome[i].name, sizeof t->aHome[i].name, "agent%u", agent);
-    }
-    t->nHome = n;
-    return 0;
-}
-
 /* cpi as a decimal with up to three fractional digits -> thousandths. */
 static int parse_cpi(const char *s, uint64_t *milli)
 {
@@ -641,8 +594,8 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
     }
     t->slot = sh->nCore++;
     bool covered = false;
-    for (size_t i = 0; i < t->nHome; i++)
-        covered |= t->aHome[i].base == 0 && t->aHome[i].size >= size;
+    for (size_t i = 0; i < t->setup.cfg.nHome; i++)
+        covered |= t->setup.cfg.aHome[i].base == 0 && t->setup.cfg.aHome[i].size >= size;
     if (!covered) {
         orr_diag_error(d, at, t->c->keypath, "guest RAM [0, %#llx) must lie in the first memory "
                        "range of 'homes'", (unsigned long long)size);
@@ -769,21 +722,10 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
 {
     struct isacore *t = c->state;
     t->c = c;
-    int rc = parse_homes(t, p, d);
+    int rc = pcache_setup_parse(&t->setup, c, p, d);
     if (rc)
         return rc;
-    const char *pname = orr_param_str(p, "protocol"), *mut = orr_param_str(p, "mutation");
-    const struct coh_protocol *proto = coh_protocol_find(pname);
-    if (!proto || (*mut && !coh_mutation_find(mut))) {
-        char buf[256];
-        orr_diag_error(d, orr_param_mark(p, proto ? "mutation" : "protocol"), c->keypath,
-                       proto ? "unknown mutation '%s' (see docs/coherence.md)"
-                             : "unknown coherence protocol '%s' (protocols: %s)",
-                       proto ? mut : pname, coh_protocol_names(buf, sizeof buf));
-        return ORR_ESCHEMA;
-    }
-    if (*mut)
-        proto = t->mutated = coh_protocol_mutate(proto, coh_mutation_find(mut));
+    const struct pcache_config *cfg = &t->setup.cfg;
     uint64_t cpi;
     if (parse_cpi(orr_param_str(p, "cpi"), &cpi)) {
         orr_diag_error(d, orr_param_mark(p, "cpi"), c->keypath,
@@ -805,32 +747,10 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
     t->poll0 = orr_param_u64(p, "futex_poll");
     t->max_insns = orr_param_u64(p, "max_instructions");
     t->out_limit = orr_param_u64(p, "output_limit");
-    struct pcache_config cfg = {
-        .agent = (uint32_t)orr_param_u64(p, "agent"),
-        .proto = proto,
-        .l1_size = orr_param_u64(p, "l1_size"),
-        .l2_size = orr_param_u64(p, "l2_size"),
-        .l1_ways = (uint32_t)orr_param_u64(p, "l1_ways"),
-        .l2_ways = (uint32_t)orr_param_u64(p, "l2_ways"),
-        .l1_cycles = (uint32_t)orr_param_u64(p, "l1_latency"),
-        .l2_cycles = (uint32_t)orr_param_u64(p, "l2_latency"),
-        .repl = (enum cache_repl)orr_param_enum(p, "replacement"),
-        .mshrs = (uint32_t)orr_param_u64(p, "mshrs"),
-        .cycle_ps = t->cycle,
-        .aHome = t->aHome,
-        .nHome = t->nHome,
-        .check = orr_param_bool(p, "check"),
-        .snoop = orr_param_u64(p, "snoop_latency"),
-    };
-    if (!cfg.snoop)
-        cfg.snoop = (orr_time_t)(cfg.l2_size ? cfg.l2_cycles : cfg.l1_cycles) * t->cycle;
-    t->l1_cycles = cfg.l1_cycles;
+    t->l1_cycles = cfg->l1_cycles;
     uint32_t isets = 0;
-    const char *bad = !pcache_geometry_ok(cfg.l1_size, cfg.l1_ways, NULL) ? "l1_size"
-                      : cfg.l2_size && !pcache_geometry_ok(cfg.l2_size, cfg.l2_ways, NULL)
-                          ? "l2_size"
-                      : !pcache_geometry_ok(orr_param_u64(p, "l1i_size"),
-                                            (uint32_t)orr_param_u64(p, "l1i_ways"), &isets)
+    const char *bad = !pcache_geometry_ok(orr_param_u64(p, "l1i_size"),
+                                          (uint32_t)orr_param_u64(p, "l1i_ways"), &isets)
                           ? "l1i_size"
                           : NULL;
     if (bad) {
@@ -845,10 +765,8 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
     if (cache_array_init(&t->l1i, isets, (uint32_t)orr_param_u64(p, "l1i_ways"), REPL_LRU))
         return ORR_ENOMEM;
     struct pcache_ops ops = {on_done, on_wake};
-    if ((rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), &cfg, &ops, t)))
+    if ((rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), cfg, &ops, t)))
         return rc;
-    if (*mut)
-        orr_sim_knob(c, "mutation", mut);
     make_stats(t);
     if ((rc = attach_ram(t, p, d)) || (rc = load_elf(t, p, d)) || (rc = setup_engine(t, p, d)))
         return rc;
@@ -943,8 +861,7 @@ static void isacore_destroy(struct orr_component *c)
     cache_array_free(&t->l1i);
     free(t->aQ);
     free(t->aOut);
-    free(t->aHome);
-    free(t->mutated);
+    pcache_setup_free(&t->setup);
 }
 
 const char *isacore_output(const struct orr_component *c, size_t *n)
