@@ -48,7 +48,7 @@ jq -e '.budgets_failed == 1 and (.budgets | length) == 4 and
 
 # no budgets: as before; budgets can be switched off with --set
 expect_exit 0 "no budgets" -- "$ORRERY" run edf.yaml --no-db --set 'budgets={}'
-! echo "$OUT" | grep -q '^budget ' && pass || fail "no table without budgets"
+! grep -q '^budget ' <<< "$OUT" && pass || fail "no table without budgets"
 
 # bad input: exit 2, file:line:col, key path, nothing written
 sed 's/"== 0"/"=< 0"/' edf.yaml > badop.yaml

@@ -74,7 +74,7 @@ done
 grep -q 'PROBE_S / ACK_DATA' moesi.svg && pass || fail "moesi.svg has no PROBE_S / ACK_DATA edge"
 grep -qE 'STALL|ERROR' moesi.svg && fail "moesi.svg shows stalls or errors" || pass
 expect_exit 0 "--protocol mesi-dir (dot)" -- "$ORRERY" graph --protocol mesi-dir --format dot
-echo "$OUT" | grep -qE '^\s+O\s' && fail "mesi-dir has an O state" || pass
+grep -qE '^\s+O\s' <<< "$OUT" && fail "mesi-dir has an O state" || pass
 expect_exit 0 "--protocol moesi --home" -- "$ORRERY" graph --protocol moesi --home --format dot
 expect_out 'X -> O' "the MOESI directory goes X -> O when a dirty owner is probed"
 expect_exit 0 "--protocol moesi -o png" -- "$ORRERY" graph --protocol moesi -o moesi.png

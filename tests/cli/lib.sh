@@ -25,7 +25,9 @@ expect_exit() {
 
 # expect_out REGEX DESC   (matches against $OUT)
 expect_out() {
-  if echo "$OUT" | grep -Eq -- "$1"; then pass; else
+  # a here-string, not a pipe: grep -q may exit before echo has written
+  # everything, and under pipefail echo's SIGPIPE would fail the match
+  if grep -Eq -- "$1" <<< "$OUT"; then pass; else
     fail "$2: output does not match /$1/:"; echo "$OUT" | head -20 >&2
   fi
 }

@@ -53,7 +53,7 @@ cmp -s a.txt c.txt && fail "a different seed changes nothing" || pass
 printf 'X86 bad\n{ x=0; }\n P0          ;\n MOV [x],$1  ;\n MOV EAX,[y ;\nexists (0:EAX=0)\n' >bad.litmus
 expect_exit 2 "malformed test" -- "$ORRERY" litmus bad.litmus "$L/SB.litmus"
 expect_out '^bad\.litmus:5:13: error: ' "malformed test: file:line:col"
-echo "$OUT" | grep -q 'SB:' && fail "malformed test: nothing may run" || pass
+grep -q 'SB:' <<< "$OUT" && fail "malformed test: nothing may run" || pass
 printf 'X86 init1\n{ x=1; }\n P0 ;\n MOV EAX,[x] ;\nexists (0:EAX=1)\n' >init.litmus
 expect_exit 2 "nonzero initial memory" -- "$ORRERY" litmus init.litmus
 expect_out 'only initial value 0' "nonzero initial memory: why"

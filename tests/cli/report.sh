@@ -53,12 +53,12 @@ LAST=$(sqlite3 r.db 'SELECT max(id) FROM runs')
 expect_exit 0 "table of sweep 1" -- "$ORRERY" report --db r.db --sweep 1
 expect_out 'runs \(12\)' "table counts the sweep's runs"
 for id in 1 2 3 4 5 6 7 8 9 10 11 12; do
-  echo "$OUT" | grep -qE "^ +$id +scen/incast.yaml +ok +[0-9]+ +links.6.latency=" && pass ||
+  grep -qE "^ +$id +scen/incast.yaml +ok +[0-9]+ +links.6.latency=" <<< "$OUT" && pass ||
     fail "table of sweep 1 has no row for run $id"
 done
 expect_out 'point +links.6.latency +components.sw0.queue +status +n +sink0.latency.p99 \(us\)' \
   "points table: axes and the budget metric"
-[ "$(echo "$OUT" | grep -cE '^ +[0-5] +[246]00ns +(8|16)KiB ')" = 6 ] && pass ||
+[ "$(grep -cE '^ +[0-5] +[246]00ns +(8|16)KiB ' <<< "$OUT")" = 6 ] && pass ||
   fail "points table does not have 6 points"
 expect_out 'budget sink0.latency.p99 <= 4500ns' "table names the budget"
 expect_exit 0 "table of runs" -- "$ORRERY" report --db r.db --run 1,3 --run "$LAST"

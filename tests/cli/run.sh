@@ -20,7 +20,7 @@ digest=$(echo "$OUT" | sed -n 's/^digest *//p')
 
 # the summary's numbers agree with the stored metrics
 rx=$(sqlite3 r.db "select cast(value as int) from metrics where run_id=1 and component='sink0' and name='rx_packets'")
-echo "$OUT" | grep -Eq "sink0 +rx_packets +$rx pkt" && pass || fail "summary rx_packets ($rx)"
+grep -Eq "sink0 +rx_packets +$rx pkt" <<< "$OUT" && pass || fail "summary rx_packets ($rx)"
 
 # packet conservation: every generated packet is received or dropped
 tx=$(sqlite3 r.db "select sum(value) from metrics where run_id=1 and name='tx_packets'")

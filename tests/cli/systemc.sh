@@ -97,7 +97,7 @@ echo "$a" | grep -Eq "^transactions=192 late=0 errors=0 mismatches=0 sim_time_ps
 c=$(SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1 "$EX/orrery_initiator" "$m" --set components.sw.latency=40ns)
 [ "${c##*sim_time_ps=}" != "${a##*sim_time_ps=}" ] && pass || fail "Orrery's latency does not reach SystemC"
 OUT=$(SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1 "$EX/orrery_initiator" "$m" --set stop.duration=2us 2>&1)
-echo "$OUT" | grep -Eq "errors=[1-9]" && pass || fail "transactions after Orrery's end must fail: $OUT"
+grep -Eq "errors=[1-9]" <<< "$OUT" && pass || fail "transactions after Orrery's end must fail: $OUT"
 
 # --- Orrery inside SystemC, through a core's coherent caches ---------------------
 # tlm0 -> sock0.core0.cpu (a coh_port) while core 1 (a tcore) reads the same lines
