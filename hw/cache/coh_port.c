@@ -174,22 +174,11 @@ static void arm_deadlock(struct coh_port *p)
 /* Armed only while lines are in flight, so an idle port lets a run end. */
 static void deadlock_check(struct coh_port *p)
 {
-    struct orr_sim *sim = p->c->sim;
     orr_time_t oldest = 0;
     uint64_t line = 0;
     p->deadlock_armed = false;
-    if (!pcache_inflight(&p->pc, &oldest, &line))
+    if (!pcache_inflight(&p->pc, &oldest, &line) || pcache_deadlocked(&p->pc, p->deadlock))
         return;
-    if (orr_now(sim) > oldest && orr_now(sim) - oldest >= p->deadlock) {
-        char tail[3000] = "";
-        if (p->pc.mon)
-            cohmon_tail(p->pc.mon, tail, sizeof tail);
-        orr_sim_fail(p->c, "deadlock: line %#llx has been in flight since %llu ps (state %s)%s%s",
-                     (unsigned long long)line, (unsigned long long)oldest,
-                     coh_states[pcache_state(&p->pc, line)].name,
-                     *tail ? "; last coherence messages:" : "", tail);
-        return;
-    }
     arm_deadlock(p);
 }
 

@@ -569,6 +569,22 @@ uint32_t pcache_inflight(const struct pcache *pc, orr_time_t *oldest, uint64_t *
     return n;
 }
 
+bool pcache_deadlocked(struct pcache *pc, orr_time_t threshold)
+{
+    orr_time_t oldest = 0, now = orr_now(pc->comp->sim);
+    uint64_t line = 0;
+    if (!pcache_inflight(pc, &oldest, &line) || now <= oldest || now - oldest < threshold)
+        return false;
+    char tail[3000] = "";
+    if (pc->mon)
+        cohmon_tail(pc->mon, tail, sizeof tail);
+    orr_sim_fail(pc->comp, "deadlock: line %#llx has been in flight since %llu ps (state %s)%s%s",
+                 (unsigned long long)line, (unsigned long long)oldest,
+                 coh_states[pcache_state(pc, line)].name,
+                 *tail ? "; last coherence messages:" : "", tail);
+    return true;
+}
+
 enum coh_state pcache_state(const struct pcache *pc, uint64_t line)
 {
     struct pcache *p = (struct pcache *)pc;

@@ -112,6 +112,11 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev);
 void pcache_ready(struct pcache *pc);
 /* Lines in flight (for a deadlock check: the oldest's start time). */
 uint32_t pcache_inflight(const struct pcache *pc, orr_time_t *oldest, uint64_t *line);
+/* The liveness check of every core that embeds a pcache: if a line has
+ * been in flight for `threshold` or longer, fail the run as a deadlock
+ * (the line, its state, since when, and the last coherence messages) and
+ * return true. */
+bool pcache_deadlocked(struct pcache *pc, orr_time_t threshold);
 /* The state of line in this cache (CS_I if absent), for tests. */
 enum coh_state pcache_state(const struct pcache *pc, uint64_t line);
 

@@ -540,20 +540,8 @@ static void tcore_fault(struct orr_component *c, unsigned fault, const struct or
 
 static void deadlock_check(struct tcore *t)
 {
-    orr_time_t oldest = 0;
-    uint64_t line = 0;
-    struct orr_sim *sim = t->c->sim;
-    if (pcache_inflight(&t->pc, &oldest, &line) && orr_now(sim) > oldest &&
-        orr_now(sim) - oldest >= t->deadlock) {
-        char tail[3000] = "";
-        if (t->pc.mon)
-            cohmon_tail(t->pc.mon, tail, sizeof tail);
-        orr_sim_fail(t->c, "deadlock: line %#llx has been in flight since %llu ps (state %s)%s%s",
-                     (unsigned long long)line, (unsigned long long)oldest,
-                     coh_states[pcache_state(&t->pc, line)].name,
-                     *tail ? "; last coherence messages:" : "", tail);
+    if (pcache_deadlocked(&t->pc, t->deadlock))
         return;
-    }
     if (!t->done)
         orr_timer(t->c, t->deadlock / 2, T_DEADLOCK, 0, 0);
 }

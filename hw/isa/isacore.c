@@ -776,14 +776,8 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
 
 static void deadlock_check(struct isacore *t)
 {
-    orr_time_t oldest = 0;
-    uint64_t line = 0;
-    orr_time_t now = orr_now(t->c->sim);
-    if (pcache_inflight(&t->pc, &oldest, &line) && now > oldest && now - oldest >= t->deadlock) {
-        orr_sim_fail(t->c, "deadlock: line %#llx has been in flight since %llu ps",
-                     (unsigned long long)line, (unsigned long long)oldest);
+    if (pcache_deadlocked(&t->pc, t->deadlock))
         return;
-    }
     if (!t->done)
         orr_timer(t->c, t->deadlock / 2, T_DEADLOCK, 0, 0);
 }
