@@ -93,15 +93,15 @@ struct coh_port {
 /* Append to a FIFO held as [head, n) of an array, compacting before it grows. */
 static void *fifo_push(void *arr, size_t elem, size_t *n, size_t *head, size_t *alloc)
 {
-    if (*n == *alloc) {
+    if (*n == *alloc && *head) {
         memmove(arr, (char *)arr + *head * elem, (*n - *head) * elem);
         *n -= *head;
         *head = 0;
-        if (*n == *alloc) {
-            *alloc = *alloc ? 2 * *alloc : 8;
-            if (!(arr = realloc(arr, *alloc * elem)))
-                abort();
-        }
+    }
+    if (*n == *alloc) {
+        *alloc = *alloc ? 2 * *alloc : 8;
+        if (!(arr = realloc(arr, *alloc * elem)))
+            abort();
     }
     return arr;
 }
