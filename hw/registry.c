@@ -6,6 +6,7 @@
 #include "cpu/litmus_run.h"
 #include "cxl/cxl_mem.h"
 #include "cxl/cxl_switch.h"
+#include "fabric/fabric.h"
 #include "mem/dram.h"
 #include "orrery/systemc.h"
 #include "isa/isacore.h"
@@ -42,6 +43,9 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_router_type,
     &orr_numa_info_type,
     &orr_machine_type,
+    &orr_fabric_switch_type,
+    &orr_fabric_host_type,
+    &orr_cluster_type,
     NULL,
 };
 

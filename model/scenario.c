@@ -16,6 +16,9 @@ const struct orr_param orr_scenario_params[] = {
     {"stop", ORR_P_MAP, "{}", 0, "when the run ends (see stop.*)"},
     {"machine", ORR_P_MAP, "{}", 0,
      "a machine description, expanded into components and links (see `orrery list machine`)"},
+    {"cluster", ORR_P_MAP, "{}", 0,
+     "nodes on a fabric (star, fat-tree, torus, ring), expanded into hosts, switches and links "
+     "(see `orrery list cluster`)"},
     {"components", ORR_P_MAP, "{}", 0, "component instances: NAME: {type: TYPE, ...params}"},
     {"links", ORR_P_SEQ, "[]", 0, "list of links: {from: C.PORT, to: C.PORT, latency, bandwidth}"},
     {"faults", ORR_P_SEQ, "[]", 0, "list of faults: {at: TIME, component: C, fault: F, ...}"},
@@ -98,31 +101,33 @@ static void unknown_type(const struct orr_component_type *const *types, const ch
 }
 
 /* Builder types own top-level sections: `machine:` is expanded by the type
- * named "machine" (its expand op adds components and links), before the
- * scenario's own components, so those can attach to the machine's ports. */
-static int build_machine(struct orr_scenario *sc, const struct orr_node *m,
+ * named "machine" (its expand op adds components and links), `cluster:` by
+ * "cluster", before the scenario's own components, so those can attach to
+ * their ports. */
+static int build_section(struct orr_scenario *sc, const char *key,
                          const struct orr_component_type *const *types, struct orr_diag *d)
 {
+    const struct orr_node *m = orr_param_map(&sc->top, key);
     if (!m)
         return 0;
-    const struct orr_component_type *t = orr_type_find(types, "machine");
+    const struct orr_component_type *t = orr_type_find(types, key);
     if (!t || !t->expand) {
-        orr_diag_error(d, &m->mark, "machine", "this build has no machine builder");
+        orr_diag_error(d, &m->mark, key, "this build has no %s builder", key);
         return ORR_ESCHEMA;
     }
-    return t->expand(sc->sim, m, "machine", d);
+    return t->expand(sc->sim, m, key, d);
 }
 
 static int build_components(struct orr_scenario *sc, const struct orr_node *comps,
                             const struct orr_component_type *const *types, struct orr_diag *d)
 {
     int rc = 0;
-    if (!comps && orr_param_map(&sc->top, "machine"))
+    if (!comps && (orr_param_map(&sc->top, "machine") || orr_param_map(&sc->top, "cluster")))
         return 0;
     if (!comps || comps->kind != ORR_NODE_MAP || comps->n == 0) {
         orr_diag_error(d, comps ? &comps->mark : &sc->cfg.root->mark, "components",
                        "expected a mapping of component names to {type: ..., ...} (or a "
-                       "`machine:` section)");
+                       "`machine:` or `cluster:` section)");
         return ORR_ESCHEMA;
     }
     for (size_t i = 0; i < comps->n; i++) {
@@ -348,7 +353,9 @@ int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *con
         return rc;
     if ((rc = orr_sim_create(&sc->sim, &sc->opt)))
         return rc;
-    rc = build_machine(sc, orr_param_map(&sc->top, "machine"), types, d);
+    rc = build_section(sc, "machine", types, d);
+    if (rc == 0)
+        rc = build_section(sc, "cluster", types, d);
     if (rc == 0)
         rc = build_components(sc, orr_param_map(&sc->top, "components"), types, d);
     /* links and faults name components: only meaningful once all exist */

@@ -118,3 +118,24 @@ if [ -x "$B/tlm_txn" ] && [ -f "$BUILD/examples/systemc/libtlm_memory.so" ]; the
   echo "BENCH systemc.tlm_target_nodmi_ns_per_txn $(txn_ns tlm-nodmi) ns"
   echo "BENCH systemc.flatmem_ns_per_txn $(txn_ns flat) ns"
 fi
+
+# Cluster fabric (docs/fabric.md): packets delivered per host second on the
+# k=4 fat-tree permutation (scenarios/fabric-fattree.yaml with 5,000 packets
+# per host), and the time to build (validate) a 1,024-node k=16 fat-tree.
+fabric_rate() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run scenarios/fabric-fattree.yaml --no-db --quiet --json \
+      --set cluster.node.count=5000 --set stop.duration=20ms |
+      jq -r '([.metrics[] | select(.name == "rx_packets" and (.component | endswith(".host"))) | .value] | add) / .wall_time_s'
+  done | median
+}
+echo "BENCH fabric.packets_per_wall_s $(fabric_rate) packets/s"
+printf 'name: ft1024\nstop: {duration: 1us}\ncluster: {nodes: 1024, fabric: {topology: fat-tree, k: 16}}\n' \
+  > "$BUILD/fabric-ft1024.yaml"
+fabric_build() {
+  TIMEFORMAT=%R
+  for _ in $(seq "$REPEAT"); do
+    { time "$BUILD/orrery" validate "$BUILD/fabric-ft1024.yaml" >/dev/null; } 2>&1
+  done | median
+}
+echo "BENCH fabric.fattree1024.build_s $(fabric_build) s"
