@@ -20,6 +20,9 @@ extern const struct orr_component_type orr_tcore_type;      /* cpu/tcore.c */
 extern const struct orr_component_type orr_coh_port_type;   /* cache/coh_port.c */
 extern const struct orr_component_type orr_machine_type;    /* machine/machine.c */
 extern const struct orr_component_type orr_flatmem_type;    /* mem/flatmem.c */
+extern const struct orr_component_type orr_pcie_rc_type;    /* pcie/rc.c */
+extern const struct orr_component_type orr_dma_engine_type; /* pcie/dma_engine.c */
+extern const struct orr_component_type orr_nic_type;        /* nic/nic.c */
 
 /* cache/protocol_fsm.c */
 const char *coh_fsm_names(char *buf, size_t n);
@@ -46,6 +49,9 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_fabric_switch_type,
     &orr_fabric_host_type,
     &orr_cluster_type,
+    &orr_pcie_rc_type,
+    &orr_dma_engine_type,
+    &orr_nic_type,
     NULL,
 };
 

@@ -1,0 +1,426 @@
+/* nic: an Ethernet NIC between PCIe (port `pcie`, TLPs per
+ * include/orrery/pcie.h) and the cluster fabric (port `net`, packets per
+ * include/orrery/net.h). It moves packet bytes between host memory and the
+ * wire by DMA and tells the host about arrivals with coalesced MSI-X
+ * interrupts (docs/nic.md).
+ *
+ * TX, per packet (ring slot i):
+ *   posted (driver) -> MRD descriptor (16 B at tx_ring + 16i)
+ *   -> CPLD -> MRD payload (size - NET_HDR_BYTES at tx_buf + i*mtu)
+ *   -> CPLD -> packet out on `net` (queued while the link is busy or PFC
+ *   pauses class 0)
+ * RX, per packet (slot j):
+ *   arrival -> MWR payload to rx_buf + j*mtu (max_payload pieces)
+ *   -> MWR completion (16 B at rx_ring + 16j) -> coalescing: an MSI-X MWR
+ *   once `frames` completions are pending, or `usecs` after the first
+ *   pending one, whichever comes first.
+ *
+ * There is no kernel driver yet: `tx: {rate, size, dest, count, start}` is
+ * a built-in source that posts descriptors and rings the doorbell, and
+ * descriptors and completions are never read by a host (descriptor bytes
+ * are read by DMA but their contents are ignored: buffer addresses come
+ * from the slot). A packet's payload word carries its sequence number and
+ * post time, so the receiver measures post-to-completion latency (to when
+ * the completion TLP leaves the NIC). A workload: done `drain` after its
+ * last packet left. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orrery/net.h"
+#include "orrery/pcie.h"
+#include "orrery/sim.h"
+
+#define NIC_DESC_BYTES 16u
+#define NIC_MAX_RING 512u /* descriptor reads use tags 0..511, payload reads 512..1023 */
+
+enum { TIMER_POST = 1, TIMER_COALESCE = 2, TIMER_DONE = 3 };
+
+static const struct orr_param nic_params[] = {
+    PCIE_LINK_PARAMS,
+    {"requester", ORR_P_UINT, "256", ORR_PF_POSITIVE, "PCIe requester id", NULL, 1, 65535},
+    {"msix_addr", ORR_P_SIZE, "4078MiB", 0, "address of MSI-X writes (the root complex's window)"},
+    {"vector", ORR_P_UINT, "0", 0, "MSI-X vector of the receive queue"},
+    {"node", ORR_P_UINT, "0", 0, "this NIC's fabric node", NULL, 0, NET_MAX_NODES - 1},
+    {"mtu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE, "largest packet, headers included"},
+    {"ring", ORR_P_UINT, "256", ORR_PF_POSITIVE, "entries of the TX and RX rings", NULL, 1,
+     NIC_MAX_RING},
+    {"tx_ring", ORR_P_SIZE, "0B", 0, "host address of the TX descriptor ring"},
+    {"rx_ring", ORR_P_SIZE, "64KiB", 0, "host address of the RX completion ring"},
+    {"tx_buf", ORR_P_SIZE, "1MiB", 0, "host address of the TX buffers (one mtu per slot)"},
+    {"rx_buf", ORR_P_SIZE, "4MiB", 0, "host address of the RX buffers (one mtu per slot)"},
+    {"max_payload", ORR_P_SIZE, "256B", ORR_PF_POSITIVE, "largest DMA write payload", NULL, 1,
+     PCIE_MAX_LENGTH},
+    {"tx", ORR_P_MAP, "{}", 0, "built-in traffic source: rate, size, dest, count, start"},
+    {"coalesce", ORR_P_MAP, "{}", 0, "interrupt coalescing: usecs, frames"},
+    {"drain", ORR_P_TIME, "20us", 0, "after the last send, time until the NIC reports done"},
+    {NULL},
+};
+
+static const struct orr_param nic_tx_params[] = {
+    {"rate", ORR_P_BW, "0bps", 0, "offered load; 0 = post everything at start"},
+    {"size", ORR_P_SIZE, "1KiB", ORR_PF_POSITIVE, "packet size on the wire, headers included"},
+    {"dest", ORR_P_UINT, "0", 0, "destination node", NULL, 0, NET_MAX_NODES - 1},
+    {"count", ORR_P_UINT, "0", 0, "packets to send"},
+    {"start", ORR_P_TIME, "0ns", 0, "first post"},
+    {NULL},
+};
+
+static const struct orr_param nic_coalesce_params[] = {
+    {"usecs", ORR_P_TIME, "0ns", 0, "longest a completion waits for its interrupt; 0 = no timer"},
+    {"frames", ORR_P_UINT, "1", ORR_PF_POSITIVE, "completions per interrupt", NULL, 1, 65536},
+    {NULL},
+};
+
+static const struct orr_port_doc nic_ports[] = {
+    {"pcie", "to a root complex (or switch) downstream port"},
+    {"net", "to a fabric switch port"},
+    {NULL},
+};
+
+struct pkt_fifo {
+    struct orr_msg *a;
+    size_t head, n, cap;
+};
+
+struct nic {
+    struct orr_port *pcie, *net;
+    struct pcie_tx tx;
+    struct pkt_fifo pcieQ, netQ;
+    orr_time_t *aPcieDelay; /* parallel to pcieQ */
+    uint16_t requester;
+    uint32_t node, mtu, ring, size, dest, max_payload, frames, vector;
+    uint64_t tx_ring, rx_ring, tx_buf, rx_buf, msix_addr, count, offered, posted, sent, seq;
+    orr_time_t gap, start, usecs, drain;
+    orr_time_t aPostTime[NIC_MAX_RING];
+    uint64_t rx_head, pending, coalesce_gen;
+    bool paused, timer_armed;
+    struct orr_counter *tx_packets, *tx_bytes, *rx_packets, *rx_bytes, *irqs, *dma_rd, *dma_wr,
+        *ring_full, *errors;
+    struct orr_gauge *occupancy;
+    struct orr_histogram *latency;
+};
+
+static void fifo_push(struct pkt_fifo *q, const struct orr_msg *m, orr_time_t **aDelay,
+                      orr_time_t delay)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        struct orr_msg *a = malloc(cap * sizeof *a);
+        orr_time_t *d = aDelay ? malloc(cap * sizeof *d) : NULL;
+        if (!a || (aDelay && !d))
+            abort();
+        for (size_t i = 0; i < q->n; i++) {
+            a[i] = q->a[(q->head + i) % q->cap];
+            if (d)
+                d[i] = (*aDelay)[(q->head + i) % q->cap];
+        }
+        free(q->a);
+        q->a = a;
+        if (aDelay) {
+            free(*aDelay);
+            *aDelay = d;
+        }
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->a[(q->head + q->n) % q->cap] = *m;
+    if (aDelay)
+        (*aDelay)[(q->head + q->n) % q->cap] = delay;
+    q->n++;
+}
+
+static int sub_params(struct orr_component *c, const struct orr_params *p, const char *key,
+                      const struct orr_param *schema, struct orr_params *out, struct orr_diag *d)
+{
+    char keypath[256];
+    snprintf(keypath, sizeof keypath, "%s.%s", c->keypath ? c->keypath : c->path, key);
+    return orr_params_parse(schema, orr_param_map(p, key), keypath, NULL, out, d);
+}
+
+static int nic_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct nic *s = c->state;
+    int rc = pcie_link_params(p, c->keypath, d, &s->tx);
+    s->pcie = orr_port_add(c, "pcie");
+    s->net = orr_port_add(c, "net");
+    s->requester = (uint16_t)orr_param_u64(p, "requester");
+    s->msix_addr = orr_param_u64(p, "msix_addr");
+    s->vector = (uint32_t)orr_param_u64(p, "vector");
+    s->node = (uint32_t)orr_param_u64(p, "node");
+    s->mtu = (uint32_t)orr_param_u64(p, "mtu");
+    s->ring = (uint32_t)orr_param_u64(p, "ring");
+    s->tx_ring = orr_param_u64(p, "tx_ring");
+    s->rx_ring = orr_param_u64(p, "rx_ring");
+    s->tx_buf = orr_param_u64(p, "tx_buf");
+    s->rx_buf = orr_param_u64(p, "rx_buf");
+    s->max_payload = (uint32_t)orr_param_u64(p, "max_payload");
+    s->drain = orr_param_u64(p, "drain");
+    if (s->mtu <= NET_HDR_BYTES || s->mtu - NET_HDR_BYTES > PCIE_MAX_LENGTH) {
+        orr_diag_error(d, orr_param_mark(p, "mtu"), c->keypath,
+                       "mtu %u B must exceed the %u B of headers by at most %u B", s->mtu,
+                       NET_HDR_BYTES, PCIE_MAX_LENGTH);
+        rc = ORR_ESCHEMA;
+    }
+    struct orr_params tx, co;
+    if (sub_params(c, p, "tx", nic_tx_params, &tx, d) == 0) {
+        uint64_t rate = orr_param_u64(&tx, "rate");
+        s->size = (uint32_t)orr_param_u64(&tx, "size");
+        s->dest = (uint32_t)orr_param_u64(&tx, "dest");
+        s->count = orr_param_u64(&tx, "count");
+        s->start = orr_param_u64(&tx, "start");
+        s->gap = rate ? (orr_time_t)(((unsigned __int128)s->size * 8 * ORR_S + rate - 1) / rate) : 0;
+        if (s->size <= NET_HDR_BYTES || s->size > s->mtu) {
+            orr_diag_error(d, orr_param_mark(&tx, "size"), c->keypath,
+                           "tx size %u B must exceed the %u B of headers and be at most the mtu",
+                           s->size, NET_HDR_BYTES);
+            rc = ORR_ESCHEMA;
+        }
+    } else {
+        rc = ORR_ESCHEMA;
+    }
+    orr_params_free(&tx);
+    if (sub_params(c, p, "coalesce", nic_coalesce_params, &co, d) == 0) {
+        s->usecs = orr_param_u64(&co, "usecs");
+        s->frames = (uint32_t)orr_param_u64(&co, "frames");
+    } else {
+        rc = ORR_ESCHEMA;
+    }
+    orr_params_free(&co);
+    s->tx_packets = orr_counter_new(c, "tx_packets", "pkt");
+    s->tx_bytes = orr_counter_new(c, "tx_bytes", "B");
+    s->rx_packets = orr_counter_new(c, "rx_packets", "pkt");
+    s->rx_bytes = orr_counter_new(c, "rx_bytes", "B");
+    s->irqs = orr_counter_new(c, "interrupts", "irq");
+    s->dma_rd = orr_counter_new(c, "dma_read_bytes", "B");
+    s->dma_wr = orr_counter_new(c, "dma_write_bytes", "B");
+    s->ring_full = orr_counter_new(c, "tx_ring_full", "pkt");
+    s->errors = orr_counter_new(c, "completion_errors", "tlp");
+    s->occupancy = orr_gauge_new(c, "tx_ring_occupancy", "desc");
+    s->latency = orr_histogram_new(c, "latency", "ns");
+    return rc;
+}
+
+static int nic_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct nic *s = c->state;
+    if (!s->pcie->link || !s->net->link) {
+        orr_diag_error(d, &c->mark, c->keypath, "ports 'pcie' and 'net' of %s must be linked",
+                       c->path);
+        return ORR_ESCHEMA;
+    }
+    if (s->count)
+        orr_timer(c, s->start, TIMER_POST, 0, 0);
+    else
+        orr_workload_done(c);
+    return 0;
+}
+
+static void pcie_drain(struct nic *s)
+{
+    while (s->pcieQ.n) {
+        size_t h = s->pcieQ.head;
+        if (orr_port_send(s->pcie, &s->pcieQ.a[h], s->aPcieDelay[h]) == ORR_EBUSY)
+            return;
+        s->pcieQ.head = (h + 1) % s->pcieQ.cap;
+        s->pcieQ.n--;
+    }
+}
+
+static void send_tlp(struct orr_component *c, struct nic *s, const struct orr_msg *m)
+{
+    orr_time_t delay = pcie_tx_delay(&s->tx, orr_now(c->sim), m->size);
+    if (!s->pcieQ.n && orr_port_send(s->pcie, m, delay) != ORR_EBUSY)
+        return;
+    fifo_push(&s->pcieQ, m, &s->aPcieDelay, delay);
+}
+
+static void dma_read(struct orr_component *c, struct nic *s, unsigned tag, uint64_t addr,
+                     uint32_t n)
+{
+    struct pcie_hdr h = {.type = PCIE_MRD, .tag = tag, .requester = s->requester, .length = n};
+    struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&h), addr}};
+    send_tlp(c, s, &m);
+}
+
+static void dma_write(struct orr_component *c, struct nic *s, uint64_t addr, const void *b,
+                      uint32_t n)
+{
+    uint8_t *p;
+    struct pcie_hdr h = {.type = PCIE_MWR, .requester = s->requester, .length = n};
+    struct orr_msg m = {.size = pcie_wire_bytes(n), .data = {pcie_hdr_pack(&h), 0}};
+    m.data[1] = orr_blob_new(c->sim, PCIE_WR_ADDR_BYTES + n, (void **)&p);
+    memcpy(p, &addr, sizeof addr);
+    if (b)
+        memcpy(p + PCIE_WR_ADDR_BYTES, b, n);
+    send_tlp(c, s, &m);
+}
+
+static void net_kick(struct nic *s)
+{
+    while (s->netQ.n && !s->paused) {
+        if (orr_port_send(s->net, &s->netQ.a[s->netQ.head], 0) == ORR_EBUSY)
+            return;
+        s->netQ.head = (s->netQ.head + 1) % s->netQ.cap;
+        s->netQ.n--;
+    }
+}
+
+/* The built-in driver offers one packet: it posts a descriptor and rings
+ * the doorbell, or counts the packet as refused when the ring is full. */
+static void offer(struct orr_component *c, struct nic *s)
+{
+    s->offered++;
+    if (s->posted - s->sent >= s->ring) {
+        s->ring_full->v++;
+        return;
+    }
+    uint32_t slot = (uint32_t)(s->posted % s->ring);
+    s->aPostTime[slot] = orr_now(c->sim);
+    s->posted++;
+    orr_gauge_set(s->occupancy, (int64_t)(s->posted - s->sent));
+    dma_read(c, s, slot, s->tx_ring + (uint64_t)slot * NIC_DESC_BYTES, NIC_DESC_BYTES);
+}
+
+/* At `rate`, one packet per gap; without one, as many as the ring holds
+ * (and more as packets leave). */
+static void post(struct orr_component *c, struct nic *s)
+{
+    if (s->gap) {
+        offer(c, s);
+        if (s->offered < s->count)
+            orr_timer(c, s->gap, TIMER_POST, 0, 0);
+    } else {
+        while (s->offered < s->count && s->posted - s->sent < s->ring)
+            offer(c, s);
+    }
+    if (s->ring_full->v && s->sent + s->ring_full->v == s->count && s->offered == s->count)
+        orr_timer(c, s->drain, TIMER_DONE, 0, 0);
+}
+
+static void tx_completion(struct orr_component *c, struct nic *s, const struct orr_event *ev)
+{
+    struct pcie_hdr h = pcie_hdr_unpack(ev->data[0]);
+    if (h.type != PCIE_CPLD || h.requester != s->requester) {
+        s->errors->v++;
+        orr_sim_fail(c, "DMA read tag %u: %s", h.tag,
+                     h.type == PCIE_CPL_UR ? "unsupported request" : "unexpected completion");
+        return;
+    }
+    s->dma_rd->v += h.length;
+    orr_blob_free(c->sim, ev->data[1]);
+    if (h.tag < NIC_MAX_RING) { /* the descriptor: now read the payload */
+        dma_read(c, s, NIC_MAX_RING + h.tag, s->tx_buf + (uint64_t)h.tag * s->mtu,
+                 s->size - NET_HDR_BYTES);
+        return;
+    }
+    uint32_t slot = h.tag - NIC_MAX_RING;
+    struct net_hdr nh = {.src = s->node, .dst = s->dest,
+                         .flow = net_flow_id(s->node, s->dest, 0)};
+    uint64_t word = (s->seq++) << 32 | (uint32_t)(s->aPostTime[slot] / ORR_NS);
+    struct orr_msg m = net_packet(&nh, s->size, word);
+    fifo_push(&s->netQ, &m, NULL, 0);
+    s->sent++;
+    orr_gauge_set(s->occupancy, (int64_t)(s->posted - s->sent));
+    s->tx_packets->v++;
+    s->tx_bytes->v += s->size;
+    net_kick(s);
+    if (s->sent + s->ring_full->v == s->count && s->offered == s->count)
+        orr_timer(c, s->drain, TIMER_DONE, 0, 0);
+    else if (!s->gap)
+        post(c, s);
+}
+
+static void raise_irq(struct orr_component *c, struct nic *s)
+{
+    dma_write(c, s, s->msix_addr, &s->vector, sizeof s->vector);
+    s->irqs->v++;
+    s->pending = 0;
+    s->coalesce_gen++;
+    s->timer_armed = false;
+}
+
+static void rx_packet(struct orr_component *c, struct nic *s, const struct orr_event *ev)
+{
+    uint64_t w = ev->data[1];
+    if (net_is_ctrl(w)) {
+        if (net_ctrl_prio(ev->data) == 0)
+            s->paused = net_ctrl_op(ev->data) == NET_CTRL_PAUSE;
+        net_kick(s);
+        return;
+    }
+    s->rx_packets->v++;
+    s->rx_bytes->v += ev->size;
+    uint32_t slot = (uint32_t)(s->rx_head++ % s->ring), n = ev->size - NET_HDR_BYTES;
+    uint64_t buf = s->rx_buf + (uint64_t)slot * s->mtu;
+    for (uint32_t off = 0; off < n; off += s->max_payload) {
+        uint32_t k = n - off < s->max_payload ? n - off : s->max_payload;
+        dma_write(c, s, buf + off, NULL, k);
+        s->dma_wr->v += k;
+    }
+    uint8_t cqe[NIC_DESC_BYTES] = {0};
+    memcpy(cqe, &n, sizeof n);
+    memcpy(cqe + 8, &ev->data[0], 8);
+    dma_write(c, s, s->rx_ring + (uint64_t)slot * NIC_DESC_BYTES, cqe, NIC_DESC_BYTES);
+    s->dma_wr->v += NIC_DESC_BYTES;
+    /* post-to-completion: until the completion TLP has left the NIC */
+    orr_time_t done = s->tx.free_at;
+    uint32_t posted_ns = (uint32_t)ev->data[0];
+    orr_histogram_add(s->latency, (uint32_t)((uint32_t)(done / ORR_NS) - posted_ns));
+    if (++s->pending >= s->frames)
+        raise_irq(c, s);
+    else if (s->usecs && !s->timer_armed) {
+        s->timer_armed = true;
+        orr_timer(c, s->usecs, TIMER_COALESCE, 0, s->coalesce_gen);
+    }
+}
+
+static void nic_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct nic *s = c->state;
+    switch (ev->kind) {
+    case ORR_TK_MSG:
+        if (ev->port == s->net->index)
+            rx_packet(c, s, ev);
+        else
+            tx_completion(c, s, ev);
+        break;
+    case ORR_TK_READY:
+        if (ev->port == s->net->index)
+            net_kick(s);
+        else
+            pcie_drain(s);
+        break;
+    case ORR_TK_TIMER:
+        if (ev->port == TIMER_POST)
+            post(c, s);
+        else if (ev->port == TIMER_COALESCE && ev->data[1] == s->coalesce_gen && s->pending)
+            raise_irq(c, s);
+        else if (ev->port == TIMER_DONE)
+            orr_workload_done(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void nic_destroy(struct orr_component *c)
+{
+    struct nic *s = c->state;
+    free(s->pcieQ.a);
+    free(s->aPcieDelay);
+    free(s->netQ.a);
+}
+
+const struct orr_component_type orr_nic_type = {
+    .name = "nic",
+    .summary = "Ethernet NIC: PCIe DMA rings and coalesced MSI-X on one side, a fabric port on the other",
+    .params = nic_params,
+    .ports = nic_ports,
+    .state_size = sizeof(struct nic),
+    .workload = true,
+    .create = nic_create,
+    .start = nic_start,
+    .handle = nic_handle,
+    .destroy = nic_destroy,
+};

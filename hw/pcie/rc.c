@@ -1,0 +1,442 @@
+/* pcie_rc: a PCIe root complex. Devices on ports dev0..dev<N-1> read and
+ * write host memory by DMA; the root complex turns each TLP into 64-byte
+ * line requests on its `mem` port (include/orrery/mem.h) and each MSI-X
+ * write into a counted interrupt; a host on the `host` port reaches device
+ * BARs with MMIO messages (include/orrery/pcie.h, docs/pcie.md).
+ *
+ * DMA (one op per TLP, one line tag per line request):
+ *
+ *   MRD  addr,len -> RD for every line in [addr, addr+len) -> all RD_RESP in
+ *        -> one CPLD (tag and requester of the MRD) back to the device
+ *   MWR  addr,len -> a line fully covered: WR; a partial line: RD, merge, WR
+ *        -> all WR_ACK in -> op retired (an MWR is posted: no completion)
+ *   MWR  in the MSI-X window -> irq (counted, trace point pcie.irq)
+ *
+ * Invariants: a line tag is in use iff a line request is outstanding; an
+ * op is retired when its last line is answered. Simplified: writes to one
+ * line from two ops in flight are not ordered against each other (a
+ * partial-line RMW can lose the other's bytes), and completions are never
+ * split. Each downstream port serialises TLPs at its gen/width. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orrery/mem.h"
+#include "orrery/pcie.h"
+#include "orrery/sim.h"
+#include "pcie/outq.h"
+
+#define RC_LINE_TAGS (ORR_MEM_TAG_MAX + 1)
+#define RC_HOST_TAGS 1024u
+
+static const struct orr_param rc_params[] = {
+    {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "downstream ports, named dev0..dev<N-1>", NULL, 1,
+     32},
+    PCIE_LINK_PARAMS,
+    {"latency", ORR_P_TIME, "100ns", 0, "root complex processing per TLP, each direction"},
+    {"bar_base", ORR_P_SIZE, "64GiB", 0, "BAR of device port 0; port i's is bar_base + i*bar_size"},
+    {"bar_size", ORR_P_SIZE, "1MiB", ORR_PF_POSITIVE, "bytes of each device's BAR"},
+    {"msix_base", ORR_P_SIZE, "4078MiB", 0, "MSI-X window (4 KiB): device writes here are interrupts"},
+    {NULL},
+};
+
+static const struct orr_port_doc rc_ports[] = {
+    {"dev<N>", "TLPs to and from the device (or switch) on downstream port N"},
+    {"mem", "line requests to memory (include/orrery/mem.h)"},
+    {"host", "MMIO messages from a host (include/orrery/pcie.h)"},
+    {NULL},
+};
+
+enum { OP_READ = 1, OP_WRITE = 2 };
+enum { LINE_RD = 1, LINE_RMW = 2, LINE_WR = 3 };
+enum { TIMER_SEND_DEV = 1 };
+
+struct rc_op {
+    uint8_t kind;
+    uint16_t port;
+    struct pcie_hdr hdr;
+    uint64_t addr;
+    uint32_t lines_left;
+    uint8_t *buf; /* READ: bytes being assembled; WRITE: the payload */
+};
+
+struct rc_line {
+    uint8_t phase; /* 0 = free */
+    uint32_t op;
+    uint64_t line;
+};
+
+struct rc_host_read {
+    bool used;
+    uint64_t word; /* the MMIO_RD */
+};
+
+struct rc {
+    unsigned nDev;
+    struct orr_port **aDev, *mem, *host;
+    struct pcie_tx *aTx;
+    struct outq *aDevQ, memQ, hostQ;
+    orr_time_t latency;
+    uint64_t bar_base, bar_size, msix_base;
+    struct rc_op *aOp;
+    uint32_t nOp, *aFreeOp, nFreeOp;
+    struct rc_line aLine[RC_LINE_TAGS];
+    unsigned line_cursor;
+    struct rc_host_read aHost[RC_HOST_TAGS];
+    uint16_t kIrq, kBadBar;
+    struct orr_counter *irqs, *bad_bar, *unsupported, *dma_rd_bytes, *dma_wr_bytes, *mem_reads,
+        *mem_writes, *mmio;
+};
+
+static int rc_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct rc *s = c->state;
+    struct pcie_tx t;
+    int rc = pcie_link_params(p, c->keypath, d, &t);
+    s->nDev = (unsigned)orr_param_u64(p, "ports");
+    s->latency = orr_param_u64(p, "latency");
+    s->bar_base = orr_param_u64(p, "bar_base");
+    s->bar_size = orr_param_u64(p, "bar_size");
+    s->msix_base = orr_param_u64(p, "msix_base");
+    s->aDev = calloc(s->nDev, sizeof *s->aDev);
+    s->aTx = calloc(s->nDev, sizeof *s->aTx);
+    s->aDevQ = calloc(s->nDev, sizeof *s->aDevQ);
+    if (!s->aDev || !s->aTx || !s->aDevQ)
+        abort();
+    for (unsigned i = 0; i < s->nDev; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "dev%u", i);
+        s->aDev[i] = orr_port_add(c, name);
+        s->aTx[i] = t;
+    }
+    s->mem = orr_port_add(c, "mem");
+    s->host = orr_port_add(c, "host");
+    s->kIrq = orr_trace_kind(c, "pcie.irq");
+    s->kBadBar = orr_trace_kind(c, "pcie.bad_bar");
+    s->irqs = orr_counter_new(c, "irqs", "irq");
+    s->bad_bar = orr_counter_new(c, "mmio_bad_bar", "req");
+    s->unsupported = orr_counter_new(c, "unsupported_requests", "tlp");
+    s->dma_rd_bytes = orr_counter_new(c, "dma_read_bytes", "B");
+    s->dma_wr_bytes = orr_counter_new(c, "dma_write_bytes", "B");
+    s->mem_reads = orr_counter_new(c, "mem_reads", "line");
+    s->mem_writes = orr_counter_new(c, "mem_writes", "line");
+    s->mmio = orr_counter_new(c, "mmio_requests", "req");
+    return rc;
+}
+
+static int rc_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct rc *s = c->state;
+    if (!s->mem->link) {
+        orr_diag_error(d, &c->mark, c->keypath, "port 'mem' of %s is not linked to memory", c->path);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
+/* Send a TLP down port i: after the processing latency, serialised. */
+static void send_dev(struct orr_component *c, struct rc *s, unsigned i, const struct orr_msg *m)
+{
+    orr_time_t ser = pcie_tx_delay(&s->aTx[i], orr_now(c->sim) + s->latency, m->size);
+    outq_send(&s->aDevQ[i], s->aDev[i], m, s->latency + ser);
+}
+
+static uint32_t op_alloc(struct rc *s)
+{
+    if (s->nFreeOp)
+        return s->aFreeOp[--s->nFreeOp];
+    struct rc_op *a = realloc(s->aOp, (s->nOp + 1) * sizeof *a);
+    uint32_t *f = realloc(s->aFreeOp, (s->nOp + 1) * sizeof *f);
+    if (!a || !f)
+        abort();
+    s->aOp = a;
+    s->aFreeOp = f;
+    return s->nOp++;
+}
+
+static void op_free(struct rc *s, uint32_t i)
+{
+    free(s->aOp[i].buf);
+    s->aOp[i].buf = NULL;
+    s->aOp[i].kind = 0;
+    s->aFreeOp[s->nFreeOp++] = i;
+}
+
+/* Issue one line request for op `op`; false if no line tag is free. */
+static bool line_issue(struct orr_component *c, struct rc *s, uint32_t op, uint64_t line,
+                       uint8_t phase, const uint8_t *wr_bytes)
+{
+    unsigned t = s->line_cursor, n = 0;
+    while (s->aLine[t].phase && n < RC_LINE_TAGS) {
+        t = (t + 1) % RC_LINE_TAGS;
+        n++;
+    }
+    if (n == RC_LINE_TAGS)
+        return false;
+    s->line_cursor = (t + 1) % RC_LINE_TAGS;
+    s->aLine[t] = (struct rc_line){.phase = phase, .op = op, .line = line};
+    struct orr_msg m = {.size = ORR_MEM_HDR_BYTES};
+    if (phase == LINE_WR) {
+        void *b;
+        m.size += ORR_LINE_BYTES;
+        m.data[0] = orr_mem_pack(line, ORR_MEM_WR, t);
+        m.data[1] = orr_blob_new(c->sim, ORR_LINE_BYTES, &b);
+        memcpy(b, wr_bytes, ORR_LINE_BYTES);
+        s->mem_writes->v++;
+    } else {
+        m.data[0] = orr_mem_pack(line, ORR_MEM_RD, t);
+        s->mem_reads->v++;
+    }
+    outq_send(&s->memQ, s->mem, &m, 0);
+    return true;
+}
+
+/* The overlap of line [line, line+64) with [addr, addr+len): offsets in
+ * the line (lo) and in the op's buffer (off), and its length. */
+static uint32_t overlap(uint64_t line, uint64_t addr, uint32_t len, uint32_t *lo, uint32_t *off)
+{
+    uint64_t a = line > addr ? line : addr;
+    uint64_t e = line + ORR_LINE_BYTES < addr + len ? line + ORR_LINE_BYTES : addr + len;
+    *lo = (uint32_t)(a - line);
+    *off = (uint32_t)(a - addr);
+    return (uint32_t)(e - a);
+}
+
+static void dma_start(struct orr_component *c, struct rc *s, unsigned port, struct pcie_hdr h,
+                      uint64_t addr, uint8_t *buf)
+{
+    uint32_t i = op_alloc(s);
+    struct rc_op *op = &s->aOp[i];
+    uint64_t first = addr & ~(uint64_t)(ORR_LINE_BYTES - 1);
+    uint64_t end = addr + (h.length ? h.length : 1);
+    *op = (struct rc_op){.kind = h.type == PCIE_MRD ? OP_READ : OP_WRITE, .port = (uint16_t)port,
+                         .hdr = h, .addr = addr, .buf = buf};
+    op->lines_left = (uint32_t)((end - first + ORR_LINE_BYTES - 1) / ORR_LINE_BYTES);
+    if (op->kind == OP_READ)
+        s->dma_rd_bytes->v += h.length;
+    else
+        s->dma_wr_bytes->v += h.length;
+    for (uint64_t line = first; line < end; line += ORR_LINE_BYTES) {
+        uint32_t lo, off, n = overlap(line, addr, h.length, &lo, &off);
+        uint8_t phase = op->kind == OP_READ ? LINE_RD : n == ORR_LINE_BYTES ? LINE_WR : LINE_RMW;
+        if (!line_issue(c, s, i, line, phase, buf + off)) {
+            orr_sim_fail(c, "dev%u: more than %u line requests outstanding", port, RC_LINE_TAGS);
+            return;
+        }
+    }
+}
+
+static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port,
+                            const struct orr_event *ev)
+{
+    struct pcie_hdr h = pcie_hdr_unpack(ev->data[0]);
+    if (h.type == PCIE_CPLD || h.type == PCIE_CPL_UR) { /* answers an MMIO read */
+        uint64_t value = ~UINT64_C(0);
+        if (h.type == PCIE_CPLD) {
+            value = 0;
+            memcpy(&value, orr_blob_get(c->sim, ev->data[1]), h.length < 8 ? h.length : 8);
+            orr_blob_free(c->sim, ev->data[1]);
+        }
+        if (h.requester != 0 || !s->aHost[h.tag].used) {
+            s->unsupported->v++;
+            return;
+        }
+        s->aHost[h.tag].used = false;
+        uint64_t w = s->aHost[h.tag].word;
+        struct orr_msg m = {.size = PCIE_MMIO_BYTES,
+                            .data = {pcie_mmio_pack(PCIE_MMIO_RESP, pcie_mmio_size(w),
+                                                    pcie_mmio_addr(w)), value}};
+        outq_send(&s->hostQ, s->host, &m, s->latency);
+        return;
+    }
+    if (h.type == PCIE_MRD) {
+        uint64_t addr = ev->data[1];
+        if (addr >= s->msix_base && addr < s->msix_base + 4096) {
+            s->unsupported->v++;
+            struct pcie_hdr u = {.type = PCIE_CPL_UR, .tag = h.tag, .requester = h.requester};
+            struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&u), 0}};
+            send_dev(c, s, port, &m);
+            return;
+        }
+        uint8_t *buf = calloc(h.length ? h.length : 1, 1);
+        if (!buf)
+            abort();
+        dma_start(c, s, port, h, addr, buf);
+        return;
+    }
+    if (h.type != PCIE_MWR) {
+        s->unsupported->v++;
+        return;
+    }
+    const uint8_t *blob = orr_blob_get(c->sim, ev->data[1]);
+    uint64_t addr;
+    memcpy(&addr, blob, sizeof addr);
+    if (addr >= s->msix_base && addr < s->msix_base + 4096) {
+        uint32_t vector = 0;
+        memcpy(&vector, blob + PCIE_WR_ADDR_BYTES, h.length < 4 ? h.length : 4);
+        s->irqs->v++;
+        orr_trace_point(c, s->kIrq, port, vector);
+        orr_blob_free(c->sim, ev->data[1]);
+        return;
+    }
+    uint8_t *buf = malloc(h.length ? h.length : 1);
+    if (!buf)
+        abort();
+    memcpy(buf, blob + PCIE_WR_ADDR_BYTES, h.length);
+    orr_blob_free(c->sim, ev->data[1]);
+    if (h.length)
+        dma_start(c, s, port, h, addr, buf);
+    else
+        free(buf);
+}
+
+static void line_done(struct orr_component *c, struct rc *s, uint32_t i)
+{
+    struct rc_op *op = &s->aOp[i];
+    if (--op->lines_left)
+        return;
+    if (op->kind == OP_READ) {
+        void *b;
+        struct pcie_hdr h = op->hdr;
+        h.type = PCIE_CPLD;
+        struct orr_msg m = {.size = pcie_wire_bytes(h.length), .data = {pcie_hdr_pack(&h), 0}};
+        m.data[1] = orr_blob_new(c->sim, h.length ? h.length : 1, &b);
+        memcpy(b, op->buf, h.length);
+        send_dev(c, s, op->port, &m);
+    }
+    op_free(s, i);
+}
+
+static void from_memory(struct orr_component *c, struct rc *s, const struct orr_event *ev)
+{
+    unsigned t = orr_mem_tag(ev->data[0]);
+    struct rc_line *l = &s->aLine[t];
+    if (!l->phase) {
+        orr_sim_fail(c, "mem: response with tag %u that is not outstanding", t);
+        return;
+    }
+    struct rc_op *op = &s->aOp[l->op];
+    uint32_t lo, off, n = overlap(l->line, op->addr, op->hdr.length, &lo, &off);
+    uint8_t phase = l->phase;
+    uint32_t opi = l->op;
+    uint64_t line = l->line;
+    l->phase = 0;
+    if (orr_mem_cmd(ev->data[0]) == ORR_MEM_WR_ACK) {
+        line_done(c, s, opi);
+        return;
+    }
+    uint8_t *bytes = orr_blob_get(c->sim, ev->data[1]);
+    if (phase == LINE_RD) {
+        memcpy(op->buf + off, bytes + lo, n);
+        orr_blob_free(c->sim, ev->data[1]);
+        line_done(c, s, opi);
+        return;
+    }
+    /* read-modify-write of a partial line */
+    uint8_t merged[ORR_LINE_BYTES];
+    memcpy(merged, bytes, ORR_LINE_BYTES);
+    memcpy(merged + lo, op->buf + off, n);
+    orr_blob_free(c->sim, ev->data[1]);
+    if (!line_issue(c, s, opi, line, LINE_WR, merged))
+        orr_sim_fail(c, "mem: no line tag for a read-modify-write");
+}
+
+/* Which device port's BAR holds addr; nDev if none. */
+static unsigned bar_port(const struct rc *s, uint64_t addr)
+{
+    if (addr < s->bar_base)
+        return s->nDev;
+    uint64_t i = (addr - s->bar_base) / s->bar_size;
+    return i < s->nDev ? (unsigned)i : s->nDev;
+}
+
+static void from_host(struct orr_component *c, struct rc *s, const struct orr_event *ev)
+{
+    uint64_t w = ev->data[0], addr = pcie_mmio_addr(w);
+    unsigned size = pcie_mmio_size(w), port = bar_port(s, addr);
+    enum pcie_mmio_op op = pcie_mmio_op(w);
+    s->mmio->v++;
+    if (port == s->nDev || size == 0 || size > 8) {
+        s->bad_bar->v++;
+        orr_trace_point(c, s->kBadBar, w, 0);
+        if (op == PCIE_MMIO_RD) {
+            struct orr_msg m = {.size = PCIE_MMIO_BYTES,
+                                .data = {pcie_mmio_pack(PCIE_MMIO_RESP, size, addr), ~UINT64_C(0)}};
+            outq_send(&s->hostQ, s->host, &m, s->latency);
+        }
+        return;
+    }
+    uint64_t offset = addr - s->bar_base - port * s->bar_size;
+    if (op == PCIE_MMIO_WR) {
+        uint8_t *b;
+        struct pcie_hdr h = {.type = PCIE_MWR, .length = size};
+        struct orr_msg m = {.size = pcie_wire_bytes(size), .data = {pcie_hdr_pack(&h), 0}};
+        m.data[1] = orr_blob_new(c->sim, PCIE_WR_ADDR_BYTES + size, (void **)&b);
+        memcpy(b, &offset, sizeof offset);
+        memcpy(b + PCIE_WR_ADDR_BYTES, &ev->data[1], size);
+        send_dev(c, s, port, &m);
+        return;
+    }
+    unsigned t = 0;
+    while (t < RC_HOST_TAGS && s->aHost[t].used)
+        t++;
+    if (t == RC_HOST_TAGS) {
+        orr_sim_fail(c, "host: more than %u MMIO reads outstanding", RC_HOST_TAGS);
+        return;
+    }
+    s->aHost[t] = (struct rc_host_read){.used = true, .word = w};
+    struct pcie_hdr h = {.type = PCIE_MRD, .tag = t, .length = size};
+    struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&h), offset}};
+    send_dev(c, s, port, &m);
+}
+
+static void rc_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct rc *s = c->state;
+    unsigned mem = s->mem->index, host = s->host->index;
+    if (ev->kind == ORR_TK_READY) {
+        if (ev->port == mem)
+            outq_drain(&s->memQ, s->mem);
+        else if (ev->port == host)
+            outq_drain(&s->hostQ, s->host);
+        else
+            outq_drain(&s->aDevQ[ev->port], s->aDev[ev->port]);
+        return;
+    }
+    if (ev->kind != ORR_TK_MSG)
+        return;
+    if (ev->port == mem)
+        from_memory(c, s, ev);
+    else if (ev->port == host)
+        from_host(c, s, ev);
+    else
+        tlp_from_device(c, s, ev->port, ev);
+}
+
+static void rc_destroy(struct orr_component *c)
+{
+    struct rc *s = c->state;
+    for (uint32_t i = 0; i < s->nOp; i++)
+        free(s->aOp[i].buf);
+    for (unsigned i = 0; s->aDevQ && i < s->nDev; i++)
+        outq_free(&s->aDevQ[i]);
+    outq_free(&s->memQ);
+    outq_free(&s->hostQ);
+    free(s->aOp);
+    free(s->aFreeOp);
+    free(s->aDev);
+    free(s->aTx);
+    free(s->aDevQ);
+}
+
+const struct orr_component_type orr_pcie_rc_type = {
+    .name = "pcie_rc",
+    .summary = "PCIe root complex: device DMA to 64 B line requests, MSI-X to irqs, host MMIO to BARs",
+    .params = rc_params,
+    .ports = rc_ports,
+    .state_size = sizeof(struct rc),
+    .create = rc_create,
+    .start = rc_start,
+    .handle = rc_handle,
+    .destroy = rc_destroy,
+};

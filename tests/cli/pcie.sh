@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# PCIe and the NIC (docs/pcie.md, docs/nic.md): the shipped scenarios run
+# to completion and print the DMA round trip and copy bandwidth; a bad
+# generation or width is a load-time error at file:line:col (exit 2); a
+# DMA outside memory fails the run cleanly (exit 1); interrupt coalescing
+# at 8 frames raises fewer interrupts than at 1.
+. "$(dirname "$0")/lib.sh"
+
+metric() { # JSON COMPONENT NAME
+  jq -r --arg c "$2" --arg n "$3" '[.metrics[] | select(.component == $c and .name == $n) | .value] | first' <<< "$1"
+}
+
+for s in pcie-dma nic-pair; do
+  expect_exit 0 "$s runs" -- "$ORRERY" run "$SRC/scenarios/$s.yaml" --no-db --json
+  expect_out '"stop_reason": *"workloads finished"' "$s finishes"
+done
+OUT=$("$ORRERY" run "$SRC/scenarios/pcie-dma.yaml" --no-db --json)
+rtt=$(metric "$OUT" dma_rtt read_round_trip.p50)
+bw=$(metric "$OUT" dma_bw copy_bandwidth)
+echo "pcie-dma: Gen3 x8 DMA read round trip p50 ${rtt} ns (REFERENCES.md: ~850 ns); 1 MiB copy $(awk -v b="$bw" 'BEGIN{printf "%.1f", b/1e9}') Gbit/s (link 63.0 Gbit/s)"
+awk -v r="$rtt" 'BEGIN{exit !(r >= 700 && r <= 1000)}' && pass || fail "round trip $rtt ns not near 850 ns"
+awk -v b="$bw" 'BEGIN{exit !(b >= 0.8 * 63.0e9 && b <= 63.1e9)}' && pass || fail "copy bandwidth $bw not near link rate"
+
+# bad input: exit 2 at file:line:col, nothing run
+bad() { # NAME "dma_engine keys" EXPECTED-REGEX
+  cat > "$1.yaml" <<YAML
+name: b
+stop: {duration: 1us}
+components:
+  mem: {type: flatmem}
+  rc: {type: pcie_rc}
+  dma: {type: dma_engine, $2}
+links:
+  - {from: rc.mem, to: mem.in0, latency: 10ns}
+  - {from: rc.dev0, to: dma.pcie, latency: 10ns}
+YAML
+  expect_exit 2 "$1" -- "$ORRERY" run "$1.yaml" --no-db
+  expect_out "$3" "$1"
+}
+bad gen "gen: 7" '^gen.yaml:6:32: error: components.dma.gen: unknown PCIe generation 7'
+bad width "width: 3" '^width.yaml:6:34: error: components.dma.width: width x3 is not a PCIe link width'
+bad width12 "width: 12" '^width12.yaml:6:34: error: .*x12'
+
+# a DMA outside memory fails the run, with the memory's reason
+sed -e 's/size: 1GiB/size: 1MiB/' "$SRC/scenarios/pcie-dma.yaml" > outside.yaml
+expect_exit 1 "DMA outside memory" -- "$ORRERY" run outside.yaml --no-db
+expect_out 'outside the range served' "DMA outside memory"
+
+# coalescing: 8 frames per interrupt raise fewer than 1
+OUT8=$("$ORRERY" run "$SRC/scenarios/nic-pair.yaml" --no-db --json)
+sed -e 's/frames: 8/frames: 1/' "$SRC/scenarios/nic-pair.yaml" > f1.yaml
+OUT1=$("$ORRERY" run f1.yaml --no-db --json)
+i8=$(metric "$OUT8" node1.nic interrupts); i1=$(metric "$OUT1" node1.nic interrupts)
+rx=$(metric "$OUT8" node1.nic rx_packets)
+echo "nic-pair: $rx packets received; interrupts $i1 (frames: 1), $i8 (frames: 8)"
+[ "${rx%.*}" -eq 2000 ] && pass || fail "nic-pair: $rx packets received, expected 2000"
+[ "${i8%.*}" -lt "${i1%.*}" ] && [ "${i1%.*}" -eq 2000 ] && pass || fail "coalescing: $i8 interrupts at 8 frames, $i1 at 1"
+
+finish
