@@ -14,11 +14,18 @@
  * takes its value from the youngest buffered store to the same address
  * (forwarding) or from the cache, so a load may pass older stores to other
  * addresses (the SB and R litmus outcomes). Fences and atomics drain the
- * buffer first. `store_buffer: 0` makes stores blocking (sequential
- * consistency for a one-load-at-a-time stream).
+ * buffer first. `store_buffer: 0` sends stores straight to the cache, in
+ * order with loads (sequential consistency for a one-load-at-a-time
+ * stream). `memory_model: weak` lets stores to different lines drain in
+ * any order (store-store reordering, as RISC-V and Arm allow); stores to one
+ * line stay in order.
+ *
+ * Interrupts (a periodic timer, or `interrupt` faults) and frequency changes
+ * (`set_frequency` faults) act on the core's clock; the energy counter is a
+ * per-operation model (docs/cores.md).
  *
  * Liveness: a request in flight longer than `deadlock` fails the run with
- * the line and the last coherence messages. */
+ * the line and the last coherence messages (pcache_deadlocked). */
 #include "tcore.h"
 
 #include <stdlib.h>
