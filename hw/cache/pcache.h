@@ -6,7 +6,7 @@
  * It is a library inside a core component, not a component: a core calls
  * pcache_access for each operation, and hits complete inline with a latency
  * and no event (DESIGN.md §2, fast paths). Misses, writebacks and probe
- * answers are coherence messages (orr/coh.h) sent through the core's memory
+ * answers are coherence messages (include/orrery/coh.h) sent through the core's memory
  * port; the protocol's cache table (protocol.h) decides every step.
  *
  * Resources: `mshrs` lines may be in flight at once (misses and writebacks
