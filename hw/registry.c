@@ -22,6 +22,7 @@ extern const struct orr_component_type orr_machine_type;    /* machine/machine.c
 extern const struct orr_component_type orr_flatmem_type;    /* mem/flatmem.c */
 extern const struct orr_component_type orr_pcie_rc_type;    /* pcie/rc.c */
 extern const struct orr_component_type orr_dma_engine_type; /* pcie/dma_engine.c */
+extern const struct orr_component_type orr_pcie_switch_type; /* pcie/switch.c */
 extern const struct orr_component_type orr_nic_type;        /* nic/nic.c */
 
 /* cache/protocol_fsm.c */
@@ -51,6 +52,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_cluster_type,
     &orr_pcie_rc_type,
     &orr_dma_engine_type,
+    &orr_pcie_switch_type,
     &orr_nic_type,
     NULL,
 };

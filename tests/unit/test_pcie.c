@@ -3,7 +3,10 @@
  * requests (aligned and not), completions matched to their tags, and host
  * MMIO through the root complex: registers written, a copy rung by
  * doorbell, a read answered, and an address in no BAR counted and answered
- * with all ones. */
+ * with all ones. The switch: MMIO routed down by BAR range (the device sees
+ * its offset), completions routed down by requester id while two engines
+ * read concurrently, a request with a foreign requester id failing the run,
+ * and overlapping ranges refused at load time with file:line:col. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,6 +269,137 @@ static void test_dma_outside_memory(void **state)
     run_free(&r);
 }
 
+/* --- pcie_switch --------------------------------------------------------- */
+
+/* rc.dev0 -> switch -> dma0 on d0, dma1 on d1. %s: d0's and d1's ranges,
+ * %s: the requesters list, %s: dma0's extra keys. */
+static const char switch_fmt[] =
+    "name: t\nstop: {duration: 1ms%s}\n"
+    "components:\n"
+    "  mem: {type: flatmem, size: 16MiB}\n"
+    "  rc: {type: pcie_rc}\n"
+    "  sw: {type: pcie_switch, ports: 2,\n"
+    "       ranges: [%s],\n"
+    "       requesters: [%s]}\n"
+    "  dma0: {type: dma_engine, requester: 256, %s}\n"
+    "  dma1: {type: dma_engine, requester: 512, %s}\n"
+    "%s"
+    "links:\n"
+    "  - {from: rc.mem, to: mem.in0, latency: 10ns}\n"
+    "  - {from: rc.dev0, to: sw.up, latency: 200ns}\n"
+    "  - {from: sw.d0, to: dma0.pcie, latency: 50ns}\n"
+    "  - {from: sw.d1, to: dma1.pcie, latency: 50ns}\n"
+    "%s";
+
+/* MMIO to the root complex's BAR lands on d1, which owns [0, 256 KiB) of
+ * it: its registers are written (it sees offsets 0x00..0x20), its copy
+ * runs, DONE reads back through the switch; d0 sees nothing. */
+static void test_switch_route_by_address(void **state)
+{
+    (void)state;
+    struct run r;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, switch_fmt, ", workloads_done: false",
+             "{port: 0, base: 256KiB, size: 768KiB}, {port: 1, base: 0x0, size: 256KiB}",
+             "256, 512", "mode: copy", "mode: copy", "  host: {type: mmio_probe}\n",
+             "  - {from: host.out, to: rc.host, latency: 50ns}\n");
+    run_yaml(&r, "swaddr.yaml", yaml);
+    assert_null(orr_sim_failure(r.sc.sim));
+    const struct probe *p = orr_sim_find(r.sc.sim, "host")->state;
+    assert_int_equal(p->nResp, 2);
+    assert_int_equal(p->aResp[0], ~UINT64_C(0)); /* in no BAR of the root complex */
+    assert_int_equal(p->aResp[1], 1);            /* dma1's DONE: one copy */
+    assert_true(metric(&r, "dma1", "copies") == 1);
+    assert_true(metric(&r, "dma1", "dma_write_bytes") == 1000);
+    assert_true(metric(&r, "dma0", "copies") == 0);
+    assert_true(metric(&r, "sw", "d0.tlps_out") == 0);
+    assert_true(metric(&r, "sw", "d0.tlps_in") == 0);
+    /* 4 register writes, 1 DONE read, then the copy's 2 completions */
+    assert_true(metric(&r, "sw", "d1.tlps_out") == 7);
+    assert_true(metric(&r, "sw", "unroutable") == 0);
+    assert_true(metric(&r, "rc", "irqs") == 1);
+    assert_int_equal(orr_blob_live(r.sc.sim), 0);
+    run_free(&r);
+}
+
+/* Two engines read concurrently with 32 tags each, the same tags in
+ * flight at once: every completion reaches the port of its requester. */
+static void test_switch_route_by_requester(void **state)
+{
+    (void)state;
+    struct run r;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, switch_fmt, "",
+             "{port: 0, base: 0x0, size: 512KiB}, {port: 1, base: 512KiB, size: 512KiB}",
+             "256, 512", "mode: read, copies: 1, bytes: 64KiB, src: 0B",
+             "mode: read, copies: 1, bytes: 32KiB, src: 1MiB", "", "");
+    run_yaml(&r, "swreq.yaml", yaml);
+    assert_null(orr_sim_failure(r.sc.sim));
+    assert_true(metric(&r, "dma0", "read_requests") == 128);
+    assert_true(metric(&r, "dma1", "read_requests") == 64);
+    assert_true(metric(&r, "dma0", "completion_errors") == 0);
+    assert_true(metric(&r, "dma1", "completion_errors") == 0);
+    assert_true(metric(&r, "dma0", "dma_read_bytes") == 65536);
+    assert_true(metric(&r, "dma1", "dma_read_bytes") == 32768);
+    assert_true(metric(&r, "sw", "d0.tlps_out") == 128);
+    assert_true(metric(&r, "sw", "d1.tlps_out") == 64);
+    /* completions: payload + overhead per TLP */
+    assert_true(metric(&r, "sw", "d0.bytes_out") == 65536 + 128 * PCIE_TLP_OVERHEAD);
+    assert_true(metric(&r, "sw", "d1.bytes_out") == 32768 + 64 * PCIE_TLP_OVERHEAD);
+    /* up: 192 reads + 2 MSI-X writes */
+    assert_true(metric(&r, "sw", "up.tlps_out") == 194);
+    assert_true(metric(&r, "rc", "irqs") == 2);
+    assert_int_equal(orr_blob_live(r.sc.sim), 0);
+    run_free(&r);
+}
+
+/* The switch's requester id for d1 is not dma1's: its first request is
+ * unroutable (its completion could not come back) and fails the run. */
+static void test_switch_unroutable(void **state)
+{
+    (void)state;
+    struct run r;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, switch_fmt, "",
+             "{port: 0, base: 0x0, size: 512KiB}, {port: 1, base: 512KiB, size: 512KiB}",
+             "256, 768", "copies: 0", "mode: read, copies: 1, bytes: 64B", "", "");
+    run_yaml(&r, "swbad.yaml", yaml);
+    const char *why = orr_sim_failure(r.sc.sim);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "unroutable"));
+    assert_non_null(strstr(why, "d1: request from requester 512, but d1's requester is 768"));
+    assert_true(metric(&r, "sw", "unroutable") == 1);
+    run_free(&r);
+}
+
+/* Overlapping ranges are refused when the scenario is loaded, at the later
+ * range's file:line:col, naming both. */
+static void test_switch_overlap(void **state)
+{
+    (void)state;
+    char yaml[2048], path[512], msg[512];
+    snprintf(yaml, sizeof yaml, switch_fmt, "",
+             "{port: 0, base: 0x0, size: 512KiB}, {port: 1, base: 256KiB, size: 512KiB}",
+             "256, 512", "copies: 0", "copies: 0", "", "");
+    tmpdir_path(path, sizeof path, "swover.yaml");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    fclose(f);
+    struct orr_scenario sc;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    assert_int_not_equal(orr_scenario_open(&sc, path, NULL, 0, NULL, orr_builtin_types, &d), 0);
+    assert_true(d.nMsg >= 1);
+    orr_diag_format(&d.aMsg[0], msg, sizeof msg);
+    /* line 7 is the ranges line; column 53 is the second range */
+    assert_non_null(strstr(msg, "swover.yaml:7:53: error: components.sw: range 'd1' "
+                                "[0x40000, 0xc0000) overlaps 'd0' [0x0, 0x80000) declared at "));
+    assert_non_null(strstr(msg, "swover.yaml:7:17"));
+    orr_scenario_close(&sc);
+    orr_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +409,10 @@ int main(void)
         cmocka_unit_test(test_completion_tags),
         cmocka_unit_test(test_mmio),
         cmocka_unit_test(test_dma_outside_memory),
+        cmocka_unit_test(test_switch_route_by_address),
+        cmocka_unit_test(test_switch_route_by_requester),
+        cmocka_unit_test(test_switch_unroutable),
+        cmocka_unit_test(test_switch_overlap),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
