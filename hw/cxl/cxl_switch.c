@@ -44,13 +44,6 @@ static const struct orr_param cxl_switch_params[] = {
     {NULL},
 };
 
-static const struct orr_param range_params[] = {
-    {"port", ORR_P_UINT, NULL, 0, "downstream port number"},
-    {"base", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "first address (0x... hex, decimal or 4GiB)"},
-    {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes from base"},
-    {"name", ORR_P_STRING, "", 0, "name used in messages (default: d<port>)"},
-    {NULL},
-};
 
 static const struct orr_port_doc cxl_switch_ports[] = {
     {"up", "requests in from the host side, responses out"},
@@ -85,46 +78,6 @@ struct cxl_switch {
     int64_t nOutstanding;
 };
 
-static int read_ranges(struct orr_component *c, struct cxl_switch *s, const struct orr_node *seq,
-                       struct orr_diag *d)
-{
-    int rc = 0;
-    for (size_t i = 0; i < seq->n; i++) {
-        char keypath[256], name[32];
-        struct orr_params rp;
-        const char *why = NULL;
-        uint64_t base = 0;
-        snprintf(keypath, sizeof keypath, "%s.ranges.%zu", c->keypath ? c->keypath : c->path, i);
-        if (orr_params_parse(range_params, seq->aItem[i], keypath, NULL, &rp, d) != 0) {
-            rc = ORR_ESCHEMA;
-            continue;
-        }
-        uint64_t port = orr_param_u64(&rp, "port"), size = orr_param_u64(&rp, "size");
-        if (port >= s->nDown) {
-            orr_diag_error(d, orr_param_mark(&rp, "port"), keypath,
-                           "port %llu is not a downstream port (0..%u)",
-                           (unsigned long long)port, s->nDown - 1);
-            rc = ORR_ESCHEMA;
-        } else if (memmap_parse_addr(orr_param_str(&rp, "base"), &base, &why) != 0) {
-            orr_diag_error(d, orr_param_mark(&rp, "base"), keypath, "base '%s': %s",
-                           orr_param_str(&rp, "base"), why);
-            rc = ORR_ESCHEMA;
-        } else {
-            snprintf(name, sizeof name, "d%llu", (unsigned long long)port);
-            const char *given = orr_param_str(&rp, "name");
-            if (memmap_add(&s->map, base, size, (unsigned)port, *given ? given : name,
-                           &seq->aItem[i]->mark) != 0) {
-                orr_diag_error(d, orr_param_mark(&rp, "size"), keypath,
-                               "range goes beyond the end of the address space");
-                rc = ORR_ESCHEMA;
-            }
-        }
-        orr_params_free(&rp);
-    }
-    if (rc == 0 && memmap_finalize_diag(&s->map, d, c->keypath) != 0)
-        rc = ORR_ESCHEMA;
-    return rc;
-}
 
 static int sw_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
 {
@@ -132,7 +85,8 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     s->nDown = (unsigned)orr_param_u64(p, "ports");
     s->latency = orr_param_u64(p, "latency");
     memmap_init(&s->map);
-    if (read_ranges(c, s, orr_param_map(p, "ranges"), d) != 0)
+    if (memmap_read_ranges(&s->map, orr_param_map(p, "ranges"), s->nDown,
+                           c->keypath ? c->keypath : c->path, d) != 0)
         return ORR_ESCHEMA;
     s->up = orr_port_add(c, "up");
     s->up_out.depth = orr_gauge_new(c, "up.backlog", "msg");

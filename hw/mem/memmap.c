@@ -8,6 +8,7 @@
 
 #include "mem/memmap.h"
 #include "orrery/error.h"
+#include "orrery/params.h"
 #include "orrery/units.h"
 
 void memmap_init(struct memmap *m) { memset(m, 0, sizeof *m); }
@@ -274,4 +275,55 @@ int memmap_parse_addr(const char *text, uint64_t *out, const char **why)
         return 0;
     *why = "expected an address such as 0x100000000, 4096 or 4GiB";
     return ORR_EPARSE;
+}
+
+/* ------------------------------------------------------------ ranges: key */
+
+const struct orr_param memmap_range_params[] = {
+    {"port", ORR_P_UINT, NULL, 0, "downstream port number"},
+    {"base", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "first address (0x... hex, decimal or 4GiB)"},
+    {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes from base"},
+    {"name", ORR_P_STRING, "", 0, "name used in messages (default: d<port>)"},
+    {NULL},
+};
+
+int memmap_read_ranges(struct memmap *m, const struct orr_node *seq, unsigned nPort,
+                       const char *keypath, struct orr_diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < seq->n; i++) {
+        char kp[256], name[32];
+        struct orr_params rp;
+        const char *why = NULL;
+        uint64_t base = 0;
+        snprintf(kp, sizeof kp, "%s.ranges.%zu", keypath, i);
+        if (orr_params_parse(memmap_range_params, seq->aItem[i], kp, NULL, &rp, d) != 0) {
+            rc = ORR_ESCHEMA;
+            continue;
+        }
+        uint64_t port = orr_param_u64(&rp, "port"), size = orr_param_u64(&rp, "size");
+        if (port >= nPort) {
+            orr_diag_error(d, orr_param_mark(&rp, "port"), kp,
+                           "port %llu is not a downstream port (0..%u)",
+                           (unsigned long long)port, nPort - 1);
+            rc = ORR_ESCHEMA;
+        } else if (memmap_parse_addr(orr_param_str(&rp, "base"), &base, &why) != 0) {
+            orr_diag_error(d, orr_param_mark(&rp, "base"), kp, "base '%s': %s",
+                           orr_param_str(&rp, "base"), why);
+            rc = ORR_ESCHEMA;
+        } else {
+            snprintf(name, sizeof name, "d%llu", (unsigned long long)port);
+            const char *given = orr_param_str(&rp, "name");
+            if (memmap_add(m, base, size, (unsigned)port, *given ? given : name,
+                           &seq->aItem[i]->mark) != 0) {
+                orr_diag_error(d, orr_param_mark(&rp, "size"), kp,
+                               "range goes beyond the end of the address space");
+                rc = ORR_ESCHEMA;
+            }
+        }
+        orr_params_free(&rp);
+    }
+    if (rc == 0 && memmap_finalize_diag(m, d, keypath) != 0)
+        rc = ORR_ESCHEMA;
+    return rc;
 }

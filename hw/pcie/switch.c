@@ -51,13 +51,6 @@ static const struct orr_param pcie_switch_params[] = {
     {NULL},
 };
 
-static const struct orr_param range_params[] = {
-    {"port", ORR_P_UINT, NULL, 0, "downstream port number"},
-    {"base", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "first address (0x... hex, decimal or 4KiB)"},
-    {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes from base"},
-    {"name", ORR_P_STRING, "", 0, "name used in messages (default: d<port>)"},
-    {NULL},
-};
 
 static const struct orr_port_doc pcie_switch_ports[] = {
     {"up", "TLPs to and from the root complex (or the switch above)"},
@@ -82,46 +75,6 @@ struct pcie_switch {
     struct orr_counter *unroutable;
 };
 
-static int read_ranges(struct orr_component *c, struct pcie_switch *s, const struct orr_node *seq,
-                       struct orr_diag *d)
-{
-    int rc = 0;
-    for (size_t i = 0; i < seq->n; i++) {
-        char keypath[256], name[32];
-        struct orr_params rp;
-        const char *why = NULL;
-        uint64_t base = 0;
-        snprintf(keypath, sizeof keypath, "%s.ranges.%zu", c->keypath ? c->keypath : c->path, i);
-        if (orr_params_parse(range_params, seq->aItem[i], keypath, NULL, &rp, d) != 0) {
-            rc = ORR_ESCHEMA;
-            continue;
-        }
-        uint64_t port = orr_param_u64(&rp, "port"), size = orr_param_u64(&rp, "size");
-        if (port >= s->nDown) {
-            orr_diag_error(d, orr_param_mark(&rp, "port"), keypath,
-                           "port %llu is not a downstream port (0..%u)", (unsigned long long)port,
-                           s->nDown - 1);
-            rc = ORR_ESCHEMA;
-        } else if (memmap_parse_addr(orr_param_str(&rp, "base"), &base, &why) != 0) {
-            orr_diag_error(d, orr_param_mark(&rp, "base"), keypath, "base '%s': %s",
-                           orr_param_str(&rp, "base"), why);
-            rc = ORR_ESCHEMA;
-        } else {
-            snprintf(name, sizeof name, "d%llu", (unsigned long long)port);
-            const char *given = orr_param_str(&rp, "name");
-            if (memmap_add(&s->map, base, size, (unsigned)port, *given ? given : name,
-                           &seq->aItem[i]->mark) != 0) {
-                orr_diag_error(d, orr_param_mark(&rp, "size"), keypath,
-                               "range goes beyond the end of the address space");
-                rc = ORR_ESCHEMA;
-            }
-        }
-        orr_params_free(&rp);
-    }
-    if (rc == 0 && memmap_finalize_diag(&s->map, d, c->keypath) != 0)
-        rc = ORR_ESCHEMA;
-    return rc;
-}
 
 /* requesters: one distinct nonzero 16-bit id per downstream port. */
 static int read_requesters(struct orr_component *c, struct pcie_switch *s,
@@ -187,7 +140,8 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     s->aDown = calloc(s->nDown, sizeof *s->aDown);
     if (!s->aDown)
         abort();
-    if (read_ranges(c, s, orr_param_map(p, "ranges"), d) != 0)
+    if (memmap_read_ranges(&s->map, orr_param_map(p, "ranges"), s->nDown,
+                           c->keypath ? c->keypath : c->path, d) != 0)
         rc = ORR_ESCHEMA;
     if (read_requesters(c, s, orr_param_map(p, "requesters"), orr_param_mark(p, "requesters"),
                         d) != 0)
