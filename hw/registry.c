@@ -24,6 +24,7 @@ extern const struct orr_component_type orr_pcie_rc_type;    /* pcie/rc.c */
 extern const struct orr_component_type orr_dma_engine_type; /* pcie/dma_engine.c */
 extern const struct orr_component_type orr_pcie_switch_type; /* pcie/switch.c */
 extern const struct orr_component_type orr_nic_type;        /* nic/nic.c */
+extern const struct orr_component_type orr_rnic_type;       /* rdma/rnic.c */
 
 /* cache/protocol_fsm.c */
 const char *coh_fsm_names(char *buf, size_t n);
@@ -54,6 +55,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_dma_engine_type,
     &orr_pcie_switch_type,
     &orr_nic_type,
+    &orr_rnic_type,
     NULL,
 };
 
