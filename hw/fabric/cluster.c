@@ -1,19 +1,23 @@
 /* cluster: the builder behind a scenario's top-level `cluster:` section
  * (docs/fabric.md). It expands N nodes and a fabric description into
- * fabric_host endpoints (`nodeI.host`, node number I), fabric_switch
+ * nodes — either one fabric_host each (`nodeI.host`, node number I), or a
+ * template of components and links (`node: {components, links, net}`,
+ * node_template.c) stamped out as nodeI.<name> — plus fabric_switch
  * components named by topology.c, links with the fabric's bandwidth and
  * latency, and a routing table per switch computed by BFS.
  *
- * Order, which fixes component ids: hosts 0..N-1, then switches in
+ * Order, which fixes component ids: node 0's components (its host, or its
+ * template components in template order), node 1's, ..., then switches in
  * topology.c's order. The node template and the switch keys are validated
- * once, against the host's and the switch's own schemas, so a mistake is
- * reported once at its file:line:col rather than once per instance. */
+ * once, against the components' and the switch's own schemas, so a mistake
+ * is reported once at its file:line:col rather than once per instance. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fabric.h"
 #include "machine/nodes.h"
+#include "node_template.h"
 #include "orrery/net.h"
 #include "orrery/units.h"
 
@@ -23,7 +27,9 @@ static const char *const topologies[] = {"star", "fat-tree", "torus", "ring", NU
 
 static const struct orr_param cluster_params[] = {
     {"nodes", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "number of nodes (endpoints)", NULL, 1, MAX_NODES},
-    {"node", ORR_P_MAP, "{}", 0, "template for every node: fabric_host keys (pattern, count, size, ...)"},
+    {"node", ORR_P_MAP, "{}", 0,
+     "every node: fabric_host keys (pattern, count, size, ...), or a template "
+     "{components, links, net} (docs/fabric.md)"},
     {"fabric", ORR_P_MAP, "{}", 0, "topology, k, dims, link: {...}, switch: {...}"},
     {NULL},
 };
@@ -55,6 +61,7 @@ struct cl {
     const struct orr_node *root;
     struct orr_params top, fab, link;
     unsigned n;
+    struct node_template *tmpl; /* NULL: one fabric_host per node */
 };
 
 static int reject_owned(struct cl *m, const struct orr_node *map, const char *const *owned,
@@ -92,6 +99,20 @@ static int check_template(struct cl *m, const struct orr_component_type *t,
     }
     orr_params_free(&p);
     return rc;
+}
+
+/* The node: fabric_host keys, or a template of components and links. */
+static int check_node(struct cl *m)
+{
+    const struct orr_node *node = orr_param_map(&m->top, "node");
+    if (!node_template_is(node))
+        return check_template(m, &orr_fabric_host_type, node, host_owned, "cluster.node");
+    struct node_template_env env = {
+        .nodes = (unsigned)orr_param_u64(&m->top, "nodes"),
+        .mtu = orr_param_u64(&m->link, "mtu"),
+        .mtu_node = orr_node_get(orr_param_map(&m->fab, "link"), "mtu"),
+    };
+    return node_template_parse(&m->tmpl, m->s, node, &env, m->d);
 }
 
 static int read_dims(struct cl *m, unsigned *dims, unsigned *nDim)
@@ -163,10 +184,11 @@ static int build_links(struct cl *m, const struct fabric_graph *g)
 {
     orr_time_t lat = orr_param_u64(&m->link, "latency");
     uint64_t bw = orr_param_u64(&m->link, "bandwidth");
-    char a[96], b[96];
+    char a[512], b[96];
     int rc = 0;
+    const char *net = m->tmpl ? node_template_net(m->tmpl) : "host.net";
     for (unsigned h = 0; rc == 0 && h < g->nHost; h++) {
-        snprintf(a, sizeof a, "node%u.host.net", h);
+        snprintf(a, sizeof a, "node%u.%s", h, net);
         snprintf(b, sizeof b, "%s.p%u", g->aSwName[g->aHostSw[h]], g->aHostPort[h]);
         rc = orr_sim_link(m->s, a, b, lat, bw, &m->root->mark, m->d);
     }
@@ -226,8 +248,7 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
     if (rc == 0) {
         int r1 = orr_params_parse(link_params, orr_param_map(&m.fab, "link"),
                                   "cluster.fabric.link", NULL, &m.link, d);
-        int r2 = r1 ? ORR_ESCHEMA : check_template(&m, &orr_fabric_host_type, orr_param_map(&m.top, "node"),
-                                host_owned, "cluster.node");
+        int r2 = r1 ? ORR_ESCHEMA : check_node(&m);
         int r3 = check_template(&m, &orr_fabric_switch_type, orr_param_map(&m.fab, "switch"),
                                 switch_owned, "cluster.fabric.switch");
         rc = r1 || r2 || r3 ? ORR_ESCHEMA : 0;
@@ -244,12 +265,13 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
         rc = make_graph(&m, &g);
     }
     if (rc == 0)
-        rc = build_hosts(&m, orr_param_map(&m.top, "node"));
+        rc = m.tmpl ? node_template_build(m.tmpl, s, d) : build_hosts(&m, orr_param_map(&m.top, "node"));
     if (rc == 0)
         rc = build_switches(&m, &g);
     if (rc == 0)
         rc = build_links(&m, &g);
     fabric_graph_free(&g);
+    node_template_free(m.tmpl);
     orr_params_free(&m.top);
     orr_params_free(&m.fab);
     orr_params_free(&m.link);

@@ -3,7 +3,10 @@
  * (hop counts, every host reachable, exact tables on a k=4 fat-tree),
  * fat-tree k validation, and whole clusters run from YAML: PFC pauses a
  * sender before anything is dropped, ECN marks only above the threshold,
- * and a down link's flows reroute over the other equal-cost port. */
+ * a down link's flows reroute over the other equal-cost port, and node
+ * templates (a template of one fabric_host is the classic form, digest for
+ * digest; ${...} values differ per node; ids run node by node; faults reach
+ * template components). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -317,6 +320,90 @@ static void test_link_down_reroute(void **state)
     run_free(&r);
 }
 
+/* --- node templates ------------------------------------------------------- */
+
+static uint64_t run_digest(const char *name, const char *yaml)
+{
+    struct run r;
+    run_yaml(&r, name, yaml);
+    uint64_t dg = orr_sim_digest(r.sc.sim);
+    run_free(&r);
+    return dg;
+}
+
+/* A template holding one fabric_host builds exactly the classic form. */
+static void test_template_is_classic(void **state)
+{
+    (void)state;
+    static const char head[] = "name: t\nseed: 3\nstop: {duration: 1ms}\ncluster:\n  nodes: 8\n";
+    static const char tail[] = "  fabric: {topology: ring, link: {mtu: 2KiB}}\n";
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s  node: {pattern: uniform, count: 50, size: 1KiB}\n%s", head, tail);
+    snprintf(b, sizeof b,
+             "%s  node:\n    components:\n      host: {type: fabric_host, pattern: uniform, count: 50, "
+             "size: 1KiB}\n%s", head, tail);
+    uint64_t da = run_digest("classic.yaml", a), db = run_digest("template.yaml", b);
+    assert_true(da == db);
+}
+
+/* memory + root complex + NIC per node; node i sends i packets to node
+ * i+1 (mod 4): substitutions in nested values, ids node by node. */
+static void test_template_nics(void **state)
+{
+    (void)state;
+    struct run r;
+    run_yaml(&r, "nics.yaml",
+             "name: t\nstop: {duration: 200us}\ncluster:\n  nodes: 4\n  node:\n"
+             "    components:\n"
+             "      mem: {type: flatmem, size: 1GiB, latency: 90ns}\n"
+             "      rc: {type: pcie_rc, gen: 3, width: 8}\n"
+             "      nic: {type: nic, tx: {size: 1KiB, dest: \"${next}\", count: \"${node}\"}}\n"
+             "    links:\n"
+             "      - {from: rc.mem, to: mem.in0, latency: 20ns}\n"
+             "      - {from: rc.dev0, to: nic.pcie, latency: 300ns}\n");
+    assert_int_equal(orr_sim_component_count(r.sc.sim), 13);
+    static const char *const order[] = {"node0.mem", "node0.rc", "node0.nic", "node1.mem",
+                                        "node1.rc", "node1.nic", "node2.mem", "node2.rc",
+                                        "node2.nic", "node3.mem", "node3.rc", "node3.nic",
+                                        "fabric.sw"};
+    for (uint32_t i = 0; i < 13; i++)
+        assert_string_equal(orr_sim_component(r.sc.sim, i)->path, order[i]);
+    static const double rx[4] = {3, 0, 1, 2}; /* from node i-1, which sent i-1 */
+    char comp[32];
+    for (unsigned i = 0; i < 4; i++) {
+        snprintf(comp, sizeof comp, "node%u.nic", i);
+        assert_true(metric(&r, comp, "tx_packets") == i);
+        assert_true(metric(&r, comp, "rx_packets") == rx[i]);
+    }
+    run_free(&r);
+}
+
+/* A top-of-rack switch inside the template; a fault on node3's cuts node 3
+ * off: faults address template components like any other. */
+static void test_template_fault(void **state)
+{
+    (void)state;
+    static const char fmt[] =
+        "name: t\nstop: {duration: 1ms}\ncluster:\n  nodes: 4\n  node:\n    components:\n"
+        "      host: {type: fabric_host, pattern: incast, target: 3, count: 20, drain: 50us}\n"
+        "      tor: {type: fabric_switch, ports: 2, routes: \"0-3=1;${node}=0\"}\n"
+        "    links: [{from: host.net, to: tor.p0, latency: 50ns, bandwidth: 100Gbps}]\n"
+        "    net: tor.p1\n%s";
+    char yaml[1024];
+    struct run r;
+    snprintf(yaml, sizeof yaml, fmt, "");
+    run_yaml(&r, "tor.yaml", yaml);
+    assert_true(metric(&r, "node3.host", "rx_packets") == 60);
+    assert_true(metric(&r, "node3.tor", "p0.tx_packets") == 60);
+    run_free(&r);
+    snprintf(yaml, sizeof yaml, fmt,
+             "faults:\n  - {at: 0ns, component: node3.tor, fault: link_down, port: 0}\n");
+    run_yaml(&r, "tor-down.yaml", yaml);
+    assert_true(metric(&r, "node3.host", "rx_packets") == 0);
+    assert_true(metric(&r, "node3.tor", "drops_link_down") == 60);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +414,9 @@ int main(void)
         cmocka_unit_test(test_pfc),
         cmocka_unit_test(test_ecn),
         cmocka_unit_test(test_link_down_reroute),
+        cmocka_unit_test(test_template_is_classic),
+        cmocka_unit_test(test_template_nics),
+        cmocka_unit_test(test_template_fault),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
