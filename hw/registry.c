@@ -13,6 +13,7 @@
 #include "traffic/traffic.h"
 
 extern const struct orr_component_type orr_sched_node_type; /* platform/sched_node.c */
+extern const struct orr_component_type orr_cluster_node_type; /* platform/cluster_node.c */
 extern const struct orr_component_type orr_home_type;       /* cache/home.c */
 extern const struct orr_component_type orr_router_type;     /* numa/router.c */
 extern const struct orr_component_type orr_numa_info_type;  /* numa/numa_info.c */
@@ -25,6 +26,9 @@ extern const struct orr_component_type orr_dma_engine_type; /* pcie/dma_engine.c
 extern const struct orr_component_type orr_pcie_switch_type; /* pcie/switch.c */
 extern const struct orr_component_type orr_nic_type;        /* nic/nic.c */
 extern const struct orr_component_type orr_rnic_type;       /* rdma/rnic.c */
+extern const struct orr_component_type orr_allreduce_type;  /* workloads/allreduce.c */
+extern const struct orr_component_type orr_kv_type;         /* workloads/kv.c */
+extern const struct orr_component_type orr_rdma_incast_type; /* workloads/rdma_incast.c */
 
 /* cache/protocol_fsm.c */
 const char *coh_fsm_names(char *buf, size_t n);
@@ -35,6 +39,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_switch_type,
     &orr_sink_type,
     &orr_sched_node_type,
+    &orr_cluster_node_type,
     &orr_dram_type,
     &orr_flatmem_type,
     &orr_tlm_target_type,   /* model/systemc/ (C++; none.c without SystemC) */
@@ -56,6 +61,9 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_pcie_switch_type,
     &orr_nic_type,
     &orr_rnic_type,
+    &orr_allreduce_type,
+    &orr_kv_type,
+    &orr_rdma_incast_type,
     NULL,
 };
 

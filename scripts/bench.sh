@@ -139,3 +139,22 @@ fabric_build() {
   done | median
 }
 echo "BENCH fabric.fattree1024.build_s $(fabric_build) s"
+
+# RDMA collectives (docs/collectives.md): a 1 MiB ring allreduce across
+# 1,024 nodes on a k=16 fat-tree (tests/bench/allreduce-1024.yaml: rnics
+# without payload bytes, no verification), run once to completion. Wall
+# and peak RSS of the whole `orrery run` from GNU time (Debian `time`,
+# scripts/deps.sh); simulated packets = the rnics' tx_packets (data and
+# ACKs) over that wall time. Targets: <= 60 s, <= 4 GiB.
+ar_json=$BUILD/allreduce-1024.json ar_time=$BUILD/allreduce-1024.time
+/usr/bin/time -f '%e %M %U %S' -o "$ar_time" \
+  "$BUILD/orrery" run tests/bench/allreduce-1024.yaml --no-db --quiet --json > "$ar_json" || true
+read -r ar_wall ar_kib ar_user ar_sys < <(tail -1 "$ar_time")
+if [ "$(jq -r .stop_reason "$ar_json")" != "workloads finished" ]; then
+  echo "bench: allreduce-1024 did not finish: $(jq -r .stop_reason "$ar_json")" >&2
+fi
+echo "BENCH rdma.allreduce_1024_1MiB.wall $ar_wall s"
+echo "BENCH rdma.allreduce_1024_1MiB.cpu $(awk -v u="$ar_user" -v s="$ar_sys" 'BEGIN{printf "%.2f", u + s}') s"
+echo "BENCH rdma.allreduce_1024_1MiB.peak_rss $(awk -v k="$ar_kib" 'BEGIN{printf "%.0f", k / 1024}') MiB"
+ar_pkts=$(jq '[.metrics[] | select(.name == "tx_packets" and (.component | endswith(".rnic"))) | .value] | add' "$ar_json")
+echo "BENCH rdma.packets_per_wall_s $(awk -v p="$ar_pkts" -v w="$ar_wall" 'BEGIN{printf "%.0f", p / w}') pkt/s"

@@ -16,6 +16,7 @@ PKGS=(
   libgraphviz-dev                        # orrery graph: topology and protocol diagrams (libgvc)
   chromium                               # the HTML report is checked in headless Chromium
   libunicorn-dev                         # ISA mode: riscv64/aarch64 guests on simulated cores
+  time                                   # GNU time: wall and peak RSS of benchmark runs
 )
 
 missing=()

@@ -7,12 +7,14 @@
  * the same latency must match exactly (docs/systemc.md), and a stand-in
  * where DRAM timing is beside the point. A request outside [base, base +
  * size), a misaligned line or a command that is not a request records a
- * `mem.error` trace point and fails the run, as in dram. */
+ * `mem.error` trace point and fails the run, as in dram. The bytes live in
+ * the node's hostmem (mem/hostmem.h: named after the path's first part),
+ * where software models of the same node read and write them too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/linestore.h"
+#include "mem/hostmem.h"
 #include "mem/memmap.h"
 #include "mem/msgq.h"
 #include "orrery/mem.h"
@@ -37,7 +39,7 @@ struct flatmem {
     struct msgq *aOut; /* responses waiting for each port's link */
     uint64_t base, size;
     orr_time_t latency;
-    struct linestore bytes;
+    struct hostmem *bytes; /* the node's memory: shared with its software */
     uint16_t kError; /* trace point: a = request word, b = 0 */
     struct orr_counter *reads, *writes;
 };
@@ -72,7 +74,7 @@ static int flatmem_create(struct orr_component *c, const struct orr_params *p, s
         snprintf(name, sizeof name, "in%u.backlog", i);
         s->aOut[i].depth = orr_gauge_new(c, name, "msg");
     }
-    linestore_init(&s->bytes);
+    s->bytes = hostmem_for(c->sim, NULL, c->path);
     s->kError = orr_trace_kind(c, "mem.error");
     s->reads = orr_counter_new(c, "reads", "req");
     s->writes = orr_counter_new(c, "writes", "req");
@@ -104,10 +106,10 @@ static void flatmem_request(struct orr_component *c, struct flatmem *s, unsigned
         m.size += ORR_LINE_BYTES;
         m.data[0] = orr_mem_pack(addr, ORR_MEM_RD_RESP, orr_mem_tag(w));
         m.data[1] = orr_blob_new(c->sim, ORR_LINE_BYTES, &line);
-        linestore_read(&s->bytes, addr, line);
+        linestore_read(&s->bytes->lines, addr, line);
         s->reads->v++;
     } else {
-        linestore_write(&s->bytes, addr, orr_blob_get(c->sim, ev->data[1]));
+        linestore_write(&s->bytes->lines, addr, orr_blob_get(c->sim, ev->data[1]));
         orr_blob_free(c->sim, ev->data[1]);
         m.data[0] = orr_mem_pack(addr, ORR_MEM_WR_ACK, orr_mem_tag(w));
         s->writes->v++;
@@ -142,7 +144,6 @@ static void flatmem_destroy(struct orr_component *c)
         msgq_free(&s->aOut[i]);
     free(s->aOut);
     free(s->aPort);
-    linestore_free(&s->bytes);
 }
 
 const struct orr_component_type orr_flatmem_type = {

@@ -2,8 +2,12 @@
  * simulated time, timers and IPIs are engine events, tracepoints become
  * trace records, annotated costs are tallied for the hosting model to
  * charge, and a kernel panic unwinds to the platform instead of ending the
- * simulator. Memory, DMA and network arrive with their hardware issues. */
+ * simulator. The network is the RDMA verbs of include/orrery/rdma.h on a
+ * port linked to an rnic (platform_net_attach). Memory and DMA arrive with
+ * their hardware issues. */
 #include "platform.h"
+
+#include "orrery/rdma.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,13 @@ void platform_free(struct platform *p)
 {
     free(p->aCpu);
     p->aCpu = NULL;
+    for (uint32_t i = 0; i < p->net.nCq; i++)
+        free(p->net.aCq[i].a);
+    free(p->net.aCq);
+    free(p->net.aOut);
+    p->net.aCq = NULL;
+    p->net.aOut = NULL;
+    p->net.nCq = 0;
 }
 
 bool platform_call(struct platform *p, unsigned cpu, void (*fn)(struct hal_cpu *, void *),
@@ -72,8 +83,12 @@ static void deliver_ipi(struct hal_cpu *c, void *arg)
     c->plat->up.ipi(c, (uint32_t)(uintptr_t)arg);
 }
 
+static bool net_handle(struct platform *p, const struct orr_event *ev);
+
 bool platform_handle(struct platform *p, const struct orr_event *ev)
 {
+    if (net_handle(p, ev))
+        return true;
     if (ev->kind != ORR_TK_TIMER || (ev->port != PLAT_TAG_TIMER && ev->port != PLAT_TAG_IPI))
         return false;
     unsigned cpu = (unsigned)ev->data[0];
@@ -168,16 +183,281 @@ int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len)
     return HAL_ENOTSUP;
 }
 
-int hal_net_post(struct hal_cpu *c, uint32_t qp, const void *wr, size_t len)
+/* --- the network: hal_net_* as rdma.h messages ------------------------------
+ *
+ * hal.h's network numbering is rdma.h's (checked below), so translating a WR
+ * or a CQE is a field copy. A post or control verb leaves after the kernel
+ * work annotated so far in this kernel entry (hal_cost), as a TLM delay; a
+ * host link with bandwidth that is busy queues the message here, in order,
+ * until its ORR_TK_READY. CQEs are kept per CQ until hal_net_poll takes
+ * them: the CQ ring in host memory, whose depth the RNIC enforces. The
+ * interrupt latency (MSI-X write to the handler's first instruction) is a
+ * parameter of the hosting component; its default is a modelling choice. */
+
+_Static_assert((int)HAL_NET_OP_SEND == (int)RDMA_OP_SEND && (int)HAL_NET_OP_RECV == (int)RDMA_OP_RECV &&
+                   (int)HAL_NET_OP_FAA == (int)RDMA_OP_FAA && (int)HAL_NET_OP_WRITE_IMM == (int)RDMA_OP_WRITE_IMM,
+               "hal.h and rdma.h opcodes");
+_Static_assert((int)HAL_NET_F_SIGNALED == (int)RDMA_F_SIGNALED && (int)HAL_NET_F_INLINE == (int)RDMA_F_INLINE,
+               "hal.h and rdma.h WR flags");
+_Static_assert((int)HAL_NET_WC_LOC_PROT_ERR == (int)RDMA_WC_LOC_PROT_ERR &&
+                   (int)HAL_NET_WC_RETRY_EXC_ERR == (int)RDMA_WC_RETRY_EXC_ERR &&
+                   (int)HAL_NET_WC_WR_FLUSH_ERR == (int)RDMA_WC_WR_FLUSH_ERR,
+               "hal.h and rdma.h completion status");
+_Static_assert((int)HAL_NET_WC_RECV_RDMA_WITH_IMM == (int)RDMA_WC_RECV_RDMA_WITH_IMM &&
+                   (int)HAL_NET_WC_SEND == (int)RDMA_WC_SEND,
+               "hal.h and rdma.h completion opcodes");
+_Static_assert((int)HAL_NET_CTL_DESTROY_QP == (int)RDMA_CTL_DESTROY_QP && (int)HAL_NET_QPT_UD == (int)RDMA_QPT_UD &&
+                   (int)HAL_NET_CTL_ESTATE == (int)RDMA_CTL_ESTATE,
+               "hal.h and rdma.h control verbs");
+_Static_assert(HAL_NET_MAX_INLINE == RDMA_MAX_INLINE && HAL_NET_CQE_INLINE == RDMA_CQE_INLINE,
+               "hal.h and rdma.h inline sizes");
+
+void platform_net_attach(struct platform *p, struct orr_port *port, orr_time_t irq_latency)
 {
-    (void)c, (void)qp, (void)wr, (void)len;
-    return HAL_ENOTSUP; /* until the fabric issue */
+    struct orr_component *c = p->comp;
+    p->net.port = port;
+    p->net.irq_latency = irq_latency;
+    p->net.posts = orr_counter_new(c, "kern.net_posts", "wr");
+    p->net.ctls = orr_counter_new(c, "kern.net_ctls", "verb");
+    p->net.cqes = orr_counter_new(c, "kern.net_cqes", "cqe");
+    p->net.irqs = orr_counter_new(c, "kern.net_irqs", "irq");
 }
 
-int hal_net_poll(struct hal_cpu *c, uint32_t cq, void *out, size_t n)
+static bool net_present(const struct platform *p)
 {
-    (void)c, (void)cq, (void)out, (void)n;
-    return HAL_ENOTSUP;
+    return p->net.port && p->net.port->link;
+}
+
+/* Send data[0..1] to the RNIC now, or after what is queued. */
+static void net_send(struct hal_cpu *c, uint64_t w0, uint64_t blob)
+{
+    struct platform_net *n = &c->plat->net;
+    struct orr_msg m = {RDMA_HOST_MSG_BYTES, {w0, blob}};
+    if (n->nOut == 0 &&
+        orr_port_send(n->port, &m, orr_clock_cycles_to_ps(&c->plat->clock, c->cost_cycles)) !=
+            ORR_EBUSY)
+        return;
+    if (n->nOut == n->outCap) { /* grow the ring, unwrapping it */
+        uint32_t cap = n->outCap ? 2 * n->outCap : 16;
+        struct platform_net_out *a = malloc(cap * sizeof *a);
+        if (!a)
+            abort();
+        for (uint32_t i = 0; i < n->nOut; i++)
+            a[i] = n->aOut[(n->outHead + i) % n->outCap];
+        free(n->aOut);
+        n->aOut = a;
+        n->outCap = cap;
+        n->outHead = 0;
+    }
+    n->aOut[(n->outHead + n->nOut++) % n->outCap] = (struct platform_net_out){{w0, blob}};
+}
+
+static void net_drain(struct platform *p)
+{
+    struct platform_net *n = &p->net;
+    while (n->nOut) {
+        struct platform_net_out *o = &n->aOut[n->outHead];
+        struct orr_msg m = {RDMA_HOST_MSG_BYTES, {o->data[0], o->data[1]}};
+        if (orr_port_send(n->port, &m, 0) == ORR_EBUSY)
+            return;
+        n->outHead = (n->outHead + 1) % n->outCap;
+        n->nOut--;
+    }
+}
+
+static struct platform_cq *net_cq(struct platform *p, uint32_t cqn)
+{
+    struct platform_net *n = &p->net;
+    if (cqn >= n->nCq) {
+        uint32_t nc = cqn + 1 > 2 * n->nCq ? cqn + 1 : 2 * n->nCq;
+        struct platform_cq *a = realloc(n->aCq, nc * sizeof *a);
+        if (!a)
+            abort();
+        memset(a + n->nCq, 0, (nc - n->nCq) * sizeof *a);
+        n->aCq = a;
+        n->nCq = nc;
+    }
+    return &n->aCq[cqn];
+}
+
+static void net_push(struct platform *p, const struct hal_net_cqe *e)
+{
+    struct platform_cq *q = net_cq(p, e->cqn);
+    if (q->n == q->cap) {
+        uint32_t cap = q->cap ? 2 * q->cap : 16;
+        struct hal_net_cqe *a = malloc(cap * sizeof *a);
+        if (!a)
+            abort();
+        for (uint32_t i = 0; i < q->n; i++)
+            a[i] = q->a[(q->head + i) % q->cap];
+        free(q->a);
+        q->a = a;
+        q->cap = cap;
+        q->head = 0;
+    }
+    q->a[(q->head + q->n++) % q->cap] = *e;
+    p->net.cqes->v++;
+    if (!q->irq_pending && p->up.net) {
+        q->irq_pending = true;
+        orr_timer(p->comp, p->net.irq_latency, PLAT_TAG_NET, e->cqn, 0);
+    }
+}
+
+static void deliver_net(struct hal_cpu *c, void *arg)
+{
+    c->plat->up.net(c, (uint32_t)(uintptr_t)arg);
+}
+
+/* A message from the RNIC: a CQE, or a control verb's answer (a CTL CQE on
+ * HAL_NET_CQ_CTL). Blobs are freed here (the receiver's job). */
+static void net_receive(struct platform *p, const struct orr_event *ev)
+{
+    struct orr_sim *s = p->comp->sim;
+    enum rdma_host_kind k = rdma_host_kind(ev->data[0]);
+    void *b = ev->data[1] ? orr_blob_get(s, ev->data[1]) : NULL;
+    struct hal_net_cqe e;
+    memset(&e, 0, sizeof e);
+    if (k == RDMA_N_CQE && b) {
+        const struct rdma_cqe *r = b;
+        e.wr_id = r->wr_id;
+        e.cqn = r->cqn;
+        e.qpn = r->qpn;
+        e.status = r->status;
+        e.opcode = r->opcode;
+        e.has_imm = r->has_imm;
+        e.byte_len = r->byte_len;
+        e.imm = r->imm;
+        e.src_node = r->src_node;
+        e.src_qpn = r->src_qpn;
+        e.value = r->value;
+        memcpy(e.inline_data, r->inline_data, sizeof e.inline_data);
+        if (e.cqn != HAL_NET_CQ_CTL) /* cqn 0 is never an RNIC's */
+            net_push(p, &e);
+    } else if (k == RDMA_N_CTL_DONE && b) {
+        const struct rdma_ctl *r = b;
+        e.wr_id = r->cookie;
+        e.cqn = HAL_NET_CQ_CTL;
+        e.qpn = r->qpn;
+        e.opcode = HAL_NET_WC_CTL;
+        e.value = (uint64_t)r->result;
+        net_push(p, &e);
+    }
+    if (ev->data[1])
+        orr_blob_free(s, ev->data[1]);
+}
+
+static bool net_handle(struct platform *p, const struct orr_event *ev)
+{
+    struct platform_net *n = &p->net;
+    if (ev->kind == ORR_TK_TIMER && ev->port == PLAT_TAG_NET) {
+        uint32_t cq = (uint32_t)ev->data[0];
+        if (cq < n->nCq)
+            n->aCq[cq].irq_pending = false;
+        n->irqs->v++;
+        platform_call(p, 0, deliver_net, (void *)(uintptr_t)cq);
+        return true;
+    }
+    if (!n->port || (ev->kind != ORR_TK_MSG && ev->kind != ORR_TK_READY) ||
+        ev->port != n->port->index)
+        return false;
+    if (ev->kind == ORR_TK_READY)
+        net_drain(p);
+    else
+        net_receive(p, ev);
+    return true;
+}
+
+int hal_net_ctl(struct hal_cpu *c, const struct hal_net_ctl *req)
+{
+    if (!net_present(c->plat))
+        return HAL_ENOTSUP;
+    if (!req || req->op < HAL_NET_CTL_CREATE_CQ || req->op > HAL_NET_CTL_DESTROY_QP)
+        return HAL_EINVAL;
+    struct rdma_ctl *r;
+    uint64_t h = orr_blob_new(c->plat->comp->sim, sizeof *r, (void **)&r);
+    r->op = req->op;
+    r->qp_type = req->qp_type;
+    r->send_cq = req->send_cq;
+    r->recv_cq = req->recv_cq;
+    r->depth = req->depth;
+    r->qpn = req->qpn;
+    r->remote_node = req->remote_node;
+    r->remote_qpn = req->remote_qpn;
+    r->cookie = req->cookie;
+    c->plat->net.ctls->v++;
+    net_send(c, rdma_host_pack(RDMA_H_CTL, 0), h);
+    return HAL_OK;
+}
+
+static bool wr_ok(const struct hal_net_wr *w, bool recv)
+{
+    if (recv)
+        return true;
+    return w->opcode >= HAL_NET_OP_SEND && w->opcode <= HAL_NET_OP_FAA &&
+           (!(w->flags & HAL_NET_F_INLINE) || w->length <= HAL_NET_MAX_INLINE);
+}
+
+static int net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n,
+                    bool recv)
+{
+    if (!net_present(c->plat))
+        return HAL_ENOTSUP;
+    if (qp == 0 || !wr || n == 0)
+        return HAL_EINVAL;
+    for (size_t i = 0; i < n; i++) /* validate all, then post all */
+        if (!wr_ok(&wr[i], recv))
+            return HAL_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const struct hal_net_wr *w = &wr[i];
+        struct rdma_wr *r;
+        uint64_t h = orr_blob_new(c->plat->comp->sim, sizeof *r, (void **)&r);
+        r->wr_id = w->wr_id;
+        r->qpn = qp;
+        r->opcode = recv ? RDMA_OP_RECV : w->opcode;
+        r->flags = recv ? 0 : w->flags;
+        r->laddr = w->laddr;
+        r->length = w->length;
+        r->imm = w->imm;
+        r->raddr = w->raddr;
+        r->compare = w->compare;
+        r->swap_add = w->swap_add;
+        r->ud_node = w->ud_node;
+        r->ud_qpn = w->ud_qpn;
+        if (!recv && (w->flags & HAL_NET_F_INLINE))
+            memcpy(r->inline_data, w->inline_data, w->length);
+        c->plat->net.posts->v++;
+        net_send(c, rdma_host_pack(recv ? RDMA_H_POST_RECV : RDMA_H_POST_SEND, 0), h);
+    }
+    return HAL_OK;
+}
+
+int hal_net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
+{
+    return net_post(c, qp, wr, n, false);
+}
+
+int hal_net_post_recv(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
+{
+    return net_post(c, qp, wr, n, true);
+}
+
+int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t n)
+{
+    struct platform *p = c->plat;
+    if (!net_present(p))
+        return HAL_ENOTSUP;
+    if (!out)
+        return HAL_EINVAL;
+    if (cq >= p->net.nCq)
+        return 0;
+    struct platform_cq *q = &p->net.aCq[cq];
+    size_t k = 0;
+    for (; k < n && q->n; k++) {
+        out[k] = q->a[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->n--;
+    }
+    return (int)k;
 }
 
 void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)

@@ -18,6 +18,7 @@
 enum {
     PLAT_TAG_TIMER = 0xF000, /* a: cpu, b: generation */
     PLAT_TAG_IPI = 0xF001,   /* a: target cpu, b: reason */
+    PLAT_TAG_NET = 0xF002,   /* a: cq whose interrupt is due */
 };
 
 #define PLAT_MAX_TRACEPOINTS 32
@@ -45,6 +46,34 @@ struct hal_cpu {
 struct platform_upcalls {
     void (*timer)(struct hal_cpu *c);
     void (*ipi)(struct hal_cpu *c, uint32_t reason);
+    /* optional: completions waiting on cq (kern_net); NULL: the kernel
+     * polls on its own */
+    void (*net)(struct hal_cpu *c, uint32_t cq);
+};
+
+/* One completion queue's CQEs as the host sees them: a FIFO (ring). */
+struct platform_cq {
+    struct hal_net_cqe *a;
+    uint32_t head, n, cap;
+    bool irq_pending; /* a PLAT_TAG_NET event for this CQ is queued */
+};
+
+/* A host message the link refused (busy), sent again on ORR_TK_READY. */
+struct platform_net_out {
+    uint64_t data[2];
+};
+
+/* The platform's RDMA side (platform_net_attach): a port linked to an
+ * rnic's `host` port, the CQEs received per CQ (index = cqn; 0 is the
+ * control CQ), and messages waiting for the link. */
+struct platform_net {
+    struct orr_port *port;       /* NULL: no RNIC, hal_net_* return HAL_ENOTSUP */
+    orr_time_t irq_latency;
+    struct platform_cq *aCq;
+    uint32_t nCq;
+    struct platform_net_out *aOut;
+    uint32_t outHead, nOut, outCap;
+    struct orr_counter *posts, *cqes, *irqs, *ctls;
 };
 
 struct platform {
@@ -58,6 +87,7 @@ struct platform {
     uint16_t aKind[PLAT_MAX_TRACEPOINTS];                 /* their engine trace kinds */
     unsigned nTp;
     struct orr_counter *ipis, *timer_irqs, *cost_cycles;
+    struct platform_net net;
     char aConsole[PLAT_CONSOLE_MAX];     /* what the kernel printed (truncated) */
     uint32_t nConsole;
     /* hal_panic unwinds to the innermost platform_call */
@@ -74,8 +104,17 @@ void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, u
                    const struct platform_upcalls *up);
 void platform_free(struct platform *p);
 
-/* If ev is a platform event (timer or IPI), deliver it to the kernel's
- * upcall (interrupts off) and return true. */
+/* Give the kernel an RNIC: port (created by the component, linked by the
+ * scenario to an rnic's `host` port) carries include/orrery/rdma.h
+ * messages. A CQE or control answer arriving for CQ n raises kern_net(cpu 0,
+ * n) irq_latency later (one pending interrupt per CQ covers later arrivals).
+ * Call from create, after platform_init. A port left unlinked is the same
+ * as no RNIC (HAL_ENOTSUP). */
+void platform_net_attach(struct platform *p, struct orr_port *port, orr_time_t irq_latency);
+
+/* If ev is a platform event (timer, IPI, network interrupt, or a message or
+ * link-ready on the net port), deliver it to the kernel's upcall
+ * (interrupts off) and return true. */
 bool platform_handle(struct platform *p, const struct orr_event *ev);
 
 /* Run fn(cpu, arg) as kernel code on a CPU: interrupts off, a hal_panic

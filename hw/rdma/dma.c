@@ -7,7 +7,7 @@
  *             answered by CPLD (or CPL_UR: the read fails); writes split
  *             into max_payload MWRs (posted). Every TLP is serialised at the
  *             link's gen/width (pcie_tx).
- *   internal  a sparse linestore holding the bytes (or none, with
+ *   internal  the node's hostmem (mem/hostmem.h) holding the bytes (or none, with
  *             host_memory_data: false). A read completes dma_latency after
  *             its request TLPs are serialised, then its data is serialised
  *             on the downstream direction; a write is serialised and lands
@@ -43,7 +43,6 @@ void dma_free(struct rnic *s)
     free(s->aTagOff);
     free(s->aWait);
     outq_free(&s->pcieQ);
-    linestore_free(&s->mem);
 }
 
 static uint32_t op_alloc(struct rnic *s)
@@ -81,32 +80,12 @@ static uint32_t chunks(uint32_t len, uint32_t max)
 
 static void mem_read(struct rnic *s, uint64_t addr, uint32_t len, uint8_t *out)
 {
-    uint8_t line[ORR_LINE_BYTES];
-    for (uint32_t off = 0; off < len;) {
-        uint64_t a = addr + off, base = a & ~(uint64_t)(ORR_LINE_BYTES - 1);
-        uint32_t lo = (uint32_t)(a - base), n = ORR_LINE_BYTES - lo;
-        if (n > len - off)
-            n = len - off;
-        linestore_read(&s->mem, base, line);
-        memcpy(out + off, line + lo, n);
-        off += n;
-    }
+    hostmem_read(s->mem, addr, out, len);
 }
 
 static void mem_write(struct rnic *s, uint64_t addr, uint32_t len, const uint8_t *in)
 {
-    uint8_t line[ORR_LINE_BYTES];
-    for (uint32_t off = 0; off < len;) {
-        uint64_t a = addr + off, base = a & ~(uint64_t)(ORR_LINE_BYTES - 1);
-        uint32_t lo = (uint32_t)(a - base), n = ORR_LINE_BYTES - lo;
-        if (n > len - off)
-            n = len - off;
-        if (n < ORR_LINE_BYTES)
-            linestore_read(&s->mem, base, line);
-        memcpy(line + lo, in + off, n);
-        linestore_write(&s->mem, base, line);
-        off += n;
-    }
+    hostmem_write(s->mem, addr, in, len);
 }
 
 void dma_timer(struct orr_component *c, struct rnic *s, uint32_t i)

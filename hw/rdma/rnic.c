@@ -190,7 +190,9 @@ static int rnic_create(struct orr_component *c, const struct orr_params *p, stru
     s->aCq = calloc((size_t)s->max_cq + 1, sizeof *s->aCq);
     if (!s->aQp || !s->aCq)
         abort();
-    linestore_init(&s->mem); /* the internal memory (tests fill it before start) */
+    s->mem = hostmem_for(c->sim, NULL, c->path); /* the internal backend's bytes */
+    if (!s->data) /* bytes that arrive are not stored: software must know */
+        s->mem->timing_only = true;
     stats_new(c, s);
     s->kRetransmit = orr_trace_kind(c, "rdma.retransmit");
     s->kErrCqe = orr_trace_kind(c, "rdma.error_cqe");

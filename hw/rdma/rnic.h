@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mem/linestore.h"
+#include "mem/hostmem.h"
 #include "orrery/net.h"
 #include "orrery/pcie.h"
 #include "orrery/rdma.h"
@@ -207,7 +207,7 @@ struct rnic {
     uint32_t tag_cursor, tags_used;
     uint32_t *aWait;         /* PCIe: ops with chunks still to issue (FIFO ring) */
     uint32_t wait_cap, wait_head, wait_n;
-    struct linestore mem;
+    struct hostmem *mem; /* the node's memory (internal backend) */
 
     /* atomics at the responder */
     struct atomic_job *aAtomic;

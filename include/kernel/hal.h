@@ -86,11 +86,159 @@ int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, boo
                 uint64_t *bus);
 int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len);
 
-/* --- network (stubbed: HAL_ENOTSUP until the fabric issue lands) ----------
- * hal_net_post: hand a work request to the NIC; hal_net_poll: take up to n
- * completions. */
-int hal_net_post(struct hal_cpu *c, uint32_t qp, const void *wr, size_t len);
-int hal_net_poll(struct hal_cpu *c, uint32_t cq, void *out, size_t n);
+/* --- network: RDMA verbs ----------------------------------------------------
+ * The kernel's door to an RDMA NIC (RNIC), shaped as the verbs interface:
+ * queue pairs (QPs) of type RC, UC or UD, completion queues (CQs), send and
+ * receive work requests (WRs) and completions (CQEs). The same numbering as
+ * include/orrery/rdma.h, which the simulated platform translates to; this
+ * header carries its own copy so that kernel/ stays freestanding.
+ *
+ * Control is asynchronous: creating a CQ or QP and connecting or destroying
+ * a QP is a driver call that takes time (microseconds on a real RNIC; the
+ * simulated one answers ctl_latency later, in post order). hal_net_ctl posts
+ * the request and returns at once; its result comes back as a CQE on the
+ * control CQ, HAL_NET_CQ_CTL (0, never a real CQ), with opcode
+ * HAL_NET_WC_CTL, wr_id = the request's cookie, status HAL_NET_WC_SUCCESS
+ * and `value` = the result as int64_t: the new cqn or qpn (> 0), 0 for
+ * CONNECT and DESTROY_QP, or a negative enum hal_net_ctl_err.
+ *
+ * Completions are interrupt driven (MSI-X style, one vector per CQ): when a
+ * CQE arrives on a CQ, the platform calls kern_net(c, cq) on CPU 0 after its
+ * interrupt latency, unless a kern_net for that CQ is already pending (one
+ * pending interrupt covers every CQE that arrived before it is delivered).
+ * The handler should poll the CQ until it returns 0; a CQE left behind is
+ * only announced again by a later arrival.
+ *
+ * All calls return a negative HAL_E* code, HAL_ENOTSUP on a platform with no
+ * RNIC (the kernel sees that at the first call and runs without a network),
+ * HAL_EINVAL for an argument the platform can reject without the RNIC (qp or
+ * cq 0 where one is needed, n == 0, an unknown opcode, an inline length
+ * above HAL_NET_MAX_INLINE). Errors the RNIC finds (a QP that does not
+ * exist or is not connected, a dead peer) arrive as CQEs with a non-success
+ * status, as on hardware. */
+#define HAL_NET_MAX_INLINE 256u /* bytes of inline_data in a WR */
+#define HAL_NET_CQE_INLINE 64u  /* received bytes a CQE also carries */
+#define HAL_NET_CQ_CTL 0u       /* the control CQ: results of hal_net_ctl */
+
+enum hal_net_qp_type { HAL_NET_QPT_RC = 1, HAL_NET_QPT_UC = 2, HAL_NET_QPT_UD = 3 };
+
+/* WR opcodes. SEND/SEND_IMM on RC, UC, UD; WRITE/WRITE_IMM on RC, UC;
+ * READ, CAS, FAA on RC only (atomics: 8 bytes, raddr 8-byte aligned). */
+enum hal_net_opcode {
+    HAL_NET_OP_SEND = 1,
+    HAL_NET_OP_SEND_IMM,
+    HAL_NET_OP_WRITE,
+    HAL_NET_OP_WRITE_IMM,
+    HAL_NET_OP_READ,
+    HAL_NET_OP_CAS,
+    HAL_NET_OP_FAA,
+    HAL_NET_OP_RECV, /* hal_net_post_recv only */
+};
+
+enum hal_net_wr_flags {
+    HAL_NET_F_SIGNALED = 1, /* a CQE on success too (errors always make one) */
+    HAL_NET_F_INLINE = 2,   /* payload in inline_data[0..length); laddr unused */
+};
+
+/* A work request: a send WR for hal_net_post, a receive WR (laddr, length,
+ * wr_id; the rest ignored) for hal_net_post_recv. laddr is a bus address
+ * (hal_dma_map) of the local buffer. */
+struct hal_net_wr {
+    uint64_t wr_id;    /* returned in the CQE */
+    uint8_t opcode;    /* enum hal_net_opcode */
+    uint8_t flags;     /* enum hal_net_wr_flags */
+    uint16_t reserved;
+    uint32_t length;   /* bytes (atomics: 8) */
+    uint64_t laddr;    /* local buffer */
+    uint32_t imm;      /* SEND_IMM, WRITE_IMM: immediate data */
+    uint32_t ud_node;  /* UD SEND: destination node */
+    uint32_t ud_qpn;   /* UD SEND: destination QP */
+    uint32_t reserved2;
+    uint64_t raddr;    /* WRITE, READ, CAS, FAA: remote address */
+    uint64_t compare;  /* CAS: expected value */
+    uint64_t swap_add; /* CAS: new value; FAA: addend */
+    uint8_t inline_data[HAL_NET_MAX_INLINE];
+};
+
+/* Completion status (ibv_wc_status); any non-success status on an RC QP
+ * means the QP is in ERROR and every later WR on it is flushed. */
+enum hal_net_wc_status {
+    HAL_NET_WC_SUCCESS = 0,
+    HAL_NET_WC_LOC_LEN_ERR,       /* a received SEND is longer than the RECV buffer */
+    HAL_NET_WC_LOC_QP_OP_ERR,     /* the WR is not valid for this QP */
+    HAL_NET_WC_QP_STATE_ERR,      /* the QP is not connected (INIT) */
+    HAL_NET_WC_WR_FLUSH_ERR,      /* the QP is in ERROR: flushed */
+    HAL_NET_WC_REM_ACCESS_ERR,    /* the responder refused the address */
+    HAL_NET_WC_REM_INV_REQ_ERR,   /* the responder's QP is missing or not connected to us */
+    HAL_NET_WC_RETRY_EXC_ERR,     /* RC: no ack after all retries (peer dead, link down) */
+    HAL_NET_WC_RNR_RETRY_EXC_ERR, /* RC: the responder had no RECV posted, every retry */
+    HAL_NET_WC_LOC_PROT_ERR,      /* DMA to local memory failed */
+};
+
+/* Completion opcodes (ibv_wc_opcode), plus the control CQ's own. */
+enum hal_net_wc_opcode {
+    HAL_NET_WC_SEND = 1,
+    HAL_NET_WC_RDMA_WRITE,
+    HAL_NET_WC_RDMA_READ,
+    HAL_NET_WC_COMP_SWAP,
+    HAL_NET_WC_FETCH_ADD,
+    HAL_NET_WC_RECV,
+    HAL_NET_WC_RECV_RDMA_WITH_IMM,
+    HAL_NET_WC_CTL = 16, /* on HAL_NET_CQ_CTL: a hal_net_ctl result */
+};
+
+struct hal_net_cqe {
+    uint64_t wr_id;    /* the WR's (control: the request's cookie) */
+    uint32_t cqn;      /* the CQ it was polled from */
+    uint32_t qpn;      /* the local QP (control: the request's qpn, or 0) */
+    uint8_t status;    /* enum hal_net_wc_status */
+    uint8_t opcode;    /* enum hal_net_wc_opcode */
+    uint8_t has_imm;
+    uint8_t reserved;
+    uint32_t byte_len; /* RECV: bytes received; READ: bytes read */
+    uint32_t imm;
+    uint32_t src_node; /* receives: the sender's node */
+    uint32_t src_qpn;  /* receives: the sender's QP */
+    uint32_t reserved2;
+    uint64_t value;    /* CAS/FAA: the remote word's old value; CTL: the result */
+    /* Receives of at most HAL_NET_CQE_INLINE bytes also carry their data
+     * here (scatter-to-CQE); it is written to the RECV buffer as well. */
+    uint8_t inline_data[HAL_NET_CQE_INLINE];
+};
+
+enum hal_net_ctl_op {
+    HAL_NET_CTL_CREATE_CQ = 1, /* depth -> cqn */
+    HAL_NET_CTL_CREATE_QP,     /* qp_type, send_cq, recv_cq, depth -> qpn (UD: ready now) */
+    HAL_NET_CTL_CONNECT,       /* qpn, remote_node, remote_qpn: RC/UC INIT -> RTS -> 0 */
+    HAL_NET_CTL_DESTROY_QP,    /* qpn -> 0 */
+};
+
+/* Negative control results (in the CTL CQE's value). */
+enum hal_net_ctl_err {
+    HAL_NET_CTL_EINVAL = -1, /* a bad argument (unknown CQ, wrong type, depth 0) */
+    HAL_NET_CTL_ENOMEM = -2, /* no QP or CQ numbers left */
+    HAL_NET_CTL_ESTATE = -3, /* CONNECT on a QP not in INIT, or on a UD QP */
+};
+
+struct hal_net_ctl {
+    uint32_t op;      /* enum hal_net_ctl_op */
+    uint32_t qp_type; /* CREATE_QP: enum hal_net_qp_type */
+    uint32_t send_cq, recv_cq;
+    uint32_t depth;   /* CREATE_CQ: entries; CREATE_QP: WRs per queue */
+    uint32_t qpn;     /* CONNECT, DESTROY_QP */
+    uint32_t remote_node, remote_qpn;
+    uint64_t cookie;  /* returned as the CTL CQE's wr_id */
+};
+
+/* hal_net_ctl: post a control request; HAL_OK means its CTL CQE will come.
+ * hal_net_post: post wr[0..n) to QP qp's send queue, in order; HAL_OK or an
+ * error with nothing posted. hal_net_post_recv: the same for its receive
+ * queue (opcode ignored). hal_net_poll: move up to n CQEs of CQ cq, oldest
+ * first, into out[]; returns how many (0..n) or a negative HAL_E*. */
+int hal_net_ctl(struct hal_cpu *c, const struct hal_net_ctl *req);
+int hal_net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n);
+int hal_net_post_recv(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n);
+int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t n);
 
 /* --- trace ----------------------------------------------------------------
  * hal_trace: record kernel tracepoint `point` (enum kern_tracepoint in the
@@ -112,12 +260,16 @@ __attribute__((noreturn)) void hal_panic(struct hal_cpu *c, const char *why);
 
 /* --- upcalls: what the platform calls in the kernel -----------------------
  * Called by the platform on the CPU concerned, with interrupts disabled for
- * the duration. On a real target the kernel image defines these two symbols
+ * the duration. On a real target the kernel image defines these symbols
  * (kernel/arch/<arch>/ dispatches traps to them). On the simulated platform
  * each model that hosts the kernel names the kernel functions to call
  * (platform_init), so several kernel configurations can coexist in one
  * simulation; the signatures are the same. */
 void kern_timer(struct hal_cpu *c);                   /* the armed timer fired */
 void kern_ipi(struct hal_cpu *c, uint32_t reason);    /* an IPI arrived */
+/* Completions are waiting on CQ cq (see the network section); optional: a
+ * platform with no RNIC never calls it, and an image for one need not
+ * define it. */
+void kern_net(struct hal_cpu *c, uint32_t cq);
 
 #endif

@@ -21,7 +21,7 @@
 #include "orrery/rdma.h"
 #include "orrery/registry.h"
 #include "orrery/scenario.h"
-#include "rdma/rnic.h"
+#include "mem/hostmem.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ the host */
@@ -213,11 +213,10 @@ static uint8_t pattern(uint64_t addr, unsigned seed)
     return (uint8_t)(x >> 56 ^ x >> 21);
 }
 
-static struct rnic *rnic_of(struct host *h)
+/* The node's memory, which the rnic's internal backend serves. */
+static struct linestore *node_lines(struct host *h)
 {
-    char path[32];
-    snprintf(path, sizeof path, "node%u.rnic", h->node);
-    return orr_sim_find(h->c->sim, path)->state;
+    return &hostmem_for(h->c->sim, NULL, h->c->path)->lines;
 }
 
 /* Write pattern bytes (seed) at [addr, addr+len), line-aligned. */
@@ -228,7 +227,7 @@ static void mem_fill(struct host *h, uint64_t addr, uint32_t len, unsigned seed)
         for (unsigned i = 0; i < ORR_LINE_BYTES; i++)
             line[i] = pattern(a + i, seed);
         if (!h->mem->link) {
-            linestore_write(&rnic_of(h)->mem, a, line);
+            linestore_write(node_lines(h), a, line);
             continue;
         }
         void *b;
@@ -245,7 +244,7 @@ static void mem_word(struct host *h, uint64_t addr, uint64_t v)
     uint8_t line[ORR_LINE_BYTES] = {0};
     memcpy(line + (addr & 63), &v, 8);
     if (!h->mem->link) {
-        linestore_write(&rnic_of(h)->mem, addr & ~63ull, line);
+        linestore_write(node_lines(h), addr & ~63ull, line);
         return;
     }
     void *b;
@@ -285,7 +284,7 @@ static const uint8_t *mem_bytes(struct host *h)
 {
     if (!h->mem->link)
         for (uint64_t a = h->rd_addr; a < h->rd_addr + h->rd_len; a += ORR_LINE_BYTES)
-            linestore_read(&rnic_of(h)->mem, a, h->aRd + (a - h->rd_addr));
+            linestore_read(node_lines(h), a, h->aRd + (a - h->rd_addr));
     return h->aRd;
 }
 

@@ -182,13 +182,25 @@ int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len)
     return HAL_ENOTSUP;
 }
 
-int hal_net_post(struct hal_cpu *c, uint32_t qp, const void *wr, size_t len)
+int hal_net_ctl(struct hal_cpu *c, const struct hal_net_ctl *req)
 {
-    (void)c, (void)qp, (void)wr, (void)len;
+    (void)c, (void)req;
     return HAL_ENOTSUP;
 }
 
-int hal_net_poll(struct hal_cpu *c, uint32_t cq, void *out, size_t n)
+int hal_net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
+{
+    (void)c, (void)qp, (void)wr, (void)n;
+    return HAL_ENOTSUP;
+}
+
+int hal_net_post_recv(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
+{
+    (void)c, (void)qp, (void)wr, (void)n;
+    return HAL_ENOTSUP;
+}
+
+int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t n)
 {
     (void)c, (void)cq, (void)out, (void)n;
     return HAL_ENOTSUP;

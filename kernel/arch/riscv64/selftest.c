@@ -66,11 +66,16 @@ static int test_load_store(struct hal_cpu *c)
 static int test_stubs(struct hal_cpu *c)
 {
     uint64_t bus, before = c->n_trace;
-    char buf[8];
+    /* static: a zeroed WR on the stack would be a memset call */
+    static struct hal_net_wr wr;
+    static struct hal_net_cqe cqe;
+    static const struct hal_net_ctl ctl = {.op = HAL_NET_CTL_CREATE_CQ, .depth = 16};
     KTEST_CHECK(hal_dma_map(c, 0, 0x80000000u, 4096, true, &bus) == HAL_ENOTSUP);
     KTEST_CHECK(hal_dma_unmap(c, 0, 0, 4096) == HAL_ENOTSUP);
-    KTEST_CHECK(hal_net_post(c, 0, buf, sizeof buf) == HAL_ENOTSUP);
-    KTEST_CHECK(hal_net_poll(c, 0, buf, 1) == HAL_ENOTSUP);
+    KTEST_CHECK(hal_net_ctl(c, &ctl) == HAL_ENOTSUP);
+    KTEST_CHECK(hal_net_post(c, 1, &wr, 1) == HAL_ENOTSUP);
+    KTEST_CHECK(hal_net_post_recv(c, 1, &wr, 1) == HAL_ENOTSUP);
+    KTEST_CHECK(hal_net_poll(c, HAL_NET_CQ_CTL, &cqe, 1) == HAL_ENOTSUP);
     hal_trace(c, 1, 2, 3);
     hal_cost(c, 100);
     KTEST_CHECK(c->n_trace == before + 1);

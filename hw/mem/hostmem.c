@@ -1,0 +1,59 @@
+/* hostmem: named byte stores shared by a node's memory devices and its
+ * software models (hostmem.h). */
+#include "mem/hostmem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void hostmem_fini(void *p)
+{
+    linestore_free(&((struct hostmem *)p)->lines);
+}
+
+struct hostmem *hostmem_get(struct orr_sim *s, const char *name)
+{
+    char key[160];
+    snprintf(key, sizeof key, "hostmem:%s", name);
+    return orr_sim_shared(s, key, sizeof(struct hostmem), hostmem_fini); /* zeroed = empty */
+}
+
+struct hostmem *hostmem_for(struct orr_sim *s, const char *name, const char *path)
+{
+    if (name && *name)
+        return hostmem_get(s, name);
+    char node[128];
+    size_t n = strcspn(path, ".");
+    snprintf(node, sizeof node, "%.*s", (int)(n < sizeof node ? n : sizeof node - 1), path);
+    return hostmem_get(s, node);
+}
+
+void hostmem_read(const struct hostmem *m, uint64_t addr, void *out, size_t n)
+{
+    uint8_t line[ORR_LINE_BYTES], *o = out;
+    for (size_t off = 0; off < n;) {
+        uint64_t a = addr + off, base = a & ~(uint64_t)(ORR_LINE_BYTES - 1);
+        size_t lo = (size_t)(a - base), k = ORR_LINE_BYTES - lo;
+        if (k > n - off)
+            k = n - off;
+        linestore_read(&m->lines, base, line);
+        memcpy(o + off, line + lo, k);
+        off += k;
+    }
+}
+
+void hostmem_write(struct hostmem *m, uint64_t addr, const void *in, size_t n)
+{
+    uint8_t line[ORR_LINE_BYTES];
+    const uint8_t *i = in;
+    for (size_t off = 0; off < n;) {
+        uint64_t a = addr + off, base = a & ~(uint64_t)(ORR_LINE_BYTES - 1);
+        size_t lo = (size_t)(a - base), k = ORR_LINE_BYTES - lo;
+        if (k > n - off)
+            k = n - off;
+        if (k < ORR_LINE_BYTES)
+            linestore_read(&m->lines, base, line);
+        memcpy(line + lo, i + off, k);
+        linestore_write(&m->lines, base, line);
+        off += k;
+    }
+}
