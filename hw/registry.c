@@ -26,6 +26,7 @@ extern const struct orr_component_type orr_dma_engine_type; /* pcie/dma_engine.c
 extern const struct orr_component_type orr_pcie_switch_type; /* pcie/switch.c */
 extern const struct orr_component_type orr_nic_type;        /* nic/nic.c */
 extern const struct orr_component_type orr_rnic_type;       /* rdma/rnic.c */
+extern const struct orr_component_type orr_perftest_type;   /* workloads/perftest.c */
 extern const struct orr_component_type orr_allreduce_type;  /* workloads/allreduce.c */
 extern const struct orr_component_type orr_kv_type;         /* workloads/kv.c */
 extern const struct orr_component_type orr_rdma_incast_type; /* workloads/rdma_incast.c */
@@ -61,6 +62,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_pcie_switch_type,
     &orr_nic_type,
     &orr_rnic_type,
+    &orr_perftest_type,
     &orr_allreduce_type,
     &orr_kv_type,
     &orr_rdma_incast_type,
