@@ -249,7 +249,7 @@ orr_time_t dma_write(struct orr_component *c, struct rnic *s, uint64_t addr, uin
     uint32_t nch = chunks(len, s->max_payload);
     delay = pcie_tx_delay(&s->up, now, len + nch * PCIE_TLP_OVERHEAD);
     if (!s->data || !len || !rnic_local_ok(s, addr, len))
-        return delay;
+        return delay + s->dma_latency / 2;
     uint32_t i = op_alloc(s);
     struct dma_op *o = &s->aOp[i];
     *o = (struct dma_op){.used = true, .ctx = {.purpose = DP_WRITE_LAND}, .addr = addr, .len = len};
@@ -259,5 +259,5 @@ orr_time_t dma_write(struct orr_component *c, struct rnic *s, uint64_t addr, uin
     if (bytes)
         memcpy(o->buf, bytes, len);
     orr_timer(c, delay + s->dma_latency / 2, TIMER_DMA, i, 0);
-    return delay;
+    return delay + s->dma_latency / 2;
 }

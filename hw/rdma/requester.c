@@ -182,7 +182,20 @@ static void arm_timer(struct orr_component *c, struct rnic *s, struct qp *q, uns
     (void)s;
     q->timer_gen++;
     q->timer_armed = true;
+    q->timer_tag = (uint8_t)tag;
+    q->retry_at = orr_now(c->sim) + after;
     orr_timer(c, after, (uint16_t)tag, q->qpn, (uint64_t)q->serial << 32 | q->timer_gen);
+}
+
+/* Push the retransmission deadline out. Progress comes with every ACK, so
+ * rather than an event per ACK the armed timer is left in the queue and,
+ * when it fires early, re-armed for the deadline (req_timer). */
+static void restart_retry(struct orr_component *c, struct rnic *s, struct qp *q)
+{
+    if (q->timer_armed && q->timer_tag == TIMER_RETRY)
+        q->retry_at = orr_now(c->sim) + s->retry_timeout;
+    else
+        arm_timer(c, s, q, TIMER_RETRY, s->retry_timeout);
 }
 
 static void disarm_timer(struct qp *q)
@@ -382,7 +395,7 @@ static void progressed(struct orr_component *c, struct rnic *s, struct qp *q)
     if (q->una == q->hi_psn)
         disarm_timer(q);
     else
-        arm_timer(c, s, q, TIMER_RETRY, s->retry_timeout);
+        restart_retry(c, s, q);
 }
 
 /* Everything up to and including PSN p is acknowledged. Returns false if
@@ -509,6 +522,12 @@ void req_response(struct orr_component *c, struct rnic *s, struct qp *q, uint64_
 
 void req_timer(struct orr_component *c, struct rnic *s, struct qp *q, unsigned tag)
 {
+    orr_time_t now = orr_now(c->sim);
+    if (tag == TIMER_RETRY && now < q->retry_at) { /* progress since it was armed */
+        orr_timer(c, q->retry_at - now, TIMER_RETRY, q->qpn,
+                  (uint64_t)q->serial << 32 | q->timer_gen);
+        return;
+    }
     q->timer_armed = false;
     if (tag == TIMER_RNR) {
         q->rnr_wait = false;

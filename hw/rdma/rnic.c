@@ -44,7 +44,8 @@ static const struct orr_param rnic_params[] = {
     {"rx_latency", ORR_P_TIME, "150ns", 0, "receive pipeline latency, wire to processing"},
     {"max_rd_atomic", ORR_P_UINT, "16", ORR_PF_POSITIVE,
      "READ/atomic requests a QP may have outstanding as initiator", NULL, 1, 256},
-    {"retry_timeout", ORR_P_TIME, "10us", ORR_PF_POSITIVE, "RC retransmission timer"},
+    {"retry_timeout", ORR_P_TIME, "131us", ORR_PF_POSITIVE,
+     "RC retransmission timer (InfiniBand local ACK timeout 4.096 us x 2^5)"},
     {"retry_count", ORR_P_UINT, "7", 0, "RC retransmissions before RETRY_EXC_ERR", NULL, 0, 255},
     {"rnr_timeout", ORR_P_TIME, "10us", ORR_PF_POSITIVE, "wait after an RNR NAK before resending"},
     {"rnr_retry", ORR_P_UINT, "7", 0, "RNR NAKs tolerated per QP before RNR_RETRY_EXC_ERR", NULL,
@@ -305,7 +306,9 @@ void rnic_qp_state(struct orr_component *c, struct rnic *s, struct qp *q, uint8_
 /* ------------------------------------------------------------------ completions */
 
 /* A completion: a 64 B DMA write into the CQ's ring, and the CQE message to
- * the host leaving when that write does. */
+ * the host leaving when that write is in memory (dma_write): writes land in
+ * order, so the data it completes is there before it — the host never sees
+ * a completion ahead of its bytes. */
 void rnic_cqe(struct orr_component *c, struct rnic *s, uint32_t cqn, const struct rdma_cqe *e)
 {
     struct cq *cq = cqn >= 1 && cqn <= s->max_cq && s->aCq[cqn].used ? &s->aCq[cqn] : NULL;

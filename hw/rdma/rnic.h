@@ -109,6 +109,9 @@ struct qp {
     bool rnr_wait, pump_armed;
     uint32_t timer_gen;
     bool timer_armed;
+    uint8_t timer_tag;     /* TIMER_RETRY or TIMER_RNR while armed */
+    orr_time_t retry_at;   /* the retransmission deadline: an armed TIMER_RETRY
+                            * event that fires earlier re-arms itself for it */
 
     /* receive queue and responder */
     struct rwqe *aRq;
@@ -229,8 +232,11 @@ void dma_init(struct rnic *s);
 void dma_free(struct rnic *s);
 void dma_read(struct orr_component *c, struct rnic *s, uint64_t addr, uint32_t len,
               const struct dma_ctx *ctx);
-/* Posted write; returns the delay until it has left the RNIC. bytes may be
- * NULL (zeros). */
+/* Posted write. Returns the delay until the RNIC can tell it is in host
+ * memory: internal backend, when it lands (dma_latency / 2 after it has
+ * left, whether or not bytes are kept); PCIe, when its last TLP has left
+ * (the root complex's latency then comes on top). bytes may be NULL
+ * (zeros). */
 orr_time_t dma_write(struct orr_component *c, struct rnic *s, uint64_t addr, uint32_t len,
                      const void *bytes);
 void dma_tlp(struct orr_component *c, struct rnic *s, const struct orr_event *ev);
