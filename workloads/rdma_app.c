@@ -179,10 +179,9 @@ static void on_connected(struct verbs_host *vh, uint32_t peer, uint32_t tag, uin
 
 static void drain_wait(struct rapp *a, struct rapp_qp *q)
 {
-    while (q->nWait && q->inflight < a->qp_depth) {
-        vh_post_send(&a->vh, &q->aWait[q->waitHead]);
-        q->waitHead = (q->waitHead + 1) % q->capWait;
-        q->nWait--;
+    while (q->wait.n && q->inflight < a->qp_depth) {
+        vh_post_send(&a->vh, orr_ring_at(&q->wait, sizeof(struct rdma_wr), 0));
+        orr_ring_pop(&q->wait);
         q->inflight++;
     }
 }
@@ -281,7 +280,7 @@ void rapp_handle(struct rapp *a, const struct orr_event *ev)
 void rapp_destroy(struct rapp *a)
 {
     for (uint32_t i = 0; i < a->nQp; i++)
-        free(a->aQp[i].aWait);
+        orr_ring_free(&a->aQp[i].wait);
     free(a->aQp);
     vh_destroy(&a->vh);
 }
@@ -299,24 +298,12 @@ void rapp_send(struct rapp *a, uint32_t qi, struct rdma_wr *wr)
     struct rapp_qp *q = &a->aQp[qi];
     wr->qpn = q->qpn;
     wr->flags |= RDMA_F_SIGNALED;
-    if (!q->nWait && q->inflight < a->qp_depth) {
+    if (!q->wait.n && q->inflight < a->qp_depth) {
         q->inflight++;
         vh_post_send(&a->vh, wr);
         return;
     }
-    if (q->nWait == q->capWait) {
-        uint32_t cap = q->capWait ? q->capWait * 2 : 8;
-        struct rdma_wr *n = malloc((size_t)cap * sizeof *n);
-        if (!n)
-            abort();
-        for (uint32_t i = 0; i < q->nWait; i++)
-            n[i] = q->aWait[(q->waitHead + i) % q->capWait];
-        free(q->aWait);
-        q->aWait = n;
-        q->capWait = cap;
-        q->waitHead = 0;
-    }
-    q->aWait[(q->waitHead + q->nWait++) % q->capWait] = *wr;
+    *(struct rdma_wr *)orr_ring_push(&q->wait, sizeof *wr) = *wr;
 }
 
 void rapp_recv(struct rapp *a, uint32_t qi, uint64_t wr_id, uint64_t laddr, uint32_t len)

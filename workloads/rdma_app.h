@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "orrery/ring.h"
 #include "verbs_host.h"
 
 struct hostmem;
@@ -79,8 +80,7 @@ struct rapp_qp {
     uint32_t peer, tag, qpn;
     bool up;
     /* send WRs not yet posted because qp_depth are in flight (FIFO) */
-    struct rdma_wr *aWait;
-    uint32_t waitHead, nWait, capWait;
+    struct orr_ring wait; /* of struct rdma_wr: beyond qp_depth */
     uint32_t inflight; /* posted sends not completed */
 };
 

@@ -63,20 +63,10 @@ int vh_check_linked(struct verbs_host *vh, struct orr_diag *d)
 void vh_destroy(struct verbs_host *vh)
 {
     free(vh->aConn);
-    free(vh->aOut);
+    orr_outq_free(&vh->out);
 }
 
 /* --- sending on the host link -------------------------------------------- */
-
-static void out_drain(struct verbs_host *vh)
-{
-    while (vh->nOut) {
-        if (orr_port_send(vh->port, &vh->aOut[vh->outHead], 0) == ORR_EBUSY)
-            return;
-        vh->outHead = (vh->outHead + 1) % vh->capOut;
-        vh->nOut--;
-    }
-}
 
 static void send_blob(struct verbs_host *vh, enum rdma_host_kind k, const void *obj, size_t n)
 {
@@ -84,21 +74,7 @@ static void send_blob(struct verbs_host *vh, enum rdma_host_kind k, const void *
     struct orr_msg m = {.size = RDMA_HOST_MSG_BYTES, .data = {rdma_host_pack(k, 0), 0}};
     m.data[1] = orr_blob_new(vh->c->sim, n, &p);
     memcpy(p, obj, n);
-    if (!vh->nOut && orr_port_send(vh->port, &m, 0) != ORR_EBUSY)
-        return;
-    if (vh->nOut == vh->capOut) {
-        uint32_t old = vh->capOut;
-        struct orr_msg *a = malloc((size_t)(old ? old * 2 : 8) * sizeof *a);
-        if (!a)
-            abort();
-        for (uint32_t i = 0; i < vh->nOut; i++)
-            a[i] = vh->aOut[(vh->outHead + i) % old];
-        free(vh->aOut);
-        vh->aOut = a;
-        vh->capOut = old ? old * 2 : 8;
-        vh->outHead = 0;
-    }
-    vh->aOut[(vh->outHead + vh->nOut++) % vh->capOut] = m;
+    orr_outq_send(&vh->out, vh->port, &m, 0);
 }
 
 void vh_ctl(struct verbs_host *vh, const struct rdma_ctl *ctl)
@@ -359,7 +335,7 @@ bool vh_handle(struct verbs_host *vh, const struct orr_event *ev)
         return true;
     }
     if (ev->kind == ORR_TK_READY && ev->port == vh->port->index) {
-        out_drain(vh);
+        orr_outq_drain(&vh->out, vh->port);
         return true;
     }
     if (ev->kind == ORR_TK_TIMER && ev->port == VH_TAG_CM) {

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "orrery/outq.h"
 #include "orrery/rdma.h"
 #include "orrery/sim.h"
 
@@ -72,9 +73,7 @@ struct verbs_host {
     struct vh_conn *aConn;
     uint32_t nConn, capConn;
     bool cm_timer_armed;
-    /* messages the port refused (a host link with bandwidth) */
-    struct orr_msg *aOut;
-    uint32_t outHead, nOut, capOut;
+    struct orr_outq out; /* messages the port refused (a host link with bandwidth) */
     /* stats */
     struct orr_counter *posts, *cqes, *cqe_errors;
 };

@@ -17,7 +17,7 @@
 
 #include "cxl/cxl_mem.h"
 #include "mem/dram_media.h"
-#include "mem/msgq.h"
+#include "orrery/outq.h"
 #include "orrery/mem.h"
 
 enum {
@@ -41,7 +41,7 @@ static const struct orr_port_doc cxl_mem_ports[] = {
 
 struct cxl_mem {
     struct orr_port *up;
-    struct msgq out;
+    struct orr_outq out;
     struct dram_media *media;
     orr_time_t device;
     orr_time_t line_time; /* 64 B at `bandwidth`, rounded up to whole ps */
@@ -72,7 +72,7 @@ static void cxl_mem_done(struct orr_component *c, const struct dram_done *done)
         orr_timer_msg(c, pipe_pass(c, s), TIMER_OUT, &m);
     } else {
         m.data[0] = orr_mem_pack(done->addr, ORR_MEM_WR_ACK, done->tag);
-        msgq_send(&s->out, s->up, &m);
+        orr_outq_send(&s->out, s->up, &m, 0);
     }
 }
 
@@ -129,11 +129,11 @@ static void cxl_mem_handle(struct orr_component *c, const struct orr_event *ev)
         cxl_mem_request(c, s, ev);
         break;
     case ORR_TK_READY:
-        msgq_drain(&s->out, s->up);
+        orr_outq_drain(&s->out, s->up);
         break;
     case ORR_TK_TIMER:
         if (ev->port == TIMER_OUT)
-            msgq_send(&s->out, s->up, &(struct orr_msg){ev->size, {ev->data[0], ev->data[1]}});
+            orr_outq_send(&s->out, s->up, &(struct orr_msg){ev->size, {ev->data[0], ev->data[1]}}, 0);
         else
             dram_media_timer(s->media, ev);
         break;
@@ -151,7 +151,7 @@ static void cxl_mem_finish(struct orr_component *c)
 static void cxl_mem_destroy(struct orr_component *c)
 {
     struct cxl_mem *s = c->state;
-    msgq_free(&s->out);
+    orr_outq_free(&s->out);
     dram_media_free(s->media);
 }
 

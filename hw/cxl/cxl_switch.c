@@ -24,7 +24,7 @@
 
 #include "cxl/cxl_switch.h"
 #include "mem/memmap.h"
-#include "mem/msgq.h"
+#include "orrery/outq.h"
 #include "orrery/mem.h"
 
 #define NTAG (ORR_MEM_TAG_MAX + 1)
@@ -59,7 +59,7 @@ struct tag_entry {
 
 struct down_port {
     struct orr_port *port;
-    struct msgq out;
+    struct orr_outq out;
     struct tag_entry *aEntry; /* NTAG, indexed by downstream tag */
     uint16_t *aFree;          /* stack of free downstream tags */
     unsigned nFree;
@@ -70,7 +70,7 @@ struct cxl_switch {
     unsigned nDown;
     struct down_port *aDown;
     struct orr_port *up;
-    struct msgq up_out;
+    struct orr_outq up_out;
     orr_time_t latency;
     struct memmap map;
     uint8_t aUpBusy[NTAG]; /* upstream tags outstanding */
@@ -187,18 +187,18 @@ static void sw_handle(struct orr_component *c, const struct orr_event *ev)
         break;
     case ORR_TK_READY:
         if (ev->port == 0)
-            msgq_drain(&s->up_out, s->up);
+            orr_outq_drain(&s->up_out, s->up);
         else
-            msgq_drain(&s->aDown[ev->port - 1].out, s->aDown[ev->port - 1].port);
+            orr_outq_drain(&s->aDown[ev->port - 1].out, s->aDown[ev->port - 1].port);
         break;
     case ORR_TK_TIMER: {
         struct orr_msg m = {ev->size, {ev->data[0], ev->data[1]}};
         if (ev->port == TIMER_UP) {
-            if (msgq_send(&s->up_out, s->up, &m) != 0)
+            if (orr_outq_send(&s->up_out, s->up, &m, 0) != 0)
                 orr_sim_fail(c, "up: not linked");
         } else {
             struct down_port *dp = &s->aDown[ev->port - TIMER_DOWN];
-            msgq_send(&dp->out, dp->port, &m);
+            orr_outq_send(&dp->out, dp->port, &m, 0);
         }
         break;
     }
@@ -211,12 +211,12 @@ static void sw_destroy(struct orr_component *c)
 {
     struct cxl_switch *s = c->state;
     for (unsigned i = 0; s->aDown && i < s->nDown; i++) {
-        msgq_free(&s->aDown[i].out);
+        orr_outq_free(&s->aDown[i].out);
         free(s->aDown[i].aEntry);
         free(s->aDown[i].aFree);
     }
     free(s->aDown);
-    msgq_free(&s->up_out);
+    orr_outq_free(&s->up_out);
     memmap_free(&s->map);
 }
 

@@ -11,7 +11,7 @@
 
 #include "mem/dram.h"
 #include "mem/dram_media.h"
-#include "mem/msgq.h"
+#include "orrery/outq.h"
 #include "orrery/mem.h"
 
 enum { TIMER_MEDIA = 1 }; /* dram_media uses 1..3 */
@@ -30,7 +30,7 @@ static const struct orr_port_doc dram_ports[] = {
 struct dram {
     unsigned nPort;
     struct orr_port **aPort;
-    struct msgq *aOut; /* responses waiting for each port's link */
+    struct orr_outq *aOut; /* responses waiting for each port's link */
     struct dram_media *media;
 };
 
@@ -47,7 +47,7 @@ static void dram_done(struct orr_component *c, const struct dram_done *done)
     } else {
         m.data[0] = orr_mem_pack(done->addr, ORR_MEM_WR_ACK, done->tag);
     }
-    msgq_send(&s->aOut[done->cookie], s->aPort[done->cookie], &m);
+    orr_outq_send(&s->aOut[done->cookie], s->aPort[done->cookie], &m, 0);
 }
 
 static int dram_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -106,7 +106,7 @@ static void dram_handle(struct orr_component *c, const struct orr_event *ev)
         dram_request(c, s, ev->port, ev);
         break;
     case ORR_TK_READY:
-        msgq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
+        orr_outq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
         break;
     case ORR_TK_TIMER:
         dram_media_timer(s->media, ev);
@@ -126,7 +126,7 @@ static void dram_destroy(struct orr_component *c)
 {
     struct dram *s = c->state;
     for (unsigned i = 0; s->aOut && i < s->nPort; i++)
-        msgq_free(&s->aOut[i]);
+        orr_outq_free(&s->aOut[i]);
     free(s->aOut);
     free(s->aPort);
     dram_media_free(s->media);

@@ -16,7 +16,7 @@
 
 #include "mem/hostmem.h"
 #include "mem/memmap.h"
-#include "mem/msgq.h"
+#include "orrery/outq.h"
 #include "orrery/mem.h"
 #include "orrery/sim.h"
 
@@ -36,7 +36,7 @@ static const struct orr_port_doc flatmem_ports[] = {
 struct flatmem {
     unsigned nPort;
     struct orr_port **aPort;
-    struct msgq *aOut; /* responses waiting for each port's link */
+    struct orr_outq *aOut; /* responses waiting for each port's link */
     uint64_t base, size;
     orr_time_t latency;
     struct hostmem *bytes; /* the node's memory: shared with its software */
@@ -126,11 +126,11 @@ static void flatmem_handle(struct orr_component *c, const struct orr_event *ev)
         break;
     case ORR_TK_TIMER: {
         struct orr_msg m = {.size = ev->size, .data = {ev->data[0], ev->data[1]}};
-        msgq_send(&s->aOut[ev->port], s->aPort[ev->port], &m);
+        orr_outq_send(&s->aOut[ev->port], s->aPort[ev->port], &m, 0);
         break;
     }
     case ORR_TK_READY:
-        msgq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
+        orr_outq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
         break;
     default:
         break;
@@ -141,7 +141,7 @@ static void flatmem_destroy(struct orr_component *c)
 {
     struct flatmem *s = c->state;
     for (unsigned i = 0; s->aOut && i < s->nPort; i++)
-        msgq_free(&s->aOut[i]);
+        orr_outq_free(&s->aOut[i]);
     free(s->aOut);
     free(s->aPort);
 }

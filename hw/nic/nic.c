@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "orrery/net.h"
+#include "orrery/outq.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
 
@@ -78,16 +79,10 @@ static const struct orr_port_doc nic_ports[] = {
     {NULL},
 };
 
-struct pkt_fifo {
-    struct orr_msg *a;
-    size_t head, n, cap;
-};
-
 struct nic {
     struct orr_port *pcie, *net;
     struct pcie_tx tx;
-    struct pkt_fifo pcieQ, netQ;
-    orr_time_t *aPcieDelay; /* parallel to pcieQ */
+    struct orr_outq pcieQ, netQ; /* TLPs and packets waiting for their links */
     uint16_t requester;
     uint32_t node, mtu, ring, size, dest, max_payload, frames, vector;
     uint64_t tx_ring, rx_ring, tx_buf, rx_buf, msix_addr, count, offered, posted, sent, seq;
@@ -100,35 +95,6 @@ struct nic {
     struct orr_gauge *occupancy;
     struct orr_histogram *latency;
 };
-
-static void fifo_push(struct pkt_fifo *q, const struct orr_msg *m, orr_time_t **aDelay,
-                      orr_time_t delay)
-{
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        struct orr_msg *a = malloc(cap * sizeof *a);
-        orr_time_t *d = aDelay ? malloc(cap * sizeof *d) : NULL;
-        if (!a || (aDelay && !d))
-            abort();
-        for (size_t i = 0; i < q->n; i++) {
-            a[i] = q->a[(q->head + i) % q->cap];
-            if (d)
-                d[i] = (*aDelay)[(q->head + i) % q->cap];
-        }
-        free(q->a);
-        q->a = a;
-        if (aDelay) {
-            free(*aDelay);
-            *aDelay = d;
-        }
-        q->cap = cap;
-        q->head = 0;
-    }
-    q->a[(q->head + q->n) % q->cap] = *m;
-    if (aDelay)
-        (*aDelay)[(q->head + q->n) % q->cap] = delay;
-    q->n++;
-}
 
 static int sub_params(struct orr_component *c, const struct orr_params *p, const char *key,
                       const struct orr_param *schema, struct orr_params *out, struct orr_diag *d)
@@ -216,23 +182,9 @@ static int nic_start(struct orr_component *c, struct orr_diag *d)
     return 0;
 }
 
-static void pcie_drain(struct nic *s)
-{
-    while (s->pcieQ.n) {
-        size_t h = s->pcieQ.head;
-        if (orr_port_send(s->pcie, &s->pcieQ.a[h], s->aPcieDelay[h]) == ORR_EBUSY)
-            return;
-        s->pcieQ.head = (h + 1) % s->pcieQ.cap;
-        s->pcieQ.n--;
-    }
-}
-
 static void send_tlp(struct orr_component *c, struct nic *s, const struct orr_msg *m)
 {
-    orr_time_t delay = pcie_tx_delay(&s->tx, orr_now(c->sim), m->size);
-    if (!s->pcieQ.n && orr_port_send(s->pcie, m, delay) != ORR_EBUSY)
-        return;
-    fifo_push(&s->pcieQ, m, &s->aPcieDelay, delay);
+    orr_outq_send(&s->pcieQ, s->pcie, m, pcie_tx_delay(&s->tx, orr_now(c->sim), m->size));
 }
 
 static void dma_read(struct orr_component *c, struct nic *s, unsigned tag, uint64_t addr,
@@ -258,12 +210,8 @@ static void dma_write(struct orr_component *c, struct nic *s, uint64_t addr, con
 
 static void net_kick(struct nic *s)
 {
-    while (s->netQ.n && !s->paused) {
-        if (orr_port_send(s->net, &s->netQ.a[s->netQ.head], 0) == ORR_EBUSY)
-            return;
-        s->netQ.head = (s->netQ.head + 1) % s->netQ.cap;
-        s->netQ.n--;
-    }
+    if (!s->paused) /* PFC: class 0 may not send while paused */
+        orr_outq_drain(&s->netQ, s->net);
 }
 
 /* The built-in driver offers one packet: it posts a descriptor and rings
@@ -319,7 +267,7 @@ static void tx_completion(struct orr_component *c, struct nic *s, const struct o
                          .flow = net_flow_id(s->node, s->dest, 0)};
     uint64_t word = (s->seq++) << 32 | (uint32_t)(s->aPostTime[slot] / ORR_NS);
     struct orr_msg m = net_packet(&nh, s->size, word);
-    fifo_push(&s->netQ, &m, NULL, 0);
+    orr_outq_push(&s->netQ, &m, 0);
     s->sent++;
     orr_gauge_set(s->occupancy, (int64_t)(s->posted - s->sent));
     s->tx_packets->v++;
@@ -389,7 +337,7 @@ static void nic_handle(struct orr_component *c, const struct orr_event *ev)
         if (ev->port == s->net->index)
             net_kick(s);
         else
-            pcie_drain(s);
+            orr_outq_drain(&s->pcieQ, s->pcie);
         break;
     case ORR_TK_TIMER:
         if (ev->port == TIMER_POST)
@@ -407,9 +355,8 @@ static void nic_handle(struct orr_component *c, const struct orr_event *ev)
 static void nic_destroy(struct orr_component *c)
 {
     struct nic *s = c->state;
-    free(s->pcieQ.a);
-    free(s->aPcieDelay);
-    free(s->netQ.a);
+    orr_outq_free(&s->pcieQ);
+    orr_outq_free(&s->netQ);
 }
 
 const struct orr_component_type orr_nic_type = {

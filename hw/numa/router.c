@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "orrery/coh.h"
+#include "orrery/outq.h"
 #include "orrery/sim.h"
 
 static const struct orr_param router_params[] = {
@@ -28,15 +29,10 @@ static const struct orr_port_doc router_ports[] = {
     {NULL},
 };
 
-struct outq {
-    struct orr_msg *a;
-    size_t n, head, alloc;
-};
-
 struct router {
     uint32_t nPort;
     struct orr_port **aPort;
-    struct outq *aQ;
+    struct orr_outq *aQ;
     uint16_t *aRoute;
     size_t nRoute;
     orr_time_t latency, jitter;
@@ -80,30 +76,14 @@ static int router_create(struct orr_component *c, const struct orr_params *p, st
     return 0;
 }
 
-static void push(struct outq *q, const struct orr_msg *m)
-{
-    if (q->n == q->alloc) {
-        memmove(q->a, q->a + q->head, (q->n - q->head) * sizeof *q->a);
-        q->n -= q->head;
-        q->head = 0;
-        if (q->n == q->alloc) {
-            q->alloc = q->alloc ? 2 * q->alloc : 16;
-            q->a = realloc(q->a, q->alloc * sizeof *q->a);
-            if (!q->a)
-                abort();
-        }
-    }
-    q->a[q->n++] = *m;
-}
-
 static void forward(struct orr_component *c, uint32_t out, const struct orr_msg *m,
                     orr_time_t delay)
 {
     struct router *r = c->state;
-    struct outq *q = &r->aQ[out];
-    if (q->head == q->n && orr_port_send(r->aPort[out], m, delay) != ORR_EBUSY)
+    struct orr_outq *q = &r->aQ[out];
+    if (orr_outq_len(q) == 0 && orr_port_send(r->aPort[out], m, delay) != ORR_EBUSY)
         return;
-    push(q, m);
+    orr_outq_push(q, m, 0); /* it will have waited longer than the hop */
     r->queued++;
     orr_gauge_set(r->depth, (int64_t)r->queued);
 }
@@ -122,12 +102,10 @@ static void router_handle(struct orr_component *c, const struct orr_event *ev)
         r->fwd->v++;
         forward(c, r->aRoute[dst], &m, delay);
     } else if (ev->kind == ORR_TK_READY) {
-        /* a queued message already waited longer than the hop */
-        struct outq *q = &r->aQ[ev->port];
-        while (q->head < q->n && orr_port_send(r->aPort[ev->port], &q->a[q->head], 0) != ORR_EBUSY) {
-            q->head++;
-            r->queued--;
-        }
+        struct orr_outq *q = &r->aQ[ev->port];
+        size_t before = orr_outq_len(q);
+        orr_outq_drain(q, r->aPort[ev->port]);
+        r->queued -= before - orr_outq_len(q);
         orr_gauge_set(r->depth, (int64_t)r->queued);
     }
 }
@@ -148,7 +126,7 @@ static void router_destroy(struct orr_component *c)
 {
     struct router *r = c->state;
     for (uint32_t i = 0; r->aQ && i < r->nPort; i++)
-        free(r->aQ[i].a);
+        orr_outq_free(&r->aQ[i]);
     free(r->aQ);
     free(r->aPort);
     free(r->aRoute);

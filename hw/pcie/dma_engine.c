@@ -20,7 +20,7 @@
 
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
-#include "pcie/outq.h"
+#include "orrery/outq.h"
 
 enum { REG_SRC = 0x00, REG_DST = 0x08, REG_LEN = 0x10, REG_DOORBELL = 0x18, REG_DONE = 0x20 };
 enum { MODE_COPY, MODE_READ, MODE_WRITE };
@@ -57,7 +57,7 @@ static const struct orr_port_doc dma_ports[] = {
 struct dma {
     struct orr_port *pcie;
     struct pcie_tx tx;
-    struct outq q;
+    struct orr_outq q;
     uint16_t requester;
     unsigned mode, tags, vector;
     uint32_t max_read, max_payload;
@@ -128,7 +128,7 @@ static int dma_start(struct orr_component *c, struct orr_diag *d)
 
 static void send_tlp(struct orr_component *c, struct dma *s, const struct orr_msg *m)
 {
-    outq_send(&s->q, s->pcie, m, pcie_tx_delay(&s->tx, orr_now(c->sim), m->size));
+    orr_outq_send(&s->q, s->pcie, m, pcie_tx_delay(&s->tx, orr_now(c->sim), m->size));
 }
 
 static void send_write(struct orr_component *c, struct dma *s, uint64_t addr, const void *bytes,
@@ -265,7 +265,7 @@ static void dma_handle(struct orr_component *c, const struct orr_event *ev)
 {
     struct dma *s = c->state;
     if (ev->kind == ORR_TK_READY) {
-        outq_drain(&s->q, s->pcie);
+        orr_outq_drain(&s->q, s->pcie);
     } else if (ev->kind == ORR_TK_TIMER && ev->port == TIMER_DONE) {
         orr_workload_done(c);
     } else if (ev->kind == ORR_TK_TIMER) { /* the built-in driver rings */
@@ -294,7 +294,7 @@ static void dma_finish(struct orr_component *c)
 static void dma_destroy(struct orr_component *c)
 {
     struct dma *s = c->state;
-    outq_free(&s->q);
+    orr_outq_free(&s->q);
     free(s->aSent);
     free(s->aTagUsed);
     free(s->aTagOff);

@@ -24,7 +24,7 @@
 #include "orrery/mem.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
-#include "pcie/outq.h"
+#include "orrery/outq.h"
 
 #define RC_LINE_TAGS (ORR_MEM_TAG_MAX + 1)
 #define RC_HOST_TAGS 1024u
@@ -75,7 +75,7 @@ struct rc {
     unsigned nDev;
     struct orr_port **aDev, *mem, *host;
     struct pcie_tx *aTx;
-    struct outq *aDevQ, memQ, hostQ;
+    struct orr_outq *aDevQ, memQ, hostQ;
     orr_time_t latency;
     uint64_t bar_base, bar_size, msix_base;
     struct rc_op *aOp;
@@ -138,7 +138,7 @@ static int rc_start(struct orr_component *c, struct orr_diag *d)
 static void send_dev(struct orr_component *c, struct rc *s, unsigned i, const struct orr_msg *m)
 {
     orr_time_t ser = pcie_tx_delay(&s->aTx[i], orr_now(c->sim) + s->latency, m->size);
-    outq_send(&s->aDevQ[i], s->aDev[i], m, s->latency + ser);
+    orr_outq_send(&s->aDevQ[i], s->aDev[i], m, s->latency + ser);
 }
 
 static uint32_t op_alloc(struct rc *s)
@@ -187,7 +187,7 @@ static bool line_issue(struct orr_component *c, struct rc *s, uint32_t op, uint6
         m.data[0] = orr_mem_pack(line, ORR_MEM_RD, t);
         s->mem_reads->v++;
     }
-    outq_send(&s->memQ, s->mem, &m, 0);
+    orr_outq_send(&s->memQ, s->mem, &m, 0);
     return true;
 }
 
@@ -246,7 +246,7 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
         struct orr_msg m = {.size = PCIE_MMIO_BYTES,
                             .data = {pcie_mmio_pack(PCIE_MMIO_RESP, pcie_mmio_size(w),
                                                     pcie_mmio_addr(w)), value}};
-        outq_send(&s->hostQ, s->host, &m, s->latency);
+        orr_outq_send(&s->hostQ, s->host, &m, s->latency);
         return;
     }
     if (h.type == PCIE_MRD) {
@@ -362,7 +362,7 @@ static void from_host(struct orr_component *c, struct rc *s, const struct orr_ev
         if (op == PCIE_MMIO_RD) {
             struct orr_msg m = {.size = PCIE_MMIO_BYTES,
                                 .data = {pcie_mmio_pack(PCIE_MMIO_RESP, size, addr), ~UINT64_C(0)}};
-            outq_send(&s->hostQ, s->host, &m, s->latency);
+            orr_outq_send(&s->hostQ, s->host, &m, s->latency);
         }
         return;
     }
@@ -396,11 +396,11 @@ static void rc_handle(struct orr_component *c, const struct orr_event *ev)
     unsigned mem = s->mem->index, host = s->host->index;
     if (ev->kind == ORR_TK_READY) {
         if (ev->port == mem)
-            outq_drain(&s->memQ, s->mem);
+            orr_outq_drain(&s->memQ, s->mem);
         else if (ev->port == host)
-            outq_drain(&s->hostQ, s->host);
+            orr_outq_drain(&s->hostQ, s->host);
         else
-            outq_drain(&s->aDevQ[ev->port], s->aDev[ev->port]);
+            orr_outq_drain(&s->aDevQ[ev->port], s->aDev[ev->port]);
         return;
     }
     if (ev->kind != ORR_TK_MSG)
@@ -419,9 +419,9 @@ static void rc_destroy(struct orr_component *c)
     for (uint32_t i = 0; i < s->nOp; i++)
         free(s->aOp[i].buf);
     for (unsigned i = 0; s->aDevQ && i < s->nDev; i++)
-        outq_free(&s->aDevQ[i]);
-    outq_free(&s->memQ);
-    outq_free(&s->hostQ);
+        orr_outq_free(&s->aDevQ[i]);
+    orr_outq_free(&s->memQ);
+    orr_outq_free(&s->hostQ);
     free(s->aOp);
     free(s->aFreeOp);
     free(s->aDev);

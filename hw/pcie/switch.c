@@ -36,7 +36,7 @@
 #include "mem/memmap.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
-#include "pcie/outq.h"
+#include "orrery/outq.h"
 
 static const struct orr_param pcie_switch_params[] = {
     {"ports", ORR_P_UINT, "2", ORR_PF_POSITIVE, "downstream ports, named d0..d<N-1>", NULL, 1, 32},
@@ -62,7 +62,7 @@ static const struct orr_port_doc pcie_switch_ports[] = {
 struct sw_port {
     struct orr_port *port;
     struct pcie_tx tx;
-    struct outq q;
+    struct orr_outq q;
     uint16_t requester; /* downstream ports only */
     struct orr_counter *tlps_in, *tlps_out, *bytes_in, *bytes_out;
 };
@@ -163,7 +163,7 @@ static void forward(struct orr_component *c, struct pcie_switch *s, struct sw_po
     orr_time_t ser = pcie_tx_delay(&p->tx, orr_now(c->sim) + s->latency, m->size);
     p->tlps_out->v++;
     p->bytes_out->v += m->size;
-    outq_send(&p->q, p->port, m, s->latency + ser);
+    orr_outq_send(&p->q, p->port, m, s->latency + ser);
 }
 
 /* Drop a TLP nobody can take: count it, free its blob, fail the run. */
@@ -256,7 +256,7 @@ static void sw_handle(struct orr_component *c, const struct orr_event *ev)
         return;
     struct sw_port *p = ev->port == 0 ? &s->up : &s->aDown[ev->port - 1];
     if (ev->kind == ORR_TK_READY) {
-        outq_drain(&p->q, p->port);
+        orr_outq_drain(&p->q, p->port);
         return;
     }
     p->tlps_in->v++;
@@ -271,8 +271,8 @@ static void sw_destroy(struct orr_component *c)
 {
     struct pcie_switch *s = c->state;
     for (unsigned i = 0; s->aDown && i < s->nDown; i++)
-        outq_free(&s->aDown[i].q);
-    outq_free(&s->up.q);
+        orr_outq_free(&s->aDown[i].q);
+    orr_outq_free(&s->up.q);
     free(s->aDown);
     memmap_free(&s->map);
 }

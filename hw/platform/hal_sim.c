@@ -43,11 +43,10 @@ void platform_free(struct platform *p)
     free(p->aCpu);
     p->aCpu = NULL;
     for (uint32_t i = 0; i < p->net.nCq; i++)
-        free(p->net.aCq[i].a);
+        orr_ring_free(&p->net.aCq[i].cqes);
     free(p->net.aCq);
-    free(p->net.aOut);
+    orr_outq_free(&p->net.out);
     p->net.aCq = NULL;
-    p->net.aOut = NULL;
     p->net.nCq = 0;
 }
 
@@ -233,36 +232,11 @@ static void net_send(struct hal_cpu *c, uint64_t w0, uint64_t blob)
 {
     struct platform_net *n = &c->plat->net;
     struct orr_msg m = {RDMA_HOST_MSG_BYTES, {w0, blob}};
-    if (n->nOut == 0 &&
+    if (orr_outq_len(&n->out) == 0 &&
         orr_port_send(n->port, &m, orr_clock_cycles_to_ps(&c->plat->clock, c->cost_cycles)) !=
             ORR_EBUSY)
         return;
-    if (n->nOut == n->outCap) { /* grow the ring, unwrapping it */
-        uint32_t cap = n->outCap ? 2 * n->outCap : 16;
-        struct platform_net_out *a = malloc(cap * sizeof *a);
-        if (!a)
-            abort();
-        for (uint32_t i = 0; i < n->nOut; i++)
-            a[i] = n->aOut[(n->outHead + i) % n->outCap];
-        free(n->aOut);
-        n->aOut = a;
-        n->outCap = cap;
-        n->outHead = 0;
-    }
-    n->aOut[(n->outHead + n->nOut++) % n->outCap] = (struct platform_net_out){{w0, blob}};
-}
-
-static void net_drain(struct platform *p)
-{
-    struct platform_net *n = &p->net;
-    while (n->nOut) {
-        struct platform_net_out *o = &n->aOut[n->outHead];
-        struct orr_msg m = {RDMA_HOST_MSG_BYTES, {o->data[0], o->data[1]}};
-        if (orr_port_send(n->port, &m, 0) == ORR_EBUSY)
-            return;
-        n->outHead = (n->outHead + 1) % n->outCap;
-        n->nOut--;
-    }
+    orr_outq_push(&n->out, &m, 0); /* it will have waited longer than the cost */
 }
 
 static struct platform_cq *net_cq(struct platform *p, uint32_t cqn)
@@ -283,19 +257,7 @@ static struct platform_cq *net_cq(struct platform *p, uint32_t cqn)
 static void net_push(struct platform *p, const struct hal_net_cqe *e)
 {
     struct platform_cq *q = net_cq(p, e->cqn);
-    if (q->n == q->cap) {
-        uint32_t cap = q->cap ? 2 * q->cap : 16;
-        struct hal_net_cqe *a = malloc(cap * sizeof *a);
-        if (!a)
-            abort();
-        for (uint32_t i = 0; i < q->n; i++)
-            a[i] = q->a[(q->head + i) % q->cap];
-        free(q->a);
-        q->a = a;
-        q->cap = cap;
-        q->head = 0;
-    }
-    q->a[(q->head + q->n++) % q->cap] = *e;
+    *(struct hal_net_cqe *)orr_ring_push(&q->cqes, sizeof *e) = *e;
     p->net.cqes->v++;
     if (!q->irq_pending && p->up.net) {
         q->irq_pending = true;
@@ -361,7 +323,7 @@ static bool net_handle(struct platform *p, const struct orr_event *ev)
         ev->port != n->port->index)
         return false;
     if (ev->kind == ORR_TK_READY)
-        net_drain(p);
+        orr_outq_drain(&p->net.out, p->net.port);
     else
         net_receive(p, ev);
     return true;
@@ -452,10 +414,9 @@ int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t
         return 0;
     struct platform_cq *q = &p->net.aCq[cq];
     size_t k = 0;
-    for (; k < n && q->n; k++) {
-        out[k] = q->a[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->n--;
+    for (; k < n && q->cqes.n; k++) {
+        out[k] = *(const struct hal_net_cqe *)orr_ring_at(&q->cqes, sizeof *out, 0);
+        orr_ring_pop(&q->cqes);
     }
     return (int)k;
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "kernel/hal.h"
+#include "orrery/outq.h"
 #include "orrery/sim.h"
 
 /* Self-timer tags the platform owns (components use other tags). */
@@ -53,14 +54,8 @@ struct platform_upcalls {
 
 /* One completion queue's CQEs as the host sees them: a FIFO (ring). */
 struct platform_cq {
-    struct hal_net_cqe *a;
-    uint32_t head, n, cap;
-    bool irq_pending; /* a PLAT_TAG_NET event for this CQ is queued */
-};
-
-/* A host message the link refused (busy), sent again on ORR_TK_READY. */
-struct platform_net_out {
-    uint64_t data[2];
+    struct orr_ring cqes; /* of struct hal_net_cqe, oldest first */
+    bool irq_pending;     /* a PLAT_TAG_NET event for this CQ is queued */
 };
 
 /* The platform's RDMA side (platform_net_attach): a port linked to an
@@ -71,8 +66,7 @@ struct platform_net {
     orr_time_t irq_latency;
     struct platform_cq *aCq;
     uint32_t nCq;
-    struct platform_net_out *aOut;
-    uint32_t outHead, nOut, outCap;
+    struct orr_outq out; /* host messages the link refused (busy) */
     struct orr_counter *posts, *cqes, *irqs, *ctls;
 };
 

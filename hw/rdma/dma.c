@@ -42,7 +42,7 @@ void dma_free(struct rnic *s)
     free(s->aTag);
     free(s->aTagOff);
     free(s->aWait);
-    outq_free(&s->pcieQ);
+    orr_outq_free(&s->pcieQ);
 }
 
 static uint32_t op_alloc(struct rnic *s)
@@ -107,7 +107,7 @@ static void send_tlp(struct orr_component *c, struct rnic *s, const struct orr_m
                      orr_time_t delay)
 {
     (void)c;
-    outq_send(&s->pcieQ, s->pcie, m, delay);
+    orr_outq_send(&s->pcieQ, s->pcie, m, delay);
 }
 
 static void wait_push(struct rnic *s, uint32_t op)

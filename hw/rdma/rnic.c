@@ -325,7 +325,7 @@ void rnic_cqe(struct orr_component *c, struct rnic *s, uint32_t cqn, const struc
     m.data[1] = orr_blob_new(c->sim, sizeof *b, (void **)&b);
     *b = *e;
     b->cqn = cqn;
-    outq_send(&s->hostQ, s->host, &m, delay);
+    orr_outq_send(&s->hostQ, s->host, &m, delay);
     s->st.cqes->v++;
     if (e->status != RDMA_WC_SUCCESS && e->status < RDMA_WC_STATUS_COUNT) {
         s->st.aErr[e->status]->v++;
@@ -416,7 +416,7 @@ static void ctl_done(struct orr_component *c, struct rnic *s, uint64_t h)
     k->result = ctl_exec(c, s, k);
     struct orr_msg m = {.size = RDMA_HOST_MSG_BYTES,
                         .data = {rdma_host_pack(RDMA_N_CTL_DONE, 0), h}};
-    outq_send(&s->hostQ, s->host, &m, 0);
+    orr_outq_send(&s->hostQ, s->host, &m, 0);
 }
 
 /* ------------------------------------------------------------------ host messages */
@@ -622,9 +622,9 @@ static void rnic_handle(struct orr_component *c, const struct orr_event *ev)
         break;
     case ORR_TK_READY:
         if (ev->port == s->host->index)
-            outq_drain(&s->hostQ, s->host);
+            orr_outq_drain(&s->hostQ, s->host);
         else if (ev->port == s->pcie->index)
-            outq_drain(&s->pcieQ, s->pcie);
+            orr_outq_drain(&s->pcieQ, s->pcie);
         break;
     case ORR_TK_TIMER:
         switch (ev->port) {
@@ -692,7 +692,7 @@ static void rnic_destroy(struct orr_component *c)
     free(s->aActive);
     free(s->aCtl);
     free(s->aAtomic);
-    outq_free(&s->hostQ);
+    orr_outq_free(&s->hostQ);
     dma_free(s);
 }
 

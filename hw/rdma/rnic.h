@@ -25,7 +25,7 @@
 #include "orrery/pcie.h"
 #include "orrery/rdma.h"
 #include "orrery/sim.h"
-#include "pcie/outq.h"
+#include "orrery/outq.h"
 #include "rdma/wire.h"
 
 #define RNIC_STAGE 16u            /* packets a stream holds: DMA in flight or ready */
@@ -202,7 +202,7 @@ struct rnic {
 
     /* DMA */
     struct pcie_tx up, down; /* up: this side's serialiser (both backends); down: internal reads */
-    struct outq pcieQ, hostQ;
+    struct orr_outq pcieQ, hostQ;
     struct dma_op *aOp;
     uint32_t nOp, *aFreeOp, nFreeOp;
     uint32_t *aTag;          /* PCIe: tag -> op + 1 (0 free) */
