@@ -61,7 +61,6 @@
 #define WR_VERIFY (UINT64_C(1) << 61)
 #define COOKIE_CQ 1u
 #define COOKIE_QP 2u
-#define COOKIE_SYNC_QP 3u
 
 enum role { ROLE_CLIENT, ROLE_SERVER, ROLE_AUTO };
 enum style { PINGPONG, ROUNDTRIP, STREAM };
@@ -521,17 +520,14 @@ static void begin(struct perftest *s)
 static void on_connected(struct verbs_host *vh, uint32_t peer, uint32_t tag, uint32_t qpn)
 {
     struct perftest *s = pt_of(vh);
-    (void)tag;
     if (qpn == 0) {
         orr_sim_fail(vh->c, "could not connect to node %u (no answer from its connection "
                      "manager)", peer);
         pt_done(s);
         return;
     }
-    /* UD: both nodes create the same QPs in the same order, so the peer's
-     * datagram QP has our number (the RC QP only synchronised the start) */
-    if (s->qpt == RDMA_QPT_UD)
-        s->remoteQpn = s->qpn;
+    if (s->qpt == RDMA_QPT_UD) /* the exchange told us the peer's datagram QP */
+        s->remoteQpn = vh_cm_peer_qpn(vh, peer, tag);
     begin(s);
 }
 
@@ -558,11 +554,9 @@ static void on_ctl(struct verbs_host *vh, const struct rdma_ctl *ctl)
         if (!s->bConnect)
             begin(s);
         else if (s->qpt == RDMA_QPT_UD)
-            vh_create_qp(vh, RDMA_QPT_RC, s->cq, s->cq, 8, COOKIE_SYNC_QP);
+            vh_cm_exchange(vh, s->peer, 0, s->qpn);
         else
             vh_cm_connect(vh, s->peer, 0, s->qpn);
-    } else if (ctl->cookie == COOKIE_SYNC_QP) {
-        vh_cm_connect(vh, s->peer, 0, (uint32_t)ctl->result);
     }
 }
 

@@ -203,6 +203,25 @@ void vh_cm_connect(struct verbs_host *vh, uint32_t peer, uint32_t tag, uint32_t 
     cm_arm(vh);
 }
 
+void vh_cm_exchange(struct verbs_host *vh, uint32_t peer, uint32_t tag, uint32_t local_ud_qpn)
+{
+    struct vh_conn *k = cm_find(vh, peer, tag, true);
+    k->local_qpn = local_ud_qpn;
+    if (k->state == WAIT_PEER)
+        k->state = LOCAL_READY; /* a UD QP is in RTS once created */
+    cm_send_hello(vh, k);
+    cm_advance(vh, k);
+    cm_arm(vh);
+}
+
+uint32_t vh_cm_peer_qpn(const struct verbs_host *vh, uint32_t peer, uint32_t tag)
+{
+    for (uint32_t i = 0; i < vh->nConn; i++)
+        if (vh->aConn[i].peer == peer && vh->aConn[i].tag == tag)
+            return vh->aConn[i].remote_qpn;
+    return 0;
+}
+
 static void cm_ctl_done(struct verbs_host *vh, const struct rdma_ctl *ctl)
 {
     unsigned what = (unsigned)(ctl->cookie >> 32 & 0xFF);

@@ -26,6 +26,11 @@
  * to a QP that is still in INIT. After cm_retries unanswered HELLOs the
  * entry fails (on_connected with qpn 0).
  *
+ * Datagram (UD) QPs need no CONNECT, only each other's number:
+ * vh_cm_exchange runs the same HELLOs for a UD QP, which is in RTS from its
+ * creation (so it starts in LOCAL_READY), and vh_cm_peer_qpn then gives
+ * the peer's QP for the UD destination.
+ *
  * Everything is deterministic: entries are kept in call order, and timers
  * are the component's own. */
 #ifndef ORRERY_WORKLOADS_VERBS_HOST_H
@@ -109,5 +114,10 @@ void vh_post_recv(struct verbs_host *vh, uint32_t qpn, uint64_t wr_id, uint64_t 
  * cookies with bit 63 set are the CM's own: workloads use the others. */
 void vh_cm_start(struct verbs_host *vh, orr_time_t retry, unsigned retries, uint64_t buf);
 void vh_cm_connect(struct verbs_host *vh, uint32_t peer, uint32_t tag, uint32_t local_qpn);
+/* The same exchange for a UD QP: no CONNECT; on_connected once the peer's
+ * UD QP number is known and the peer knows ours. */
+void vh_cm_exchange(struct verbs_host *vh, uint32_t peer, uint32_t tag, uint32_t local_ud_qpn);
+/* The peer's QP number learnt for (peer, tag), or 0 if none yet. */
+uint32_t vh_cm_peer_qpn(const struct verbs_host *vh, uint32_t peer, uint32_t tag);
 
 #endif

@@ -2,7 +2,7 @@
 # The rdma-200g preset's emergent RDMA figures against REFERENCES.md, within
 # ±20%: small READ round trip, small SEND one-way latency, WRITE bandwidth
 # against the payload line rate, single-address atomics; measured by running
-# the shipped perftest scenarios (docs/perftest.md). Plus the bad inputs:
+# the shipped perftest scenarios (docs/perftest.md); SEND over UD and UC too. Plus the bad inputs:
 # posting before the connection (a QP_STATE_ERR completion) and a fabric
 # mtu below the packet headers (exit 2 at file:line:col).
 . "$(dirname "$0")/lib.sh"
@@ -56,6 +56,25 @@ for size in 4KiB:4096 64KiB:65536; do
 done
 between "$(metric bw.json node6.perf mops)" 2.2 2.7 "FAA on one address, Mops (Kalia ATC'16 2.2-2.7)"
 [ "$(metric bw.json node0.perf data_checks)" -ge 1 ] 2>/dev/null && pass || fail "write_bw read-back check ran"
+
+# --- the other QP types: send_lat over UD (the connection manager tells
+# each side the peer's datagram QP, vh_cm_exchange) and over UC; a small
+# SEND costs the same on the wire either way
+for qp in ud uc; do
+  cat > $qp.yaml <<YAML
+name: $qp
+extends: $SRC/scenarios/presets/rdma-200g.yaml
+seed: 1
+cluster:
+  node:
+    components:
+      perf: {test: send_lat, qp: $qp, sizes: [8B], iters: 200}
+YAML
+  "$ORRERY" run $qp.yaml --no-db --json > $qp.json || fail "send_lat over $qp runs"
+  within "$(hist $qp.json node0.perf lat.8B p50)" 800 "SEND 8B one-way over ${qp^^}, ns (perftest ~0.8 us)"
+  [ "$(metric $qp.json node0.perf wc_errors)" = 0 ] && [ "$(hist $qp.json node0.perf lat.8B count)" = 200 ] \
+    && pass || fail "send_lat over $qp: errors or missing samples"
+done
 
 # --- bad input 1: posting on a QP that was never connected. The run itself
 # is fine (exit 0 with allow_errors); the completion is the error.
