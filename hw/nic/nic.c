@@ -190,21 +190,14 @@ static void send_tlp(struct orr_component *c, struct nic *s, const struct orr_ms
 static void dma_read(struct orr_component *c, struct nic *s, unsigned tag, uint64_t addr,
                      uint32_t n)
 {
-    struct pcie_hdr h = {.type = PCIE_MRD, .tag = tag, .requester = s->requester, .length = n};
-    struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&h), addr}};
+    struct orr_msg m = pcie_mrd(s->requester, tag, addr, n);
     send_tlp(c, s, &m);
 }
 
 static void dma_write(struct orr_component *c, struct nic *s, uint64_t addr, const void *b,
                       uint32_t n)
 {
-    uint8_t *p;
-    struct pcie_hdr h = {.type = PCIE_MWR, .requester = s->requester, .length = n};
-    struct orr_msg m = {.size = pcie_wire_bytes(n), .data = {pcie_hdr_pack(&h), 0}};
-    m.data[1] = orr_blob_new(c->sim, PCIE_WR_ADDR_BYTES + n, (void **)&p);
-    memcpy(p, &addr, sizeof addr);
-    if (b)
-        memcpy(p + PCIE_WR_ADDR_BYTES, b, n);
+    struct orr_msg m = pcie_mwr(c->sim, s->requester, addr, b, n);
     send_tlp(c, s, &m);
 }
 

@@ -134,13 +134,7 @@ static void send_tlp(struct orr_component *c, struct dma *s, const struct orr_ms
 static void send_write(struct orr_component *c, struct dma *s, uint64_t addr, const void *bytes,
                        uint32_t n)
 {
-    uint8_t *b;
-    struct pcie_hdr h = {.type = PCIE_MWR, .requester = s->requester, .length = n};
-    struct orr_msg m = {.size = pcie_wire_bytes(n), .data = {pcie_hdr_pack(&h), 0}};
-    m.data[1] = orr_blob_new(c->sim, PCIE_WR_ADDR_BYTES + n, (void **)&b);
-    memcpy(b, &addr, sizeof addr);
-    if (bytes)
-        memcpy(b + PCIE_WR_ADDR_BYTES, bytes, n);
+    struct orr_msg m = pcie_mwr(c->sim, s->requester, addr, bytes, n);
     send_tlp(c, s, &m);
 }
 
@@ -182,9 +176,7 @@ static void copy_pump(struct orr_component *c, struct dma *s)
         while (s->aTagUsed[t])
             t++;
         uint32_t n = (uint32_t)(len - s->read_next < s->max_read ? len - s->read_next : s->max_read);
-        struct pcie_hdr h = {.type = PCIE_MRD, .tag = t, .requester = s->requester, .length = n};
-        struct orr_msg m = {.size = pcie_wire_bytes(0),
-                            .data = {pcie_hdr_pack(&h), s->reg[REG_SRC / 8] + s->read_next}};
+        struct orr_msg m = pcie_mrd(s->requester, t, s->reg[REG_SRC / 8] + s->read_next, n);
         s->aTagUsed[t] = true;
         s->aTagOff[t] = s->read_next;
         s->aSent[t] = orr_now(c->sim);

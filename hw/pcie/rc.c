@@ -368,12 +368,7 @@ static void from_host(struct orr_component *c, struct rc *s, const struct orr_ev
     }
     uint64_t offset = addr - s->bar_base - port * s->bar_size;
     if (op == PCIE_MMIO_WR) {
-        uint8_t *b;
-        struct pcie_hdr h = {.type = PCIE_MWR, .length = size};
-        struct orr_msg m = {.size = pcie_wire_bytes(size), .data = {pcie_hdr_pack(&h), 0}};
-        m.data[1] = orr_blob_new(c->sim, PCIE_WR_ADDR_BYTES + size, (void **)&b);
-        memcpy(b, &offset, sizeof offset);
-        memcpy(b + PCIE_WR_ADDR_BYTES, &ev->data[1], size);
+        struct orr_msg m = pcie_mwr(c->sim, 0, offset, &ev->data[1], size);
         send_dev(c, s, port, &m);
         return;
     }
@@ -385,8 +380,7 @@ static void from_host(struct orr_component *c, struct rc *s, const struct orr_ev
         return;
     }
     s->aHost[t] = (struct rc_host_read){.used = true, .word = w};
-    struct pcie_hdr h = {.type = PCIE_MRD, .tag = t, .length = size};
-    struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&h), offset}};
+    struct orr_msg m = pcie_mrd(0, t, offset, size);
     send_dev(c, s, port, &m);
 }
 

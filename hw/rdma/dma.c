@@ -141,9 +141,7 @@ static void issue_reads(struct orr_component *c, struct rnic *s)
         s->aTag[t] = i + 1;
         s->aTagOff[t] = o->next_off;
         s->tags_used++;
-        struct pcie_hdr h = {.type = PCIE_MRD, .tag = t, .requester = s->requester, .length = n};
-        struct orr_msg m = {.size = pcie_wire_bytes(0),
-                            .data = {pcie_hdr_pack(&h), o->addr + o->next_off}};
+        struct orr_msg m = pcie_mrd(s->requester, t, o->addr + o->next_off, n);
         send_tlp(c, s, &m, pcie_tx_delay(&s->up, orr_now(c->sim), m.size));
         o->next_off += n;
         if (o->next_off >= o->len) {
@@ -233,14 +231,8 @@ orr_time_t dma_write(struct orr_component *c, struct rnic *s, uint64_t addr, uin
     if (s->pcie->link) {
         for (uint32_t off = 0; off < len; off += s->max_payload) {
             uint32_t n = len - off < s->max_payload ? len - off : s->max_payload;
-            uint8_t *p;
-            uint64_t a = addr + off;
-            struct pcie_hdr h = {.type = PCIE_MWR, .requester = s->requester, .length = n};
-            struct orr_msg m = {.size = pcie_wire_bytes(n), .data = {pcie_hdr_pack(&h), 0}};
-            m.data[1] = orr_blob_new(c->sim, PCIE_WR_ADDR_BYTES + n, (void **)&p);
-            memcpy(p, &a, sizeof a);
-            if (bytes && s->data)
-                memcpy(p + PCIE_WR_ADDR_BYTES, (const uint8_t *)bytes + off, n);
+            struct orr_msg m = pcie_mwr(c->sim, s->requester, addr + off,
+                                        bytes && s->data ? (const uint8_t *)bytes + off : NULL, n);
             delay = pcie_tx_delay(&s->up, now, m.size);
             send_tlp(c, s, &m, delay);
         }

@@ -43,10 +43,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "orrery/diag.h"
 #include "orrery/error.h"
 #include "orrery/params.h"
+#include "orrery/sim.h"
 #include "orrery/time.h"
 
 enum pcie_tlp_type {
@@ -126,6 +128,28 @@ static inline uint64_t pcie_link_bps(unsigned gen, unsigned width)
 
 /* Bytes on the wire for a TLP with `payload` bytes. */
 static inline uint32_t pcie_wire_bytes(uint32_t payload) { return payload + PCIE_TLP_OVERHEAD; }
+
+/* A memory read request (MRD) for n bytes at addr, tagged. */
+static inline struct orr_msg pcie_mrd(uint16_t requester, unsigned tag, uint64_t addr, uint32_t n)
+{
+    struct pcie_hdr h = {.type = PCIE_MRD, .tag = tag, .requester = requester, .length = n};
+    return (struct orr_msg){.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&h), addr}};
+}
+
+/* A posted write (MWR) of n bytes at addr: its blob (allocated in s) holds
+ * the address, then the bytes (zeros if bytes is NULL). */
+static inline struct orr_msg pcie_mwr(struct orr_sim *s, uint16_t requester, uint64_t addr,
+                                      const void *bytes, uint32_t n)
+{
+    uint8_t *p;
+    struct pcie_hdr h = {.type = PCIE_MWR, .requester = requester, .length = n};
+    struct orr_msg m = {.size = pcie_wire_bytes(n), .data = {pcie_hdr_pack(&h), 0}};
+    m.data[1] = orr_blob_new(s, PCIE_WR_ADDR_BYTES + n, (void **)&p);
+    memcpy(p, &addr, sizeof addr);
+    if (bytes)
+        memcpy(p + PCIE_WR_ADDR_BYTES, bytes, n);
+    return m;
+}
 
 /* Time to serialise `bytes` wire bytes on the link, rounded up to whole ps. */
 static inline orr_time_t pcie_wire_time(unsigned gen, unsigned width, uint32_t bytes)
