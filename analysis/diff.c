@@ -12,7 +12,7 @@
  *      that ends first diverges at its end.
  * Everything is gathered into a struct report first and then rendered as
  * text or JSON, so an error part way prints nothing. */
-#include "diff.h"
+#include "analysis/diff.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * Also the small formatters the writers share (times, JSON strings, VCD
  * identifiers). */
 #define _POSIX_C_SOURCE 200809L
-#include "export.h"
+#include "analysis/export.h"
 
 #include <errno.h>
 #include <inttypes.h>

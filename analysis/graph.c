@@ -8,7 +8,7 @@
  * depend only on the model. Nothing here knows a concrete component type:
  * a new model folder appears in the pictures without new code here. */
 #define _POSIX_C_SOURCE 200809L
-#include "graph.h"
+#include "analysis/graph.h"
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>

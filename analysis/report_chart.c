@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "analysis/report.h"
 
 /* Geometry, in SVG user units. */
 enum {

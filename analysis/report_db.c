@@ -17,8 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analysis/report.h"
 #include "orrery/error.h"
-#include "report.h"
 
 struct loader {
     sqlite3 *db;

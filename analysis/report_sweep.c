@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/report.h"
 #include "orrery/error.h"
 #include "orrery/params.h"
 #include "orrery/units.h"
-#include "report.h"
 
 static void *xcalloc(size_t n, size_t size)
 {

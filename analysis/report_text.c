@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "analysis/report.h"
 
 /* --- values --------------------------------------------------------------- */
 

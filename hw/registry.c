@@ -1,35 +1,9 @@
-/* The table of built-in component types the orrery executable knows, the
- * verbs that need hardware models and the state machines they export. The
- * engine never names a concrete model: it receives these tables. New model
- * folders add their types here. */
-#include "orrery/registry.h"
-#include "cpu/litmus_run.h"
-#include "cxl/cxl_mem.h"
-#include "cxl/cxl_switch.h"
-#include "fabric/fabric.h"
-#include "mem/dram.h"
+/* The table of built-in component types and the state machines the
+ * hardware library exports (hw/registry.h). The engine never names a
+ * concrete model: it receives these tables. New model folders add their
+ * types here and declare them in hw/registry.h. */
+#include "hw/registry.h"
 #include "orrery/systemc.h"
-#include "isa/isacore.h"
-#include "traffic/traffic.h"
-
-extern const struct orr_component_type orr_sched_node_type; /* platform/sched_node.c */
-extern const struct orr_component_type orr_cluster_node_type; /* platform/cluster_node.c */
-extern const struct orr_component_type orr_home_type;       /* cache/home.c */
-extern const struct orr_component_type orr_router_type;     /* numa/router.c */
-extern const struct orr_component_type orr_numa_info_type;  /* numa/numa_info.c */
-extern const struct orr_component_type orr_tcore_type;      /* cpu/tcore.c */
-extern const struct orr_component_type orr_coh_port_type;   /* cache/coh_port.c */
-extern const struct orr_component_type orr_machine_type;    /* machine/machine.c */
-extern const struct orr_component_type orr_flatmem_type;    /* mem/flatmem.c */
-extern const struct orr_component_type orr_pcie_rc_type;    /* pcie/rc.c */
-extern const struct orr_component_type orr_dma_engine_type; /* pcie/dma_engine.c */
-extern const struct orr_component_type orr_pcie_switch_type; /* pcie/switch.c */
-extern const struct orr_component_type orr_nic_type;        /* nic/nic.c */
-extern const struct orr_component_type orr_rnic_type;       /* rdma/rnic.c */
-extern const struct orr_component_type orr_perftest_type;   /* workloads/perftest.c */
-extern const struct orr_component_type orr_allreduce_type;  /* workloads/allreduce.c */
-extern const struct orr_component_type orr_kv_type;         /* workloads/kv.c */
-extern const struct orr_component_type orr_rdma_incast_type; /* workloads/rdma_incast.c */
 
 /* cache/protocol_fsm.c */
 const char *coh_fsm_names(char *buf, size_t n);
@@ -67,12 +41,6 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_kv_type,
     &orr_rdma_incast_type,
     NULL,
-};
-
-const struct orr_verb orr_builtin_verbs[] = {
-    {"litmus", "run litmus tests on the modelled machine; check TSO expectations",
-     litmus_run_main},
-    {NULL, NULL, NULL},
 };
 
 const struct orr_fsm_source orr_builtin_fsms[] = {

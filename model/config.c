@@ -43,22 +43,22 @@ static const char SET_FILE[] = "<--set>";
 
 /* A bump allocator: the tree is built once, patched by merges and --set, and
  * freed as a whole. Replaced arrays are simply abandoned until then. */
-struct arena_chunk {
-    struct arena_chunk *next;
+struct orr_node_arena_chunk {
+    struct orr_node_arena_chunk *next;
     size_t used, cap;
     alignas(max_align_t) unsigned char data[];
 };
 
-struct arena {
-    struct arena_chunk *head;
+struct orr_node_arena {
+    struct orr_node_arena_chunk *head;
 };
 
 #define ARENA_CHUNK 16384
 
-static void *arena_alloc(struct arena *a, size_t n)
+static void *arena_alloc(struct orr_node_arena *a, size_t n)
 {
     n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-    struct arena_chunk *c = a->head;
+    struct orr_node_arena_chunk *c = a->head;
     if (!c || c->cap - c->used < n) {
         size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
         c = malloc(sizeof *c + cap);
@@ -75,7 +75,7 @@ static void *arena_alloc(struct arena *a, size_t n)
     return p;
 }
 
-static char *arena_strndup(struct arena *a, const char *s, size_t n)
+static char *arena_strndup(struct orr_node_arena *a, const char *s, size_t n)
 {
     char *p = arena_alloc(a, n + 1);
     if (p) {
@@ -85,21 +85,26 @@ static char *arena_strndup(struct arena *a, const char *s, size_t n)
     return p;
 }
 
-static void arena_free(struct arena *a)
+void orr_node_arena_free(struct orr_node_arena *a)
 {
     if (!a)
         return;
     while (a->head) {
-        struct arena_chunk *c = a->head;
+        struct orr_node_arena_chunk *c = a->head;
         a->head = c->next;
         free(c);
     }
     free(a);
 }
 
+struct orr_node_arena *orr_node_arena_new(void)
+{
+    return calloc(1, sizeof(struct orr_node_arena));
+}
+
 /* ---- nodes --------------------------------------------------------------- */
 
-static struct orr_node *node_new(struct arena *a, enum orr_node_kind kind,
+static struct orr_node *node_new(struct orr_node_arena *a, enum orr_node_kind kind,
                                  const struct orr_mark *mark)
 {
     struct orr_node *n = arena_alloc(a, sizeof *n);
@@ -113,7 +118,7 @@ static struct orr_node *node_new(struct arena *a, enum orr_node_kind kind,
 }
 
 /* Give a MAP or SEQ room for cap entries, keeping the first n. */
-static bool node_reserve(struct arena *a, struct orr_node *node, size_t cap)
+static bool node_reserve(struct orr_node_arena *a, struct orr_node *node, size_t cap)
 {
     struct orr_node **aItem = arena_alloc(a, cap * sizeof *aItem);
     if (!aItem)
@@ -121,6 +126,7 @@ static bool node_reserve(struct arena *a, struct orr_node *node, size_t cap)
     if (node->n) /* memcpy from NULL is undefined even for 0 bytes */
         memcpy(aItem, node->aItem, node->n * sizeof *aItem);
     node->aItem = aItem;
+    node->nAlloc = cap;
     if (node->kind != ORR_NODE_MAP)
         return true;
     char **aKey = arena_alloc(a, cap * sizeof *aKey);
@@ -134,6 +140,75 @@ static bool node_reserve(struct arena *a, struct orr_node *node, size_t cap)
     node->aKey = aKey;
     node->aKeyMark = aKeyMark;
     return true;
+}
+
+struct orr_node *orr_node_new(struct orr_node_arena *a, enum orr_node_kind kind,
+                              const struct orr_mark *mark)
+{
+    static const struct orr_mark none = {NULL, 0, 0};
+    return node_new(a, kind, mark ? mark : &none);
+}
+
+struct orr_node *orr_node_new_scalar(struct orr_node_arena *a, const struct orr_mark *mark,
+                                     const char *text, size_t len)
+{
+    struct orr_node *n = orr_node_new(a, ORR_NODE_SCALAR, mark);
+    if (n && !(n->scalar = arena_strndup(a, text, len)))
+        return NULL;
+    return n;
+}
+
+/* Room for one more entry, doubling. */
+static int node_grow(struct orr_node_arena *a, struct orr_node *node)
+{
+    if (node->n < node->nAlloc)
+        return 0;
+    return node_reserve(a, node, node->n ? 2 * node->n : 4) ? 0 : ORR_ENOMEM;
+}
+
+int orr_node_push(struct orr_node_arena *a, struct orr_node *seq, struct orr_node *item)
+{
+    if (seq->kind != ORR_NODE_SEQ)
+        return ORR_EINVAL;
+    int rc = node_grow(a, seq);
+    if (rc == 0)
+        seq->aItem[seq->n++] = item;
+    return rc;
+}
+
+int orr_node_put(struct orr_node_arena *a, struct orr_node *map, const char *key,
+                 const struct orr_mark *keyMark, struct orr_node *value)
+{
+    if (map->kind != ORR_NODE_MAP)
+        return ORR_EINVAL;
+    long i = orr_node_index(map, key);
+    if (i >= 0) {
+        map->aItem[i] = value;
+        map->aKeyMark[i] = keyMark ? *keyMark : value->mark;
+        return 0;
+    }
+    char *k = arena_strndup(a, key, strlen(key));
+    int rc = k ? node_grow(a, map) : ORR_ENOMEM;
+    if (rc == 0) {
+        map->aKey[map->n] = k;
+        map->aKeyMark[map->n] = keyMark ? *keyMark : value->mark;
+        map->aItem[map->n++] = value;
+    }
+    return rc;
+}
+
+struct orr_node *orr_node_copy_except(struct orr_node_arena *a, const struct orr_node *src,
+                                      const char *const *except)
+{
+    struct orr_node *m = orr_node_new(a, ORR_NODE_MAP, &src->mark);
+    for (size_t i = 0; m && src->kind == ORR_NODE_MAP && i < src->n; i++) {
+        bool skip = false;
+        for (size_t k = 0; except && except[k]; k++)
+            skip |= strcmp(src->aKey[i], except[k]) == 0;
+        if (!skip && orr_node_put(a, m, src->aKey[i], &src->aKeyMark[i], src->aItem[i]))
+            return NULL;
+    }
+    return m;
 }
 
 long orr_node_index(const struct orr_node *map, const char *key)
@@ -238,7 +313,7 @@ static void diag_path(struct orr_diag *d, const struct orr_mark *mark,
 
 struct builder {
     yaml_parser_t parser;
-    struct arena *arena;
+    struct orr_node_arena *arena;
     struct orr_diag *d;
     const char *file;     /* arena copy, or SET_FILE */
     const char *text;     /* the input, for positions of reader errors */
@@ -344,7 +419,7 @@ static void check_props(struct builder *b, const yaml_char_t *anchor, const yaml
     }
 }
 
-static bool node_append(struct arena *a, struct orr_node *node, size_t *cap, const char *key,
+static bool node_append(struct orr_node_arena *a, struct orr_node *node, size_t *cap, const char *key,
                         const struct orr_mark *keyMark, struct orr_node *item)
 {
     if (node->n == *cap) {
@@ -586,7 +661,7 @@ static int parse_text(struct builder *b, const struct path_seg *path, struct orr
  * replaced by src. A replaced key keeps its position but takes src's marks, so
  * errors point at the file that supplied the final value. Mutates dst, which
  * must not be shared. Returns the merged node or NULL (out of memory). */
-static struct orr_node *merge(struct arena *a, struct orr_node *dst, struct orr_node *src)
+static struct orr_node *merge(struct orr_node_arena *a, struct orr_node *dst, struct orr_node *src)
 {
     if (dst->kind != ORR_NODE_MAP || src->kind != ORR_NODE_MAP)
         return src;
@@ -621,7 +696,7 @@ static void node_remove(struct orr_node *map, size_t i)
 /* ---- loading files and extends ------------------------------------------- */
 
 struct loader {
-    struct arena *arena;
+    struct orr_node_arena *arena;
     struct orr_diag *d;
     /* the chain of files being loaded, outermost first, for cycle detection:
      * real paths (malloc'ed; NULL for in-memory text) and names as written */
@@ -883,7 +958,7 @@ static int loader_end(struct loader *L, struct orr_config *cfg, int rc, const ch
                       struct orr_node *root)
 {
     if (rc) {
-        arena_free(L->arena);
+        orr_node_arena_free(L->arena);
         return rc;
     }
     cfg->root = root;
@@ -947,7 +1022,7 @@ void orr_config_free(struct orr_config *cfg)
 {
     if (!cfg)
         return;
-    arena_free(cfg->arena);
+    orr_node_arena_free(cfg->arena);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -996,7 +1071,7 @@ static bool text_is_clean(const char *s, size_t len)
 }
 
 /* Split "a.b.0.c" (the text before '=') into components. */
-static int split_path(struct arena *a, const char *arg, const char *eq, struct set_path *sp,
+static int split_path(struct orr_node_arena *a, const char *arg, const char *eq, struct set_path *sp,
                       struct orr_diag *d)
 {
     struct orr_mark mark = {SET_FILE, 0, 1};
@@ -1116,7 +1191,7 @@ static int set_walk(struct orr_node *root, const struct set_path *sp, struct orr
 
 /* Put value at slot idx of parent (idx -1: a new key), creating maps for the
  * components after `at`. Only memory can fail here. */
-static int set_commit(struct arena *a, struct orr_node *parent, const struct set_path *sp,
+static int set_commit(struct orr_node_arena *a, struct orr_node *parent, const struct set_path *sp,
                       size_t at, long idx, struct orr_node *value)
 {
     for (size_t i = at; i < sp->n; i++) {
@@ -1146,14 +1221,14 @@ static int set_ensure_root(struct orr_config *cfg)
     if (cfg->root)
         return 0;
     struct orr_mark mark = {SET_FILE, 0, 0};
-    if (!cfg->arena && !(cfg->arena = calloc(1, sizeof(struct arena))))
+    if (!cfg->arena && !(cfg->arena = calloc(1, sizeof(struct orr_node_arena))))
         return ORR_ENOMEM;
     cfg->root = node_new(cfg->arena, ORR_NODE_MAP, &mark);
     return cfg->root ? 0 : ORR_ENOMEM;
 }
 
 /* Parse the value text of an assignment; an empty value is the scalar "". */
-static int set_parse_value(struct arena *a, const char *arg, const char *eq,
+static int set_parse_value(struct orr_node_arena *a, const char *arg, const char *eq,
                            const struct set_path *sp, struct orr_node **value,
                            struct orr_diag *d)
 {

@@ -432,11 +432,16 @@ static void report_unknown(const struct orr_params *p, const char *key,
                            const struct orr_mark *mark, const char *keypath,
                            const char *const *skip, struct orr_diag *d)
 {
-    const char **aName = calloc(p->n + 1, sizeof *aName);
+    size_t nSkip = 0;
+    while (skip && skip[nSkip])
+        nSkip++;
+    const char **aName = calloc(p->n + nSkip + 1, sizeof *aName);
     for (size_t i = 0; aName && i < p->n; i++)
         aName[i] = p->schema[i].name;
     char *valid = aName ? join_names(aName, skip) : NULL;
-    const char *close = aName ? orr_suggest(key, aName, p->n) : NULL;
+    for (size_t i = 0; aName && i < nSkip; i++) /* allowed keys are suggestions too */
+        aName[p->n + i] = skip[i];
+    const char *close = aName ? orr_suggest(key, aName, p->n + nSkip) : NULL;
     char *kp = orr_keypath_join(keypath, key);
     if (!valid || !*valid)
         orr_diag_error(d, mark, kp, "unknown key '%s' (no keys are allowed here)", key);

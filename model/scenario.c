@@ -7,18 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orrery/registry.h"
 
 const struct orr_param orr_scenario_params[] = {
     {"name", ORR_P_STRING, "", 0, "short name of the scenario"},
     {"description", ORR_P_STRING, "", 0, "what the scenario shows"},
     {"seed", ORR_P_UINT, "1", 0, "root seed of every random stream (--seed overrides)"},
     {"stop", ORR_P_MAP, "{}", 0, "when the run ends (see stop.*)"},
-    {"machine", ORR_P_MAP, "{}", 0,
-     "a machine description, expanded into components and links (see `orrery list machine`)"},
-    {"cluster", ORR_P_MAP, "{}", 0,
-     "nodes on a fabric (star, fat-tree, torus, ring), expanded into hosts, switches and links "
-     "(see `orrery list cluster`)"},
     {"components", ORR_P_MAP, "{}", 0, "component instances: NAME: {type: TYPE, ...params}"},
     {"links", ORR_P_SEQ, "[]", 0, "list of links: {from: C.PORT, to: C.PORT, latency, bandwidth}"},
     {"faults", ORR_P_SEQ, "[]", 0, "list of faults: {at: TIME, component: C, fault: F, ...}"},
@@ -69,65 +63,46 @@ const struct orr_param orr_scenario_fault_params[] = {
 
 /* ----------------------------------------------------------------- types */
 
-const struct orr_component_type *orr_type_find(const struct orr_component_type *const *types,
-                                               const char *name)
-{
-    for (size_t i = 0; types[i]; i++)
-        if (strcmp(types[i]->name, name) == 0)
-            return types[i];
-    return NULL;
-}
-
 /* ---------------------------------------------------------------- building */
 
-static void unknown_type(const struct orr_component_type *const *types, const char *name,
-                         const struct orr_mark *mark, const char *keypath, struct orr_diag *d)
+/* Builder types own top-level sections: a type with an expand op (such as
+ * `machine`) owns the top-level key of its name and turns that section into
+ * components and links. Sections are expanded in the order of the type
+ * table, before the scenario's own components, so those can attach to
+ * their ports. Returns the number of sections present in *n. */
+static int build_sections(struct orr_scenario *sc, const struct orr_component_type *const *types,
+                          size_t *n, struct orr_diag *d)
 {
-    const char *names[64];
-    char list[512] = "";
-    size_t n = 0, len = 0;
-    for (; types[n] && n < 63; n++) {
-        names[n] = types[n]->name;
-        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s",
-                                n ? ", " : "", names[n]);
+    *n = 0;
+    for (size_t i = 0; types[i]; i++) {
+        const struct orr_node *m = types[i]->expand ? orr_node_get(sc->cfg.root, types[i]->name)
+                                                    : NULL;
+        if (!m)
+            continue;
+        ++*n;
+        if (m->kind != ORR_NODE_MAP) {
+            orr_diag_error(d, &m->mark, types[i]->name, "expected a mapping (see `orrery list %s`)",
+                           types[i]->name);
+            return ORR_ESCHEMA;
+        }
+        int rc = types[i]->expand(sc->sim, m, types[i]->name, d);
+        if (rc)
+            return rc;
     }
-    names[n] = NULL;
-    const char *near = orr_suggest(name, names, n);
-    if (near)
-        orr_diag_error(d, mark, keypath, "unknown component type '%s'; did you mean '%s'? (types: %s)",
-                       name, near, list);
-    else
-        orr_diag_error(d, mark, keypath, "unknown component type '%s' (types: %s)", name, list);
-}
-
-/* Builder types own top-level sections: `machine:` is expanded by the type
- * named "machine" (its expand op adds components and links), `cluster:` by
- * "cluster", before the scenario's own components, so those can attach to
- * their ports. */
-static int build_section(struct orr_scenario *sc, const char *key,
-                         const struct orr_component_type *const *types, struct orr_diag *d)
-{
-    const struct orr_node *m = orr_param_map(&sc->top, key);
-    if (!m)
-        return 0;
-    const struct orr_component_type *t = orr_type_find(types, key);
-    if (!t || !t->expand) {
-        orr_diag_error(d, &m->mark, key, "this build has no %s builder", key);
-        return ORR_ESCHEMA;
-    }
-    return t->expand(sc->sim, m, key, d);
+    return 0;
 }
 
 static int build_components(struct orr_scenario *sc, const struct orr_node *comps,
-                            const struct orr_component_type *const *types, struct orr_diag *d)
+                            const struct orr_component_type *const *types, size_t nSection,
+                            struct orr_diag *d)
 {
     int rc = 0;
-    if (!comps && (orr_param_map(&sc->top, "machine") || orr_param_map(&sc->top, "cluster")))
+    if (!comps && nSection)
         return 0;
     if (!comps || comps->kind != ORR_NODE_MAP || comps->n == 0) {
         orr_diag_error(d, comps ? &comps->mark : &sc->cfg.root->mark, "components",
                        "expected a mapping of component names to {type: ..., ...} (or a "
-                       "`machine:` or `cluster:` section)");
+                       "builder's section such as `machine:`)");
         return ORR_ESCHEMA;
     }
     for (size_t i = 0; i < comps->n; i++) {
@@ -146,7 +121,7 @@ static int build_components(struct orr_scenario *sc, const struct orr_node *comp
             const struct orr_component_type *t = orr_type_find(types, tn->scalar);
             if (!t) {
                 char *tkp = orr_keypath_join(kp, "type");
-                unknown_type(types, tn->scalar, &tn->mark, tkp, d);
+                orr_type_unknown(types, tn->scalar, &tn->mark, tkp, d);
                 free(tkp);
                 r = ORR_ESCHEMA;
             } else if (t->expand) {
@@ -258,7 +233,7 @@ static char *join_sets(const char *const *sets, size_t n)
 
 /* `sweep:` is only read by `orrery sweep`, but checked here like every
  * other key, so `orrery validate` reports a typo in it. The axis specs'
- * grammar is the sweep verb's (model/cli/cmd_sweep.c); here each axis must
+ * grammar is the sweep verb's (cli/cmd_sweep.c); here each axis must
  * be a non-empty scalar. */
 static int read_sweep(struct orr_scenario *sc, struct orr_diag *d)
 {
@@ -279,11 +254,25 @@ static int read_sweep(struct orr_scenario *sc, struct orr_diag *d)
     return rc;
 }
 
-static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct orr_diag *d)
+/* The top-level keys: orr_scenario_params, plus one section per builder
+ * type in the table (validated by the builder). */
+static int read_options(struct orr_scenario *sc, const uint64_t *seed,
+                        const struct orr_component_type *const *types, struct orr_diag *d)
 {
     int rc = 0;
     const struct orr_node *root = sc->cfg.root;
-    if (orr_params_parse(orr_scenario_params, root, "", NULL, &sc->top, d))
+    size_t nType = 0, nBuilder = 0;
+    while (types[nType])
+        nType++;
+    const char **aBuilder = calloc(nType + 1, sizeof *aBuilder);
+    if (!aBuilder)
+        return ORR_ENOMEM;
+    for (size_t i = 0; i < nType; i++)
+        if (types[i]->expand)
+            aBuilder[nBuilder++] = types[i]->name;
+    rc = orr_params_parse(orr_scenario_params, root, "", aBuilder, &sc->top, d);
+    free(aBuilder);
+    if (rc)
         return ORR_ESCHEMA;
     sc->name = orr_param_str(&sc->top, "name");
     sc->description = orr_param_str(&sc->top, "description");
@@ -315,6 +304,7 @@ static int read_options(struct orr_scenario *sc, const uint64_t *seed, struct or
         .stop_events = orr_param_u64(&sc->stop, "events"),
         .stop_when_workloads_done = orr_param_bool(&sc->stop, "workloads_done"),
         .checkpoint_every = orr_param_u64(&sc->trace, "checkpoint_every"),
+        .types = types,
     };
     return rc;
 }
@@ -349,15 +339,14 @@ int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *con
     if (rc)
         return rc;
     sc->hash = orr_config_hash(sc->cfg.root);
-    if ((rc = read_options(sc, seed, d)))
+    if ((rc = read_options(sc, seed, types, d)))
         return rc;
     if ((rc = orr_sim_create(&sc->sim, &sc->opt)))
         return rc;
-    rc = build_section(sc, "machine", types, d);
+    size_t nSection = 0;
+    rc = build_sections(sc, types, &nSection, d);
     if (rc == 0)
-        rc = build_section(sc, "cluster", types, d);
-    if (rc == 0)
-        rc = build_components(sc, orr_param_map(&sc->top, "components"), types, d);
+        rc = build_components(sc, orr_param_map(&sc->top, "components"), types, nSection, d);
     /* links and faults name components: only meaningful once all exist */
     if (rc == 0)
         rc = build_links(sc, orr_param_map(&sc->top, "links"), d);

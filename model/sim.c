@@ -77,6 +77,55 @@ fail:
     return ORR_ENOMEM;
 }
 
+const struct orr_component_type *orr_sim_type(const struct orr_sim *s, const char *name)
+{
+    return s->opt.types ? orr_type_find(s->opt.types, name) : NULL;
+}
+
+const struct orr_component_type *const *orr_sim_types(const struct orr_sim *s)
+{
+    static const struct orr_component_type *const none[] = {NULL};
+    return s->opt.types ? s->opt.types : none;
+}
+
+void orr_type_unknown(const struct orr_component_type *const *types, const char *name,
+                      const struct orr_mark *mark, const char *keypath, struct orr_diag *d)
+{
+    size_t n = 0, len = 0;
+    while (types && types[n])
+        n++;
+    const char **aName = calloc(n + 1, sizeof *aName);
+    char list[1024] = "";
+    for (size_t i = 0; aName && i < n; i++) {
+        aName[i] = types[i]->name;
+        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s",
+                                i ? ", " : "", aName[i]);
+    }
+    const char *near = aName ? orr_suggest(name, aName, n) : NULL;
+    if (near)
+        orr_diag_error(d, mark, keypath, "unknown component type '%s'; did you mean '%s'? (types: %s)",
+                       name, near, list);
+    else
+        orr_diag_error(d, mark, keypath, "unknown component type '%s' (types: %s)", name, list);
+    free(aName);
+}
+
+struct orr_node_arena *orr_sim_nodes(struct orr_sim *s)
+{
+    if (!s->nodes)
+        s->nodes = orr_node_arena_new();
+    return s->nodes;
+}
+
+const struct orr_component_type *orr_type_find(const struct orr_component_type *const *types,
+                                               const char *name)
+{
+    for (size_t i = 0; types && types[i]; i++)
+        if (strcmp(types[i]->name, name) == 0)
+            return types[i];
+    return NULL;
+}
+
 void orr_sim_destroy(struct orr_sim *s)
 {
     if (!s)
@@ -115,6 +164,7 @@ void orr_sim_destroy(struct orr_sim *s)
         free(s->aKnob[i]);
     free(s->aKnob);
     orr__shared_free_all(s);
+    orr_node_arena_free(s->nodes);
     orr__blob_free_all(s);
     orr_evq_free(&s->q);
     orr_digest_free(&s->digest);

@@ -93,6 +93,7 @@ struct orr_sim {
     size_t nBlob, nBlobAlloc, nBlobLive;
     uint32_t blob_free; /* head of the free list: a handle, 0 = empty */
 
+    struct orr_node_arena *nodes; /* orr_sim_nodes, created on first use */
     struct orr_shared *aShared; /* orr_sim_shared objects, in creation order */
     size_t nShared;
 

@@ -17,6 +17,7 @@ PKGS=(
   chromium                               # the HTML report is checked in headless Chromium
   libunicorn-dev                         # ISA mode: riscv64/aarch64 guests on simulated cores
   time                                   # GNU time: wall and peak RSS of benchmark runs
+  python3                                # test scripts: XML/HTML/PNG checks, the layering check
 )
 
 missing=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Write a hackbench-shaped scheduler scenario for the sched_node hackbench
-# generator (workloads/hackbench.c, docs/sched.md): GROUPS groups of FDS
+# generator (workloads/gen/hackbench.c, docs/sched.md): GROUPS groups of FDS
 # senders and FDS receivers on a CPUS-core sched_node; every sender sends
 # messages (MESSAGE_COST of CPU to send and to receive) to each receiver of
 # its group until DURATION ends.

@@ -15,7 +15,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # Kernels are not position independent (Debian's compilers default to PIE).
 COMMON=(-std=c11 -ffreestanding -fno-builtin -nostdlib -nostartfiles -fno-pie
-        -Wall -Wextra -Werror -O2 -g -Iinclude/kernel)
+        -Wall -Wextra -Werror -O2 -g -Iinclude)
 case $ARCH in
   riscv64) CC=riscv64-linux-gnu-gcc
            FLAGS=(-mcmodel=medany -march=rv64gc -mabi=lp64d) ;;

@@ -21,6 +21,10 @@
 
 #include "orrery/systemc.hpp"
 
+extern "C" {
+#include "hw/registry.h"
+}
+
 struct cpu : sc_core::sc_module {
     tlm_utils::simple_initiator_socket<cpu> socket;
     tlm_utils::tlm_quantumkeeper qk;
@@ -85,6 +89,7 @@ int sc_main(int argc, char **argv)
         return 2;
     }
     orrery::options opt;
+    opt.types = orr_builtin_types;
     unsigned lines = 64;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--lines"))

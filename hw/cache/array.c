@@ -1,5 +1,5 @@
 /* Set-associative frame arrays and their replacement policies (array.h). */
-#include "array.h"
+#include "hw/array.h"
 
 #include <stdlib.h>
 

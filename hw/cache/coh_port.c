@@ -34,9 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cohmon.h"
+#include "hw/cohmon.h"
+#include "hw/pcache.h"
 #include "orrery/mem.h"
-#include "pcache.h"
 
 static const struct orr_param coh_port_params[] = {
     PCACHE_PARAMS,

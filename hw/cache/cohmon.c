@@ -2,7 +2,7 @@
  * shadow memory in one open-addressing table keyed by line address. The
  * table is only looked up, never iterated, so its layout cannot influence
  * anything the run does. */
-#include "cohmon.h"
+#include "hw/cohmon.h"
 
 #include <stdio.h>
 #include <stdlib.h>

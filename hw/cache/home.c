@@ -33,11 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
-#include "cohmon.h"
+#include "hw/array.h"
+#include "hw/cohmon.h"
+#include "hw/protocol.h"
 #include "orrery/coh.h"
 #include "orrery/sim.h"
-#include "protocol.h"
 
 #define MAX_CACHES 256
 #define SW (MAX_CACHES / 64)

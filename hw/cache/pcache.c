@@ -2,13 +2,13 @@
  * that touches coherence is one lookup in the protocol's cache table and
  * the execution of the actions it lists, in the order of the action bits;
  * nothing here knows which protocol it runs. */
-#include "pcache.h"
+#include "hw/pcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cohmon.h"
+#include "hw/cohmon.h"
 #include "orrery/error.h"
 #include "orrery/units.h"
 

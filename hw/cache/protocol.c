@@ -24,7 +24,7 @@
  * The tables inherit by designated-initializer override (a later
  * [state][event] replaces the base's), which is why -Woverride-init is off
  * around them. */
-#include "protocol.h"
+#include "hw/protocol.h"
 
 #include <stdlib.h>
 #include <string.h>

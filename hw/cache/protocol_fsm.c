@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hw/protocol.h"
 #include "orrery/error.h"
 #include "orrery/fsm.h"
-#include "protocol.h"
 
 const char *coh_fsm_names(char *buf, size_t n);
 int coh_fsm_build(const char *name, const char *view, struct orr_fsm *out, char *err, size_t n);

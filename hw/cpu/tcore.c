@@ -26,17 +26,17 @@
  *
  * Liveness: a request in flight longer than `deadlock` fails the run with
  * the line and the last coherence messages (pcache_deadlocked). */
-#include "tcore.h"
+#include "hw/registry.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/array.h"
-#include "cache/cohmon.h"
-#include "cache/pcache.h"
-#include "cache/protocol.h"
-#include "litmus.h"
-#include "memgen.h"
+#include "hw/array.h"
+#include "hw/cohmon.h"
+#include "hw/pcache.h"
+#include "hw/protocol.h"
+#include "workloads/litmus.h"
+#include "workloads/memgen.h"
 
 static const char *const memory_models[] = {"tso", "weak", NULL};
 static const char *const irq_kinds[] = {"timer", "ipi", "device", NULL};

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxl/cxl_mem.h"
-#include "mem/dram_media.h"
-#include "orrery/outq.h"
+#include "hw/dram_media.h"
+#include "hw/registry.h"
 #include "orrery/mem.h"
+#include "orrery/outq.h"
 
 enum {
     TIMER_OUT = 1,   /* a response leaves the data pipe: send it */

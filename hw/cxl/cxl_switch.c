@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxl/cxl_switch.h"
-#include "mem/memmap.h"
-#include "orrery/outq.h"
+#include "hw/memmap.h"
+#include "hw/registry.h"
 #include "orrery/mem.h"
+#include "orrery/outq.h"
 
 #define NTAG (ORR_MEM_TAG_MAX + 1)
 

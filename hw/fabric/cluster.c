@@ -11,15 +11,39 @@
  * topology.c's order. The node template and the switch keys are validated
  * once, against the components' and the switch's own schemas, so a mistake
  * is reported once at its file:line:col rather than once per instance. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fabric.h"
-#include "machine/nodes.h"
+#include "hw/fabric.h"
+#include "hw/registry.h"
 #include "node_template.h"
 #include "orrery/net.h"
 #include "orrery/units.h"
+
+/* A scalar node holding printf text. */
+static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
+                                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
+                                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!buf)
+        abort();
+    va_start(ap, fmt);
+    vsnprintf(buf, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    struct orr_node *n = orr_node_new_scalar(a, mark, buf, (size_t)len);
+    free(buf);
+    if (!n)
+        abort();
+    return n;
+}
 
 #define MAX_NODES 65536u
 
@@ -56,7 +80,7 @@ static const char *const switch_owned[] = {"ports", "routes", "salt", NULL};
 
 struct cl {
     struct orr_sim *s;
-    struct nodes *a;
+    struct orr_node_arena *a;
     struct orr_diag *d;
     const struct orr_node *root;
     struct orr_params top, fab, link;
@@ -149,11 +173,11 @@ static int build_hosts(struct cl *m, const struct orr_node *tmpl)
     const struct orr_node *mtu = orr_node_get(orr_param_map(&m->fab, "link"), "mtu");
     int rc = 0;
     for (unsigned h = 0; rc == 0 && h < m->n; h++) {
-        struct orr_node *n = tmpl ? nodes_copy_except(m->a, tmpl, NULL) : nodes_map(m->a, &m->root->mark);
-        nodes_put(m->a, n, "node", nodes_scalar(m->a, &m->root->mark, "%u", h));
-        nodes_put(m->a, n, "nodes", nodes_scalar(m->a, &m->root->mark, "%u", m->n));
-        nodes_put(m->a, n, "mtu", mtu ? (struct orr_node *)mtu
-                                      : nodes_scalar(m->a, &m->root->mark, "%lluB",
+        struct orr_node *n = tmpl ? orr_node_copy_except(m->a, tmpl, NULL) : orr_node_new(m->a, ORR_NODE_MAP, &m->root->mark);
+        orr_node_put(m->a, n, "node", NULL, node_printf(m->a, &m->root->mark, "%u", h));
+        orr_node_put(m->a, n, "nodes", NULL, node_printf(m->a, &m->root->mark, "%u", m->n));
+        orr_node_put(m->a, n, "mtu", NULL, mtu ? (struct orr_node *)mtu
+                                      : node_printf(m->a, &m->root->mark, "%lluB",
                                                      (unsigned long long)orr_param_u64(&m->link, "mtu")));
         char path[32];
         snprintf(path, sizeof path, "node%u.host", h);
@@ -168,11 +192,11 @@ static int build_switches(struct cl *m, const struct fabric_graph *g)
     uint32_t *dist = fabric_distances(g);
     int rc = 0;
     for (unsigned s = 0; rc == 0 && s < g->nSw; s++) {
-        struct orr_node *n = sw ? nodes_copy_except(m->a, sw, NULL) : nodes_map(m->a, &m->root->mark);
+        struct orr_node *n = sw ? orr_node_copy_except(m->a, sw, NULL) : orr_node_new(m->a, ORR_NODE_MAP, &m->root->mark);
         char *routes = fabric_routes(g, s, dist, NULL);
-        nodes_put(m->a, n, "ports", nodes_scalar(m->a, &m->root->mark, "%u", g->aPorts[s]));
-        nodes_put(m->a, n, "salt", nodes_scalar(m->a, &m->root->mark, "%u", s));
-        nodes_put(m->a, n, "routes", nodes_scalar(m->a, &m->root->mark, "%s", routes));
+        orr_node_put(m->a, n, "ports", NULL, node_printf(m->a, &m->root->mark, "%u", g->aPorts[s]));
+        orr_node_put(m->a, n, "salt", NULL, node_printf(m->a, &m->root->mark, "%u", s));
+        orr_node_put(m->a, n, "routes", NULL, node_printf(m->a, &m->root->mark, "%s", routes));
         free(routes);
         rc = add(m, &orr_fabric_switch_type, g->aSwName[s], n);
     }
@@ -261,7 +285,7 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
     }
     if (rc == 0) {
         m.n = (unsigned)orr_param_u64(&m.top, "nodes");
-        m.a = nodes_arena(s);
+        m.a = orr_sim_nodes(s);
         rc = make_graph(&m, &g);
     }
     if (rc == 0)

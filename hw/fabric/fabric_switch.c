@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fabric.h"
+#include "hw/fabric.h"
 #include "orrery/net.h"
 
 #define MAX_PORTS 4096

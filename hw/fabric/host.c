@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "fabric.h"
+#include "hw/fabric.h"
 #include "orrery/net.h"
 
 enum { PAT_NONE, PAT_UNIFORM, PAT_PERMUTATION, PAT_INCAST, PAT_ALL_TO_ALL };

@@ -21,9 +21,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine/nodes.h"
-#include "orrery/registry.h"
+#include "hw/registry.h"
 #include "orrery/scenario.h"
+
+/* A scalar node holding printf text. */
+static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
+                                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
+                                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!buf)
+        abort();
+    va_start(ap, fmt);
+    vsnprintf(buf, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    struct orr_node *n = orr_node_new_scalar(a, mark, buf, (size_t)len);
+    free(buf);
+    if (!n)
+        abort();
+    return n;
+}
 
 static const struct orr_param template_params[] = {
     {"components", ORR_P_MAP, NULL, ORR_PF_NONEMPTY,
@@ -67,7 +89,8 @@ struct tlink {
 
 struct node_template {
     struct node_template_env env;
-    struct nodes *a;
+    struct orr_sim *s;
+    struct orr_node_arena *a;
     size_t nComp, nLink;
     struct tcomp *aComp;
     struct tlink *aLink;
@@ -165,7 +188,7 @@ static int check_subst(const struct orr_node *n, const char *kp, bool *found, st
 }
 
 /* n with its ${...} expanded: containers copied, unchanged scalars shared. */
-static struct orr_node *instance_value(struct nodes *a, const struct orr_node *n, const unsigned *val)
+static struct orr_node *instance_value(struct orr_node_arena *a, const struct orr_node *n, const unsigned *val)
 {
     if (n->kind == ORR_NODE_SCALAR) {
         const char *bad;
@@ -176,19 +199,19 @@ static struct orr_node *instance_value(struct nodes *a, const struct orr_node *n
         if (!buf)
             abort();
         expand(n->scalar, val, buf, (size_t)len + 1, &bad);
-        struct orr_node *s = nodes_scalar(a, &n->mark, "%s", buf);
+        struct orr_node *s = node_printf(a, &n->mark, "%s", buf);
         s->quoted = n->quoted;
         free(buf);
         return s;
     }
-    struct orr_node *c = n->kind == ORR_NODE_MAP ? nodes_map(a, &n->mark) : nodes_seq(a, &n->mark);
+    struct orr_node *c = n->kind == ORR_NODE_MAP ? orr_node_new(a, ORR_NODE_MAP, &n->mark) : orr_node_new(a, ORR_NODE_SEQ, &n->mark);
     for (size_t i = 0; i < n->n; i++) {
         struct orr_node *v = instance_value(a, n->aItem[i], val);
         if (n->kind == ORR_NODE_MAP) {
-            nodes_put(a, c, n->aKey[i], v);
+            orr_node_put(a, c, n->aKey[i], NULL, v);
             c->aKeyMark[c->n - 1] = n->aKeyMark[i];
         } else {
-            nodes_push(a, c, v);
+            orr_node_push(a, c, v);
         }
     }
     return c;
@@ -202,46 +225,22 @@ static struct orr_node *instance(const struct node_template *t, const struct tco
                           [VAR_PREV] = (i + N - 1) % N};
     const struct orr_mark *mk = &c->map->mark;
     struct orr_node *m = c->subst ? instance_value(t->a, c->map, val)
-                                  : nodes_copy_except(t->a, c->map, NULL);
+                                  : orr_node_copy_except(t->a, c->map, NULL);
     if (c->set_node)
-        nodes_put(t->a, m, "node", nodes_scalar(t->a, mk, "%u", i));
+        orr_node_put(t->a, m, "node", NULL, node_printf(t->a, mk, "%u", i));
     if (c->set_nodes)
-        nodes_put(t->a, m, "nodes", nodes_scalar(t->a, mk, "%u", N));
+        orr_node_put(t->a, m, "nodes", NULL, node_printf(t->a, mk, "%u", N));
     if (c->set_mtu)
-        nodes_put(t->a, m, "mtu",
+        orr_node_put(t->a, m, "mtu", NULL,
                   t->env.mtu_node ? (struct orr_node *)t->env.mtu_node
-                                  : nodes_scalar(t->a, mk, "%lluB", (unsigned long long)t->env.mtu));
+                                  : node_printf(t->a, mk, "%lluB", (unsigned long long)t->env.mtu));
     return m;
 }
 
 /* ------------------------------------------------------------------ parse */
 
-static void unknown_type(const char *name, const struct orr_mark *mark, const char *kp,
-                         struct orr_diag *d)
-{
-    size_t n = 0, len = 0;
-    while (orr_builtin_types[n])
-        n++;
-    const char **names = malloc((n + 1) * sizeof *names);
-    char list[512] = "";
-    if (!names)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        names[i] = orr_builtin_types[i]->name;
-        len += (size_t)snprintf(list + len, len < sizeof list ? sizeof list - len : 0, "%s%s",
-                                i ? ", " : "", names[i]);
-    }
-    const char *near = orr_suggest(name, names, n);
-    if (near)
-        orr_diag_error(d, mark, kp, "unknown component type '%s'; did you mean '%s'? (types: %s)",
-                       name, near, list);
-    else
-        orr_diag_error(d, mark, kp, "unknown component type '%s' (types: %s)", name, list);
-    free(names);
-}
-
 /* c->type from the `type` key; builder-owned keys rejected. */
-static int parse_type(struct tcomp *c, struct orr_diag *d)
+static int parse_type(const struct node_template *t, struct tcomp *c, struct orr_diag *d)
 {
     const struct orr_node *tn = orr_node_get(c->map, "type");
     if (c->map->kind != ORR_NODE_MAP) {
@@ -253,11 +252,11 @@ static int parse_type(struct tcomp *c, struct orr_diag *d)
                        "missing required key 'type' (a component type; see `orrery list`)");
         return ORR_ESCHEMA;
     }
-    const struct orr_component_type *type = orr_type_find(orr_builtin_types, tn->scalar);
+    const struct orr_component_type *type = orr_sim_type(t->s, tn->scalar);
     char *tkp = orr_keypath_join(c->keypath, "type");
     int rc = 0;
     if (!type) {
-        unknown_type(tn->scalar, &tn->mark, tkp, d);
+        orr_type_unknown(orr_sim_types(t->s), tn->scalar, &tn->mark, tkp, d);
         rc = ORR_ESCHEMA;
     } else if (type->expand) {
         orr_diag_error(d, &tn->mark, tkp,
@@ -280,7 +279,7 @@ static int parse_type(struct tcomp *c, struct orr_diag *d)
  * template mtu no larger than the fabric's. */
 static int parse_comp(struct node_template *t, struct tcomp *c, struct orr_diag *d)
 {
-    int rc = parse_type(c, d);
+    int rc = parse_type(t, c, d);
     if (check_subst(c->map, c->keypath, &c->subst, d))
         rc = ORR_ESCHEMA;
     if (rc) {
@@ -476,7 +475,8 @@ int node_template_parse(struct node_template **out, struct orr_sim *s, const str
     if (!t)
         abort();
     t->env = *env;
-    t->a = nodes_arena(s);
+    t->s = s;
+    t->a = orr_sim_nodes(s);
     t->nComp = comps->n;
     t->aComp = calloc(comps->n, sizeof *t->aComp);
     if (!t->aComp)

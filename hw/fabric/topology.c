@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fabric.h"
+#include "hw/fabric.h"
 
 static char *name_of(const char *fmt, unsigned a, unsigned b)
 {

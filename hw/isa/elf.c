@@ -1,7 +1,7 @@
 /* The guest ELF loader (elf.h). Everything that can fail is checked before
  * a byte of RAM is written (decode, then commit), so a bad file leaves RAM
  * as it was. */
-#include "elf.h"
+#include "hw/elf.h"
 
 #include <errno.h>
 #include <stdbool.h>

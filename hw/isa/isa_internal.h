@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <unicorn/unicorn.h>
 
-#include "cache/array.h"
-#include "cache/pcache.h"
-#include "elf.h"
+#include "hw/array.h"
+#include "hw/elf.h"
+#include "hw/pcache.h"
 #include "orrery/sim.h"
 
 #define ISA_MAX_CORES 1024u

@@ -38,7 +38,8 @@
  * Invariant: at most one miss in flight (miss_out); the queue is empty
  * unless a miss or a retry is pending. */
 #define _DEFAULT_SOURCE /* mmap, readlink */
-#include "isacore.h"
+#include "hw/isacore.h"
+#include "hw/registry.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,8 +48,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cache/cohmon.h"
-#include "cache/protocol.h"
+#include "hw/cohmon.h"
+#include "hw/protocol.h"
 #include "isa_internal.h"
 
 const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};

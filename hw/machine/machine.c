@@ -34,16 +34,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/pcache.h"
-#include "cache/protocol.h"
-#include "isa/isacore.h"
-#include "mem/dram_media.h"
-#include "mem/memmap.h"
-#include "memgen.h"
-#include "nodes.h"
+#include "hw/dram_media.h"
+#include "hw/isacore.h"
+#include "hw/memmap.h"
+#include "hw/pcache.h"
+#include "hw/protocol.h"
+#include "hw/registry.h"
 #include "orrery/coh.h"
-#include "orrery/registry.h"
+#include "orrery/systemc.h"
 #include "orrery/units.h"
+#include "workloads/memgen.h"
+
+/* A scalar node holding printf text. */
+static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
+                                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
+                                    const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!buf)
+        abort();
+    va_start(ap, fmt);
+    vsnprintf(buf, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    struct orr_node *n = orr_node_new_scalar(a, mark, buf, (size_t)len);
+    free(buf);
+    if (!n)
+        abort();
+    return n;
+}
 
 #define MAX_SOCKETS 16
 #define MAX_CXL 16
@@ -122,7 +145,8 @@ static const struct orr_param net_params[] = {
 /* memory.model: which component serves a socket's memory (docs/systemc.md
  * for tlm); the rest of memory: goes to it. */
 static const char *const memory_kinds[] = {"dram", "flat", "tlm", NULL};
-static const char *const memory_kind_types[] = {"dram", "flatmem", "tlm_target"};
+static const struct orr_component_type *const memory_kind_types[] = {
+    &orr_dram_type, &orr_flatmem_type, &orr_tlm_target_type};
 static const struct orr_param memory_params[] = {
     {"size", ORR_P_SIZE, "16GiB", ORR_PF_POSITIVE, "memory per socket"},
     {"model", ORR_P_ENUM, "dram", 0,
@@ -152,7 +176,7 @@ struct cxl {
 
 struct mach {
     struct orr_sim *s;
-    struct nodes *a;
+    struct orr_node_arena *a;
     struct orr_diag *d;
     const struct orr_node *root;
     struct orr_params top, l1, l2, llc, net, mem;
@@ -173,7 +197,7 @@ static struct orr_node *fmt_unit(struct mach *m, enum orr_unit_kind k, uint64_t 
 {
     char buf[64];
     orr_unit_format(k, v, buf, sizeof buf);
-    return nodes_scalar(m->a, mk(m), "%s", buf);
+    return node_printf(m->a, mk(m), "%s", buf);
 }
 
 static void put_s(struct mach *m, struct orr_node *n, const char *key, const char *fmt, ...)
@@ -185,13 +209,13 @@ static void put_s(struct mach *m, struct orr_node *n, const char *key, const cha
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    nodes_put(m->a, n, key, nodes_scalar(m->a, mk(m), "%s", buf));
+    orr_node_put(m->a, n, key, NULL, node_printf(m->a, mk(m), "%s", buf));
 }
 
 static void put_u(struct mach *m, struct orr_node *n, const char *key, enum orr_unit_kind k,
                   uint64_t v)
 {
-    nodes_put(m->a, n, key, fmt_unit(m, k, v));
+    orr_node_put(m->a, n, key, NULL, fmt_unit(m, k, v));
 }
 
 /* Parse the keys of schema in node; other keys are left for a component. */
@@ -612,7 +636,7 @@ static int read_workloads(struct mach *m)
             continue;
         }
         /* validate once here, where the key paths are the user's */
-        struct orr_node *wn = nodes_copy_except(m->a, e, not_workload_keys);
+        struct orr_node *wn = orr_node_copy_except(m->a, e, not_workload_keys);
         struct orr_params wp = {0};
         if (rc == 0 && orr_params_parse(memgen_params, wn, kp, NULL, &wp, m->d))
             rc = ORR_ESCHEMA;
@@ -634,12 +658,9 @@ static int read_workloads(struct mach *m)
 
 /* ---------------------------------------------------------------- building */
 
-static int add(struct mach *m, const char *type_name, const char *path, struct orr_node *n,
-               const char *kp)
+static int add(struct mach *m, const struct orr_component_type *t, const char *path,
+               struct orr_node *n, const char *kp)
 {
-    const struct orr_component_type *t = orr_type_find(orr_builtin_types, type_name);
-    if (!t)
-        abort(); /* the builder names only built-in types */
     return orr_sim_add_component(m->s, t, path, n, kp, m->d, NULL);
 }
 
@@ -666,10 +687,10 @@ static struct orr_node *homes_list(struct mach *m)
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    struct orr_node *seq = nodes_seq(m->a, mk(m));
+    struct orr_node *seq = orr_node_new(m->a, ORR_NODE_SEQ, mk(m));
     for (unsigned i = 0; i < n; i++) {
         unsigned k = order[i];
-        nodes_push(m->a, seq, nodes_scalar(m->a, mk(m), "%lluB %lluB %u node%u",
+        orr_node_push(m->a, seq, node_printf(m->a, mk(m), "%lluB %lluB %u node%u",
                                            (unsigned long long)base[k], (unsigned long long)size[k],
                                            home_agent(m, k), k));
     }
@@ -681,23 +702,23 @@ static struct orr_node *homes_list(struct mach *m)
 static struct orr_node *only_keys(struct mach *m, const struct orr_node *n,
                                   const struct orr_param *params)
 {
-    struct orr_node *only = nodes_map(m->a, mk(m));
+    struct orr_node *only = orr_node_new(m->a, ORR_NODE_MAP, mk(m));
     for (size_t i = 0; i < n->n; i++)
         for (const struct orr_param *q = params; q->name; q++)
             if (strcmp(q->name, n->aKey[i]) == 0)
-                nodes_put(m->a, only, n->aKey[i], n->aItem[i]);
+                orr_node_put(m->a, only, n->aKey[i], NULL, n->aItem[i]);
     return only;
 }
 
 static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *homes)
 {
     unsigned id = s * m->C + c;
-    struct orr_node *n = nodes_map(m->a, mk(m));
+    struct orr_node *n = orr_node_new(m->a, ORR_NODE_MAP, mk(m));
     const struct orr_params *t = &m->top;
     put_s(m, n, "agent", "%u", id);
     put_s(m, n, "protocol", "%s", m->proto->name);
     put_s(m, n, "mutation", "%s", orr_param_str(t, "mutation"));
-    nodes_put(m->a, n, "homes", homes);
+    orr_node_put(m->a, n, "homes", NULL, homes);
     put_u(m, n, "frequency", ORR_UNIT_FREQ, orr_param_u64(t, "frequency"));
     put_u(m, n, "l1_size", ORR_UNIT_SIZE, orr_param_u64(&m->l1, "size"));
     put_s(m, n, "l1_ways", "%llu", (unsigned long long)orr_param_u64(&m->l1, "ways"));
@@ -723,41 +744,41 @@ static int build_core(struct mach *m, unsigned s, unsigned c, struct orr_node *h
     const struct orr_node *lit = e ? orr_node_get(e, "litmus") : NULL;
     if (lit) {
         const struct orr_node *th = orr_node_get(e, "thread");
-        nodes_put(m->a, n, "litmus", (struct orr_node *)lit);
+        orr_node_put(m->a, n, "litmus", NULL, (struct orr_node *)lit);
         put_s(m, n, "litmus_thread", "%lu",
               (th ? strtoul(th->scalar, NULL, 10) : 0) + m->aCoreRank[id]);
     } else if (e && orr_node_get(e, "elf")) {
         /* a guest program: an isacore, given the entry's keys and the core
          * keys it declares (not the trace-driven core's) */
-        const struct orr_node *k = nodes_copy_except(m->a, e, not_workload_keys);
+        const struct orr_node *k = orr_node_copy_except(m->a, e, not_workload_keys);
         for (size_t i = 0; i < k->n; i++)
-            nodes_put(m->a, n, k->aKey[i], k->aItem[i]);
+            orr_node_put(m->a, n, k->aKey[i], NULL, k->aItem[i]);
         put_s(m, n, "core", "%u", m->aCoreRank[id]);
         put_s(m, n, "ncores", "%u", m->aWorkCount[w]);
         char path[64];
         snprintf(path, sizeof path, "sock%u.core%u", s, c);
-        return add(m, "isacore", path, only_keys(m, n, orr_isacore_type.params), "machine");
+        return add(m, &orr_isacore_type, path, only_keys(m, n, orr_isacore_type.params), "machine");
     } else if (e && orr_node_get(e, "port")) {
         /* the same caches, driven through sockS.coreC.cpu (docs/coherence.md) */
         char path[64];
         snprintf(path, sizeof path, "sock%u.core%u", s, c);
-        return add(m, "coh_port", path,
-                   only_keys(m, n, orr_type_find(orr_builtin_types, "coh_port")->params),
+        return add(m, &orr_coh_port_type, path,
+                   only_keys(m, n, orr_coh_port_type.params),
                    "machine");
     } else if (w >= 0) {
-        nodes_put(m->a, n, "workload", nodes_copy_except(m->a, e, not_workload_keys));
+        orr_node_put(m->a, n, "workload", NULL, orr_node_copy_except(m->a, e, not_workload_keys));
         put_s(m, n, "core", "%u", m->aCoreRank[id]);
         put_s(m, n, "ncores", "%u", m->aWorkCount[w]);
     }
     char path[64];
     snprintf(path, sizeof path, "sock%u.core%u", s, c);
-    return add(m, "tcore", path, n, "machine");
+    return add(m, &orr_tcore_type, path, n, "machine");
 }
 
 static int build_home(struct mach *m, const char *path, unsigned agent, uint64_t base,
                       uint64_t size, bool llc)
 {
-    struct orr_node *n = nodes_map(m->a, mk(m));
+    struct orr_node *n = orr_node_new(m->a, ORR_NODE_MAP, mk(m));
     const struct orr_params *t = &m->top;
     put_s(m, n, "agent", "%u", agent);
     put_s(m, n, "protocol", "%s", m->proto->name);
@@ -774,7 +795,7 @@ static int build_home(struct mach *m, const char *path, unsigned agent, uint64_t
     put_s(m, n, "llc_repl", "%s", cache_repl_names[orr_param_enum(&m->llc, "replacement")]);
     put_s(m, n, "inclusive", "%s", orr_param_bool(&m->llc, "inclusive") ? "true" : "false");
     put_s(m, n, "check", "%s", orr_param_bool(t, "check") ? "true" : "false");
-    return add(m, "home", path, n, "machine");
+    return add(m, &orr_home_type, path, n, "machine");
 }
 
 /* Router of socket s: ports for its cores, its home, the CXL homes hanging
@@ -789,14 +810,14 @@ static unsigned router_port_of_socket(const struct mach *m, unsigned s, unsigned
 
 static int build_router(struct mach *m, unsigned s)
 {
-    struct orr_node *n = nodes_map(m->a, mk(m));
+    struct orr_node *n = orr_node_new(m->a, ORR_NODE_MAP, mk(m));
     unsigned nports = router_port_of_socket(m, s, s == 0 ? 1 : 0) + (m->S - 1);
     if (m->S == 1)
         nports = router_port_of_socket(m, s, 1);
     put_s(m, n, "ports", "%u", nports);
     put_u(m, n, "latency", ORR_UNIT_TIME, orr_param_u64(&m->net, "hop"));
     put_u(m, n, "jitter", ORR_UNIT_TIME, orr_param_u64(&m->top, "jitter"));
-    struct orr_node *routes = nodes_seq(m->a, mk(m));
+    struct orr_node *routes = orr_node_new(m->a, ORR_NODE_SEQ, mk(m));
     unsigned agents = m->N + m->S + m->X;
     for (unsigned a = 0; a < agents; a++) {
         unsigned port;
@@ -816,18 +837,18 @@ static int build_router(struct mach *m, unsigned s)
                 port = router_port_of_socket(m, s, sa);
             }
         }
-        nodes_push(m->a, routes, nodes_scalar(m->a, mk(m), "%u", port));
+        orr_node_push(m->a, routes, node_printf(m->a, mk(m), "%u", port));
     }
-    nodes_put(m->a, n, "routes", routes);
+    orr_node_put(m->a, n, "routes", NULL, routes);
     char path[32];
     snprintf(path, sizeof path, "sock%u.router", s);
-    return add(m, "router", path, n, "machine");
+    return add(m, &orr_router_type, path, n, "machine");
 }
 
 static int build_dram(struct mach *m, unsigned s)
 {
     const struct orr_node *src = orr_param_map(&m->top, "memory");
-    struct orr_node *n = src ? nodes_copy_except(m->a, src, own_memory_keys) : nodes_map(m->a, mk(m));
+    struct orr_node *n = src ? orr_node_copy_except(m->a, src, own_memory_keys) : orr_node_new(m->a, ORR_NODE_MAP, mk(m));
     put_s(m, n, "base", "%#llx", (unsigned long long)((uint64_t)s * m->mem_size));
     put_u(m, n, "size", ORR_UNIT_SIZE, m->mem_size);
     char path[32];
@@ -842,41 +863,41 @@ static int build_cxl(struct mach *m, unsigned k)
     snprintf(kp, sizeof kp, "machine.cxl.%u", k);
     snprintf(path, sizeof path, "%s.home", x->name);
     int rc = build_home(m, path, home_agent(m, m->S + k), x->base, x->size, false);
-    struct orr_node *n = nodes_copy_except(m->a, x->node, own_cxl_keys);
+    struct orr_node *n = orr_node_copy_except(m->a, x->node, own_cxl_keys);
     put_s(m, n, "base", "%#llx", (unsigned long long)x->base);
     put_u(m, n, "size", ORR_UNIT_SIZE, x->size);
     snprintf(path, sizeof path, "%s.mem", x->name);
     if (rc == 0)
-        rc = add(m, "cxl_mem", path, n, kp);
+        rc = add(m, &orr_cxl_mem_type, path, n, kp);
     if (rc == 0 && orr_param_bool(&x->p, "switch")) {
-        struct orr_node *sw = nodes_map(m->a, mk(m));
+        struct orr_node *sw = orr_node_new(m->a, ORR_NODE_MAP, mk(m));
         put_s(m, sw, "ports", "1");
         put_u(m, sw, "latency", ORR_UNIT_TIME, orr_param_u64(&x->p, "switch_latency"));
-        struct orr_node *ranges = nodes_seq(m->a, mk(m)), *r = nodes_map(m->a, mk(m));
+        struct orr_node *ranges = orr_node_new(m->a, ORR_NODE_SEQ, mk(m)), *r = orr_node_new(m->a, ORR_NODE_MAP, mk(m));
         put_s(m, r, "port", "0");
         put_s(m, r, "base", "%#llx", (unsigned long long)x->base);
         put_u(m, r, "size", ORR_UNIT_SIZE, x->size);
-        nodes_push(m->a, ranges, r);
-        nodes_put(m->a, sw, "ranges", ranges);
+        orr_node_push(m->a, ranges, r);
+        orr_node_put(m->a, sw, "ranges", NULL, ranges);
         snprintf(path, sizeof path, "%s.switch", x->name);
-        rc = add(m, "cxl_switch", path, sw, kp);
+        rc = add(m, &orr_cxl_switch_type, path, sw, kp);
     }
     return rc;
 }
 
 static int build_numa_info(struct mach *m)
 {
-    struct orr_node *n = nodes_map(m->a, mk(m)), *rows = nodes_seq(m->a, mk(m));
+    struct orr_node *n = orr_node_new(m->a, ORR_NODE_MAP, mk(m)), *rows = orr_node_new(m->a, ORR_NODE_SEQ, mk(m));
     unsigned nn = m->S + m->X;
     for (unsigned i = 0; i < nn; i++) {
         char row[4 * (MAX_SOCKETS + MAX_CXL) + 1] = "";
         size_t len = 0;
         for (unsigned j = 0; j < nn; j++)
             len += (size_t)snprintf(row + len, sizeof row - len, "%s%u", j ? " " : "", m->distance[i][j]);
-        nodes_push(m->a, rows, nodes_scalar(m->a, mk(m), "%s", row));
+        orr_node_push(m->a, rows, node_printf(m->a, mk(m), "%s", row));
     }
-    nodes_put(m->a, n, "distances", rows);
-    return add(m, "numa_info", "numa", n, "machine");
+    orr_node_put(m->a, n, "distances", NULL, rows);
+    return add(m, &orr_numa_info_type, "numa", n, "machine");
 }
 
 static int build_links(struct mach *m)
@@ -951,7 +972,7 @@ static int machine_expand(struct orr_sim *s, const struct orr_node *node, const 
     if (!m)
         return ORR_ENOMEM;
     m->s = s;
-    m->a = nodes_arena(s);
+    m->a = orr_sim_nodes(s);
     m->d = d;
     m->root = node;
     (void)keypath;

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/dram.h"
-#include "mem/dram_media.h"
-#include "orrery/outq.h"
+#include "hw/dram_media.h"
+#include "hw/registry.h"
 #include "orrery/mem.h"
+#include "orrery/outq.h"
 
 enum { TIMER_MEDIA = 1 }; /* dram_media uses 1..3 */
 

@@ -40,9 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/dram_media.h"
-#include "mem/linestore.h"
-#include "mem/memmap.h"
+#include "hw/dram_media.h"
+#include "hw/linestore.h"
+#include "hw/memmap.h"
 
 const char *const dram_policy_names[] = {"fr-fcfs", "fcfs", NULL};
 

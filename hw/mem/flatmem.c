@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/hostmem.h"
-#include "mem/memmap.h"
-#include "orrery/outq.h"
+#include "hw/hostmem.h"
+#include "hw/memmap.h"
 #include "orrery/mem.h"
+#include "orrery/outq.h"
 #include "orrery/sim.h"
 
 static const struct orr_param flatmem_params[] = {

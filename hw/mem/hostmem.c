@@ -1,6 +1,6 @@
 /* hostmem: named byte stores shared by a node's memory devices and its
  * software models (hostmem.h). */
-#include "mem/hostmem.h"
+#include "hw/hostmem.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/linestore.h"
+#include "hw/linestore.h"
 
 #define LINESTORE_CHUNK 4096u /* lines per chunk: 256 KiB */
 

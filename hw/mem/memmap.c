@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/memmap.h"
+#include "hw/memmap.h"
 #include "orrery/error.h"
 #include "orrery/params.h"
 #include "orrery/units.h"

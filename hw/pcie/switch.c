@@ -33,10 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/memmap.h"
+#include "hw/memmap.h"
+#include "orrery/outq.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
-#include "orrery/outq.h"
 
 static const struct orr_param pcie_switch_params[] = {
     {"ports", ORR_P_UINT, "2", ORR_PF_POSITIVE, "downstream ports, named d0..d<N-1>", NULL, 1, 32},

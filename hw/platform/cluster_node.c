@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
+#include "hw/platform.h"
+#include "kernel/cluster.h"
 #include "orrery/sim.h"
-#include "platform.h"
 
 enum { TAG_SEND = 1 };
 

@@ -5,7 +5,7 @@
  * simulator. The network is the RDMA verbs of include/orrery/rdma.h on a
  * port linked to an rnic (platform_net_attach). Memory and DMA arrive with
  * their hardware issues. */
-#include "platform.h"
+#include "hw/platform.h"
 
 #include "orrery/rdma.h"
 

@@ -4,7 +4,7 @@
  * so SMT siblings are adjacent, a socket's CPUs contiguous; cores are split
  * evenly into clusters_per_socket LLCs, sockets evenly into numa_nodes
  * nodes; CPU types take CPUs in list order. */
-#include "sched_machine.h"
+#include "hw/sched_machine.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* sched_node: a machine of N synthetic cores running the reference kernel's
- * scheduler (kernel/sched) on rt-app-style tasks (workloads/rtapp).
+ * scheduler (kernel/sched) on rt-app-style tasks (workloads/gen/rtapp.c).
  *
  * The kernel decides who runs where and when; this model supplies what the
  * CPUs do: a running task makes progress through its program (run phases
@@ -40,13 +40,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ktick.h"
+#include "hw/platform.h"
+#include "hw/sched_machine.h"
+#include "kernel/ktick.h"
+#include "kernel/sched.h"
 #include "orrery/sim.h"
-#include "platform.h"
-#include "rtapp.h"
-#include "sched.h"
-#include "sched_machine.h"
-#include "schedgen.h"
+#include "workloads/rtapp.h"
+#include "workloads/schedgen.h"
 
 enum { TAG_RUN_END = 1, TAG_WAKE = 2 };
 

@@ -20,13 +20,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mem/hostmem.h"
+#include "hw/hostmem.h"
 #include "orrery/net.h"
+#include "orrery/outq.h"
 #include "orrery/pcie.h"
 #include "orrery/rdma.h"
 #include "orrery/sim.h"
-#include "orrery/outq.h"
-#include "rdma/wire.h"
+#include "wire.h"
 
 #define RNIC_STAGE 16u            /* packets a stream holds: DMA in flight or ready */
 #define RNIC_WQE_BYTES 64u

@@ -3,9 +3,9 @@
  * arrive out of order per source. */
 #include <stdlib.h>
 
+#include "hw/registry.h"
 #include "orrery/sim.h"
 #include "packet.h"
-#include "traffic.h"
 
 static const struct orr_param sink_params[] = {
     {NULL},

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/registry.h"
 #include "orrery/sim.h"
 #include "packet.h"
-#include "traffic.h"
 
 enum { TIMER_FORWARD = 1 };
 enum { DROP_QUEUE = 1, DROP_NOROUTE = 2, DROP_DOWN = 3 };

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/registry.h"
 #include "orrery/sim.h"
 #include "packet.h"
-#include "traffic.h"
 
 enum { PATTERN_POISSON, PATTERN_CONSTANT };
 enum { TIMER_EMIT = 1 };

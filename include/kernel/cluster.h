@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hal.h"
+#include "kernel/hal.h"
 
 #define XPORT_MSG_MAX 64u   /* bytes per message: one CQE's inline data */
 #define XPORT_UD_QPN 1u     /* every node's connection-management QP */

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hal.h"
+#include "kernel/hal.h"
 
 enum {
     KTEST_OK = 0,

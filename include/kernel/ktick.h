@@ -5,8 +5,8 @@
 #ifndef KERNEL_KTICK_H
 #define KERNEL_KTICK_H
 
-#include "hal.h"
-#include "sched.h"
+#include "kernel/hal.h"
+#include "kernel/sched.h"
 
 struct ktick {
     struct sched *s;

@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hal.h"
+#include "kernel/hal.h"
 
 #define SCHED_MAX_CPUS 256u
 #define SCHED_CPU_WORDS (SCHED_MAX_CPUS / 64u)

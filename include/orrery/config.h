@@ -32,16 +32,19 @@ struct orr_node {
     bool quoted;            /* written in quotes in the source */
     /* MAP and SEQ */
     size_t n;
+    size_t nAlloc;             /* room in the arrays (n <= nAlloc) */
     struct orr_node **aItem;   /* values (MAP) or items (SEQ) */
     char **aKey;               /* MAP only: keys, parallel to aItem */
     struct orr_mark *aKeyMark; /* MAP only: where each key is */
 };
 
+/* Storage for nodes: a bump allocator freed as a whole. */
+struct orr_node_arena;
+
 struct orr_config {
     struct orr_node *root; /* always a MAP after a successful load */
     char *path;            /* the top-level file as given */
-    /* owned storage for nodes and file names; private to model/config */
-    void *arena;
+    struct orr_node_arena *arena; /* owns every node and file name of the tree */
 };
 
 /* Load path (and its presets). On error returns ORR_EPARSE (YAML syntax or a
@@ -84,5 +87,33 @@ char *orr_config_dump(const struct orr_node *root);
 
 /* Dotted path for messages: join(prefix, key) into a malloc'ed string. */
 char *orr_keypath_join(const char *prefix, const char *key);
+
+/* ---- building trees in code ----------------------------------------------
+ * For code that composes a config from nodes it already holds — a builder
+ * instantiating the user's own subtrees (a cluster's node templates), a
+ * verb composing a scenario. Typed values a builder computes do not go
+ * through text: it hands them to a component as parameters
+ * (orrery/params.h, orr_sim_add_component_params). Nodes live in an arena
+ * and are freed with it; a built tree may share nodes of other trees,
+ * which it never modifies. Each call returns NULL (or ORR_ENOMEM) when
+ * memory is short. */
+struct orr_node_arena *orr_node_arena_new(void);
+void orr_node_arena_free(struct orr_node_arena *a);
+/* An empty MAP or SEQ, or a SCALAR holding a copy of text[0..len). */
+struct orr_node *orr_node_new(struct orr_node_arena *a, enum orr_node_kind kind,
+                              const struct orr_mark *mark);
+struct orr_node *orr_node_new_scalar(struct orr_node_arena *a, const struct orr_mark *mark,
+                                     const char *text, size_t len);
+/* Append item to a SEQ. */
+int orr_node_push(struct orr_node_arena *a, struct orr_node *seq, struct orr_node *item);
+/* Put key: value into a MAP (replacing the value of an existing key);
+ * keyMark (may be NULL: the value's mark) is where messages about the key
+ * point. */
+int orr_node_put(struct orr_node_arena *a, struct orr_node *map, const char *key,
+                 const struct orr_mark *keyMark, struct orr_node *value);
+/* A new MAP with every entry of src (a MAP) except the keys in except
+ * (NULL-terminated, may be NULL); values are shared, not copied. */
+struct orr_node *orr_node_copy_except(struct orr_node_arena *a, const struct orr_node *src,
+                                      const char *const *except);
 
 #endif

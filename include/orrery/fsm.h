@@ -3,7 +3,7 @@
  * This is the neutral form in which a state machine defined somewhere the
  * engine and analysis may not look (a coherence protocol's tables live in
  * hw/cache, DESIGN.md §1) crosses to code that draws or checks it
- * (analysis/graph.c). A provider (registry.h: orr_builtin_fsms) fills one;
+ * (analysis/graph.c). A provider (hw/registry.h: orr_builtin_fsms) fills one;
  * the consumer reads it and frees it with orr_fsm_free.
  *
  * Invariants of a filled machine (orr_graph_fsm rejects a machine that

@@ -18,10 +18,10 @@
 #include "orrery/diag.h"
 #include "orrery/error.h"
 #include "orrery/params.h"
+#include "orrery/results.h"
 #include "orrery/rng.h"
 #include "orrery/stats.h"
 #include "orrery/time.h"
-#include "orrery/results.h"
 #include "orrery/trace.h"
 
 struct orr_sim;
@@ -161,6 +161,17 @@ struct orr_component {
     struct orr_port **aPort;
 };
 
+/* Find a type by name in a NULL-terminated table; NULL if absent. The
+ * engine knows types only through such tables, handed to it by the
+ * program (the hardware library's is orr_builtin_types, hw/registry.h). */
+const struct orr_component_type *orr_type_find(const struct orr_component_type *const *types,
+                                               const char *name);
+
+/* Report name as an unknown type at mark: the table's names and the
+ * closest one. */
+void orr_type_unknown(const struct orr_component_type *const *types, const char *name,
+                      const struct orr_mark *mark, const char *keypath, struct orr_diag *d);
+
 /* --- building a simulation ----------------------------------------------- */
 
 struct orr_sim_options {
@@ -169,6 +180,9 @@ struct orr_sim_options {
     uint64_t stop_events;       /* 0: no event limit */
     bool stop_when_workloads_done;
     uint64_t checkpoint_every;  /* trace checkpoint interval in records; 0 = 65536 */
+    /* The component types builders may instantiate by name (orr_sim_type):
+     * a NULL-terminated table, or NULL for none. */
+    const struct orr_component_type *const *types;
 };
 
 int orr_sim_create(struct orr_sim **s, const struct orr_sim_options *opt);
@@ -191,6 +205,15 @@ int orr_sim_link(struct orr_sim *s, const char *a, const char *b, orr_time_t lat
 int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const char *name,
                       const struct orr_node *params, const char *keypath,
                       const struct orr_mark *mark, struct orr_diag *d);
+
+/* The type called name in the options' table, or NULL: how a builder
+ * finds the types it instantiates (the engine names none itself). */
+const struct orr_component_type *orr_sim_type(const struct orr_sim *s, const char *name);
+const struct orr_component_type *const *orr_sim_types(const struct orr_sim *s);
+/* An arena for config nodes a builder composes (orrery/config.h), freed
+ * with the simulation because components' parameters point into their
+ * nodes. NULL when memory is short. */
+struct orr_node_arena *orr_sim_nodes(struct orr_sim *s);
 
 /* Call every component's start op, in id order. */
 int orr_sim_start(struct orr_sim *s, struct orr_diag *d);

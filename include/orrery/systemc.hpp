@@ -85,6 +85,10 @@ struct options {
     // waits for) is brought up to SystemC time at most every `quantum`, so
     // Orrery lags SystemC by less than a quantum between transactions.
     sc_core::sc_time quantum = sc_core::sc_time(1, sc_core::SC_US);
+    // The component types the scenario may name: a NULL-terminated table,
+    // usually the hardware library's orr_builtin_types (hw/registry.h).
+    // Required; the engine knows no types of its own.
+    const struct orr_component_type *const *types = nullptr;
 };
 
 // An sc_module holding one Orrery simulation built from a scenario file.

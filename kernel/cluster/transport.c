@@ -66,9 +66,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cluster.h"
-#include "hal.h"
-#include "kstring.h"
+#include "kernel/cluster.h"
+#include "kernel/hal.h"
+#include "kernel/kstring.h"
 
 enum {
     COST_POST = 150, /* build a WQE, ring a doorbell */

@@ -1,5 +1,5 @@
 /* The kernel's timer layer (see ktick.h). */
-#include "ktick.h"
+#include "kernel/ktick.h"
 
 void ktick_start(struct ktick *k, struct sched *s, struct hal_cpu *c)
 {

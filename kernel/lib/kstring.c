@@ -1,7 +1,7 @@
 /* Freestanding memory and string helpers (see include/kernel/kstring.h).
  * Byte loops on purpose: small, obviously correct, and the compiler may not
  * turn them into libc calls because kernel/ builds with -fno-builtin. */
-#include "kstring.h"
+#include "kernel/kstring.h"
 
 void *kmemcpy(void *dst, const void *src, size_t n)
 {

@@ -1,8 +1,8 @@
 /* Selftests for the freestanding string helpers (kernel/lib/kstring.c):
  * libc contracts, including overlap-free copies at odd offsets, the sign of
  * kmemcmp on bytes >= 0x80, and n == 0. */
-#include "kstring.h"
-#include "ktest.h"
+#include "kernel/kstring.h"
+#include "kernel/ktest.h"
 
 static int test_memset(struct hal_cpu *c)
 {

@@ -1,6 +1,6 @@
 /* The freestanding selftest runner (see include/kernel/ktest.h). */
-#include "ktest.h"
-#include "kstring.h"
+#include "kernel/kstring.h"
+#include "kernel/ktest.h"
 
 void ktest_puts(struct hal_cpu *c, const char *s)
 {

@@ -26,7 +26,7 @@
  * (global EDF), RT throttling. Group bandwidth (quota/period) is part of the fair class. */
 #include "internal.h"
 
-#include "kstring.h"
+#include "kernel/kstring.h"
 
 static const struct sched_class *const classes[SCHED_NR_CLASSES] = {
     &sched_dl_class, &sched_rt_class, &sched_fair_class, &sched_idle_class};

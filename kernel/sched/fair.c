@@ -36,7 +36,7 @@
  *   4. the tree's order, heap and augmentation (tree.c). */
 #include "internal.h"
 
-#include "kstring.h"
+#include "kernel/kstring.h"
 
 /* Linux kernel/sched/core.c sched_prio_to_weight: ~10% CPU per nice step,
  * weight ratio 1.25 between neighbours, nice 0 = 1024. */

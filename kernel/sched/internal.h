@@ -3,7 +3,7 @@
 #ifndef KERNEL_SCHED_INTERNAL_H
 #define KERNEL_SCHED_INTERNAL_H
 
-#include "sched.h"
+#include "kernel/sched.h"
 
 /* Enqueue/dequeue flags. */
 enum {

@@ -3,8 +3,8 @@
  * one private single-CPU scheduler instance on the caller's stack. Tests that
  * drive a scheduler instance need to run on CPU 0 (they skip elsewhere). */
 #include "internal.h"
-#include "kstring.h"
-#include "ktest.h"
+#include "kernel/kstring.h"
+#include "kernel/ktest.h"
 
 static struct sched_task *task(struct sched_task *t, uint64_t id, enum sched_policy pol)
 {

@@ -122,7 +122,7 @@
  * rests (Linux: EAS and load balancing are exclusive, by overutilized). */
 #include "internal.h"
 
-#include "kstring.h"
+#include "kernel/kstring.h"
 
 /* ---- building the domains ---- */
 

@@ -6,8 +6,8 @@
  * that a simulated platform's clock advances while we wait. */
 #include <stdatomic.h>
 
-#include "hal.h"
-#include "ktest.h"
+#include "kernel/hal.h"
+#include "kernel/ktest.h"
 
 #define MS 1000000ull
 #define WAIT_LIMIT (5000 * MS) /* generous: a loaded CI host may stall QEMU */

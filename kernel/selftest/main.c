@@ -1,7 +1,7 @@
 /* The selftest image's main: every suite, then one verdict line the boot
  * test greps for ("KTEST PASS n" / "KTEST FAIL n"). The backend's boot code
  * calls it on CPU 0 and powers off with its result. */
-#include "ktest.h"
+#include "kernel/ktest.h"
 
 int ktest_main(struct hal_cpu *c, const struct ktest_suite *extra)
 {

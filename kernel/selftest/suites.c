@@ -1,6 +1,6 @@
 /* Every portable selftest suite, in the order the image runs them. A
  * subsystem adds its `const struct ktest NAME_ktests[]` here, one line each. */
-#include "ktest.h"
+#include "kernel/ktest.h"
 
 extern const struct ktest kstring_ktests[];  /* kernel/lib/kstring_selftest.c */
 extern const struct ktest hal_ktests[];      /* kernel/selftest/hal_selftest.c */

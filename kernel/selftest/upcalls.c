@@ -3,8 +3,8 @@
  * own upcalls, once a subsystem provides them, win at link time. */
 #include <stdatomic.h>
 
-#include "hal.h"
-#include "ktest.h"
+#include "kernel/hal.h"
+#include "kernel/ktest.h"
 
 static _Atomic(ktest_timer_hook *) timer_hook;
 static _Atomic(ktest_ipi_hook *) ipi_hook;

@@ -20,10 +20,6 @@
 #include "bridge.h"
 #include "orrery/systemc.hpp"
 
-extern "C" {
-#include "orrery/registry.h"
-}
-
 namespace orrery
 {
 
@@ -41,6 +37,9 @@ module::module(sc_core::sc_module_name name, const std::string &scenario, const 
     std::string why;
     if (!orr_bridge::prepare(why))
         SC_REPORT_ERROR("orrery", why.c_str());
+    if (!opt_.types)
+        SC_REPORT_ERROR("orrery", "options.types is not set: pass the component types the "
+                                  "scenario may name (orr_builtin_types, hw/registry.h)");
     if (opt_.quantum == sc_core::SC_ZERO_TIME)
         SC_REPORT_ERROR("orrery", "options.quantum must be greater than zero");
     std::vector<const char *> sets;
@@ -49,7 +48,7 @@ module::module(sc_core::sc_module_name name, const std::string &scenario, const 
     struct orr_diag d;
     orr_diag_init(&d);
     int rc = orr_scenario_open(&sc_, scenario.c_str(), sets.data(), sets.size(),
-                               opt_.has_seed ? &opt_.seed : nullptr, orr_builtin_types, &d);
+                               opt_.has_seed ? &opt_.seed : nullptr, opt_.types, &d);
     if (rc) {
         std::string msg = "cannot build scenario '" + scenario + "':";
         for (size_t i = 0; i < d.nMsg; i++) {

@@ -1,7 +1,7 @@
 # The SystemC / TLM-2.0 bridge (model/systemc/, docs/systemc.md), included
 # by the top-level CMakeLists.txt once orrery_engine and orrery_hw exist.
 #   orrery_bridge   the engine mode and the tlm_target / tlm_initiator types
-#                   (hw/registry.c lists them, so orrery_hw links it);
+#                   (hw/registry.c lists them, so orrery_types links it);
 #                   without SystemC, none.c: each entry point says how to get it
 #   orrery_systemc  orrery::module, for SystemC platforms that hold Orrery
 pkg_check_modules(SYSTEMC IMPORTED_TARGET systemc)
@@ -15,9 +15,7 @@ if(SYSTEMC_FOUND)
   # compiled into each program that links the bridge (weak_main.cpp says why)
   target_sources(orrery_bridge INTERFACE ${BRIDGE_DIR}/weak_main.cpp)
   add_library(orrery_systemc STATIC ${BRIDGE_DIR}/module.cpp)
-  # orrery_hw for its registry only: its include paths (include/kernel has a
-  # sched.h) must not reach C++ code that includes the system headers
-  target_link_libraries(orrery_systemc PUBLIC orrery_bridge $<LINK_ONLY:orrery_hw>)
+  target_link_libraries(orrery_systemc PUBLIC orrery_bridge orrery_types)
   add_subdirectory(${CMAKE_SOURCE_DIR}/examples/systemc ${CMAKE_BINARY_DIR}/examples/systemc)
 else()
   message(WARNING "SystemC not found (pkg-config systemc): building without "
@@ -27,4 +25,3 @@ else()
   add_library(orrery_bridge STATIC ${CMAKE_SOURCE_DIR}/model/systemc/none.c)
   target_link_libraries(orrery_bridge PUBLIC orrery_engine)
 endif()
-target_link_libraries(orrery_hw PUBLIC orrery_bridge)

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unicorn/unicorn.h>
 
-#include "isa/elf.h"
-#include "orrery/registry.h"
+#include "hw/elf.h"
+#include "hw/registry.h"
 #include "orrery/scenario.h"
 
 #ifndef ORRERY_GUEST_DIR

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "hal.h"
-#include "sched.h"
+#include "kernel/hal.h"
+#include "kernel/sched.h"
 
 struct hal_cpu {
     hal_ns_t now;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hw/registry.h"
 #include "orrery/config.h"
 #include "orrery/mem.h"
 #include "orrery/sim.h"

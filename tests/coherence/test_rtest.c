@@ -20,8 +20,8 @@
 
 #include <cmocka.h>
 
-#include "cache/protocol.h"
-#include "orrery/registry.h"
+#include "hw/protocol.h"
+#include "hw/registry.h"
 #include "orrery/scenario.h"
 
 #define MUTATION_SEEDS 40

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hw/registry.h"
 #include "orrery/diag.h"
-#include "orrery/registry.h"
 #include "orrery/scenario.h"
 
 static char g_path[64];

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "litmus.h"
 #include "orrery/error.h"
+#include "workloads/litmus.h"
 
 static uint64_t fuzz_mem(void *ctx, unsigned loc, uint64_t addr)
 {

@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hal.h"
-#include "sched.h"
+#include "kernel/hal.h"
+#include "kernel/sched.h"
 
 #define H_MAX_CPUS 8
 #define H_MAX_TASKS 32

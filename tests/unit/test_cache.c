@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "cache/array.h"
-#include "cache/pcache.h"
-#include "cache/protocol.h"
+#include "hw/array.h"
+#include "hw/pcache.h"
+#include "hw/protocol.h"
 
 #define L(n) ((uint64_t)(n) * 64 * 4) /* line n of set 0 in a 4-set array */
 

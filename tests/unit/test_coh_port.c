@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/registry.h"
 #include "orrery/config.h"
 #include "orrery/mem.h"
-#include "orrery/registry.h"
 #include "orrery/sim.h"
 #include "testutil.h"
 

@@ -13,9 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cxl/cxl_mem.h"
-#include "cxl/cxl_switch.h"
-#include "mem/dram.h"
+#include "hw/registry.h"
 #include "orrery/config.h"
 #include "orrery/mem.h"
 #include "orrery/sim.h"

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "diff.h"
+#include "analysis/diff.h"
 #include "orrery/error.h"
 #include "orrery/trace.h"
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mem/dram.h"
-#include "mem/dram_media.h"
+#include "hw/dram_media.h"
+#include "hw/registry.h"
 #include "orrery/config.h"
 #include "orrery/mem.h"
 #include "orrery/sim.h"

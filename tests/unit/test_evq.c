@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "evq.h"
+#include "model/evq.h"
 #include "orrery/rng.h"
 
 static struct orr_event mk(orr_time_t t, uint64_t order)

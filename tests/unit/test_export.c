@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export.h"
-#include "export_internal.h"
+#include "analysis/export.h"
+#include "analysis/export_internal.h"
 #include "orrery/error.h"
 #include "orrery/trace.h"
 

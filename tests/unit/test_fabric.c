@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fabric/fabric.h"
+#include "hw/fabric.h"
+#include "hw/registry.h"
 #include "orrery/net.h"
-#include "orrery/registry.h"
 #include "orrery/scenario.h"
 #include "testutil.h"
 

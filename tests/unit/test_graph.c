@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
+#include "analysis/graph.h"
+#include "hw/registry.h"
 #include "orrery/error.h"
 #include "orrery/fsm.h"
-#include "orrery/registry.h"
 #include "orrery/scenario.h"
 #include "orrery/units.h"
 

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "isa/elf.h"
-#include "isa/isacore.h"
+#include "hw/elf.h"
+#include "hw/isacore.h"
+#include "hw/registry.h"
 #include "orrery/error.h"
-#include "orrery/registry.h"
 #include "orrery/scenario.h"
 #include "testutil.h"
 

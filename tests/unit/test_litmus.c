@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "litmus.h"
 #include "orrery/error.h"
 #include "testutil.h"
+#include "workloads/litmus.h"
 
 #define BASE 0x10000
 

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memgen.h"
 #include "orrery/config.h"
 #include "testutil.h"
+#include "workloads/memgen.h"
 
 /* ---- fixtures: params from YAML, a flat memory, drivers ------------------ */
 

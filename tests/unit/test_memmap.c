@@ -1,4 +1,4 @@
-/* The physical memory map library (hw/mem/memmap.h): lookups at range
+/* The physical memory map library (include/hw/memmap.h): lookups at range
  * edges, interleaving, overlap detection and its messages, address
  * parsing and invalid input. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "mem/memmap.h"
+#include "hw/memmap.h"
 #include "orrery/error.h"
 #include "testutil.h"
 

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/registry.h"
 #include "orrery/pcie.h"
-#include "orrery/registry.h"
 #include "orrery/scenario.h"
 #include "testutil.h"
 

@@ -9,8 +9,8 @@
 
 #include <string.h>
 
+#include "hw/platform.h"
 #include "orrery/sim.h"
-#include "platform/platform.h"
 #include "testutil.h"
 
 /* What the "kernel" saw. */

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/hostmem.h"
+#include "hw/registry.h"
 #include "orrery/mem.h"
 #include "orrery/rdma.h"
-#include "orrery/registry.h"
 #include "orrery/scenario.h"
-#include "mem/hostmem.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ the host */

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "orrery/config.h"
-#include "rtapp.h"
 #include "testutil.h"
+#include "workloads/rtapp.h"
 
 /* Parse `tasks:` from yaml for a 4-CPU machine. */
 static int parse(const char *yaml, struct orr_config *cfg, struct rtapp_set *set,

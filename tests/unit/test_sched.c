@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ktest.h"
+#include "kernel/ktest.h"
 #include "sched_harness.h"
 
 extern const struct ktest sched_ktests[]; /* kernel/sched/selftest.c */

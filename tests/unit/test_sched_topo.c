@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/sched_machine.h"
 #include "orrery/config.h"
 #include "sched_harness.h"
-#include "sched_machine.h"
-#include "schedgen.h"
 #include "testutil.h"
+#include "workloads/schedgen.h"
 
 /* kernel/sched/internal.h: the utilisation average's update */
 void sched_util_update(struct sched_util *u, hal_ns_t now, uint64_t rate);

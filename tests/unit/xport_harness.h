@@ -23,8 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cluster.h"
-#include "hal.h"
+#include "kernel/cluster.h"
+#include "kernel/hal.h"
 
 #define XH_MAX_NODES 8
 #define XH_MAX_QP 16

@@ -9,8 +9,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "hal.h"
-#include "ktest.h"
+#include "kernel/hal.h"
+#include "kernel/ktest.h"
 #include "riscv.h"
 
 void riscv_trap_entry(void); /* trap.S */

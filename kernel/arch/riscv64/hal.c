@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hal.h"
+#include "kernel/hal.h"
 #include "riscv.h"
 
 static atomic_uint console_lock;

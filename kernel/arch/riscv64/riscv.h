@@ -35,8 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hal.h"
-#include "ktest.h"
+#include "kernel/hal.h"
+#include "kernel/ktest.h"
 
 #define RISCV_IPI_SLOTS 32 /* queued IPI reasons per hart; overflow panics */
 

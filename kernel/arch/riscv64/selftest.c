@@ -3,8 +3,8 @@
  * CLINT, and the stubs this target does not implement yet. */
 #include <stdint.h>
 
-#include "hal.h"
-#include "ktest.h"
+#include "kernel/hal.h"
+#include "kernel/ktest.h"
 #include "riscv.h"
 
 /* Arm 1 ms ahead and sleep in wfi until the machine timer interrupt has gone

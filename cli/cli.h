@@ -1,0 +1,101 @@
+/* Shared pieces of the orrery command line: verbs, formatting, progress.
+ * The CLI sits above the engine, the hardware library and analysis/; it is
+ * the only code that reads the wall clock, and only to show progress and
+ * report wall time; nothing it reads reaches the model. */
+#ifndef ORRERY_CLI_H
+#define ORRERY_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "orrery/sim.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_regress(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_litmus(int argc, char **argv);
+
+/* Print "orrery VERB: msg" and a hint to use --help; returns ORR_EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a non-negative decimal integer (the whole string). */
+bool cli_parse_u64(const char *s, uint64_t *out);
+
+/* Format a metric value with its unit for people: ps -> "1.234 us",
+ * B -> "1.5 MiB", bit/s -> "9.87 Gbit/s", ratio -> "42.0 %". */
+void cli_format_value(double v, const char *unit, char *buf, size_t n);
+
+double cli_wall_seconds(void);
+
+/* A progress bar on stderr, redrawn at most ten times a second. */
+struct cli_progress {
+    bool enabled;
+    double t0, last_draw;
+    uint64_t last_events;
+    double last_t;
+    double rate; /* events/s, smoothed */
+    volatile int *interrupted;
+};
+void cli_progress_init(struct cli_progress *p, bool enabled, volatile int *interrupted);
+int cli_progress_hook(void *arg, const struct orr_sim *s); /* orr_run_hooks.progress */
+void cli_progress_clear(struct cli_progress *p);
+
+/* Child orrery processes (jobs.c), for verbs that fan out runs. A job's
+ * argv is the caller's (argv[0] "orrery", NULL-terminated); the pool runs
+ * /proc/self/exe with it, stdout and stderr captured. */
+struct cli_job {
+    char **argv;
+    void *user;
+    /* set by the pool */
+    pid_t pid;
+    FILE *out, *err;
+    double t0, wall;   /* wall-clock start and duration, seconds */
+    int exit_code;     /* the exit status, or 128 + signal */
+    char *out_text, *err_text; /* what it printed, once it ended */
+};
+
+struct cli_pool_signals; /* saved signal state, private to jobs.c */
+struct cli_pool {
+    char exe[4096];
+    unsigned max_jobs;
+    struct cli_job **aRunning;
+    size_t nRunning;
+    bool forwarded; /* SIGINT passed on to the running children */
+    struct cli_pool_signals *sig;
+};
+
+/* Start catching SIGINT (see jobs.c); -1 if /proc/self/exe is unreadable. */
+int cli_pool_open(struct cli_pool *p, unsigned max_jobs);
+bool cli_pool_full(const struct cli_pool *p);
+/* True once Ctrl-C was pressed: launch nothing more. */
+bool cli_pool_interrupted(const struct cli_pool *p);
+/* Start j; -1 with errno if it could not be started. */
+int cli_pool_start(struct cli_pool *p, struct cli_job *j);
+/* Wait for a running job to end and return it (NULL when none runs). */
+struct cli_job *cli_pool_wait(struct cli_pool *p);
+/* Wait for (and drop) anything still running; restore the signals. */
+void cli_pool_close(struct cli_pool *p);
+void cli_job_free(struct cli_job *j);
+/* The first line of what the job wrote on stderr, for a summary. */
+void cli_job_first_line(const struct cli_job *j, char *buf, size_t n);
+
+/* Fields of the top-level object of a `--json` result. cli_json_find
+ * returns the raw value and its length, or NULL if absent. */
+const char *cli_json_find(const char *json, const char *key, size_t *len);
+bool cli_json_get_str(const char *json, const char *key, char *buf, size_t n);
+bool cli_json_get_i64(const char *json, const char *key, int64_t *out);
+bool cli_json_get_u64(const char *json, const char *key, uint64_t *out);
+size_t cli_json_array_len(const char *json, const char *key);
+
+/* Online CPUs, at least 1: the default of -j. */
+unsigned cli_online_cpus(void);
+
+#endif

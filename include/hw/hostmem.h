@@ -1,0 +1,38 @@
+/* hostmem: a node's physical memory as bytes — the one store that memory
+ * devices (flatmem, an rnic's internal DMA backend) keep their contents in
+ * and that host software models (RDMA workloads) read and write
+ * functionally, as a CPU's loads and stores would, without events.
+ *
+ * A hostmem is named; components find it by name through the simulation's
+ * shared objects (orr_sim_shared), so every device and program of one node
+ * sees the same bytes. The default name is the component path up to its
+ * first dot ("node3" for node3.mem and node3.rnic), so the components of a
+ * cluster node template share one memory without configuration.
+ *
+ * Timing never goes through here: devices still answer requests on their
+ * ports after their latency, and software charges its own compute time.
+ * Reading bytes never written yields zeros. */
+#ifndef ORRERY_HW_MEM_HOSTMEM_H
+#define ORRERY_HW_MEM_HOSTMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/linestore.h"
+#include "orrery/sim.h"
+
+struct hostmem {
+    struct linestore lines;
+    bool timing_only; /* a device serving it keeps no bytes: reads are zeros */
+};
+
+/* The hostmem called name (created empty on first use). */
+struct hostmem *hostmem_get(struct orr_sim *s, const char *name);
+/* name, or if it is empty, the default for path (its first dotted part). */
+struct hostmem *hostmem_for(struct orr_sim *s, const char *name, const char *path);
+
+void hostmem_read(const struct hostmem *m, uint64_t addr, void *out, size_t n);
+void hostmem_write(struct hostmem *m, uint64_t addr, const void *in, size_t n);
+
+#endif

@@ -1,0 +1,189 @@
+/* A core's private cache hierarchy and its coherence agent: an L1 and an
+ * optional L2, both private, inclusive (the L2, or the L1 when there is no
+ * L2, holds each line's coherence state and data; the L1 is a tag filter
+ * that decides whether a hit costs the L1 or the L2 latency).
+ *
+ * It is a library inside a core component, not a component: a core calls
+ * pcache_access for each operation, and hits complete inline with a latency
+ * and no event (DESIGN.md §2, fast paths). Misses, writebacks and probe
+ * answers are coherence messages (include/orrery/coh.h) sent through the core's memory
+ * port; the protocol's cache table (protocol.h) decides every step.
+ *
+ * Resources: `mshrs` lines may be in flight at once (misses and writebacks
+ * together); a dirty victim waits in a writeback buffer entry (an MSHR)
+ * until the home orders its PUT, so the frame is free at once. An access
+ * that finds its line busy, no free MSHR, or every frame of its set busy
+ * returns PC_RETRY, and the core is woken (wake callback) when any
+ * transaction ends. */
+#ifndef HW_CACHE_PCACHE_H
+#define HW_CACHE_PCACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/array.h"
+#include "hw/protocol.h"
+#include "orrery/coh.h"
+#include "orrery/sim.h"
+
+struct cohmon;
+
+/* Which home agent owns an address: sorted, non-overlapping ranges. */
+struct pc_home_range {
+    uint64_t base, size;
+    uint32_t agent;
+    char name[32]; /* for per-node stats: miss_latency.NAME */
+};
+
+struct pcache_config {
+    uint32_t agent;                  /* this cache's agent id */
+    const struct coh_protocol *proto;
+    uint64_t l1_size, l2_size;       /* bytes; l2_size 0 = no L2 */
+    uint32_t l1_ways, l2_ways;
+    uint32_t l1_cycles, l2_cycles;   /* hit latency */
+    orr_time_t snoop;                /* answering a probe: the private hierarchy's
+                                      * snoop pipeline and the trip to its port */
+    enum cache_repl repl;
+    uint32_t mshrs;
+    orr_time_t cycle_ps;             /* the core's clock period */
+    const struct pc_home_range *aHome;
+    size_t nHome;
+    bool check;                      /* report to the coherence monitor */
+    bool trace_states;               /* a trace point per line-state change */
+};
+
+struct pc_req {
+    uint8_t op;    /* enum orr_cpu_op: LOAD STORE CAS FAA SWAP */
+    uint8_t size;  /* 1, 2, 4, 8; naturally aligned */
+    uint32_t tag;  /* the core's, returned in done() */
+    uint64_t addr, val, expect;
+};
+
+enum pcache_rc { PC_HIT, PC_MISS, PC_RETRY };
+
+struct pcache_ops {
+    /* A miss completed: the request with tag performed, returning value. */
+    void (*done)(void *arg, uint32_t tag, uint64_t value);
+    /* A transaction ended: a request that got PC_RETRY may now proceed. */
+    void (*wake)(void *arg);
+};
+
+struct pc_mshr;
+struct pc_msg;
+
+struct pcache {
+    struct orr_component *comp;
+    struct orr_port *port;
+    struct pcache_config cfg;
+    struct pcache_ops ops;
+    void *arg;
+    struct cohmon *mon;
+    struct cache_array l1, outer; /* outer = L2, or L1 when there is no L2 */
+    bool has_l2;
+    uint8_t *aState;              /* per outer frame */
+    uint8_t *aData;               /* per outer frame, ORR_LINE_BYTES each */
+    struct pc_mshr *aMshr;
+    uint32_t nMshrBusy;
+    struct pc_msg *aOut;          /* messages refused by a busy port, in order */
+    size_t nOut, nOutHead, nOutAlloc;
+    bool want_wake;
+    uint16_t tk_state;            /* trace kind "coh.state" (0 = off) */
+    orr_time_t skew;              /* the core runs this far ahead of now: added to
+                                   * requests pcache_access sends */
+    struct orr_counter *hits_l1, *hits_l2, *misses, *upgrades, *writebacks, *probes, *retries;
+    struct orr_counter *msgs_out;
+    struct orr_histogram *miss_latency;
+    struct orr_histogram **aNodeLatency; /* miss latency per home (memory node) */
+};
+
+/* Set up inside the core's create op: registers stats on c. Returns 0 or
+ * a negative ORR_E* (a geometry that is not sets × ways × line). */
+int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *port,
+                const struct pcache_config *cfg, const struct pcache_ops *ops, void *arg);
+void pcache_free(struct pcache *pc);
+
+/* Perform r now if it hits (PC_HIT: *value and *cycles set), start a miss
+ * (PC_MISS: done() follows), or refuse (PC_RETRY: wake() follows). */
+enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t *value,
+                             uint32_t *cycles);
+/* A coherence message arrived on the core's memory port. */
+void pcache_message(struct pcache *pc, const struct orr_event *ev);
+/* The memory port can send again (ORR_TK_READY). */
+void pcache_ready(struct pcache *pc);
+/* Lines in flight (for a deadlock check: the oldest's start time). */
+uint32_t pcache_inflight(const struct pcache *pc, orr_time_t *oldest, uint64_t *line);
+/* The liveness check of every core that embeds a pcache: if a line has
+ * been in flight for `threshold` or longer, fail the run as a deadlock
+ * (the line, its state, since when, and the last coherence messages) and
+ * return true. */
+bool pcache_deadlocked(struct pcache *pc, orr_time_t threshold);
+/* The state of line in this cache (CS_I if absent), for tests. */
+enum coh_state pcache_state(const struct pcache *pc, uint64_t line);
+
+/* The geometry check the machine builder reports at load time: size must
+ * be sets × ways × 64 with sets a power of two. */
+bool pcache_geometry_ok(uint64_t size, uint32_t ways, uint32_t *sets);
+
+/* ------------------------------------------------------- whole-line access */
+
+/* Whole-line operations, for agents whose requesters speak the line
+ * protocol of mem.h (coh_port.c). They are not core operations, so they
+ * are numbered past enum orr_cpu_op. A line read takes read permission and
+ * is checked by the monitor like a 64-byte load; a line write takes write
+ * permission and is a 64-byte store. */
+enum { PC_OP_LINE_READ = 32, PC_OP_LINE_WRITE = 33 };
+
+/* As pcache_access, for r->op PC_OP_LINE_READ (the line's bytes are copied
+ * into buf when the read performs) or PC_OP_LINE_WRITE (buf's bytes become
+ * the line's when the write performs), on the line holding r->addr; size,
+ * val and expect are ignored. After PC_MISS, buf must stay valid until
+ * done() (whose value is 0). */
+enum pcache_rc pcache_access_line(struct pcache *pc, const struct pc_req *r, uint8_t *buf,
+                                  uint32_t *cycles);
+
+/* ------------------------------------------- configuration from parameters */
+
+/* The keys of a private hierarchy, for component types that embed one
+ * (coh_port; they are tcore's and isacore's cache keys, with the same
+ * meaning). Put inside the type's parameter table. */
+#define PCACHE_PARAMS                                                                              \
+    {"agent", ORR_P_UINT, NULL, 0, "this cache's agent id (the machine numbers agents)", NULL, 0,  \
+     ORR_COH_MAX_AGENTS - 1},                                                                      \
+    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY,                                        \
+     "coherence protocol (docs/coherence.md)"},                                                    \
+    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},   \
+    {"homes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,                                                   \
+     "memory ranges and their home agents, each 'BASE SIZE AGENT [NAME]' (e.g. '0B 64GiB 8 "      \
+     "node0')"},                                                                                   \
+    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "the caches' clock"},                       \
+    {"l1_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 data cache size"},                       \
+    {"l1_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},                \
+    {"l1_latency", ORR_P_CYCLES, "4cy", 0, "L1 hit latency"},                                      \
+    {"l2_size", ORR_P_SIZE, "0B", 0, "private L2 size; 0 = no L2"},                                \
+    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},               \
+    {"l2_latency", ORR_P_CYCLES, "14cy", 0, "L2 hit latency (also the miss-detect time)"},         \
+    {"snoop_latency", ORR_P_TIME, "0ps", 0,                                                        \
+     "time to answer a probe (snoop pipeline + on-die trip); 0 = the outer level's hit latency"},  \
+    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},          \
+    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight (misses and writebacks)", NULL,  \
+     2, 256},                                                                                      \
+    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor (SWMR and data-value checks)"}, \
+    {"trace_states", ORR_P_BOOL, "false", 0,                                                       \
+     "a trace point coh.state (a = new state, b = line) at every line-state change"}
+
+/* A configuration read from PCACHE_PARAMS, and what it owns. */
+struct pcache_setup {
+    struct pcache_config cfg;      /* cfg.aHome points into aHome */
+    struct pc_home_range *aHome;
+    struct coh_protocol *mutated;  /* the mutated table, if `mutation` is set */
+};
+
+/* Read PCACHE_PARAMS of component c into s: the homes, the protocol (and
+ * its mutation, recorded as knob `mutation`), the geometry (checked) and
+ * the clock. Errors go to d with the key's position (ORR_ESCHEMA). Free
+ * with pcache_setup_free, after pcache_free: the pcache uses the table. */
+int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
+                       const struct orr_params *p, struct orr_diag *d);
+void pcache_setup_free(struct pcache_setup *s);
+
+#endif
