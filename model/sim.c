@@ -242,43 +242,42 @@ static bool path_valid(const char *p)
 
 static const char *const component_skip_keys[] = {"type", NULL};
 
-int orr_sim_add_component(struct orr_sim *s, const struct orr_component_type *type,
-                          const char *path, const struct orr_node *node, const char *keypath,
-                          struct orr_diag *d, struct orr_component **out)
+/* Everything about a new instance but its params: name checks, then the
+ * instance with p (taken over: freed on failure) and its create op. */
+static int add_component(struct orr_sim *s, const struct orr_component_type *type,
+                         const char *path, struct orr_params *p, const char *keypath,
+                         const struct orr_mark *mark, struct orr_diag *d,
+                         struct orr_component **out)
 {
-    const struct orr_mark *mark = node ? &node->mark : NULL;
     assert(!s->started);
+    int rc = 0;
     if (!path_valid(path)) {
         orr_diag_error(d, mark, keypath,
                        "invalid component name '%s': use letters, digits, '_' and '-', "
                        "starting with a letter or '_'",
                        path);
-        return ORR_ESCHEMA;
-    }
-    if (orr_sim_find(s, path)) {
+        rc = ORR_ESCHEMA;
+    } else if (orr_sim_find(s, path)) {
         orr_diag_error(d, mark, keypath, "duplicate component '%s'", path);
-        return ORR_ESCHEMA;
-    }
-    if (s->nComp >= ORR_MAX_COMPONENTS) {
+        rc = ORR_ESCHEMA;
+    } else if (s->nComp >= ORR_MAX_COMPONENTS) {
         orr_diag_error(d, mark, keypath, "too many components (at most %u)", ORR_MAX_COMPONENTS);
-        return ORR_ERANGE;
+        rc = ORR_ERANGE;
     }
-    struct orr_component_priv *cp = calloc(1, sizeof *cp);
-    if (!cp)
-        abort();
-    int rc = orr_params_parse(type->params, node, keypath, component_skip_keys, &cp->params, d);
-    if (rc) {
-        orr_params_free(&cp->params);
-        free(cp);
-        return rc;
+    struct orr_component_priv *cp = rc ? NULL : calloc(1, sizeof *cp);
+    if (!cp) {
+        orr_params_free(p);
+        return rc ? rc : ORR_ENOMEM;
     }
+    cp->params = *p;
+    memset(p, 0, sizeof *p);
     struct orr_component *c = &cp->pub;
     c->sim = s;
     c->type = type;
     c->path = xstrdup(path);
     c->keypath = xstrdup(keypath ? keypath : path);
-    if (node)
-        c->mark = node->mark;
+    if (mark)
+        c->mark = *mark;
     c->id = (uint32_t)s->nComp;
     orr_rng_seed(&c->rng, s->opt.seed, path);
     c->state = calloc(1, type->state_size ? type->state_size : 1);
@@ -296,6 +295,36 @@ int orr_sim_add_component(struct orr_sim *s, const struct orr_component_type *ty
     if (out)
         *out = c;
     return rc;
+}
+
+int orr_sim_add_component(struct orr_sim *s, const struct orr_component_type *type,
+                          const char *path, const struct orr_node *node, const char *keypath,
+                          struct orr_diag *d, struct orr_component **out)
+{
+    struct orr_params p;
+    int rc = path_valid(path) && !orr_sim_find(s, path)
+                 ? orr_params_parse(type->params, node, keypath, component_skip_keys, &p, d)
+                 : (memset(&p, 0, sizeof p), 0);
+    if (rc)
+        return rc;
+    return add_component(s, type, path, &p, keypath, node ? &node->mark : NULL, d, out);
+}
+
+int orr_sim_add_component_params(struct orr_sim *s, const struct orr_component_type *type,
+                                 const char *path, struct orr_params *p, const char *keypath,
+                                 struct orr_diag *d, struct orr_component **out)
+{
+    if (p->schema != type->params) {
+        fprintf(stderr, "orrery: %s: parameters of another schema for a %s\n", path, type->name);
+        abort();
+    }
+    int rc = orr_params_check(p, keypath ? keypath : path, d);
+    if (rc) {
+        orr_params_free(p);
+        return rc;
+    }
+    struct orr_mark mark = p->mark;
+    return add_component(s, type, path, p, keypath, &mark, d, out);
 }
 
 size_t orr_sim_component_count(const struct orr_sim *s) { return s->nComp; }

@@ -194,6 +194,15 @@ int orr_sim_add_component(struct orr_sim *s, const struct orr_component_type *ty
                           const char *path, const struct orr_node *node, const char *keypath,
                           struct orr_diag *d, struct orr_component **out);
 
+/* The same with parameters already validated and typed: a builder's way
+ * (orrery/params.h). p must be of the type's schema (a programming error
+ * otherwise: aborts); its required keys set and bounds held are checked
+ * (errors at the values' marks, ORR_ESCHEMA). p is taken over: zeroed on
+ * return, whatever happens. The instance's mark is p->mark. */
+int orr_sim_add_component_params(struct orr_sim *s, const struct orr_component_type *type,
+                                 const char *path, struct orr_params *p, const char *keypath,
+                                 struct orr_diag *d, struct orr_component **out);
+
 /* Join two ports ("comp.port") with a link. bandwidth 0 = unlimited.
  * Errors (unknown component/port, port already linked, latency 0 with both
  * ends... ) are reported at mark. */

@@ -434,6 +434,269 @@ static void test_describe(void **state)
     assert_string_equal(orr_ptype_describe(&kSchema[9], tiny, sizeof tiny), "one o");
 }
 
+/* ---- groups, includes, addresses and values built in code ---------------- */
+
+static const struct orr_param kLevel[] = {
+    {"size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "capacity"},
+    {"ways", ORR_P_UINT, "8", 0, "associativity", NULL, 1, 64},
+    {NULL},
+};
+static const struct orr_param kRange[] = {
+    {"base", ORR_P_ADDR, NULL, 0, "first address"},
+    {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes"},
+    {"name", ORR_P_STRING, "", 0, "name"},
+    {NULL},
+};
+static const struct orr_param kShared[] = {
+    {"mshrs", ORR_P_UINT, "16", 0, "lines in flight", NULL, 2, 256},
+    {"l1", ORR_P_GROUP, "{}", 0, "the L1", .group = kLevel},
+    {NULL},
+};
+static const struct orr_param kOuter[] = {
+    {"agent", ORR_P_UINT, NULL, 0, "agent id"},
+    {"", ORR_P_INCLUDE, .group = kShared},
+    {"homes", ORR_P_GROUPS, "[]", 0, "ranges", .group = kRange},
+    {NULL},
+};
+
+static int parse_outer(struct fixture *f, const char *text)
+{
+    memset(f, 0, sizeof *f);
+    orr_diag_init(&f->d);
+    if (orr_config_load_string(&f->cfg, "g.yaml", text, strlen(text), NULL, &f->d))
+        fail_msg("bad test YAML");
+    return orr_params_parse(kOuter, orr_node_get(f->cfg.root, "c"), "c", NULL, &f->p, &f->d);
+}
+
+static void test_groups_and_includes(void **state)
+{
+    (void)state;
+    struct fixture f;
+    assert_int_equal(parse_outer(&f, "c:\n"
+                                     "  agent: 3\n"
+                                     "  mshrs: 4\n"
+                                     "  l1: {ways: 2}\n"
+                                     "  homes:\n"
+                                     "    - {base: 0x1000, size: 4KiB, name: a}\n"
+                                     "    - {base: 4GiB, size: 1GiB}\n"),
+                     0);
+    assert_true(orr_param_has(&f.p, "mshrs")); /* an included key is a key */
+    assert_int_equal(orr_param_u64(&f.p, "mshrs"), 4);
+    const struct orr_params *l1 = orr_param_group(&f.p, "l1");
+    assert_int_equal(orr_param_u64(l1, "ways"), 2);
+    assert_int_equal(orr_param_u64(l1, "size"), 32768); /* the group's own default */
+    assert_int_equal(orr_param_mark(l1, "ways")->line, 4);
+    size_t n = 0;
+    const struct orr_params *h = orr_param_groups(&f.p, "homes", &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(orr_param_u64(&h[0], "base"), 0x1000);
+    assert_string_equal(orr_param_str(&h[0], "name"), "a");
+    assert_int_equal(orr_param_u64(&h[1], "base"), 4ull << 30);
+    assert_string_equal(orr_param_str(&h[1], "name"), "");
+    assert_int_equal(orr_param_mark(&h[1], "size")->line, 7);
+    done(&f);
+
+    /* absent: the group at its defaults, marked at the owning map; no items */
+    assert_int_equal(parse_outer(&f, "c: {agent: 1}\n"), 0);
+    assert_int_equal(orr_param_u64(orr_param_group(&f.p, "l1"), "size"), 32768);
+    assert_int_equal(orr_param_mark(orr_param_group(&f.p, "l1"), "size")->line, 1);
+    assert_null(orr_param_groups(&f.p, "homes", &n));
+    assert_int_equal(n, 0);
+    done(&f);
+}
+
+static void test_group_errors(void **state)
+{
+    (void)state;
+    struct fixture f;
+    /* errors inside groups carry the nested key path and position */
+    assert_int_equal(parse_outer(&f, "c:\n"
+                                     "  agent: 1\n"
+                                     "  l1: {ways: 99, color: red}\n"
+                                     "  homes: [{base: 0xZZ, size: 1KiB}, {size: 1KiB}, 7]\n"),
+                     ORR_ESCHEMA);
+    assert_int_equal(orr_diag_count(&f.d), 5);
+    assert_diag(&f.d, 0, "g.yaml:3:14: error: c.l1.ways: must be between 1 and 64, got '99'");
+    assert_diag(&f.d, 1, "g.yaml:3:18: error: c.l1.color: unknown key 'color' (valid keys: "
+                         "size, ways)");
+    assert_diag(&f.d, 2, "g.yaml:4:18: error: c.homes.0.base: bad address '0xZZ': not a hex "
+                         "number");
+    assert_diag(&f.d, 3, "g.yaml:4:37: error: c.homes.1.base: missing required key 'base' "
+                         "(address)");
+    assert_diag(&f.d, 4, "g.yaml:4:51: error: c.homes.2: expected a mapping, got a scalar");
+    done(&f);
+    /* a group given as a scalar, a list of groups as a map */
+    assert_int_equal(parse_outer(&f, "c: {agent: 1, l1: 4, homes: {a: 1}}\n"), ORR_ESCHEMA);
+    assert_int_equal(orr_diag_count(&f.d), 2);
+    assert_diag(&f.d, 0, "g.yaml:1:19: error: c.l1: expected a mapping, got a scalar");
+    assert_diag(&f.d, 1, "g.yaml:1:29: error: c.homes: expected a list of mappings, got a "
+                         "mapping");
+    done(&f);
+}
+
+static void test_addresses(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    const char *why = NULL;
+    assert_int_equal(orr_addr_parse("0x10", &v, &why), 0);
+    assert_int_equal(v, 16);
+    assert_int_equal(orr_addr_parse("0XfF", &v, &why), 0);
+    assert_int_equal(v, 255);
+    assert_int_equal(orr_addr_parse("4096", &v, &why), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(orr_addr_parse("2GiB", &v, &why), 0);
+    assert_int_equal(v, 2ull << 30);
+    assert_int_equal(orr_addr_parse("0xffffffffffffffff", &v, &why), 0);
+    assert_int_equal(v, UINT64_MAX);
+    assert_int_equal(orr_addr_parse("0x10000000000000000", &v, &why), ORR_EPARSE);
+    assert_string_equal(why, "more than 64 bits");
+    assert_int_equal(orr_addr_parse("18446744073709551616", &v, &why), ORR_EPARSE);
+    assert_string_equal(why, "more than 64 bits");
+    assert_int_equal(orr_addr_parse("0x", &v, &why), ORR_EPARSE);
+    assert_string_equal(why, "no hex digits after 0x");
+    assert_int_equal(orr_addr_parse("-1", &v, &why), ORR_EPARSE);
+    assert_string_equal(why, "expected an address such as 0x100000000, 4096 or 4GiB");
+}
+
+static void test_built_in_code(void **state)
+{
+    (void)state;
+    static const struct orr_mark at = {"b.yaml", 9, 2};
+    struct orr_params p, q;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    assert_int_equal(orr_params_defaults(&p, kOuter, &at), 0);
+    /* a required key not yet set is refused by the check, with its path */
+    assert_int_equal(orr_params_check(&p, "x", &d), ORR_ESCHEMA);
+    assert_int_equal(orr_diag_count(&d), 1);
+    assert_diag(&d, 0, "b.yaml:9:2: error: x.agent: missing required key 'agent' "
+                       "(unsigned integer)");
+    orr_diag_free(&d);
+    orr_param_set_u64(&p, "agent", 5);
+    orr_param_set_u64(&p, "mshrs", 300); /* out of bounds: found by the check */
+    orr_diag_init(&d);
+    assert_int_equal(orr_params_check(&p, "x", &d), ORR_ESCHEMA);
+    assert_diag(&d, 0, "b.yaml:9:2: error: x.mshrs: must be between 2 and 256, got '300'");
+    orr_diag_free(&d);
+    orr_param_set_u64(&p, "mshrs", 8);
+    struct orr_params *h = orr_param_groups_add(&p, "homes");
+    assert_non_null(h);
+    orr_param_set_u64(h, "base", 0x2000);
+    orr_param_set_u64(h, "size", 64);
+    assert_int_equal(orr_param_set_str(h, "name", "node0"), 0);
+    orr_diag_init(&d);
+    assert_int_equal(orr_params_check(&p, "x", &d), 0);
+    orr_diag_free(&d);
+    /* a deep copy is independent of its source */
+    assert_int_equal(orr_params_copy(&q, &p), 0);
+    orr_param_set_u64(&p, "agent", 6);
+    orr_params_free(&p);
+    assert_int_equal(orr_param_u64(&q, "agent"), 5);
+    size_t n = 0;
+    const struct orr_params *hq = orr_param_groups(&q, "homes", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(orr_param_str(&hq[0], "name"), "node0");
+    assert_int_equal(orr_param_u64(&hq[0], "base"), 0x2000);
+    assert_true(orr_param_given(&q, "mshrs"));
+    assert_false(orr_param_given(&q, "l1"));
+    orr_params_free(&q);
+}
+
+static void test_forward_keeps_mark(void **state)
+{
+    (void)state;
+    struct fixture f;
+    assert_int_equal(parse_outer(&f, "c:\n  agent: 1\n  mshrs: 32\n  l1: {size: 64KiB}\n"), 0);
+    struct orr_params p;
+    assert_int_equal(orr_params_defaults(&p, kShared, NULL), 0);
+    assert_int_equal(orr_param_forward(&p, "mshrs", &f.p), 0);
+    assert_int_equal(orr_param_forward(&p, "l1", &f.p), 0);
+    assert_int_equal(orr_param_u64(&p, "mshrs"), 32);
+    assert_int_equal(orr_param_mark(&p, "mshrs")->line, 3); /* the user's position */
+    assert_true(orr_param_given(&p, "mshrs"));
+    assert_int_equal(orr_param_u64(orr_param_group(&p, "l1"), "size"), 65536);
+    assert_int_equal(orr_param_mark(orr_param_group(&p, "l1"), "size")->line, 4);
+    done(&f); /* the copy owns what it needs */
+    assert_int_equal(orr_param_u64(orr_param_group(&p, "l1"), "ways"), 8);
+    orr_params_free(&p);
+}
+
+static void test_uints(void **state)
+{
+    (void)state;
+    static const struct orr_param schema[] = {
+        {"routes", ORR_P_UINTS, NULL, ORR_PF_NONEMPTY, "ports", NULL, 0, 7},
+        {"extra", ORR_P_UINTS, "[3, 4]", 0, "more"},
+        {NULL},
+    };
+    struct fixture f;
+    memset(&f, 0, sizeof f);
+    orr_diag_init(&f.d);
+    const char *text = "u: {routes: [0, 7, 2]}\nv: {routes: [1, 8, x, [2]]}\nw: {routes: []}\n";
+    assert_int_equal(orr_config_load_string(&f.cfg, "u.yaml", text, strlen(text), NULL, &f.d), 0);
+    assert_int_equal(orr_params_parse(schema, orr_node_get(f.cfg.root, "u"), "u", NULL, &f.p, &f.d), 0);
+    size_t n = 0;
+    const uint64_t *r = orr_param_uints(&f.p, "routes", &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0], 0);
+    assert_int_equal(r[1], 7);
+    assert_int_equal(r[2], 2);
+    r = orr_param_uints(&f.p, "extra", &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(r[1], 4);
+    orr_params_free(&f.p);
+    /* each bad item is reported at its own position; empty is refused */
+    assert_int_equal(orr_params_parse(schema, orr_node_get(f.cfg.root, "v"), "v", NULL, &f.p, &f.d),
+                     ORR_ESCHEMA);
+    assert_int_equal(orr_params_parse(schema, orr_node_get(f.cfg.root, "w"), "w", NULL, &f.p, &f.d),
+                     ORR_ESCHEMA);
+    assert_int_equal(orr_diag_count(&f.d), 4);
+    assert_diag(&f.d, 0, "u.yaml:2:17: error: v.routes.1: must be between 0 and 7, got '8'");
+    assert_diag(&f.d, 1, "u.yaml:2:20: error: v.routes.2: expected a non-negative integer, got 'x'");
+    assert_diag(&f.d, 2, "u.yaml:2:23: error: v.routes.3: expected a non-negative integer, got a "
+                         "sequence");
+    assert_diag(&f.d, 3, "u.yaml:3:13: error: w.routes: must not be empty");
+    done(&f);
+}
+
+static void test_forward_all_shared_only(void **state)
+{
+    (void)state;
+    /* kOuter includes kShared: its keys are forwarded; `agent`, declared
+     * only in kOuter, and a same-named key of another declaration are not */
+    static const struct orr_param child[] = {
+        {"", ORR_P_INCLUDE, .group = kShared},
+        {"agent", ORR_P_UINT, "0", 0, "another agent key"},
+        {NULL},
+    };
+    struct fixture f;
+    assert_int_equal(parse_outer(&f, "c: {agent: 9, mshrs: 64, l1: {ways: 4}}\n"), 0);
+    struct orr_params p;
+    assert_int_equal(orr_params_defaults(&p, child, NULL), 0);
+    assert_int_equal(orr_params_forward_all(&p, &f.p), 0);
+    assert_int_equal(orr_param_u64(&p, "mshrs"), 64);
+    assert_int_equal(orr_param_u64(orr_param_group(&p, "l1"), "ways"), 4);
+    assert_int_equal(orr_param_u64(&p, "agent"), 0);
+    assert_false(orr_param_given(&p, "agent"));
+    orr_params_free(&p);
+    done(&f);
+}
+
+static void count_key(void *arg, const struct orr_param *key)
+{
+    (void)key;
+    ++*(unsigned *)arg;
+}
+
+static void test_schema_walk(void **state)
+{
+    (void)state;
+    unsigned n = 0;
+    orr_schema_walk(kOuter, count_key, &n);
+    assert_int_equal(n, 4); /* agent, mshrs, l1, homes */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +711,14 @@ int main(void)
         cmocka_unit_test(test_collects_all_errors),
         cmocka_unit_test(test_set_value_marks),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_groups_and_includes),
+        cmocka_unit_test(test_group_errors),
+        cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_built_in_code),
+        cmocka_unit_test(test_forward_keeps_mark),
+        cmocka_unit_test(test_schema_walk),
+        cmocka_unit_test(test_uints),
+        cmocka_unit_test(test_forward_all_shared_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
