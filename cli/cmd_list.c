@@ -29,14 +29,46 @@ static const char list_help[] =
     "  --json           machine-readable output\n"
     "  --help, -h       this text\n";
 
+/* Keys as `orrery list` shows them: included tables spliced in, a group's
+ * keys under their group's name ("l1d.size", "homes[].base"). */
+struct key_printer {
+    const char *indent, *prefix;
+    struct orr_json *j; /* NULL: text */
+};
+
+static void print_key(void *arg, const struct orr_param *p);
+
+static void print_group(const struct key_printer *kp, const struct orr_param *p)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s%s%s.", kp->prefix, p->name,
+             p->type == ORR_P_GROUPS ? "[]" : "");
+    struct key_printer sub = {kp->indent, prefix, kp->j};
+    orr_schema_walk(p->group, print_key, &sub);
+}
+
+static void param_json(struct orr_json *j, const char *name, const char *type, const char *def,
+                       const char *help);
+
+static void print_key(void *arg, const struct orr_param *p)
+{
+    const struct key_printer *kp = arg;
+    char ty[160], name[192];
+    orr_ptype_describe(p, ty, sizeof ty);
+    snprintf(name, sizeof name, "%s%s", kp->prefix, p->name);
+    if (kp->j)
+        param_json(kp->j, name, ty, p->def, p->help);
+    else
+        printf("%s%-18s %-26s %-12s %s\n", kp->indent, name, ty,
+               p->def ? (*p->def ? p->def : "\"\"") : "(required)", p->help ? p->help : "");
+    if (p->type == ORR_P_GROUP || p->type == ORR_P_GROUPS)
+        print_group(kp, p);
+}
+
 static void print_params_text(const struct orr_param *p, const char *indent)
 {
-    for (; p && p->name; p++) {
-        char ty[160];
-        orr_ptype_describe(p, ty, sizeof ty);
-        printf("%s%-18s %-26s %-12s %s\n", indent, p->name, ty,
-               p->def ? (*p->def ? p->def : "\"\"") : "(required)", p->help ? p->help : "");
-    }
+    struct key_printer kp = {indent, "", NULL};
+    orr_schema_walk(p, print_key, &kp);
 }
 
 static void param_json(struct orr_json *j, const char *name, const char *type, const char *def,
@@ -53,11 +85,8 @@ static void param_json(struct orr_json *j, const char *name, const char *type, c
 
 static void params_items_json(struct orr_json *j, const struct orr_param *p)
 {
-    for (; p && p->name; p++) {
-        char ty[160];
-        orr_ptype_describe(p, ty, sizeof ty);
-        param_json(j, p->name, ty, p->def, p->help);
-    }
+    struct key_printer kp = {"", "", j};
+    orr_schema_walk(p, print_key, &kp);
 }
 
 static void params_json(struct orr_json *j, const struct orr_param *p)

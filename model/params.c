@@ -758,7 +758,7 @@ static int parse_map(const struct orr_param *schema, const struct orr_node *map,
         long k = schema_find(out, key);
         if (k >= 0)
             ok &= parse_entry(out, (size_t)k, map->aItem[i], keypath, d);
-        else if (!in_list(skip, key)) {
+        else if (!in_list(skip, key) && !in_list(skip, "*")) {
             report_unknown(out, key, &map->aKeyMark[i], keypath, skip, d);
             ok = false;
         }

@@ -39,8 +39,8 @@
 #include "orrery/mem.h"
 
 static const struct orr_param coh_port_params[] = {
-    PCACHE_PARAMS,
-    {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a line in flight this long fails the run"},
+    {"", ORR_P_INCLUDE, .group = pcache_params},        /* protocol, caches, mshrs, ... */
+    {"", ORR_P_INCLUDE, .group = pcache_domain_params}, /* agent, homes */
     {NULL},
 };
 

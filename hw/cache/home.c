@@ -35,6 +35,8 @@
 
 #include "hw/array.h"
 #include "hw/cohmon.h"
+#include "hw/home.h"
+#include "hw/pcache.h"
 #include "hw/protocol.h"
 #include "orrery/coh.h"
 #include "orrery/sim.h"
@@ -44,27 +46,38 @@
 #define NO_TXN UINT32_MAX
 #define NO_OWNER UINT16_MAX
 
+const struct orr_param home_llc_params[] = {
+    {"size", ORR_P_SIZE, "0B", 0, "capacity per home; 0 = no LLC"},
+    {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "associativity", NULL, 1, 64},
+    {"latency", ORR_P_CYCLES, "20cy", 0, "data access on a hit"},
+    {"inclusive", ORR_P_BOOL, "false", 0,
+     "evictions recall private copies (directory variants)"},
+    {"replacement", ORR_P_ENUM, "lru", 0, "replacement", cache_repl_names},
+    {NULL},
+};
+
+const struct orr_param home_llc_key[] = {
+    {"llc", ORR_P_GROUP, "{}", 0,
+     "memory-side LLC at each home: size (0 = none), ways, latency, inclusive, replacement",
+     .group = home_llc_params},
+    {NULL},
+};
+
 static const struct orr_param home_params[] = {
+    {"", ORR_P_INCLUDE, .group = coh_agent_params}, /* protocol, mutation, check, frequency */
     {"agent", ORR_P_UINT, NULL, 0, "this home's agent id (the machine numbers agents)", NULL, 0,
      ORR_COH_MAX_AGENTS - 1},
-    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY, "coherence protocol (see docs/coherence.md)"},
-    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
     {"first_cache", ORR_P_UINT, "0", 0, "agent id of the first private cache in this home's domain",
      NULL, 0, ORR_COH_MAX_AGENTS - 1},
     {"caches", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "private caches in the domain (consecutive agent ids)",
      NULL, 1, MAX_CACHES},
-    {"base", ORR_P_SIZE, "0B", 0, "first byte of the memory range this home serves"},
+    {"base", ORR_P_ADDR, "0", 0, "first byte of the memory range this home serves"},
     {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes in the range"},
     {"mem_ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "memory ports m0..m<N-1>, lines interleaved across them",
      NULL, 1, 64},
-    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "clock of the home and its LLC"},
-    {"latency", ORR_P_CYCLES, "8cy", 0, "directory / tag lookup before a request acts"},
-    {"llc_size", ORR_P_SIZE, "0B", 0, "memory-side last-level cache; 0 = none"},
-    {"llc_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "LLC associativity", NULL, 1, 64},
-    {"llc_latency", ORR_P_CYCLES, "20cy", 0, "LLC data access on a hit"},
-    {"llc_repl", ORR_P_ENUM, "lru", 0, "LLC replacement", cache_repl_names},
-    {"inclusive", ORR_P_BOOL, "false", 0, "LLC evictions recall private copies (directory variants)"},
-    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor"},
+    {"latency", ORR_P_CYCLES, NULL, 0,
+     "directory / tag lookup before a request acts (a machine sets it from home_latency)"},
+    {"", ORR_P_INCLUDE, .group = home_llc_key},
     {NULL},
 };
 
@@ -796,26 +809,9 @@ static void home_handle(struct orr_component *c, const struct orr_event *ev)
 static int home_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
 {
     struct home *h = c->state;
-    const char *name = orr_param_str(p, "protocol");
-    h->proto = coh_protocol_find(name);
-    if (!h->proto) {
-        char buf[256];
-        orr_diag_error(d, orr_param_mark(p, "protocol"), c->keypath,
-                       "unknown coherence protocol '%s' (protocols: %s)", name,
-                       coh_protocol_names(buf, sizeof buf));
-        return ORR_ESCHEMA;
-    }
-    const char *mut = orr_param_str(p, "mutation");
-    if (*mut) {
-        const struct coh_mutation *m = coh_mutation_find(mut);
-        if (!m) {
-            orr_diag_error(d, orr_param_mark(p, "mutation"), c->keypath,
-                           "unknown mutation '%s' (see docs/coherence.md)", mut);
-            return ORR_ESCHEMA;
-        }
-        h->mutated = coh_protocol_mutate(h->proto, m);
-        h->proto = h->mutated;
-    }
+    int rc = coh_agent_protocol(p, c->keypath, &h->proto, &h->mutated, d);
+    if (rc)
+        return rc;
     h->agent = (uint32_t)orr_param_u64(p, "agent");
     h->first = (uint32_t)orr_param_u64(p, "first_cache");
     h->ncache = (uint32_t)orr_param_u64(p, "caches");
@@ -823,22 +819,17 @@ static int home_create(struct orr_component *c, const struct orr_params *p, stru
     h->size = orr_param_u64(p, "size");
     h->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
     h->lookup = orr_param_u64(p, "latency") * h->cycle;
-    h->llc_hit = orr_param_u64(p, "llc_latency") * h->cycle;
-    h->inclusive = orr_param_bool(p, "inclusive");
+    const struct orr_params *lp = orr_param_group(p, "llc");
+    h->llc_hit = orr_param_u64(lp, "latency") * h->cycle;
+    h->inclusive = orr_param_bool(lp, "inclusive");
     h->txn_free = h->wait_free = NO_TXN;
-    uint64_t llc = orr_param_u64(p, "llc_size");
+    uint64_t llc = orr_param_u64(lp, "size");
     if (llc) {
-        uint32_t ways = (uint32_t)orr_param_u64(p, "llc_ways"), sets;
-        uint64_t s = llc / ((uint64_t)ways * ORR_LINE_BYTES);
-        sets = (uint32_t)s;
-        if (llc % ((uint64_t)ways * ORR_LINE_BYTES) || !s || (s & (s - 1))) {
-            orr_diag_error(d, orr_param_mark(p, "llc_size"), c->keypath,
-                           "llc_size must be ways × sets × 64 B with a power-of-two number of sets "
-                           "(%llu B / %u ways / 64 B = %llu sets)",
-                           (unsigned long long)llc, ways, (unsigned long long)s);
+        uint32_t ways = (uint32_t)orr_param_u64(lp, "ways"), sets;
+        if (pcache_check_level(lp, c->keypath, "llc", true, d))
             return ORR_ESCHEMA;
-        }
-        if (cache_array_init(&h->llc, sets, ways, (enum cache_repl)orr_param_enum(p, "llc_repl")))
+        sets = (uint32_t)(llc / ((uint64_t)ways * ORR_LINE_BYTES));
+        if (cache_array_init(&h->llc, sets, ways, (enum cache_repl)orr_param_enum(lp, "replacement")))
             return ORR_ENOMEM;
         h->has_llc = true;
         h->aLlcData = calloc((size_t)sets * ways, ORR_LINE_BYTES);
@@ -859,8 +850,8 @@ static int home_create(struct orr_component *c, const struct orr_params *p, stru
     if (orr_param_bool(p, "check"))
         h->mon = cohmon_get(c->sim);
     orr_sim_knob(c, "protocol", h->proto->name);
-    if (*mut)
-        orr_sim_knob(c, "mutation", mut);
+    if (h->mutated)
+        orr_sim_knob(c, "mutation", orr_param_str(p, "mutation"));
     h->gets = orr_counter_new(c, "gets", "req");
     h->getm = orr_counter_new(c, "getm", "req");
     h->puts = orr_counter_new(c, "puts", "req");

@@ -593,26 +593,71 @@ enum coh_state pcache_state(const struct pcache *pc, uint64_t line)
 
 /* ------------------------------------------- configuration from parameters */
 
+const struct orr_param pcache_l1_params[] = {
+    {"size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "capacity"},
+    {"ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "associativity", NULL, 1, 64},
+    {"latency", ORR_P_CYCLES, "4cy", 0, "hit latency"},
+    {NULL},
+};
+
+const struct orr_param pcache_l2_params[] = {
+    {"size", ORR_P_SIZE, "0B", 0, "capacity; 0 = no L2"},
+    {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "associativity", NULL, 1, 64},
+    {"latency", ORR_P_CYCLES, "14cy", 0, "hit latency (also the miss-detect time)"},
+    {NULL},
+};
+
+const struct orr_param pcache_params[] = {
+    {"", ORR_P_INCLUDE, .group = coh_agent_params},
+    {"l1d", ORR_P_GROUP, "{}", 0, "private L1 data cache: size, ways, latency",
+     .group = pcache_l1_params},
+    {"l2", ORR_P_GROUP, "{}", 0, "private L2: size (0 = none), ways, latency",
+     .group = pcache_l2_params},
+    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
+    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight per core (misses and writebacks)",
+     NULL, 2, 256},
+    {"snoop_latency", ORR_P_TIME, "0ps", 0,
+     "time a core takes to answer a probe (snoop pipeline + on-die trip); 0 = its outer "
+     "private cache's hit latency"},
+    {"trace_states", ORR_P_BOOL, "false", 0,
+     "trace every private line-state change (coh.state: a = state, b = line), for waveforms"},
+    {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a line in flight this long fails the run"},
+    {NULL},
+};
+
+const struct orr_param pcache_home_params[] = {
+    {"base", ORR_P_ADDR, NULL, 0, "first address of the range"},
+    {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes in the range"},
+    {"agent", ORR_P_UINT, NULL, 0, "the range's home agent", NULL, 0, ORR_COH_MAX_AGENTS - 1},
+    {"name", ORR_P_STRING, "", 0, "the memory node, for per-node stats (default agentN)"},
+    {NULL},
+};
+
+const struct orr_param pcache_domain_params[] = {
+    {"agent", ORR_P_UINT, NULL, 0, "this cache's agent id (the machine numbers agents)", NULL, 0,
+     ORR_COH_MAX_AGENTS - 1},
+    {"homes", ORR_P_GROUPS, NULL, ORR_PF_NONEMPTY,
+     "memory ranges and their home agents, in address order: [{base, size, agent, name}, ...]",
+     .group = pcache_home_params},
+    {NULL},
+};
+
 static int setup_homes(struct pcache_setup *s, struct orr_component *c, const struct orr_params *p,
                        struct orr_diag *d)
 {
     size_t n;
-    const char *const *v = orr_param_list(p, "homes", &n);
+    const struct orr_params *h = orr_param_groups(p, "homes", &n);
     if (!(s->aHome = calloc(n ? n : 1, sizeof *s->aHome)))
         return ORR_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        char a[64], b[64], name[32] = "";
-        unsigned agent;
-        uint64_t base, size;
-        const char *why = NULL;
-        if (sscanf(v[i], "%63s %63s %u %31s", a, b, &agent, name) < 3 ||
-            orr_unit_parse(ORR_UNIT_SIZE, a, &base, &why) ||
-            orr_unit_parse(ORR_UNIT_SIZE, b, &size, &why) || !size ||
-            (i && base < s->aHome[i - 1].base + s->aHome[i - 1].size)) {
-            orr_diag_error(d, orr_param_mark(p, "homes"), c->keypath,
-                           "homes[%zu] = '%s': expected 'BASE SIZE AGENT [NAME]' such as "
-                           "'0B 64GiB 8 node0', in address order without overlap%s%s",
-                           i, v[i], why ? ": " : "", why ? why : "");
+        uint64_t base = orr_param_u64(&h[i], "base"), size = orr_param_u64(&h[i], "size");
+        unsigned agent = (unsigned)orr_param_u64(&h[i], "agent");
+        const char *name = orr_param_str(&h[i], "name");
+        if (i && base < s->aHome[i - 1].base + s->aHome[i - 1].size) {
+            orr_diag_error(d, orr_param_mark(&h[i], "base"), c->keypath,
+                           "homes.%zu: base %#llx overlaps or precedes the range before it "
+                           "(homes go in address order, without overlap)",
+                           i, (unsigned long long)base);
             return ORR_ESCHEMA;
         }
         s->aHome[i] = (struct pc_home_range){base, size, agent, ""};
@@ -630,33 +675,23 @@ int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
 {
     memset(s, 0, sizeof *s);
     int rc = setup_homes(s, c, p, d);
+    const struct coh_protocol *proto = NULL;
+    if (rc == 0)
+        rc = coh_agent_protocol(p, c->keypath, &proto, &s->mutated, d);
     if (rc)
         return rc;
-    const char *pname = orr_param_str(p, "protocol"), *mut = orr_param_str(p, "mutation");
-    const struct coh_protocol *proto = coh_protocol_find(pname);
-    if (!proto || (*mut && !coh_mutation_find(mut))) {
-        char buf[256];
-        orr_diag_error(d, orr_param_mark(p, proto ? "mutation" : "protocol"), c->keypath,
-                       proto ? "unknown mutation '%s' (see docs/coherence.md)"
-                             : "unknown coherence protocol '%s' (protocols: %s)",
-                       proto ? mut : pname, coh_protocol_names(buf, sizeof buf));
-        return ORR_ESCHEMA;
-    }
-    if (*mut) {
-        if (!(s->mutated = coh_protocol_mutate(proto, coh_mutation_find(mut))))
-            return ORR_ENOMEM;
-        proto = s->mutated;
-        orr_sim_knob(c, "mutation", mut);
-    }
+    if (s->mutated)
+        orr_sim_knob(c, "mutation", orr_param_str(p, "mutation"));
+    const struct orr_params *l1 = orr_param_group(p, "l1d"), *l2 = orr_param_group(p, "l2");
     struct pcache_config *cfg = &s->cfg;
     cfg->agent = (uint32_t)orr_param_u64(p, "agent");
     cfg->proto = proto;
-    cfg->l1_size = orr_param_u64(p, "l1_size");
-    cfg->l2_size = orr_param_u64(p, "l2_size");
-    cfg->l1_ways = (uint32_t)orr_param_u64(p, "l1_ways");
-    cfg->l2_ways = (uint32_t)orr_param_u64(p, "l2_ways");
-    cfg->l1_cycles = (uint32_t)orr_param_u64(p, "l1_latency");
-    cfg->l2_cycles = (uint32_t)orr_param_u64(p, "l2_latency");
+    cfg->l1_size = orr_param_u64(l1, "size");
+    cfg->l2_size = orr_param_u64(l2, "size");
+    cfg->l1_ways = (uint32_t)orr_param_u64(l1, "ways");
+    cfg->l2_ways = (uint32_t)orr_param_u64(l2, "ways");
+    cfg->l1_cycles = (uint32_t)orr_param_u64(l1, "latency");
+    cfg->l2_cycles = (uint32_t)orr_param_u64(l2, "latency");
     cfg->repl = (enum cache_repl)orr_param_enum(p, "replacement");
     cfg->mshrs = (uint32_t)orr_param_u64(p, "mshrs");
     cfg->cycle_ps = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
@@ -665,16 +700,26 @@ int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
     cfg->snoop = orr_param_u64(p, "snoop_latency");
     if (!cfg->snoop)
         cfg->snoop = (orr_time_t)(cfg->l2_size ? cfg->l2_cycles : cfg->l1_cycles) * cfg->cycle_ps;
-    const char *bad = !pcache_geometry_ok(cfg->l1_size, cfg->l1_ways, NULL) ? "l1_size"
-                      : cfg->l2_size && !pcache_geometry_ok(cfg->l2_size, cfg->l2_ways, NULL)
-                          ? "l2_size"
-                          : NULL;
-    if (bad) {
-        orr_diag_error(d, orr_param_mark(p, bad), c->keypath,
-                       "%s must be ways × sets × 64 B with a power-of-two number of sets", bad);
-        return ORR_ESCHEMA;
-    }
-    return 0;
+    return pcache_check_level(l1, c->keypath, "l1d", false, d) ||
+                   pcache_check_level(l2, c->keypath, "l2", true, d)
+               ? ORR_ESCHEMA
+               : 0;
+}
+
+int pcache_check_level(const struct orr_params *level, const char *keypath, const char *key,
+                       bool may_be_none, struct orr_diag *d)
+{
+    uint64_t size = orr_param_u64(level, "size");
+    uint32_t ways = (uint32_t)orr_param_u64(level, "ways");
+    if ((may_be_none && size == 0) || pcache_geometry_ok(size, ways, NULL))
+        return 0;
+    char sz[32], *kp = orr_keypath_join(keypath, key);
+    orr_unit_format(ORR_UNIT_SIZE, size, sz, sizeof sz);
+    orr_diag_error(d, orr_param_mark(level, "size"), kp,
+                   "size %s is not ways × sets × 64 B with a power-of-two number of sets "
+                   "(%u ways × 64 B = %u B per set)", sz, ways, ways * ORR_LINE_BYTES);
+    free(kp);
+    return ORR_ESCHEMA;
 }
 
 void pcache_setup_free(struct pcache_setup *s)

@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/error.h"
+
 const struct coh_state_info coh_states[CS_NSTATE] = {
     /*            name    stable perm owner dirty valid */
     [CS_I] = {"I", true, 0, false, false, false},
@@ -167,6 +169,52 @@ const struct coh_mutation coh_mutations[] = {
      {0}, P(HP_NONE, 1, HF_NOW, HG_M), true},
     {NULL},
 };
+
+const struct orr_param coh_agent_params[] = {
+    {"protocol", ORR_P_STRING, "mesi", ORR_PF_NONEMPTY,
+     "coherence protocol: a family (msi, mesi, moesi: snooping on a one-socket machine, a "
+     "directory otherwise) or a full name such as mesi-dir (docs/coherence.md)"},
+    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},
+    {"check", ORR_P_BOOL, "true", 0,
+     "check coherence invariants during the run (the coherence monitor: SWMR, data values)"},
+    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "clock of the cores, their caches and the homes"},
+    {NULL},
+};
+
+const struct coh_protocol *coh_protocol_resolve(const char *name, bool snooping)
+{
+    const struct coh_protocol *p = coh_protocol_find(name);
+    for (size_t i = 0; !p && coh_protocols[i]; i++)
+        if (strcmp(coh_protocols[i]->family, name) == 0 &&
+            coh_protocols[i]->variant == (snooping ? COH_SNOOP : COH_DIR))
+            p = coh_protocols[i];
+    return p;
+}
+
+int coh_agent_protocol(const struct orr_params *p, const char *keypath,
+                       const struct coh_protocol **proto, struct coh_protocol **mutated,
+                       struct orr_diag *d)
+{
+    const char *name = orr_param_str(p, "protocol"), *mut = orr_param_str(p, "mutation");
+    const struct coh_mutation *m = *mut ? coh_mutation_find(mut) : NULL;
+    *mutated = NULL;
+    *proto = coh_protocol_resolve(name, false);
+    if (!*proto || (*mut && !m)) {
+        char buf[256];
+        orr_diag_error(d, orr_param_mark(p, *proto ? "mutation" : "protocol"), keypath,
+                       *proto ? "unknown mutation '%s' (see docs/coherence.md)"
+                              : "unknown coherence protocol '%s' (families: msi, mesi, moesi; "
+                                "protocols: %s)",
+                       *proto ? mut : name, coh_protocol_names(buf, sizeof buf));
+        return ORR_ESCHEMA;
+    }
+    if (m) {
+        if (!(*mutated = coh_protocol_mutate(*proto, m)))
+            return ORR_ENOMEM;
+        *proto = *mutated;
+    }
+    return 0;
+}
 
 const struct coh_mutation *coh_mutation_find(const char *name)
 {

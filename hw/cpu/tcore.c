@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "hw/array.h"
+#include "hw/core.h"
 #include "hw/cohmon.h"
 #include "hw/pcache.h"
 #include "hw/protocol.h"
@@ -41,24 +42,38 @@
 static const char *const memory_models[] = {"tso", "weak", NULL};
 static const char *const irq_kinds[] = {"timer", "ipi", "device", NULL};
 
+const struct orr_param core_params[] = {
+    {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far a core may run ahead of global time"},
+    {NULL},
+};
+
+const struct orr_param tcore_pipeline_params[] = {
+    {"store_buffer", ORR_P_UINT, "16", 0, "store buffer entries per core; 0 = stores block", NULL,
+     0, 256},
+    {"mlp", ORR_P_UINT, "0", 0,
+     "loads in flight per core; 0 = the workload's hint (at most mshrs - 1)", NULL, 0, 255},
+    {"memory_model", ORR_P_ENUM, "tso", 0,
+     "tso: the store buffer drains in order; weak: stores to different lines may drain out of "
+     "order (RISC-V/Arm-style store-store reordering)", memory_models},
+    {"timer_period", ORR_P_TIME, "0ps", 0, "a timer interrupt on a core every period; 0 = none"},
+    {"start_jitter", ORR_P_TIME, "0ps", 0,
+     "testing: a core starts after a seeded random delay in [0, start_jitter]"},
+    {"drain_jitter", ORR_P_TIME, "0ps", 0,
+     "testing: a buffered store may drain only after a seeded random delay in [0, drain_jitter]"},
+    {NULL},
+};
+
 static const struct orr_param tcore_params[] = {
-    PCACHE_PARAMS, /* agent, protocol, homes, frequency, caches, check, ... */
-    {"store_buffer", ORR_P_UINT, "16", 0, "store buffer entries; 0 = stores block", NULL, 0, 256},
-    {"mlp", ORR_P_UINT, "0", 0, "loads in flight at once; 0 = the workload's hint (at most mshrs - 1)",
-     NULL, 0, 255},
-    {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
-    {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
+    {"", ORR_P_INCLUDE, .group = pcache_params},        /* protocol, caches, mshrs, ... */
+    {"", ORR_P_INCLUDE, .group = pcache_domain_params}, /* agent, homes */
+    {"", ORR_P_INCLUDE, .group = core_params},
+    {"", ORR_P_INCLUDE, .group = tcore_pipeline_params},
     {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the same workload"},
     {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the same workload"},
     {"workload", ORR_P_MAP, "{}", 0, "operation stream (docs/workloads-mem.md); absent = idle"},
     {"litmus", ORR_P_STRING, "", 0, "run a thread of this litmus test instead (docs/litmus.md)"},
     {"litmus_thread", ORR_P_UINT, "0", 0, "which thread of the litmus test", NULL, 0,
      LITMUS_MAX_THREADS - 1},
-    {"start_jitter", ORR_P_TIME, "0ps", 0, "start after a seeded random delay in [0, start_jitter]"},
-    {"memory_model", ORR_P_ENUM, "tso", 0,
-     "tso: the store buffer drains in order; weak: stores to different lines may drain out of "
-     "order (RISC-V/Arm-style store-store reordering)", memory_models},
-    {"timer_period", ORR_P_TIME, "0ps", 0, "a timer interrupt every period; 0 = none"},
     {"irq_entry", ORR_P_CYCLES, "200cy", 0, "cycles to take an interrupt (save, vector)"},
     {"irq_exit", ORR_P_CYCLES, "150cy", 0, "cycles to return from an interrupt"},
     {"energy_l1", ORR_P_UINT, "20", 0, "energy model: pJ per L1 hit"},
@@ -66,8 +81,6 @@ static const struct orr_param tcore_params[] = {
     {"energy_miss", ORR_P_UINT, "600", 0, "energy model: pJ per miss (the core's share)"},
     {"energy_cycle", ORR_P_UINT, "40", 0,
      "energy model: pJ per busy cycle at the configured frequency, scaled by (f/f0)^2 under DVFS"},
-    {"drain_jitter", ORR_P_TIME, "0ps", 0,
-     "a buffered store may drain only after a seeded random delay in [0, drain_jitter]"},
     {NULL},
 };
 

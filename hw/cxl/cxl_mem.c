@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/cxl.h"
 #include "hw/dram_media.h"
 #include "hw/registry.h"
 #include "orrery/mem.h"
@@ -25,12 +26,16 @@ enum {
     TIMER_MEDIA = 8, /* dram_media uses 8..10 */
 };
 
-static const struct orr_param cxl_mem_params[] = {
+const struct orr_param cxl_mem_params[] = {
+    {"base", ORR_P_ADDR, "0", 0,
+     "first physical address the expander serves (a machine's cxl: entry: after the previous "
+     "range unless given)"},
+    {"size", ORR_P_SIZE, "64GiB", ORR_PF_POSITIVE, "the expander's capacity"},
     {"device", ORR_P_TIME, "80ns", 0,
      "device controller latency added to every request (Pond: +70-90 ns vs local DRAM)"},
     {"bandwidth", ORR_P_BW, "36GB/s", ORR_PF_POSITIVE,
      "line data through the device, reads and writes together (PCIe 5.0 x8: 36 GB/s)"},
-    DRAM_MEDIA_PARAMS,
+    {"", ORR_P_INCLUDE, .group = dram_media_params},
     {NULL},
 };
 

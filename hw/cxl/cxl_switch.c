@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/cxl.h"
 #include "hw/memmap.h"
 #include "hw/registry.h"
 #include "orrery/mem.h"
@@ -38,9 +39,8 @@ static const struct orr_param cxl_switch_params[] = {
     {"ports", ORR_P_UINT, "2", ORR_PF_POSITIVE, "downstream ports, named d0..d<N-1>", NULL, 1, 64},
     /* No calibration row in REFERENCES.md for switch latency; PCIe/CXL
      * switch vendors quote port-to-port latencies of tens to ~100 ns. */
-    {"latency", ORR_P_TIME, "50ns", 0, "port-to-port latency, each way"},
-    {"ranges", ORR_P_SEQ, NULL, ORR_PF_NONEMPTY,
-     "address ranges per downstream port: [{port: N, base: 0x..., size: 64GiB}, ...]"},
+    {"latency", ORR_P_TIME, CXL_SWITCH_LATENCY, 0, "port-to-port latency, each way"},
+    {"", ORR_P_INCLUDE, .group = memmap_ranges_key}, /* ranges */
     {NULL},
 };
 
@@ -85,7 +85,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     s->nDown = (unsigned)orr_param_u64(p, "ports");
     s->latency = orr_param_u64(p, "latency");
     memmap_init(&s->map);
-    if (memmap_read_ranges(&s->map, orr_param_map(p, "ranges"), s->nDown,
+    if (memmap_read_ranges(&s->map, p, s->nDown,
                            c->keypath ? c->keypath : c->path, d) != 0)
         return ORR_ESCHEMA;
     s->up = orr_port_add(c, "up");

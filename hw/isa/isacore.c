@@ -49,18 +49,44 @@
 #include <unistd.h>
 
 #include "hw/cohmon.h"
+#include "hw/core.h"
 #include "hw/protocol.h"
 #include "isa_internal.h"
 
 const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};
 
+const struct orr_param isacore_workload_params[] = {
+    {"elf", ORR_P_STRING, NULL, ORR_PF_NONEMPTY,
+     "the guest: a static ELF (relative to the scenario file, else the orrery executable)"},
+    {"arch", ORR_P_ENUM, NULL, 0, "the guest's architecture", isa_arch_names},
+    {"ram", ORR_P_SIZE, "64MiB", ORR_PF_POSITIVE,
+     "guest RAM at physical 0, shared by every isacore of the run"},
+    {"stack", ORR_P_SIZE, "64KiB", ORR_PF_POSITIVE,
+     "each core's stack, carved from the top of RAM by core index"},
+    {"cpi", ORR_P_STRING, "1", 0, "cycles per instruction besides memory stalls (e.g. 0.5, 1.25)"},
+    {"timing", ORR_P_BOOL, "true", 0, "false: functional mode, no cache or fetch timing"},
+    {"l1i_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 instruction cache (a tag filter)"},
+    {"l1i_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1I associativity", NULL, 1, 64},
+    {"syscall_latency", ORR_P_TIME, "230ns", 0,
+     "time a syscall costs the core (REFERENCES.md: null syscall with KPTI)"},
+    {"max_instructions", ORR_P_UINT, "0", 0,
+     "stop the core after this many instructions; 0 = no limit"},
+    {"unknown_syscall", ORR_P_ENUM, "enosys", 0,
+     "enosys: return -ENOSYS and count it; fail: fail the run", isacore_unknown_names},
+    {"futex_poll", ORR_P_TIME, "100ns", ORR_PF_POSITIVE,
+     "a futex waiter's first poll interval (doubles up to 64x)"},
+    {"output_limit", ORR_P_SIZE, "64KiB", 0,
+     "guest output kept per core; the rest is counted in output_dropped"},
+    {NULL},
+};
+
 static const struct orr_param isacore_params[] = {
-    PCACHE_PARAMS, /* agent, protocol, homes, frequency, caches, check, ... (pcache.h) */
-    {"quantum", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "how far the core may run ahead of global time"},
-    {"deadlock", ORR_P_TIME, "1ms", ORR_PF_POSITIVE, "a request in flight this long fails the run"},
+    {"", ORR_P_INCLUDE, .group = pcache_params},        /* protocol, caches, mshrs, ... */
+    {"", ORR_P_INCLUDE, .group = pcache_domain_params}, /* agent, homes */
+    {"", ORR_P_INCLUDE, .group = core_params},
     {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the program (a0/x0)"},
     {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the program (a1/x1)"},
-    ISACORE_WORKLOAD_PARAMS,
+    {"", ORR_P_INCLUDE, .group = isacore_workload_params},
     {NULL},
 };
 

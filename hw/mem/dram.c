@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hw/dram_media.h"
+#include "hw/memdev.h"
 #include "hw/registry.h"
 #include "orrery/mem.h"
 #include "orrery/outq.h"
@@ -17,8 +18,9 @@
 enum { TIMER_MEDIA = 1 }; /* dram_media uses 1..3 */
 
 static const struct orr_param dram_params[] = {
-    {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "request ports, named in0..in<N-1>", NULL, 1, 256},
-    DRAM_MEDIA_PARAMS,
+    {"", ORR_P_INCLUDE, .group = memdev_port_params},  /* ports */
+    {"", ORR_P_INCLUDE, .group = memdev_range_params}, /* base, size */
+    {"", ORR_P_INCLUDE, .group = dram_media_params},
     {NULL},
 };
 
@@ -28,9 +30,7 @@ static const struct orr_port_doc dram_ports[] = {
 };
 
 struct dram {
-    unsigned nPort;
-    struct orr_port **aPort;
-    struct orr_outq *aOut; /* responses waiting for each port's link */
+    struct memdev_ports ports;
     struct dram_media *media;
 };
 
@@ -47,7 +47,7 @@ static void dram_done(struct orr_component *c, const struct dram_done *done)
     } else {
         m.data[0] = orr_mem_pack(done->addr, ORR_MEM_WR_ACK, done->tag);
     }
-    orr_outq_send(&s->aOut[done->cookie], s->aPort[done->cookie], &m, 0);
+    memdev_ports_send(&s->ports, done->cookie, &m);
 }
 
 static int dram_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -56,18 +56,8 @@ static int dram_create(struct orr_component *c, const struct orr_params *p, stru
     struct dram_cfg cfg;
     if (dram_cfg_read(c, p, &cfg, d) != 0)
         return ORR_ESCHEMA;
-    s->nPort = (unsigned)orr_param_u64(p, "ports");
-    s->aPort = calloc(s->nPort, sizeof *s->aPort);
-    s->aOut = calloc(s->nPort, sizeof *s->aOut);
-    if (!s->aPort || !s->aOut)
-        abort();
-    for (unsigned i = 0; i < s->nPort; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "in%u", i);
-        s->aPort[i] = orr_port_add(c, name);
-        snprintf(name, sizeof name, "in%u.backlog", i);
-        s->aOut[i].depth = orr_gauge_new(c, name, "msg");
-    }
+    if (memdev_ports_init(&s->ports, c, (unsigned)orr_param_u64(p, "ports")))
+        return ORR_ENOMEM;
     s->media = dram_media_new(c, &cfg, TIMER_MEDIA, dram_done);
     return 0;
 }
@@ -106,7 +96,7 @@ static void dram_handle(struct orr_component *c, const struct orr_event *ev)
         dram_request(c, s, ev->port, ev);
         break;
     case ORR_TK_READY:
-        orr_outq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
+        memdev_ports_ready(&s->ports, ev->port);
         break;
     case ORR_TK_TIMER:
         dram_media_timer(s->media, ev);
@@ -125,10 +115,7 @@ static void dram_finish(struct orr_component *c)
 static void dram_destroy(struct orr_component *c)
 {
     struct dram *s = c->state;
-    for (unsigned i = 0; s->aOut && i < s->nPort; i++)
-        orr_outq_free(&s->aOut[i]);
-    free(s->aOut);
-    free(s->aPort);
+    memdev_ports_free(&s->ports);
     dram_media_free(s->media);
 }
 

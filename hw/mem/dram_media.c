@@ -42,7 +42,7 @@
 
 #include "hw/dram_media.h"
 #include "hw/linestore.h"
-#include "hw/memmap.h"
+#include "hw/memdev.h"
 
 const char *const dram_policy_names[] = {"fr-fcfs", "fcfs", NULL};
 
@@ -101,34 +101,34 @@ static orr_time_t tmax(orr_time_t a, orr_time_t b) { return a > b ? a : b; }
 
 /* --- configuration ------------------------------------------------------- */
 
+/* Defaults: one DDR4-3200 controller (the header says why). */
+const struct orr_param dram_media_params[] = {
+    {"channels", ORR_P_UINT, "2", ORR_PF_POSITIVE, "independent channels", NULL, 1, 64},
+    {"banks", ORR_P_UINT, "16", ORR_PF_POSITIVE, "banks per channel (DDR4: 16)", NULL, 1, 1024},
+    {"row", ORR_P_SIZE, "8KiB", ORR_PF_POSITIVE, "row (page) size per bank; a multiple of 64 B",
+     NULL, 64, 1u << 20},
+    {"tCL", ORR_P_TIME, "13.75ns", 0, "column access: column command to data (CAS latency)"},
+    {"tRCD", ORR_P_TIME, "13.75ns", 0, "activate to column command"},
+    {"tRP", ORR_P_TIME, "13.75ns", 0, "precharge to activate"},
+    {"tRAS", ORR_P_TIME, "32ns", 0, "activate to precharge minimum; 0 disables the constraint"},
+    {"burst", ORR_P_TIME, "2.5ns", ORR_PF_POSITIVE,
+     "data-bus time per 64 B line; channel bandwidth = 64 B / burst"},
+    {"controller", ORR_P_TIME, "40ns", 0, "front-end latency before a request can be scheduled"},
+    {"queue", ORR_P_UINT, "32", ORR_PF_POSITIVE,
+     "scheduler queue depth per channel; later requests wait in arrival order", NULL, 1, 4096},
+    {"policy", ORR_P_ENUM, "fr-fcfs", 0, "scheduling: row hits first, or strictly oldest first",
+     dram_policy_names},
+    {"starve", ORR_P_UINT, "16", ORR_PF_POSITIVE,
+     "fr-fcfs: younger row hits that may bypass the oldest request before it is served", NULL, 1,
+     1000000},
+    {NULL},
+};
+
 int dram_cfg_read(const struct orr_component *c, const struct orr_params *p,
                   struct dram_cfg *cfg, struct orr_diag *d)
 {
-    const char *why = NULL;
-    int rc = 0;
     memset(cfg, 0, sizeof *cfg);
-    if (memmap_parse_addr(orr_param_str(p, "base"), &cfg->base, &why) != 0) {
-        orr_diag_error(d, orr_param_mark(p, "base"), c->keypath, "base '%s': %s",
-                       orr_param_str(p, "base"), why);
-        rc = ORR_ESCHEMA;
-    } else if (cfg->base % ORR_LINE_BYTES) {
-        orr_diag_error(d, orr_param_mark(p, "base"), c->keypath,
-                       "base '%s' is not a multiple of the %u-byte line",
-                       orr_param_str(p, "base"), ORR_LINE_BYTES);
-        rc = ORR_ESCHEMA;
-    }
-    cfg->size = orr_param_u64(p, "size");
-    if (cfg->size % ORR_LINE_BYTES) {
-        orr_diag_error(d, orr_param_mark(p, "size"), c->keypath,
-                       "size is not a multiple of the %u-byte line", ORR_LINE_BYTES);
-        rc = ORR_ESCHEMA;
-    } else if (rc == 0 && (cfg->base > ORR_MEM_ADDR_MASK ||
-                           cfg->size > ORR_MEM_ADDR_MASK + 1 - cfg->base)) {
-        orr_diag_error(d, orr_param_mark(p, "size"), c->keypath,
-                       "base + size goes beyond the %u-bit physical address space",
-                       ORR_MEM_ADDR_BITS);
-        rc = ORR_ESCHEMA;
-    }
+    int rc = memdev_range_read(c, p, &cfg->base, &cfg->size, d);
     cfg->row_bytes = orr_param_u64(p, "row");
     if (cfg->row_bytes % ORR_LINE_BYTES) {
         orr_diag_error(d, orr_param_mark(p, "row"), c->keypath,

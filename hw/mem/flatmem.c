@@ -15,15 +15,14 @@
 #include <string.h>
 
 #include "hw/hostmem.h"
-#include "hw/memmap.h"
+#include "hw/memdev.h"
 #include "orrery/mem.h"
 #include "orrery/outq.h"
 #include "orrery/sim.h"
 
 static const struct orr_param flatmem_params[] = {
-    {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "request ports, named in0..in<N-1>", NULL, 1, 256},
-    {"base", ORR_P_STRING, "0", 0, "first physical address served (0x..., decimal or a size)"},
-    {"size", ORR_P_SIZE, "16GiB", ORR_PF_POSITIVE, "bytes served from base"},
+    {"", ORR_P_INCLUDE, .group = memdev_port_params},  /* ports */
+    {"", ORR_P_INCLUDE, .group = memdev_range_params}, /* base, size */
     {"latency", ORR_P_TIME, "50ns", 0, "from a request's arrival to its response's departure"},
     {NULL},
 };
@@ -34,9 +33,7 @@ static const struct orr_port_doc flatmem_ports[] = {
 };
 
 struct flatmem {
-    unsigned nPort;
-    struct orr_port **aPort;
-    struct orr_outq *aOut; /* responses waiting for each port's link */
+    struct memdev_ports ports;
     uint64_t base, size;
     orr_time_t latency;
     struct hostmem *bytes; /* the node's memory: shared with its software */
@@ -47,33 +44,11 @@ struct flatmem {
 static int flatmem_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
 {
     struct flatmem *s = c->state;
-    const char *why;
-    if (memmap_parse_addr(orr_param_str(p, "base"), &s->base, &why) != 0) {
-        orr_diag_error(d, orr_param_mark(p, "base"), c->keypath, "base '%s': %s",
-                       orr_param_str(p, "base"), why);
+    if (memdev_range_read(c, p, &s->base, &s->size, d))
         return ORR_ESCHEMA;
-    }
-    s->size = orr_param_u64(p, "size");
-    if (s->base % ORR_LINE_BYTES || s->size % ORR_LINE_BYTES || s->base > ORR_MEM_ADDR_MASK ||
-        s->size > ORR_MEM_ADDR_MASK + 1 - s->base) {
-        orr_diag_error(d, orr_param_mark(p, "base"), c->keypath,
-                       "base and size must be multiples of %u B within %u-bit addresses",
-                       ORR_LINE_BYTES, ORR_MEM_ADDR_BITS);
-        return ORR_ESCHEMA;
-    }
     s->latency = orr_param_u64(p, "latency");
-    s->nPort = (unsigned)orr_param_u64(p, "ports");
-    s->aPort = calloc(s->nPort, sizeof *s->aPort);
-    s->aOut = calloc(s->nPort, sizeof *s->aOut);
-    if (!s->aPort || !s->aOut)
-        abort();
-    for (unsigned i = 0; i < s->nPort; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "in%u", i);
-        s->aPort[i] = orr_port_add(c, name);
-        snprintf(name, sizeof name, "in%u.backlog", i);
-        s->aOut[i].depth = orr_gauge_new(c, name, "msg");
-    }
+    if (memdev_ports_init(&s->ports, c, (unsigned)orr_param_u64(p, "ports")))
+        return ORR_ENOMEM;
     s->bytes = hostmem_for(c->sim, NULL, c->path);
     s->kError = orr_trace_kind(c, "mem.error");
     s->reads = orr_counter_new(c, "reads", "req");
@@ -126,11 +101,11 @@ static void flatmem_handle(struct orr_component *c, const struct orr_event *ev)
         break;
     case ORR_TK_TIMER: {
         struct orr_msg m = {.size = ev->size, .data = {ev->data[0], ev->data[1]}};
-        orr_outq_send(&s->aOut[ev->port], s->aPort[ev->port], &m, 0);
+        memdev_ports_send(&s->ports, ev->port, &m);
         break;
     }
     case ORR_TK_READY:
-        orr_outq_drain(&s->aOut[ev->port], s->aPort[ev->port]);
+        memdev_ports_ready(&s->ports, ev->port);
         break;
     default:
         break;
@@ -140,10 +115,7 @@ static void flatmem_handle(struct orr_component *c, const struct orr_event *ev)
 static void flatmem_destroy(struct orr_component *c)
 {
     struct flatmem *s = c->state;
-    for (unsigned i = 0; s->aOut && i < s->nPort; i++)
-        orr_outq_free(&s->aOut[i]);
-    free(s->aOut);
-    free(s->aPort);
+    memdev_ports_free(&s->ports);
 }
 
 const struct orr_component_type orr_flatmem_type = {

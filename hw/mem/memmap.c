@@ -216,112 +216,49 @@ bool memmap_check(const struct memmap *m)
     return true;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-int memmap_parse_addr(const char *text, uint64_t *out, const char **why)
-{
-    const char *dummy;
-    if (!why)
-        why = &dummy;
-    *why = NULL;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-        uint64_t v = 0;
-        const char *s = text + 2;
-        if (!*s) {
-            *why = "no hex digits after 0x";
-            return ORR_EPARSE;
-        }
-        for (; *s; s++) {
-            int h = hexval(*s);
-            if (h < 0) {
-                *why = "not a hex number";
-                return ORR_EPARSE;
-            }
-            if (v >> 60) {
-                *why = "more than 64 bits";
-                return ORR_EPARSE;
-            }
-            v = v << 4 | (uint64_t)h;
-        }
-        *out = v;
-        return 0;
-    }
-    bool digits = *text != '\0';
-    for (const char *s = text; *s && digits; s++)
-        digits = *s >= '0' && *s <= '9';
-    if (digits) {
-        uint64_t v = 0;
-        for (const char *s = text; *s; s++) {
-            unsigned dgt = (unsigned)(*s - '0');
-            if (v > (UINT64_MAX - dgt) / 10) {
-                *why = "more than 64 bits";
-                return ORR_EPARSE;
-            }
-            v = v * 10 + dgt;
-        }
-        *out = v;
-        return 0;
-    }
-    if (orr_unit_parse(ORR_UNIT_SIZE, text, out, NULL) == 0)
-        return 0;
-    *why = "expected an address such as 0x100000000, 4096 or 4GiB";
-    return ORR_EPARSE;
-}
 
 /* ------------------------------------------------------------ ranges: key */
 
 const struct orr_param memmap_range_params[] = {
     {"port", ORR_P_UINT, NULL, 0, "downstream port number"},
-    {"base", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "first address (0x... hex, decimal or 4GiB)"},
+    {"base", ORR_P_ADDR, NULL, 0, "first address (0x... hex, decimal or 4GiB)"},
     {"size", ORR_P_SIZE, NULL, ORR_PF_POSITIVE, "bytes from base"},
     {"name", ORR_P_STRING, "", 0, "name used in messages (default: d<port>)"},
     {NULL},
 };
 
-int memmap_read_ranges(struct memmap *m, const struct orr_node *seq, unsigned nPort,
+const struct orr_param memmap_ranges_key[] = {
+    {"ranges", ORR_P_GROUPS, NULL, ORR_PF_NONEMPTY,
+     "address ranges per downstream port: [{port: N, base: 0x..., size: 64GiB, name}, ...]",
+     .group = memmap_range_params},
+    {NULL},
+};
+
+int memmap_read_ranges(struct memmap *m, const struct orr_params *p, unsigned nPort,
                        const char *keypath, struct orr_diag *d)
 {
     int rc = 0;
-    for (size_t i = 0; i < seq->n; i++) {
+    size_t n = 0;
+    const struct orr_params *r = orr_param_groups(p, "ranges", &n);
+    for (size_t i = 0; i < n; i++) {
         char kp[256], name[32];
-        struct orr_params rp;
-        const char *why = NULL;
-        uint64_t base = 0;
         snprintf(kp, sizeof kp, "%s.ranges.%zu", keypath, i);
-        if (orr_params_parse(memmap_range_params, seq->aItem[i], kp, NULL, &rp, d) != 0) {
-            rc = ORR_ESCHEMA;
-            continue;
-        }
-        uint64_t port = orr_param_u64(&rp, "port"), size = orr_param_u64(&rp, "size");
+        uint64_t port = orr_param_u64(&r[i], "port"), size = orr_param_u64(&r[i], "size");
+        uint64_t base = orr_param_u64(&r[i], "base");
         if (port >= nPort) {
-            orr_diag_error(d, orr_param_mark(&rp, "port"), kp,
+            orr_diag_error(d, orr_param_mark(&r[i], "port"), kp,
                            "port %llu is not a downstream port (0..%u)",
                            (unsigned long long)port, nPort - 1);
             rc = ORR_ESCHEMA;
-        } else if (memmap_parse_addr(orr_param_str(&rp, "base"), &base, &why) != 0) {
-            orr_diag_error(d, orr_param_mark(&rp, "base"), kp, "base '%s': %s",
-                           orr_param_str(&rp, "base"), why);
-            rc = ORR_ESCHEMA;
-        } else {
-            snprintf(name, sizeof name, "d%llu", (unsigned long long)port);
-            const char *given = orr_param_str(&rp, "name");
-            if (memmap_add(m, base, size, (unsigned)port, *given ? given : name,
-                           &seq->aItem[i]->mark) != 0) {
-                orr_diag_error(d, orr_param_mark(&rp, "size"), kp,
-                               "range goes beyond the end of the address space");
-                rc = ORR_ESCHEMA;
-            }
+            continue;
         }
-        orr_params_free(&rp);
+        snprintf(name, sizeof name, "d%llu", (unsigned long long)port);
+        const char *given = orr_param_str(&r[i], "name");
+        if (memmap_add(m, base, size, (unsigned)port, *given ? given : name, &r[i].mark) != 0) {
+            orr_diag_error(d, orr_param_mark(&r[i], "size"), kp,
+                           "range goes beyond the end of the address space");
+            rc = ORR_ESCHEMA;
+        }
     }
     if (rc == 0 && memmap_finalize_diag(m, d, keypath) != 0)
         rc = ORR_ESCHEMA;

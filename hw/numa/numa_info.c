@@ -8,7 +8,11 @@
 #include "orrery/sim.h"
 
 static const struct orr_param numa_info_params[] = {
-    {"distances", ORR_P_LIST, NULL, ORR_PF_NONEMPTY, "one row per node: distances separated by spaces"},
+    {"nodes", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "NUMA nodes (sockets, then CPU-less nodes)", NULL,
+     1, 64},
+    {"distances", ORR_P_UINTS, NULL, ORR_PF_NONEMPTY,
+     "the nodes × nodes matrix, row by row (SLIT: 10 is a node's distance to itself)", NULL, 10,
+     254},
     {NULL},
 };
 
@@ -16,29 +20,28 @@ static const struct orr_port_doc numa_info_ports[] = {{NULL}};
 
 static int numa_info_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
 {
-    size_t n;
-    const char *const *rows = orr_param_list(p, "distances", &n);
+    size_t n = (size_t)orr_param_u64(p, "nodes"), nDist;
+    const uint64_t *dist = orr_param_uints(p, "distances", &nDist);
+    if (nDist != n * n) {
+        orr_diag_error(d, orr_param_mark(p, "distances"), c->keypath,
+                       "%zu distances for %zu nodes; the matrix must be square (%zu)", nDist, n,
+                       n * n);
+        return ORR_ESCHEMA;
+    }
     for (size_t i = 0; i < n; i++) {
-        const char *r = rows[i];
-        size_t j = 0;
-        for (;;) {
-            char *end;
-            unsigned long v = strtoul(r, &end, 10);
-            if (end == r)
-                break;
+        char row[64 * 4 + 1] = "";
+        size_t len = 0;
+        for (size_t j = 0; j < n; j++) {
             char name[48];
-            snprintf(name, sizeof name, "distance.%zu.%zu", i, j++);
-            orr_value_new(c, name, "")->v = (double)v;
-            r = end;
+            snprintf(name, sizeof name, "distance.%zu.%zu", i, j);
+            orr_value_new(c, name, "")->v = (double)dist[i * n + j];
+            len += (size_t)snprintf(row + len, sizeof row - len, "%s%llu", j ? " " : "",
+                                    (unsigned long long)dist[i * n + j]);
         }
-        if (j != n) {
-            orr_diag_error(d, orr_param_mark(p, "distances"), c->keypath,
-                           "row %zu has %zu distances; the matrix must be square (%zu)", i, j, n);
-            return ORR_ESCHEMA;
-        }
+        /* the row as the trace header shows it: distances separated by spaces */
         char key[32];
         snprintf(key, sizeof key, "distances.%zu", i);
-        orr_sim_knob(c, key, rows[i]);
+        orr_sim_knob(c, key, row);
     }
     return 0;
 }

@@ -11,16 +11,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/numa.h"
 #include "orrery/coh.h"
 #include "orrery/outq.h"
 #include "orrery/sim.h"
 
+const struct orr_param router_jitter_params[] = {
+    {"jitter", ORR_P_TIME, "0ps", 0,
+     "testing: a random extra delay per message at each router, uniform in [0, jitter]"},
+    {NULL},
+};
+
 static const struct orr_param router_params[] = {
     {"ports", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "number of ports, named p0..p<N-1>", NULL, 1, 1024},
-    {"routes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
+    {"routes", ORR_P_UINTS, NULL, ORR_PF_NONEMPTY,
      "output port for each agent id, in agent order (e.g. [0, 1, 2, 2])"},
     {"latency", ORR_P_TIME, "1ns", 0, "forwarding delay"},
-    {"jitter", ORR_P_TIME, "0ps", 0, "extra random delay per message, uniform in [0, jitter]"},
+    {"", ORR_P_INCLUDE, .group = router_jitter_params},
     {NULL},
 };
 
@@ -48,7 +55,7 @@ static int router_create(struct orr_component *c, const struct orr_params *p, st
     r->latency = orr_param_u64(p, "latency");
     r->jitter = orr_param_u64(p, "jitter");
     size_t n;
-    const char *const *routes = orr_param_list(p, "routes", &n);
+    const uint64_t *routes = orr_param_uints(p, "routes", &n);
     r->aRoute = calloc(n, sizeof *r->aRoute);
     r->aPort = calloc(r->nPort, sizeof *r->aPort);
     r->aQ = calloc(r->nPort, sizeof *r->aQ);
@@ -56,15 +63,13 @@ static int router_create(struct orr_component *c, const struct orr_params *p, st
         return ORR_ENOMEM;
     r->nRoute = n;
     for (size_t i = 0; i < n; i++) {
-        char *end;
-        unsigned long v = strtoul(routes[i], &end, 10);
-        if (!*routes[i] || *end || v >= r->nPort) {
+        if (routes[i] >= r->nPort) {
             orr_diag_error(d, orr_param_mark(p, "routes"), c->keypath,
-                           "routes[%zu] = '%s': expected a port number below %u", i, routes[i],
-                           r->nPort);
+                           "routes[%zu] = %llu: expected a port number below %u", i,
+                           (unsigned long long)routes[i], r->nPort);
             return ORR_ESCHEMA;
         }
-        r->aRoute[i] = (uint16_t)v;
+        r->aRoute[i] = (uint16_t)routes[i];
     }
     for (uint32_t i = 0; i < r->nPort; i++) {
         char name[16];

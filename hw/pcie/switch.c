@@ -44,8 +44,7 @@ static const struct orr_param pcie_switch_params[] = {
     /* Vendor data sheets of PCIe Gen3/Gen4 switches quote ~100-150 ns
      * port-to-port (cut-through); no calibration row in REFERENCES.md. */
     {"latency", ORR_P_TIME, "110ns", 0, "port-to-port latency, each way"},
-    {"ranges", ORR_P_SEQ, NULL, ORR_PF_NONEMPTY,
-     "BAR address ranges per downstream port: [{port: N, base: 0x..., size: 512KiB}, ...]"},
+    {"", ORR_P_INCLUDE, .group = memmap_ranges_key}, /* ranges: the devices' BARs */
     {"requesters", ORR_P_SEQ, NULL, ORR_PF_NONEMPTY,
      "requester id of the device on each downstream port, in port order: [256, 512, ...]"},
     {NULL},
@@ -140,7 +139,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     s->aDown = calloc(s->nDown, sizeof *s->aDown);
     if (!s->aDown)
         abort();
-    if (memmap_read_ranges(&s->map, orr_param_map(p, "ranges"), s->nDown,
+    if (memmap_read_ranges(&s->map, p, s->nDown,
                            c->keypath ? c->keypath : c->path, d) != 0)
         rc = ORR_ESCHEMA;
     if (read_requesters(c, s, orr_param_map(p, "requesters"), orr_param_mark(p, "requesters"),

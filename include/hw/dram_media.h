@@ -26,8 +26,9 @@
 #include "orrery/mem.h"
 #include "orrery/sim.h"
 
-/* The media keys, shared by every type that embeds the engine so that the
- * schema (names, units, defaults, help) is written once.
+/* The media keys (timing and organisation; the range is the embedding
+ * type's: base and size), included by every type that embeds the engine so
+ * that the schema (names, units, defaults, help) is written once.
  *
  * Defaults model one DDR4-3200 (or DDR5-3200-class) controller:
  *  - tCL = tRCD = tRP = 13.75 ns: DDR4-3200AA, 22-22-22 at 0.625 ns/clock
@@ -42,28 +43,7 @@
  *    Intel part that lands on the ~89–91 ns Skylake-SP figure, and with
  *    AMD's longer fabric path near the ~113 ns EPYC 7742 figure
  *    (REFERENCES.md, "DRAM latency" rows). */
-#define DRAM_MEDIA_PARAMS                                                                         \
-    {"base", ORR_P_STRING, "0", 0,                                                                \
-     "first physical address served (0x... hex, decimal, or a size such as 4GiB)"},               \
-    {"size", ORR_P_SIZE, "16GiB", ORR_PF_POSITIVE, "bytes served from base"},                     \
-    {"channels", ORR_P_UINT, "2", ORR_PF_POSITIVE, "independent channels", NULL, 1, 64},          \
-    {"banks", ORR_P_UINT, "16", ORR_PF_POSITIVE, "banks per channel (DDR4: 16)", NULL, 1, 1024},  \
-    {"row", ORR_P_SIZE, "8KiB", ORR_PF_POSITIVE,                                                  \
-     "row (page) size per bank; a multiple of 64 B", NULL, 64, 1u << 20},                         \
-    {"tCL", ORR_P_TIME, "13.75ns", 0, "column access: column command to data (CAS latency)"},     \
-    {"tRCD", ORR_P_TIME, "13.75ns", 0, "activate to column command"},                             \
-    {"tRP", ORR_P_TIME, "13.75ns", 0, "precharge to activate"},                                   \
-    {"tRAS", ORR_P_TIME, "32ns", 0, "activate to precharge minimum; 0 disables the constraint"},  \
-    {"burst", ORR_P_TIME, "2.5ns", ORR_PF_POSITIVE,                                               \
-     "data-bus time per 64 B line; channel bandwidth = 64 B / burst"},                            \
-    {"controller", ORR_P_TIME, "40ns", 0, "front-end latency before a request can be scheduled"}, \
-    {"queue", ORR_P_UINT, "32", ORR_PF_POSITIVE,                                                  \
-     "scheduler queue depth per channel; later requests wait in arrival order", NULL, 1, 4096},   \
-    {"policy", ORR_P_ENUM, "fr-fcfs", 0, "scheduling: row hits first, or strictly oldest first",  \
-     dram_policy_names},                                                                          \
-    {"starve", ORR_P_UINT, "16", ORR_PF_POSITIVE,                                                 \
-     "fr-fcfs: younger row hits that may bypass the oldest request before it is served",          \
-     NULL, 1, 1000000}
+extern const struct orr_param dram_media_params[];
 
 extern const char *const dram_policy_names[]; /* "fr-fcfs", "fcfs", NULL */
 
@@ -78,7 +58,7 @@ struct dram_cfg {
     enum dram_policy policy;
 };
 
-/* Read DRAM_MEDIA_PARAMS from p into cfg; semantic errors (a bad base, a
+/* Read dram_media_params, base and size from p into cfg; semantic errors (a bad base, a
  * range beyond 48-bit addresses, a row that is not a multiple of 64 B) go
  * to d at the key's mark. Returns 0 or ORR_ESCHEMA. */
 int dram_cfg_read(const struct orr_component *c, const struct orr_params *p,

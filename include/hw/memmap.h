@@ -93,18 +93,16 @@ bool memmap_resolve(const struct memmap *m, uint64_t addr, unsigned *target, uin
 /* Check the invariants listed above (for asserts and tests). */
 bool memmap_check(const struct memmap *m);
 
-/* Parse a physical address: "0x1f000" (hex), "4096" (decimal) or a size
- * with a unit ("4GiB"). Returns 0, or ORR_EPARSE with *why a short reason. */
-int memmap_parse_addr(const char *text, uint64_t *out, const char **why);
-
 /* A component's `ranges:` key, shared by the switches that route by
- * address (cxl_switch, pcie_switch): a list of {port, base, size, name}
- * mapping address ranges to downstream ports 0..nPort-1. Fills m (already
- * initialised) and finalizes it; every problem — a bad entry, a port out of
- * range, overlapping ranges — goes to d at its position under
- * KEYPATH.ranges.N. Returns 0 or ORR_ESCHEMA. */
+ * address (cxl_switch, pcie_switch): one entry, a list of {port, base,
+ * size, name} (memmap_range_params) mapping address ranges to downstream
+ * ports 0..nPort-1. memmap_read_ranges fills m (already initialised) from
+ * p's `ranges` and finalizes it; every problem — a port out of range,
+ * overlapping ranges — goes to d at its position under KEYPATH.ranges.N.
+ * Returns 0 or ORR_ESCHEMA. */
 extern const struct orr_param memmap_range_params[];
-int memmap_read_ranges(struct memmap *m, const struct orr_node *seq, unsigned nPort,
+extern const struct orr_param memmap_ranges_key[];
+int memmap_read_ranges(struct memmap *m, const struct orr_params *p, unsigned nPort,
                        const char *keypath, struct orr_diag *d);
 
 /* Render "[0xBASE, 0xEND)" for messages; always NUL-terminates. */

@@ -123,6 +123,11 @@ enum coh_state pcache_state(const struct pcache *pc, uint64_t line);
 /* The geometry check the machine builder reports at load time: size must
  * be sets × ways × 64 with sets a power of two. */
 bool pcache_geometry_ok(uint64_t size, uint32_t ways, uint32_t *sets);
+/* The same for a level's keys (pcache_l1_params, pcache_l2_params, or a
+ * LLC's), reported at its size's mark under keypath.key; may_be_none
+ * accepts size 0 (no such level). Returns 0 or ORR_ESCHEMA. */
+int pcache_check_level(const struct orr_params *level, const char *keypath, const char *key,
+                       bool may_be_none, struct orr_diag *d);
 
 /* ------------------------------------------------------- whole-line access */
 
@@ -143,45 +148,37 @@ enum pcache_rc pcache_access_line(struct pcache *pc, const struct pc_req *r, uin
 
 /* ------------------------------------------- configuration from parameters */
 
-/* The keys of a private hierarchy, for component types that embed one
- * (coh_port; they are tcore's and isacore's cache keys, with the same
- * meaning). Put inside the type's parameter table. */
-#define PCACHE_PARAMS                                                                              \
-    {"agent", ORR_P_UINT, NULL, 0, "this cache's agent id (the machine numbers agents)", NULL, 0,  \
-     ORR_COH_MAX_AGENTS - 1},                                                                      \
-    {"protocol", ORR_P_STRING, "mesi-dir", ORR_PF_NONEMPTY,                                        \
-     "coherence protocol (docs/coherence.md)"},                                                    \
-    {"mutation", ORR_P_STRING, "", 0, "debug: inject a known protocol bug (docs/coherence.md)"},   \
-    {"homes", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,                                                   \
-     "memory ranges and their home agents, each 'BASE SIZE AGENT [NAME]' (e.g. '0B 64GiB 8 "      \
-     "node0')"},                                                                                   \
-    {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "the caches' clock"},                       \
-    {"l1_size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "L1 data cache size"},                       \
-    {"l1_ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},                \
-    {"l1_latency", ORR_P_CYCLES, "4cy", 0, "L1 hit latency"},                                      \
-    {"l2_size", ORR_P_SIZE, "0B", 0, "private L2 size; 0 = no L2"},                                \
-    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},               \
-    {"l2_latency", ORR_P_CYCLES, "14cy", 0, "L2 hit latency (also the miss-detect time)"},         \
-    {"snoop_latency", ORR_P_TIME, "0ps", 0,                                                        \
-     "time to answer a probe (snoop pipeline + on-die trip); 0 = the outer level's hit latency"},  \
-    {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},          \
-    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight (misses and writebacks)", NULL,  \
-     2, 256},                                                                                      \
-    {"check", ORR_P_BOOL, "true", 0, "report to the coherence monitor (SWMR and data-value checks)"}, \
-    {"trace_states", ORR_P_BOOL, "false", 0,                                                       \
-     "a trace point coh.state (a = new state, b = line) at every line-state change"}
+/* The keys of a private hierarchy, declared once for every type that
+ * embeds one (tcore, isacore, coh_port) and for the machine that builds
+ * them (docs/coherence.md):
+ *   pcache_l1_params, pcache_l2_params   one cache level: size, ways, latency
+ *   pcache_params      what a user sets: coh_agent_params (protocol,
+ *                      mutation, check, frequency), l1d: and l2: (the
+ *                      levels), replacement, mshrs, snoop_latency,
+ *                      trace_states, deadlock
+ *   pcache_domain_params   where the hierarchy sits in a coherence domain:
+ *                      agent and homes (a machine computes both)
+ *   pcache_home_params one `homes` entry: base, size, agent, name
+ * A type includes pcache_params and pcache_domain_params in its schema
+ * ({"", ORR_P_INCLUDE, .group = pcache_params}). */
+extern const struct orr_param pcache_l1_params[];
+extern const struct orr_param pcache_l2_params[];
+extern const struct orr_param pcache_params[];
+extern const struct orr_param pcache_domain_params[];
+extern const struct orr_param pcache_home_params[];
 
-/* A configuration read from PCACHE_PARAMS, and what it owns. */
+/* A configuration read from those keys, and what it owns. */
 struct pcache_setup {
     struct pcache_config cfg;      /* cfg.aHome points into aHome */
     struct pc_home_range *aHome;
     struct coh_protocol *mutated;  /* the mutated table, if `mutation` is set */
 };
 
-/* Read PCACHE_PARAMS of component c into s: the homes, the protocol (and
- * its mutation, recorded as knob `mutation`), the geometry (checked) and
- * the clock. Errors go to d with the key's position (ORR_ESCHEMA). Free
- * with pcache_setup_free, after pcache_free: the pcache uses the table. */
+/* Read the hierarchy's keys of component c into s: the homes (in address
+ * order, without overlap), the protocol (and its mutation, recorded as knob
+ * `mutation`), the geometry (checked) and the clock. Errors go to d with
+ * the key's position (ORR_ESCHEMA). Free with pcache_setup_free, after
+ * pcache_free: the pcache uses the table. */
 int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
                        const struct orr_params *p, struct orr_diag *d);
 void pcache_setup_free(struct pcache_setup *s);

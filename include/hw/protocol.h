@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "orrery/params.h"
+
 enum coh_state {
     CS_I, CS_S, CS_E, CS_O, CS_M,
     CS_IS_D,  /* GETS sent, waiting for data */
@@ -134,6 +136,24 @@ const struct coh_mutation *coh_mutation_find(const char *name);
 /* A copy of p with m applied (caller frees with free()). */
 struct coh_protocol *coh_protocol_mutate(const struct coh_protocol *p,
                                          const struct coh_mutation *m);
+
+/* The keys every coherence agent (a core's caches, a home) shares with the
+ * machine that builds them, declared once: protocol, mutation, check,
+ * frequency. */
+extern const struct orr_param coh_agent_params[];
+
+/* The protocol a `protocol` key names: a full name ("mesi-dir"), or a
+ * family ("mesi") meaning its snooping variant when snooping is true and
+ * its directory variant otherwise. NULL if there is none. */
+const struct coh_protocol *coh_protocol_resolve(const char *name, bool snooping);
+
+/* An agent's protocol from its coh_agent_params keys in p: resolved (alone,
+ * an agent is in a directory domain), with the mutation applied. *mutated
+ * owns the mutated copy, if any (free() it once the agent is gone); errors
+ * go to d at the keys' marks (ORR_ESCHEMA); ORR_ENOMEM. */
+int coh_agent_protocol(const struct orr_params *p, const char *keypath,
+                       const struct coh_protocol **proto, struct coh_protocol **mutated,
+                       struct orr_diag *d);
 
 /* The tables as text: one line per defined cell, "STATE EVENT -> actions NEXT". */
 void coh_protocol_dump(const struct coh_protocol *p, FILE *f);

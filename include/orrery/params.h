@@ -109,7 +109,9 @@ struct orr_params {
 
 /* Validate map against schema and fill out. keypath names map in messages
  * ("components.gen0"). Keys listed in skip (NULL-terminated, may be NULL)
- * are allowed and ignored (e.g. "type"). Unknown keys, wrong types, bad
+ * are allowed and ignored (e.g. "type"); "*" in skip ignores every key the
+ * schema does not know (a builder reading its own key of a map whose other
+ * keys a component validates). Unknown keys, wrong types, bad
  * units, missing required keys and bound violations are each reported in d;
  * returns ORR_ESCHEMA if any was found, leaving out empty (safe to free).
  * map may be NULL (all defaults). Unknown-key messages list the valid keys

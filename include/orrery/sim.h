@@ -134,6 +134,10 @@ struct orr_component_type {
      * builder validates node itself and reports at keypath. */
     int (*expand)(struct orr_sim *s, const struct orr_node *node, const char *keypath,
                   struct orr_diag *d);
+    /* Builder types: the types expand may instantiate (NULL-terminated).
+     * A key a builder accepts on a child's behalf shares the child's
+     * declaration; tests/unit/test_schemas.c holds builders to it. */
+    const struct orr_component_type *const *children;
 };
 
 struct orr_port {

@@ -11,7 +11,7 @@
      "searched in $ORRERY_TLM_PATH, then by the dynamic loader"},                                  \
     {"config", ORR_P_MAP, "{}", 0, "key: value pairs handed to the library's create"},             \
     {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "request ports, named in0..in<N-1>", NULL, 1, 256}, \
-    {"base", ORR_P_STRING, "0", 0, "first physical address served; the target sees addr - base"},  \
+    {"base", ORR_P_ADDR, "0", 0, "first physical address served; the target sees addr - base"},    \
     {"size", ORR_P_SIZE, "16GiB", ORR_PF_POSITIVE, "bytes served from base"},                      \
     {"latency", ORR_P_TIME, "0ns", 0, "added to every response, on top of the target's delay"},    \
     {"dmi", ORR_P_BOOL, "true", 0, "use direct memory access where the target grants it"},         \

@@ -43,7 +43,7 @@ const struct orr_param target_params[] = {ORR_TLM_TARGET_PARAMS};
 const struct orr_port_doc target_ports[] = {ORR_TLM_TARGET_PORTS};
 
 const struct orr_param bitflip_params[] = {
-    {"addr", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "byte address (0x... or decimal)"},
+    {"addr", ORR_P_ADDR, NULL, 0, "byte address (0x... or decimal)"},
     {"bit", ORR_P_UINT, "0", 0, "bit of that byte to invert", NULL, 0, 7},
     {NULL},
 };
@@ -52,17 +52,6 @@ const struct orr_fault_desc target_faults[] = {
      bitflip_params},
     {NULL, NULL, NULL},
 };
-
-bool parse_addr(const char *text, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = std::strtoull(text, &end, 0);
-    if (errno || end == text || *end || *text == '-')
-        return false;
-    *out = v;
-    return true;
-}
 
 struct target;
 
@@ -218,10 +207,11 @@ int target_create(struct orr_component *c, const struct orr_params *p, struct or
     target *t = new target;
     *static_cast<target **>(c->state) = t;
     t->c = c;
-    if (!parse_addr(orr_param_str(p, "base"), &t->base) || t->base % ORR_LINE_BYTES) {
+    t->base = orr_param_u64(p, "base");
+    if (t->base % ORR_LINE_BYTES) {
         orr_diag_error(d, orr_param_mark(p, "base"), c->keypath,
-                       "base '%s': expected a line-aligned address (0x... or decimal)",
-                       orr_param_str(p, "base"));
+                       "base %#llx is not a multiple of the %u-byte line",
+                       (unsigned long long)t->base, ORR_LINE_BYTES);
         return ORR_ESCHEMA;
     }
     t->size = orr_param_u64(p, "size");
@@ -388,10 +378,10 @@ int target_fault_check(struct orr_component *c, unsigned fault, const struct orr
 {
     (void)fault;
     target *t = self(c);
-    uint64_t a;
-    if (!parse_addr(orr_param_str(p, "addr"), &a) || a < t->base || a - t->base >= t->size) {
-        orr_diag_error(d, mark, c->keypath, "bitflip: addr '%s' is not an address this "
-                       "tlm_target serves", orr_param_str(p, "addr"));
+    uint64_t a = orr_param_u64(p, "addr");
+    if (a < t->base || a - t->base >= t->size) {
+        orr_diag_error(d, mark, c->keypath, "bitflip: addr %#llx is not an address this "
+                       "tlm_target serves", (unsigned long long)a);
         return ORR_ESCHEMA;
     }
     return 0;
@@ -402,8 +392,7 @@ void target_fault(struct orr_component *c, unsigned fault, const struct orr_para
 {
     (void)fault;
     target *t = self(c);
-    uint64_t a = 0;
-    parse_addr(orr_param_str(p, "addr"), &a);
+    uint64_t a = orr_param_u64(p, "addr");
     uint8_t byte = 0;
     tlm::tlm_generic_payload gp;
     gp.set_address(a - t->base);

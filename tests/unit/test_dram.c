@@ -434,7 +434,7 @@ static void test_bad_params(void **state)
     assert_int_equal(orr_sim_add_component(s, &orr_dram_type, "mem",
                                            orr_node_get(cfg.root, "mem"), "mem", &d, NULL),
                      ORR_ESCHEMA);
-    assert_diag(&d, 0, "t.yaml:2:9: error: mem: base '0x1001' is not a multiple of the 64-byte line");
+    assert_diag(&d, 0, "t.yaml:2:9: error: mem: base 0x1001 is not a multiple of the 64-byte line");
     assert_diag(&d, 1, "t.yaml:3:8: error: mem: row is not a multiple of the 64-byte line");
     orr_sim_destroy(s);
     orr_config_free(&cfg);

@@ -168,32 +168,6 @@ static void test_overlap_diag(void **state)
     orr_diag_free(&d);
 }
 
-static void test_parse_addr(void **state)
-{
-    (void)state;
-    uint64_t v = 0;
-    const char *why;
-    assert_int_equal(memmap_parse_addr("0x100000000", &v, &why), 0);
-    assert_int_equal(v, 0x100000000ull);
-    assert_int_equal(memmap_parse_addr("0XfF", &v, &why), 0);
-    assert_int_equal(v, 255);
-    assert_int_equal(memmap_parse_addr("4096", &v, &why), 0);
-    assert_int_equal(v, 4096);
-    assert_int_equal(memmap_parse_addr("4GiB", &v, &why), 0);
-    assert_int_equal(v, 4 * GiB);
-    assert_int_equal(memmap_parse_addr("0", &v, &why), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(memmap_parse_addr("0xffffffffffffffff", &v, &why), 0);
-    assert_int_equal(v, UINT64_MAX);
-    assert_int_equal(memmap_parse_addr("0x1ffffffffffffffff", &v, &why), ORR_EPARSE);
-    assert_int_equal(memmap_parse_addr("0x", &v, &why), ORR_EPARSE);
-    assert_int_equal(memmap_parse_addr("0xzz", &v, &why), ORR_EPARSE);
-    assert_int_equal(memmap_parse_addr("", &v, &why), ORR_EPARSE);
-    assert_int_equal(memmap_parse_addr("4 apples", &v, &why), ORR_EPARSE);
-    assert_non_null(why);
-    assert_int_equal(memmap_parse_addr("99999999999999999999", &v, &why), ORR_EPARSE);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,7 +177,6 @@ int main(void)
         cmocka_unit_test(test_invalid_ranges),
         cmocka_unit_test(test_overlap),
         cmocka_unit_test(test_overlap_diag),
-        cmocka_unit_test(test_parse_addr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

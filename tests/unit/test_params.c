@@ -557,6 +557,12 @@ static void test_addresses(void **state)
     assert_string_equal(why, "no hex digits after 0x");
     assert_int_equal(orr_addr_parse("-1", &v, &why), ORR_EPARSE);
     assert_string_equal(why, "expected an address such as 0x100000000, 4096 or 4GiB");
+    assert_int_equal(orr_addr_parse("0", &v, &why), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(orr_addr_parse("0xzz", &v, &why), ORR_EPARSE);
+    assert_string_equal(why, "not a hex number");
+    assert_int_equal(orr_addr_parse("", &v, &why), ORR_EPARSE);
+    assert_int_equal(orr_addr_parse("4 apples", &v, &why), ORR_EPARSE);
 }
 
 static void test_built_in_code(void **state)
