@@ -22,29 +22,6 @@
 #include "orrery/net.h"
 #include "orrery/units.h"
 
-/* A scalar node holding printf text. */
-static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
-                                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
-                                    const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (!buf)
-        abort();
-    va_start(ap, fmt);
-    vsnprintf(buf, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    struct orr_node *n = orr_node_new_scalar(a, mark, buf, (size_t)len);
-    free(buf);
-    if (!n)
-        abort();
-    return n;
-}
-
 #define MAX_NODES 65536u
 
 static const char *const topologies[] = {"star", "fat-tree", "torus", "ring", NULL};
@@ -70,7 +47,7 @@ static const struct orr_param fabric_params[] = {
 static const struct orr_param link_params[] = {
     {"bandwidth", ORR_P_BW, "100Gbps", ORR_PF_POSITIVE, "per direction"},
     {"latency", ORR_P_TIME, "100ns", ORR_PF_POSITIVE, "propagation delay (cable and PHY)"},
-    {"mtu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE, "largest packet, headers included"},
+    {"", ORR_P_INCLUDE, .group = fabric_mtu_params}, /* mtu */
     {NULL},
 };
 
@@ -80,10 +57,10 @@ static const char *const switch_owned[] = {"ports", "routes", "salt", NULL};
 
 struct cl {
     struct orr_sim *s;
-    struct orr_node_arena *a;
     struct orr_diag *d;
     const struct orr_node *root;
     struct orr_params top, fab, link;
+    struct orr_params host, sw; /* the host and switch templates, validated */
     unsigned n;
     struct node_template *tmpl; /* NULL: one fabric_host per node */
 };
@@ -102,26 +79,27 @@ static int reject_owned(struct cl *m, const struct orr_node *map, const char *co
     return rc;
 }
 
-/* Validate a template once against a type's schema (builder keys aside);
- * for the host template, also its packet size against the mtu. */
+/* Validate a template once against a type's schema (builder keys aside)
+ * into *p; for the host template, also its packet size against the mtu. */
 static int check_template(struct cl *m, const struct orr_component_type *t,
-                          const struct orr_node *map, const char *const *owned, const char *kp)
+                          const struct orr_node *map, const char *const *owned, const char *kp,
+                          struct orr_params *p)
 {
-    struct orr_params p = {0};
     int rc = reject_owned(m, map, owned, kp);
     if (rc == 0)
-        rc = orr_params_parse(t->params, map, kp, NULL, &p, m->d);
-    if (rc == 0 && t == &orr_fabric_host_type && orr_param_given(&p, "size")) {
-        uint64_t size = orr_param_u64(&p, "size"), mtu = orr_param_u64(&m->link, "mtu");
+        rc = orr_params_parse(t->params, map, kp, NULL, p, m->d);
+    if (rc == 0 && !map) /* absent: defaults, positioned at the cluster */
+        p->mark = m->root->mark;
+    if (rc == 0 && t == &orr_fabric_host_type && orr_param_given(p, "size")) {
+        uint64_t size = orr_param_u64(p, "size"), mtu = orr_param_u64(&m->link, "mtu");
         if (size <= NET_HDR_BYTES || size > mtu) {
-            orr_diag_error(m->d, orr_param_mark(&p, "size"), "cluster.node.size",
+            orr_diag_error(m->d, orr_param_mark(p, "size"), "cluster.node.size",
                            "size %llu B must exceed the %u B of headers and be at most the mtu "
                            "(%llu B)", (unsigned long long)size, NET_HDR_BYTES,
                            (unsigned long long)mtu);
             rc = ORR_ESCHEMA;
         }
     }
-    orr_params_free(&p);
     return rc;
 }
 
@@ -130,11 +108,10 @@ static int check_node(struct cl *m)
 {
     const struct orr_node *node = orr_param_map(&m->top, "node");
     if (!node_template_is(node))
-        return check_template(m, &orr_fabric_host_type, node, host_owned, "cluster.node");
+        return check_template(m, &orr_fabric_host_type, node, host_owned, "cluster.node", &m->host);
     struct node_template_env env = {
         .nodes = (unsigned)orr_param_u64(&m->top, "nodes"),
-        .mtu = orr_param_u64(&m->link, "mtu"),
-        .mtu_node = orr_node_get(orr_param_map(&m->fab, "link"), "mtu"),
+        .link = &m->link,
     };
     return node_template_parse(&m->tmpl, m->s, node, &env, m->d);
 }
@@ -163,42 +140,50 @@ static int read_dims(struct cl *m, unsigned *dims, unsigned *nDim)
 }
 
 static int add(struct cl *m, const struct orr_component_type *t, const char *path,
-               struct orr_node *n)
+               struct orr_params *p)
 {
-    return orr_sim_add_component(m->s, t, path, n, "cluster", m->d, NULL);
+    return orr_sim_add_component_params(m->s, t, path, p, "cluster", m->d, NULL);
 }
 
-static int build_hosts(struct cl *m, const struct orr_node *tmpl)
+static int build_hosts(struct cl *m)
 {
-    const struct orr_node *mtu = orr_node_get(orr_param_map(&m->fab, "link"), "mtu");
     int rc = 0;
     for (unsigned h = 0; rc == 0 && h < m->n; h++) {
-        struct orr_node *n = tmpl ? orr_node_copy_except(m->a, tmpl, NULL) : orr_node_new(m->a, ORR_NODE_MAP, &m->root->mark);
-        orr_node_put(m->a, n, "node", NULL, node_printf(m->a, &m->root->mark, "%u", h));
-        orr_node_put(m->a, n, "nodes", NULL, node_printf(m->a, &m->root->mark, "%u", m->n));
-        orr_node_put(m->a, n, "mtu", NULL, mtu ? (struct orr_node *)mtu
-                                      : node_printf(m->a, &m->root->mark, "%lluB",
-                                                     (unsigned long long)orr_param_u64(&m->link, "mtu")));
+        struct orr_params p;
+        if (orr_params_copy(&p, &m->host) || orr_param_forward(&p, "mtu", &m->link))
+            return ORR_ENOMEM;
+        orr_param_set_u64(&p, "node", h);
+        orr_param_set_u64(&p, "nodes", m->n);
         char path[32];
         snprintf(path, sizeof path, "node%u.host", h);
-        rc = add(m, &orr_fabric_host_type, path, n);
+        rc = add(m, &orr_fabric_host_type, path, &p);
     }
     return rc;
 }
 
+/* Each switch gets its port count, its ECMP salt and its routing table,
+ * which fabric_routes writes in the switch's own `routes` grammar: a
+ * table the builder computes, not a value it read. */
 static int build_switches(struct cl *m, const struct fabric_graph *g)
 {
-    const struct orr_node *sw = orr_param_map(&m->fab, "switch");
     uint32_t *dist = fabric_distances(g);
-    int rc = 0;
+    int rc = dist ? 0 : ORR_ENOMEM;
     for (unsigned s = 0; rc == 0 && s < g->nSw; s++) {
-        struct orr_node *n = sw ? orr_node_copy_except(m->a, sw, NULL) : orr_node_new(m->a, ORR_NODE_MAP, &m->root->mark);
+        struct orr_params p;
         char *routes = fabric_routes(g, s, dist, NULL);
-        orr_node_put(m->a, n, "ports", NULL, node_printf(m->a, &m->root->mark, "%u", g->aPorts[s]));
-        orr_node_put(m->a, n, "salt", NULL, node_printf(m->a, &m->root->mark, "%u", s));
-        orr_node_put(m->a, n, "routes", NULL, node_printf(m->a, &m->root->mark, "%s", routes));
+        if (!routes || orr_params_copy(&p, &m->sw)) {
+            free(routes);
+            rc = ORR_ENOMEM;
+            break;
+        }
+        orr_param_set_u64(&p, "ports", g->aPorts[s]);
+        orr_param_set_u64(&p, "salt", s);
+        rc = orr_param_set_str(&p, "routes", routes);
         free(routes);
-        rc = add(m, &orr_fabric_switch_type, g->aSwName[s], n);
+        if (rc == 0)
+            rc = add(m, &orr_fabric_switch_type, g->aSwName[s], &p);
+        else
+            orr_params_free(&p);
     }
     free(dist);
     return rc;
@@ -274,7 +259,7 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
                                   "cluster.fabric.link", NULL, &m.link, d);
         int r2 = r1 ? ORR_ESCHEMA : check_node(&m);
         int r3 = check_template(&m, &orr_fabric_switch_type, orr_param_map(&m.fab, "switch"),
-                                switch_owned, "cluster.fabric.switch");
+                                switch_owned, "cluster.fabric.switch", &m.sw);
         rc = r1 || r2 || r3 ? ORR_ESCHEMA : 0;
     }
     if (rc == 0 && orr_param_u64(&m.link, "mtu") <= NET_HDR_BYTES) {
@@ -285,11 +270,10 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
     }
     if (rc == 0) {
         m.n = (unsigned)orr_param_u64(&m.top, "nodes");
-        m.a = orr_sim_nodes(s);
         rc = make_graph(&m, &g);
     }
     if (rc == 0)
-        rc = m.tmpl ? node_template_build(m.tmpl, s, d) : build_hosts(&m, orr_param_map(&m.top, "node"));
+        rc = m.tmpl ? node_template_build(m.tmpl, s, d) : build_hosts(&m);
     if (rc == 0)
         rc = build_switches(&m, &g);
     if (rc == 0)
@@ -299,6 +283,8 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
     orr_params_free(&m.top);
     orr_params_free(&m.fab);
     orr_params_free(&m.link);
+    orr_params_free(&m.host);
+    orr_params_free(&m.sw);
     return rc;
 }
 

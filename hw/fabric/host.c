@@ -37,10 +37,15 @@ static const char *const host_patterns[] = {"none", "uniform", "permutation", "i
                                             "all_to_all", NULL};
 enum { TIMER_RELEASE = 1, TIMER_DONE = 2 };
 
+const struct orr_param fabric_mtu_params[] = {
+    {"mtu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE, "largest packet on the fabric, headers included"},
+    {NULL},
+};
+
 static const struct orr_param host_params[] = {
     {"node", ORR_P_UINT, "0", 0, "this endpoint's node number", NULL, 0, NET_MAX_NODES - 1},
     {"nodes", ORR_P_UINT, "1", ORR_PF_POSITIVE, "nodes in the cluster", NULL, 1, NET_MAX_NODES},
-    {"mtu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE, "largest packet on the fabric, headers included"},
+    {"", ORR_P_INCLUDE, .group = fabric_mtu_params},
     {"pattern", ORR_P_ENUM, "none", 0, "destinations: none, uniform, permutation, incast, all_to_all",
      host_patterns},
     {"target", ORR_P_UINT, "0", 0, "incast: the node everyone sends to"},

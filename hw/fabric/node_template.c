@@ -24,28 +24,6 @@
 #include "hw/registry.h"
 #include "orrery/scenario.h"
 
-/* A scalar node holding printf text. */
-static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
-                                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static struct orr_node *node_printf(struct orr_node_arena *a, const struct orr_mark *mark,
-                                    const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-    if (!buf)
-        abort();
-    va_start(ap, fmt);
-    vsnprintf(buf, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    struct orr_node *n = orr_node_new_scalar(a, mark, buf, (size_t)len);
-    free(buf);
-    if (!n)
-        abort();
-    return n;
-}
 
 static const struct orr_param template_params[] = {
     {"components", ORR_P_MAP, NULL, ORR_PF_NONEMPTY,
@@ -114,12 +92,23 @@ static char *xprintf(const char *fmt, ...)
     return s;
 }
 
+struct key_search {
+    const char *key;
+    bool found;
+};
+
+static void match_key(void *arg, const struct orr_param *key)
+{
+    struct key_search *ks = arg;
+    ks->found |= strcmp(key->name, ks->key) == 0;
+}
+
+/* Whether a schema (its includes spliced in) has key. */
 static bool schema_has(const struct orr_param *schema, const char *key)
 {
-    for (size_t i = 0; schema && schema[i].name; i++)
-        if (strcmp(schema[i].name, key) == 0)
-            return true;
-    return false;
+    struct key_search ks = {key, false};
+    orr_schema_walk(schema, match_key, &ks);
+    return ks.found;
 }
 
 /* ------------------------------------------------------------ substitution */
@@ -199,9 +188,11 @@ static struct orr_node *instance_value(struct orr_node_arena *a, const struct or
         if (!buf)
             abort();
         expand(n->scalar, val, buf, (size_t)len + 1, &bad);
-        struct orr_node *s = node_printf(a, &n->mark, "%s", buf);
-        s->quoted = n->quoted;
+        struct orr_node *s = orr_node_new_scalar(a, &n->mark, buf, (size_t)len);
         free(buf);
+        if (!s)
+            abort();
+        s->quoted = n->quoted;
         return s;
     }
     struct orr_node *c = n->kind == ORR_NODE_MAP ? orr_node_new(a, ORR_NODE_MAP, &n->mark) : orr_node_new(a, ORR_NODE_SEQ, &n->mark);
@@ -217,24 +208,28 @@ static struct orr_node *instance_value(struct orr_node_arena *a, const struct or
     return c;
 }
 
-/* Component c's config for node i: substitutions, then the builder's keys. */
-static struct orr_node *instance(const struct node_template *t, const struct tcomp *c, unsigned i)
+/* Component c's parameters for node i: its keys with ${...} substituted,
+ * parsed with its type's schema, then the values the builder owns (node,
+ * nodes and the fabric's mtu, for a type that declares them). */
+static int instance(const struct node_template *t, const struct tcomp *c, unsigned i,
+                    struct orr_params *p, struct orr_diag *d)
 {
     unsigned N = t->env.nodes;
     unsigned val[NVAR] = {[VAR_NODE] = i, [VAR_NODES] = N, [VAR_NEXT] = (i + 1) % N,
                           [VAR_PREV] = (i + N - 1) % N};
-    const struct orr_mark *mk = &c->map->mark;
-    struct orr_node *m = c->subst ? instance_value(t->a, c->map, val)
-                                  : orr_node_copy_except(t->a, c->map, NULL);
+    const struct orr_node *m = c->subst ? instance_value(t->a, c->map, val) : c->map;
+    int rc = orr_params_parse(c->type->params, m, c->keypath, skip_type, p, d);
+    if (rc)
+        return rc;
     if (c->set_node)
-        orr_node_put(t->a, m, "node", NULL, node_printf(t->a, mk, "%u", i));
+        orr_param_set_u64(p, "node", i);
     if (c->set_nodes)
-        orr_node_put(t->a, m, "nodes", NULL, node_printf(t->a, mk, "%u", N));
-    if (c->set_mtu)
-        orr_node_put(t->a, m, "mtu", NULL,
-                  t->env.mtu_node ? (struct orr_node *)t->env.mtu_node
-                                  : node_printf(t->a, mk, "%lluB", (unsigned long long)t->env.mtu));
-    return m;
+        orr_param_set_u64(p, "nodes", N);
+    if (c->set_mtu && orr_param_forward(p, "mtu", t->env.link)) {
+        orr_params_free(p);
+        return ORR_ENOMEM;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ parse */
@@ -291,14 +286,13 @@ static int parse_comp(struct node_template *t, struct tcomp *c, struct orr_diag 
     c->set_nodes = schema_has(schema, "nodes");
     c->set_mtu = schema_has(schema, "mtu") && !orr_node_get(c->map, "mtu");
     struct orr_params p = {0};
-    rc = orr_params_parse(schema, instance(t, c, 0), c->keypath, skip_type, &p, d);
-    if (rc == 0 && schema_has(schema, "mtu") && !c->set_mtu &&
-        orr_param_u64(&p, "mtu") > t->env.mtu) {
+    uint64_t mtu = orr_param_u64(t->env.link, "mtu");
+    rc = instance(t, c, 0, &p, d);
+    if (rc == 0 && schema_has(schema, "mtu") && !c->set_mtu && orr_param_u64(&p, "mtu") > mtu) {
         char *kp = orr_keypath_join(c->keypath, "mtu");
         orr_diag_error(d, orr_param_mark(&p, "mtu"), kp,
                        "mtu %llu B is above the fabric link's mtu (%llu B, cluster.fabric.link.mtu)",
-                       (unsigned long long)orr_param_u64(&p, "mtu"),
-                       (unsigned long long)t->env.mtu);
+                       (unsigned long long)orr_param_u64(&p, "mtu"), (unsigned long long)mtu);
         free(kp);
         rc = ORR_ESCHEMA;
     }
@@ -544,7 +538,9 @@ static int build_node(const struct node_template *t, struct orr_sim *s, unsigned
     for (size_t k = 0; k < t->nComp && (i == 0 || rc == 0); k++) {
         const struct tcomp *c = &t->aComp[k];
         char *path = xprintf("node%u.%s", i, c->name);
-        if (orr_sim_add_component(s, c->type, path, instance(t, c, i), c->keypath, d, NULL))
+        struct orr_params p;
+        if (instance(t, c, i, &p, d) ||
+            orr_sim_add_component_params(s, c->type, path, &p, c->keypath, d, NULL))
             rc = ORR_ESCHEMA;
         free(path);
     }

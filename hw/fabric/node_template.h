@@ -13,8 +13,7 @@
 /* What the builder owns and hands to every node. */
 struct node_template_env {
     unsigned nodes;
-    uint64_t mtu;                    /* the fabric link's, bytes */
-    const struct orr_node *mtu_node; /* that mtu as written, or NULL (defaulted) */
+    const struct orr_params *link; /* the fabric link's keys: its mtu */
 };
 
 struct node_template;

@@ -159,6 +159,18 @@ static orr_time_t cycles(const struct mach *m, uint64_t n)
     return n * (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(&m->top, "frequency"));
 }
 
+/* A strict decimal prefix of s (digits only, at most 9 of them): the
+ * character after it, or NULL when s does not start with a digit. */
+static const char *decimal(const char *s, unsigned long *out)
+{
+    unsigned long v = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9' && p - s < 9; p++)
+        v = v * 10 + (unsigned long)(*p - '0');
+    *out = v;
+    return p == s || (*p >= '0' && *p <= '9') ? NULL : p;
+}
+
 /* -------------------------------------------------------------- checking */
 
 static int pick_protocol(struct mach *m)
@@ -362,9 +374,9 @@ static int read_distances(struct mach *m)
         }
         for (unsigned j = 0; j < n; j++) {
             const struct orr_node *v = row->aItem[j];
-            char *end = NULL;
-            unsigned long x = v->kind == ORR_NODE_SCALAR ? strtoul(v->scalar, &end, 10) : 0;
-            if (!end || end == v->scalar || *end || x < 10 || x > 254 || ((i == j) != (x == 10))) {
+            unsigned long x = 0;
+            const char *end = v->kind == ORR_NODE_SCALAR ? decimal(v->scalar, &x) : NULL;
+            if (!end || *end || x < 10 || x > 254 || ((i == j) != (x == 10))) {
                 orr_diag_error(m->d, &v->mark, kp,
                                "distance [%u][%u] = '%s': expected %s", i, j,
                                v->kind == ORR_NODE_SCALAR ? v->scalar : "(not a number)",
@@ -396,20 +408,22 @@ static int select_cores(struct mach *m, const struct orr_node *sel, const char *
     size_t n = sel->kind == ORR_NODE_SEQ ? sel->n : 1;
     for (size_t i = 0; i < n; i++) {
         const struct orr_node *v = list[i];
-        unsigned long a, b;
-        int used = 0;
+        unsigned long a = 0, b = 0;
+        const char *end;
         if (v->kind != ORR_NODE_SCALAR)
             goto bad;
         if (strcmp(v->scalar, "all") == 0) {
             a = 0;
             b = m->N - 1;
-        } else if (sscanf(v->scalar, "sock%lu%n", &a, &used) == 1 && !v->scalar[used]) {
-            if (a >= m->S)
+        } else if (strncmp(v->scalar, "sock", 4) == 0) {
+            if (!(end = decimal(v->scalar + 4, &a)) || *end || a >= m->S)
                 goto bad;
             b = (a + 1) * m->C - 1;
             a = a * m->C;
-        } else if (sscanf(v->scalar, "%lu-%lu%n", &a, &b, &used) == 2 && !v->scalar[used]) {
-        } else if (sscanf(v->scalar, "%lu%n", &a, &used) == 1 && !v->scalar[used]) {
+        } else if ((end = decimal(v->scalar, &a)) && *end == '-') {
+            if (!(end = decimal(end + 1, &b)) || *end)
+                goto bad;
+        } else if (end && !*end) {
             b = a;
         } else {
             goto bad;

@@ -5,7 +5,12 @@
 #ifndef ORRERY_HW_FABRIC_H
 #define ORRERY_HW_FABRIC_H
 
+#include "orrery/params.h"
 #include "orrery/sim.h"
+
+/* mtu: the largest packet on a fabric, declared once for the hosts and the
+ * cluster builder's link keys. */
+extern const struct orr_param fabric_mtu_params[];
 
 /* Topologies the builder knows, and what their routing looks like, for
  * tests: fabric_topo_build fills a graph of switches and hosts. */
