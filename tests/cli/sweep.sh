@@ -125,6 +125,9 @@ expect_out 'sweep\.axes\.stop\.duration: expected a range' "axis must be a strin
 printf 'stop: {duration: 1ms}\ncomponents: {node0: {type: sched_node, cpus: 1}}\nsweep: {axes: {stop.duration: "2ms..1ms:1ms"}}\n' > badrange.yaml
 expect_exit 2 "bad range in the scenario" -- "$ORRERY" sweep badrange.yaml --db none.db
 expect_out '^badrange\.yaml:3:.*sweep\.axes\.stop\.duration: range .2ms\.\.1ms:1ms.: START is greater' "file:line:col"
+expect_exit 2 "validate checks an axis with the sweep grammar" -- "$ORRERY" validate badrange.yaml
+expect_out '^badrange\.yaml:3:[0-9]+: error: sweep\.axes\.stop\.duration: range .2ms\.\.1ms:1ms.: START is greater' \
+  "validate: file:line:col"
 
 # --- sampling --------------------------------------------------------------------
 sample() { "$ORRERY" sweep "$Q" --db p.db -j 2 --json --sample 5 --seed "$1" \
