@@ -361,61 +361,53 @@ static void read_result(struct entry *e)
     }
 }
 
-struct progress {
-    bool enabled;
-    double t0;
-    size_t total, done, failed, skipped;
-};
-
-static void progress_draw(const struct progress *p)
-{
-    if (!p->enabled)
-        return;
-    char bar[31], eta[16] = "--:--";
-    size_t ran = p->done - p->skipped, todo = p->total - p->done;
-    double el = cli_wall_seconds() - p->t0;
-    int fill = p->total ? (int)(30.0 * (double)p->done / (double)p->total) : 30;
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[30] = 0;
-    if (ran) {
-        double secs = el / (double)ran * (double)todo;
-        snprintf(eta, sizeof eta, "%02d:%02d", (int)secs / 60 % 100, (int)secs % 60);
-    }
-    fprintf(stderr, "\r[%s] %zu/%zu runs  %zu failed  ETA %s\033[K", bar, p->done, p->total,
-            p->failed, eta);
-    fflush(stderr);
-}
-
 static bool entry_done(const struct entry *e)
 {
     return strcmp(e->status, ORR_SWEEP_OK) == 0 || strcmp(e->status, ORR_SWEEP_BUDGET_FAILED) == 0;
 }
 
-static void record_point(struct sweep *sw, struct entry *e)
+/* Store how the point's run ended; a failure to do so is printed (after
+ * clearing the progress line) and the sweep goes on: the run itself is
+ * stored. */
+static void record_point(struct sweep *sw, struct entry *e, struct cli_progress *prog)
 {
     struct orr_sweep_point p = {e->point, e->repeat, e->seed, e->overrides, e->run_id, e->status};
     struct orr_diag d;
     orr_diag_init(&d);
-    if (orr_results_set_sweep_point(sw->db, sw->id, &p, &d))
-        orr_diag_print(&d, stderr); /* the run itself is stored; keep going */
+    if (orr_results_set_sweep_point(sw->db, sw->id, &p, &d)) {
+        cli_progress_clear(prog);
+        orr_diag_print(&d, stderr);
+    }
     orr_diag_free(&d);
+}
+
+static void progress_idle(void *arg) { cli_progress_tick(arg); }
+
+/* The progress line's label: failures so far. */
+static void progress_step(struct cli_progress *prog, size_t done, size_t failed)
+{
+    if (failed)
+        cli_progress_label(prog, "%zu failed", failed);
+    cli_progress_update(prog, done, done);
 }
 
 static int run_all(struct sweep *sw, const char *scenario)
 {
     struct cli_pool pool;
-    struct progress prog = {.enabled = isatty(STDERR_FILENO) && !sw->o.quiet,
-                            .t0 = cli_wall_seconds(), .total = sw->nEntry};
     if (cli_pool_open(&pool, (unsigned)sw->o.jobs)) {
         fprintf(stderr, "orrery sweep: cannot find the orrery binary (/proc/self/exe): %s\n",
                 strerror(errno));
         return ORR_EXIT_USAGE;
     }
+    size_t done = 0, failed = 0;
     for (size_t i = 0; i < sw->nEntry; i++)
-        if (sw->aEntry[i].skipped)
-            prog.done++, prog.skipped++;
-    progress_draw(&prog);
+        done += sw->aEntry[i].skipped;
+    /* drawn with --json too: the JSON goes to stdout */
+    struct cli_progress prog;
+    cli_progress_start(&prog, cli_progress_wanted(sw->o.quiet),
+                       &(struct cli_progress_spec){.verb = "sweep", .unit = "runs",
+                                                   .total = sw->nEntry, .done = done});
+    pool.idle = progress_idle, pool.idle_arg = &prog;
     size_t next = 0;
     for (;;) {
         while (!cli_pool_interrupted(&pool) && !cli_pool_full(&pool) && next < sw->nEntry) {
@@ -429,8 +421,8 @@ static int run_all(struct sweep *sw, const char *scenario)
                 snprintf(msg, sizeof msg, "cannot start the orrery binary: %s", strerror(errno));
                 e->status = ORR_SWEEP_ERROR;
                 e->message = strdup(msg);
-                record_point(sw, e);
-                prog.done++, prog.failed++;
+                record_point(sw, e, &prog);
+                progress_step(&prog, ++done, ++failed);
             }
         }
         struct cli_job *j = cli_pool_wait(&pool);
@@ -438,18 +430,16 @@ static int run_all(struct sweep *sw, const char *scenario)
             break;
         struct entry *e = j->user;
         read_result(e);
-        record_point(sw, e);
+        record_point(sw, e, &prog);
         free_argv(e->job.argv);
         e->job.argv = NULL;
         cli_job_free(&e->job);
-        prog.done++;
-        prog.failed += !entry_done(e) && strcmp(e->status, ORR_SWEEP_INTERRUPTED) != 0;
-        progress_draw(&prog);
+        failed += !entry_done(e) && strcmp(e->status, ORR_SWEEP_INTERRUPTED) != 0;
+        progress_step(&prog, ++done, failed);
     }
     sw->interrupted = cli_pool_interrupted(&pool);
     cli_pool_close(&pool);
-    if (prog.enabled)
-        fputs("\r\033[K", stderr);
+    cli_progress_clear(&prog);
     return 0;
 }
 
