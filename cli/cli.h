@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "orrery/sim.h"
-
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
@@ -35,17 +33,45 @@ void cli_format_value(double v, const char *unit, char *buf, size_t n);
 
 double cli_wall_seconds(void);
 
-/* A progress bar on stderr, redrawn at most ten times a second. */
+/* The progress line of every long-running verb (progress.c has the rules):
+ * on stderr, only when enabled, redrawn at most ten times a second,
+ *   VERB [bar]  PCT%  DONE/TOTAL UNIT  RATE  ETA mm:ss  LABEL
+ * All calls are no-ops on a disabled one. */
+struct cli_progress_spec {
+    const char *verb;      /* the first word of the line */
+    const char *unit;      /* what done and total count ("runs"); "ps" shows simulated time */
+    const char *rate_unit; /* what the count of cli_progress_update counts, shown per
+                              second ("ev" for events); NULL: unit */
+    uint64_t total;        /* 0: unknown (no bar, no ETA) */
+    uint64_t done;         /* already done before this invocation (a resumed sweep) */
+};
+
 struct cli_progress {
     bool enabled;
-    double t0, last_draw;
-    uint64_t last_events;
-    double last_t;
-    double rate; /* events/s, smoothed */
-    volatile int *interrupted;
+    bool shown; /* a line is on the terminal now */
+    struct cli_progress_spec spec;
+    uint64_t done, count;
+    uint64_t done0, count0; /* at start: the rate and ETA measure what follows */
+    double t0, last_draw;   /* last_draw 0: never drawn */
+    unsigned columns;       /* the terminal's width */
+    char label[128];        /* the verb's detail at the end of the line */
 };
-void cli_progress_init(struct cli_progress *p, bool enabled, volatile int *interrupted);
-int cli_progress_hook(void *arg, const struct orr_sim *s); /* orr_run_hooks.progress */
+
+/* The rule every verb starts from: stderr is a terminal and not --quiet. */
+bool cli_progress_wanted(bool quiet);
+/* Start; the first update or tick draws. */
+void cli_progress_start(struct cli_progress *p, bool enabled,
+                        const struct cli_progress_spec *spec);
+/* done units of the total so far; count is what the rate counts (a verb
+ * whose rate is of its units passes done again). Redraws when due. */
+void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t count);
+/* Set the label (printf-style); shown from the next draw. */
+void cli_progress_label(struct cli_progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Redraw when due without new numbers: the ETA and rate move on while a
+ * verb waits. */
+void cli_progress_tick(struct cli_progress *p);
+/* Erase the line, before the verb writes to the terminal. */
 void cli_progress_clear(struct cli_progress *p);
 
 /* Child orrery processes (jobs.c), for verbs that fan out runs. A job's
@@ -70,6 +96,10 @@ struct cli_pool {
     size_t nRunning;
     bool forwarded; /* SIGINT passed on to the running children */
     struct cli_pool_signals *sig;
+    /* optional, set after cli_pool_open: called about ten times a second
+     * while cli_pool_wait waits (a progress line's tick) */
+    void (*idle)(void *arg);
+    void *idle_arg;
 };
 
 /* Start catching SIGINT (see jobs.c); -1 if /proc/self/exe is unreadable. */

@@ -76,7 +76,7 @@ static const char litmus_help[] =
 struct options {
     uint64_t runs, seed;
     const char *protocol;
-    bool json, quiet, progress;
+    bool json, quiet;
 };
 
 /* One distinct final state and how often it was seen. */
@@ -450,19 +450,6 @@ static void print_json(struct orr_json *j, const char *path, const struct litmus
     orr_json_obj_end(j);
 }
 
-static void progress(const struct options *o, const struct litmus_test *t, unsigned k,
-                     unsigned nTest, uint64_t done)
-{
-    if (!o->progress)
-        return;
-    if (done == o->runs)
-        fputs("\r\033[K", stderr);
-    else if (done % 16 == 0)
-        fprintf(stderr, "\r\033[Klitmus [%u/%u] %s: %llu/%llu runs", k + 1, nTest, t->name,
-                (unsigned long long)done, (unsigned long long)o->runs);
-    fflush(stderr);
-}
-
 /* ---------------------------------------------------------------- verb */
 
 /* Parse every file first; a test whose locations start nonzero cannot run
@@ -494,14 +481,16 @@ static int load_all(char **aPath, unsigned n, struct litmus_test *aTest)
 /* Run one test o->runs times into ty; ORR_EXIT_USAGE if the machine cannot
  * be built (a bad --protocol), after printing why. */
 static int run_test(const struct litmus_test *t, const char *path, const struct options *o,
-                    unsigned k, unsigned nTest, struct tally *ty)
+                    struct cli_progress *prog, struct tally *ty)
 {
+    uint64_t done0 = prog->done;
     for (uint64_t i = 0; i < o->runs; i++) {
         struct orr_diag d;
         struct run_result res;
         orr_diag_init(&d);
         int rc = run_once(t, path, o, o->seed + i, &res, &d);
         if (rc) {
+            cli_progress_clear(prog);
             /* the machine text is ours: its positions would mean nothing to
              * the user, who only chose --protocol */
             fprintf(stderr, "orrery litmus: %s: cannot build the machine:%s%s\n", path,
@@ -515,7 +504,7 @@ static int run_test(const struct litmus_test *t, const char *path, const struct 
         orr_diag_free(&d);
         tally_add(ty, &res, o->seed + i);
         free(res.failure);
-        progress(o, t, k, nTest, i + 1);
+        cli_progress_update(prog, done0 + i + 1, done0 + i + 1);
     }
     qsort(ty->aOut, ty->nOut, sizeof *ty->aOut, outcome_cmp);
     return ORR_EXIT_OK;
@@ -563,7 +552,6 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (o->seed + o->runs - 1 < o->seed)
         return usage_error("--seed %llu with --runs %llu runs past the largest seed",
                            (unsigned long long)o->seed, (unsigned long long)o->runs);
-    o->progress = !o->quiet && isatty(STDERR_FILENO);
     return 0;
 }
 
@@ -593,10 +581,17 @@ int cmd_litmus(int argc, char **argv)
         orr_json_key(&j, "tests");
         orr_json_arr_begin(&j);
     }
+    struct cli_progress prog;
+    cli_progress_start(&prog, cli_progress_wanted(o.quiet),
+                       &(struct cli_progress_spec){.verb = "litmus", .unit = "runs",
+                                                   .total = o.runs * nTest});
     unsigned nPass = 0;
     for (unsigned k = 0; k < nTest && exit_code != ORR_EXIT_USAGE; k++) {
         struct tally ty = {0};
-        if (run_test(&aTest[k], aPath[k], &o, k, nTest, &ty)) {
+        cli_progress_label(&prog, "[%u/%u] %s", k + 1, nTest, aTest[k].name);
+        int rt = run_test(&aTest[k], aPath[k], &o, &prog, &ty);
+        cli_progress_clear(&prog);
+        if (rt) {
             exit_code = ORR_EXIT_USAGE;
         } else {
             bool met = litmus_expect_met(&aTest[k], ty.nRun, ty.nWitness);

@@ -411,13 +411,7 @@ static void explain(const struct regress *rg, struct scen *s)
     free(base);
 }
 
-static void progress(const struct regress *rg, size_t done, const char *name)
-{
-    if (rg->o.quiet || rg->o.json || !isatty(STDERR_FILENO))
-        return;
-    fprintf(stderr, "\r[%zu/%zu] %s\033[K", done, rg->nScen, name);
-    fflush(stderr);
-}
+static void progress_idle(void *arg) { cli_progress_tick(arg); }
 
 static int run_all(struct regress *rg)
 {
@@ -427,6 +421,12 @@ static int run_all(struct regress *rg)
                 strerror(errno));
         return ORR_EXIT_USAGE;
     }
+    /* no line with --json: the scenarios' results are the output */
+    struct cli_progress prog;
+    cli_progress_start(&prog, cli_progress_wanted(rg->o.quiet) && !rg->o.json,
+                       &(struct cli_progress_spec){.verb = "regress", .unit = "scenarios",
+                                                   .total = rg->nScen});
+    pool.idle = progress_idle, pool.idle_arg = &prog;
     double t0 = cli_wall_seconds();
     size_t next = 0, done = 0;
     for (;;) {
@@ -448,13 +448,14 @@ static int run_all(struct regress *rg)
         free_argv(s->job.argv);
         s->job.argv = NULL;
         cli_job_free(&s->job);
-        progress(rg, ++done, s->name);
+        cli_progress_label(&prog, "%s", s->name);
+        done++;
+        cli_progress_update(&prog, done, done);
     }
     rg->interrupted = cli_pool_interrupted(&pool);
     cli_pool_close(&pool);
     rg->wall = cli_wall_seconds() - t0;
-    if (!rg->o.quiet && !rg->o.json && isatty(STDERR_FILENO))
-        fputs("\r\033[K", stderr);
+    cli_progress_clear(&prog);
     for (size_t i = 0; i < rg->nScen && !rg->interrupted; i++)
         explain(rg, &rg->aScen[i]);
     return 0;

@@ -86,6 +86,16 @@ static void on_sigint(int sig)
     g_interrupted = 1;
 }
 
+/* The run loop's progress hook: stop on Ctrl-C; move the progress line
+ * (simulated time of the stop time, events per second). */
+static int progress_hook(void *arg, const struct orr_sim *s)
+{
+    if (g_interrupted)
+        return 1;
+    cli_progress_update(arg, orr_now(s), orr_sim_events(s));
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
     enum { OPT_SEED = 256, OPT_SET, OPT_DB, OPT_NODB, OPT_TRACE, OPT_JSON, OPT_ENGINE };
@@ -461,14 +471,17 @@ int cmd_run(int argc, char **argv)
     if (o.trace && open_trace(&sc, &o, &w, &d))
         goto out;
 
+    /* the summary follows on stdout, so only when both are a terminal */
     struct cli_progress prog;
-    bool tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    cli_progress_init(&prog, tty && !o.quiet && !o.json, &g_interrupted);
+    bool want = cli_progress_wanted(o.quiet) && isatty(STDOUT_FILENO) && !o.json;
+    cli_progress_start(&prog, want, &(struct cli_progress_spec){
+        .verb = "run", .unit = "ps", .rate_unit = "ev", .total = orr_sim_stop_time(sc.sim)});
+    cli_progress_label(&prog, "%s", *sc.name ? sc.name : o.scenario);
     struct sigaction sa = {.sa_handler = on_sigint}, old;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     struct orr_run_hooks hooks = {
-        .progress = cli_progress_hook, .arg = &prog, .progress_every = 1u << 16, .trace = w};
+        .progress = progress_hook, .arg = &prog, .progress_every = 1u << 16, .trace = w};
     double t0 = cli_wall_seconds();
     enum orr_stop_reason why = ORR_STOP_ERROR;
     if (o.systemc)

@@ -3,13 +3,17 @@
  * at once, recording the sweep and its points in the results database so an
  * interrupted sweep can be resumed (docs/sweeps.md).
  *
+ * The axis grammar, the grid, sampling and the plan of (point, repeat,
+ * seed) runs are the engine's (model/sweep.c); this file runs a plan.
  * Order of work, so that bad input runs nothing and writes nothing:
- *   1. parse options and axes (range grammar below), load the scenario;
- *   2. check every axis value by building the scenario with it applied
+ *   1. parse options and axes, load the scenario;
+ *   2. plan: the grid's size and the plan's limits are checked from the
+ *      axis sizes, then the sample (if any) is drawn;
+ *   3. check every axis value by building the scenario with it applied
  *      (the loader's own messages: key path, "did you mean");
- *   3. expand the grid (or draw the sample), open the database and write
- *      the sweep with every point 'pending' in one transaction;
- *   4. run the points, at most -j at once, updating each point's row as its
+ *   4. open the database and write the sweep with every point 'pending' in
+ *      one transaction;
+ *   5. run the points, at most -j at once, updating each point's row as its
  *      run ends; Ctrl-C stops launching and lets the running ones stop.
  *
  * A point's run is `orrery run SCENARIO --set KEY=VALUE... --seed S --db DB
@@ -30,8 +34,8 @@
 #include "orrery/error.h"
 #include "orrery/json.h"
 #include "orrery/results.h"
-#include "orrery/rng.h"
 #include "orrery/scenario.h"
+#include "orrery/sweep.h"
 
 static const char sweep_help[] =
     "Usage: orrery sweep SCENARIO.yaml [options]\n"
@@ -68,16 +72,6 @@ static const char sweep_help[] =
     "  2    bad input or usage: nothing is run or written\n"
     "  130  interrupted\n";
 
-#define MAX_RUNS 1000000u  /* points x repeats; beyond it use --sample */
-#define MAX_AXIS_VALUES 100000u
-
-struct axis {
-    char *key;
-    char *spec;
-    char **aValue;
-    size_t nValue;
-};
-
 /* One point x repeat: what to run and how it ended. */
 struct entry {
     uint64_t point, repeat, seed, grid;
@@ -102,9 +96,9 @@ struct sweep_opts {
 
 struct sweep {
     struct sweep_opts o;
-    struct axis *aAxis;
-    size_t nAxis;
-    uint64_t repeat, sample, seed, nPoint;
+    struct orr_sweep grid; /* the axes */
+    struct orr_sweep_plan plan;
+    uint64_t repeat, sample, seed;
     uint64_t base_hash;
     size_t nBudget; /* the scenario's budgets */
     struct entry *aEntry;
@@ -172,222 +166,16 @@ static int parse_args(int argc, char **argv, struct sweep_opts *o)
     return 0;
 }
 
-/* ---------------------------------------------------------------- axes
- * Grammar:  range = NUMBER UNIT ".." NUMBER UNIT ":" NUMBER UNIT
- *           list  = VALUE ("," VALUE)*
- * A spec starting with a digit and containing ".." is a range. NUMBER is a
- * decimal with an optional fraction; UNIT (possibly empty) must be the same
- * for all three; END - START must be a whole number of STEPs. Arithmetic is
- * exact: all three are scaled to the same number of fraction digits. Values
- * are printed back with the unit as written: 40ns, 80ns, 120ns. List items
- * are split at commas outside brackets, so `[a, b],[c]` is two values. */
+/* ---------------------------------------------------------------- axes */
 
-struct decimal {
-    uint64_t mant; /* value * 10^frac */
-    unsigned frac;
-    const char *unit; /* points into the spec */
-    size_t unit_len;
-};
-
-static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)
+/* Value i of axis a, malloc'ed. */
+static char *axis_value_dup(const struct orr_sweep_axis *a, uint64_t i)
 {
-    if (a && b > UINT64_MAX / a)
-        return false;
-    *out = a * b;
-    return true;
-}
-
-/* Parse NUMBER UNIT at s up to (not including) end. */
-static bool parse_decimal(const char *s, const char *end, struct decimal *d)
-{
-    memset(d, 0, sizeof *d);
-    bool digits = false, dot = false;
-    for (; s < end && ((*s >= '0' && *s <= '9') || (*s == '.' && !dot)); s++) {
-        if (*s == '.') {
-            dot = true;
-            if (s + 1 >= end || s[1] < '0' || s[1] > '9')
-                return false;
-            continue;
-        }
-        if (!mul_ok(d->mant, 10, &d->mant) || d->mant > UINT64_MAX - (uint64_t)(*s - '0') ||
-            d->frac > 18)
-            return false;
-        d->mant += (uint64_t)(*s - '0');
-        d->frac += dot;
-        digits = true;
-    }
-    if (!digits)
-        return false;
-    if (s < end && *s == ' ')
-        s++;
-    d->unit = s;
-    d->unit_len = (size_t)(end - s);
-    for (const char *u = s; u < end; u++)
-        if ((*u >= '0' && *u <= '9') || *u == '.' || *u == ' ' || *u == ':')
-            return false;
-    return true;
-}
-
-static bool rescale(struct decimal *d, unsigned frac)
-{
-    while (d->frac < frac) {
-        if (!mul_ok(d->mant, 10, &d->mant))
-            return false;
-        d->frac++;
-    }
-    return true;
-}
-
-static char *format_decimal(uint64_t mant, unsigned frac, const struct decimal *unit)
-{
-    char num[48];
-    uint64_t scale = 1;
-    for (unsigned i = 0; i < frac; i++)
-        scale *= 10;
-    int len = snprintf(num, sizeof num, "%" PRIu64, mant / scale);
-    if (frac && mant % scale) {
-        len += snprintf(num + len, sizeof num - (size_t)len, ".%0*" PRIu64, (int)frac, mant % scale);
-        while (num[len - 1] == '0')
-            num[--len] = 0;
-    }
-    size_t n = (size_t)len + unit->unit_len + 1;
-    char *s = malloc(n);
-    if (!s)
+    char *v = malloc(a->valueMax + 1);
+    if (!v)
         abort();
-    snprintf(s, n, "%s%.*s", num, (int)unit->unit_len, unit->unit);
-    return s;
-}
-
-static void push_value(struct axis *a, char *v)
-{
-    char **arr = realloc(a->aValue, (a->nValue + 1) * sizeof *arr);
-    if (!arr)
-        abort();
-    a->aValue = arr;
-    a->aValue[a->nValue++] = v;
-}
-
-static int parse_range(struct axis *a, const char *spec, char *err, size_t errn)
-{
-    const char *dots = strstr(spec, ".."), *colon = dots ? strchr(dots + 2, ':') : NULL;
-    const char *end = spec + strlen(spec);
-    struct decimal lo, hi, step;
-    if (!dots || !colon || !parse_decimal(spec, dots, &lo) ||
-        !parse_decimal(dots + 2, colon, &hi) || !parse_decimal(colon + 1, end, &step)) {
-        snprintf(err, errn, "malformed range '%s': expected START..END:STEP with numbers and "
-                            "one unit, e.g. 150ns..350ns:50ns", spec);
-        return ORR_EINVAL;
-    }
-    const struct decimal *u[] = {&lo, &hi, &step};
-    for (int i = 1; i < 3; i++)
-        if (u[i]->unit_len != lo.unit_len || memcmp(u[i]->unit, lo.unit, lo.unit_len)) {
-            snprintf(err, errn, "range '%s' mixes units '%.*s' and '%.*s': write START, END "
-                                "and STEP in one unit", spec, (int)lo.unit_len, lo.unit,
-                     (int)u[i]->unit_len, u[i]->unit);
-            return ORR_EINVAL;
-        }
-    unsigned frac = lo.frac > hi.frac ? lo.frac : hi.frac;
-    frac = frac > step.frac ? frac : step.frac;
-    if (!rescale(&lo, frac) || !rescale(&hi, frac) || !rescale(&step, frac)) {
-        snprintf(err, errn, "range '%s': numbers too large", spec);
-        return ORR_EINVAL;
-    }
-    if (step.mant == 0) {
-        snprintf(err, errn, "range '%s': the step must be greater than zero", spec);
-        return ORR_EINVAL;
-    }
-    if (lo.mant > hi.mant) {
-        snprintf(err, errn, "range '%s': START is greater than END", spec);
-        return ORR_EINVAL;
-    }
-    if ((hi.mant - lo.mant) % step.mant) {
-        snprintf(err, errn, "range '%s': the step does not divide END - START (an inclusive "
-                            "range must end exactly on END)", spec);
-        return ORR_EINVAL;
-    }
-    uint64_t n = (hi.mant - lo.mant) / step.mant + 1;
-    if (n > MAX_AXIS_VALUES) {
-        snprintf(err, errn, "range '%s' has %" PRIu64 " values; at most %u", spec, n,
-                 MAX_AXIS_VALUES);
-        return ORR_EINVAL;
-    }
-    for (uint64_t i = 0; i < n; i++)
-        push_value(a, format_decimal(lo.mant + i * step.mant, frac, &lo));
-    return 0;
-}
-
-static int parse_list(struct axis *a, const char *spec, char *err, size_t errn)
-{
-    const char *s = spec;
-    for (;;) {
-        int depth = 0;
-        const char *e = s;
-        for (; *e && !(*e == ',' && depth == 0); e++)
-            depth += (*e == '[' || *e == '{') - (*e == ']' || *e == '}');
-        const char *b = s, *t = e;
-        while (b < t && *b == ' ')
-            b++;
-        while (t > b && t[-1] == ' ')
-            t--;
-        if (b == t) {
-            snprintf(err, errn, "list '%s' has an empty value", spec);
-            return ORR_EINVAL;
-        }
-        char *v = strndup(b, (size_t)(t - b));
-        if (!v)
-            abort();
-        for (size_t i = 0; i < a->nValue; i++)
-            if (strcmp(a->aValue[i], v) == 0) {
-                snprintf(err, errn, "list '%s' names '%s' twice", spec, v);
-                free(v);
-                return ORR_EINVAL;
-            }
-        push_value(a, v);
-        if (!*e)
-            return 0;
-        s = e + 1;
-    }
-}
-
-/* Fill a's values from spec; 0 or ORR_EINVAL with a message in err. */
-static int parse_spec(struct axis *a, const char *spec, char *err, size_t errn)
-{
-    if (!*spec) {
-        snprintf(err, errn, "no values: expected START..END:STEP or a,b,c");
-        return ORR_EINVAL;
-    }
-    if (strpbrk(spec, "\n\r")) {
-        snprintf(err, errn, "a value may not contain a line break");
-        return ORR_EINVAL;
-    }
-    if (*spec >= '0' && *spec <= '9' && strstr(spec, ".."))
-        return parse_range(a, spec, err, errn);
-    return parse_list(a, spec, err, errn);
-}
-
-static void axis_free(struct axis *a)
-{
-    for (size_t i = 0; i < a->nValue; i++)
-        free(a->aValue[i]);
-    free(a->aValue);
-    free(a->key);
-    free(a->spec);
-}
-
-static struct axis *axis_slot(struct sweep *sw, const char *key)
-{
-    for (size_t i = 0; i < sw->nAxis; i++)
-        if (strcmp(sw->aAxis[i].key, key) == 0) {
-            axis_free(&sw->aAxis[i]);
-            memset(&sw->aAxis[i], 0, sizeof sw->aAxis[i]);
-            return &sw->aAxis[i];
-        }
-    struct axis *arr = realloc(sw->aAxis, (sw->nAxis + 1) * sizeof *arr);
-    if (!arr)
-        abort();
-    sw->aAxis = arr;
-    memset(&arr[sw->nAxis], 0, sizeof *arr);
-    return &arr[sw->nAxis++];
+    orr_sweep_axis_value(a, i, v, a->valueMax + 1);
+    return v;
 }
 
 /* "KEY=SPEC" from the command line or the database. */
@@ -404,35 +192,23 @@ static int add_axis_arg(struct sweep *sw, const char *arg, const char *origin)
     char *key = strndup(arg, (size_t)(eq - arg));
     if (!key)
         abort();
-    struct axis *a = axis_slot(sw, key);
-    a->key = key;
-    if (!(a->spec = strdup(eq + 1)))
+    int rc = orr_sweep_add_axis(&sw->grid, key, eq + 1, err, sizeof err);
+    if (rc == ORR_ENOMEM)
         abort();
-    if (parse_spec(a, a->spec, err, sizeof err)) {
+    if (rc)
         fprintf(stderr, "orrery sweep: %s %s: %s\n", origin, key, err);
-        return ORR_EXIT_USAGE;
-    }
-    return 0;
+    free(key);
+    return rc ? ORR_EXIT_USAGE : 0;
 }
 
-/* The scenario's `sweep.axes`, in file order; errors point into the file. */
+/* The scenario's `sweep.axes`, in file order; errors point into the file
+ * (loading the scenario has checked them already). */
 static int add_scenario_axes(struct sweep *sw, const struct orr_scenario *sc, struct orr_diag *d)
 {
-    const struct orr_node *axes = orr_param_map(&sc->sweep, "axes");
-    char err[512];
-    int rc = 0;
-    for (size_t i = 0; axes && i < axes->n; i++) {
-        struct axis *a = axis_slot(sw, axes->aKey[i]);
-        if (!(a->key = strdup(axes->aKey[i])) || !(a->spec = strdup(axes->aItem[i]->scalar)))
-            abort();
-        if (parse_spec(a, a->spec, err, sizeof err)) {
-            char *kp = orr_keypath_join("sweep.axes", a->key);
-            orr_diag_error(d, &axes->aItem[i]->mark, kp, "%s", err);
-            free(kp);
-            rc = ORR_EXIT_USAGE;
-        }
-    }
-    return rc;
+    int rc = orr_sweep_add_axes(&sw->grid, orr_param_map(&sc->sweep, "axes"), "sweep.axes", d);
+    if (rc == ORR_ENOMEM)
+        abort();
+    return rc ? ORR_EXIT_USAGE : 0;
 }
 
 /* Build the scenario with each value of each axis applied, so a wrong key
@@ -440,27 +216,29 @@ static int add_scenario_axes(struct sweep *sw, const struct orr_scenario *sc, st
  * loader's words (the key path, "did you mean"). */
 static int check_axes(const struct sweep *sw, const char *path)
 {
-    for (size_t i = 0; i < sw->nAxis; i++) {
-        const struct axis *a = &sw->aAxis[i];
-        for (size_t v = 0; v < a->nValue; v++) {
+    for (size_t i = 0; i < sw->grid.nAxis; i++) {
+        const struct orr_sweep_axis *a = &sw->grid.aAxis[i];
+        for (uint64_t v = 0; v < a->nValue; v++) {
             struct orr_scenario sc;
             struct orr_diag d;
             orr_diag_init(&d);
-            size_t len = strlen(a->key) + strlen(a->aValue[v]) + 2;
+            char *value = axis_value_dup(a, v);
+            size_t len = strlen(a->key) + strlen(value) + 2;
             char *set = malloc(len);
             if (!set)
                 abort();
-            snprintf(set, len, "%s=%s", a->key, a->aValue[v]);
+            snprintf(set, len, "%s=%s", a->key, value);
             const char *sets[] = {set};
             int rc = orr_scenario_open(&sc, path, sets, 1, NULL, orr_builtin_types, &d);
             if (rc) {
                 fprintf(stderr, "orrery sweep: axis %s: value '%s' does not fit %s:\n", a->key,
-                        a->aValue[v], path);
+                        value, path);
                 orr_diag_print(&d, stderr);
             }
             orr_scenario_close(&sc);
             orr_diag_free(&d);
             free(set);
+            free(value);
             if (rc)
                 return ORR_EXIT_USAGE;
         }
@@ -468,118 +246,57 @@ static int check_axes(const struct sweep *sw, const char *path)
     return 0;
 }
 
-/* --------------------------------------------------------------- the grid */
+/* ---------------------------------------------------------------- the plan */
 
-/* n distinct grid indices below total (n < total), drawn with the engine's
- * rng (Floyd's algorithm: n draws whatever total is; an open-addressing set
- * of the picks, at most half full). */
-static uint64_t *sample_points(uint64_t total, uint64_t n, uint64_t seed)
+/* The plan's limits are checked (from the axis sizes) before anything is
+ * drawn, formatted or checked against the scenario. */
+static int plan(struct sweep *sw)
 {
-    struct orr_rng r;
-    orr_rng_seed(&r, seed, "sweep.sample");
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    uint64_t *set = malloc(cap * sizeof *set), *out = malloc(n * sizeof *out);
-    if (!set || !out)
+    char err[512];
+    int rc = orr_sweep_plan_make(&sw->plan, &sw->grid, sw->sample, sw->repeat, sw->seed, err,
+                                 sizeof err);
+    if (rc == ORR_ENOMEM)
         abort();
-    memset(set, 0xff, cap * sizeof *set); /* UINT64_MAX: empty slot (never an index) */
-    size_t k = 0;
-    for (uint64_t j = total - n; j < total; j++) {
-        uint64_t t = orr_rng_below(&r, j + 1), pick = t;
-        for (size_t h = (size_t)(t * 0x9e3779b97f4a7c15ull) & (cap - 1);; h = (h + 1) & (cap - 1)) {
-            if (set[h] == t) {
-                pick = j; /* t taken: j is new (it exceeds every earlier pick) */
-                break;
-            }
-            if (set[h] == UINT64_MAX)
-                break;
-        }
-        for (size_t h = (size_t)(pick * 0x9e3779b97f4a7c15ull) & (cap - 1);; h = (h + 1) & (cap - 1))
-            if (set[h] == UINT64_MAX) {
-                set[h] = pick;
-                break;
-            }
-        out[k++] = pick;
+    if (rc) {
+        fprintf(stderr, "orrery sweep: %s\n", err);
+        return ORR_EXIT_USAGE;
     }
-    free(set);
-    return out;
+    return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static char *overrides_dup(const struct orr_sweep *grid, uint64_t g)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The "KEY=VALUE" lines of grid index g (the last axis varies fastest). */
-static char *point_overrides(const struct sweep *sw, uint64_t g)
-{
-    size_t len = 1;
-    size_t *idx = calloc(sw->nAxis + 1, sizeof *idx);
-    if (!idx)
-        abort();
-    for (size_t i = sw->nAxis; i-- > 0;) {
-        idx[i] = (size_t)(g % sw->aAxis[i].nValue);
-        g /= sw->aAxis[i].nValue;
-        len += strlen(sw->aAxis[i].key) + strlen(sw->aAxis[i].aValue[idx[i]]) + 2;
-    }
-    char *s = calloc(1, len), *p = s;
+    size_t len = orr_sweep_overrides(grid, g, NULL, 0) + 1;
+    char *s = malloc(len);
     if (!s)
         abort();
-    for (size_t i = 0; i < sw->nAxis; i++)
-        p += sprintf(p, "%s%s=%s", i ? "\n" : "", sw->aAxis[i].key, sw->aAxis[i].aValue[idx[i]]);
-    free(idx);
+    orr_sweep_overrides(grid, g, s, len);
     return s;
 }
 
-static int plan(struct sweep *sw)
+/* One entry per planned run, in the plan's order (point-major), all
+ * pending. */
+static void make_entries(struct sweep *sw)
 {
-    uint64_t total = 1;
-    for (size_t i = 0; i < sw->nAxis; i++)
-        if (!mul_ok(total, sw->aAxis[i].nValue, &total) || total > (UINT64_MAX >> 2)) {
-            fprintf(stderr, "orrery sweep: the grid is too large; use --sample N\n");
-            return ORR_EXIT_USAGE;
-        }
-    uint64_t *aGrid = NULL;
-    sw->nPoint = total;
-    if (sw->sample && sw->sample < total) {
-        sw->nPoint = sw->sample;
-        aGrid = sample_points(total, sw->sample, sw->seed);
-        qsort(aGrid, sw->nPoint, sizeof *aGrid, cmp_u64);
-    }
-    uint64_t runs;
-    if (!mul_ok(sw->nPoint, sw->repeat, &runs) || runs > MAX_RUNS) {
-        fprintf(stderr, "orrery sweep: %" PRIu64 " points x %" PRIu64 " repeats is more than %u "
-                        "runs; use --sample N or fewer values\n", sw->nPoint, sw->repeat, MAX_RUNS);
-        free(aGrid);
-        return ORR_EXIT_USAGE;
-    }
-    sw->nEntry = (size_t)runs;
+    sw->nEntry = (size_t)sw->plan.nRun;
     sw->aEntry = calloc(sw->nEntry ? sw->nEntry : 1, sizeof *sw->aEntry);
     if (!sw->aEntry)
         abort();
-    for (uint64_t p = 0; p < sw->nPoint; p++) {
-        uint64_t g = aGrid ? aGrid[p] : p;
-        char *ov = point_overrides(sw, g);
-        for (uint64_t r = 0; r < sw->repeat; r++) {
-            struct entry *e = &sw->aEntry[p * sw->repeat + r];
-            e->point = p, e->repeat = r, e->grid = g, e->seed = sw->seed + r;
-            e->status = ORR_SWEEP_PENDING;
-            e->nBudget = e->nBudgetFail = -1;
-            if (!(e->overrides = r ? strdup(ov) : ov))
-                abort();
-        }
+    for (size_t k = 0; k < sw->nEntry; k++) {
+        struct orr_sweep_run r = orr_sweep_plan_run(&sw->plan, k);
+        struct entry *e = &sw->aEntry[k];
+        e->point = r.point, e->repeat = r.repeat, e->grid = r.grid, e->seed = r.seed;
+        e->status = ORR_SWEEP_PENDING;
+        e->nBudget = e->nBudgetFail = -1;
+        e->overrides = overrides_dup(&sw->grid, r.grid);
     }
-    free(aGrid);
-    return 0;
 }
 
 /* ---------------------------------------------------------------- running */
 
 static char **run_argv(const struct sweep *sw, const struct entry *e, const char *scenario)
 {
-    size_t n = 12 + 2 * sw->nAxis, k = 0;
+    size_t n = 12 + 2 * sw->grid.nAxis, k = 0;
     char **av = calloc(n, sizeof *av);
     char seed[24];
     if (!av)
@@ -644,61 +361,53 @@ static void read_result(struct entry *e)
     }
 }
 
-struct progress {
-    bool enabled;
-    double t0;
-    size_t total, done, failed, skipped;
-};
-
-static void progress_draw(const struct progress *p)
-{
-    if (!p->enabled)
-        return;
-    char bar[31], eta[16] = "--:--";
-    size_t ran = p->done - p->skipped, todo = p->total - p->done;
-    double el = cli_wall_seconds() - p->t0;
-    int fill = p->total ? (int)(30.0 * (double)p->done / (double)p->total) : 30;
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[30] = 0;
-    if (ran) {
-        double secs = el / (double)ran * (double)todo;
-        snprintf(eta, sizeof eta, "%02d:%02d", (int)secs / 60 % 100, (int)secs % 60);
-    }
-    fprintf(stderr, "\r[%s] %zu/%zu runs  %zu failed  ETA %s\033[K", bar, p->done, p->total,
-            p->failed, eta);
-    fflush(stderr);
-}
-
 static bool entry_done(const struct entry *e)
 {
     return strcmp(e->status, ORR_SWEEP_OK) == 0 || strcmp(e->status, ORR_SWEEP_BUDGET_FAILED) == 0;
 }
 
-static void record_point(struct sweep *sw, struct entry *e)
+/* Store how the point's run ended; a failure to do so is printed (after
+ * clearing the progress line) and the sweep goes on: the run itself is
+ * stored. */
+static void record_point(struct sweep *sw, struct entry *e, struct cli_progress *prog)
 {
     struct orr_sweep_point p = {e->point, e->repeat, e->seed, e->overrides, e->run_id, e->status};
     struct orr_diag d;
     orr_diag_init(&d);
-    if (orr_results_set_sweep_point(sw->db, sw->id, &p, &d))
-        orr_diag_print(&d, stderr); /* the run itself is stored; keep going */
+    if (orr_results_set_sweep_point(sw->db, sw->id, &p, &d)) {
+        cli_progress_clear(prog);
+        orr_diag_print(&d, stderr);
+    }
     orr_diag_free(&d);
+}
+
+static void progress_idle(void *arg) { cli_progress_tick(arg); }
+
+/* The progress line's label: failures so far. */
+static void progress_step(struct cli_progress *prog, size_t done, size_t failed)
+{
+    if (failed)
+        cli_progress_label(prog, "%zu failed", failed);
+    cli_progress_update(prog, done, done);
 }
 
 static int run_all(struct sweep *sw, const char *scenario)
 {
     struct cli_pool pool;
-    struct progress prog = {.enabled = isatty(STDERR_FILENO) && !sw->o.quiet,
-                            .t0 = cli_wall_seconds(), .total = sw->nEntry};
     if (cli_pool_open(&pool, (unsigned)sw->o.jobs)) {
         fprintf(stderr, "orrery sweep: cannot find the orrery binary (/proc/self/exe): %s\n",
                 strerror(errno));
         return ORR_EXIT_USAGE;
     }
+    size_t done = 0, failed = 0;
     for (size_t i = 0; i < sw->nEntry; i++)
-        if (sw->aEntry[i].skipped)
-            prog.done++, prog.skipped++;
-    progress_draw(&prog);
+        done += sw->aEntry[i].skipped;
+    /* drawn with --json too: the JSON goes to stdout */
+    struct cli_progress prog;
+    cli_progress_start(&prog, cli_progress_wanted(sw->o.quiet),
+                       &(struct cli_progress_spec){.verb = "sweep", .unit = "runs",
+                                                   .total = sw->nEntry, .done = done});
+    pool.idle = progress_idle, pool.idle_arg = &prog;
     size_t next = 0;
     for (;;) {
         while (!cli_pool_interrupted(&pool) && !cli_pool_full(&pool) && next < sw->nEntry) {
@@ -712,8 +421,8 @@ static int run_all(struct sweep *sw, const char *scenario)
                 snprintf(msg, sizeof msg, "cannot start the orrery binary: %s", strerror(errno));
                 e->status = ORR_SWEEP_ERROR;
                 e->message = strdup(msg);
-                record_point(sw, e);
-                prog.done++, prog.failed++;
+                record_point(sw, e, &prog);
+                progress_step(&prog, ++done, ++failed);
             }
         }
         struct cli_job *j = cli_pool_wait(&pool);
@@ -721,18 +430,16 @@ static int run_all(struct sweep *sw, const char *scenario)
             break;
         struct entry *e = j->user;
         read_result(e);
-        record_point(sw, e);
+        record_point(sw, e, &prog);
         free_argv(e->job.argv);
         e->job.argv = NULL;
         cli_job_free(&e->job);
-        prog.done++;
-        prog.failed += !entry_done(e) && strcmp(e->status, ORR_SWEEP_INTERRUPTED) != 0;
-        progress_draw(&prog);
+        failed += !entry_done(e) && strcmp(e->status, ORR_SWEEP_INTERRUPTED) != 0;
+        progress_step(&prog, ++done, failed);
     }
     sw->interrupted = cli_pool_interrupted(&pool);
     cli_pool_close(&pool);
-    if (prog.enabled)
-        fputs("\r\033[K", stderr);
+    cli_progress_clear(&prog);
     return 0;
 }
 
@@ -749,33 +456,45 @@ static const char *budget_cell(const struct sweep *sw, const struct entry *e)
     return "-";
 }
 
-/* The value of axis i in the entry's overrides (a pointer into a static
- * buffer, valid until the next call). */
-static const char *axis_value(const struct sweep *sw, const struct entry *e, size_t i)
+/* The value of every axis at grid point g, malloc'ed (free_values). */
+static char **point_values(const struct orr_sweep *grid, uint64_t g)
 {
-    static const char none[] = "";
-    uint64_t g = e->grid;
-    for (size_t k = sw->nAxis; k-- > i + 1;)
-        g /= sw->aAxis[k].nValue;
-    return sw->nAxis ? sw->aAxis[i].aValue[g % sw->aAxis[i].nValue] : none;
+    uint64_t *aIndex = calloc(grid->nAxis + 1, sizeof *aIndex);
+    char **aValue = calloc(grid->nAxis + 1, sizeof *aValue);
+    if (!aIndex || !aValue)
+        abort();
+    orr_sweep_grid_coords(grid, g, aIndex);
+    for (size_t i = 0; i < grid->nAxis; i++)
+        aValue[i] = axis_value_dup(&grid->aAxis[i], aIndex[i]);
+    free(aIndex);
+    return aValue;
+}
+
+static void free_values(char **aValue, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(aValue[i]);
+    free(aValue);
 }
 
 static void print_table(const struct sweep *sw)
 {
-    int *w = calloc(sw->nAxis + 1, sizeof *w);
+    const struct orr_sweep *grid = &sw->grid;
+    int *w = calloc(grid->nAxis + 1, sizeof *w);
     if (!w)
         abort();
-    for (size_t i = 0; i < sw->nAxis; i++) {
-        w[i] = (int)strlen(sw->aAxis[i].key);
-        for (size_t v = 0; v < sw->aAxis[i].nValue; v++)
-            if ((int)strlen(sw->aAxis[i].aValue[v]) > w[i])
-                w[i] = (int)strlen(sw->aAxis[i].aValue[v]);
+    for (size_t i = 0; i < grid->nAxis; i++) {
+        const struct orr_sweep_axis *a = &grid->aAxis[i];
+        w[i] = (int)strlen(a->key);
+        for (uint64_t v = 0; v < a->nValue; v++)
+            if ((int)orr_sweep_axis_value(a, v, NULL, 0) > w[i])
+                w[i] = (int)orr_sweep_axis_value(a, v, NULL, 0);
     }
     printf("\n%5s", "point");
     if (sw->repeat > 1)
         printf(" %3s %6s", "rep", "seed");
-    for (size_t i = 0; i < sw->nAxis; i++)
-        printf("  %-*s", w[i], sw->aAxis[i].key);
+    for (size_t i = 0; i < grid->nAxis; i++)
+        printf("  %-*s", w[i], grid->aAxis[i].key);
     printf("  %-13s %6s  %-7s %9s\n", "status", "run", "budgets", "wall");
     for (size_t k = 0; k < sw->nEntry; k++) {
         const struct entry *e = &sw->aEntry[k];
@@ -789,8 +508,10 @@ static void print_table(const struct sweep *sw)
         printf("%5" PRIu64, e->point);
         if (sw->repeat > 1)
             printf(" %3" PRIu64 " %6" PRIu64, e->repeat, e->seed);
-        for (size_t i = 0; i < sw->nAxis; i++)
-            printf("  %-*s", w[i], axis_value(sw, e, i));
+        char **aValue = point_values(grid, e->grid);
+        for (size_t i = 0; i < grid->nAxis; i++)
+            printf("  %-*s", w[i], aValue[i]);
+        free_values(aValue, grid->nAxis);
         printf("  %-13s %6s  %-7s %9s\n", e->status, run, budget_cell(sw, e), wall);
     }
     free(w);
@@ -854,14 +575,18 @@ static void print_json(const struct sweep *sw, const char *scenario)
     orr_json_key(&j, "db"), orr_json_str(&j, sw->o.db);
     orr_json_key(&j, "axes");
     orr_json_arr_begin(&j);
-    for (size_t i = 0; i < sw->nAxis; i++) {
+    for (size_t i = 0; i < sw->grid.nAxis; i++) {
+        const struct orr_sweep_axis *a = &sw->grid.aAxis[i];
         orr_json_obj_begin(&j);
-        orr_json_key(&j, "key"), orr_json_str(&j, sw->aAxis[i].key);
-        orr_json_key(&j, "spec"), orr_json_str(&j, sw->aAxis[i].spec);
+        orr_json_key(&j, "key"), orr_json_str(&j, a->key);
+        orr_json_key(&j, "spec"), orr_json_str(&j, a->spec);
         orr_json_key(&j, "values");
         orr_json_arr_begin(&j);
-        for (size_t v = 0; v < sw->aAxis[i].nValue; v++)
-            orr_json_str(&j, sw->aAxis[i].aValue[v]);
+        for (uint64_t v = 0; v < a->nValue; v++) {
+            char *value = axis_value_dup(a, v);
+            orr_json_str(&j, value);
+            free(value);
+        }
         orr_json_arr_end(&j);
         orr_json_obj_end(&j);
     }
@@ -869,7 +594,7 @@ static void print_json(const struct sweep *sw, const char *scenario)
     orr_json_key(&j, "repeat"), orr_json_u64(&j, sw->repeat);
     orr_json_key(&j, "sample"), orr_json_u64(&j, sw->sample);
     orr_json_key(&j, "seed"), orr_json_u64(&j, sw->seed);
-    orr_json_key(&j, "points"), orr_json_u64(&j, sw->nPoint);
+    orr_json_key(&j, "points"), orr_json_u64(&j, sw->plan.nPoint);
     orr_json_key(&j, "runs");
     orr_json_arr_begin(&j);
     for (size_t k = 0; k < sw->nEntry; k++) {
@@ -880,8 +605,10 @@ static void print_json(const struct sweep *sw, const char *scenario)
         orr_json_key(&j, "seed"), orr_json_u64(&j, e->seed);
         orr_json_key(&j, "values");
         orr_json_obj_begin(&j);
-        for (size_t i = 0; i < sw->nAxis; i++)
-            orr_json_key(&j, sw->aAxis[i].key), orr_json_str(&j, axis_value(sw, e, i));
+        char **aValue = point_values(&sw->grid, e->grid);
+        for (size_t i = 0; i < sw->grid.nAxis; i++)
+            orr_json_key(&j, sw->grid.aAxis[i].key), orr_json_str(&j, aValue[i]);
+        free_values(aValue, sw->grid.nAxis);
         orr_json_obj_end(&j);
         orr_json_key(&j, "overrides"), orr_json_str(&j, e->overrides);
         orr_json_key(&j, "status"), orr_json_str(&j, e->status);
@@ -938,24 +665,20 @@ static int setup_new(struct sweep *sw, const struct orr_scenario *sc, struct orr
     sw->repeat = o->has_repeat ? o->repeat : orr_param_u64(&sc->sweep, "repeat");
     sw->sample = o->has_sample ? o->sample : orr_param_u64(&sc->sweep, "sample");
     sw->seed = o->has_seed ? o->seed : sc->seed;
-    if (sw->seed > UINT64_MAX - sw->repeat) {
-        fprintf(stderr, "orrery sweep: seed %" PRIu64 " + %" PRIu64 " repeats overflows\n",
-                sw->seed, sw->repeat);
-        return ORR_EXIT_USAGE;
-    }
     return 0;
 }
 
 static char *axes_text(const struct sweep *sw)
 {
     size_t len = 1;
-    for (size_t i = 0; i < sw->nAxis; i++)
-        len += strlen(sw->aAxis[i].key) + strlen(sw->aAxis[i].spec) + 2;
+    const struct orr_sweep *grid = &sw->grid;
+    for (size_t i = 0; i < grid->nAxis; i++)
+        len += strlen(grid->aAxis[i].key) + strlen(grid->aAxis[i].spec) + 2;
     char *s = calloc(1, len), *p = s;
     if (!s)
         abort();
-    for (size_t i = 0; i < sw->nAxis; i++)
-        p += sprintf(p, "%s%s=%s", i ? "\n" : "", sw->aAxis[i].key, sw->aAxis[i].spec);
+    for (size_t i = 0; i < grid->nAxis; i++)
+        p += sprintf(p, "%s%s=%s", i ? "\n" : "", grid->aAxis[i].key, grid->aAxis[i].spec);
     return s;
 }
 
@@ -1003,7 +726,7 @@ static void mark_done(struct sweep *sw, const struct orr_sweep_info *info)
 {
     for (size_t i = 0; i < info->nPoint; i++) {
         const struct orr_sweep_point *p = &info->aPoint[i];
-        if (p->point >= sw->nPoint || p->repeat >= sw->repeat)
+        if (p->point >= sw->plan.nPoint || p->repeat >= sw->repeat)
             continue;
         struct entry *e = &sw->aEntry[p->point * sw->repeat + p->repeat];
         if (strcmp(p->status, ORR_SWEEP_OK) && strcmp(p->status, ORR_SWEEP_BUDGET_FAILED))
@@ -1022,9 +745,8 @@ static bool file_exists(const char *path)
 
 static void sweep_free(struct sweep *sw)
 {
-    for (size_t i = 0; i < sw->nAxis; i++)
-        axis_free(&sw->aAxis[i]);
-    free(sw->aAxis);
+    orr_sweep_free(&sw->grid);
+    orr_sweep_plan_free(&sw->plan);
     for (size_t k = 0; k < sw->nEntry; k++) {
         free(sw->aEntry[k].overrides);
         free(sw->aEntry[k].message);
@@ -1071,10 +793,11 @@ int cmd_sweep(int argc, char **argv)
                 scenario, sw.o.resume, info.rec.scenario_hash, sc.hash);
         goto out;
     }
-    if (!sw.o.has_resume && (setup_new(&sw, &sc, &d) || check_axes(&sw, scenario)))
+    if (!sw.o.has_resume && setup_new(&sw, &sc, &d))
         goto out;
-    if (plan(&sw))
+    if (plan(&sw) || (!sw.o.has_resume && check_axes(&sw, scenario)))
         goto out;
+    make_entries(&sw);
     if (sw.o.has_resume) {
         sw.id = (int64_t)sw.o.resume;
         mark_done(&sw, &info);
@@ -1084,8 +807,8 @@ int cmd_sweep(int argc, char **argv)
     if (!sw.o.quiet) {
         FILE *f = sw.o.json ? stderr : stdout;
         fprintf(f, "sweep %" PRId64 ": %s, %" PRIu64 " point%s x %" PRIu64 " repeat%s = %zu runs, "
-                   "-j %" PRIu64 ", db %s%s\n", sw.id, scenario, sw.nPoint,
-                sw.nPoint == 1 ? "" : "s", sw.repeat, sw.repeat == 1 ? "" : "s", sw.nEntry,
+                   "-j %" PRIu64 ", db %s%s\n", sw.id, scenario, sw.plan.nPoint,
+                sw.plan.nPoint == 1 ? "" : "s", sw.repeat, sw.repeat == 1 ? "" : "s", sw.nEntry,
                 sw.o.jobs, sw.o.db, sw.o.has_resume ? " (resumed)" : "");
         fflush(f);
     }

@@ -4,10 +4,12 @@
  * forward Ctrl-C, and read fields of the child's `--json` result.
  *
  * Signals: while a pool is open, SIGINT and SIGCHLD are blocked except
- * inside sigsuspend(), so "check the flag, reap, sleep" cannot miss a
- * wake-up. The first SIGINT stops the caller launching more work
- * (cli_pool_interrupted) and is forwarded once to every running child;
- * `orrery run` then stops promptly and stores its run as 'interrupted'.
+ * inside sigsuspend() (or pselect(), which sleeps the same way but also
+ * wakes every IDLE_TICK_NS for the pool's idle callback), so "check the
+ * flag, reap, sleep" cannot miss a wake-up. The first SIGINT stops the
+ * caller launching more work (cli_pool_interrupted) and is forwarded once
+ * to every running child; `orrery run` then stops promptly and stores its
+ * run as 'interrupted'.
  * Children (fork + exec of /proc/self/exe) start with the caller's
  * original signal mask and dispositions. */
 #define _POSIX_C_SOURCE 200809L
@@ -16,10 +18,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+#define IDLE_TICK_NS 100000000L /* 0.1 s */
 
 struct cli_pool_signals {
     sigset_t old_mask, wait_mask;
@@ -155,6 +160,19 @@ static void finish(struct cli_job *j, int status)
     j->out = j->err = NULL;
 }
 
+/* Sleep until SIGINT or SIGCHLD arrives (their handlers run inside), or,
+ * with an idle callback, at most IDLE_TICK_NS and then call it. */
+static void sleep_for_signal(struct cli_pool *p)
+{
+    if (!p->idle) {
+        sigsuspend(&p->sig->wait_mask);
+        return;
+    }
+    struct timespec tick = {0, IDLE_TICK_NS};
+    pselect(0, NULL, NULL, NULL, &tick, &p->sig->wait_mask);
+    p->idle(p->idle_arg);
+}
+
 struct cli_job *cli_pool_wait(struct cli_pool *p)
 {
     while (p->nRunning) {
@@ -178,7 +196,7 @@ struct cli_job *cli_pool_wait(struct cli_pool *p)
         }
         if (pid < 0 && errno != EINTR)
             break; /* ECHILD: they are gone */
-        sigsuspend(&p->sig->wait_mask);
+        sleep_for_signal(p);
     }
     return NULL;
 }

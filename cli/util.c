@@ -1,5 +1,5 @@
 /* Small helpers shared by the CLI verbs: usage errors, number parsing,
- * human-readable values and the progress bar. */
+ * human-readable values and the wall clock. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -78,68 +78,4 @@ double cli_wall_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void cli_progress_init(struct cli_progress *p, bool enabled, volatile int *interrupted)
-{
-    memset(p, 0, sizeof *p);
-    p->enabled = enabled;
-    p->t0 = p->last_draw = p->last_t = cli_wall_seconds();
-    p->interrupted = interrupted;
-}
-
-static void fmt_eta(double secs, char *buf, size_t n)
-{
-    if (!(secs >= 0) || secs > 359999)
-        snprintf(buf, n, "--:--");
-    else if (secs >= 3600)
-        snprintf(buf, n, "%dh%02dm", (int)secs / 3600, ((int)secs / 60) % 60);
-    else
-        snprintf(buf, n, "%02d:%02d", (int)secs / 60, (int)secs % 60);
-}
-
-int cli_progress_hook(void *arg, const struct orr_sim *s)
-{
-    struct cli_progress *p = arg;
-    if (p->interrupted && *p->interrupted)
-        return 1;
-    if (!p->enabled)
-        return 0;
-    double now = cli_wall_seconds();
-    if (now - p->last_draw < 0.1)
-        return 0;
-    uint64_t ev = orr_sim_events(s);
-    double inst = (double)(ev - p->last_events) / (now - p->last_t);
-    p->rate = p->rate ? 0.7 * p->rate + 0.3 * inst : inst;
-    p->last_events = ev;
-    p->last_t = p->last_draw = now;
-
-    orr_time_t t = orr_now(s), end = orr_sim_stop_time(s);
-    char simt[32], endt[32], eta[16], bar[31];
-    cli_format_value((double)t, "ps", simt, sizeof simt);
-    double frac = end ? (double)t / (double)end : -1;
-    double elapsed = now - p->t0;
-    fmt_eta(frac > 0 ? elapsed * (1 - frac) / frac : -1, eta, sizeof eta);
-    if (frac >= 0) {
-        int fill = (int)(frac * 30);
-        for (int i = 0; i < 30; i++)
-            bar[i] = i < fill ? '#' : '.';
-        bar[30] = 0;
-        cli_format_value((double)end, "ps", endt, sizeof endt);
-        fprintf(stderr, "\r[%s] %3.0f%%  sim %s / %s  %.3g Mev/s  ETA %s\033[K", bar, frac * 100,
-                simt, endt, p->rate / 1e6, eta);
-    } else {
-        fprintf(stderr, "\rsim %s  %llu events  %.3g Mev/s\033[K", simt, (unsigned long long)ev,
-                p->rate / 1e6);
-    }
-    fflush(stderr);
-    return 0;
-}
-
-void cli_progress_clear(struct cli_progress *p)
-{
-    if (p->enabled && p->last_events) {
-        fputs("\r\033[K", stderr);
-        fflush(stderr);
-    }
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/sweep.h"
 
 const struct orr_param orr_scenario_params[] = {
     {"name", ORR_P_STRING, "", 0, "short name of the scenario"},
@@ -232,26 +233,24 @@ static char *join_sets(const char *const *sets, size_t n)
 }
 
 /* `sweep:` is only read by `orrery sweep`, but checked here like every
- * other key, so `orrery validate` reports a typo in it. The axis specs'
- * grammar is the sweep verb's (cli/cmd_sweep.c); here each axis must
- * be a non-empty scalar. */
+ * other key, so `orrery validate` reports a typo in it or a malformed axis
+ * at its file:line:col. Each axis goes through the sweep grammar itself
+ * (model/sweep.c); a range is not expanded, so this costs the same for
+ * any size. Whether the grid fits a plan depends on the sweep's options,
+ * so it is the sweep's to check. */
 static int read_sweep(struct orr_scenario *sc, struct orr_diag *d)
 {
     int rc = orr_params_parse(orr_scenario_sweep_params, orr_param_map(&sc->top, "sweep"),
                               "sweep", NULL, &sc->sweep, d);
     /* the raw node, so axes are checked even when another sweep key is wrong */
     const struct orr_node *axes = orr_node_get(orr_param_map(&sc->top, "sweep"), "axes");
-    for (size_t i = 0; axes && axes->kind == ORR_NODE_MAP && i < axes->n; i++) {
-        const struct orr_node *v = axes->aItem[i];
-        if (v->kind == ORR_NODE_SCALAR && *v->scalar)
-            continue;
-        char *kp = orr_keypath_join("sweep.axes", axes->aKey[i]);
-        orr_diag_error(d, &v->mark, kp,
-                       "expected a range \"START..END:STEP\" or a list \"a,b,c\" as one string");
-        free(kp);
-        rc = ORR_ESCHEMA;
-    }
-    return rc;
+    if (!axes || axes->kind != ORR_NODE_MAP)
+        return rc; /* a non-map `axes` is the schema's error */
+    struct orr_sweep grid;
+    orr_sweep_init(&grid);
+    int ra = orr_sweep_add_axes(&grid, axes, "sweep.axes", d);
+    orr_sweep_free(&grid);
+    return ra ? ra : rc;
 }
 
 /* The top-level keys: orr_scenario_params, plus one section per builder

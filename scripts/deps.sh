@@ -18,6 +18,7 @@ PKGS=(
   libunicorn-dev                         # ISA mode: riscv64/aarch64 guests on simulated cores
   time                                   # GNU time: wall and peak RSS of benchmark runs
   python3                                # test scripts: XML/HTML/PNG checks, the layering check
+  bsdutils                               # script(1): the progress line checked on a pseudo-terminal
 )
 
 missing=()

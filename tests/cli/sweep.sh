@@ -125,6 +125,9 @@ expect_out 'sweep\.axes\.stop\.duration: expected a range' "axis must be a strin
 printf 'stop: {duration: 1ms}\ncomponents: {node0: {type: sched_node, cpus: 1}}\nsweep: {axes: {stop.duration: "2ms..1ms:1ms"}}\n' > badrange.yaml
 expect_exit 2 "bad range in the scenario" -- "$ORRERY" sweep badrange.yaml --db none.db
 expect_out '^badrange\.yaml:3:.*sweep\.axes\.stop\.duration: range .2ms\.\.1ms:1ms.: START is greater' "file:line:col"
+expect_exit 2 "validate checks an axis with the sweep grammar" -- "$ORRERY" validate badrange.yaml
+expect_out '^badrange\.yaml:3:[0-9]+: error: sweep\.axes\.stop\.duration: range .2ms\.\.1ms:1ms.: START is greater' \
+  "validate: file:line:col"
 
 # --- sampling --------------------------------------------------------------------
 sample() { "$ORRERY" sweep "$Q" --db p.db -j 2 --json --sample 5 --seed "$1" \
@@ -156,6 +159,12 @@ bad "unknown key" "components\.sw0\.latensy: unknown key 'latensy'; did you mean
 bad "bad value" "value 'fast' does not fit" --axis components.sw0.latency=1ns,fast
 bad "no =" "expected KEY=RANGE" --axis components.sw0.latency
 bad "axis twice" "given twice" --axis stop.duration=1ms,2ms --axis stop.duration=3ms,4ms
+# the plan's limits come from the axis sizes, before any value is checked
+bad "too many runs" "1001000 points x 1 repeats is more than 1000000 runs" \
+  --axis components.sw0.latency=1ns..1000ns:1ns --axis components.gen0.interval=1ns..1001ns:1ns
+bad "grid too large" "the grid has more than 4611686018427387904 points" \
+  --axis a=1..100000:1 --axis b=1..100000:1 --axis c=1..100000:1 --axis d=1..100000:1
+bad "axis too long" "has 100001 values; at most 100000" --axis components.sw0.latency=0ns..100000ns:1ns
 bad "-j 0" "-j expects a positive integer" -j 0
 bad "--repeat 0" "--repeat expects a positive integer" --repeat 0 --axis stop.duration=1ms,2ms
 expect_exit 2 "no scenario" -- "$ORRERY" sweep
