@@ -48,7 +48,7 @@
 
 const struct orr_param home_llc_params[] = {
     {"size", ORR_P_SIZE, "0B", 0, "capacity per home; 0 = no LLC"},
-    {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "associativity", NULL, 1, 64},
+    {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "LLC associativity", NULL, 1, 64},
     {"latency", ORR_P_CYCLES, "20cy", 0, "data access on a hit"},
     {"inclusive", ORR_P_BOOL, "false", 0,
      "evictions recall private copies (directory variants)"},

@@ -595,14 +595,14 @@ enum coh_state pcache_state(const struct pcache *pc, uint64_t line)
 
 const struct orr_param pcache_l1_params[] = {
     {"size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "capacity"},
-    {"ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "associativity", NULL, 1, 64},
+    {"ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},
     {"latency", ORR_P_CYCLES, "4cy", 0, "hit latency"},
     {NULL},
 };
 
 const struct orr_param pcache_l2_params[] = {
     {"size", ORR_P_SIZE, "0B", 0, "capacity; 0 = no L2"},
-    {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "associativity", NULL, 1, 64},
+    {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},
     {"latency", ORR_P_CYCLES, "14cy", 0, "hit latency (also the miss-detect time)"},
     {NULL},
 };

@@ -39,7 +39,7 @@ static const struct orr_param cxl_switch_params[] = {
     {"ports", ORR_P_UINT, "2", ORR_PF_POSITIVE, "downstream ports, named d0..d<N-1>", NULL, 1, 64},
     /* No calibration row in REFERENCES.md for switch latency; PCIe/CXL
      * switch vendors quote port-to-port latencies of tens to ~100 ns. */
-    {"latency", ORR_P_TIME, CXL_SWITCH_LATENCY, 0, "port-to-port latency, each way"},
+    {"latency", ORR_P_TIME, CXL_SWITCH_LATENCY, 0, "the CXL switch's port-to-port latency, each way"},
     {"", ORR_P_INCLUDE, .group = memmap_ranges_key}, /* ranges */
     {NULL},
 };

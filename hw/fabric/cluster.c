@@ -288,8 +288,12 @@ static int cluster_expand(struct orr_sim *s, const struct orr_node *node, const 
     return rc;
 }
 
+static const struct orr_component_type *const cluster_children[] = {
+    &orr_fabric_host_type, &orr_fabric_switch_type, NULL}; /* and any type a node template names */
+
 const struct orr_component_type orr_cluster_type = {
     .name = "cluster",
+    .children = cluster_children,
     .summary = "builder of the top-level `cluster:` section: nodes on a star, fat-tree, torus or ring fabric",
     .params = cluster_params,
     .expand = cluster_expand,

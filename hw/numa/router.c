@@ -23,7 +23,9 @@ const struct orr_param router_jitter_params[] = {
 };
 
 static const struct orr_param router_params[] = {
-    {"ports", ORR_P_UINT, NULL, ORR_PF_POSITIVE, "number of ports, named p0..p<N-1>", NULL, 1, 1024},
+    {"ports", ORR_P_UINT, NULL, ORR_PF_POSITIVE,
+     "ports toward the socket's cores, home, expanders and the other routers: p0..p<N-1>", NULL,
+     1, 1024},
     {"routes", ORR_P_UINTS, NULL, ORR_PF_NONEMPTY,
      "output port for each agent id, in agent order (e.g. [0, 1, 2, 2])"},
     {"latency", ORR_P_TIME, "1ns", 0, "forwarding delay"},

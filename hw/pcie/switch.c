@@ -43,7 +43,7 @@ static const struct orr_param pcie_switch_params[] = {
     PCIE_LINK_PARAMS,
     /* Vendor data sheets of PCIe Gen3/Gen4 switches quote ~100-150 ns
      * port-to-port (cut-through); no calibration row in REFERENCES.md. */
-    {"latency", ORR_P_TIME, "110ns", 0, "port-to-port latency, each way"},
+    {"latency", ORR_P_TIME, "110ns", 0, "the PCIe switch's port-to-port latency, each way"},
     {"", ORR_P_INCLUDE, .group = memmap_ranges_key}, /* ranges: the devices' BARs */
     {"requesters", ORR_P_SEQ, NULL, ORR_PF_NONEMPTY,
      "requester id of the device on each downstream port, in port order: [256, 512, ...]"},

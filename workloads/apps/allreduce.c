@@ -50,7 +50,7 @@ static const char *const algorithms[] = {"ring", "tree", NULL};
 enum { TAG_REDUCED = 1 };
 
 static const struct orr_param ar_params[] = {
-    RAPP_PARAMS,
+    {"", ORR_P_INCLUDE, .group = rapp_params},
     {"algorithm", ORR_P_ENUM, "ring", 0, "ring (reduce-scatter + all-gather) or tree (binary: "
      "reduce to node 0, broadcast)", algorithms},
     {"size", ORR_P_SIZE, "1MiB", ORR_PF_POSITIVE, "bytes of uint32 elements per node"},

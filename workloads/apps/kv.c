@@ -36,7 +36,7 @@ enum { ROLE_AUTO, ROLE_SERVER, ROLE_CLIENT };
 static const char *const roles[] = {"auto", "server", "client", NULL};
 
 static const struct orr_param kv_params[] = {
-    RAPP_PARAMS,
+    {"", ORR_P_INCLUDE, .group = rapp_params},
     {"mtu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE, "fabric mtu (the cluster builder sets it)"},
     {"role", ORR_P_ENUM, "auto", 0, "server, client, or auto: server if node = `server`",
      roles},

@@ -136,7 +136,7 @@ static const struct orr_param perftest_params[] = {
      "RDMA_WC_QP_STATE_ERR; set allow_errors)"},
     {"allow_errors", ORR_P_BOOL, "false", 0,
      "count error completions and end the test instead of failing the run"},
-    {"cm_retry", ORR_P_TIME, "10us", ORR_PF_POSITIVE, "connection manager HELLO resend period"},
+    {"", ORR_P_INCLUDE, .group = vh_cm_params}, /* cm_retry */
     {NULL},
 };
 

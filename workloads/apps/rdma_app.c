@@ -8,6 +8,26 @@
 #include "hw/hostmem.h"
 #include "rdma_app.h"
 
+const struct orr_param rapp_params[] = {
+    {"node", ORR_P_UINT, "0", 0, "this node's number (the cluster builder sets it)", NULL, 0,
+     1048574},
+    {"nodes", ORR_P_UINT, "1", ORR_PF_POSITIVE, "nodes in the cluster (the builder sets it)", NULL,
+     1, 1048575},
+    {"buffers", ORR_P_SIZE, "4MiB", 0,
+     "host address of this workload's buffers (4 KiB CM area first); clear of the rnic's WQE "
+     "and CQE regions (0-2 MiB by default)"},
+    {"start", ORR_P_TIME, "0ns", 0, "begin at this time, or when connected if later"},
+    {"timeout", ORR_P_TIME, "2ms", ORR_PF_POSITIVE,
+     "no completion for this long while work is outstanding: the workload fails (a peer died)"},
+    {"allow_errors", ORR_P_BOOL, "false", 0,
+     "an error completion or stall ends this workload (counted) without failing the run"},
+    {"qp_depth", ORR_P_UINT, "128", ORR_PF_POSITIVE,
+     "WRs per send/receive queue; more wait in the workload", NULL, 1, 65536},
+    {"", ORR_P_INCLUDE, .group = vh_cm_params}, /* cm_retry */
+    {"cm_retries", ORR_P_UINT, "50", ORR_PF_POSITIVE, "HELLO resends before a connection fails"},
+    {NULL},
+};
+
 enum { COOKIE_CQ = 1, COOKIE_QP = 2 };
 
 static struct rapp *app_of(struct verbs_host *vh) { return vh->user; }

@@ -19,7 +19,7 @@ enum { OP_WRITE, OP_SEND };
 static const char *const ops[] = {"write", "send", NULL};
 
 static const struct orr_param inc_params[] = {
-    RAPP_PARAMS,
+    {"", ORR_P_INCLUDE, .group = rapp_params},
     {"target", ORR_P_UINT, "0", 0, "the node everyone sends to"},
     {"size", ORR_P_SIZE, "64KiB", ORR_PF_POSITIVE, "bytes per message", NULL, 1, RDMA_MAX_MSG},
     {"count", ORR_P_UINT, "16", 0, "messages per sender"},

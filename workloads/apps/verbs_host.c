@@ -6,6 +6,11 @@
 
 #include "verbs_host.h"
 
+const struct orr_param vh_cm_params[] = {
+    {"cm_retry", ORR_P_TIME, "20us", ORR_PF_POSITIVE, "connection manager HELLO resend period"},
+    {NULL},
+};
+
 #define CM_COOKIE (UINT64_C(1) << 63) /* control verbs the CM issued itself */
 enum { CM_CQ = 1, CM_QP = 2, CM_CONNECT = 3 };
 #define CM_RECVS VH_CM_RECVS

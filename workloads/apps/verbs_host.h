@@ -113,6 +113,9 @@ void vh_post_recv(struct verbs_host *vh, uint32_t qpn, uint64_t wr_id, uint64_t 
  * VH_CM_RECVS * RDMA_CQE_INLINE bytes of datagram receive buffers. Control
  * cookies with bit 63 set are the CM's own: workloads use the others. */
 void vh_cm_start(struct verbs_host *vh, orr_time_t retry, unsigned retries, uint64_t buf);
+/* cm_retry: the HELLO resend period, a key of every workload that uses the
+ * connection manager, declared once. */
+extern const struct orr_param vh_cm_params[];
 void vh_cm_connect(struct verbs_host *vh, uint32_t peer, uint32_t tag, uint32_t local_qpn);
 /* The same exchange for a UD QP: no CONNECT; on_connected once the peer's
  * UD QP number is known and the peer knows ours. */
