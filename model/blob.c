@@ -75,34 +75,3 @@ void orr__blob_free_all(struct orr_sim *s)
     s->nBlob = s->nBlobAlloc = s->nBlobLive = 0;
     s->blob_free = 0;
 }
-
-/* ------------------------------------------------------------ shared objects */
-
-void *orr_sim_shared(struct orr_sim *s, const char *name, size_t size, void (*fini)(void *))
-{
-    for (size_t i = 0; i < s->nShared; i++)
-        if (strcmp(s->aShared[i].name, name) == 0)
-            return s->aShared[i].p;
-    struct orr_shared *a = realloc(s->aShared, (s->nShared + 1) * sizeof *a);
-    void *p = calloc(1, size ? size : 1);
-    char *n = malloc(strlen(name) + 1);
-    if (!a || !p || !n)
-        abort();
-    strcpy(n, name);
-    s->aShared = a;
-    s->aShared[s->nShared++] = (struct orr_shared){n, p, fini};
-    return p;
-}
-
-void orr__shared_free_all(struct orr_sim *s)
-{
-    for (size_t i = s->nShared; i-- > 0;) {
-        if (s->aShared[i].fini)
-            s->aShared[i].fini(s->aShared[i].p);
-        free(s->aShared[i].p);
-        free(s->aShared[i].name);
-    }
-    free(s->aShared);
-    s->aShared = NULL;
-    s->nShared = 0;
-}

@@ -61,6 +61,9 @@ struct orr_shared {
     char *name;
     void *p;
     void (*fini)(void *);
+    bool state;        /* shared state (users recorded), else an observer */
+    uint32_t *aUser;   /* state: component ids that declared it, ascending */
+    size_t nUser, nUserAlloc;
 };
 
 struct orr_sim {
@@ -94,8 +97,12 @@ struct orr_sim {
     uint32_t blob_free; /* head of the free list: a handle, 0 = empty */
 
     struct orr_node_arena *nodes; /* orr_sim_nodes, created on first use */
-    struct orr_shared *aShared; /* orr_sim_shared objects, in creation order */
-    size_t nShared;
+    struct orr_shared *aShared; /* shared objects (shared.c), in creation order */
+    size_t nShared, nSharedAlloc;
+    uint32_t *aSharedIndex;     /* name hash -> index + 1 (0 = empty), open addressing */
+    size_t nSharedIndexCap;
+    uint32_t *aColoc;           /* union-find parents over component ids (shared.c) */
+    size_t nColoc;
 
     char **aKindName; /* trace kinds; index = kind */
     size_t nKind, nKindAlloc;

@@ -42,7 +42,7 @@ static void mon_fini(void *p)
 
 struct cohmon *cohmon_get(struct orr_sim *s)
 {
-    return orr_sim_shared(s, "hw.cache.cohmon", sizeof(struct cohmon), mon_fini);
+    return orr_sim_observer(s, "hw.cache.cohmon", sizeof(struct cohmon), mon_fini);
 }
 
 static size_t slot_of(uint64_t line, size_t cap)

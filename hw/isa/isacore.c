@@ -598,7 +598,7 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, at, t->c->keypath, "ram must be a multiple of 4 KiB");
         return ORR_ESCHEMA;
     }
-    t->sh = orr_sim_shared(t->c->sim, "isa.ram", sizeof *t->sh, shared_fini);
+    t->sh = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
     struct isa_shared *sh = t->sh;
     if (!sh->ram) {
         void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

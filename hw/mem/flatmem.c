@@ -49,7 +49,7 @@ static int flatmem_create(struct orr_component *c, const struct orr_params *p, s
     s->latency = orr_param_u64(p, "latency");
     if (memdev_ports_init(&s->ports, c, (unsigned)orr_param_u64(p, "ports")))
         return ORR_ENOMEM;
-    s->bytes = hostmem_for(c->sim, NULL, c->path);
+    s->bytes = hostmem_for(c, NULL);
     s->kError = orr_trace_kind(c, "mem.error");
     s->reads = orr_counter_new(c, "reads", "req");
     s->writes = orr_counter_new(c, "writes", "req");

@@ -10,21 +10,30 @@ static void hostmem_fini(void *p)
     linestore_free(&((struct hostmem *)p)->lines);
 }
 
-struct hostmem *hostmem_get(struct orr_sim *s, const char *name)
+/* "hostmem:NAME", NAME defaulting to the first dotted part of path. */
+static void key_of(char *key, size_t n, const char *name, const char *path)
 {
-    char key[160];
-    snprintf(key, sizeof key, "hostmem:%s", name);
-    return orr_sim_shared(s, key, sizeof(struct hostmem), hostmem_fini); /* zeroed = empty */
+    if (name && *name) {
+        snprintf(key, n, "hostmem:%s", name);
+        return;
+    }
+    size_t len = strcspn(path, ".");
+    snprintf(key, n, "hostmem:%.*s", (int)(len < 128 ? len : 127), path);
 }
 
-struct hostmem *hostmem_for(struct orr_sim *s, const char *name, const char *path)
+struct hostmem *hostmem_for(struct orr_component *c, const char *name)
 {
-    if (name && *name)
-        return hostmem_get(s, name);
-    char node[128];
-    size_t n = strcspn(path, ".");
-    snprintf(node, sizeof node, "%.*s", (int)(n < sizeof node ? n : sizeof node - 1), path);
-    return hostmem_get(s, node);
+    char key[160];
+    key_of(key, sizeof key, name, c->path);
+    /* zeroed = empty */
+    return orr_sim_shared_state(c, key, sizeof(struct hostmem), hostmem_fini);
+}
+
+const struct hostmem *hostmem_peek(const struct orr_sim *s, const char *path)
+{
+    char key[160];
+    key_of(key, sizeof key, NULL, path);
+    return orr_sim_shared_peek(s, key);
 }
 
 void hostmem_read(const struct hostmem *m, uint64_t addr, void *out, size_t n)

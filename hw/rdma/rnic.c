@@ -191,7 +191,7 @@ static int rnic_create(struct orr_component *c, const struct orr_params *p, stru
     s->aCq = calloc((size_t)s->max_cq + 1, sizeof *s->aCq);
     if (!s->aQp || !s->aCq)
         abort();
-    s->mem = hostmem_for(c->sim, NULL, c->path); /* the internal backend's bytes */
+    s->mem = hostmem_for(c, NULL); /* the internal backend's bytes */
     if (!s->data) /* bytes that arrive are not stored: software must know */
         s->mem->timing_only = true;
     stats_new(c, s);

@@ -334,13 +334,38 @@ void orr_blob_free(struct orr_sim *s, uint64_t h);
 /* Blocks allocated and not yet freed (a leak check for tests). */
 size_t orr_blob_live(const struct orr_sim *s);
 
-/* A per-simulation object shared by all components of cooperating types,
- * such as a verification monitor that watches every cache of a machine.
- * The first call creates it zeroed (size bytes); later calls with the same
- * name return the same object; fini (may be NULL) runs before it is freed
- * with the simulation. Behaviour still travels only through ports: a
- * shared object observes and checks, it never carries messages. */
-void *orr_sim_shared(struct orr_sim *s, const char *name, size_t size, void (*fini)(void *));
+/* Per-simulation objects that several components reach by name. Two kinds,
+ * never mixed under one name (a programming error: aborts):
+ *
+ *   observers     watch and check: a coherence monitor, a group's totals
+ *                 for the summary. What a component writes into one never
+ *                 changes what any component does, so a partitioned run
+ *                 may give each part its own and merge them.
+ *   shared state  carries state between components outside their ports:
+ *                 guest RAM and its futex table shared by ISA cores, a
+ *                 node's memory bytes shared by its memory device, RNIC and
+ *                 software. Every component that touches one declares it,
+ *                 from create or start (later is a programming error:
+ *                 aborts), and the engine records who: components that
+ *                 share state must run together (orr_sim_colocation), which
+ *                 a partitioner asks before it splits a model.
+ *
+ * The first call creates the object zeroed (size bytes); later calls with
+ * the same name return the same object; fini (may be NULL) runs before it
+ * is freed with the simulation. Finding a name is a hash lookup. */
+void *orr_sim_observer(struct orr_sim *s, const char *name, size_t size, void (*fini)(void *));
+void *orr_sim_shared_state(struct orr_component *c, const char *name, size_t size,
+                           void (*fini)(void *));
+/* The ids of the components that declared shared state `name`, ascending
+ * (*ids valid until the next declaration); 0 if there is no such state. */
+size_t orr_sim_shared_users(const struct orr_sim *s, const char *name, const uint32_t **ids);
+/* The object called name, without declaring anything: for tools and tests
+ * that read shared state after a run. NULL if there is none. */
+void *orr_sim_shared_peek(const struct orr_sim *s, const char *name);
+/* The smallest component id that must run with component id: the
+ * components joined, directly or through others, by shared state they
+ * declared. A component that shares nothing is its own. */
+uint32_t orr_sim_colocation(const struct orr_sim *s, uint32_t id);
 
 /* Self-timer: an event for c itself after delay, carrying tag and two words. */
 void orr_timer(struct orr_component *c, orr_time_t delay, uint16_t tag, uint64_t a, uint64_t b);

@@ -47,6 +47,7 @@ struct host {
     uint64_t rd_addr;
     uint32_t rd_len;
     unsigned raw_kind; /* send this (bad) message kind at start, if set */
+    struct hostmem *bytes; /* the node's memory, which the rnic's backend serves */
 };
 
 typedef void (*script_fn)(struct host *h, int ev, size_t i);
@@ -70,6 +71,7 @@ static int host_create(struct orr_component *c, const struct orr_params *p, stru
     h->mem = orr_port_add(c, "mem");
     h->node = (uint32_t)orr_param_u64(p, "node");
     h->raw_kind = (unsigned)orr_param_u64(p, "raw_kind");
+    h->bytes = hostmem_for(c, NULL); /* shared state: declared while building */
     return 0;
 }
 
@@ -216,7 +218,7 @@ static uint8_t pattern(uint64_t addr, unsigned seed)
 /* The node's memory, which the rnic's internal backend serves. */
 static struct linestore *node_lines(struct host *h)
 {
-    return &hostmem_for(h->c->sim, NULL, h->c->path)->lines;
+    return &h->bytes->lines;
 }
 
 /* Write pattern bytes (seed) at [addr, addr+len), line-aligned. */

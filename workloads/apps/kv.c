@@ -112,7 +112,9 @@ static struct zipf *zipf_get(struct orr_component *c, uint32_t keys, uint64_t th
 {
     char name[96];
     snprintf(name, sizeof name, "workloads.kv.zipf.%u.%llu", keys, (unsigned long long)theta_q32);
-    struct zipf *z = orr_sim_shared(c->sim, name, sizeof *z, zipf_fini);
+    /* a table every client computes alike, built once: an observer, since
+     * building it again would give the same bytes */
+    struct zipf *z = orr_sim_observer(c->sim, name, sizeof *z, zipf_fini);
     if (z->aCdf)
         return z;
     /* aRoot[k] = 2^(-2^-(k+1)) in Q62 */
@@ -357,7 +359,7 @@ static int kv_create(struct orr_component *c, const struct orr_params *p, struct
     if (parse_fixed(orr_param_str(p, "get_ratio"), 1, &ratio) || ratio > (UINT64_C(1) << 32))
         return kv_error(c, p, "get_ratio", d, "get_ratio must be a decimal number from 0 to 1");
     s->get_ppm = (uint32_t)((ratio * 1000000 + (UINT64_C(1) << 31)) >> 32);
-    s->tot = orr_sim_shared(c->sim, "workloads.kv.totals", sizeof *s->tot, NULL);
+    s->tot = orr_sim_observer(c->sim, "workloads.kv.totals", sizeof *s->tot, NULL);
     if (s->server) {
         for (uint32_t n = 0; n < a->nodes; n++)
             if (n != a->node)

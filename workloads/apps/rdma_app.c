@@ -38,7 +38,7 @@ static struct rapp_group *group_get(struct orr_component *c)
 {
     char name[96];
     snprintf(name, sizeof name, "workloads.rdma_app.%s", c->type->name);
-    return orr_sim_shared(c->sim, name, sizeof(struct rapp_group), NULL);
+    return orr_sim_observer(c->sim, name, sizeof(struct rapp_group), NULL);
 }
 
 static void group_end(struct rapp *a, bool ok)
@@ -251,6 +251,7 @@ void rapp_create(struct rapp *a, struct orr_component *c, const struct orr_param
     a->stalls = orr_counter_new(c, "stalls", "event");
     a->v_time = orr_value_new(c, "run_time", "us");
     a->group = group_get(c);
+    a->mem = hostmem_for(c, NULL); /* shared state: declared while building */
     a->group->members++;
 }
 
@@ -339,12 +340,7 @@ void rapp_recv(struct rapp *a, uint32_t qi, uint64_t wr_id, uint64_t laddr, uint
  * charges its own compute time. An rnic with host_memory_data: false marks
  * the memory timing-only: then there are no bytes (rapp_mem_real says so). */
 
-static struct hostmem *node_mem(struct rapp *a)
-{
-    if (!a->mem)
-        a->mem = hostmem_for(a->c->sim, NULL, a->c->path);
-    return a->mem;
-}
+static struct hostmem *node_mem(struct rapp *a) { return a->mem; }
 
 bool rapp_mem_real(struct rapp *a) { return !node_mem(a)->timing_only; }
 

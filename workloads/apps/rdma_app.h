@@ -23,7 +23,7 @@
  *
  * Group. The components of one type in a simulation form a group (one
  * collective, one KV service, one incast) sharing an observer object
- * (orr_sim_shared): who started when, who finished or failed. It only
+ * (orr_sim_observer): who started when, who finished or failed. It only
  * observes — behaviour travels through the rnic — and the component that
  * calls rapp_group_report reports the group's figures.
  *

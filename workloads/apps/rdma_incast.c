@@ -146,7 +146,7 @@ static int inc_create(struct orr_component *c, const struct orr_params *p, struc
                        "cluster (%u nodes)", s->target_node, a->nodes);
         return ORR_ESCHEMA;
     }
-    s->sh = orr_sim_shared(c->sim, "workloads.rdma_incast", sizeof *s->sh, shared_fini);
+    s->sh = orr_sim_observer(c->sim, "workloads.rdma_incast", sizeof *s->sh, shared_fini);
     if (s->target) {
         for (uint32_t n = 0; n < a->nodes; n++)
             if (n != a->node)
