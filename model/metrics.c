@@ -7,10 +7,8 @@
 #include <string.h>
 
 const struct orr_metric_doc orr_link_metrics[] = {
-    {"<PORT>.tx_bytes", "B", ORR_METRIC_COUNTER,
-     "bytes sent out of linked port PORT (engine: every link end)"},
-    {"<PORT>.tx_msgs", "msg", ORR_METRIC_COUNTER,
-     "messages sent out of linked port PORT (engine: every link end)"},
+    {"<PORT>.tx_bytes", "B", ORR_METRIC_COUNTER, "bytes sent out of port PORT over its link"},
+    {"<PORT>.tx_msgs", "msg", ORR_METRIC_COUNTER, "messages sent out of port PORT over its link"},
     {"<PORT>.tx_util", "ratio", ORR_METRIC_VALUE,
      "share of the run PORT's direction of the link spent serialising (links with a "
      "bandwidth)"},
