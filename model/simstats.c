@@ -125,16 +125,20 @@ struct orr_histogram *orr_histogram_new(struct orr_component *c, const char *nam
 
 /* Whether docs declare a stat that appears among a run's metrics as name
  * (in unit, unless unit is NULL): the stat's name is name itself or name
- * less one of its kind's field suffixes. */
-static bool docs_declare(const struct orr_metric_doc *docs, const char *name, const char *unit)
+ * less one of its kind's field suffixes. Returns the metric's unit or
+ * NULL. */
+static const char *docs_declare(const struct orr_metric_doc *docs, const char *name,
+                                const char *unit)
 {
+    size_t len = strlen(name);
     for (const struct orr_metric_doc *m = docs; m && m->name; m++) {
         size_t nf;
         const struct orr_metric_field *f = orr_metric_fields(m->kind, &nf);
         for (size_t i = 0; i < nf; i++) {
-            if (unit && strcmp(unit, f[i].plain ? "" : m->unit) != 0)
+            const char *mu = f[i].plain ? "" : m->unit;
+            size_t lsuf = f[i].suffix ? strlen(f[i].suffix) + 1 : 0;
+            if (unit && strcmp(unit, mu) != 0)
                 continue;
-            size_t len = strlen(name), lsuf = f[i].suffix ? strlen(f[i].suffix) + 1 : 0;
             if (lsuf && (len <= lsuf || name[len - lsuf] != '.' ||
                          strcmp(name + len - lsuf + 1, f[i].suffix) != 0))
                 continue;
@@ -144,18 +148,20 @@ static bool docs_declare(const struct orr_metric_doc *docs, const char *name, co
             memcpy(stat, name, len - lsuf);
             stat[len - lsuf] = 0;
             if (orr_metric_name_match(m->name, stat))
-                return true;
+                return mu;
         }
     }
-    return false;
+    return NULL;
 }
 
-bool orr_metric_declared(const struct orr_component *c, const char *name, const char *unit)
+const char *orr_metric_declared(const struct orr_component *c, const char *name,
+                                const char *unit)
 {
-    return docs_declare(c->type->metrics, name, unit) || docs_declare(orr_link_metrics, name, unit);
+    const char *u = docs_declare(c->type->metrics, name, unit);
+    return u ? u : docs_declare(orr_link_metrics, name, unit);
 }
 
-bool orr_run_metric_declared(const char *name, const char *unit)
+const char *orr_run_metric_declared(const char *name, const char *unit)
 {
     return docs_declare(orr_run_metrics, name, unit);
 }
