@@ -474,12 +474,13 @@ static void nearest_registered(const struct orr_sim *s, const char *name, char *
 static void report_missing(const struct orr_sim *s, const struct orr_budget *b,
                            const struct metric_lookup *m, struct orr_diag *d)
 {
-    char near[800], why[256];
+    char near[800], why[512];
     nearest_registered(s, b->metric, near, sizeof near);
     if (m->comp)
         snprintf(why, sizeof why, "component '%s' (type %s) declares no metric '%s' "
-                 "(see `orrery list %s`)", m->comp->path, m->comp->type->name,
-                 b->metric + strlen(m->comp->path) + 1, m->comp->type->name);
+                 "(see `orrery list %s`, and `orrery list metrics` for its linked ports)",
+                 m->comp->path, m->comp->type->name, b->metric + strlen(m->comp->path) + 1,
+                 m->comp->type->name);
     else if (m->run)
         snprintf(why, sizeof why, "the run reports no metric '%s' (see `orrery list metrics`)",
                  b->metric + strlen(ORR_RUN_COMPONENT) + 1);

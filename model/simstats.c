@@ -154,11 +154,29 @@ static const char *docs_declare(const struct orr_metric_doc *docs, const char *n
     return NULL;
 }
 
+/* Link metrics exist only for c's linked ports (link_stats in sim.c), and
+ * tx_util only where the link has a bandwidth. */
+static const char *link_declared(const struct orr_component *c, const char *name,
+                                 const char *unit)
+{
+    const char *u = docs_declare(orr_link_metrics, name, unit);
+    const char *dot = strrchr(name, '.');
+    if (!u || !dot)
+        return NULL;
+    for (size_t i = 0; i < c->nPort; i++) {
+        const struct orr_port *p = c->aPort[i];
+        if (p->link && strlen(p->name) == (size_t)(dot - name) &&
+            strncmp(p->name, name, (size_t)(dot - name)) == 0)
+            return strcmp(dot + 1, "tx_util") == 0 && !p->link->bw_bps ? NULL : u;
+    }
+    return NULL;
+}
+
 const char *orr_metric_declared(const struct orr_component *c, const char *name,
                                 const char *unit)
 {
     const char *u = docs_declare(c->type->metrics, name, unit);
-    return u ? u : docs_declare(orr_link_metrics, name, unit);
+    return u ? u : link_declared(c, name, unit);
 }
 
 const char *orr_run_metric_declared(const char *name, const char *unit)

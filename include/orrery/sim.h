@@ -389,10 +389,11 @@ bool orr_sim_check(const struct orr_sim *s);
 
 /* Whether component c can report the metric called name, as results and
  * budgets name it ("rx_packets", "latency.p99", "depth.max"), by its type's
- * metrics table or the engine's link metrics: the metric's unit ("" for a
- * plain number), or NULL if no declaration allows it. If unit is not NULL,
- * only metrics in that unit count. It goes by declarations: a declared
- * family member (a task's stats) may still be absent from a run. */
+ * metrics table or the engine's link metrics of its linked ports: the
+ * metric's unit ("" for a plain number), or NULL if none allows it. If
+ * unit is not NULL, only metrics in that unit count. It goes by
+ * declarations: a declared family member (a task's stats) may still be
+ * absent from a run. */
 const char *orr_metric_declared(const struct orr_component *c, const char *name,
                                 const char *unit);
 /* The same for the run-level metrics (orr_run_metrics: "events", ...). */

@@ -78,6 +78,22 @@ expect_out "did you mean 'node0\.t1\.wakeup_latency\.p9[09]', 'node0\.t1\.wakeup
 expect_exit 2 "undeclared run metric" -- "$ORRERY" validate edf.yaml --set 'budgets.sim.evnts="> 0"'
 expect_out "the run reports no metric 'evnts'.*did you mean 'sim\.events'" "run metrics are checked too"
 expect_exit 0 "run and link metrics are declared" -- "$ORRERY" validate edf.yaml --set 'budgets.sim.events="> 0"'
+# the engine's link metrics exist for linked ports (tx_util with a bandwidth)
+cat > links.yaml <<'YAML'
+stop: {duration: 10us}
+components:
+  gen: {type: traffic_gen, dests: [snk], count: 3}
+  snk: {type: sink}
+links:
+  - {from: gen.out, to: snk.in, latency: 10ns}
+budgets:
+  gen.out.tx_bytes: "> 1B"
+  snk.in.tx_msgs: "== 0"
+YAML
+expect_exit 0 "link metrics of linked ports" -- "$ORRERY" validate links.yaml
+expect_exit 2 "tx_util without a bandwidth" -- "$ORRERY" validate links.yaml --set 'budgets.gen.out.tx_util="< 50%"'
+expect_out "declares no metric 'out\.tx_util'" "tx_util refused"
+expect_exit 0 "tx_util with a bandwidth" -- "$ORRERY" validate links.yaml --set 'budgets.gen.out.tx_util="< 50%"' --set links.0.bandwidth=10Gbps
 # a declared family with no such member: only the run can tell
 expect_exit 2 "missing metric" -- "$ORRERY" run edf.yaml --db bad.db --trace t.trace --set 'budgets.node0.t9.jobs="== 0"'
 expect_out "budgets\.node0\.t9\.jobs: no metric 'node0\.t9\.jobs' in this run" "missing metric named"

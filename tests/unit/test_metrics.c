@@ -205,7 +205,8 @@ static void test_type_without_table_aborts(void **state)
 }
 
 /* Link stats are the engine's: allowed on any type, even one that
- * declares nothing, and reported under the port's name. */
+ * declares nothing, reported under the port's name, and declared only for
+ * linked ports. */
 static void test_link_stats_are_the_engines(void **state)
 {
     (void)state;
@@ -223,6 +224,11 @@ static void test_link_stats_are_the_engines(void **state)
     assert_string_equal(st.name, "a.tx_util");
     assert_string_equal(st.unit, "ratio");
     assert_int_equal(st.kind, ORR_METRIC_VALUE);
+    const struct orr_component *x = orr_sim_find(s, "x");
+    assert_string_equal(orr_metric_declared(x, "a.tx_bytes", "B"), "B");
+    assert_string_equal(orr_metric_declared(x, "a.tx_util", NULL), "ratio");
+    assert_null(orr_metric_declared(x, "b.tx_bytes", NULL)); /* no port b */
+    assert_null(orr_metric_declared(x, "a.tx_msgs", "B"));
     orr_sim_destroy(s);
     orr_diag_free(&d);
 }
@@ -243,7 +249,7 @@ static void test_declared_flat_names(void **state)
     assert_null(orr_metric_declared(c, "x.y.lat.count", "ps"));
     assert_null(orr_metric_declared(c, "x.y.lat", NULL)); /* histograms only by field */
     assert_null(orr_metric_declared(c, "x.y.lat.p98", NULL));
-    assert_string_equal(orr_metric_declared(c, "a.tx_bytes", "B"), "B"); /* the engine's */
+    assert_null(orr_metric_declared(c, "a.tx_bytes", NULL)); /* port a is not linked */
     assert_string_equal(orr_run_metric_declared("events", NULL), "event");
     assert_null(orr_run_metric_declared("evnts", NULL));
     orr_sim_destroy(s);
