@@ -73,7 +73,7 @@ static void params_json(struct orr_json *j, const struct orr_param *p)
 static void print_metrics_text(const struct orr_metric_doc *m, const char *indent)
 {
     for (; m && m->name; m++)
-        printf("%s%-26s %-8s %-9s %s\n", indent, m->name, *m->unit ? m->unit : "-",
+        printf("%s%-26s %-8s %-10s %s\n", indent, m->name, *m->unit ? m->unit : "-",
                orr_metric_kind_name(m->kind), m->help);
 }
 
