@@ -1,6 +1,6 @@
 /* `orrery list`: what the simulator knows — component types with their
- * keys, defaults, ports and faults; the scenario file's top-level keys; and
- * the scenarios in a folder. Generated from the same descriptors the loader
+ * keys, defaults, ports, metrics and faults; the metrics the engine adds;
+ * the scenario file's top-level keys; and the scenarios in a folder. Generated from the same descriptors the loader
  * validates against, so it cannot drift from the code. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -16,12 +16,14 @@
 #include "orrery/scenario.h"
 
 static const char list_help[] =
-    "Usage: orrery list [types | TYPE | keys | scenarios [DIR]] [--json]\n"
+    "Usage: orrery list [types | TYPE | keys | metrics | scenarios [DIR]] [--json]\n"
     "\n"
     "  (nothing)        component types, then scenarios\n"
     "  types            component types, one line each\n"
-    "  TYPE             one type: its keys (type, default, help), ports, faults\n"
+    "  TYPE             one type: its keys (type, default, help), ports, metrics\n"
+    "                   (name, unit, kind, help) and faults\n"
     "  keys             the top-level scenario keys and their sub-keys\n"
+    "  metrics          the metrics the engine adds: per linked port, per run\n"
     "  scenarios [DIR]  scenario files under DIR (default: ./scenarios, or\n"
     "                   $ORRERY_SCENARIOS) with their names and descriptions\n"
     "\n"
@@ -96,6 +98,28 @@ static void params_json(struct orr_json *j, const struct orr_param *p)
     orr_json_arr_end(j);
 }
 
+/* One metric per line: name, unit ("-" for a plain number), kind, help. */
+static void print_metrics_text(const struct orr_metric_doc *m, const char *indent)
+{
+    for (; m && m->name; m++)
+        printf("%s%-26s %-8s %-10s %s\n", indent, m->name, *m->unit ? m->unit : "-",
+               orr_metric_kind_name(m->kind), m->help);
+}
+
+static void metrics_json(struct orr_json *j, const struct orr_metric_doc *m)
+{
+    orr_json_arr_begin(j);
+    for (; m && m->name; m++) {
+        orr_json_obj_begin(j);
+        orr_json_key(j, "name"), orr_json_str(j, m->name);
+        orr_json_key(j, "unit"), orr_json_str(j, m->unit);
+        orr_json_key(j, "kind"), orr_json_str(j, orr_metric_kind_name(m->kind));
+        orr_json_key(j, "help"), orr_json_str(j, m->help);
+        orr_json_obj_end(j);
+    }
+    orr_json_arr_end(j);
+}
+
 static void type_text(const struct orr_component_type *t)
 {
     printf("%s — %s\n\n  keys (besides `type: %s`):\n", t->name, t->summary, t->name);
@@ -103,6 +127,13 @@ static void type_text(const struct orr_component_type *t)
     printf("\n  ports:\n");
     for (const struct orr_port_doc *p = t->ports; p && p->name; p++)
         printf("    %-18s %s\n", p->name, p->help);
+    if (t->metrics && t->metrics[0].name) {
+        printf("\n  metrics (COMPONENT.NAME; <X> is one part of a name, <X...> may hold dots):\n");
+        print_metrics_text(t->metrics, "    ");
+        if (t->ports && t->ports[0].name)
+            printf("    and for each linked port the engine's PORT.tx_bytes, PORT.tx_msgs, "
+                   "PORT.tx_util (`orrery list metrics`)\n");
+    }
     if (t->faults && t->faults[0].name) {
         printf("\n  faults:\n");
         for (const struct orr_fault_desc *f = t->faults; f->name; f++) {
@@ -129,6 +160,7 @@ static void type_json(struct orr_json *j, const struct orr_component_type *t)
         orr_json_obj_end(j);
     }
     orr_json_arr_end(j);
+    orr_json_key(j, "metrics"), metrics_json(j, t->metrics);
     orr_json_key(j, "faults");
     orr_json_arr_begin(j);
     for (const struct orr_fault_desc *f = t->faults; f && f->name; f++) {
@@ -211,6 +243,26 @@ static void list_keys(bool json, struct orr_json *j)
         orr_json_obj_end(j);
     else
         printf("faults[] entries also take the keys of their fault (orrery list TYPE).\n");
+}
+
+/* The engine's own metrics: what every linked port and every run report
+ * besides the metrics of the components' types. */
+static void list_engine_metrics(bool json, struct orr_json *j)
+{
+    if (json) {
+        orr_json_obj_begin(j);
+        orr_json_key(j, "ports"), metrics_json(j, orr_link_metrics);
+        orr_json_key(j, "run"), metrics_json(j, orr_run_metrics);
+        orr_json_obj_end(j);
+        return;
+    }
+    printf("each linked port of every component (COMPONENT.NAME):\n");
+    print_metrics_text(orr_link_metrics, "  ");
+    printf("\nevery run (" ORR_RUN_COMPONENT ".NAME):\n");
+    print_metrics_text(orr_run_metrics, "  ");
+    printf("\nA component type's own metrics: `orrery list TYPE`. Histograms appear as "
+           "NAME.count, .mean,\n.min, .p50, .p90, .p99, .p999 and .max; gauges as NAME and "
+           "NAME.max.\n");
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -327,6 +379,8 @@ int cmd_list(int argc, char **argv)
         list_types(json, &j);
     } else if (strcmp(what, "keys") == 0) {
         list_keys(json, &j);
+    } else if (strcmp(what, "metrics") == 0) {
+        list_engine_metrics(json, &j);
     } else if (strcmp(what, "scenarios") == 0) {
         rc = list_scenarios(dir, json, &j);
     } else {

@@ -4,10 +4,12 @@
  * Order matters for "nothing half-written": the scenario is validated, the
  * database opened and the trace started (as PATH.tmp) before anything runs;
  * the trace is renamed into place and the run row committed only after the
- * run ends. Budgets (docs/budgets.md) are checked between the end of the run
- * and those writes: a budget naming no metric is bad input and leaves
- * nothing behind; a budget that fails is stored with the run and makes the
- * exit status 1. */
+ * run ends. Budgets (docs/budgets.md) name metrics the scenario's types
+ * declare (orr_scenario_open refuses others before anything is opened);
+ * they are checked between the end of the run and those writes: a budget
+ * whose metric the run did not produce is bad input and leaves nothing
+ * behind; a budget that fails is stored with the run and makes the exit
+ * status 1. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <inttypes.h>
@@ -56,8 +58,9 @@ static const char run_help[] =
     "  1    a budget failed, or a model reported a failure such as a broken\n"
     "       kernel invariant (the run is stored; status 'failed' for the latter)\n"
     "  2    bad input or usage (nothing is run or written; a budget naming a\n"
-    "       metric the run does not have is reported after the run, and\n"
-    "       nothing is written), or the trace or database could not be written\n"
+    "       metric no component declares is refused before the run, one whose\n"
+    "       declared metric the run did not produce after it, and nothing is\n"
+    "       written), or the trace or database could not be written\n"
     "       (nothing half-written is left); also when a model outside Orrery (a\n"
     "       tlm_target's SystemC target) answers with an error: that run is\n"
     "       stored as failed and its trace records the error\n"

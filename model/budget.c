@@ -1,5 +1,6 @@
 /* Performance budgets (include/orrery/budget.h): parse `budgets:` bounds
- * when a scenario loads, and check them against a finished run's metrics.
+ * when a scenario loads, check that each names a metric the built
+ * simulation can report, and check them against a finished run's metrics.
  *
  * Parsing a bound:  OP  [space]  NUMBER  [space]  [UNIT]
  * The unit decides the kind: none -> plain, "%" -> percent, otherwise the
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "orrery/error.h"
+#include "orrery/sim.h"
 #include "orrery/units.h"
 
 static const char *const kOpName[] = {"<=", "<", ">=", ">", "==", "!="};
@@ -256,9 +258,7 @@ static const struct orr_metric *find_metric(const struct orr_metric *a, size_t n
     return NULL;
 }
 
-/* The metric names closest to name (edit distance on the full
- * component.metric name), for "did you mean": up to three, best first,
- * written into buf as "'a', 'b'". Empty when none is close. */
+/* Edit distance of two names; SIZE_MAX for names too long to compare. */
 static size_t edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -283,35 +283,67 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* The full metric names (component.metric) closest to a wanted one, for
+ * "did you mean": up to three, best first; names further than a third of
+ * the wanted name's length (plus two) are not offered. */
+struct nearest {
+    const char *want;
+    size_t limit, best[3];
+    char name[3][256];
+};
+
+static void nearest_init(struct nearest *nr, const char *want)
+{
+    memset(nr, 0, sizeof *nr);
+    nr->want = want;
+    nr->limit = strlen(want) / 3 + 2;
+    for (int k = 0; k < 3; k++)
+        nr->best[k] = SIZE_MAX;
+}
+
+/* Offer component + "." + metric (component "" : metric alone). */
+static void nearest_offer(struct nearest *nr, const char *component, const char *metric)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%s%s%s", component, *component ? "." : "", metric);
+    size_t lw = strlen(nr->want), lf = strlen(full);
+    if ((lw > lf ? lw - lf : lf - lw) > nr->limit) /* cheap: distance >= length difference */
+        return;
+    size_t dist = edit_distance(nr->want, full);
+    if (dist > nr->limit)
+        return;
+    for (int k = 0; k < 3; k++) {
+        if (strcmp(nr->name[k], full) == 0)
+            return; /* a name listed twice (a gauge's fields, a duplicate) */
+        if (dist < nr->best[k]) {
+            for (int m = 2; m > k; m--) {
+                nr->best[m] = nr->best[m - 1];
+                memcpy(nr->name[m], nr->name[m - 1], sizeof nr->name[m]);
+            }
+            nr->best[k] = dist;
+            memcpy(nr->name[k], full, sizeof full);
+            return;
+        }
+    }
+}
+
+/* "'a', 'b'" into buf; empty when nothing was close. */
+static void nearest_format(const struct nearest *nr, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int k = 0; k < 3 && nr->best[k] != SIZE_MAX && used < len; k++)
+        used += (size_t)snprintf(buf + used, len - used, "%s'%s'", k ? ", " : "", nr->name[k]);
+}
+
 static void nearest_metrics(const struct orr_metric *a, size_t n, const char *name, char *buf,
                             size_t len)
 {
-    size_t best[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX}, idx[3] = {0, 0, 0};
-    size_t limit = strlen(name) / 3 + 2;
-    for (size_t i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, "%s%s%s", a[i].component, *a[i].component ? "." : "",
-                 a[i].name);
-        size_t dist = edit_distance(name, full);
-        if (dist > limit)
-            continue;
-        for (int k = 0; k < 3; k++)
-            if (dist < best[k]) {
-                for (int m = 2; m > k; m--) {
-                    best[m] = best[m - 1];
-                    idx[m] = idx[m - 1];
-                }
-                best[k] = dist;
-                idx[k] = i;
-                break;
-            }
-    }
-    size_t used = 0;
-    buf[0] = 0;
-    for (int k = 0; k < 3 && best[k] != SIZE_MAX && used < len; k++)
-        used += (size_t)snprintf(buf + used, len - used, "%s'%s%s%s'", k ? ", " : "",
-                                 a[idx[k]].component, *a[idx[k]].component ? "." : "",
-                                 a[idx[k]].name);
+    struct nearest nr;
+    nearest_init(&nr, name);
+    for (size_t i = 0; i < n; i++)
+        nearest_offer(&nr, a[i].component, a[i].name);
+    nearest_format(&nr, buf, len);
 }
 
 static bool evaluate(const struct orr_budget_bound *b, double v, double *margin)
@@ -370,5 +402,114 @@ int orr_budgets_check(const struct orr_budget *aBudget, size_t nBudget,
         *nFail = 0;
     }
     *aOut = a;
+    return rc;
+}
+
+/* ------------------------------------------------------ before the run */
+
+/* What the built simulation says about one budget's metric. */
+struct metric_lookup {
+    const struct orr_component *comp; /* the longest component path that prefixes it */
+    bool run;                         /* it starts with ORR_RUN_COMPONENT "." */
+    const char *unit;                 /* of a declared metric it names; NULL if none */
+    bool fits;                        /* a declared metric it names suits the bound */
+};
+
+/* Try every split of name into COMPONENT.METRIC (paths hold dots too),
+ * and the run-level metrics under ORR_RUN_COMPONENT. */
+static void lookup_metric(const struct orr_sim *s, const char *name, const char *need,
+                          struct metric_lookup *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(name);
+    char *path = malloc(len + 1);
+    if (!path)
+        abort();
+    for (const char *dot = strchr(name, '.'); dot && !out->fits; dot = strchr(dot + 1, '.')) {
+        memcpy(path, name, (size_t)(dot - name));
+        path[dot - name] = 0;
+        const struct orr_component *c = orr_sim_find(s, path);
+        const char *unit = NULL, *fit = NULL;
+        if (c) {
+            out->comp = c;
+            unit = orr_metric_declared(c, dot + 1, NULL);
+            fit = need ? orr_metric_declared(c, dot + 1, need) : unit;
+        }
+        if (!unit && strcmp(path, ORR_RUN_COMPONENT) == 0) {
+            out->run = true;
+            unit = orr_run_metric_declared(dot + 1, NULL);
+            fit = need ? orr_run_metric_declared(dot + 1, need) : unit;
+        }
+        if (unit && !out->unit)
+            out->unit = unit;
+        out->fits = fit != NULL;
+    }
+    free(path);
+}
+
+/* The metrics of the simulation as built (every registered stat, by the
+ * names a run reports) closest to name. */
+static void nearest_registered(const struct orr_sim *s, const char *name, char *buf,
+                               size_t len)
+{
+    struct nearest nr;
+    nearest_init(&nr, name);
+    for (size_t i = 0; orr_run_metrics[i].name; i++)
+        nearest_offer(&nr, ORR_RUN_COMPONENT, orr_run_metrics[i].name);
+    for (size_t i = 0; i < orr_sim_stat_count(s); i++) {
+        struct orr_stat_info st;
+        orr_sim_stat(s, i, &st);
+        size_t nf;
+        const struct orr_metric_field *f = orr_metric_fields(st.kind, &nf);
+        for (size_t k = 0; k < nf; k++) {
+            char metric[256];
+            snprintf(metric, sizeof metric, "%s%s%s", st.name, f[k].suffix ? "." : "",
+                     f[k].suffix ? f[k].suffix : "");
+            nearest_offer(&nr, st.component->path, metric);
+        }
+    }
+    nearest_format(&nr, buf, len);
+}
+
+static void report_missing(const struct orr_sim *s, const struct orr_budget *b,
+                           const struct metric_lookup *m, struct orr_diag *d)
+{
+    char near[800], why[512];
+    nearest_registered(s, b->metric, near, sizeof near);
+    if (m->comp)
+        snprintf(why, sizeof why, "component '%s' (type %s) declares no metric '%s' "
+                 "(see `orrery list %s`, and `orrery list metrics` for its linked ports)",
+                 m->comp->path, m->comp->type->name, b->metric + strlen(m->comp->path) + 1,
+                 m->comp->type->name);
+    else if (m->run)
+        snprintf(why, sizeof why, "the run reports no metric '%s' (see `orrery list metrics`)",
+                 b->metric + strlen(ORR_RUN_COMPONENT) + 1);
+    else
+        snprintf(why, sizeof why, "it names no component (a budget is COMPONENT.METRIC, as "
+                 "`orrery run` prints them)");
+    orr_diag_error(d, &b->mark, b->keypath, "no metric '%s' can exist in this scenario: %s%s%s%s",
+                   b->metric, why, *near ? "; did you mean " : "", near, *near ? "?" : "");
+}
+
+int orr_budgets_check_names(const struct orr_budget *aBudget, size_t nBudget,
+                            const struct orr_sim *s, struct orr_diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < nBudget; i++) {
+        const struct orr_budget *b = &aBudget[i];
+        const char *need = orr_budget_unit_metric(b->bound.unit);
+        struct metric_lookup m;
+        lookup_metric(s, b->metric, need, &m);
+        if (m.fits)
+            continue;
+        rc = ORR_ESCHEMA;
+        if (!m.unit)
+            report_missing(s, b, &m, d);
+        else /* the words of the after-run check (orr_budgets_check) */
+            orr_diag_error(d, &b->mark, b->keypath,
+                           "bound '%s' has a unit for metrics in %s, but '%s' is in '%s'%s",
+                           b->text, need, b->metric, m.unit,
+                           *m.unit ? "" : " (a plain number: write the bound without a unit)");
+    }
     return rc;
 }

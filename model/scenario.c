@@ -19,7 +19,8 @@ const struct orr_param orr_scenario_params[] = {
     {"faults", ORR_P_SEQ, "[]", 0, "list of faults: {at: TIME, component: C, fault: F, ...}"},
     {"trace", ORR_P_MAP, "{}", 0, "trace settings (see trace.*)"},
     {"budgets", ORR_P_MAP, "{}", 0,
-     "performance budgets: METRIC: \"<= 150ns\" (docs/budgets.md); checked after `run`"},
+     "performance budgets: METRIC: \"<= 150ns\" (docs/budgets.md); the metric must exist "
+     "(checked when built), the bound is checked after `run`"},
     {"sweep", ORR_P_MAP, "{}", 0,
      "axes, repeat and sample for `orrery sweep` (docs/sweeps.md); `run` ignores it"},
     {NULL},
@@ -355,6 +356,9 @@ int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *con
         rc = check_stoppable(sc, d);
     if (rc == 0)
         rc = orr_sim_start(sc->sim, d);
+    /* every stat now exists; a budget on a metric that cannot is bad input */
+    if (rc == 0)
+        rc = orr_budgets_check_names(sc->aBudget, sc->nBudget, sc->sim, d);
     return rc;
 }
 

@@ -415,13 +415,17 @@ static void link_stats(struct orr_link *l, int side)
 {
     struct orr_port *p = l->end[side];
     char name[256];
+    /* the engine's own stats, declared in orr_link_metrics, not by the type */
     snprintf(name, sizeof name, "%s.tx_bytes", p->name);
-    l->dir[side].bytes = orr_counter_new(p->owner, name, "B");
+    l->dir[side].bytes =
+        &orr__stat_add(p->owner, orr_link_metrics, ORR_METRIC_COUNTER, name, "B")->u.counter;
     snprintf(name, sizeof name, "%s.tx_msgs", p->name);
-    l->dir[side].msgs = orr_counter_new(p->owner, name, "msg");
+    l->dir[side].msgs =
+        &orr__stat_add(p->owner, orr_link_metrics, ORR_METRIC_COUNTER, name, "msg")->u.counter;
     if (l->bw_bps) {
         snprintf(name, sizeof name, "%s.tx_util", p->name);
-        l->dir[side].util = orr_value_new(p->owner, name, "ratio");
+        l->dir[side].util =
+            &orr__stat_add(p->owner, orr_link_metrics, ORR_METRIC_VALUE, name, "ratio")->u.value;
     }
 }
 

@@ -22,11 +22,9 @@ struct orr_link {
     struct orr_link_dir dir[2]; /* dir[s] carries messages sent by end[s] */
 };
 
-enum orr_stat_kind { ORR_STAT_COUNTER, ORR_STAT_GAUGE, ORR_STAT_VALUE, ORR_STAT_HIST };
-
 struct orr_stat_entry {
     uint32_t comp;
-    enum orr_stat_kind kind;
+    enum orr_metric_kind kind;
     char *name, *unit;
     union {
         struct orr_counter counter;
@@ -138,8 +136,11 @@ struct orr_sim {
 #define ORR_STAT_CHUNK 256
 #define ORR_DIGEST_BATCH 64 /* records buffered before hashing */
 
-struct orr_stat_entry *orr__stat_add(struct orr_component *c, enum orr_stat_kind kind,
-                                     const char *name, const char *unit);
+/* Register a stat on c that docs declares (the type's metrics, or the
+ * engine's orr_link_metrics for link stats); aborts if none does. */
+struct orr_stat_entry *orr__stat_add(struct orr_component *c, const struct orr_metric_doc *docs,
+                                     enum orr_metric_kind kind, const char *name,
+                                     const char *unit);
 struct orr_stat_entry *orr__stat_at(const struct orr_sim *s, size_t i);
 void orr__stats_free(struct orr_sim *s);
 void orr__stats_flatten(struct orr_sim *s);

@@ -22,11 +22,61 @@ struct orr_stat_entry *orr__stat_at(const struct orr_sim *s, size_t i)
     return &s->aStatChunk[i / ORR_STAT_CHUNK][i % ORR_STAT_CHUNK];
 }
 
-struct orr_stat_entry *orr__stat_add(struct orr_component *c, enum orr_stat_kind kind,
-                                     const char *name, const char *unit)
+/* The entry to name in a message about an undeclared stat: one whose
+ * name matches (so its kind or unit is what differs), else the closest
+ * spelling, else NULL. */
+static const struct orr_metric_doc *nearest_doc(const struct orr_metric_doc *docs,
+                                                const char *name)
+{
+    size_t n = 0;
+    for (const struct orr_metric_doc *m = docs; m && m->name; m++, n++)
+        if (orr_metric_name_match(m->name, name))
+            return m;
+    const char **aName = calloc(n + 1, sizeof *aName);
+    if (!aName)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        aName[i] = docs[i].name;
+    const char *near = orr_suggest(name, aName, n);
+    free(aName);
+    for (size_t i = 0; near && i < n; i++)
+        if (docs[i].name == near)
+            return &docs[i];
+    return NULL;
+}
+
+/* A stat its declarations do not allow is a bug in the model (or the
+ * engine), not bad input: stop at once, like a failed assert, but in
+ * every build and with what to fix. */
+static void require_declared(const struct orr_component *c, const struct orr_metric_doc *docs,
+                             enum orr_metric_kind kind, const char *name, const char *unit)
+{
+    if (orr_metric_doc_find(docs, name, kind, unit))
+        return;
+    char who[160];
+    if (docs == orr_link_metrics)
+        snprintf(who, sizeof who, "the engine registers");
+    else
+        snprintf(who, sizeof who, "component type '%s' registers", c->type->name);
+    fprintf(stderr, "orrery: %s %s '%s' in '%s' (on '%s'), which %s does not declare; ", who,
+            orr_metric_kind_name(kind), name, unit ? unit : "", c->path,
+            docs == orr_link_metrics ? "orr_link_metrics" : "its metrics table");
+    const struct orr_metric_doc *near = nearest_doc(docs, name);
+    if (near)
+        fprintf(stderr, "nearest declared: %s '%s' in '%s'\n", orr_metric_kind_name(near->kind),
+                near->name, near->unit);
+    else
+        fprintf(stderr, "%s\n", docs && docs->name ? "none is close" : "it declares none");
+    abort();
+}
+
+struct orr_stat_entry *orr__stat_add(struct orr_component *c, const struct orr_metric_doc *docs,
+                                     enum orr_metric_kind kind, const char *name,
+                                     const char *unit)
 {
     struct orr_sim *s = c->sim;
     assert(!s->finished);
+    require_declared(c, docs, kind, name, unit);
     if (s->nStat % ORR_STAT_CHUNK == 0) {
         size_t chunk = s->nStat / ORR_STAT_CHUNK;
         if (chunk >= s->nStatChunkAlloc) {
@@ -51,25 +101,95 @@ struct orr_stat_entry *orr__stat_add(struct orr_component *c, enum orr_stat_kind
 
 struct orr_counter *orr_counter_new(struct orr_component *c, const char *name, const char *unit)
 {
-    return &orr__stat_add(c, ORR_STAT_COUNTER, name, unit)->u.counter;
+    return &orr__stat_add(c, c->type->metrics, ORR_METRIC_COUNTER, name, unit)->u.counter;
 }
 
 struct orr_gauge *orr_gauge_new(struct orr_component *c, const char *name, const char *unit)
 {
-    return &orr__stat_add(c, ORR_STAT_GAUGE, name, unit)->u.gauge;
+    return &orr__stat_add(c, c->type->metrics, ORR_METRIC_GAUGE, name, unit)->u.gauge;
 }
 
 struct orr_value *orr_value_new(struct orr_component *c, const char *name, const char *unit)
 {
-    return &orr__stat_add(c, ORR_STAT_VALUE, name, unit)->u.value;
+    return &orr__stat_add(c, c->type->metrics, ORR_METRIC_VALUE, name, unit)->u.value;
 }
 
 struct orr_histogram *orr_histogram_new(struct orr_component *c, const char *name,
                                         const char *unit)
 {
-    struct orr_stat_entry *e = orr__stat_add(c, ORR_STAT_HIST, name, unit);
+    struct orr_stat_entry *e =
+        orr__stat_add(c, c->type->metrics, ORR_METRIC_HISTOGRAM, name, unit);
     orr_histogram_init(&e->u.hist);
     return &e->u.hist;
+}
+
+/* Whether docs declare a stat that appears among a run's metrics as name
+ * (in unit, unless unit is NULL): the stat's name is name itself or name
+ * less one of its kind's field suffixes. Returns the metric's unit or
+ * NULL. */
+static const char *docs_declare(const struct orr_metric_doc *docs, const char *name,
+                                const char *unit)
+{
+    size_t len = strlen(name);
+    for (const struct orr_metric_doc *m = docs; m && m->name; m++) {
+        size_t nf;
+        const struct orr_metric_field *f = orr_metric_fields(m->kind, &nf);
+        for (size_t i = 0; i < nf; i++) {
+            const char *mu = f[i].plain ? "" : m->unit;
+            size_t lsuf = f[i].suffix ? strlen(f[i].suffix) + 1 : 0;
+            if (unit && strcmp(unit, mu) != 0)
+                continue;
+            if (lsuf && (len <= lsuf || name[len - lsuf] != '.' ||
+                         strcmp(name + len - lsuf + 1, f[i].suffix) != 0))
+                continue;
+            char stat[256];
+            if (len - lsuf >= sizeof stat)
+                continue;
+            memcpy(stat, name, len - lsuf);
+            stat[len - lsuf] = 0;
+            if (orr_metric_name_match(m->name, stat))
+                return mu;
+        }
+    }
+    return NULL;
+}
+
+/* Link metrics exist only for c's linked ports (link_stats in sim.c), and
+ * tx_util only where the link has a bandwidth. */
+static const char *link_declared(const struct orr_component *c, const char *name,
+                                 const char *unit)
+{
+    const char *u = docs_declare(orr_link_metrics, name, unit);
+    const char *dot = strrchr(name, '.');
+    if (!u || !dot)
+        return NULL;
+    for (size_t i = 0; i < c->nPort; i++) {
+        const struct orr_port *p = c->aPort[i];
+        if (p->link && strlen(p->name) == (size_t)(dot - name) &&
+            strncmp(p->name, name, (size_t)(dot - name)) == 0)
+            return strcmp(dot + 1, "tx_util") == 0 && !p->link->bw_bps ? NULL : u;
+    }
+    return NULL;
+}
+
+const char *orr_metric_declared(const struct orr_component *c, const char *name,
+                                const char *unit)
+{
+    const char *u = docs_declare(c->type->metrics, name, unit);
+    return u ? u : link_declared(c, name, unit);
+}
+
+const char *orr_run_metric_declared(const char *name, const char *unit)
+{
+    return docs_declare(orr_run_metrics, name, unit);
+}
+
+size_t orr_sim_stat_count(const struct orr_sim *s) { return s->nStat; }
+
+void orr_sim_stat(const struct orr_sim *s, size_t i, struct orr_stat_info *out)
+{
+    const struct orr_stat_entry *e = orr__stat_at(s, i);
+    *out = (struct orr_stat_info){&s->aComp[e->comp]->pub, e->name, e->unit, e->kind};
 }
 
 static void free_metrics(struct orr_sim *s)
@@ -91,7 +211,7 @@ void orr__stats_free(struct orr_sim *s)
         struct orr_stat_entry *e = orr__stat_at(s, i);
         free(e->name);
         free(e->unit);
-        if (e->kind == ORR_STAT_HIST)
+        if (e->kind == ORR_METRIC_HISTOGRAM)
             orr_histogram_free(&e->u.hist);
     }
     for (size_t i = 0; i * ORR_STAT_CHUNK < s->nStat; i++)
@@ -138,6 +258,14 @@ static void add_metric(struct orr_sim *s, size_t *cap, const char *comp, const c
     s->aMetric[s->nMetric++] = (struct orr_metric){comp, name, v, unit};
 }
 
+/* The metric for field f of stat e (orr_metric_fields), worth v. */
+static void add_field(struct orr_sim *s, size_t *cap, const char *comp,
+                      const struct orr_stat_entry *e, const struct orr_metric_field *f, double v)
+{
+    add_metric(s, cap, comp, f->suffix ? suffixed(s, e->name, f->suffix) : e->name, v,
+               f->plain ? "" : e->unit);
+}
+
 /* Histograms appear twice: as a summary row, and as flat metrics
  * name.count/.mean/.min/.p50/.p90/.p99/.p999/.max so budgets and diffs
  * address them like any other metric. */
@@ -151,14 +279,14 @@ static void flatten_hist(struct orr_sim *s, size_t *cap, const char *comp,
         .p50 = orr_histogram_quantile(h, 500000), .p90 = orr_histogram_quantile(h, 900000),
         .p99 = orr_histogram_quantile(h, 990000), .p999 = orr_histogram_quantile(h, 999000)};
     s->aHist[s->nHist++] = hs;
-    add_metric(s, cap, comp, suffixed(s, e->name, "count"), (double)hs.count, "");
-    add_metric(s, cap, comp, suffixed(s, e->name, "mean"), hs.mean, e->unit);
-    add_metric(s, cap, comp, suffixed(s, e->name, "min"), (double)hs.min, e->unit);
-    add_metric(s, cap, comp, suffixed(s, e->name, "p50"), (double)hs.p50, e->unit);
-    add_metric(s, cap, comp, suffixed(s, e->name, "p90"), (double)hs.p90, e->unit);
-    add_metric(s, cap, comp, suffixed(s, e->name, "p99"), (double)hs.p99, e->unit);
-    add_metric(s, cap, comp, suffixed(s, e->name, "p999"), (double)hs.p999, e->unit);
-    add_metric(s, cap, comp, suffixed(s, e->name, "max"), (double)hs.max, e->unit);
+    /* in the order of orr_metric_fields(ORR_METRIC_HISTOGRAM) */
+    const double v[] = {(double)hs.count, hs.mean,         (double)hs.min,  (double)hs.p50,
+                        (double)hs.p90,   (double)hs.p99,  (double)hs.p999, (double)hs.max};
+    size_t n;
+    const struct orr_metric_field *f = orr_metric_fields(ORR_METRIC_HISTOGRAM, &n);
+    assert(n == sizeof v / sizeof v[0]);
+    for (size_t i = 0; i < n; i++)
+        add_field(s, cap, comp, e, &f[i], v[i]);
 }
 
 void orr__stats_flatten(struct orr_sim *s)
@@ -166,30 +294,33 @@ void orr__stats_flatten(struct orr_sim *s)
     size_t cap = 0, nh = 0;
     free_metrics(s);
     for (size_t i = 0; i < s->nStat; i++)
-        nh += orr__stat_at(s, i)->kind == ORR_STAT_HIST;
+        nh += orr__stat_at(s, i)->kind == ORR_METRIC_HISTOGRAM;
     s->aHist = calloc(nh ? nh : 1, sizeof *s->aHist);
     if (!s->aHist)
         abort();
-    /* run-level metrics first, under the component "sim" */
-    add_metric(s, &cap, "sim", "events", (double)s->nDispatched, "event");
-    add_metric(s, &cap, "sim", "time", (double)s->now, "ps");
-    add_metric(s, &cap, "sim", "events_beyond_horizon", (double)s->nBeyondHorizon, "event");
+    /* run-level metrics first, in the order of orr_run_metrics */
+    const double run[] = {(double)s->nDispatched, (double)s->now, (double)s->nBeyondHorizon};
+    assert(!orr_run_metrics[sizeof run / sizeof run[0]].name);
+    for (size_t i = 0; i < sizeof run / sizeof run[0]; i++)
+        add_metric(s, &cap, ORR_RUN_COMPONENT, orr_run_metrics[i].name, run[i],
+                   orr_run_metrics[i].unit);
     for (size_t i = 0; i < s->nStat; i++) {
         const struct orr_stat_entry *e = orr__stat_at(s, i);
         const char *comp = s->aComp[e->comp]->pub.path;
+        size_t nf;
+        const struct orr_metric_field *f = orr_metric_fields(e->kind, &nf);
         switch (e->kind) {
-        case ORR_STAT_COUNTER:
-            add_metric(s, &cap, comp, e->name, (double)e->u.counter.v, e->unit);
+        case ORR_METRIC_COUNTER:
+            add_field(s, &cap, comp, e, &f[0], (double)e->u.counter.v);
             break;
-        case ORR_STAT_GAUGE:
-            add_metric(s, &cap, comp, e->name, (double)e->u.gauge.v, e->unit);
-            add_metric(s, &cap, comp, suffixed(s, e->name, "max"), (double)e->u.gauge.max,
-                       e->unit);
+        case ORR_METRIC_GAUGE:
+            add_field(s, &cap, comp, e, &f[0], (double)e->u.gauge.v);
+            add_field(s, &cap, comp, e, &f[1], (double)e->u.gauge.max);
             break;
-        case ORR_STAT_VALUE:
-            add_metric(s, &cap, comp, e->name, e->u.value.v, e->unit);
+        case ORR_METRIC_VALUE:
+            add_field(s, &cap, comp, e, &f[0], e->u.value.v);
             break;
-        case ORR_STAT_HIST:
+        case ORR_METRIC_HISTOGRAM:
             flatten_hist(s, &cap, comp, e);
             break;
         }

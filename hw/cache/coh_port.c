@@ -332,12 +332,24 @@ static void coh_port_destroy(struct orr_component *c)
     free(p->aOut);
 }
 
+static const struct orr_metric_doc coh_port_metrics[] = {
+    PCACHE_METRICS,
+    {"reads", "req", ORR_METRIC_COUNTER, "RD requests answered on port cpu"},
+    {"writes", "req", ORR_METRIC_COUNTER, "WR requests answered on port cpu"},
+    {"queued", "req", ORR_METRIC_COUNTER,
+     "requests that waited because the caches refused them at first"},
+    {"backlog", "req", ORR_METRIC_VALUE, "most requests waiting at once"},
+    {"latency", "ps", ORR_METRIC_HISTOGRAM, "request arrival to its response leaving"},
+    {NULL},
+};
+
 const struct orr_component_type orr_coh_port_type = {
     .name = "coh_port",
     .summary = "a coherent agent with a line-protocol front: RD/WR of 64-byte lines through "
                "private coherent caches (a SystemC initiator's way into a machine's caches)",
     .params = coh_port_params,
     .ports = coh_port_ports,
+    .metrics = coh_port_metrics,
     .state_size = sizeof(struct coh_port),
     .create = coh_port_create,
     .start = coh_port_start,

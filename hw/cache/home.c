@@ -899,11 +899,32 @@ static void home_destroy(struct orr_component *c)
     }
 }
 
+static const struct orr_metric_doc home_metrics[] = {
+    {"gets", "req", ORR_METRIC_COUNTER, "GETS requests (read permission) received"},
+    {"getm", "req", ORR_METRIC_COUNTER, "GETM requests (write permission) received"},
+    {"puts", "req", ORR_METRIC_COUNTER, "PUT requests (writebacks) received"},
+    {"probes", "msg", ORR_METRIC_COUNTER, "probes sent to caches"},
+    {"llc.hits", "line", ORR_METRIC_COUNTER, "line fetches served by the LLC"},
+    {"llc.misses", "line", ORR_METRIC_COUNTER, "line fetches the LLC missed (with an LLC)"},
+    {"mem_reads", "line", ORR_METRIC_COUNTER, "lines read from memory"},
+    {"mem_writes", "line", ORR_METRIC_COUNTER, "lines written to memory"},
+    {"queued", "req", ORR_METRIC_COUNTER,
+     "requests that waited for an earlier transaction on their line"},
+    {"recalls", "line", ORR_METRIC_COUNTER,
+     "lines recalled from private caches to evict them from an inclusive LLC"},
+    {"llc.bypass", "line", ORR_METRIC_COUNTER,
+     "lines filled past an inclusive LLC whose set was all being recalled"},
+    {"txn_latency", "ps", ORR_METRIC_HISTOGRAM,
+     "transaction start to its end (the last UNBLOCK or writeback)"},
+    {NULL},
+};
+
 const struct orr_component_type orr_home_type = {
     .name = "home",
     .summary = "home agent: orders coherence per line, directory or snooping probes, LLC, memory",
     .params = home_params,
     .ports = home_ports,
+    .metrics = home_metrics,
     .state_size = sizeof(struct home),
     .create = home_create,
     .start = home_start,

@@ -660,6 +660,37 @@ static void tcore_destroy(struct orr_component *c)
     free(t->lt);
 }
 
+static const struct orr_metric_doc tcore_metrics[] = {
+    PCACHE_METRICS,
+    {"litmus.<REG>", "", ORR_METRIC_VALUE,
+     "a litmus thread's final register REG (EAX, EBX, ECX, EDX, ESI or EDI)"},
+    {"ops", "op", ORR_METRIC_COUNTER,
+     "operations executed (loads, stores, atomics, fences, computes)"},
+    {"loads", "op", ORR_METRIC_COUNTER, "loads issued"},
+    {"stores", "op", ORR_METRIC_COUNTER, "stores issued"},
+    {"atomics", "op", ORR_METRIC_COUNTER, "atomic read-modify-writes issued"},
+    {"fences", "op", ORR_METRIC_COUNTER, "fences executed"},
+    {"computes", "op", ORR_METRIC_COUNTER, "compute bursts executed"},
+    {"sb_forwarded", "op", ORR_METRIC_COUNTER, "loads served from the store buffer"},
+    {"sb_full_stalls", "event", ORR_METRIC_COUNTER,
+     "times a store waited for a free store-buffer entry"},
+    {"cycles", "cy", ORR_METRIC_COUNTER,
+     "core cycles from the start to the end of its work (or of the run)"},
+    {"hit_latency", "ps", ORR_METRIC_HISTOGRAM, "accesses that hit in the private caches"},
+    {"ops_per_cycle", "", ORR_METRIC_VALUE, "ops over cycles"},
+    {"interrupts.<KIND>", "irq", ORR_METRIC_COUNTER,
+     "interrupts taken, by KIND: timer, ipi or device"},
+    {"interrupt_cycles", "cy", ORR_METRIC_COUNTER, "cycles spent entering and leaving interrupts"},
+    {"frequency_changes", "change", ORR_METRIC_COUNTER, "set_frequency faults applied"},
+    {"sb_reordered", "store", ORR_METRIC_COUNTER,
+     "stores drained out of program order (memory_model: weak)"},
+    {"energy", "uJ", ORR_METRIC_VALUE, "energy by the per-operation model (docs/cores.md)"},
+    {"iterations", "iter", ORR_METRIC_COUNTER,
+     "workload iterations completed (cores with a workload)"},
+    {"time_per_iteration", "ns", ORR_METRIC_VALUE, "simulated time per workload iteration"},
+    {NULL},
+};
+
 const struct orr_component_type orr_tcore_type = {
     .name = "tcore",
     .summary = "trace-driven core: a workload's loads, stores, atomics and fences through a TSO "
@@ -668,6 +699,7 @@ const struct orr_component_type orr_tcore_type = {
     .ports = tcore_ports,
     .state_size = sizeof(struct tcore),
     .faults = tcore_faults,
+    .metrics = tcore_metrics,
     .workload = true,
     .create = tcore_create,
     .fault = tcore_fault,

@@ -160,11 +160,19 @@ static void cxl_mem_destroy(struct orr_component *c)
     dram_media_free(s->media);
 }
 
+static const struct orr_metric_doc cxl_mem_metrics[] = {
+    {"up.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for the up link"},
+    {"pipe_wait", "ps", ORR_METRIC_COUNTER, "time lines waited for the device's shared data pipe"},
+    DRAM_MEDIA_METRICS,
+    {NULL},
+};
+
 const struct orr_component_type orr_cxl_mem_type = {
     .name = "cxl_mem",
     .summary = "CXL Type-3 memory expander: device latency and bandwidth over DRAM media",
     .params = cxl_mem_params,
     .ports = cxl_mem_ports,
+    .metrics = cxl_mem_metrics,
     .state_size = sizeof(struct cxl_mem),
     .create = cxl_mem_create,
     .handle = cxl_mem_handle,

@@ -220,11 +220,20 @@ static void sw_destroy(struct orr_component *c)
     memmap_free(&s->map);
 }
 
+static const struct orr_metric_doc cxl_switch_metrics[] = {
+    {"up.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for the up link"},
+    {"outstanding", "req", ORR_METRIC_GAUGE, "requests forwarded down and not yet answered"},
+    {"d<N>.requests", "req", ORR_METRIC_COUNTER, "requests forwarded to downstream port dN"},
+    {"d<N>.backlog", "msg", ORR_METRIC_GAUGE, "requests waiting for downstream port dN's link"},
+    {NULL},
+};
+
 const struct orr_component_type orr_cxl_switch_type = {
     .name = "cxl_switch",
     .summary = "CXL switch: routes line requests downstream by address, rewrites tags",
     .params = cxl_switch_params,
     .ports = cxl_switch_ports,
+    .metrics = cxl_switch_metrics,
     .state_size = sizeof(struct cxl_switch),
     .create = sw_create,
     .handle = sw_handle,

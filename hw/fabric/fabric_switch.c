@@ -539,12 +539,37 @@ static void fsw_destroy(struct orr_component *c)
     free(s->aRoutePort);
 }
 
+static const struct orr_metric_doc fsw_metrics[] = {
+    {"p<N>.tx_bytes", "B", ORR_METRIC_COUNTER,
+     "data bytes sent out of port N (same name as the engine's link stat: both are reported)"},
+    {"p<N>.tx_packets", "pkt", ORR_METRIC_COUNTER, "data packets sent out of port N"},
+    {"p<N>.drops", "pkt", ORR_METRIC_COUNTER,
+     "packets dropped at output N: buffer full or lossy port"},
+    {"p<N>.ecn_marks", "pkt", ORR_METRIC_COUNTER, "packets ECN-marked at output N"},
+    {"p<N>.pauses_sent", "frame", ORR_METRIC_COUNTER, "PFC pause frames sent out of port N"},
+    {"p<N>.pauses_received", "frame", ORR_METRIC_COUNTER, "PFC pause frames received on port N"},
+    {"p<N>.queue_bytes", "B", ORR_METRIC_GAUGE, "bytes queued at output N, all classes"},
+    {"p<N>.utilisation", "fraction", ORR_METRIC_VALUE,
+     "share of port N's link bandwidth its data used"},
+    {"rx_packets", "pkt", ORR_METRIC_COUNTER, "data packets received"},
+    {"drops_queue_full", "pkt", ORR_METRIC_COUNTER, "packets dropped: output buffer full"},
+    {"drops_no_route", "pkt", ORR_METRIC_COUNTER,
+     "packets dropped: no route to their destination"},
+    {"drops_link_down", "pkt", ORR_METRIC_COUNTER,
+     "packets dropped: arrived on a down port, or every port toward the destination down"},
+    {"drops_loss", "pkt", ORR_METRIC_COUNTER, "packets discarded by a lossy port (fault loss)"},
+    {"ecn_marks", "pkt", ORR_METRIC_COUNTER, "packets ECN-marked, all ports"},
+    {"pauses_sent", "frame", ORR_METRIC_COUNTER, "PFC pause frames sent, all ports"},
+    {NULL},
+};
+
 const struct orr_component_type orr_fabric_switch_type = {
     .name = "fabric_switch",
     .summary = "cluster fabric switch: output buffers, ECMP routing, ECN marking, PFC, link faults",
     .params = fsw_params,
     .ports = fsw_ports,
     .faults = fsw_faults,
+    .metrics = fsw_metrics,
     .state_size = sizeof(struct fsw),
     .create = fsw_create,
     .handle = fsw_handle,

@@ -301,11 +301,28 @@ static void host_destroy(struct orr_component *c)
     free(h->aSeqRx);
 }
 
+static const struct orr_metric_doc host_metrics[] = {
+    {"tx_packets", "pkt", ORR_METRIC_COUNTER, "data packets sent"},
+    {"tx_bytes", "B", ORR_METRIC_COUNTER, "data bytes sent, headers included"},
+    {"rx_packets", "pkt", ORR_METRIC_COUNTER, "data packets received"},
+    {"rx_bytes", "B", ORR_METRIC_COUNTER, "data bytes received"},
+    {"rx_ecn_marked", "pkt", ORR_METRIC_COUNTER, "packets received with an ECN mark"},
+    {"rx_seq_gaps", "pkt", ORR_METRIC_COUNTER, "packets lost, seen as gaps in a source's sequence"},
+    {"rx_reordered", "pkt", ORR_METRIC_COUNTER,
+     "packets arriving after a later one of their source"},
+    {"rx_misdelivered", "pkt", ORR_METRIC_COUNTER, "packets addressed to another node"},
+    {"pauses_received", "frame", ORR_METRIC_COUNTER, "PFC pause frames received"},
+    {"latency", "ns", ORR_METRIC_HISTOGRAM, "one-way latency of data packets"},
+    {"rx_throughput", "bit/s", ORR_METRIC_VALUE, "bits received over the receive window"},
+    {NULL},
+};
+
 const struct orr_component_type orr_fabric_host_type = {
     .name = "fabric_host",
     .summary = "cluster fabric traffic endpoint: uniform, permutation, incast, all-to-all (a workload)",
     .params = host_params,
     .ports = host_ports,
+    .metrics = host_metrics,
     .state_size = sizeof(struct host),
     .workload = true,
     .create = host_create,

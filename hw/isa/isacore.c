@@ -896,12 +896,46 @@ const char *isacore_output(const struct orr_component *c, size_t *n)
     return t->aOut;
 }
 
+static const struct orr_metric_doc isacore_metrics[] = {
+    PCACHE_METRICS,
+    {"instructions", "insn", ORR_METRIC_COUNTER, "guest instructions executed"},
+    {"cycles", "cy", ORR_METRIC_VALUE, "core cycles until the guest exited (or the run ended)"},
+    {"ipc", "", ORR_METRIC_VALUE, "instructions per cycle"},
+    {"cycles.compute", "cy", ORR_METRIC_COUNTER,
+     "cycles charged for instructions (instructions x cpi)"},
+    {"stall.l2_hit", "cy", ORR_METRIC_COUNTER,
+     "cycles data accesses spent beyond an L1 hit, on L2 hits"},
+    {"stall.data_miss", "cy", ORR_METRIC_COUNTER, "cycles stalled on data misses"},
+    {"stall.fetch", "cy", ORR_METRIC_COUNTER, "cycles stalled fetching instruction lines"},
+    {"stall.syscall", "cy", ORR_METRIC_COUNTER, "cycles charged for syscalls (syscall_latency)"},
+    {"stall.futex", "cy", ORR_METRIC_COUNTER, "cycles asleep in futex waits"},
+    {"blocks", "block", ORR_METRIC_COUNTER, "basic blocks executed"},
+    {"loads", "op", ORR_METRIC_COUNTER, "guest loads"},
+    {"stores", "op", ORR_METRIC_COUNTER, "guest stores"},
+    {"l1i.hits", "line", ORR_METRIC_COUNTER, "instruction line fetches that hit the L1I filter"},
+    {"l1i.misses", "line", ORR_METRIC_COUNTER, "instruction line fetches that missed it"},
+    {"syscalls", "call", ORR_METRIC_COUNTER, "system calls the guest made"},
+    {"unknown_syscalls", "call", ORR_METRIC_COUNTER,
+     "system calls the core does not implement"},
+    {"yields", "call", ORR_METRIC_COUNTER, "sched_yield calls"},
+    {"futex_waits", "call", ORR_METRIC_COUNTER, "futex waits that slept"},
+    {"futex_woken", "thread", ORR_METRIC_COUNTER, "threads woken by futex wakes"},
+    {"output_bytes", "B", ORR_METRIC_COUNTER, "bytes the guest wrote to stdout and stderr, kept"},
+    {"output_dropped", "B", ORR_METRIC_COUNTER, "bytes written beyond the output limit, dropped"},
+    {"exited", "", ORR_METRIC_VALUE, "1 if the guest called exit"},
+    {"exit_code", "", ORR_METRIC_VALUE, "the guest's exit status"},
+    {"instruction_limit", "", ORR_METRIC_VALUE, "1 if the core stopped at its instruction limit"},
+    {"faulted", "", ORR_METRIC_VALUE, "1 if the guest faulted (the run fails)"},
+    {NULL},
+};
+
 const struct orr_component_type orr_isacore_type = {
     .name = "isacore",
     .summary = "ISA-mode core: a riscv64/aarch64 guest ELF under Unicorn, its fetches, loads and "
                "stores timed by an L1I and private coherent caches",
     .params = isacore_params,
     .ports = isacore_ports,
+    .metrics = isacore_metrics,
     .state_size = sizeof(struct isacore),
     .workload = true,
     .create = isacore_create,

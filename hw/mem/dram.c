@@ -119,11 +119,18 @@ static void dram_destroy(struct orr_component *c)
     dram_media_free(s->media);
 }
 
+static const struct orr_metric_doc dram_metrics[] = {
+    {"in<N>.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for port inN's link"},
+    DRAM_MEDIA_METRICS,
+    {NULL},
+};
+
 const struct orr_component_type orr_dram_type = {
     .name = "dram",
     .summary = "DRAM memory controller: channels, banks, open-page FR-FCFS, stored bytes",
     .params = dram_params,
     .ports = dram_ports,
+    .metrics = dram_metrics,
     .state_size = sizeof(struct dram),
     .create = dram_create,
     .handle = dram_handle,

@@ -118,11 +118,19 @@ static void flatmem_destroy(struct orr_component *c)
     memdev_ports_free(&s->ports);
 }
 
+static const struct orr_metric_doc flatmem_metrics[] = {
+    {"in<N>.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for port inN's link"},
+    {"reads", "req", ORR_METRIC_COUNTER, "line reads served"},
+    {"writes", "req", ORR_METRIC_COUNTER, "line writes served"},
+    {NULL},
+};
+
 const struct orr_component_type orr_flatmem_type = {
     .name = "flatmem",
     .summary = "memory of constant latency: the reference for tlm_target, no DRAM timing",
     .params = flatmem_params,
     .ports = flatmem_ports,
+    .metrics = flatmem_metrics,
     .state_size = sizeof(struct flatmem),
     .create = flatmem_create,
     .handle = flatmem_handle,

@@ -352,11 +352,32 @@ static void nic_destroy(struct orr_component *c)
     orr_outq_free(&s->netQ);
 }
 
+static const struct orr_metric_doc nic_metrics[] = {
+    {"tx_packets", "pkt", ORR_METRIC_COUNTER, "packets sent on net"},
+    {"tx_bytes", "B", ORR_METRIC_COUNTER, "bytes sent on net"},
+    {"rx_packets", "pkt", ORR_METRIC_COUNTER, "packets received from net"},
+    {"rx_bytes", "B", ORR_METRIC_COUNTER, "bytes received from net"},
+    {"interrupts", "irq", ORR_METRIC_COUNTER, "MSI-X interrupts raised (after coalescing)"},
+    {"dma_read_bytes", "B", ORR_METRIC_COUNTER,
+     "bytes read from host memory (descriptors, payloads)"},
+    {"dma_write_bytes", "B", ORR_METRIC_COUNTER,
+     "bytes written to host memory (payloads, completions)"},
+    {"tx_ring_full", "pkt", ORR_METRIC_COUNTER,
+     "packets the built-in driver could not post: TX ring full"},
+    {"completion_errors", "tlp", ORR_METRIC_COUNTER,
+     "unexpected or unsupported DMA completions (the run fails)"},
+    {"tx_ring_occupancy", "desc", ORR_METRIC_GAUGE, "descriptors posted and not yet sent"},
+    {"latency", "ns", ORR_METRIC_HISTOGRAM,
+     "a packet's post at the sender to its RX completion leaving here"},
+    {NULL},
+};
+
 const struct orr_component_type orr_nic_type = {
     .name = "nic",
     .summary = "Ethernet NIC: PCIe DMA rings and coalesced MSI-X on one side, a fabric port on the other",
     .params = nic_params,
     .ports = nic_ports,
+    .metrics = nic_metrics,
     .state_size = sizeof(struct nic),
     .workload = true,
     .create = nic_create,

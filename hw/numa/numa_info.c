@@ -46,10 +46,16 @@ static int numa_info_create(struct orr_component *c, const struct orr_params *p,
     return 0;
 }
 
+static const struct orr_metric_doc numa_info_metrics[] = {
+    {"distance.<I>.<J>", "", ORR_METRIC_VALUE, "SLIT-style distance from node I to node J"},
+    {NULL},
+};
+
 const struct orr_component_type orr_numa_info_type = {
     .name = "numa_info",
     .summary = "the machine's NUMA distance matrix, reported as metrics",
     .params = numa_info_params,
     .ports = numa_info_ports,
+    .metrics = numa_info_metrics,
     .create = numa_info_create,
 };

@@ -139,11 +139,18 @@ static void router_destroy(struct orr_component *c)
     free(r->aRoute);
 }
 
+static const struct orr_metric_doc router_metrics[] = {
+    {"forwarded", "msg", ORR_METRIC_COUNTER, "coherence messages forwarded"},
+    {"queued", "msg", ORR_METRIC_GAUGE, "messages waiting for busy output links"},
+    {NULL},
+};
+
 const struct orr_component_type orr_router_type = {
     .name = "router",
     .summary = "forwards coherence messages by destination agent (a socket's interconnect)",
     .params = router_params,
     .ports = router_ports,
+    .metrics = router_metrics,
     .state_size = sizeof(struct router),
     .create = router_create,
     .start = router_start,

@@ -292,11 +292,26 @@ static void dma_destroy(struct orr_component *c)
     free(s->aTagOff);
 }
 
+static const struct orr_metric_doc dma_metrics[] = {
+    {"copies", "copy", ORR_METRIC_COUNTER, "copies completed"},
+    {"dma_read_bytes", "B", ORR_METRIC_COUNTER, "bytes read by DMA (completion data)"},
+    {"dma_write_bytes", "B", ORR_METRIC_COUNTER, "bytes written by DMA"},
+    {"read_requests", "tlp", ORR_METRIC_COUNTER, "MRD requests sent"},
+    {"write_requests", "tlp", ORR_METRIC_COUNTER, "MWR requests sent"},
+    {"completion_errors", "tlp", ORR_METRIC_COUNTER,
+     "completions unexpected or unsupported (CPL_UR)"},
+    {"read_round_trip", "ns", ORR_METRIC_HISTOGRAM, "MRD sent to its completion back"},
+    {"copy_time", "ns", ORR_METRIC_HISTOGRAM, "a copy's doorbell to its MSI-X interrupt"},
+    {"copy_bandwidth", "bit/s", ORR_METRIC_VALUE, "bytes moved per second spent copying"},
+    {NULL},
+};
+
 const struct orr_component_type orr_dma_engine_type = {
     .name = "dma_engine",
     .summary = "PCIe DMA copy engine with doorbell registers and MSI-X (a workload)",
     .params = dma_params,
     .ports = dma_ports,
+    .metrics = dma_metrics,
     .state_size = sizeof(struct dma),
     .workload = true,
     .create = dma_create,

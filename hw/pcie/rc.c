@@ -423,11 +423,27 @@ static void rc_destroy(struct orr_component *c)
     free(s->aDevQ);
 }
 
+static const struct orr_metric_doc rc_metrics[] = {
+    {"irqs", "irq", ORR_METRIC_COUNTER,
+     "MSI-X interrupts devices raised (MWR to the MSI-X window)"},
+    {"mmio_bad_bar", "req", ORR_METRIC_COUNTER,
+     "MMIO requests outside every device's BAR, or of a bad size"},
+    {"unsupported_requests", "tlp", ORR_METRIC_COUNTER,
+     "TLPs refused: reads of the MSI-X window, stray completions, unknown types"},
+    {"dma_read_bytes", "B", ORR_METRIC_COUNTER, "bytes devices read from memory by DMA"},
+    {"dma_write_bytes", "B", ORR_METRIC_COUNTER, "bytes devices wrote to memory by DMA"},
+    {"mem_reads", "line", ORR_METRIC_COUNTER, "line reads sent to memory (port mem)"},
+    {"mem_writes", "line", ORR_METRIC_COUNTER, "line writes sent to memory (port mem)"},
+    {"mmio_requests", "req", ORR_METRIC_COUNTER, "MMIO requests from the host"},
+    {NULL},
+};
+
 const struct orr_component_type orr_pcie_rc_type = {
     .name = "pcie_rc",
     .summary = "PCIe root complex: device DMA to 64 B line requests, MSI-X to irqs, host MMIO to BARs",
     .params = rc_params,
     .ports = rc_ports,
+    .metrics = rc_metrics,
     .state_size = sizeof(struct rc),
     .create = rc_create,
     .start = rc_start,

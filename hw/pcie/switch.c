@@ -276,12 +276,26 @@ static void sw_destroy(struct orr_component *c)
     memmap_free(&s->map);
 }
 
+static const struct orr_metric_doc sw_metrics[] = {
+    {"up.tlps_in", "tlp", ORR_METRIC_COUNTER, "TLPs received on the upstream port"},
+    {"up.tlps_out", "tlp", ORR_METRIC_COUNTER, "TLPs sent out of the upstream port"},
+    {"up.bytes_in", "B", ORR_METRIC_COUNTER, "TLP bytes received on the upstream port"},
+    {"up.bytes_out", "B", ORR_METRIC_COUNTER, "TLP bytes sent out of the upstream port"},
+    {"d<N>.tlps_in", "tlp", ORR_METRIC_COUNTER, "TLPs received on downstream port dN"},
+    {"d<N>.tlps_out", "tlp", ORR_METRIC_COUNTER, "TLPs sent out of downstream port dN"},
+    {"d<N>.bytes_in", "B", ORR_METRIC_COUNTER, "TLP bytes received on downstream port dN"},
+    {"d<N>.bytes_out", "B", ORR_METRIC_COUNTER, "TLP bytes sent out of downstream port dN"},
+    {"unroutable", "tlp", ORR_METRIC_COUNTER, "TLPs no port could take (the run fails)"},
+    {NULL},
+};
+
 const struct orr_component_type orr_pcie_switch_type = {
     .name = "pcie_switch",
     .summary = "PCIe switch: requests down by BAR range, completions down by requester id, "
                "device TLPs up",
     .params = pcie_switch_params,
     .ports = pcie_switch_ports,
+    .metrics = sw_metrics,
     .state_size = sizeof(struct pcie_switch),
     .create = sw_create,
     .handle = sw_handle,

@@ -376,12 +376,40 @@ static void cn_destroy(struct orr_component *c)
     platform_free(&n->plat);
 }
 
+static const struct orr_metric_doc cn_metrics[] = {
+    {"peer<N>.sent", "msg", ORR_METRIC_VALUE,
+     "messages sent to peer node N (peers this node connects to)"},
+    {"peer<N>.delivered", "msg", ORR_METRIC_VALUE, "messages from peer node N delivered here"},
+    {"peer<N>.down", "bool", ORR_METRIC_VALUE, "1 if the transport declared peer node N down"},
+    PLATFORM_METRICS,
+    PLATFORM_NET_METRICS,
+    {"messages_sent", "msg", ORR_METRIC_COUNTER, "messages the workload handed to the transport"},
+    {"messages_delivered", "msg", ORR_METRIC_COUNTER,
+     "messages the transport delivered to the workload"},
+    {"send_retries", "send", ORR_METRIC_COUNTER,
+     "sends the transport refused for now (EAGAIN); the workload retries"},
+    {"bad_messages", "msg", ORR_METRIC_COUNTER,
+     "delivered messages not starting with the sender's node id"},
+    {"peers_connected", "peer", ORR_METRIC_VALUE, "peers connected at the end of the run"},
+    {"peers_down", "peer", ORR_METRIC_VALUE, "peers the transport declared down"},
+    {"handshake_messages", "msg", ORR_METRIC_VALUE,
+     "connection handshake messages the transport sent"},
+    {"keepalives", "msg", ORR_METRIC_VALUE, "keepalive messages the transport sent"},
+    {"stray_completions", "cqe", ORR_METRIC_VALUE,
+     "completions and handshake messages the transport did not expect"},
+    {"misordered_messages", "msg", ORR_METRIC_VALUE,
+     "messages failing the transport's sequence check"},
+    {"done_at", "ps", ORR_METRIC_VALUE, "when the workload finished (0: it did not)"},
+    {NULL},
+};
+
 const struct orr_component_type orr_cluster_node_type = {
     .name = "cluster_node",
     .summary = "a node running the reference kernel's RDMA transport over an rnic, with a "
                "message workload",
     .params = cn_params,
     .ports = cn_ports,
+    .metrics = cn_metrics,
     .state_size = sizeof(struct cnode),
     .workload = true,
     .create = cn_create,

@@ -768,11 +768,33 @@ static void node_destroy(struct orr_component *c)
     platform_free(&n->plat);
 }
 
+static const struct orr_metric_doc node_metrics[] = {
+    PLATFORM_METRICS,
+    {"sched.checks", "", ORR_METRIC_COUNTER, "scheduler invariant checks run (check_every)"},
+    {"idle", "ratio", ORR_METRIC_VALUE, "share of all CPUs' time in which no task ran"},
+    {"cpu<N>.energy", "uJ", ORR_METRIC_VALUE, "energy CPU N used (machines with cpu_types)"},
+    {"energy", "uJ", ORR_METRIC_VALUE, "energy all CPUs used (machines with cpu_types)"},
+    {"schbench.wakeup_latency", "ps", ORR_METRIC_HISTOGRAM, "schbench workers: wake-up to running"},
+    {"schbench.request_latency", "ps", ORR_METRIC_HISTOGRAM,
+     "schbench requests: wake-up to the end of the request's work"},
+    {"<TASK...>.wakeup_latency", "ps", ORR_METRIC_HISTOGRAM,
+     "task instance TASK (its name, or name.K with count > 1): wake-up to its first instruction"},
+    {"<TASK...>.cpu_time", "ps", ORR_METRIC_VALUE, "CPU time task instance TASK ran"},
+    {"<TASK...>.share", "ratio", ORR_METRIC_VALUE, "TASK's CPU time over the run's length"},
+    {"<TASK...>.switches", "", ORR_METRIC_VALUE, "context switches of TASK"},
+    {"<TASK...>.migrations", "", ORR_METRIC_VALUE, "times TASK moved to another CPU"},
+    {"<TASK...>.jobs", "job", ORR_METRIC_COUNTER, "periodic jobs TASK completed"},
+    {"<TASK...>.deadline_misses", "job", ORR_METRIC_COUNTER,
+     "periodic jobs of TASK completed after their absolute deadline"},
+    {NULL},
+};
+
 const struct orr_component_type orr_sched_node_type = {
     .name = "sched_node",
     .summary = "synthetic cores running the reference kernel's scheduler on rt-app tasks",
     .params = node_params,
     .ports = node_ports,
+    .metrics = node_metrics,
     .state_size = sizeof(struct node),
     .workload = true,
     .create = node_create,

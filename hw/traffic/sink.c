@@ -83,11 +83,24 @@ static void sink_destroy(struct orr_component *c)
     free(k->aLast);
 }
 
+static const struct orr_metric_doc sink_metrics[] = {
+    {"rx_packets", "pkt", ORR_METRIC_COUNTER, "packets received"},
+    {"rx_bytes", "B", ORR_METRIC_COUNTER, "bytes received"},
+    {"reordered", "pkt", ORR_METRIC_COUNTER,
+     "packets arriving after a later one from the same source"},
+    {"misdelivered", "pkt", ORR_METRIC_COUNTER, "packets addressed to another component"},
+    {"latency", "ps", ORR_METRIC_HISTOGRAM,
+     "end-to-end latency: creation at the source to arrival here"},
+    {"throughput", "bit/s", ORR_METRIC_VALUE, "bits received per second of simulated time"},
+    {NULL},
+};
+
 const struct orr_component_type orr_sink_type = {
     .name = "sink",
     .summary = "packet sink measuring latency, throughput and reordering",
     .params = sink_params,
     .ports = sink_ports,
+    .metrics = sink_metrics,
     .state_size = sizeof(struct sink),
     .create = sink_create,
     .start = sink_start,

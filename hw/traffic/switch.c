@@ -249,12 +249,23 @@ static void sw_destroy(struct orr_component *c)
     free(s->aRoute);
 }
 
+static const struct orr_metric_doc switch_metrics[] = {
+    {"p<N>.queue_bytes", "B", ORR_METRIC_GAUGE, "bytes queued for output port N"},
+    {"rx_packets", "pkt", ORR_METRIC_COUNTER, "packets received on any port"},
+    {"fwd_packets", "pkt", ORR_METRIC_COUNTER, "packets sent out of an output port"},
+    {"drops_queue_full", "pkt", ORR_METRIC_COUNTER, "packets dropped: output queue full"},
+    {"drops_no_route", "pkt", ORR_METRIC_COUNTER, "packets dropped: no route and no default port"},
+    {"drops_port_down", "pkt", ORR_METRIC_COUNTER, "packets dropped: output port down (port_down)"},
+    {NULL},
+};
+
 const struct orr_component_type orr_switch_type = {
     .name = "switch",
     .summary = "output-queued packet switch with drop-tail queues and static routes",
     .params = switch_params,
     .ports = switch_ports,
     .faults = switch_faults,
+    .metrics = switch_metrics,
     .state_size = sizeof(struct sw),
     .create = sw_create,
     .start = sw_start,

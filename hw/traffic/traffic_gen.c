@@ -151,11 +151,20 @@ static void gen_destroy(struct orr_component *c)
     pkt_fifo_free(&g->q);
 }
 
+static const struct orr_metric_doc gen_metrics[] = {
+    {"tx_packets", "pkt", ORR_METRIC_COUNTER, "packets sent"},
+    {"tx_bytes", "B", ORR_METRIC_COUNTER, "bytes sent"},
+    {"drops", "pkt", ORR_METRIC_COUNTER, "packets dropped because the queue was full"},
+    {"queue_depth", "pkt", ORR_METRIC_GAUGE, "packets waiting for the link"},
+    {NULL},
+};
+
 const struct orr_component_type orr_traffic_gen_type = {
     .name = "traffic_gen",
     .summary = "packet source with Poisson or constant gaps (a workload)",
     .params = gen_params,
     .ports = gen_ports,
+    .metrics = gen_metrics,
     .state_size = sizeof(struct gen),
     .workload = true,
     .create = gen_create,

@@ -45,6 +45,26 @@
  *    (REFERENCES.md, "DRAM latency" rows). */
 extern const struct orr_param dram_media_params[];
 
+/* The stats dram_media_new registers on the embedding component: rows for
+ * its type's metrics table (orrery/stats.h). */
+#define DRAM_MEDIA_METRICS                                                                         \
+    {"reads", "req", ORR_METRIC_COUNTER, "line reads served by the media"},                        \
+    {"writes", "req", ORR_METRIC_COUNTER, "line writes served by the media"},                      \
+    {"row_hits", "req", ORR_METRIC_COUNTER, "requests to the bank's open row"},                    \
+    {"row_misses", "req", ORR_METRIC_COUNTER, "requests to a bank with no open row"},              \
+    {"row_conflicts", "req", ORR_METRIC_COUNTER, "requests that closed another open row first"},   \
+    {"bytes_read", "B", ORR_METRIC_COUNTER, "bytes read from the media"},                          \
+    {"bytes_written", "B", ORR_METRIC_COUNTER, "bytes written to the media"},                      \
+    {"queue_full", "req", ORR_METRIC_COUNTER,                                                      \
+     "requests that found their channel's scheduler queue full and waited outside it"},            \
+    {"read_latency", "ns", ORR_METRIC_HISTOGRAM,                                                   \
+     "read latency from arrival to completion, rounded to ns"},                                    \
+    {"bandwidth", "GB/s", ORR_METRIC_VALUE, "bytes moved per second of simulated time"},           \
+    {"bus_util", "fraction", ORR_METRIC_VALUE,                                                     \
+     "share of the run the channels' data buses were busy"},                                       \
+    {"ch<N>.queue", "req", ORR_METRIC_GAUGE, "requests waiting in channel N"},                     \
+    {"ch<N>.queue_mean", "req", ORR_METRIC_VALUE, "time-averaged requests waiting in channel N"}
+
 extern const char *const dram_policy_names[]; /* "fr-fcfs", "fcfs", NULL */
 
 enum dram_policy { DRAM_FR_FCFS = 0, DRAM_FCFS = 1 };

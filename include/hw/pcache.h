@@ -96,6 +96,27 @@ struct pcache {
     struct orr_histogram **aNodeLatency; /* miss latency per home (memory node) */
 };
 
+/* The stats pcache_init registers on the core: rows for its type's
+ * metrics table (orrery/stats.h). */
+#define PCACHE_METRICS                                                                             \
+    {"l1.hits", "access", ORR_METRIC_COUNTER, "accesses that hit in L1"},                          \
+    {"l2.hits", "access", ORR_METRIC_COUNTER, "accesses that missed L1 and hit L2"},               \
+    {"l1.hits_outer", "access", ORR_METRIC_COUNTER,                                                \
+     "l2.hits' place in a hierarchy without an L2 (always 0)"},                                    \
+    {"misses", "access", ORR_METRIC_COUNTER,                                                       \
+     "accesses that missed and asked the home for the line"},                                      \
+    {"upgrades", "access", ORR_METRIC_COUNTER,                                                     \
+     "writes to a line held without write permission, asking the home for it"},                    \
+    {"writebacks", "line", ORR_METRIC_COUNTER, "victim lines written back to their home"},         \
+    {"probes", "msg", ORR_METRIC_COUNTER, "probes from homes (another cache wants the line)"},     \
+    {"retries", "access", ORR_METRIC_COUNTER,                                                      \
+     "accesses refused for now (no free MSHR or frame, line busy) and retried"},                   \
+    {"coh_msgs_out", "msg", ORR_METRIC_COUNTER, "coherence messages sent"},                        \
+    {"miss_latency", "ps", ORR_METRIC_HISTOGRAM,                                                   \
+     "misses and upgrades: request to the access being performed"},                                \
+    {"miss_latency.<HOME...>", "ps", ORR_METRIC_HISTOGRAM,                                         \
+     "miss_latency of lines owned by home HOME (the `homes` entry's name, or agentN)"}
+
 /* Set up inside the core's create op: registers stats on c. Returns 0 or
  * a negative ORR_E* (a geometry that is not sets × ways × line). */
 int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *port,

@@ -90,6 +90,20 @@ struct platform {
     bool panicked;
 };
 
+/* The stats platform_init and platform_net_attach register on the
+ * component: rows for its type's metrics table (orrery/stats.h). */
+#define PLATFORM_METRICS                                                                           \
+    {"kern.ipis", "ipi", ORR_METRIC_COUNTER, "inter-processor interrupts the kernel sent"},        \
+    {"kern.timer_irqs", "irq", ORR_METRIC_COUNTER, "timer interrupts delivered to the kernel"},    \
+    {"kern.cost_cycles", "cy", ORR_METRIC_COUNTER,                                                 \
+     "CPU cycles the kernel code charged for its own work (hal_cost)"}
+#define PLATFORM_NET_METRICS                                                                       \
+    {"kern.net_posts", "wr", ORR_METRIC_COUNTER, "work requests the kernel posted to the rnic"},   \
+    {"kern.net_ctls", "verb", ORR_METRIC_COUNTER,                                                  \
+     "control verbs the kernel issued (create CQ/QP, connect, ...)"},                              \
+    {"kern.net_cqes", "cqe", ORR_METRIC_COUNTER, "completions the rnic delivered to the kernel"},  \
+    {"kern.net_irqs", "irq", ORR_METRIC_COUNTER, "network interrupts delivered to the kernel"}
+
 /* tps names the kernel tracepoints to record ("sched_switch"); others are
  * dropped. A tracepoint's record carries a = cpu << 48 | (a & 0xFFFFFFFFFFFF)
  * and b as given. Call from the component's create op. */

@@ -1,8 +1,9 @@
 /* Performance budgets: a scenario's `budgets:` key maps metric names (as
  * `orrery run` prints them: "component.metric", "component.hist.p99") to
  * bounds such as "<= 150ns", ">= 95%" or "== 0". Bounds are parsed and
- * validated when the scenario loads; after the run each budget is checked
- * against the run's metrics (docs/budgets.md).
+ * validated when the scenario loads; once its simulation is built, each
+ * must name a metric the components' types declare; after the run each
+ * budget is checked against the run's metrics (docs/budgets.md).
  *
  * A bound is OP VALUE[UNIT]:
  *   OP    <=  <  >=  >  ==  !=
@@ -21,6 +22,8 @@
 #include "orrery/config.h"
 #include "orrery/diag.h"
 #include "orrery/results.h"
+
+struct orr_sim;
 
 enum orr_budget_op { ORR_BUDGET_LE, ORR_BUDGET_LT, ORR_BUDGET_GE, ORR_BUDGET_GT,
                      ORR_BUDGET_EQ, ORR_BUDGET_NE };
@@ -90,5 +93,16 @@ struct orr_budget_result {
 int orr_budgets_check(const struct orr_budget *aBudget, size_t nBudget,
                       const struct orr_metric *aMetric, size_t nMetric,
                       struct orr_budget_result **aOut, size_t *nFail, struct orr_diag *d);
+
+/* Before a run: check that every budget names a metric the built
+ * simulation s can report, by the metrics tables of its components' types
+ * and the engine's own (orr_metric_declared, orr_run_metrics), and that
+ * the bound's unit suits it. A budget naming no component, or a metric no
+ * declaration allows, is an error in d with the budget's mark and the
+ * nearest names of s's registered stats; returns 0 or ORR_ESCHEMA. A
+ * metric that passes may still be missing after the run (a declared
+ * family whose member does not exist): orr_budgets_check reports that. */
+int orr_budgets_check_names(const struct orr_budget *aBudget, size_t nBudget,
+                            const struct orr_sim *s, struct orr_diag *d);
 
 #endif

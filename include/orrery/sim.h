@@ -96,6 +96,9 @@ struct orr_component_type {
     const struct orr_param *params;      /* terminated by { NULL } */
     const struct orr_port_doc *ports;    /* terminated by { NULL } */
     const struct orr_fault_desc *faults; /* terminated by { NULL }; may be NULL */
+    /* every stat create/start registers (orrery/stats.h), terminated by
+     * { NULL }; NULL for types that register none (builders) */
+    const struct orr_metric_doc *metrics;
     size_t state_size;                   /* zeroed private state at c->state */
     bool workload;                       /* counts toward "workloads finished" */
 
@@ -419,6 +422,31 @@ void orr_trace_point(struct orr_component *c, uint16_t kind, uint64_t a, uint64_
  * state: O(events + ports). True if they hold. Asserted at start and at the
  * end of every run in debug builds; tests call it directly. */
 bool orr_sim_check(const struct orr_sim *s);
+
+/* --- metrics before a run ----------------------------------------------- */
+
+/* Whether component c can report the metric called name, as results and
+ * budgets name it ("rx_packets", "latency.p99", "depth.max"), by its type's
+ * metrics table or the engine's link metrics of its linked ports: the
+ * metric's unit ("" for a plain number), or NULL if none allows it. If
+ * unit is not NULL, only metrics in that unit count. It goes by
+ * declarations: a declared family member (a task's stats) may still be
+ * absent from a run. */
+const char *orr_metric_declared(const struct orr_component *c, const char *name,
+                                const char *unit);
+/* The same for the run-level metrics (orr_run_metrics: "events", ...). */
+const char *orr_run_metric_declared(const char *name, const char *unit);
+
+/* The stats registered so far, in registration order: after
+ * orr_sim_start, every stat the components made. For tools that name
+ * metrics before a run (the nearest names for a budget's typo). */
+struct orr_stat_info {
+    const struct orr_component *component;
+    const char *name, *unit;
+    enum orr_metric_kind kind;
+};
+size_t orr_sim_stat_count(const struct orr_sim *s);
+void orr_sim_stat(const struct orr_sim *s, size_t i, struct orr_stat_info *out);
 
 /* --- after a run --------------------------------------------------------- */
 

@@ -7,10 +7,71 @@
 #ifndef ORRERY_STATS_H
 #define ORRERY_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct orr_component;
+
+/* --- declared metrics ---------------------------------------------------- */
+
+enum orr_metric_kind {
+    ORR_METRIC_COUNTER,   /* orr_counter_new */
+    ORR_METRIC_GAUGE,     /* orr_gauge_new */
+    ORR_METRIC_VALUE,     /* orr_value_new */
+    ORR_METRIC_HISTOGRAM, /* orr_histogram_new */
+};
+
+/* One stat a component type registers, in its descriptor's `metrics`
+ * table (terminated by {NULL}), so `orrery list TYPE` can show it and a
+ * budget naming a metric that cannot exist is refused before the run.
+ * Registering a stat that no entry declares — name, kind and unit — is a
+ * programming error: the engine aborts, so every test run holds the
+ * tables to the code (docs/engine.md).
+ *
+ * name is the stat's name or, for a family created at run time, a
+ * pattern: `<X>` stands for one or more characters other than '.', and
+ * `<X...>` for one or more characters including '.' (a user-chosen name or
+ * a formatted size); X, capital letters, digits and '_', says what goes
+ * there ("p<N>.tx_bytes", "<TASK...>.jobs"). Everything else is literal.
+ * unit is exactly what the code passes ("" for a plain number): it reaches
+ * results, traces and goldens. */
+struct orr_metric_doc {
+    const char *name;
+    const char *unit;
+    enum orr_metric_kind kind;
+    const char *help; /* one line for `orrery list TYPE` */
+};
+
+/* "counter", "gauge", "value", "histogram"; "?" out of range. */
+const char *orr_metric_kind_name(enum orr_metric_kind k);
+
+/* True if name matches pattern (the syntax above). */
+bool orr_metric_name_match(const char *pattern, const char *name);
+
+/* The first entry of docs (NULL-terminated; may be NULL) that declares a
+ * stat called name of kind k in unit, or NULL. */
+const struct orr_metric_doc *orr_metric_doc_find(const struct orr_metric_doc *docs,
+                                                 const char *name, enum orr_metric_kind k,
+                                                 const char *unit);
+
+/* How one stat appears among a run's metrics: a counter or a value as its
+ * own name; a gauge also as NAME.max; a histogram only as NAME.count,
+ * .mean, .min, .p50, .p90, .p99, .p999 and .max. The fields of kind k, in
+ * the order the metrics list them; *n is set to their number. */
+struct orr_metric_field {
+    const char *suffix; /* after NAME and a '.', or NULL: NAME itself */
+    bool plain;         /* in no unit (a count) rather than the stat's */
+};
+const struct orr_metric_field *orr_metric_fields(enum orr_metric_kind k, size_t *n);
+
+/* Metrics the engine registers itself: on every component, for each of
+ * its linked ports, PORT.tx_bytes, PORT.tx_msgs and (with a bandwidth)
+ * PORT.tx_util; and run-level metrics under the component name
+ * ORR_RUN_COMPONENT. Listed by `orrery list metrics`. */
+extern const struct orr_metric_doc orr_link_metrics[];
+extern const struct orr_metric_doc orr_run_metrics[];
+#define ORR_RUN_COMPONENT "sim"
 
 struct orr_counter {
     uint64_t v;
@@ -54,9 +115,11 @@ double orr_histogram_mean(const struct orr_histogram *h);
 void orr_histogram_merge(struct orr_histogram *into, const struct orr_histogram *from);
 
 /* Registration, from a component's create op. Names are local to the
- * component ("rx_packets"); unit is free text ("pkt", "B", "ps"). The
- * returned object lives as long as the simulation. Never NULL (aborts on
- * out-of-memory: a simulation cannot continue without its stats). */
+ * component ("rx_packets"); unit is free text ("pkt", "B", "ps"). Name,
+ * kind and unit must match an entry of the type's `metrics` table, or the
+ * engine aborts naming the nearest entry. The returned object lives as
+ * long as the simulation. Never NULL (aborts on out-of-memory: a
+ * simulation cannot continue without its stats). */
 struct orr_counter *orr_counter_new(struct orr_component *c, const char *name, const char *unit);
 struct orr_gauge *orr_gauge_new(struct orr_component *c, const char *name, const char *unit);
 struct orr_value *orr_value_new(struct orr_component *c, const char *name, const char *unit);

@@ -20,9 +20,24 @@
 #define ORR_TLM_TARGET_PORTS                                                                       \
     {"in<N>", "line requests in, responses out on the same port; 0 <= N < ports"}, {NULL}
 
+#define ORR_TLM_TARGET_METRICS                                                                     \
+    {"in<N>.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for port inN's link"},           \
+    {"reads", "req", ORR_METRIC_COUNTER, "line reads the target served"},                          \
+    {"writes", "req", ORR_METRIC_COUNTER, "line writes the target served"},                        \
+    {"dmi_accesses", "req", ORR_METRIC_COUNTER, "of those, accesses made through DMI"},            \
+    {NULL}
+
 #define ORR_TLM_INITIATOR_PARAMS {NULL}
 #define ORR_TLM_INITIATOR_PORTS                                                                    \
     {"out", "line requests out (mem.h) for a SystemC initiator, responses in"}, {NULL}
+
+#define ORR_TLM_INITIATOR_METRICS                                                                  \
+    {"reads", "req", ORR_METRIC_COUNTER, "line reads completed for the SystemC initiator"},        \
+    {"writes", "req", ORR_METRIC_COUNTER, "line writes completed for the SystemC initiator"},      \
+    {"late_transactions", "txn", ORR_METRIC_COUNTER,                                               \
+     "transactions that found the model past their time and entered at its time"},                 \
+    {"latency", "ns", ORR_METRIC_HISTOGRAM, "a line request's issue to its response"},             \
+    {NULL}
 
 #define ORR_SYSTEMC_MISSING                                                                        \
     "this orrery was built without SystemC; install it with scripts/deps.sh (Debian/Ubuntu "       \

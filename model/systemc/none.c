@@ -38,12 +38,15 @@ static const struct orr_param target_params[] = {ORR_TLM_TARGET_PARAMS};
 static const struct orr_port_doc target_ports[] = {ORR_TLM_TARGET_PORTS};
 static const struct orr_param initiator_params[] = {ORR_TLM_INITIATOR_PARAMS};
 static const struct orr_port_doc initiator_ports[] = {ORR_TLM_INITIATOR_PORTS};
+static const struct orr_metric_doc target_metrics[] = {ORR_TLM_TARGET_METRICS};
+static const struct orr_metric_doc initiator_metrics[] = {ORR_TLM_INITIATOR_METRICS};
 
 const struct orr_component_type orr_tlm_target_type = {
     .name = "tlm_target",
     .summary = "SystemC TLM-2.0 target (not in this build: no SystemC)",
     .params = target_params,
     .ports = target_ports,
+    .metrics = target_metrics,
     .create = missing,
     .handle = idle,
 };
@@ -53,6 +56,7 @@ const struct orr_component_type orr_tlm_initiator_type = {
     .summary = "SystemC initiator's entry into the model (not in this build: no SystemC)",
     .params = initiator_params,
     .ports = initiator_ports,
+    .metrics = initiator_metrics,
     .create = missing,
     .handle = idle,
 };

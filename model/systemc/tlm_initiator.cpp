@@ -16,6 +16,7 @@ namespace
 
 const struct orr_param initiator_params[] = {ORR_TLM_INITIATOR_PARAMS};
 const struct orr_port_doc initiator_ports[] = {ORR_TLM_INITIATOR_PORTS};
+const struct orr_metric_doc initiator_metrics[] = {ORR_TLM_INITIATOR_METRICS};
 
 enum { TIMER_ISSUE = 1 };
 
@@ -128,6 +129,7 @@ extern "C" const struct orr_component_type orr_tlm_initiator_type = {
     initiator_params,
     initiator_ports,
     nullptr,
+    initiator_metrics,
     sizeof(initiator),
     false,
     initiator_create,

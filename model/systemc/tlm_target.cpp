@@ -41,6 +41,7 @@ namespace
 
 const struct orr_param target_params[] = {ORR_TLM_TARGET_PARAMS};
 const struct orr_port_doc target_ports[] = {ORR_TLM_TARGET_PORTS};
+const struct orr_metric_doc target_metrics[] = {ORR_TLM_TARGET_METRICS};
 
 const struct orr_param bitflip_params[] = {
     {"addr", ORR_P_ADDR, NULL, 0, "byte address (0x... or decimal)"},
@@ -431,6 +432,7 @@ extern "C" const struct orr_component_type orr_tlm_target_type = {
     target_params,
     target_ports,
     target_faults,
+    target_metrics,
     sizeof(target *),
     false,
     target_create,

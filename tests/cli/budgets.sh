@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Performance budgets in scenarios: a table after the run, exit 0 when all
 # hold and 1 when one fails (stored either way), JSON and the results DB,
-# exit 2 with file:line:col for a bad bound and for a metric the run lacks.
+# exit 2 with file:line:col for a bad bound, for a metric no component can
+# have (before the run) and for a metric the run lacks (after it).
 . "$(dirname "$0")/lib.sh"
 cat > edf.yaml <<'YAML'
 name: edf-budgets
@@ -58,12 +59,48 @@ expect_out "^badop\.yaml:11:29: error: budgets\.node0\.t1\.deadline_misses: bad 
 sed 's/"< 2us"/"< 2 fortnights"/' edf.yaml > badunit.yaml
 expect_exit 2 "bad unit" -- "$ORRERY" validate badunit.yaml
 expect_out "^badunit\.yaml:12:32: error: budgets\.node0\.t1\.wakeup_latency\.p99: bad bound '< 2 fortnights'" "unit error with position"
+# a metric no component can have: refused when the scenario is built, so
+# `validate` finds it too and `run` neither runs nor writes anything
+cat edf.yaml > nometric.yaml
+cat >> nometric.yaml <<'YAML'
+  x.no_such_metric: "< 1"
+YAML
+expect_exit 2 "metric of no component" -- "$ORRERY" run nometric.yaml --db bad.db --trace t.trace
+expect_out "^nometric\.yaml:16:21: error: budgets\.x\.no_such_metric: no metric 'x\.no_such_metric' can exist in this scenario: it names no component" "unknown component with position"
+! grep -q '^stopped\|^digest' <<< "$OUT" && pass || fail "nothing ran"
+[ ! -e t.trace ] && [ ! -e t.trace.tmp ] && pass || fail "no trace for a metric of no component"
+[ ! -e bad.db ] || [ "$(sqlite3 bad.db 'select count(*) from runs')" = 0 ] && pass || fail "no run stored for a metric of no component"
+expect_exit 2 "validate: metric of no component" -- "$ORRERY" validate nometric.yaml
+expect_out "nometric\.yaml:16:21: .*x\.no_such_metric" "validate reports it"
+expect_exit 2 "undeclared metric" -- "$ORRERY" validate edf.yaml --set 'budgets.node0.t1.wakeup_latency.p98="< 2us"'
+expect_out "component 'node0' \(type sched_node\) declares no metric 't1\.wakeup_latency\.p98'" "the type is named"
+expect_out "did you mean 'node0\.t1\.wakeup_latency\.p9[09]', 'node0\.t1\.wakeup_latency\.p9[09]'" "the nearest metrics"
+expect_exit 2 "undeclared run metric" -- "$ORRERY" validate edf.yaml --set 'budgets.sim.evnts="> 0"'
+expect_out "the run reports no metric 'evnts'.*did you mean 'sim\.events'" "run metrics are checked too"
+expect_exit 0 "run and link metrics are declared" -- "$ORRERY" validate edf.yaml --set 'budgets.sim.events="> 0"'
+# the engine's link metrics exist for linked ports (tx_util with a bandwidth)
+cat > links.yaml <<'YAML'
+stop: {duration: 10us}
+components:
+  gen: {type: traffic_gen, dests: [snk], count: 3}
+  snk: {type: sink}
+links:
+  - {from: gen.out, to: snk.in, latency: 10ns}
+budgets:
+  gen.out.tx_bytes: "> 1B"
+  snk.in.tx_msgs: "== 0"
+YAML
+expect_exit 0 "link metrics of linked ports" -- "$ORRERY" validate links.yaml
+expect_exit 2 "tx_util without a bandwidth" -- "$ORRERY" validate links.yaml --set 'budgets.gen.out.tx_util="< 50%"'
+expect_out "declares no metric 'out\.tx_util'" "tx_util refused"
+expect_exit 0 "tx_util with a bandwidth" -- "$ORRERY" validate links.yaml --set 'budgets.gen.out.tx_util="< 50%"' --set links.0.bandwidth=10Gbps
+# a declared family with no such member: only the run can tell
 expect_exit 2 "missing metric" -- "$ORRERY" run edf.yaml --db bad.db --trace t.trace --set 'budgets.node0.t9.jobs="== 0"'
 expect_out "budgets\.node0\.t9\.jobs: no metric 'node0\.t9\.jobs' in this run" "missing metric named"
 expect_out "nearest: 'node0\.t1\.jobs'" "missing metric: the nearest names"
 [ ! -e t.trace ] && [ ! -e t.trace.tmp ] && pass || fail "no trace left after a missing metric"
 [ "$(sqlite3 bad.db 'select count(*) from runs')" = 0 ] && pass || fail "no run stored after a missing metric"
-expect_exit 2 "unit does not fit" -- "$ORRERY" run edf.yaml --no-db --set 'budgets.node0.idle="< 2us"'
+expect_exit 2 "unit does not fit" -- "$ORRERY" validate edf.yaml --set 'budgets.node0.idle="< 2us"'
 expect_out "bound '< 2us' has a unit for metrics in ps, but 'node0.idle' is in 'ratio'" "unit mismatch"
 
 # the shipped scenario with budgets holds them

@@ -93,6 +93,18 @@ expect_exit 0 "list switch" -- "$ORRERY" list switch
 expect_out 'queue +size' "list TYPE shows keys with types"
 expect_out '64KiB' "list TYPE shows defaults"
 expect_out 'port_down' "list TYPE shows faults"
+expect_exit 0 "list rnic" -- "$ORRERY" list rnic
+expect_out '^  metrics ' "list TYPE has a metrics section"
+expect_out '^    tx_packets +pkt +counter +packets sent' "list TYPE shows a metric's name, unit, kind and help"
+expect_out '^    cqe_<STATUS> +cqe +counter ' "list TYPE shows a family pattern"
+expect_out 'PORT\.tx_bytes' "list TYPE points at the engine's port metrics"
+"$ORRERY" list --json rnic | jq -e '.metrics | length > 20 and
+    (map(select(.name == "outstanding_reads"))[0] | .unit == "op" and .kind == "gauge" and .help != "")' \
+  >/dev/null && pass || fail "list --json TYPE has a metrics array"
+"$ORRERY" list --json machine | jq -e '.metrics == []' >/dev/null && pass || fail "a builder declares no metrics"
+expect_exit 0 "list metrics" -- "$ORRERY" list metrics
+expect_out '^  <PORT>\.tx_util +ratio +value ' "list metrics shows the engine's link metrics"
+expect_out '^  events_beyond_horizon +event ' "list metrics shows the run metrics"
 expect_exit 0 "list keys" -- "$ORRERY" list keys
 expect_out 'duration' "list keys shows stop keys"
 expect_exit 0 "list --json" -- "$ORRERY" list --json types

@@ -73,9 +73,10 @@ static void host_destroy(struct orr_component *c)
 
 static const struct orr_param no_params[] = {{NULL}};
 static const struct orr_port_doc no_ports[] = {{NULL}};
+static const struct orr_metric_doc host_metrics[] = {PLATFORM_METRICS, {NULL}};
 static const struct orr_component_type host_type = {
     .name = "host", .summary = "platform test host", .params = no_params, .ports = no_ports,
-    .state_size = sizeof(struct host), .create = host_create, .handle = host_handle,
+    .metrics = host_metrics, .state_size = sizeof(struct host), .create = host_create, .handle = host_handle,
     .destroy = host_destroy};
 
 static struct orr_sim *make(struct host **h)

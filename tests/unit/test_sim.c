@@ -68,6 +68,10 @@ static const struct orr_param no_params[] = {{NULL}};
 static const struct orr_port_doc probe_ports[] = {{"a", "port a"}, {"b", "port b"}, {NULL}};
 static const struct orr_fault_desc probe_faults[] = {{"poke", "record a fault", no_params},
                                                      {NULL}};
+static const struct orr_metric_doc probe_metrics[] = {
+    {"seen", "ev", ORR_METRIC_COUNTER, "events handled"},
+    {NULL},
+};
 
 static const struct orr_component_type probe_type = {
     .name = "probe",
@@ -75,6 +79,7 @@ static const struct orr_component_type probe_type = {
     .params = no_params,
     .ports = probe_ports,
     .faults = probe_faults,
+    .metrics = probe_metrics,
     .state_size = sizeof(struct probe),
     .create = probe_create,
     .handle = probe_handle,
@@ -86,6 +91,7 @@ static const struct orr_component_type worker_type = {
     .summary = "test workload",
     .params = no_params,
     .ports = probe_ports,
+    .metrics = probe_metrics,
     .state_size = sizeof(struct probe),
     .workload = true,
     .create = probe_create,

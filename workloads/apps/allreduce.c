@@ -547,12 +547,35 @@ static void ar_destroy(struct orr_component *c)
     rapp_destroy(&s->app);
 }
 
+static const struct orr_metric_doc ar_metrics[] = {
+    RAPP_METRICS,
+    {"writes", "wr", ORR_METRIC_COUNTER, "RDMA writes posted"},
+    {"bytes_sent", "B", ORR_METRIC_COUNTER, "bytes those writes carried"},
+    {"chunks_received", "chunk", ORR_METRIC_COUNTER, "chunks that arrived from peers"},
+    {"reduce_time", "ns", ORR_METRIC_COUNTER, "host CPU time charged for reductions"},
+    {"verify_errors", "elem", ORR_METRIC_COUNTER,
+     "result elements differing from the expected sum"},
+    {"result_checksum", "u32", ORR_METRIC_VALUE, "sum (mod 2^32) of the result vector"},
+    {"expected_checksum", "u32", ORR_METRIC_VALUE, "what result_checksum should be"},
+    {"collective_time", "us", ORR_METRIC_VALUE,
+     "node 0, for the group: first begin to last finish"},
+    {"algbw", "GB/s", ORR_METRIC_VALUE,
+     "node 0: vector bytes over collective_time (nccl-tests algbw)"},
+    {"busbw", "GB/s", ORR_METRIC_VALUE, "node 0: algbw x 2(N-1)/N (nccl-tests busbw)"},
+    {"nodes_finished", "node", ORR_METRIC_VALUE, "node 0: members of the group that finished"},
+    {"nodes_failed", "node", ORR_METRIC_VALUE, "node 0: members of the group that failed"},
+    {"error_completions_total", "cqe", ORR_METRIC_VALUE,
+     "node 0: error completions in the whole group"},
+    {NULL},
+};
+
 const struct orr_component_type orr_allreduce_type = {
     .name = "allreduce",
     .summary = "allreduce over RDMA WRITE_IMM: ring or binary tree, pipelined, verifiable "
                "(a workload on an rnic)",
     .params = ar_params,
     .ports = ar_ports,
+    .metrics = ar_metrics,
     .state_size = sizeof(struct ar),
     .workload = true,
     .create = ar_create,

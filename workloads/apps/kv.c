@@ -453,12 +453,39 @@ static void kv_destroy(struct orr_component *c)
     rapp_destroy(&s->app);
 }
 
+static const struct orr_metric_doc kv_metrics[] = {
+    RAPP_METRICS,
+    {"service_ops", "op", ORR_METRIC_VALUE, "server: operations all clients completed"},
+    {"service_ops_per_s", "op/s", ORR_METRIC_VALUE,
+     "server: service_ops over first begin to last finish"},
+    {"hottest_key_share", "fraction", ORR_METRIC_VALUE,
+     "share of operations on key 0 (the server's: of all clients)"},
+    {"clients_finished", "node", ORR_METRIC_VALUE, "server: clients that finished"},
+    {"clients_failed", "node", ORR_METRIC_VALUE, "server: clients that failed"},
+    {"error_completions_total", "cqe", ORR_METRIC_VALUE,
+     "server: error completions in the whole group"},
+    {"service_get_latency", "ns", ORR_METRIC_HISTOGRAM, "server: every client's GET latencies"},
+    {"service_put_latency", "ns", ORR_METRIC_HISTOGRAM, "server: every client's PUT latencies"},
+    {"gets", "op", ORR_METRIC_COUNTER, "client: GETs completed"},
+    {"puts", "op", ORR_METRIC_COUNTER, "client: PUTs completed"},
+    {"hottest_key_ops", "op", ORR_METRIC_COUNTER, "client: operations on key 0"},
+    {"gets_of_initial_value", "op", ORR_METRIC_COUNTER,
+     "client: GETs that read a never-written value"},
+    {"verify_errors", "op", ORR_METRIC_COUNTER,
+     "client: GETs that returned a wrong value (the run fails)"},
+    {"get_latency", "ns", ORR_METRIC_HISTOGRAM, "client: GET post to completion"},
+    {"put_latency", "ns", ORR_METRIC_HISTOGRAM, "client: PUT post to completion"},
+    {"ops_per_s", "op/s", ORR_METRIC_VALUE, "client: operations over its begin to end"},
+    {NULL},
+};
+
 const struct orr_component_type orr_kv_type = {
     .name = "kv",
     .summary = "one-sided RDMA key-value store: READ gets, WRITE puts, Zipf keys, checked values "
                "(a workload on an rnic)",
     .params = kv_params,
     .ports = kv_ports,
+    .metrics = kv_metrics,
     .state_size = sizeof(struct kv),
     .workload = true,
     .create = kv_create,

@@ -761,11 +761,30 @@ static void perftest_destroy(struct orr_component *c)
         vh_destroy(&s->vh);
 }
 
+static const struct orr_metric_doc perftest_metrics[] = {
+    VH_METRICS,
+    {"lat.<SIZE...>", "ns", ORR_METRIC_HISTOGRAM,
+     "latency tests (client): samples at message size SIZE, e.g. lat.64B"},
+    {"gbps.<SIZE...>", "Gbit/s", ORR_METRIC_VALUE,
+     "bandwidth tests (client): payload rate at message size SIZE"},
+    {"mpps.<SIZE...>", "Mmsg/s", ORR_METRIC_VALUE,
+     "bandwidth tests (client): message rate at message size SIZE"},
+    {"mops", "Mop/s", ORR_METRIC_VALUE, "atomic_rate (client): atomic operations per second"},
+    {"iterations", "op", ORR_METRIC_COUNTER, "iterations completed, over every size"},
+    {"wc_errors", "cqe", ORR_METRIC_COUNTER, "completions with an error status"},
+    {"first_wc_error", "status", ORR_METRIC_VALUE,
+     "status of the first error completion (0: none)"},
+    {"data_checks", "check", ORR_METRIC_COUNTER,
+     "data checks that passed (a failed one fails the run)"},
+    {NULL},
+};
+
 const struct orr_component_type orr_perftest_type = {
     .name = "perftest",
     .summary = "RDMA microbenchmarks (ib_send_lat, ib_write_bw, ...) over an rnic's verbs",
     .params = perftest_params,
     .ports = perftest_ports,
+    .metrics = perftest_metrics,
     .state_size = sizeof(struct perftest),
     .workload = true,
     .create = perftest_create,

@@ -102,6 +102,15 @@ struct rapp {
     bool watchdog_armed;
 };
 
+/* The stats rapp_create registers (verbs_host's among them): rows for the
+ * workload type's metrics table (orrery/stats.h). */
+#define RAPP_METRICS                                                                               \
+    VH_METRICS,                                                                                    \
+    {"error_completions", "cqe", ORR_METRIC_COUNTER, "error completions this workload saw"},       \
+    {"stalls", "event", ORR_METRIC_COUNTER,                                                        \
+     "times no completion came for `timeout` while work was outstanding"},                         \
+    {"run_time", "us", ORR_METRIC_VALUE, "from the workload's begin to its end (done or failed)"}
+
 /* From create: read RAPP_PARAMS, add the `rnic` port and stats. */
 void rapp_create(struct rapp *a, struct orr_component *c, const struct orr_params *p,
                  const struct rapp_ops *ops, void *user);

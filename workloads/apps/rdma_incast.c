@@ -199,11 +199,25 @@ static void inc_destroy(struct orr_component *c)
     rapp_destroy(&s->app);
 }
 
+static const struct orr_metric_doc inc_metrics[] = {
+    RAPP_METRICS,
+    {"messages_received", "msg", ORR_METRIC_COUNTER, "target: messages received"},
+    {"bytes_received", "B", ORR_METRIC_COUNTER, "target: payload bytes received"},
+    {"goodput", "Gbit/s", ORR_METRIC_VALUE, "target: payload bits over begin to last arrival"},
+    {"last_arrival", "us", ORR_METRIC_VALUE, "target: begin to the last message's arrival"},
+    {"sender_completion", "us", ORR_METRIC_HISTOGRAM,
+     "target: the senders' completion times (begin to last completion)"},
+    {"messages_sent", "msg", ORR_METRIC_COUNTER, "sender: messages completed"},
+    {"bytes_sent", "B", ORR_METRIC_COUNTER, "sender: payload bytes of those messages"},
+    {NULL},
+};
+
 const struct orr_component_type orr_rdma_incast_type = {
     .name = "rdma_incast",
     .summary = "N-1 RDMA senders WRITE_IMM or SEND to one target at once (a workload on an rnic)",
     .params = inc_params,
     .ports = inc_ports,
+    .metrics = inc_metrics,
     .state_size = sizeof(struct inc),
     .workload = true,
     .create = inc_create,

@@ -83,6 +83,14 @@ struct verbs_host {
     struct orr_counter *posts, *cqes, *cqe_errors;
 };
 
+/* The stats vh_init registers: rows for the workload type's metrics
+ * table (orrery/stats.h). */
+#define VH_METRICS                                                                                 \
+    {"verbs_posts", "wr", ORR_METRIC_COUNTER, "work requests posted to the rnic"},                 \
+    {"verbs_completions", "cqe", ORR_METRIC_COUNTER, "completions received from the rnic"},        \
+    {"verbs_error_completions", "cqe", ORR_METRIC_COUNTER,                                         \
+     "completions received with an error status"}
+
 /* From create: add the port (default name "rnic") and the stats. */
 void vh_init(struct verbs_host *vh, struct orr_component *c, const char *port, uint32_t node,
              const struct vh_callbacks *cb, void *user);
