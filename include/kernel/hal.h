@@ -6,7 +6,10 @@
  *   - hw/platform/: the simulated machine; time is simulated time, costs are
  *     charged to the simulated CPU;
  *   - kernel/arch/<arch>/: a real (or QEMU) machine, freestanding.
- * The same kernel sources and the same kernel selftests run on both.
+ * The same kernel sources and the same kernel selftests run on both. A
+ * backend may leave out the groups it does not have (physical memory, DMA,
+ * the network): kernel/lib/hal_none.c defines each of those calls once,
+ * weakly, as HAL_ENOTSUP, and a backend's own definition replaces it.
  *
  * Context. Every call names the CPU it is made on (`struct hal_cpu *`, opaque
  * to the kernel; the platform's per-CPU record). The kernel receives it in

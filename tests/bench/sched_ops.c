@@ -27,49 +27,6 @@ void hal_timer_cancel(struct hal_cpu *c) { (void)c; }
 bool hal_irq_disable(struct hal_cpu *c) { (void)c; return false; }
 void hal_irq_restore(struct hal_cpu *c, bool was) { (void)c, (void)was; }
 void hal_ipi_send(struct hal_cpu *c, unsigned t, uint32_t r) { (void)c, (void)t, (void)r; }
-int hal_load(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t *out)
-{
-    (void)c, (void)pa, (void)size, (void)out;
-    return HAL_ENOTSUP;
-}
-int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t v)
-{
-    (void)c, (void)pa, (void)size, (void)v;
-    return HAL_ENOTSUP;
-}
-int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool w, uint64_t *b)
-{
-    (void)c, (void)dev, (void)pa, (void)len, (void)w, (void)b;
-    return HAL_ENOTSUP;
-}
-int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len)
-{
-    (void)c, (void)dev, (void)bus, (void)len;
-    return HAL_ENOTSUP;
-}
-int hal_net_ctl(struct hal_cpu *c, const struct hal_net_ctl *req)
-{
-    (void)c, (void)req;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
-{
-    (void)c, (void)qp, (void)wr, (void)n;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_post_recv(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
-{
-    (void)c, (void)qp, (void)wr, (void)n;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t n)
-{
-    (void)c, (void)cq, (void)out, (void)n;
-    return HAL_ENOTSUP;
-}
 void hal_trace(struct hal_cpu *c, uint16_t p, uint64_t a, uint64_t b) { (void)c, (void)p, (void)a, (void)b; }
 void hal_cost(struct hal_cpu *c, uint32_t cycles) { (void)c, (void)cycles; }
 void hal_console_write(struct hal_cpu *c, const char *s, size_t n) { (void)c, fwrite(s, 1, n, stderr); }

@@ -47,55 +47,6 @@ void hal_ipi_send(struct hal_cpu *c, unsigned target, uint32_t reason)
     h->nipi++;
 }
 
-int hal_load(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t *out)
-{
-    (void)c, (void)pa, (void)size, (void)out;
-    return HAL_EFAULT;
-}
-
-int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value)
-{
-    (void)c, (void)pa, (void)size, (void)value;
-    return HAL_EFAULT;
-}
-
-int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,
-                uint64_t *bus)
-{
-    (void)c, (void)dev, (void)pa, (void)len, (void)write, (void)bus;
-    return HAL_ENOTSUP;
-}
-
-int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len)
-{
-    (void)c, (void)dev, (void)bus, (void)len;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_ctl(struct hal_cpu *c, const struct hal_net_ctl *req)
-{
-    (void)c, (void)req;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
-{
-    (void)c, (void)qp, (void)wr, (void)n;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_post_recv(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
-{
-    (void)c, (void)qp, (void)wr, (void)n;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t n)
-{
-    (void)c, (void)cq, (void)out, (void)n;
-    return HAL_ENOTSUP;
-}
-
 void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
 {
     struct harness *h = c->h;

@@ -3,7 +3,8 @@
  * CLINT software interrupts (msip) carrying reasons in a per-hart mailbox,
  * interrupts on/off as mstatus.MIE, the console on the NS16550A UART.
  * Physical addresses are used directly (no MMU in machine mode). DMA and the
- * network are not provided (HAL_ENOTSUP); trace only counts; cost is real. */
+ * network are not provided (kernel/lib/hal_none.c answers HAL_ENOTSUP); trace only
+ * counts; cost is real. */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -165,45 +166,6 @@ int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value)
     default: *(volatile uint64_t *)a = value; break;
     }
     return HAL_OK;
-}
-
-/* --- DMA and network: not on this target yet -------------------------------- */
-
-int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,
-                uint64_t *bus)
-{
-    (void)c, (void)dev, (void)pa, (void)len, (void)write, (void)bus;
-    return HAL_ENOTSUP;
-}
-
-int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len)
-{
-    (void)c, (void)dev, (void)bus, (void)len;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_ctl(struct hal_cpu *c, const struct hal_net_ctl *req)
-{
-    (void)c, (void)req;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_post(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
-{
-    (void)c, (void)qp, (void)wr, (void)n;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_post_recv(struct hal_cpu *c, uint32_t qp, const struct hal_net_wr *wr, size_t n)
-{
-    (void)c, (void)qp, (void)wr, (void)n;
-    return HAL_ENOTSUP;
-}
-
-int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t n)
-{
-    (void)c, (void)cq, (void)out, (void)n;
-    return HAL_ENOTSUP;
 }
 
 /* --- trace and cost ---------------------------------------------------------- */
