@@ -113,8 +113,7 @@ struct sb_entry {
 
 struct tcore {
     struct orr_component *c;
-    struct pcache pc;
-    struct pcache_setup setup;   /* the caches' configuration (owns homes, mutated table) */
+    struct core_shell sh;        /* caches, local time, step and run flags, liveness */
     struct memgen *gen;
     struct orr_params wp;
     struct litmus_test *lt;          /* litmus mode: the test and this thread's state */
@@ -134,9 +133,7 @@ struct tcore {
     uint64_t cyc_acc;
     struct orr_counter *irqs[3], *irq_cycles, *freq_changes, *sb_reordered;
     struct orr_value *energy;
-    orr_time_t cycle, quantum, deadlock;
-    orr_time_t local;        /* the core's own time, >= now */
-    bool step_pending, run_pending, done, gen_done, waiting_value, stalled;
+    bool gen_done, waiting_value, stalled;
     uint32_t loads_out, mlp;
     /* the operation that could not issue yet */
     bool have_op;
@@ -193,14 +190,14 @@ static void on_done(void *arg, uint32_t tag, uint64_t value)
             src_result(t, value);
         }
     }
-    t->run_pending = true;
+    t->sh.run_pending = true;
 }
 
 static void on_wake(void *arg)
 {
     struct tcore *t = arg;
     t->stalled = false;
-    t->run_pending = true;
+    t->sh.run_pending = true;
 }
 
 static struct sb_entry *sb_at(struct tcore *t, uint32_t i) { return &t->aSb[i % t->sbCap]; }
@@ -219,7 +216,7 @@ static void sb_pick(struct tcore *t)
             older = sb_at(t, t->sbHead + j)->addr / ORR_LINE_BYTES == e->addr / ORR_LINE_BYTES;
         if (older)
             continue;
-        if (e->ready <= t->local)
+        if (e->ready <= t->sh.local)
             aOk[nOk++] = k;
         else if (e->ready < sb_at(t, t->sbHead + soonest)->ready)
             soonest = k;
@@ -242,7 +239,7 @@ static void sb_drain(struct tcore *t)
         if (t->weak)
             sb_pick(t);
         struct sb_entry *e = sb_at(t, t->sbHead);
-        if (e->ready > t->local) { /* not yet: wake when it may go */
+        if (e->ready > t->sh.local) { /* not yet: wake when it may go */
             if (!t->drain_timer) {
                 t->drain_timer = true;
                 orr_timer(t->c, e->ready - orr_now(t->c->sim), T_DRAIN, 0, 0);
@@ -252,8 +249,8 @@ static void sb_drain(struct tcore *t)
         struct pc_req r = {ORR_OP_STORE, e->size, TAG_SB | (t->sbHead & 0xFFFFFF), e->addr, e->val, 0};
         uint64_t v;
         uint32_t cyc = 0;
-        t->pc.skew = t->local - orr_now(t->c->sim);
-        enum pcache_rc rc = pcache_access(&t->pc, &r, &v, &cyc);
+        t->sh.pc.skew = t->sh.local - orr_now(t->c->sim);
+        enum pcache_rc rc = pcache_access(&t->sh.pc, &r, &v, &cyc);
         if (rc == PC_HIT) {
             t->sbHead++;
             t->nSb--;
@@ -289,7 +286,7 @@ static bool issue(struct tcore *t, const struct memop *op)
     switch (op->op) {
     case ORR_OP_COMPUTE:
         t->computes->v++;
-        t->local += (orr_time_t)op->cycles * t->cycle;
+        t->sh.local += (orr_time_t)op->cycles * t->sh.cycle;
         t->busy_cycles += op->cycles;
         t->cycle_pj += (double)op->cycles * t->cycle_scale;
         return true;
@@ -304,7 +301,7 @@ static bool issue(struct tcore *t, const struct memop *op)
                 t->sb_full->v++;
                 return false;
             }
-            orr_time_t ready = t->local + (t->drain_jitter
+            orr_time_t ready = t->sh.local + (t->drain_jitter
                                                ? orr_rng_below(&t->c->rng, t->drain_jitter + 1)
                                                : 0);
             *sb_at(t, t->sbHead + t->nSb) = (struct sb_entry){op->addr, op->val, ready, op->size};
@@ -321,7 +318,7 @@ static bool issue(struct tcore *t, const struct memop *op)
             t->forwarded->v++;
             t->loads->v++;
             src_result(t, sb_at(t, t->sbHead + (uint32_t)k)->val);
-            t->local += t->cycle;
+            t->sh.local += t->sh.cycle;
             return true;
         }
         if (t->loads_out >= t->mlp)
@@ -334,8 +331,8 @@ static bool issue(struct tcore *t, const struct memop *op)
         break;
     }
     struct pc_req r = {op->op, op->size, t->next_tag & 0xFFFFFF, op->addr, op->val, op->expect};
-    t->pc.skew = t->local - orr_now(sim);
-    enum pcache_rc rc = pcache_access(&t->pc, &r, &v, &cyc);
+    t->sh.pc.skew = t->sh.local - orr_now(sim);
+    enum pcache_rc rc = pcache_access(&t->sh.pc, &r, &v, &cyc);
     if (rc == PC_RETRY) {
         t->stalled = true;
         return false;
@@ -348,10 +345,10 @@ static bool issue(struct tcore *t, const struct memop *op)
     else
         t->atomics->v++;
     if (rc == PC_HIT) {
-        t->local += (orr_time_t)cyc * t->cycle;
+        t->sh.local += (orr_time_t)cyc * t->sh.cycle;
         t->busy_cycles += cyc;
         t->cycle_pj += (double)cyc * t->cycle_scale;
-        orr_histogram_add(t->load_latency, (orr_time_t)cyc * t->cycle);
+        orr_histogram_add(t->load_latency, (orr_time_t)cyc * t->sh.cycle);
         if (op->op != ORR_OP_STORE)
             src_result(t, v);
         return true;
@@ -370,28 +367,23 @@ static bool issue(struct tcore *t, const struct memop *op)
 
 static void finish_if_done(struct tcore *t)
 {
-    if (t->done || !t->gen_done || t->have_op || t->nSb || t->loads_out || t->sb_out)
+    if (t->sh.done || !t->gen_done || t->have_op || t->nSb || t->loads_out || t->sb_out)
         return;
-    t->done = true;
-    t->finish_time = t->local;
+    t->sh.done = true;
+    t->finish_time = t->sh.local;
     orr_workload_done(t->c);
 }
 
 static void run(struct tcore *t)
 {
-    struct orr_sim *sim = t->c->sim;
-    t->run_pending = false;
-    if (t->step_pending || t->done)
+    t->sh.run_pending = false;
+    if (t->sh.step_pending || t->sh.done)
         return;
-    if (t->local < orr_now(sim))
-        t->local = orr_now(sim);
+    core_shell_catch_up(&t->sh);
     for (;;) {
         sb_drain(t);
-        if (t->local - orr_now(sim) >= t->quantum) {
-            t->step_pending = true;
-            orr_timer(t->c, t->local - orr_now(sim), T_STEP, 0, 0);
+        if (core_shell_ahead(&t->sh))
             break;
-        }
         if (t->waiting_value || t->stalled)
             break;
         if (!t->have_op) {
@@ -415,7 +407,7 @@ static void run(struct tcore *t)
         t->ops->v++;
         t->have_op = false;
     }
-    t->pc.skew = 0;
+    t->sh.pc.skew = 0;
     finish_if_done(t);
 }
 
@@ -425,17 +417,11 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
 {
     struct tcore *t = c->state;
     t->c = c;
-    int rc = pcache_setup_parse(&t->setup, c, p, d);
-    if (rc)
-        return rc;
-    const struct pcache_config *cfg = &t->setup.cfg;
-    t->cycle = cfg->cycle_ps;
-    t->quantum = orr_param_u64(p, "quantum");
-    t->deadlock = orr_param_u64(p, "deadlock");
     struct pcache_ops ops = {on_done, on_wake};
-    rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), cfg, &ops, t);
+    int rc = core_shell_create(&t->sh, c, p, &ops, t, T_STEP, T_DEADLOCK, d);
     if (rc)
         return rc;
+    const struct pcache_config *cfg = &t->sh.setup.cfg;
     t->sbCap = (uint32_t)orr_param_u64(p, "store_buffer");
     if (t->sbCap && !(t->aSb = calloc(t->sbCap, sizeof *t->aSb)))
         return ORR_ENOMEM;
@@ -489,7 +475,7 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
     t->e_l2 = orr_param_u64(p, "energy_l2");
     t->e_miss = orr_param_u64(p, "energy_miss");
     t->e_cycle = orr_param_u64(p, "energy_cycle");
-    t->nominal_cycle = t->cycle;
+    t->nominal_cycle = t->sh.cycle;
     t->cycle_scale = 1.0;
     uint32_t mlp = (uint32_t)orr_param_u64(p, "mlp");
     if (!mlp)
@@ -526,13 +512,13 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
  * core's local clock (the handler itself is not modelled). */
 static void take_interrupt(struct tcore *t, unsigned kind)
 {
-    if (t->done)
+    if (t->sh.done)
         return;
     orr_time_t now = orr_now(t->c->sim);
-    if (t->local < now)
-        t->local = now;
+    if (t->sh.local < now)
+        t->sh.local = now;
     uint64_t cy = t->irq_entry + t->irq_exit;
-    t->local += (orr_time_t)cy * t->cycle;
+    t->sh.local += (orr_time_t)cy * t->sh.cycle;
     t->busy_cycles += cy;
     t->cycle_pj += (double)cy * t->cycle_scale;
     t->irqs[kind]->v++;
@@ -544,13 +530,13 @@ static void tcore_fault(struct orr_component *c, unsigned fault, const struct or
     struct tcore *t = c->state;
     if (fault == 0) { /* set_frequency: from now on */
         orr_time_t now = orr_now(c->sim);
-        if (t->local < now)
-            t->local = now;
-        t->cyc_acc += (t->local - t->cyc_mark) / t->cycle;
-        t->cyc_mark = t->local;
-        t->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
-        t->pc.cfg.cycle_ps = t->cycle;
-        double r = (double)t->nominal_cycle / (double)t->cycle;
+        if (t->sh.local < now)
+            t->sh.local = now;
+        t->cyc_acc += (t->sh.local - t->cyc_mark) / t->sh.cycle;
+        t->cyc_mark = t->sh.local;
+        t->sh.cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
+        t->sh.pc.cfg.cycle_ps = t->sh.cycle;
+        double r = (double)t->nominal_cycle / (double)t->sh.cycle;
         t->cycle_scale = r * r;
         t->freq_changes->v++;
         return;
@@ -558,84 +544,60 @@ static void tcore_fault(struct orr_component *c, unsigned fault, const struct or
     take_interrupt(t, orr_param_enum(p, "kind"));
 }
 
-static void deadlock_check(struct tcore *t)
-{
-    if (pcache_deadlocked(&t->pc, t->deadlock))
-        return;
-    if (!t->done)
-        orr_timer(t->c, t->deadlock / 2, T_DEADLOCK, 0, 0);
-}
-
 static int tcore_start(struct orr_component *c, struct orr_diag *d)
 {
     struct tcore *t = c->state;
-    if (!orr_port_peer(t->pc.port)) {
-        orr_diag_error(d, &c->mark, c->keypath, "port 'mem' is not linked");
+    if (core_shell_check_linked(&t->sh, d))
         return ORR_ESCHEMA;
-    }
     if (!has_source(t)) {
-        t->done = true;
+        t->sh.done = true;
         orr_workload_done(c);
         return 0;
     }
-    t->step_pending = true;
+    t->sh.step_pending = true;
     orr_timer(c, t->start_jitter ? orr_rng_below(&c->rng, t->start_jitter + 1) : 0, T_STEP, 0, 0);
     if (t->timer_period)
         orr_timer(c, t->timer_period, T_TIMER_IRQ, 0, 0);
-    orr_timer(c, t->deadlock / 2, T_DEADLOCK, 0, 0);
+    core_shell_arm_deadlock(&t->sh);
     return 0;
 }
 
 static void tcore_handle(struct orr_component *c, const struct orr_event *ev)
 {
     struct tcore *t = c->state;
-    switch (ev->kind) {
-    case ORR_TK_TIMER:
-        if (ev->port == T_DEADLOCK) {
-            deadlock_check(t);
-            return;
-        }
+    enum core_event e = core_shell_event(&t->sh, ev);
+    if (e == CORE_EV_STOP)
+        return;
+    if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER) {
         if (ev->port == T_TIMER_IRQ) {
             take_interrupt(t, 0);
-            if (!t->done)
+            if (!t->sh.done)
                 orr_timer(c, t->timer_period, T_TIMER_IRQ, 0, 0);
             return;
         }
         if (ev->port == T_DRAIN) {
             t->drain_timer = false;
-            t->run_pending = true;
-            break;
+            t->sh.run_pending = true;
         }
-        t->step_pending = false;
-        t->run_pending = true;
-        break;
-    case ORR_TK_MSG:
-        pcache_message(&t->pc, ev);
-        break;
-    case ORR_TK_READY:
-        pcache_ready(&t->pc);
-        break;
-    default:
-        break;
     }
     /* callbacks only flag work; the core runs once the cache is done */
-    if (t->run_pending)
+    if (t->sh.run_pending)
         run(t);
 }
 
 static void tcore_finish(struct orr_component *c)
 {
     struct tcore *t = c->state;
-    orr_time_t end = t->done ? t->finish_time : orr_now(c->sim);
-    uint64_t cycles = t->cyc_acc + (end > t->cyc_mark ? (end - t->cyc_mark) / t->cycle : 0);
+    orr_time_t end = t->sh.done ? t->finish_time : orr_now(c->sim);
+    uint64_t cycles = t->cyc_acc + (end > t->cyc_mark ? (end - t->cyc_mark) / t->sh.cycle : 0);
     t->cycles_busy->v = cycles;
     t->ipc->v = cycles ? (double)t->ops->v / (double)cycles : 0.0;
     /* energy (docs/cores.md): a fixed cost per L1 hit, L2 hit and miss,
      * plus energy_cycle per busy cycle (compute, hits, interrupts) scaled
      * by (f/f0)^2 for the frequency it ran at; in uJ */
-    double pj = (double)t->pc.hits_l1->v * (double)t->e_l1 +
-                (double)t->pc.hits_l2->v * (double)t->e_l2 +
-                (double)(t->pc.misses->v + t->pc.upgrades->v) * (double)t->e_miss +
+    double pj = (double)t->sh.pc.hits_l1->v * (double)t->e_l1 +
+                (double)t->sh.pc.hits_l2->v * (double)t->e_l2 +
+                (double)(t->sh.pc.misses->v + t->sh.pc.upgrades->v) * (double)t->e_miss +
                 t->cycle_pj * (double)t->e_cycle;
     t->energy->v = pj / 1e6;
     if (t->gen) {
@@ -651,12 +613,11 @@ static void tcore_finish(struct orr_component *c)
 static void tcore_destroy(struct orr_component *c)
 {
     struct tcore *t = c->state;
-    pcache_free(&t->pc);
+    core_shell_free(&t->sh);
     if (t->gen)
         memgen_destroy(t->gen);
     orr_params_free(&t->wp);
     free(t->aSb);
-    pcache_setup_free(&t->setup);
     free(t->lt);
 }
 

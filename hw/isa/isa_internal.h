@@ -8,6 +8,7 @@
 #include <unicorn/unicorn.h>
 
 #include "hw/array.h"
+#include "hw/core.h"
 #include "hw/elf.h"
 #include "hw/pcache.h"
 #include "orrery/sim.h"
@@ -54,21 +55,20 @@ struct isacore {
     unsigned slot;                 /* index in sh->aWait */
     enum isa_arch arch;
     uc_engine *uc;
-    struct pcache pc;
-    struct pcache_setup setup; /* the caches' configuration (owns homes, mutated table) */
+    struct core_shell shell;       /* caches, local time, step and run flags, liveness */
     struct cache_array l1i;
     bool timing, fetch_model;
     unsigned core, ncores, unknown_fail;
-    orr_time_t cycle, quantum, deadlock, insn_ps, syscall_ps, poll0;
+    orr_time_t insn_ps, syscall_ps, poll0;
     uint32_t l1_cycles;
     uint64_t max_insns, out_limit;
     char elf[512];
     uint64_t entry, stack_top;
 
     /* execution state */
-    orr_time_t local, slice_end;
+    orr_time_t slice_end;
     uint64_t pc_next;
-    bool step_pending, run_pending, done, sleeping, failed, limit_hit;
+    bool sleeping, failed, limit_hit;
     enum isa_stop stop;
     uint64_t final_count;          /* the last partial block before the limit */
     uint64_t blk_start, blk_end;   /* the block being executed */

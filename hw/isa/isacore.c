@@ -234,9 +234,9 @@ static enum pcache_rc timed_access(struct isacore *t, const struct isa_acc *a)
     struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, a->addr, a->val, 0};
     uint64_t v;
     uint32_t cyc = 0;
-    t->pc.skew = t->local - orr_now(t->c->sim);
-    enum pcache_rc rc = pcache_access(&t->pc, &r, &v, &cyc);
-    t->pc.skew = 0;
+    t->shell.pc.skew = t->shell.local - orr_now(t->c->sim);
+    enum pcache_rc rc = pcache_access(&t->shell.pc, &r, &v, &cyc);
+    t->shell.pc.skew = 0;
     if (rc == PC_RETRY) {
         t->retry_wait = true;
         return rc;
@@ -245,13 +245,13 @@ static enum pcache_rc timed_access(struct isacore *t, const struct isa_acc *a)
     if (rc == PC_MISS) {
         t->miss_out = true;
         t->miss_fetch = a->fetch;
-        t->miss_from = t->local;
+        t->miss_from = t->shell.local;
         return rc;
     }
     /* a hit: an instruction line costs its full latency (the L1I missed);
      * data costs what it takes beyond an L1 hit, which the cpi covers */
     uint32_t extra = a->fetch ? cyc : cyc > t->l1_cycles ? cyc - t->l1_cycles : 0;
-    t->local += (orr_time_t)extra * t->cycle;
+    t->shell.local += (orr_time_t)extra * t->shell.cycle;
     (a->fetch ? t->cy_fetch : t->cy_l2)->v += extra;
     return rc;
 }
@@ -335,7 +335,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
     }
     uint64_t end = addr + size;
     uint32_t n = count_insns(t, addr, end);
-    if (waiting(t) || t->local >= t->slice_end) {
+    if (waiting(t) || t->shell.local >= t->slice_end) {
         uc_emu_stop(uc);
         return;
     }
@@ -356,7 +356,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
     t->blk_end = end;
     t->insns->v += n;
     t->blocks->v++;
-    t->local += n * t->insn_ps;
+    t->shell.local += n * t->insn_ps;
 }
 
 static bool on_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
@@ -396,10 +396,10 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *arg)
 
 static void core_done(struct isacore *t)
 {
-    if (t->done)
+    if (t->shell.done)
         return;
-    t->done = true;
-    t->finish_time = t->local;
+    t->shell.done = true;
+    t->finish_time = t->shell.local;
     orr_workload_done(t->c);
 }
 
@@ -428,26 +428,22 @@ static void report_fault(struct isacore *t, uc_err err)
 static void run(struct isacore *t)
 {
     struct orr_sim *sim = t->c->sim;
-    t->run_pending = false;
-    if (t->done || t->failed || t->step_pending || t->sleeping)
+    t->shell.run_pending = false;
+    if (t->shell.done || t->failed || t->shell.step_pending || t->sleeping)
         return;
     orr_time_t now = orr_now(sim);
-    if (t->local < now)
-        t->local = now;
+    core_shell_catch_up(&t->shell);
     for (;;) {
         if (!drain_queue(t))
             return; /* done() or wake() resumes */
-        if (t->local - now >= t->quantum) {
-            t->step_pending = true;
-            orr_timer(t->c, t->local - now, T_STEP, 0, 0);
+        if (core_shell_ahead(&t->shell))
             return;
-        }
         if (t->limit_hit && !t->final_count) {
             t->v_limit->v = 1;
             core_done(t);
             return;
         }
-        t->slice_end = now + t->quantum;
+        t->slice_end = now + t->shell.quantum;
         t->stop = STOP_NONE;
         uint64_t count = t->final_count, before = t->insns->v + t->blocks->v;
         if (count) /* Unicorn counts with a code hook: retranslate so it is in */
@@ -457,7 +453,7 @@ static void run(struct isacore *t)
         if (count) { /* the counted tail before the instruction limit */
             t->final_count = 0;
             t->insns->v += count;
-            t->local += count * t->insn_ps;
+            t->shell.local += count * t->insn_ps;
         }
         if (err && t->stop != STOP_FAILED)
             report_fault(t, err);
@@ -468,20 +464,20 @@ static void run(struct isacore *t)
             core_done(t);
             return;
         case STOP_YIELD:
-            t->step_pending = true;
-            orr_timer(t->c, t->local - now, T_STEP, 0, 0);
+            t->shell.step_pending = true;
+            orr_timer(t->c, t->shell.local - now, T_STEP, 0, 0);
             return;
         case STOP_FUTEX:
             t->sleeping = true;
-            t->sleep_from = t->local;
-            orr_timer(t->c, t->local - now + t->poll, T_FUTEX, 0, 0);
+            t->sleep_from = t->shell.local;
+            orr_timer(t->c, t->shell.local - now + t->poll, T_FUTEX, 0, 0);
             return;
         case STOP_NONE:
             break;
         }
         if (t->limit_hit)
             continue; /* run the counted tail, or stop */
-        if (t->insns->v + t->blocks->v == before && !waiting(t) && t->local < t->slice_end) {
+        if (t->insns->v + t->blocks->v == before && !waiting(t) && t->shell.local < t->slice_end) {
             isa_fail(t, "emulation made no progress at pc %#llx", (unsigned long long)t->pc_next);
             return;
         }
@@ -492,12 +488,12 @@ static void on_done(void *arg, uint32_t tag, uint64_t value)
 {
     (void)tag, (void)value; /* values come from guest RAM, not from the model */
     struct isacore *t = arg;
-    orr_time_t now = orr_now(t->c->sim), before = t->local;
-    if (t->local < now)
-        t->local = now;
-    (t->miss_fetch ? t->cy_fetch : t->cy_miss)->v += (t->local - before) / t->cycle;
+    orr_time_t now = orr_now(t->c->sim), before = t->shell.local;
+    if (t->shell.local < now)
+        t->shell.local = now;
+    (t->miss_fetch ? t->cy_fetch : t->cy_miss)->v += (t->shell.local - before) / t->shell.cycle;
     t->miss_out = false;
-    t->run_pending = true;
+    t->shell.run_pending = true;
 }
 
 static void on_wake(void *arg)
@@ -505,7 +501,7 @@ static void on_wake(void *arg)
     struct isacore *t = arg;
     if (t->retry_wait) {
         t->retry_wait = false;
-        t->run_pending = true;
+        t->shell.run_pending = true;
     }
 }
 
@@ -621,8 +617,8 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
     }
     t->slot = sh->nCore++;
     bool covered = false;
-    for (size_t i = 0; i < t->setup.cfg.nHome; i++)
-        covered |= t->setup.cfg.aHome[i].base == 0 && t->setup.cfg.aHome[i].size >= size;
+    for (size_t i = 0; i < t->shell.setup.cfg.nHome; i++)
+        covered |= t->shell.setup.cfg.aHome[i].base == 0 && t->shell.setup.cfg.aHome[i].size >= size;
     if (!covered) {
         orr_diag_error(d, at, t->c->keypath, "guest RAM [0, %#llx) must lie in the first memory "
                        "range of 'homes'", (unsigned long long)size);
@@ -749,10 +745,11 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
 {
     struct isacore *t = c->state;
     t->c = c;
-    int rc = pcache_setup_parse(&t->setup, c, p, d);
+    struct pcache_ops ops = {on_done, on_wake};
+    int rc = core_shell_create(&t->shell, c, p, &ops, t, T_STEP, T_DEADLOCK, d);
     if (rc)
         return rc;
-    const struct pcache_config *cfg = &t->setup.cfg;
+    const struct pcache_config *cfg = &t->shell.setup.cfg;
     uint64_t cpi;
     if (parse_cpi(orr_param_str(p, "cpi"), &cpi)) {
         orr_diag_error(d, orr_param_mark(p, "cpi"), c->keypath,
@@ -766,10 +763,7 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
     t->timing = orr_param_bool(p, "timing");
     t->fetch_model = t->timing;
     t->unknown_fail = orr_param_enum(p, "unknown_syscall");
-    t->cycle = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
-    t->insn_ps = cpi * t->cycle / 1000;
-    t->quantum = orr_param_u64(p, "quantum");
-    t->deadlock = orr_param_u64(p, "deadlock");
+    t->insn_ps = cpi * t->shell.cycle / 1000;
     t->syscall_ps = orr_param_u64(p, "syscall_latency");
     t->poll0 = orr_param_u64(p, "futex_poll");
     t->max_insns = orr_param_u64(p, "max_instructions");
@@ -791,9 +785,6 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
     }
     if (cache_array_init(&t->l1i, isets, (uint32_t)orr_param_u64(p, "l1i_ways"), REPL_LRU))
         return ORR_ENOMEM;
-    struct pcache_ops ops = {on_done, on_wake};
-    if ((rc = pcache_init(&t->pc, c, orr_port_add(c, "mem"), cfg, &ops, t)))
-        return rc;
     make_stats(t);
     if ((rc = attach_ram(t, p, d)) || (rc = load_elf(t, p, d)) || (rc = setup_engine(t, p, d)))
         return rc;
@@ -801,74 +792,47 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
     return 0;
 }
 
-static void deadlock_check(struct isacore *t)
-{
-    if (pcache_deadlocked(&t->pc, t->deadlock))
-        return;
-    if (!t->done)
-        orr_timer(t->c, t->deadlock / 2, T_DEADLOCK, 0, 0);
-}
-
 static int isacore_start(struct orr_component *c, struct orr_diag *d)
 {
     struct isacore *t = c->state;
-    if (!orr_port_peer(t->pc.port)) {
-        orr_diag_error(d, &c->mark, c->keypath, "port 'mem' is not linked");
+    if (core_shell_check_linked(&t->shell, d))
         return ORR_ESCHEMA;
-    }
-    t->step_pending = true;
+    t->shell.step_pending = true;
     orr_timer(c, 0, T_STEP, 0, 0);
-    orr_timer(c, t->deadlock / 2, T_DEADLOCK, 0, 0);
+    core_shell_arm_deadlock(&t->shell);
     return 0;
 }
 
 static void isacore_handle(struct orr_component *c, const struct orr_event *ev)
 {
     struct isacore *t = c->state;
-    switch (ev->kind) {
-    case ORR_TK_TIMER:
-        if (ev->port == T_DEADLOCK) {
-            deadlock_check(t);
+    enum core_event e = core_shell_event(&t->shell, ev);
+    if (e == CORE_EV_STOP)
+        return;
+    if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == T_FUTEX) {
+        if (!t->sleeping || t->shell.done)
+            return;
+        if (!isa_futex_poll(t)) {
+            orr_timer(c, t->poll, T_FUTEX, 0, 0);
             return;
         }
-        if (ev->port == T_FUTEX) {
-            if (!t->sleeping || t->done)
-                return;
-            if (!isa_futex_poll(t)) {
-                orr_timer(c, t->poll, T_FUTEX, 0, 0);
-                return;
-            }
-            t->sleeping = false;
-            orr_time_t now = orr_now(c->sim);
-            if (t->local < now)
-                t->local = now;
-            t->cy_futex->v += (t->local - t->sleep_from) / t->cycle;
-        } else {
-            t->step_pending = false;
-        }
-        t->run_pending = true;
-        break;
-    case ORR_TK_MSG:
-        pcache_message(&t->pc, ev);
-        break;
-    case ORR_TK_READY:
-        pcache_ready(&t->pc);
-        break;
-    default:
-        break;
+        t->sleeping = false;
+        core_shell_catch_up(&t->shell);
+        t->cy_futex->v += (t->shell.local - t->sleep_from) / t->shell.cycle;
+        t->shell.run_pending = true;
     }
-    if (t->run_pending)
+    if (t->shell.run_pending)
         run(t);
 }
 
 static void isacore_finish(struct orr_component *c)
 {
     struct isacore *t = c->state;
-    orr_time_t end = t->done ? t->finish_time : orr_now(c->sim);
-    uint64_t cycles = end / t->cycle;
+    orr_time_t end = t->shell.done ? t->finish_time : orr_now(c->sim);
+    uint64_t cycles = end / t->shell.cycle;
     t->v_cycles->v = (double)cycles;
     t->v_ipc->v = cycles ? (double)t->insns->v / (double)cycles : 0.0;
-    t->cy_compute->v = t->insns->v * t->insn_ps / t->cycle;
+    t->cy_compute->v = t->insns->v * t->insn_ps / t->shell.cycle;
     t->v_exited->v = t->exited;
     t->v_exit->v = (double)t->exit_code;
 }
@@ -878,11 +842,10 @@ static void isacore_destroy(struct orr_component *c)
     struct isacore *t = c->state;
     if (t->uc)
         uc_close(t->uc);
-    pcache_free(&t->pc);
+    core_shell_free(&t->shell);
     cache_array_free(&t->l1i);
     free(t->aQ);
     free(t->aOut);
-    pcache_setup_free(&t->setup);
 }
 
 const char *isacore_output(const struct orr_component *c, size_t *n)

@@ -75,7 +75,7 @@ static int64_t sys_clock_gettime(struct isacore *t, uint64_t ts)
 {
     if (!in_ram(t, ts, 16))
         return -E_FAULT;
-    uint64_t ns = t->local / 1000, v[2] = {ns / 1000000000u, ns % 1000000000u};
+    uint64_t ns = t->shell.local / 1000, v[2] = {ns / 1000000000u, ns % 1000000000u};
     for (unsigned i = 0; i < 16; i++)
         t->sh->ram[ts + i] = (uint8_t)(v[i / 8] >> (8 * (i % 8)));
     return 0;
@@ -141,8 +141,8 @@ void isa_syscall(struct isacore *t)
     for (unsigned i = 0; i < 6; i++)
         a[i] = isa_reg(t, i);
     t->syscalls->v++;
-    t->local += t->syscall_ps;
-    t->cy_syscall->v += t->syscall_ps / t->cycle;
+    t->shell.local += t->syscall_ps;
+    t->cy_syscall->v += t->syscall_ps / t->shell.cycle;
     int64_t r;
     switch (nr) {
     case SYS_WRITE:
