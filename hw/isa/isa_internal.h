@@ -16,7 +16,7 @@
 #define ISA_MAX_CORES 1024u
 #define ISA_MAX_ELFS 16u
 
-/* The per-simulation object every isacore shares (orr_sim_shared
+/* The shared state every isacore declares (orr_sim_shared_state
  * "isa.ram"): guest RAM, which ELFs are in it, and the futex wait table.
  * The RAM is the guest's memory (functional state, like a core's
  * registers); timing never reads it. The wait table is the kernel's futex

@@ -111,7 +111,7 @@ struct rapp {
      "times no completion came for `timeout` while work was outstanding"},                         \
     {"run_time", "us", ORR_METRIC_VALUE, "from the workload's begin to its end (done or failed)"}
 
-/* From create: read RAPP_PARAMS, add the `rnic` port and stats. */
+/* From create: read rapp_params, add the `rnic` port and stats. */
 void rapp_create(struct rapp *a, struct orr_component *c, const struct orr_params *p,
                  const struct rapp_ops *ops, void *user);
 /* From create: a QP to peer (both ends use the same tag); returns its index. */
