@@ -6,7 +6,9 @@
  * Replacement: LRU (a per-frame timestamp from a per-array counter),
  * tree-PLRU (ways - 1 bits per set; ways must be a power of two) and random
  * (from the caller's rng stream, so it is seeded and reproducible). A
- * caller may veto victims (a line in a transient state cannot leave). */
+ * caller may veto victims (a line in a transient state cannot leave).
+ *
+ * A library inside the cache models, not a component type. */
 #ifndef HW_CACHE_ARRAY_H
 #define HW_CACHE_ARRAY_H
 

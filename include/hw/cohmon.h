@@ -13,7 +13,9 @@
  * A violation fails the run (orr_sim_fail) with the line, the agents and
  * the last coherence messages seen (the trace tail). The monitor only
  * observes: it never changes what a model does. Cost: one hash lookup per
- * permission change and per performed access, so checking is a knob. */
+ * permission change and per performed access, so checking is a knob.
+ *
+ * A library (an observer object, orrery/sim.h), not a component type. */
 #ifndef HW_CACHE_COHMON_H
 #define HW_CACHE_COHMON_H
 

@@ -16,7 +16,9 @@
  * The data burst takes `burst` on the channel's data bus, which carries one
  * burst at a time; the request completes at the end of its burst. Idle
  * latencies are therefore controller + tCL + burst (hit), + tRCD (miss),
- * + tRP + tRCD (conflict). */
+ * + tRP + tRCD (conflict).
+ *
+ * A library, not a component type. */
 #ifndef ORRERY_HW_MEM_DRAM_MEDIA_H
 #define ORRERY_HW_MEM_DRAM_MEDIA_H
 

@@ -2,7 +2,9 @@
  * of ISA mode, docs/isa.md): checks the file and copies its PT_LOAD
  * segments into guest RAM. Guest physical address = the segment's p_paddr
  * (static, non-PIE executables link with paddr = vaddr); bytes past
- * p_filesz up to p_memsz are zeroed (.bss). */
+ * p_filesz up to p_memsz are zeroed (.bss).
+ *
+ * A library inside isacore, not a component type. */
 #ifndef HW_ISA_ELF_H
 #define HW_ISA_ELF_H
 

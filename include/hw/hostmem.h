@@ -11,7 +11,9 @@
  *
  * Timing never goes through here: devices still answer requests on their
  * ports after their latency, and software charges its own compute time.
- * Reading bytes never written yields zeros. */
+ * Reading bytes never written yields zeros.
+ *
+ * A library inside memory devices and host software models, not a component type. */
 #ifndef ORRERY_HW_MEM_HOSTMEM_H
 #define ORRERY_HW_MEM_HOSTMEM_H
 

@@ -2,7 +2,9 @@
  * from line address to 64 bytes, allocated on first write. Reading a line
  * never written yields zeros. The map is only ever probed by key, never
  * iterated, so its layout (which depends on the hash and growth history,
- * not on pointers) cannot leak into the simulation's behaviour. */
+ * not on pointers) cannot leak into the simulation's behaviour.
+ *
+ * A library inside memory devices, not a component type. */
 #ifndef ORRERY_HW_MEM_LINESTORE_H
 #define ORRERY_HW_MEM_LINESTORE_H
 

@@ -17,7 +17,9 @@
  * docs render these tables; coh_protocol_dump prints them as text.
  *
  * Mutations inject known bugs into a copy of a protocol (a debug option of
- * the machine) so tests can prove that the checkers catch them. */
+ * the machine) so tests can prove that the checkers catch them.
+ *
+ * A library inside the cache models and homes, not a component type. */
 #ifndef HW_CACHE_PROTOCOL_H
 #define HW_CACHE_PROTOCOL_H
 
