@@ -32,14 +32,14 @@ static int numa_info_create(struct orr_component *c, const struct orr_params *p,
         char row[64 * 4 + 1] = "";
         size_t len = 0;
         for (size_t j = 0; j < n; j++) {
-            char name[48];
+            char name[64];
             snprintf(name, sizeof name, "distance.%zu.%zu", i, j);
             orr_value_new(c, name, "")->v = (double)dist[i * n + j];
             len += (size_t)snprintf(row + len, sizeof row - len, "%s%llu", j ? " " : "",
                                     (unsigned long long)dist[i * n + j]);
         }
         /* the row as the trace header shows it: distances separated by spaces */
-        char key[32];
+        char key[48];
         snprintf(key, sizeof key, "distances.%zu", i);
         orr_sim_knob(c, key, row);
     }
