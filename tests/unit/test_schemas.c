@@ -66,10 +66,12 @@ static void collect(void *arg, const struct orr_param *p)
     }
     struct decl *d = &ds->a[ds->n++];
     d->p = p;
-    snprintf(d->where, sizeof d->where, "%s: %s%s", ds->owner, ds->prefix, p->name);
+    snprintf(d->where, sizeof d->where, "%.60s: %.40s%.40s", ds->owner, ds->prefix, p->name);
     if (p->type == ORR_P_GROUP || p->type == ORR_P_GROUPS) {
-        char prefix[96];
-        snprintf(prefix, sizeof prefix, "%s%s.", ds->prefix, p->name);
+        char prefix[sizeof ds->prefix];
+        /* a nested key's path, cut if absurdly long (only for messages) */
+        if (snprintf(prefix, sizeof prefix, "%.40s%.40s.", ds->prefix, p->name) < 0)
+            prefix[0] = '\0';
         collect_schema(ds, ds->owner, prefix, p->group);
     }
 }
