@@ -1,6 +1,6 @@
 /* What a platform does not provide: every HAL call a backend may leave out
- * (physical memory, DMA mapping, the network) returns HAL_ENOTSUP here,
- * once. The definitions are weak, so a backend's own definition wins at
+ * (physical memory and its atomics, DMA mapping, the network) returns
+ * HAL_ENOTSUP here, once (a fence and a spin hint do nothing). The definitions are weak, so a backend's own definition wins at
  * link time; a backend implements what it has and nothing else (the
  * riscv64 target has memory but no DMA or network; the scheduler's host
  * harness has none of them). The kernel sees HAL_ENOTSUP at the first call
@@ -18,6 +18,23 @@ HAL_DEFAULT int hal_load(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint6
 HAL_DEFAULT int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value)
 {
     (void)c, (void)pa, (void)size, (void)value;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigned size,
+                           uint64_t value, uint64_t expect, uint64_t *old)
+{
+    (void)c, (void)op, (void)pa, (void)size, (void)value, (void)expect, (void)old;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT void hal_fence(struct hal_cpu *c) { (void)c; }
+
+HAL_DEFAULT void hal_relax(struct hal_cpu *c) { (void)c; }
+
+HAL_DEFAULT int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    (void)c, (void)base, (void)size;
     return HAL_ENOTSUP;
 }
 
