@@ -70,10 +70,15 @@ void hal_timer_cancel(struct hal_cpu *c);
  * hal_irq_disable returns whether interrupts were enabled; hal_irq_restore
  * puts that state back. While disabled, no kern_* upcall runs on this CPU.
  * hal_ipi_send: ask CPU `target` to run kern_ipi(target_ctx, reason) soon
- * (after the platform's IPI latency). Sending to oneself is allowed. */
+ * (after the platform's IPI latency). Sending to oneself is allowed.
+ * hal_idle: wait for an interrupt (x86 HLT, RISC-V WFI). Called with
+ * interrupts enabled, it returns after an upcall ran or when one is
+ * pending; it may also return early, so callers loop on their own
+ * condition. On the simulated machine an idle CPU costs no events. */
 bool hal_irq_disable(struct hal_cpu *c);
 void hal_irq_restore(struct hal_cpu *c, bool was_enabled);
 void hal_ipi_send(struct hal_cpu *c, unsigned target, uint32_t reason);
+void hal_idle(struct hal_cpu *c);
 
 /* --- physical memory and MMIO ---------------------------------------------
  * Loads and stores of 1, 2, 4 or 8 bytes at physical address pa, naturally
@@ -284,6 +289,13 @@ void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
  * it to the CPU's time; a real platform ignores it (the cost is real). */
 void hal_cost(struct hal_cpu *c, uint32_t cycles);
 
+/* --- reporting --------------------------------------------------------------
+ * hal_report: a figure a selftest or benchmark measured, under a short name
+ * of lowercase words and dots ("sync.acquisitions"). The simulated platform
+ * keeps it as a metric of the CPU (report.NAME, the last value reported);
+ * a real target prints "report NAME VALUE" on its console. */
+void hal_report(struct hal_cpu *c, const char *name, uint64_t value);
+
 /* --- console and panic ----------------------------------------------------
  * hal_console_write: bytes for a human (UART, or the simulator's log).
  * hal_panic: the kernel found an invariant broken; never returns. */
@@ -296,7 +308,15 @@ __attribute__((noreturn)) void hal_panic(struct hal_cpu *c, const char *why);
  * (kernel/arch/<arch>/ dispatches traps to them). On the simulated platform
  * each model that hosts the kernel names the kernel functions to call
  * (platform_init), so several kernel configurations can coexist in one
- * simulation; the signatures are the same. */
+ * simulation; the signatures are the same — except on kernel CPUs of a
+ * modelled machine (kcore), which call these symbols as a real target does.
+ *
+ * Interrupts nobody asked for happen (a device's noise, a lost race in an
+ * interrupt controller; the simulated platform's spurious_irq and
+ * irq_storm faults): kern_ipi then gets reason HAL_IPI_SPURIOUS, and
+ * kern_timer may run with no timer armed. The kernel takes them and
+ * carries on. */
+#define HAL_IPI_SPURIOUS 0xFFFFFFFEu
 void kern_timer(struct hal_cpu *c);                   /* the armed timer fired */
 void kern_ipi(struct hal_cpu *c, uint32_t reason);    /* an IPI arrived */
 /* Completions are waiting on CQ cq (see the network section); optional: a

@@ -28,6 +28,8 @@ static void on_timer(struct hal_cpu *c)
 
 static void on_ipi(struct hal_cpu *c, uint32_t reason)
 {
+    if (reason == HAL_IPI_SPURIOUS)
+        return; /* nobody sent it: nothing to count */
     if ((reason & ~0xFFu) == REASON_PING) {
         hal_ipi_send(c, reason & 0xFF, REASON_PONG | hal_cpu_id(c));
     } else if ((reason & ~0xFFu) == REASON_PONG) {

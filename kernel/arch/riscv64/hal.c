@@ -210,6 +210,12 @@ void hal_fence(struct hal_cpu *c)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+void hal_idle(struct hal_cpu *c)
+{
+    (void)c;
+    __asm__ volatile("wfi"); /* returns on a pending interrupt, masked or not */
+}
+
 void hal_relax(struct hal_cpu *c)
 {
     (void)c;
