@@ -27,7 +27,10 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_home_type,
     &orr_router_type,
     &orr_numa_info_type,
+    &orr_kcore_type,
+    &orr_intc_type,
     &orr_machine_type,
+    &orr_kernel_type, /* after machine: it links the machine's kernel CPUs */
     &orr_fabric_switch_type,
     &orr_fabric_host_type,
     &orr_cluster_type,

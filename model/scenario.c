@@ -305,6 +305,7 @@ static int read_options(struct orr_scenario *sc, const uint64_t *seed,
         .stop_when_workloads_done = orr_param_bool(&sc->stop, "workloads_done"),
         .checkpoint_every = orr_param_u64(&sc->trace, "checkpoint_every"),
         .types = types,
+        .config = sc->cfg.root,
     };
     return rc;
 }

@@ -110,6 +110,11 @@ void orr_type_unknown(const struct orr_component_type *const *types, const char 
     free(aName);
 }
 
+const struct orr_node *orr_sim_section(const struct orr_sim *s, const char *name)
+{
+    return s->opt.config ? orr_node_get(s->opt.config, name) : NULL;
+}
+
 struct orr_node_arena *orr_sim_nodes(struct orr_sim *s)
 {
     if (!s->nodes)

@@ -65,6 +65,23 @@ mem_rate() { # scenario -> accesses per wall second
 echo "BENCH mem.l1_stream $(mem_rate tests/bench/mem-l1.yaml) accesses/s"
 echo "BENCH mem.sharing_stream $(mem_rate tests/bench/mem-sharing.yaml) accesses/s"
 
+# Kernel CPUs (docs/kernel-platform.md): host ns per fiber switch, and the
+# kernel's HAL shared accesses per wall second when they hit in L1 (one CPU,
+# uncontended lock) and when 16 CPUs contend for one MCS lock (median of
+# REPEAT runs each).
+"$B/fiber_switch"
+kernel_rate() { # scenario -> HAL accesses per wall second
+  local rates=()
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run "$1" --no-db --quiet --json > "$BUILD/kernel-bench.json"
+    rates+=("$(jq -r '([.metrics[] | select(.name == "kern.accesses") | .value] | add) / .wall_time_s' \
+               "$BUILD/kernel-bench.json")")
+  done
+  printf '%s\n' "${rates[@]}" | median
+}
+echo "BENCH kernel.hal_access_l1 $(kernel_rate tests/bench/kernel-l1.yaml) accesses/s"
+echo "BENCH kernel.hal_access_contended $(kernel_rate tests/bench/kernel-contended.yaml) accesses/s"
+
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started
 # one by one, both writing to one results DB (median of REPEAT).

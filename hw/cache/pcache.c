@@ -86,6 +86,7 @@ int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *por
     pc->upgrades = orr_counter_new(c, "upgrades", "access");
     pc->writebacks = orr_counter_new(c, "writebacks", "line");
     pc->probes = orr_counter_new(c, "probes", "msg");
+    pc->probe_data = orr_counter_new(c, "c2c_transfers", "line");
     pc->retries = orr_counter_new(c, "retries", "access");
     pc->msgs_out = orr_counter_new(c, "coh_msgs_out", "msg");
     pc->miss_latency = orr_histogram_new(c, "miss_latency", "ps");
@@ -535,6 +536,8 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
                       (coh_states[next].owner && coh_states[next].dirty && coh_states[next].valid
                            ? ORR_COH_F_OWNER : 0);
         send(pc, ORR_COH_ACK, fl, line, home, (a & CA_ACK_DATA) ? d : NULL, delay);
+        if (a & CA_ACK_DATA)
+            pc->probe_data->v++;
     }
     if (a & CA_UNBLOCK)
         send(pc, ORR_COH_UNBLOCK, 0, line, home, NULL, 0);

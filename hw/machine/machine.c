@@ -8,7 +8,10 @@
  *   sockS.coreC   tcore: the core, its L1 (and L2) and TSO store buffer;
  *                 isacore for cores whose workload is a guest ELF;
  *                 coh_port for `port: true` cores (driven from outside
- *                 through sockS.coreC.cpu, e.g. by a SystemC initiator)
+ *                 through sockS.coreC.cpu, e.g. by a SystemC initiator);
+ *                 kcore for the cores a `kernel:` section claims (its
+ *                 builder, hw/platform/kernel.c, adds their interrupt
+ *                 controller)
  *   sockS.router  router: the socket's interconnect
  *   sockS.home    home: directory/snoop ordering point, LLC, for the
  *                 socket's memory range
@@ -46,6 +49,7 @@
 #include "hw/cxl.h"
 #include "hw/home.h"
 #include "hw/isacore.h"
+#include "hw/kcore.h"
 #include "hw/memmap.h"
 #include "hw/numa.h"
 #include "hw/pcache.h"
@@ -143,6 +147,10 @@ struct mach {
     unsigned *aCoreRank, *aWorkCount;
     struct orr_params *aEntry; /* per workload: an elf or litmus entry's keys */
     size_t nEntry;
+    /* the scenario's `kernel:` section, when there is one */
+    struct orr_params kern;
+    int *aKcpu;                /* per core: its kernel CPU number, -1 = not the kernel's */
+    unsigned nKcpu;
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -399,6 +407,35 @@ static int read_distances(struct mach *m)
     return 0;
 }
 
+/* One core selector: all | sockN | N | "A-B"; marks its cores in out.
+ * False if it is none of these or names a core the machine lacks. */
+static bool select_one(const struct mach *m, const char *text, bool *out)
+{
+    unsigned long a = 0, b = 0;
+    const char *end;
+    if (strcmp(text, "all") == 0) {
+        a = 0;
+        b = m->N - 1;
+    } else if (strncmp(text, "sock", 4) == 0) {
+        if (!(end = decimal(text + 4, &a)) || *end || a >= m->S)
+            return false;
+        b = (a + 1) * m->C - 1;
+        a = a * m->C;
+    } else if ((end = decimal(text, &a)) && *end == '-') {
+        if (!(end = decimal(end + 1, &b)) || *end)
+            return false;
+    } else if (end && !*end) {
+        b = a;
+    } else {
+        return false;
+    }
+    if (a > b || b >= m->N)
+        return false;
+    for (unsigned long c = a; c <= b; c++)
+        out[c] = true;
+    return true;
+}
+
 /* cores: all | sockN | N | "A-B" | a list of N and "A-B". */
 static int select_cores(struct mach *m, const struct orr_node *sel, const char *kp, bool *out)
 {
@@ -408,32 +445,8 @@ static int select_cores(struct mach *m, const struct orr_node *sel, const char *
     size_t n = sel->kind == ORR_NODE_SEQ ? sel->n : 1;
     for (size_t i = 0; i < n; i++) {
         const struct orr_node *v = list[i];
-        unsigned long a = 0, b = 0;
-        const char *end;
-        if (v->kind != ORR_NODE_SCALAR)
-            goto bad;
-        if (strcmp(v->scalar, "all") == 0) {
-            a = 0;
-            b = m->N - 1;
-        } else if (strncmp(v->scalar, "sock", 4) == 0) {
-            if (!(end = decimal(v->scalar + 4, &a)) || *end || a >= m->S)
-                goto bad;
-            b = (a + 1) * m->C - 1;
-            a = a * m->C;
-        } else if ((end = decimal(v->scalar, &a)) && *end == '-') {
-            if (!(end = decimal(end + 1, &b)) || *end)
-                goto bad;
-        } else if (end && !*end) {
-            b = a;
-        } else {
-            goto bad;
-        }
-        if (a > b || b >= m->N)
-            goto bad;
-        for (unsigned long c = a; c <= b; c++)
-            out[c] = true;
-        continue;
-    bad:
+        if (v->kind == ORR_NODE_SCALAR && select_one(m, v->scalar, out))
+            continue;
         orr_diag_error(m->d, &v->mark, kp,
                        "cores: '%s' is not 'all', 'sockN', a core number or a range 'A-B' of "
                        "cores 0..%u", v->kind == ORR_NODE_SCALAR ? v->scalar : "(not a scalar)",
@@ -556,6 +569,65 @@ static int read_workloads(struct mach *m)
     return rc;
 }
 
+/* The cores a `kernel:` section claims (kernel.cpus) become kernel CPUs
+ * 0, 1, ... in core order. The section's other keys are the kernel
+ * builder's to check (hw/platform/kernel.c); parsing them here reports
+ * each error once, with the machine's view (cores, memory) added. */
+static int read_kernel(struct mach *m)
+{
+    const struct orr_node *sec = orr_sim_section(m->s, "kernel");
+    if (!sec)
+        return 0;
+    if (orr_params_parse(kernel_params, sec, "kernel", NULL, &m->kern, m->d) ||
+        kernel_check_selftests(orr_node_get(sec, "selftest"), "kernel.selftest", m->d))
+        return ORR_ESCHEMA;
+    bool *sel = calloc(m->N, 1);
+    const char *cpus = orr_param_str(&m->kern, "cpus");
+    char *text = malloc(strlen(cpus) + 1);
+    if (text)
+        memcpy(text, cpus, strlen(cpus) + 1);
+    m->aKcpu = malloc(m->N * sizeof *m->aKcpu);
+    if (!sel || !text || !m->aKcpu) {
+        free(sel);
+        free(text);
+        return ORR_ENOMEM;
+    }
+    int rc = 0;
+    for (char *item = strtok(text, ", "); item && rc == 0; item = strtok(NULL, ", "))
+        if (!select_one(m, item, sel)) {
+            orr_diag_error(m->d, orr_param_mark(&m->kern, "cpus"), "kernel.cpus",
+                           "'%s' is not 'all', 'sockN', a core number or a range 'A-B' of the "
+                           "machine's cores 0..%u", item, m->N - 1);
+            rc = ORR_ESCHEMA;
+        }
+    for (unsigned c = 0; c < m->N; c++) {
+        m->aKcpu[c] = sel[c] ? (int)m->nKcpu++ : -1;
+        if (rc == 0 && sel[c] && m->aCoreWork[c] >= 0) {
+            orr_diag_error(m->d, orr_param_mark(&m->kern, "cpus"), "kernel.cpus",
+                           "core %u runs machine.workloads.%d; a kernel CPU runs only the kernel",
+                           c, m->aCoreWork[c]);
+            rc = ORR_ESCHEMA;
+        }
+    }
+    const struct orr_params *bench = orr_param_group(&m->kern, "sync_bench");
+    if (rc == 0 && orr_param_u64(bench, "cpus") > m->nKcpu) {
+        orr_diag_error(m->d, orr_param_mark(bench, "cpus"), "kernel.sync_bench.cpus",
+                       "%llu contending CPUs, but kernel.cpus gives the kernel %u",
+                       (unsigned long long)orr_param_u64(bench, "cpus"), m->nKcpu);
+        rc = ORR_ESCHEMA;
+    }
+    if (rc == 0 && orr_param_u64(&m->kern, "memory") > m->mem_size) {
+        orr_diag_error(m->d, orr_param_mark(&m->kern, "memory"), "kernel.memory",
+                       "%llu bytes of kernel memory do not fit memory node 0 (%llu bytes)",
+                       (unsigned long long)orr_param_u64(&m->kern, "memory"),
+                       (unsigned long long)m->mem_size);
+        rc = ORR_ESCHEMA;
+    }
+    free(sel);
+    free(text);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- building */
 
 static int link(struct mach *m, const char *a, const char *b, orr_time_t lat, uint64_t bw)
@@ -623,6 +695,8 @@ static int add(struct mach *m, const struct orr_component_type *t, const char *p
  * (tcore), a guest program (isacore) or an outside requester (coh_port). */
 static const struct orr_component_type *core_type(const struct mach *m, unsigned id)
 {
+    if (m->aKcpu && m->aKcpu[id] >= 0)
+        return &orr_kcore_type;
     int w = m->aCoreWork[id];
     const struct orr_node *e = w >= 0 ? orr_param_map(&m->top, "workloads")->aItem[w] : NULL;
     if (e && orr_node_get(e, "elf"))
@@ -668,6 +742,11 @@ static int build_core(struct mach *m, unsigned s, unsigned c)
     if (rc == 0) {
         orr_param_set_u64(&p, "agent", id);
         rc = set_workload(m, id, &p);
+    }
+    if (rc == 0 && t == &orr_kcore_type) {
+        orr_param_set_u64(&p, "cpu", (uint64_t)m->aKcpu[id]);
+        orr_param_set_u64(&p, "ncpu", m->nKcpu);
+        rc = orr_param_set_group(&p, "kernel", &m->kern);
     }
     char path[64];
     snprintf(path, sizeof path, "sock%u.core%u", s, c);
@@ -878,6 +957,8 @@ static void mach_free(struct mach *m)
 {
     orr_params_free(&m->top);
     orr_params_free(&m->memp);
+    orr_params_free(&m->kern);
+    free(m->aKcpu);
     for (size_t w = 0; m->aEntry && w < m->nEntry; w++)
         orr_params_free(&m->aEntry[w]);
     free(m->aEntry);
@@ -910,7 +991,9 @@ static int machine_read(struct mach *m)
         return ORR_ESCHEMA;
     if ((rc = check_memory_map(m)) || (rc = read_distances(m)))
         return rc;
-    return read_workloads(m);
+    if ((rc = read_workloads(m)))
+        return rc;
+    return read_kernel(m);
 }
 
 static int machine_build(struct mach *m)
@@ -957,7 +1040,8 @@ static int machine_expand(struct orr_sim *s, const struct orr_node *node, const 
 }
 
 static const struct orr_component_type *const machine_children[] = {
-    &orr_tcore_type, &orr_isacore_type, &orr_coh_port_type, &orr_home_type, &orr_router_type,
+    &orr_tcore_type, &orr_isacore_type, &orr_coh_port_type, &orr_kcore_type, &orr_home_type,
+    &orr_router_type,
     &orr_dram_type, &orr_flatmem_type, &orr_tlm_target_type, &orr_cxl_mem_type,
     &orr_cxl_switch_type, &orr_numa_info_type, NULL};
 

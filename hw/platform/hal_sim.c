@@ -3,10 +3,13 @@
  * trace records, annotated costs are tallied for the hosting model to
  * charge, and a kernel panic unwinds to the platform instead of ending the
  * simulator. The network is the RDMA verbs of include/orrery/rdma.h on a
- * port linked to an rnic (platform_net_attach). Memory and DMA arrive with
- * their hardware issues. */
+ * port linked to an rnic (platform_net_attach). A CPU that runs on a
+ * modelled core of its own (kcore.c) has its memory accesses, time, timers,
+ * IPIs and costs handled there (struct platform_cpu_ops); DMA arrives with
+ * the IOMMU. */
 #include "hw/platform.h"
 
+#include "orrery/mem.h"
 #include "orrery/rdma.h"
 
 #include <stdio.h>
@@ -123,10 +126,17 @@ unsigned hal_cpu_count(const struct hal_cpu *c) { return c->plat->ncpu; }
 void hal_set_kernel_data(struct hal_cpu *c, void *kdata) { c->kdata = kdata; }
 void *hal_kernel_data(const struct hal_cpu *c) { return c->kdata; }
 
-hal_ns_t hal_now(const struct hal_cpu *c) { return orr_now(c->plat->comp->sim) / ORR_NS; }
+hal_ns_t hal_now(const struct hal_cpu *c)
+{
+    return c->ops ? c->ops->now(c) : orr_now(c->plat->comp->sim) / ORR_NS;
+}
 
 void hal_timer_set(struct hal_cpu *c, hal_ns_t when)
 {
+    if (c->ops) {
+        c->ops->timer_set(c, when);
+        return;
+    }
     struct platform *p = c->plat;
     orr_time_t now = orr_now(p->comp->sim);
     orr_time_t at = when >= ORR_TIME_HORIZON / ORR_NS ? ORR_TIME_HORIZON : when * ORR_NS;
@@ -148,25 +158,76 @@ bool hal_irq_disable(struct hal_cpu *c)
     return was;
 }
 
-void hal_irq_restore(struct hal_cpu *c, bool was_enabled) { c->irq_on = was_enabled; }
+void hal_irq_restore(struct hal_cpu *c, bool was_enabled)
+{
+    bool on = !c->irq_on && was_enabled;
+    c->irq_on = was_enabled;
+    if (on && c->ops)
+        c->ops->irq_restored(c);
+}
 
 void hal_ipi_send(struct hal_cpu *c, unsigned target, uint32_t reason)
 {
+    if (c->ops) {
+        c->ops->ipi_send(c, target, reason);
+        return;
+    }
     struct platform *p = c->plat;
     if (target < p->ncpu)
         orr_timer(p->comp, p->ipi_latency, PLAT_TAG_IPI, target, reason);
 }
 
+/* The platform's own CPUs run kernel code only inside events: there is
+ * nothing to wait in, so idling returns at once (an early wake-up). */
+void hal_idle(struct hal_cpu *c)
+{
+    if (c->ops)
+        c->ops->idle(c);
+}
+
+/* Memory: on a CPU of a modelled core (ops), through its caches; the
+ * platform's own CPUs have none (HAL_ENOTSUP). */
 int hal_load(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t *out)
 {
-    (void)c, (void)pa, (void)size, (void)out;
-    return HAL_ENOTSUP; /* physical memory comes with the memory-system model */
+    return c->ops ? c->ops->access(c, ORR_OP_LOAD, pa, size, 0, 0, out) : HAL_ENOTSUP;
 }
 
 int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value)
 {
-    (void)c, (void)pa, (void)size, (void)value;
-    return HAL_ENOTSUP;
+    return c->ops ? c->ops->access(c, ORR_OP_STORE, pa, size, value, 0, NULL) : HAL_ENOTSUP;
+}
+
+int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigned size,
+               uint64_t value, uint64_t expect, uint64_t *old)
+{
+    static const unsigned ops[] = {[HAL_ATOMIC_CAS] = ORR_OP_CAS, [HAL_ATOMIC_FAA] = ORR_OP_FAA,
+                                   [HAL_ATOMIC_XCHG] = ORR_OP_SWAP};
+    if (!c->ops)
+        return HAL_ENOTSUP;
+    if ((unsigned)op >= sizeof ops / sizeof ops[0] || !ops[op] || (size != 4 && size != 8))
+        return HAL_EINVAL;
+    return c->ops->access(c, ops[op], pa, size, value, expect, old);
+}
+
+/* Accesses of a modelled core perform in program order: a fence has
+ * nothing left to order. */
+void hal_fence(struct hal_cpu *c) { (void)c; }
+
+void hal_relax(struct hal_cpu *c)
+{
+    if (c->ops)
+        c->ops->relax(c);
+}
+
+int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    return c->ops ? c->ops->mem_region(c, base, size) : HAL_ENOTSUP;
+}
+
+void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
+{
+    if (c->ops)
+        c->ops->report(c, name, value);
 }
 
 int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,
@@ -423,6 +484,10 @@ int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t
 
 void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
 {
+    if (c->ops) {
+        c->ops->trace(c, point, a, b);
+        return;
+    }
     struct platform *p = c->plat;
     for (unsigned i = 0; i < p->nTp; i++)
         if (p->aTp[i].point == point) {
@@ -434,6 +499,10 @@ void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
 
 void hal_cost(struct hal_cpu *c, uint32_t cycles)
 {
+    if (c->ops) {
+        c->ops->cost(c, cycles);
+        return;
+    }
     c->cost_cycles += cycles;
     c->plat->cost_cycles->v += cycles;
 }
@@ -448,6 +517,8 @@ void hal_console_write(struct hal_cpu *c, const char *s, size_t n)
 
 void hal_panic(struct hal_cpu *c, const char *why)
 {
+    if (c->ops)
+        c->ops->panic(c, why);
     struct platform *p = c->plat;
     snprintf(p->panic_msg, sizeof p->panic_msg, "kernel panic on cpu %u at %llu ns: %s", c->id,
              (unsigned long long)hal_now(c), why);

@@ -91,6 +91,7 @@ struct pcache {
     orr_time_t skew;              /* the core runs this far ahead of now: added to
                                    * requests pcache_access sends */
     struct orr_counter *hits_l1, *hits_l2, *misses, *upgrades, *writebacks, *probes, *retries;
+    struct orr_counter *probe_data; /* probes answered with the line: cache-to-cache */
     struct orr_counter *msgs_out;
     struct orr_histogram *miss_latency;
     struct orr_histogram **aNodeLatency; /* miss latency per home (memory node) */
@@ -109,6 +110,8 @@ struct pcache {
      "writes to a line held without write permission, asking the home for it"},                    \
     {"writebacks", "line", ORR_METRIC_COUNTER, "victim lines written back to their home"},         \
     {"probes", "msg", ORR_METRIC_COUNTER, "probes from homes (another cache wants the line)"},     \
+    {"c2c_transfers", "line", ORR_METRIC_COUNTER,                                                  \
+     "probes answered with the line's data: lines this cache supplied to another"},               \
     {"retries", "access", ORR_METRIC_COUNTER,                                                      \
      "accesses refused for now (no free MSHR or frame, line busy) and retried"},                   \
     {"coh_msgs_out", "msg", ORR_METRIC_COUNTER, "coherence messages sent"},                        \

@@ -32,6 +32,26 @@ struct platform_tracepoint {
 #define PLAT_CONSOLE_MAX 4096
 
 struct platform;
+struct hal_cpu;
+
+/* A CPU that runs on a modelled core of its own (hw/platform/kcore.c)
+ * rather than inside the platform's host component: the HAL calls that
+ * depend on where a CPU runs go to these. Every member is required. */
+struct platform_cpu_ops {
+    hal_ns_t (*now)(const struct hal_cpu *c);
+    void (*timer_set)(struct hal_cpu *c, hal_ns_t when);
+    void (*irq_restored)(struct hal_cpu *c);              /* interrupts on again */
+    void (*ipi_send)(struct hal_cpu *c, unsigned target, uint32_t reason);
+    void (*idle)(struct hal_cpu *c);
+    int (*access)(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned size, uint64_t value,
+                  uint64_t expect, uint64_t *out);        /* op: enum orr_cpu_op */
+    void (*relax)(struct hal_cpu *c);
+    int (*mem_region)(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
+    void (*cost)(struct hal_cpu *c, uint32_t cycles);
+    void (*trace)(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
+    void (*report)(struct hal_cpu *c, const char *name, uint64_t value);
+    void (*panic)(struct hal_cpu *c, const char *why) __attribute__((noreturn));
+};
 
 struct hal_cpu {
     struct platform *plat;
@@ -41,6 +61,8 @@ struct hal_cpu {
     uint64_t timer_gen;  /* bumps on every set/cancel: stale timer events are ignored */
     uint64_t cost_cycles; /* annotated kernel work on this CPU (cycles) */
     void *kdata;
+    const struct platform_cpu_ops *ops; /* NULL: a CPU of the platform's component */
+    void *host;                         /* ops' own state (the kcore) */
 };
 
 /* The kernel's interrupt entry points (see the upcalls in hal.h). */

@@ -54,6 +54,9 @@ extern const struct orr_component_type orr_home_type;         /* cache/: home ag
 extern const struct orr_component_type orr_router_type;       /* numa/: socket interconnect */
 extern const struct orr_component_type orr_numa_info_type;    /* numa/: the distance matrix */
 extern const struct orr_component_type orr_machine_type;      /* machine/: the `machine:` builder */
+extern const struct orr_component_type orr_kcore_type;        /* platform/: a core running the kernel */
+extern const struct orr_component_type orr_intc_type;         /* irq/: interrupt controller */
+extern const struct orr_component_type orr_kernel_type;       /* platform/: the `kernel:` builder */
 extern const struct orr_component_type orr_fabric_switch_type; /* fabric/: ECMP/ECN/PFC switch */
 extern const struct orr_component_type orr_fabric_host_type;  /* fabric/: traffic endpoint */
 extern const struct orr_component_type orr_cluster_type;      /* fabric/: the `cluster:` builder */

@@ -7,9 +7,10 @@
  *     charged to the simulated CPU;
  *   - kernel/arch/<arch>/: a real (or QEMU) machine, freestanding.
  * The same kernel sources and the same kernel selftests run on both. A
- * backend may leave out the groups it does not have (physical memory, DMA,
- * the network): kernel/lib/hal_none.c defines each of those calls once,
- * weakly, as HAL_ENOTSUP, and a backend's own definition replaces it.
+ * backend may leave out the groups it does not have (physical memory and
+ * its atomics, DMA, the network): kernel/lib/hal_none.c defines each of
+ * those calls once, weakly (HAL_ENOTSUP; hal_fence and hal_relax do
+ * nothing), and a backend's own definition replaces it.
  *
  * Context. Every call names the CPU it is made on (`struct hal_cpu *`, opaque
  * to the kernel; the platform's per-CPU record). The kernel receives it in
@@ -69,17 +70,50 @@ void hal_timer_cancel(struct hal_cpu *c);
  * hal_irq_disable returns whether interrupts were enabled; hal_irq_restore
  * puts that state back. While disabled, no kern_* upcall runs on this CPU.
  * hal_ipi_send: ask CPU `target` to run kern_ipi(target_ctx, reason) soon
- * (after the platform's IPI latency). Sending to oneself is allowed. */
+ * (after the platform's IPI latency). Sending to oneself is allowed.
+ * hal_idle: wait for an interrupt (x86 HLT, RISC-V WFI). Called with
+ * interrupts enabled, it returns after an upcall ran or when one is
+ * pending; it may also return early, so callers loop on their own
+ * condition. On the simulated machine an idle CPU costs no events. */
 bool hal_irq_disable(struct hal_cpu *c);
 void hal_irq_restore(struct hal_cpu *c, bool was_enabled);
 void hal_ipi_send(struct hal_cpu *c, unsigned target, uint32_t reason);
+void hal_idle(struct hal_cpu *c);
 
 /* --- physical memory and MMIO ---------------------------------------------
  * Loads and stores of 1, 2, 4 or 8 bytes at physical address pa, naturally
  * aligned; through the memory hierarchy on the simulated platform.
- * HAL_EFAULT if pa is not backed. MMIO uses the same calls. */
+ * HAL_EFAULT if pa is not backed. MMIO uses the same calls.
+ *
+ * These are the accessors for data other CPUs (or devices) read and write,
+ * in the spirit of READ_ONCE/WRITE_ONCE and atomic_t: each access is
+ * single-copy atomic and goes through this CPU's caches, so it costs what
+ * the coherence protocol makes it cost, and on the simulated machine each
+ * is a point where another CPU may run. A CPU's own private data (its
+ * stack, its per-CPU area) is plain C and must not be touched by another
+ * CPU (docs/kernel-platform.md). On the simulated machine a CPU's accesses
+ * perform in program order (each before the next starts), which is at
+ * least as strong as x86-TSO; a real target gives its own model, so code
+ * orders what it needs with hal_fence and the atomics.
+ *
+ * hal_atomic: one read-modify-write of 4 or 8 bytes at pa, naturally
+ * aligned, atomic with respect to every CPU: CAS stores value if the old
+ * value equals expect, FAA adds value, XCHG stores value; *old gets the
+ * value before (may be NULL). A full fence, as x86's locked instructions.
+ * hal_fence: every earlier access of this CPU is performed before any
+ * later one starts.
+ * hal_relax: the CPU is spinning (x86 PAUSE, Arm YIELD): a hint that costs
+ * a few cycles; spin loops call it once per iteration.
+ * hal_mem_region: physical memory the kernel may use for its own data, in
+ * [*base, *base + *size); HAL_ENOTSUP where the platform gives none. */
 int hal_load(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t *out);
 int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value);
+enum hal_atomic_op { HAL_ATOMIC_CAS = 1, HAL_ATOMIC_FAA = 2, HAL_ATOMIC_XCHG = 3 };
+int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigned size,
+               uint64_t value, uint64_t expect, uint64_t *old);
+void hal_fence(struct hal_cpu *c);
+void hal_relax(struct hal_cpu *c);
+int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
 
 /* --- DMA ------------------------------------------------------------------
  * hal_dma_map: make [pa, pa+len) reachable by device `dev` (through the
@@ -255,6 +289,13 @@ void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
  * it to the CPU's time; a real platform ignores it (the cost is real). */
 void hal_cost(struct hal_cpu *c, uint32_t cycles);
 
+/* --- reporting --------------------------------------------------------------
+ * hal_report: a figure a selftest or benchmark measured, under a short name
+ * of lowercase words and dots ("sync.acquisitions"). The simulated platform
+ * keeps it as a metric of the CPU (report.NAME, the last value reported);
+ * a real target prints "report NAME VALUE" on its console. */
+void hal_report(struct hal_cpu *c, const char *name, uint64_t value);
+
 /* --- console and panic ----------------------------------------------------
  * hal_console_write: bytes for a human (UART, or the simulator's log).
  * hal_panic: the kernel found an invariant broken; never returns. */
@@ -267,7 +308,15 @@ __attribute__((noreturn)) void hal_panic(struct hal_cpu *c, const char *why);
  * (kernel/arch/<arch>/ dispatches traps to them). On the simulated platform
  * each model that hosts the kernel names the kernel functions to call
  * (platform_init), so several kernel configurations can coexist in one
- * simulation; the signatures are the same. */
+ * simulation; the signatures are the same — except on kernel CPUs of a
+ * modelled machine (kcore), which call these symbols as a real target does.
+ *
+ * Interrupts nobody asked for happen (a device's noise, a lost race in an
+ * interrupt controller; the simulated platform's spurious_irq and
+ * irq_storm faults): kern_ipi then gets reason HAL_IPI_SPURIOUS, and
+ * kern_timer may run with no timer armed. The kernel takes them and
+ * carries on. */
+#define HAL_IPI_SPURIOUS 0xFFFFFFFEu
 void kern_timer(struct hal_cpu *c);                   /* the armed timer fired */
 void kern_ipi(struct hal_cpu *c, uint32_t reason);    /* an IPI arrived */
 /* Completions are waiting on CQ cq (see the network section); optional: a

@@ -190,6 +190,9 @@ struct orr_sim_options {
     /* The component types builders may instantiate by name (orr_sim_type):
      * a NULL-terminated table, or NULL for none. */
     const struct orr_component_type *const *types;
+    /* The scenario's whole config tree, for builders (orr_sim_section); may
+     * be NULL. */
+    const struct orr_node *config;
 };
 
 int orr_sim_create(struct orr_sim **s, const struct orr_sim_options *opt);
@@ -226,6 +229,11 @@ int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const 
  * finds the types it instantiates (the engine names none itself). */
 const struct orr_component_type *orr_sim_type(const struct orr_sim *s, const char *name);
 const struct orr_component_type *const *orr_sim_types(const struct orr_sim *s);
+/* The scenario's top-level section `name`, or NULL. A builder may read
+ * another builder's section to learn what that one claims (the machine
+ * reads kernel.cpus to build those cores as kernel CPUs); the section's own
+ * builder owns its validation. */
+const struct orr_node *orr_sim_section(const struct orr_sim *s, const char *name);
 /* An arena for config nodes a builder composes (orrery/config.h), freed
  * with the simulation because components' parameters point into their
  * nodes. NULL when memory is short. */

@@ -28,6 +28,8 @@ static void on_timer(struct hal_cpu *c)
 
 static void on_ipi(struct hal_cpu *c, uint32_t reason)
 {
+    if (reason == HAL_IPI_SPURIOUS)
+        return; /* nobody sent it: nothing to count */
     if ((reason & ~0xFFu) == REASON_PING) {
         hal_ipi_send(c, reason & 0xFF, REASON_PONG | hal_cpu_id(c));
     } else if ((reason & ~0xFFu) == REASON_PONG) {
@@ -188,6 +190,38 @@ static int test_timer_masked(struct hal_cpu *c)
 }
 
 /* Two IPIs to ourselves while masked: neither runs until restore, then both. */
+/* Shared memory: loads, stores and the atomics in the kernel's region. */
+static int test_memory_atomics(struct hal_cpu *c)
+{
+    hal_paddr_t base;
+    uint64_t size, v = 0, old = 0;
+    if (hal_mem_region(c, &base, &size) == HAL_ENOTSUP)
+        return KTEST_SKIP;
+    KTEST_CHECK(size >= 4096 && base % 64 == 0);
+    hal_paddr_t w = base + 64 * hal_cpu_id(c); /* a line of our own */
+    KTEST_CHECK(hal_store(c, w, 8, 0x1122334455667788ull) == HAL_OK);
+    KTEST_CHECK(hal_load(c, w, 8, &v) == HAL_OK && v == 0x1122334455667788ull);
+    KTEST_CHECK(hal_load(c, w, 4, &v) == HAL_OK && v == 0x55667788u); /* little-endian */
+    KTEST_CHECK(hal_load(c, w + 7, 1, &v) == HAL_OK && v == 0x11);
+    KTEST_CHECK(hal_load(c, w + 1, 2, &v) == HAL_EINVAL); /* misaligned */
+    /* CAS fails on a wrong expectation and leaves the word, succeeds on the right one */
+    KTEST_CHECK(hal_atomic(c, HAL_ATOMIC_CAS, w, 8, 7, 0, &old) == HAL_OK);
+    KTEST_CHECK(old == 0x1122334455667788ull);
+    KTEST_CHECK(hal_load(c, w, 8, &v) == HAL_OK && v == 0x1122334455667788ull);
+    KTEST_CHECK(hal_atomic(c, HAL_ATOMIC_CAS, w, 8, 7, 0x1122334455667788ull, &old) == HAL_OK);
+    KTEST_CHECK(hal_load(c, w, 8, &v) == HAL_OK && v == 7);
+    KTEST_CHECK(hal_atomic(c, HAL_ATOMIC_FAA, w, 8, 5, 0, &old) == HAL_OK && old == 7);
+    KTEST_CHECK(hal_atomic(c, HAL_ATOMIC_XCHG, w, 8, 100, 0, &old) == HAL_OK && old == 12);
+    /* 4-byte atomics touch 4 bytes only */
+    KTEST_CHECK(hal_store(c, w + 8, 8, 0xFFFFFFFF00000001ull) == HAL_OK);
+    KTEST_CHECK(hal_atomic(c, HAL_ATOMIC_FAA, w + 8, 4, 0xFFFFFFFFu, 0, &old) == HAL_OK && old == 1);
+    KTEST_CHECK(hal_load(c, w + 8, 8, &v) == HAL_OK && v == 0xFFFFFFFF00000000ull);
+    KTEST_CHECK(hal_atomic(c, HAL_ATOMIC_FAA, w + 2, 4, 1, 0, NULL) == HAL_EINVAL);
+    hal_fence(c);
+    hal_relax(c);
+    return KTEST_OK;
+}
+
 static int test_ipi_self(struct hal_cpu *c)
 {
     if (!ktest_upcalls_owned())
@@ -229,6 +263,7 @@ const struct ktest hal_ktests[] = {
     {"timer_replace", test_timer_replace},
     {"timer_cancel", test_timer_cancel},
     {"timer_masked", test_timer_masked},
+    {"memory_atomics", test_memory_atomics},
     {"ipi_self", test_ipi_self},
     {"ipi_ping_all", test_ipi_ping_all},
     {0, 0},

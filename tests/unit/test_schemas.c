@@ -186,7 +186,7 @@ static void test_builders_share_their_childrens_keys(void **state)
             nBuilder++;
             assert_non_null(orr_builtin_types[i]->children);
         }
-    assert_int_equal(nBuilder, 2); /* machine, cluster */
+    assert_int_equal(nBuilder, 3); /* machine, kernel, cluster */
     assert_int_equal(builders_ok(orr_builtin_types), 0);
 }
 

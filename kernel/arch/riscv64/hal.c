@@ -2,9 +2,9 @@
  * time and timers on the CLINT (mtime at 10 MHz, mtimecmp per hart), IPIs as
  * CLINT software interrupts (msip) carrying reasons in a per-hart mailbox,
  * interrupts on/off as mstatus.MIE, the console on the NS16550A UART.
- * Physical addresses are used directly (no MMU in machine mode). DMA and the
- * network are not provided (kernel/lib/hal_none.c answers HAL_ENOTSUP); trace only
- * counts; cost is real. */
+ * Physical addresses are used directly (no MMU in machine mode); atomics are
+ * the A extension's. DMA and the network are not provided (kernel/lib/
+ * hal_none.c answers HAL_ENOTSUP); trace only counts; cost is real. */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -165,6 +165,74 @@ int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value)
     case 4: *(volatile uint32_t *)a = (uint32_t)value; break;
     default: *(volatile uint64_t *)a = value; break;
     }
+    return HAL_OK;
+}
+
+int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigned size,
+               uint64_t value, uint64_t expect, uint64_t *old)
+{
+    (void)c;
+    if ((size != 4 && size != 8) || !access_ok(pa, size))
+        return HAL_EINVAL;
+    uint64_t was;
+    if (size == 4) {
+        uint32_t *p = (uint32_t *)(uintptr_t)pa, e = (uint32_t)expect;
+        switch (op) {
+        case HAL_ATOMIC_CAS:
+            __atomic_compare_exchange_n(p, &e, (uint32_t)value, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST);
+            was = e;
+            break;
+        case HAL_ATOMIC_FAA: was = __atomic_fetch_add(p, (uint32_t)value, __ATOMIC_SEQ_CST); break;
+        case HAL_ATOMIC_XCHG: was = __atomic_exchange_n(p, (uint32_t)value, __ATOMIC_SEQ_CST); break;
+        default: return HAL_EINVAL;
+        }
+    } else {
+        uint64_t *p = (uint64_t *)(uintptr_t)pa, e = expect;
+        switch (op) {
+        case HAL_ATOMIC_CAS:
+            __atomic_compare_exchange_n(p, &e, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+            was = e;
+            break;
+        case HAL_ATOMIC_FAA: was = __atomic_fetch_add(p, value, __ATOMIC_SEQ_CST); break;
+        case HAL_ATOMIC_XCHG: was = __atomic_exchange_n(p, value, __ATOMIC_SEQ_CST); break;
+        default: return HAL_EINVAL;
+        }
+    }
+    if (old)
+        *old = was;
+    return HAL_OK;
+}
+
+void hal_fence(struct hal_cpu *c)
+{
+    (void)c;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void hal_idle(struct hal_cpu *c)
+{
+    (void)c;
+    __asm__ volatile("wfi"); /* returns on a pending interrupt, masked or not */
+}
+
+void hal_relax(struct hal_cpu *c)
+{
+    (void)c;
+    __asm__ volatile("nop"); /* Zihintpause's pause is not in rv64gc */
+}
+
+/* The kernel's memory: from the end of the image (its stacks) for
+ * RISCV_KERNEL_MEM bytes; QEMU virt gives 128 MiB of RAM at 0x80000000 by
+ * default, far more than the image and this region need. */
+#define RISCV_KERNEL_MEM (4u << 20)
+
+int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    (void)c;
+    extern char __stacks_top[];
+    *base = ((hal_paddr_t)(uintptr_t)__stacks_top + 4095) & ~(hal_paddr_t)4095;
+    *size = RISCV_KERNEL_MEM;
     return HAL_OK;
 }
 

@@ -1,0 +1,856 @@
+/* kcore: a core of the machine that runs the reference kernel
+ * (docs/kernel-platform.md). Kernel C runs natively on a fiber of its own;
+ * the core's private caches (core_shell, hw/pcache.h) carry every HAL
+ * shared access, so a lock, a counter or a queue in kernel memory costs
+ * what the coherence protocol makes it cost.
+ *
+ * Execution. The fiber runs inside the core's event handler, ahead of
+ * global time on the core's local clock: hits and annotated costs
+ * (hal_cost, hal_relax) advance the local time inline. It yields back to
+ * the engine when
+ *   - an access misses (or the caches refuse it for now): it resumes from
+ *     the cache's completion (done) or wake callback, with the value;
+ *   - it is a quantum or more ahead of global time: it resumes from a step
+ *     timer when global time catches up;
+ *   - it idles (hal_idle): it resumes when an interrupt arrives.
+ * Only one fiber runs at a time, between two engine events, so the order
+ * in which CPUs see each other's writes is the event order: a function of
+ * the scenario and the seed, never of the host.
+ *
+ * Interrupts. The timer is level-triggered: pending while armed and the
+ * local time is at or past its deadline (a self-timer event wakes an idle
+ * or waiting CPU at the deadline). IPIs travel as messages through the
+ * interrupt controller (hw/irq/intc.c) on port `irq` and queue here in
+ * arrival order. Pending interrupts run on the fiber, interrupts off,
+ * whenever the CPU passes a HAL call that takes time or enables
+ * interrupts; taking one costs `irq_cost` cycles.
+ *
+ * Faults: `stall` (nothing runs on the CPU until it ends; its clock jumps
+ * over it), `spurious_irq` and `irq_storm` (interrupts nobody sent:
+ * kern_ipi with HAL_IPI_SPURIOUS, or kern_timer with no timer armed).
+ *
+ * States and transitions (k->st):
+ *   RUN        -> WAIT_MEM    [kc_access: a miss]
+ *   RUN        -> WAIT_RETRY  [kc_access: PC_RETRY]
+ *   RUN        -> WAIT_STEP   [kc_advance: a quantum ahead]
+ *   RUN        -> IDLE        [kc_idle: nothing pending]
+ *   WAIT_*     -> RUN         [kcore_handle -> kc_run: its event came]
+ *   RUN        -> DONE        [kc_main returns: program over or a panic]
+ *
+ * Invariants:
+ *   1. The fiber runs only inside kc_run, with st == RUN.
+ *   2. sh.local >= global time whenever the fiber runs.
+ *   3. A CPU in IDLE has no deliverable interrupt (interrupts on, nothing
+ *      pending) and no timer in the past.
+ *   4. At most one access is outstanding (accesses perform in program
+ *      order, each before the next starts).
+ */
+#include "hw/kcore.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fiber.h"
+#include "hw/core.h"
+#include "hw/pcache.h"
+#include "hw/platform.h"
+#include "hw/registry.h"
+#include "kernel/hal.h"
+#include "kernel/ktest.h"
+#include "kernel/sched.h"
+#include "kernel/sync.h"
+#include "orrery/mem.h"
+
+/* ---------------------------------------------------------------- keys */
+
+static const char *const lock_kinds[] = {"none", "ticket", "mcs", "racy", NULL};
+
+static const struct orr_param sync_bench_params[] = {
+    {"lock", ORR_P_ENUM, "none", 0,
+     "none, or the lock every kernel CPU runs the contention benchmark with (kernel/sync); "
+     "racy takes no lock at all, so updates are lost and the run fails its mutual-exclusion "
+     "check (a planted bug, for races and their seeds)",
+     lock_kinds},
+    {"cpus", ORR_P_UINT, "0", 0, "CPUs that contend: the first N kernel CPUs; 0 = all", NULL, 0,
+     256},
+    {"iterations", ORR_P_UINT, "100", ORR_PF_POSITIVE, "acquisitions per contending CPU", NULL, 1,
+     1000000},
+    {"critical", ORR_P_CYCLES, "20cy", 0, "work done while holding the lock"},
+    {NULL},
+};
+
+const struct orr_param kernel_params[] = {
+    {"cpus", ORR_P_STRING, "all", ORR_PF_NONEMPTY,
+     "the machine's cores that run the kernel, as kernel CPUs 0, 1, ... in core order: all, "
+     "sockN, a core number or a range A-B, several joined by commas or spaces (0-3,8-11 or "
+     "0-3 8-11, the form sweeps can list)"},
+    {"selftest", ORR_P_LIST, "", 0,
+     "selftest suites CPU 0 runs at boot (kstring, hal, sched); a failure fails the run"},
+    {"sync_bench", ORR_P_GROUP, "{}", 0, "the lock contention benchmark (kernel/sync)",
+     .group = sync_bench_params},
+    {"memory", ORR_P_SIZE, "16MiB", ORR_PF_POSITIVE,
+     "kernel memory: physical [0, memory) of memory node 0 (hal_mem_region)"},
+    {"relax", ORR_P_CYCLES, "40cy", 0, "what hal_relax costs (a pause instruction)"},
+    {"irq_cost", ORR_P_CYCLES, "350cy", 0, "taking an interrupt: entry, vector, return"},
+    {"ipi_latency", ORR_P_TIME, "500ns", 0,
+     "interrupt controller: from an IPI's sending to its arrival at the target CPU"},
+    {"start_jitter", ORR_P_TIME, "0ps", 0,
+     "each kernel CPU boots after a seeded random delay in [0, start_jitter]: different seeds, "
+     "different interleavings"},
+    {"cost_jitter", ORR_P_CYCLES, "0cy", 0,
+     "each hal_cost and hal_relax takes a seeded random number of extra cycles in [0, "
+     "cost_jitter]: timing noise, so races land differently from seed to seed"},
+    {NULL},
+};
+
+static const struct orr_param kcore_params[] = {
+    {"", ORR_P_INCLUDE, .group = pcache_params},        /* protocol, caches, mshrs, ... */
+    {"", ORR_P_INCLUDE, .group = pcache_domain_params}, /* agent, homes */
+    {"", ORR_P_INCLUDE, .group = core_params},
+    {"cpu", ORR_P_UINT, "0", 0, "this core's kernel CPU number", NULL, 0, 255},
+    {"ncpu", ORR_P_UINT, "1", ORR_PF_POSITIVE, "kernel CPUs in the machine", NULL, 1, 256},
+    {"kernel", ORR_P_GROUP, "{}", 0, "the scenario's `kernel:` section", .group = kernel_params},
+    {NULL},
+};
+
+static const char *const spurious_kinds[] = {"ipi", "timer", NULL};
+static const struct orr_param stall_params[] = {
+    {"duration", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "how long the CPU runs nothing"},
+    {NULL},
+};
+static const struct orr_param spurious_params[] = {
+    {"kind", ORR_P_ENUM, "ipi", 0,
+     "ipi: kern_ipi with reason HAL_IPI_SPURIOUS; timer: kern_timer with no timer armed",
+     spurious_kinds},
+    {NULL},
+};
+static const struct orr_param storm_params[] = {
+    {"count", ORR_P_UINT, "1000", ORR_PF_POSITIVE, "interrupts in the storm", NULL, 1, 100000000},
+    {"interval", ORR_P_TIME, "1us", ORR_PF_POSITIVE, "time between two of them"},
+    {NULL},
+};
+enum { F_STALL, F_SPURIOUS, F_STORM };
+static const struct orr_fault_desc kcore_faults[] = {
+    {"stall", "the CPU runs nothing for a while (an SMI, a preempted vCPU): its clock jumps",
+     stall_params},
+    {"spurious_irq", "one interrupt nobody sent", spurious_params},
+    {"irq_storm", "`count` spurious IPIs (HAL_IPI_SPURIOUS), one every `interval`", storm_params},
+    {NULL},
+};
+
+static const struct orr_port_doc kcore_ports[] = {
+    {"mem", "coherence messages to and from the homes (through a router)"},
+    {"irq", "to and from the interrupt controller: IPIs out, interrupts in"},
+    {NULL},
+};
+
+static const struct orr_metric_doc kcore_metrics[] = {
+    PCACHE_METRICS,
+    {"kern.accesses", "access", ORR_METRIC_COUNTER,
+     "HAL shared accesses (loads, stores, atomics) the kernel made on this CPU"},
+    {"kern.access_stall", "ps", ORR_METRIC_COUNTER,
+     "time this CPU waited for misses and refused accesses"},
+    {"kern.cost_cycles", "cy", ORR_METRIC_COUNTER, "cycles the kernel charged with hal_cost"},
+    {"kern.relax_cycles", "cy", ORR_METRIC_COUNTER, "cycles spent in hal_relax (spinning)"},
+    {"kern.idle", "ps", ORR_METRIC_COUNTER, "time spent in hal_idle"},
+    {"kern.timer_irqs", "irq", ORR_METRIC_COUNTER, "timer interrupts taken"},
+    {"kern.ipis_in", "irq", ORR_METRIC_COUNTER, "IPIs taken"},
+    {"kern.ipis_out", "ipi", ORR_METRIC_COUNTER, "IPIs sent"},
+    {"kern.spurious_irqs", "irq", ORR_METRIC_COUNTER,
+     "interrupts nobody sent (spurious_irq and irq_storm faults) the kernel took"},
+    {"kern.stalled", "ps", ORR_METRIC_COUNTER, "time the CPU was stalled by stall faults"},
+    {"kern.ipis_dropped", "ipi", ORR_METRIC_COUNTER,
+     "IPIs lost because 64 were already pending on this CPU"},
+    {"kern.busy", "ps", ORR_METRIC_VALUE, "time from boot to the end of this CPU's program"},
+    {"report.<NAME...>", "", ORR_METRIC_VALUE,
+     "a figure the kernel reported with hal_report (the last value)"},
+    {NULL},
+};
+
+/* --------------------------------------------------------------- state */
+
+enum { K_STEP = 1, K_DEADLOCK = 2, K_TIMER = 3, K_STORM = 4 };
+enum kc_state { KC_RUN, KC_WAIT_MEM, KC_WAIT_RETRY, KC_WAIT_STEP, KC_IDLE, KC_DONE };
+
+#define KC_IPI_QUEUE 64
+#define KC_MAX_REPORTS 32
+#define KC_WAKE_REASON 0xFFFFFFFFu /* the platform's own wake-up, not kern_ipi's */
+
+/* What the kernel CPUs of one machine share (shared state "kernel"): the
+ * platform record whose console and CPU count the HAL reads, and the boot
+ * phase secondary CPUs wait on. */
+struct kernel_shared {
+    struct platform plat;
+    unsigned phase; /* 1 once CPU 0's selftests are over */
+};
+
+struct kc_report {
+    char name[48];
+    struct orr_value *v;
+};
+
+struct kcore {
+    struct orr_component *c;
+    struct core_shell sh;
+    struct hal_cpu cpu;
+    struct kernel_shared *k;
+    struct fiber fib;
+    enum kc_state st;
+    struct orr_port *irq;
+    struct orr_outq irq_out;
+    struct orr_params kp; /* the kernel keys (a copy: lives as long as the core) */
+    /* the access in flight */
+    uint64_t value;
+    bool mem_done, woken;
+    orr_time_t wait_from;
+    /* interrupts */
+    orr_time_t timer_at;
+    uint32_t aIpi[KC_IPI_QUEUE];
+    unsigned nIpi, ipiHead;
+    bool in_irq;
+    bool spurious_timer;    /* a spurious_irq fault's kern_timer is due */
+    orr_time_t stall_until; /* stall fault: nothing runs before then */
+    uint32_t irq_cost, relax, cost_jitter;
+    /* the program */
+    jmp_buf panic_to;
+    bool panicked;
+    struct kc_report aReport[KC_MAX_REPORTS];
+    unsigned nReport;
+    orr_time_t end;
+    struct orr_counter *accesses, *stall, *cost, *relaxed, *idle, *timer_irqs, *ipis_in, *ipis_out,
+        *ipis_dropped, *spurious, *stalled;
+    struct orr_value *busy;
+};
+
+static struct kcore *kc_of(const struct hal_cpu *c) { return c->host; }
+
+/* ------------------------------------------------------ time and waiting */
+
+/* Yield to the engine in state st; back when kc_run resumes us. */
+static void kc_wait(struct kcore *k, enum kc_state st)
+{
+    k->st = st;
+    fiber_yield(&k->fib);
+}
+
+static void kc_deliver(struct kcore *k);
+
+/* The local clock moved on: stop for a step once a quantum ahead, then
+ * take what interrupts are pending. */
+static void kc_advance(struct kcore *k, uint64_t cycles)
+{
+    k->sh.local += (orr_time_t)cycles * k->sh.cycle;
+    if (core_shell_ahead(&k->sh))
+        kc_wait(k, KC_WAIT_STEP);
+    kc_deliver(k);
+}
+
+static bool timer_due(const struct kcore *k)
+{
+    return k->cpu.timer_armed && k->sh.local >= k->timer_at;
+}
+
+static bool irq_deliverable(const struct kcore *k)
+{
+    return k->cpu.irq_on && !k->in_irq && (timer_due(k) || k->spurious_timer || k->nIpi);
+}
+
+/* Run pending interrupt handlers, oldest cause first: the timer, then
+ * IPIs in arrival order. */
+static void kc_deliver(struct kcore *k)
+{
+    struct hal_cpu *c = &k->cpu;
+    while (irq_deliverable(k)) {
+        k->in_irq = true;
+        c->irq_on = false;
+        k->sh.local += (orr_time_t)k->irq_cost * k->sh.cycle;
+        if (timer_due(k)) {
+            c->timer_armed = false;
+            c->timer_gen++;
+            k->timer_irqs->v++;
+            kern_timer(c);
+        } else if (k->spurious_timer) {
+            k->spurious_timer = false;
+            k->spurious->v++;
+            kern_timer(c);
+        } else {
+            uint32_t reason = k->aIpi[k->ipiHead];
+            k->ipiHead = (k->ipiHead + 1) % KC_IPI_QUEUE;
+            k->nIpi--;
+            if (reason == HAL_IPI_SPURIOUS)
+                k->spurious->v++;
+            else
+                k->ipis_in->v++;
+            if (reason != KC_WAKE_REASON)
+                kern_ipi(c, reason);
+        }
+        c->irq_on = true;
+        k->in_irq = false;
+    }
+}
+
+/* ------------------------------------------------------- the HAL's side */
+
+static hal_ns_t kc_now(const struct hal_cpu *c) { return kc_of(c)->sh.local / ORR_NS; }
+
+static void kc_timer_set(struct hal_cpu *c, hal_ns_t when)
+{
+    struct kcore *k = kc_of(c);
+    orr_time_t at = when >= ORR_TIME_HORIZON / ORR_NS ? ORR_TIME_HORIZON : when * ORR_NS;
+    orr_time_t now = orr_now(k->c->sim);
+    c->timer_armed = true;
+    c->timer_gen++;
+    k->timer_at = at;
+    /* wakes the CPU if it waits or idles then; a stale one finds nothing due */
+    if (at < ORR_TIME_HORIZON)
+        orr_timer(k->c, at > now ? at - now : 0, K_TIMER, c->timer_gen, 0);
+}
+
+static void kc_irq_restored(struct hal_cpu *c) { kc_deliver(kc_of(c)); }
+
+static void kc_ipi_send(struct hal_cpu *c, unsigned target, uint32_t reason)
+{
+    struct kcore *k = kc_of(c);
+    struct orr_msg m = {.size = 8, .data = {target, reason}};
+    k->ipis_out->v++;
+    orr_outq_send(&k->irq_out, k->irq, &m, k->sh.local - orr_now(k->c->sim));
+}
+
+static void kc_idle(struct hal_cpu *c)
+{
+    struct kcore *k = kc_of(c);
+    kc_deliver(k);
+    if (!c->irq_on || k->in_irq)
+        return; /* nothing could be taken: an early return */
+    orr_time_t from = k->sh.local;
+    kc_wait(k, KC_IDLE);
+    k->idle->v += k->sh.local - from;
+    kc_deliver(k);
+}
+
+/* Where in physical memory an access may go: a home's range, naturally
+ * aligned, 1 to 8 bytes. */
+static int kc_check_addr(const struct kcore *k, hal_paddr_t pa, unsigned size)
+{
+    if (size != 1 && size != 2 && size != 4 && size != 8)
+        return HAL_EINVAL;
+    if (pa & (size - 1))
+        return HAL_EINVAL;
+    const struct pcache_config *cfg = &k->sh.pc.cfg;
+    for (size_t i = 0; i < cfg->nHome; i++)
+        if (pa >= cfg->aHome[i].base && pa - cfg->aHome[i].base < cfg->aHome[i].size)
+            return HAL_OK;
+    return HAL_EFAULT;
+}
+
+static int kc_access(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned size, uint64_t value,
+                     uint64_t expect, uint64_t *out)
+{
+    struct kcore *k = kc_of(c);
+    int rc = kc_check_addr(k, pa, size);
+    if (rc)
+        return rc;
+    struct pc_req r = {(uint8_t)op, (uint8_t)size, 0, pa, value, expect};
+    k->accesses->v++;
+    for (;;) {
+        uint64_t v = 0;
+        uint32_t cycles = 0;
+        k->sh.pc.skew = k->sh.local - orr_now(k->c->sim);
+        enum pcache_rc pr = pcache_access(&k->sh.pc, &r, &v, &cycles);
+        k->sh.pc.skew = 0;
+        if (pr == PC_HIT) {
+            if (out)
+                *out = v;
+            kc_advance(k, cycles);
+            return HAL_OK;
+        }
+        k->wait_from = k->sh.local;
+        if (pr == PC_MISS) {
+            k->mem_done = false;
+            kc_wait(k, KC_WAIT_MEM);
+            k->stall->v += k->sh.local - k->wait_from;
+            if (out)
+                *out = k->value;
+            kc_deliver(k);
+            return HAL_OK;
+        }
+        k->woken = false;
+        kc_wait(k, KC_WAIT_RETRY);
+        k->stall->v += k->sh.local - k->wait_from;
+    }
+}
+
+/* Annotated cycles, plus the seeded noise cost_jitter asks for. */
+static uint64_t noisy(struct kcore *k, uint64_t cycles)
+{
+    return k->cost_jitter ? cycles + orr_rng_below(&k->c->rng, k->cost_jitter + 1) : cycles;
+}
+
+static void kc_relax(struct hal_cpu *c)
+{
+    struct kcore *k = kc_of(c);
+    uint64_t cy = noisy(k, k->relax);
+    k->relaxed->v += cy;
+    kc_advance(k, cy);
+}
+
+static int kc_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    struct kcore *k = kc_of(c);
+    *base = 0;
+    *size = orr_param_u64(&k->kp, "memory");
+    return HAL_OK;
+}
+
+static void kc_cost(struct hal_cpu *c, uint32_t cycles)
+{
+    struct kcore *k = kc_of(c);
+    k->cost->v += cycles;
+    kc_advance(k, noisy(k, cycles));
+}
+
+static void kc_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
+{
+    struct kcore *k = kc_of(c);
+    struct platform *p = &k->k->plat;
+    for (unsigned i = 0; i < p->nTp; i++)
+        if (p->aTp[i].point == point) {
+            orr_trace_point(k->c, p->aKind[i], (uint64_t)c->id << 48 | (a & 0xFFFFFFFFFFFFull),
+                            b);
+            return;
+        }
+}
+
+/* Report names are the kernel's words: lowercase, digits, dots and
+ * underscores, bounded; a bad one is a kernel bug. */
+static bool report_name_ok(const char *name)
+{
+    size_t n = 0;
+    for (; name[n]; n++) {
+        char ch = name[n];
+        if (n >= sizeof ((struct kc_report *)0)->name - 1 ||
+            !((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'))
+            return false;
+    }
+    return n > 0;
+}
+
+static void kc_report(struct hal_cpu *c, const char *name, uint64_t value)
+{
+    struct kcore *k = kc_of(c);
+    if (!report_name_ok(name))
+        hal_panic(c, "hal_report: a name must be 1-47 of a-z 0-9 . _");
+    unsigned i = 0;
+    while (i < k->nReport && strcmp(k->aReport[i].name, name) != 0)
+        i++;
+    if (i == k->nReport) {
+        if (k->nReport == KC_MAX_REPORTS)
+            hal_panic(c, "hal_report: more than 32 names on one CPU");
+        char metric[64];
+        snprintf(metric, sizeof metric, "report.%s", name);
+        snprintf(k->aReport[i].name, sizeof k->aReport[i].name, "%s", name);
+        k->aReport[i].v = orr_value_new(k->c, metric, "");
+        k->nReport++;
+    }
+    k->aReport[i].v->v = (double)value;
+}
+
+static double report_value(const struct kcore *k, const char *name)
+{
+    for (unsigned i = 0; i < k->nReport; i++)
+        if (strcmp(k->aReport[i].name, name) == 0)
+            return k->aReport[i].v->v;
+    return 0;
+}
+
+/* The last lines the kernel printed, for a failure message. */
+static const char *console_tail(const struct platform *p, unsigned lines)
+{
+    const char *s = p->aConsole + p->nConsole;
+    while (s > p->aConsole && lines) {
+        s--;
+        if (*s == '\n' && s + 1 < p->aConsole + p->nConsole)
+            lines--;
+    }
+    return *s == '\n' ? s + 1 : s;
+}
+
+static _Noreturn void kc_panic(struct hal_cpu *c, const char *why)
+{
+    struct kcore *k = kc_of(c);
+    orr_sim_fail(k->c, "kernel panic on cpu %u at %llu ns: %s\n  console tail:\n%s", c->id,
+                 (unsigned long long)kc_now(c), why, console_tail(&k->k->plat, 8));
+    k->panicked = true;
+    longjmp(k->panic_to, 1);
+}
+
+static const struct platform_cpu_ops kc_ops = {
+    .now = kc_now,
+    .timer_set = kc_timer_set,
+    .irq_restored = kc_irq_restored,
+    .ipi_send = kc_ipi_send,
+    .idle = kc_idle,
+    .access = kc_access,
+    .relax = kc_relax,
+    .mem_region = kc_mem_region,
+    .cost = kc_cost,
+    .trace = kc_trace,
+    .report = kc_report,
+    .panic = kc_panic,
+};
+
+/* ------------------------------------------------------------ programs */
+
+static const struct ktest_suite *suite_find(const char *name)
+{
+    for (const struct ktest_suite *s = ktest_suites; s->name; s++)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+int kernel_check_selftests(const struct orr_node *list, const char *keypath, struct orr_diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; list && list->kind == ORR_NODE_SEQ && i < list->n; i++) {
+        const struct orr_node *v = list->aItem[i];
+        if (v->kind != ORR_NODE_SCALAR || suite_find(v->scalar))
+            continue;
+        char known[256] = "";
+        for (const struct ktest_suite *s = ktest_suites; s->name; s++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                     s == ktest_suites ? "" : ", ", s->name);
+        orr_diag_error(d, &v->mark, keypath, "no selftest suite '%s' (suites: %s)", v->scalar,
+                       known);
+        rc = ORR_ESCHEMA;
+    }
+    return rc;
+}
+
+/* CPU 0: the selftest suites the scenario names, then wake the others. */
+static int boot_selftests(struct kcore *k)
+{
+    size_t n = 0;
+    const char *const *names = orr_param_list(&k->kp, "selftest", &n);
+    int failures = 0;
+    unsigned run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct ktest_suite *s = suite_find(names[i]);
+        failures += ktest_run(&k->cpu, s->name, s->tests);
+        run += ktest_count(s->tests);
+    }
+    if (n) {
+        ktest_puts(&k->cpu, failures ? "KTEST FAIL " : "KTEST PASS ");
+        ktest_put_u64(&k->cpu, failures ? (uint64_t)failures : run);
+        ktest_puts(&k->cpu, "\n");
+    }
+    return failures;
+}
+
+static void wake_secondaries(struct kcore *k)
+{
+    k->k->phase = 1;
+    for (unsigned t = 1; t < k->k->plat.ncpu; t++)
+        hal_ipi_send(&k->cpu, t, KC_WAKE_REASON);
+}
+
+static void run_bench(struct kcore *k)
+{
+    const struct orr_params *b = orr_param_group(&k->kp, "sync_bench");
+    unsigned lock = (unsigned)orr_param_enum(b, "lock");
+    if (lock == 0)
+        return;
+    static const enum sync_lock_kind kinds[] = {SYNC_NONE, SYNC_TICKET, SYNC_MCS, SYNC_NONE};
+    unsigned cpus = (unsigned)orr_param_u64(b, "cpus");
+    struct sync_bench_cfg cfg = {
+        .lock = kinds[lock],
+        .cpus = cpus ? cpus : k->k->plat.ncpu,
+        .iterations = (unsigned)orr_param_u64(b, "iterations"),
+        .critical = (uint32_t)orr_param_u64(b, "critical"),
+        /* the upper half of kernel memory: selftests use the lower */
+        .region = orr_param_u64(&k->kp, "memory") / 2,
+    };
+    int rc = sync_bench(&k->cpu, &cfg);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel sync_bench (%s): the shared counter is %.0f after %.0f locked "
+                     "increments (mutual exclusion broken; check at kernel/sync line %d)",
+                     lock_kinds[lock], report_value(k, "sync.counter"),
+                     report_value(k, "sync.acquisitions"), rc);
+}
+
+static void kc_main(void *arg)
+{
+    struct kcore *k = arg;
+    if (setjmp(k->panic_to) == 0) {
+        if (k->cpu.id == 0) {
+            int failures = boot_selftests(k);
+            if (failures)
+                orr_sim_fail(k->c, "kernel selftests: %d failed on cpu 0\n  console tail:\n%s",
+                             failures, console_tail(&k->k->plat, 12));
+            wake_secondaries(k);
+        } else {
+            while (k->k->phase == 0)
+                hal_idle(&k->cpu);
+        }
+        run_bench(k);
+    }
+    k->end = k->sh.local;
+}
+
+/* ------------------------------------------------------------- engine side */
+
+static void on_done(void *arg, uint32_t tag, uint64_t value)
+{
+    (void)tag;
+    struct kcore *k = arg;
+    k->value = value;
+    k->mem_done = true;
+    k->sh.run_pending = true;
+}
+
+static void on_wake(void *arg)
+{
+    struct kcore *k = arg;
+    k->woken = true;
+    k->sh.run_pending = true;
+}
+
+/* Resume the fiber if what it waits for has come (invariant 1). */
+static void kc_run(struct kcore *k)
+{
+    k->sh.run_pending = false;
+    if (k->sh.step_pending)
+        return;
+    switch (k->st) {
+    case KC_WAIT_MEM:
+        if (!k->mem_done)
+            return;
+        break;
+    case KC_WAIT_RETRY:
+        if (!k->woken)
+            return;
+        break;
+    case KC_IDLE:
+        core_shell_catch_up(&k->sh); /* an idle CPU's clock follows global time */
+        if (!irq_deliverable(k))
+            return;
+        break;
+    case KC_DONE:
+        return;
+    default:
+        break;
+    }
+    orr_time_t now = orr_now(k->c->sim);
+    if (now < k->stall_until) { /* a stall fault: back when it ends */
+        k->sh.step_pending = true;
+        orr_timer(k->c, k->stall_until - now, K_STEP, 0, 0);
+        return;
+    }
+    if (k->sh.local < k->stall_until)
+        k->sh.local = k->stall_until;
+    core_shell_catch_up(&k->sh);
+    k->st = KC_RUN;
+    fiber_resume(&k->fib);
+    if (fiber_done(&k->fib)) {
+        k->st = KC_DONE;
+        k->sh.done = true;
+        orr_workload_done(k->c);
+    }
+}
+
+static int kcore_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    struct kcore *k = c->state;
+    k->c = c;
+    struct pcache_ops ops = {on_done, on_wake};
+    int rc = core_shell_create(&k->sh, c, p, &ops, k, K_STEP, K_DEADLOCK, d);
+    if (rc)
+        return rc;
+    unsigned ncpu = (unsigned)orr_param_u64(p, "ncpu"), id = (unsigned)orr_param_u64(p, "cpu");
+    if (id >= ncpu) {
+        orr_diag_error(d, orr_param_mark(p, "cpu"), c->keypath, "cpu %u of %u kernel CPUs", id,
+                       ncpu);
+        return ORR_ESCHEMA;
+    }
+    if ((rc = orr_params_copy(&k->kp, orr_param_group(p, "kernel"))))
+        return rc;
+    size_t nsuite = 0;
+    const char *const *suites = orr_param_list(&k->kp, "selftest", &nsuite);
+    for (size_t i = 0; i < nsuite; i++)
+        if (!suite_find(suites[i])) { /* the machine checks this for `kernel:` */
+            orr_diag_error(d, orr_param_mark(p, "kernel"), c->keypath,
+                           "kernel.selftest: no selftest suite '%s'", suites[i]);
+            return ORR_ESCHEMA;
+        }
+    k->k = orr_sim_shared_state(c, "kernel", sizeof *k->k, NULL);
+    if (!k->k)
+        return ORR_ENOMEM;
+    struct platform *plat = &k->k->plat;
+    if (!plat->ncpu) {
+        static const struct platform_tracepoint tps[] = {{SCHED_TP_SWITCH, "sched_switch"},
+                                                         {SCHED_TP_WAKEUP, "sched_wakeup"}};
+        plat->ncpu = ncpu;
+        plat->nTp = sizeof tps / sizeof tps[0];
+        for (unsigned i = 0; i < plat->nTp; i++) {
+            plat->aTp[i] = tps[i];
+            plat->aKind[i] = orr_trace_kind(c, tps[i].name);
+        }
+    } else if (plat->ncpu != ncpu) {
+        orr_diag_error(d, orr_param_mark(p, "ncpu"), c->keypath,
+                       "ncpu %u, but another kernel CPU says %u", ncpu, plat->ncpu);
+        return ORR_ESCHEMA;
+    }
+    k->cpu = (struct hal_cpu){.plat = plat, .id = id, .irq_on = true, .ops = &kc_ops, .host = k};
+    k->irq_cost = (uint32_t)orr_param_u64(&k->kp, "irq_cost");
+    k->relax = (uint32_t)orr_param_u64(&k->kp, "relax");
+    k->cost_jitter = (uint32_t)orr_param_u64(&k->kp, "cost_jitter");
+    k->irq = orr_port_add(c, "irq");
+    if (!fiber_init(&k->fib, kc_main, k, FIBER_STACK_DEFAULT))
+        return ORR_ENOMEM;
+    k->accesses = orr_counter_new(c, "kern.accesses", "access");
+    k->stall = orr_counter_new(c, "kern.access_stall", "ps");
+    k->cost = orr_counter_new(c, "kern.cost_cycles", "cy");
+    k->relaxed = orr_counter_new(c, "kern.relax_cycles", "cy");
+    k->idle = orr_counter_new(c, "kern.idle", "ps");
+    k->timer_irqs = orr_counter_new(c, "kern.timer_irqs", "irq");
+    k->ipis_in = orr_counter_new(c, "kern.ipis_in", "irq");
+    k->ipis_out = orr_counter_new(c, "kern.ipis_out", "ipi");
+    k->ipis_dropped = orr_counter_new(c, "kern.ipis_dropped", "ipi");
+    k->spurious = orr_counter_new(c, "kern.spurious_irqs", "irq");
+    k->stalled = orr_counter_new(c, "kern.stalled", "ps");
+    k->busy = orr_value_new(c, "kern.busy", "ps");
+    return 0;
+}
+
+static int kcore_start(struct orr_component *c, struct orr_diag *d)
+{
+    struct kcore *k = c->state;
+    if (core_shell_check_linked(&k->sh, d))
+        return ORR_ESCHEMA;
+    if (!orr_port_peer(k->irq)) {
+        orr_diag_error(d, &c->mark, c->keypath, "port 'irq' is not linked (an intc's cpu%u)",
+                       k->cpu.id);
+        return ORR_ESCHEMA;
+    }
+    orr_time_t jitter = orr_param_u64(&k->kp, "start_jitter");
+    k->st = KC_WAIT_STEP;
+    k->sh.step_pending = true;
+    orr_timer(c, jitter ? orr_rng_below(&c->rng, jitter + 1) : 0, K_STEP, 0, 0);
+    core_shell_arm_deadlock(&k->sh);
+    return 0;
+}
+
+/* An interrupt for kern_ipi arrived (from the controller or a fault). */
+static void kc_queue_ipi(struct kcore *k, uint32_t reason)
+{
+    if (k->nIpi == KC_IPI_QUEUE) {
+        k->ipis_dropped->v++;
+        return;
+    }
+    k->aIpi[(k->ipiHead + k->nIpi++) % KC_IPI_QUEUE] = reason;
+    k->sh.run_pending = true;
+}
+
+static void kcore_fault(struct orr_component *c, unsigned fault, const struct orr_params *p)
+{
+    struct kcore *k = c->state;
+    if (k->st == KC_DONE)
+        return;
+    if (fault == F_STALL) {
+        orr_time_t now = orr_now(c->sim), until = now + orr_param_u64(p, "duration");
+        if (until > k->stall_until) {
+            k->stalled->v += until - (k->stall_until > now ? k->stall_until : now);
+            k->stall_until = until;
+        }
+        return;
+    }
+    if (fault == F_SPURIOUS && orr_param_enum(p, "kind") == 1) {
+        k->spurious_timer = true;
+        k->sh.run_pending = true;
+    } else {
+        kc_queue_ipi(k, HAL_IPI_SPURIOUS);
+        uint64_t left = fault == F_STORM ? orr_param_u64(p, "count") - 1 : 0;
+        if (left)
+            orr_timer(c, orr_param_u64(p, "interval"), K_STORM, left, orr_param_u64(p, "interval"));
+    }
+    if (k->sh.run_pending)
+        kc_run(k);
+}
+
+static void kcore_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct kcore *k = c->state;
+    if (ev->port == k->irq->index && (ev->kind == ORR_TK_MSG || ev->kind == ORR_TK_READY)) {
+        if (ev->kind == ORR_TK_READY)
+            orr_outq_drain(&k->irq_out, k->irq);
+        else
+            kc_queue_ipi(k, (uint32_t)ev->data[1]);
+    } else {
+        enum core_event e = core_shell_event(&k->sh, ev);
+        if (e == CORE_EV_STOP)
+            return;
+        if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == K_TIMER)
+            if (ev->data[0] == k->cpu.timer_gen && k->cpu.timer_armed)
+                k->sh.run_pending = true;
+        if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == K_STORM &&
+            k->st != KC_DONE) {
+            kc_queue_ipi(k, HAL_IPI_SPURIOUS);
+            if (ev->data[0] > 1)
+                orr_timer(c, ev->data[1], K_STORM, ev->data[0] - 1, ev->data[1]);
+        }
+    }
+    if (k->sh.run_pending)
+        kc_run(k);
+}
+
+static void kcore_finish(struct orr_component *c)
+{
+    struct kcore *k = c->state;
+    k->busy->v = (double)(k->st == KC_DONE ? k->end : k->sh.local);
+}
+
+static void kcore_destroy(struct orr_component *c)
+{
+    struct kcore *k = c->state;
+    fiber_free(&k->fib);
+    core_shell_free(&k->sh);
+    orr_outq_free(&k->irq_out);
+    orr_params_free(&k->kp);
+}
+
+unsigned kcore_cpu(const struct orr_component *c)
+{
+    return ((const struct kcore *)c->state)->cpu.id;
+}
+
+static const char *kcore_output(const struct orr_component *c, size_t *len)
+{
+    const struct kcore *k = c->state;
+    if (k->cpu.id != 0 || !k->k || !k->k->plat.nConsole)
+        return NULL;
+    *len = k->k->plat.nConsole;
+    return k->k->plat.aConsole;
+}
+
+const struct orr_component_type orr_kcore_type = {
+    .name = "kcore",
+    .summary = "a core running the reference kernel natively on a fiber, its shared accesses "
+               "through private coherent caches",
+    .params = kcore_params,
+    .ports = kcore_ports,
+    .metrics = kcore_metrics,
+    .faults = kcore_faults,
+    .state_size = sizeof(struct kcore),
+    .workload = true,
+    .create = kcore_create,
+    .start = kcore_start,
+    .handle = kcore_handle,
+    .fault = kcore_fault,
+    .finish = kcore_finish,
+    .destroy = kcore_destroy,
+    .output = kcore_output,
+};

@@ -1,0 +1,25 @@
+/* The reference kernel on the modelled machine (docs/kernel-platform.md):
+ * the keys of a scenario's `kernel:` section, declared once for the
+ * machine builder (which builds the cores the kernel claims as kernel
+ * CPUs, `kcore`, and hands each these values) and the kernel builder
+ * (which adds the interrupt controller and checks there is a machine). */
+#ifndef HW_KCORE_H
+#define HW_KCORE_H
+
+#include "orrery/params.h"
+#include "orrery/sim.h"
+
+/* cpus, selftest, sync_bench, memory, relax, irq_cost, ipi_latency
+ * (kcore.c) */
+extern const struct orr_param kernel_params[];
+
+/* Every name in kernel.selftest (the section's node, may be NULL) is a
+ * suite of the kernel's (ktest_suites): 0, or ORR_ESCHEMA with each
+ * unknown name reported at its position. */
+int kernel_check_selftests(const struct orr_node *list, const char *keypath,
+                           struct orr_diag *d);
+
+/* The kernel CPU number of a kcore instance. */
+unsigned kcore_cpu(const struct orr_component *c);
+
+#endif

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The reference kernel on the modelled machine (docs/kernel-platform.md):
+# its selftests pass on kernel CPUs; the spin-lock handoff emerges from the
+# caches near the published core-to-core latencies; MCS beats the ticket
+# lock at 16 CPUs; a race reproduces from its seed and changes with
+# another; the mutual-exclusion check fires on a lock that does not lock;
+# bad `kernel:` sections are exit 2 with a position, and nothing runs.
+. "$(dirname "$0")/lib.sh"
+PRESET=$SRC/scenarios/presets/icelake-2s.yaml
+
+# scenario NAME SEED "KERNEL SECTION LINES..."
+scenario() {
+  printf 'name: %s\nextends: %s\nseed: %s\nstop: {duration: 100ms}\nkernel:\n%s\n' \
+    "$1" "$PRESET" "$2" "$3" >"$1.yaml"
+}
+metric() { # metric JSON COMPONENT NAME
+  jq -r --arg c "$2" --arg n "$3" '[.metrics[] | select(.component == $c and .name == $n) | .value][0]' "$1"
+}
+
+# --- selftests on kernel CPUs -------------------------------------------------
+scenario selftest 1 '  cpus: "0-1 8-9"
+  selftest: [kstring, hal, sched]'
+expect_exit 0 "selftests on the machine" -- "$ORRERY" run selftest.yaml --no-db
+expect_out '^KTEST PASS [0-9]+$' "selftest verdict line"
+# every test ran: none skipped (timers and IPIs exist here), none failed
+n_ok=$(grep -c '^ktest .* ok$' <<<"$OUT")
+n_all=$(grep -c '^ktest ' <<<"$OUT")
+[ "$n_ok" -gt 20 ] && [ "$n_ok" = "$n_all" ] && pass ||
+  fail "selftests: $n_ok of $n_all ok; $(grep '^ktest' <<<"$OUT" | grep -v ' ok$' | head -3)"
+grep -q "KTEST PASS $n_ok\$" <<<"$OUT" && pass || fail "verdict counts $n_ok tests"
+
+# --- spin-lock handoff against REFERENCES.md ------------------------------------
+# bench LOCK CPUS -> bench.json; prints "handoff_ns acquisitions_per_us"
+bench() {
+  scenario bench 1 "  cpus: \"$2\"
+  sync_bench: {lock: $1, iterations: 200}"
+  "$ORRERY" run bench.yaml --no-db --json >bench.json || { fail "bench $1 $2 failed"; return; }
+  local n e h c
+  n=$(metric bench.json sock0.core0 report.sync.acquisitions)
+  c=$(metric bench.json sock0.core0 report.sync.counter)
+  e=$(metric bench.json sock0.core0 report.sync.elapsed_ns)
+  h=$(metric bench.json sock0.core0 report.sync.handoff_ps)
+  [ "$c" = "$n" ] && pass || fail "bench $1 $2: counter $c after $n acquisitions"
+  printf '%.2f %.3f\n' "$(echo "$h / 1000" | bc -l)" "$(echo "$n * 1000 / $e" | bc -l)"
+}
+# in_band VALUE REF: within ±25 % of REF
+in_band() { [ "$(echo "$1 >= $2 * 0.75 && $1 <= $2 * 1.25" | bc -l)" = 1 ]; }
+read -r h_same _ < <(bench ticket "0-1")
+read -r h_cross _ < <(bench ticket "0 8")
+echo "ticket handoff: same socket ${h_same} ns (ref 51), across sockets ${h_cross} ns (ref 108)"
+in_band "$h_same" 51 && pass || fail "same-socket handoff ${h_same} ns, expected 51 ns ±25%"
+in_band "$h_cross" 108 && pass || fail "cross-socket handoff ${h_cross} ns, expected 108 ns ±25%"
+read -r _ r_ticket < <(bench ticket all)
+read -r _ r_mcs < <(bench mcs all)
+echo "16 CPUs: ticket ${r_ticket} acq/us, mcs ${r_mcs} acq/us"
+[ "$(echo "$r_mcs > $r_ticket" | bc -l)" = 1 ] && pass ||
+  fail "at 16 CPUs MCS ($r_mcs acq/us) should beat the ticket lock ($r_ticket)"
+
+# --- faults on kernel CPUs ------------------------------------------------------------
+# faulted NAME "FAULT ENTRY" -> NAME.json: the two-CPU ticket benchmark with one fault
+faulted() {
+  scenario "$1" 1 '  cpus: "0-1"
+  sync_bench: {lock: ticket, iterations: 200}'
+  printf 'faults:\n  - %s\n' "$2" >>"$1.yaml"
+  expect_exit 0 "fault $1" -- "$ORRERY" run "$1.yaml" --no-db --json
+  echo "$OUT" >"$1.json"
+  [ "$(metric "$1.json" sock0.core0 report.sync.counter)" = 400 ] && pass ||
+    fail "$1: the lock lost an update under the fault"
+}
+faulted stall '{at: 20us, component: sock0.core1, fault: stall, duration: 1ms}'
+[ "$(metric stall.json sock0.core1 kern.stalled)" = 1000000000 ] && pass || fail "stall: kern.stalled"
+e=$(metric stall.json sock0.core0 report.sync.elapsed_ns)
+[ "$e" -gt 1000000 ] && pass || fail "stall: elapsed $e ns, expected over the 1 ms stall"
+faulted storm '{at: 10us, component: sock0.core0, fault: irq_storm, count: 40, interval: 500ns}'
+[ "$(metric storm.json sock0.core0 kern.spurious_irqs)" = 40 ] && pass || fail "storm: 40 spurious interrupts taken"
+faulted spurious '{at: 10us, component: sock0.core1, fault: spurious_irq, kind: timer}'
+[ "$(metric spurious.json sock0.core1 kern.spurious_irqs)" = 1 ] && pass || fail "spurious timer taken once"
+
+# --- a race, by seed --------------------------------------------------------------
+# No lock: the increments race; the check must fail the run (exit 1) with
+# the lost updates, the same for the same seed and different for others.
+race() {
+  scenario race "$1" '  cpus: "0-3"
+  cost_jitter: 20cy
+  sync_bench: {lock: racy, iterations: 50}'
+  expect_exit 1 "racy increments fail the check (seed $1)" -- "$ORRERY" run race.yaml --no-db
+  expect_out 'mutual exclusion broken' "race message (seed $1)"
+  sed -n 's/.*counter is \([0-9]*\) after.*/\1/p; s/^digest *//p' <<<"$OUT" | paste -sd' '
+}
+r1=$(race 1); r1b=$(race 1)
+[ -n "$r1" ] && [ "$r1" = "$r1b" ] && pass || fail "seed 1 twice: '$r1' vs '$r1b'"
+outcomes=$(for s in 1 2 3 4; do race $s | cut -d' ' -f1; done | sort -u | wc -l)
+[ "$outcomes" -ge 2 ] && pass || fail "seeds 1-4 lose the same number of updates"
+[ "$(race 2)" != "$r1" ] && pass || fail "seed 2 repeats seed 1's interleaving"
+
+# --- bad input ------------------------------------------------------------------------
+bad() { # bad NAME REGEX FILE-CONTENT
+  printf '%s\n' "$3" >"$1.yaml"
+  expect_exit 2 "$1" -- "$ORRERY" run "$1.yaml" --db "$1.db"
+  expect_out "$2" "$1 message"
+  [ ! -e "$1.db" ] && pass || fail "$1: a database was written"
+}
+bad no-machine "no-machine.yaml:[0-9]+:[0-9]+: error: kernel: .*machine" \
+  "name: x
+stop: {duration: 1ms}
+kernel: {cpus: all}"
+scenario no-core 1 '  cpus: "0-3 99"'
+expect_exit 2 "cpus naming a missing core" -- "$ORRERY" run no-core.yaml --no-db
+expect_out "no-core.yaml:[0-9]+:[0-9]+: error: kernel.cpus: '99' is not .* cores 0..15" "missing core message"
+scenario no-suite 1 '  selftest: [kstring, nosuch]'
+expect_exit 2 "unknown selftest suite" -- "$ORRERY" run no-suite.yaml --no-db
+expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched\)" "unknown suite message"
+scenario bad-key 1 '  cpus: all
+  sched_tick: 1ms'
+expect_exit 2 "unknown kernel key" -- "$ORRERY" run bad-key.yaml --no-db
+expect_out "bad-key.yaml:[0-9]+:[0-9]+: error: kernel.sched_tick" "unknown key message"
+scenario big-mem 1 '  memory: 64GiB'
+expect_exit 2 "kernel memory beyond node 0" -- "$ORRERY" run big-mem.yaml --no-db
+expect_out "big-mem.yaml:[0-9]+:[0-9]+: error: kernel.memory: .*do not fit" "memory message"
+scenario bad-lock 1 '  sync_bench: {lock: spin}'
+expect_exit 2 "unknown lock" -- "$ORRERY" run bad-lock.yaml --no-db
+expect_out "bad-lock.yaml:[0-9]+:[0-9]+: error: kernel.sync_bench.lock" "unknown lock message"
+scenario too-many 1 '  cpus: sock0
+  sync_bench: {lock: mcs, cpus: 9}'
+expect_exit 2 "more contending CPUs than kernel CPUs" -- "$ORRERY" run too-many.yaml --no-db
+expect_out "too-many.yaml:[0-9]+:[0-9]+: error: kernel.sync_bench.cpus: 9 contending CPUs, but kernel.cpus gives the kernel 8" "contenders message"
+printf 'name: x\nextends: %s\nstop: {duration: 1ms}\nmachine:\n  workloads:\n    - {cores: [2], pattern: seq, count: 10}\nkernel: {cpus: "0-3"}\n' \
+  "$PRESET" >overlap.yaml
+expect_exit 2 "a kernel CPU that also runs a workload" -- "$ORRERY" run overlap.yaml --no-db
+expect_out "overlap.yaml:[0-9]+:[0-9]+: error: kernel.cpus: core 2 runs machine.workloads.0" "overlap message"
+
+finish
