@@ -623,6 +623,8 @@ static int judge(struct judged *jt, const char *path, const struct options *o, s
         rc = litmus_model_run(&jt->t, LITMUS_MODEL_SC, o->maxStates, path, &jt->sc, d);
     if (rc == 0)
         rc = litmus_check_expectation(&jt->t, &jt->tso, path, d);
+    if (rc && d->nMsg == 0) /* out of memory: the models say nothing themselves */
+        orr_diag_error(d, NULL, NULL, "%s: cannot judge the test: %s", path, orr_strerror(rc));
     /* an unannotated test must show what x86-TSO allows; a comment may
      * make that optional */
     jt->bNeedWitness = jt->tso.bAllowed && (jt->t.tso == LITMUS_TSO_UNSTATED ||
