@@ -611,10 +611,11 @@ static int judge(struct judged *jt, const char *path, const struct options *o, s
     int rc = litmus_load(&jt->t, path, LOC_BASE, d);
     if (rc)
         return rc;
+    struct orr_mark file = {path, 0, 0};
     for (unsigned l = 0; l < jt->t.nLoc; l++)
         if (jt->t.aLoc[l].init) {
-            orr_diag_error(d, NULL, NULL, "%s: location %s starts at %u: the litmus runner's "
-                           "memory starts zeroed; only initial value 0 is supported", path,
+            orr_diag_error(d, &file, NULL, "location %s starts at %u: the litmus runner's "
+                           "memory starts zeroed; only initial value 0 is supported",
                            jt->t.aLoc[l].name, jt->t.aLoc[l].init);
             return ORR_EPARSE;
         }
@@ -624,7 +625,7 @@ static int judge(struct judged *jt, const char *path, const struct options *o, s
     if (rc == 0)
         rc = litmus_check_expectation(&jt->t, &jt->tso, path, d);
     if (rc && d->nMsg == 0) /* out of memory: the models say nothing themselves */
-        orr_diag_error(d, NULL, NULL, "%s: cannot judge the test: %s", path, orr_strerror(rc));
+        orr_diag_error(d, &file, NULL, "cannot judge the test: %s", orr_strerror(rc));
     /* an unannotated test must show what x86-TSO allows; a comment may
      * make that optional */
     jt->bNeedWitness = jt->tso.bAllowed && (jt->t.tso == LITMUS_TSO_UNSTATED ||
