@@ -20,6 +20,12 @@
  * any order (store-store reordering, as RISC-V and Arm allow); stores to one
  * line stay in order.
  *
+ * Testing switches (all off by default, drawing no random numbers then, so
+ * no digest depends on them): `drain_jitter` and `drain_hold` delay when a
+ * buffered store may drain (litmus runs, docs/litmus.md); `sb_mutation`
+ * breaks the buffer on purpose — `no-forward` skips forwarding,
+ * `any-order` drains any store first — for the litmus catalogue to catch.
+ *
  * Interrupts (a periodic timer, or `interrupt` faults) and frequency changes
  * (`set_frequency` faults) act on the core's clock; the energy counter is a
  * per-operation model (docs/cores.md).
