@@ -20,6 +20,12 @@
  * any order (store-store reordering, as RISC-V and Arm allow); stores to one
  * line stay in order.
  *
+ * Testing switches (all off by default, drawing no random numbers then, so
+ * no digest depends on them): `drain_jitter` and `drain_hold` delay when a
+ * buffered store may drain (litmus runs, docs/litmus.md); `sb_mutation`
+ * breaks the buffer on purpose — `no-forward` skips forwarding,
+ * `any-order` drains any store first — for the litmus catalogue to catch.
+ *
  * Interrupts (a periodic timer, or `interrupt` faults) and frequency changes
  * (`set_frequency` faults) act on the core's clock; the energy counter is a
  * per-operation model (docs/cores.md).
@@ -40,6 +46,10 @@
 #include "workloads/memgen.h"
 
 static const char *const memory_models[] = {"tso", "weak", NULL};
+/* Store-buffer bugs to inject (sb_mutation): what a litmus catalogue must
+ * catch (docs/litmus.md). Index 0 is the correct buffer. */
+enum sb_mutation { SB_MUT_NONE, SB_MUT_NO_FORWARD, SB_MUT_ANY_ORDER };
+static const char *const sb_mutations[] = {"none", "no-forward", "any-order", NULL};
 static const char *const irq_kinds[] = {"timer", "ipi", "device", NULL};
 
 const struct orr_param core_params[] = {
@@ -60,6 +70,13 @@ const struct orr_param tcore_pipeline_params[] = {
      "testing: a core starts after a seeded random delay in [0, start_jitter]"},
     {"drain_jitter", ORR_P_TIME, "0ps", 0,
      "testing: a buffered store may drain only after a seeded random delay in [0, drain_jitter]"},
+    {"drain_hold", ORR_P_TIME, "0ps", 0,
+     "testing: each core flips a seeded coin at start; on heads every store it buffers waits a "
+     "further drain_hold before it may drain (a store held while other cores act)"},
+    {"sb_mutation", ORR_P_ENUM, "none", 0,
+     "debug: a store-buffer bug on purpose — no-forward (a load ignores the core's own buffered "
+     "store to its address and reads the cache), any-order (any buffered store may drain first, "
+     "to the same line too)", sb_mutations},
     {NULL},
 };
 
@@ -120,8 +137,10 @@ struct tcore {
     struct litmus_thread_state ls;
     struct orr_value *aLitReg[LITMUS_NREG];
     orr_time_t start_jitter, drain_jitter;
+    orr_time_t drain_hold;    /* this core holds its stores this long (its coin came up heads) */
     bool drain_timer;
     bool weak;                /* memory_model: weak */
+    enum sb_mutation sb_mut;
     orr_time_t timer_period;
     uint64_t irq_entry, irq_exit;
     uint64_t e_l1, e_l2, e_miss, e_cycle; /* pJ */
@@ -205,14 +224,15 @@ static struct sb_entry *sb_at(struct tcore *t, uint32_t i) { return &t->aSb[i % 
 /* Weak model: bring a random store that may drain now to the head — one
  * whose drain delay is over and with no older store to its line in the
  * buffer (stores to one location stay in order: coherence) — so stores to
- * different lines drain in any order. */
+ * different lines drain in any order. The any-order mutation drops the
+ * same-line rule. */
 static void sb_pick(struct tcore *t)
 {
     uint32_t aOk[256], nOk = 0, soonest = 0;
     for (uint32_t k = 0; k < t->nSb; k++) {
         struct sb_entry *e = sb_at(t, t->sbHead + k);
         bool older = false;
-        for (uint32_t j = 0; j < k && !older; j++)
+        for (uint32_t j = 0; j < k && !older && t->sb_mut != SB_MUT_ANY_ORDER; j++)
             older = sb_at(t, t->sbHead + j)->addr / ORR_LINE_BYTES == e->addr / ORR_LINE_BYTES;
         if (older)
             continue;
@@ -236,7 +256,7 @@ static void sb_pick(struct tcore *t)
 static void sb_drain(struct tcore *t)
 {
     while (t->nSb && !t->sb_out) {
-        if (t->weak)
+        if (t->weak || t->sb_mut == SB_MUT_ANY_ORDER)
             sb_pick(t);
         struct sb_entry *e = sb_at(t, t->sbHead);
         if (e->ready > t->sh.local) { /* not yet: wake when it may go */
@@ -301,9 +321,9 @@ static bool issue(struct tcore *t, const struct memop *op)
                 t->sb_full->v++;
                 return false;
             }
-            orr_time_t ready = t->sh.local + (t->drain_jitter
-                                               ? orr_rng_below(&t->c->rng, t->drain_jitter + 1)
-                                               : 0);
+            orr_time_t ready = t->sh.local + t->drain_hold +
+                               (t->drain_jitter ? orr_rng_below(&t->c->rng, t->drain_jitter + 1)
+                                                : 0);
             *sb_at(t, t->sbHead + t->nSb) = (struct sb_entry){op->addr, op->val, ready, op->size};
             t->nSb++;
             t->stores->v++;
@@ -311,7 +331,7 @@ static bool issue(struct tcore *t, const struct memop *op)
         }
         break;
     case ORR_OP_LOAD: {
-        int64_t k = sb_forward(t, op->addr, op->size);
+        int64_t k = t->sb_mut == SB_MUT_NO_FORWARD ? -1 : sb_forward(t, op->addr, op->size);
         if (k == -2)
             return false;
         if (k >= 0) {
@@ -467,6 +487,10 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
     }
     t->start_jitter = orr_param_u64(p, "start_jitter");
     t->drain_jitter = orr_param_u64(p, "drain_jitter");
+    t->drain_hold = orr_param_u64(p, "drain_hold");
+    t->sb_mut = (enum sb_mutation)orr_param_enum(p, "sb_mutation");
+    if (t->sb_mut != SB_MUT_NONE)
+        orr_sim_knob(c, "sb_mutation", sb_mutations[t->sb_mut]);
     t->weak = orr_param_enum(p, "memory_model") == 1;
     t->timer_period = orr_param_u64(p, "timer_period");
     t->irq_entry = orr_param_u64(p, "irq_entry");
@@ -554,6 +578,8 @@ static int tcore_start(struct orr_component *c, struct orr_diag *d)
         orr_workload_done(c);
         return 0;
     }
+    if (t->drain_hold && orr_rng_below(&c->rng, 2) == 0)
+        t->drain_hold = 0; /* tails: this core drains as usual */
     t->sh.step_pending = true;
     orr_timer(c, t->start_jitter ? orr_rng_below(&c->rng, t->start_jitter + 1) : 0, T_STEP, 0, 0);
     if (t->timer_period)

@@ -92,7 +92,8 @@ static const struct orr_param machine_params[] = {
      * snoop_latency, trace_states, deadlock */
     {"", ORR_P_INCLUDE, .group = pcache_params},
     {"", ORR_P_INCLUDE, .group = core_params}, /* quantum */
-    /* store_buffer, mlp, memory_model, timer_period, start_jitter, drain_jitter */
+    /* store_buffer, mlp, memory_model, timer_period, start_jitter, drain_jitter,
+     * drain_hold, sb_mutation */
     {"", ORR_P_INCLUDE, .group = tcore_pipeline_params},
     {"", ORR_P_INCLUDE, .group = router_jitter_params}, /* jitter */
     {"home_latency", ORR_P_CYCLES, "8cy", 0, "directory / LLC tag lookup at a home"},

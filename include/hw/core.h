@@ -25,7 +25,7 @@
 extern const struct orr_param core_params[];
 /* Keys of the trace-driven core's pipeline that a machine sets for all its
  * cores: store_buffer, mlp, memory_model, timer_period, start_jitter,
- * drain_jitter (hw/cpu/tcore.c, docs/cores.md). */
+ * drain_jitter, drain_hold, sb_mutation (hw/cpu/tcore.c, docs/cores.md). */
 extern const struct orr_param tcore_pipeline_params[];
 
 struct core_shell {

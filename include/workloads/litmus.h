@@ -60,6 +60,7 @@ struct litmus_thread {
     unsigned nInsn;
     struct litmus_insn aInsn[LITMUS_MAX_INSNS];
     uint32_t aInit[LITMUS_NREG]; /* initial register values */
+    uint8_t initMask;            /* bit r: the initial state names register r */
 };
 
 enum litmus_quant { LITMUS_EXISTS, LITMUS_NOT_EXISTS, LITMUS_FORALL };
@@ -90,9 +91,15 @@ struct litmus_test {
     struct litmus_cond aCond[LITMUS_MAX_COND];
     enum litmus_tso tso;
     enum litmus_observed observed;
+    /* where things are written, for messages about the test as a whole:
+     * the thread table's header (" P0 | ..."), the orrery comment (line 0
+     * when there is none) */
+    uint32_t tableLine, tableCol, expectLine, expectCol;
 };
 
 /* Parse text (len bytes, NULs allowed and rejected) named file in messages;
+ * a condition term N:REG must name a register thread N writes (or the
+ * initial state sets);
  * locations get lines from base (a multiple of 64). Returns 0, or ORR_EPARSE
  * with one positioned message in d ("file:line:col: error: expected ...,
  * got ..."). *t is fully written either way. */

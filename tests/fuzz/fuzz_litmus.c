@@ -1,13 +1,20 @@
 /* libFuzzer target for workloads/litmus.h: any bytes either parse into a test
  * within every limit, whose threads then run to completion through the
  * interpreter and whose condition evaluates and prints, or give exactly one
- * error carrying a line and column. Seeds: the catalogue, tests/litmus/. */
+ * error carrying a line and column. A parsed test then goes through the
+ * reference models (litmus_model.h) under a small state bound: each gives a
+ * verdict or one positioned error, every SC outcome is an x86-TSO outcome,
+ * and the round-robin run's outcome is an SC one. Seeds: the catalogue,
+ * tests/litmus/. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "orrery/error.h"
 #include "workloads/litmus.h"
+#include "workloads/litmus_model.h"
+
+#define FUZZ_MAX_STATES 20000 /* keeps one input to milliseconds */
 
 static uint64_t fuzz_mem(void *ctx, unsigned loc, uint64_t addr)
 {
@@ -22,8 +29,9 @@ static unsigned loc_of(const struct litmus_test *t, uint64_t addr)
     return (unsigned)((addr - 4096) / 64);
 }
 
-/* Round-robin the threads over a sequentially consistent memory. */
-static void run(const struct litmus_test *t)
+/* Round-robin the threads over a sequentially consistent memory; the
+ * outcome into out (512 bytes). */
+static void run(const struct litmus_test *t, char *out)
 {
     struct litmus_thread_state aTh[LITMUS_MAX_THREADS];
     uint32_t aMem[LITMUS_MAX_LOCS];
@@ -63,10 +71,36 @@ static void run(const struct litmus_test *t)
     bool holds = litmus_eval(t, aReg, fuzz_mem, aMem);
     if (litmus_witness(t, aReg, fuzz_mem, aMem) != (holds != (t->quant == LITMUS_FORALL)))
         abort();
-    char buf[512];
-    size_t n = litmus_outcome(t, aReg, fuzz_mem, aMem, buf, sizeof buf);
-    if (n >= sizeof buf || strlen(buf) != n)
+    size_t n = litmus_outcome(t, aReg, fuzz_mem, aMem, out, 512);
+    if (n >= 512 || strlen(out) != n)
         abort();
+}
+
+/* One model's verdict, or its one positioned error; false on the error. */
+static bool judge(const struct litmus_test *t, enum litmus_model m, struct litmus_verdict *v)
+{
+    struct orr_diag d;
+    orr_diag_init(&d);
+    int rc = litmus_model_run(t, m, FUZZ_MAX_STATES, "fuzz.litmus", v, &d);
+    if (rc == 0 && (d.nMsg || v->nFinal == 0))
+        abort();
+    if (rc && (rc != ORR_ERANGE || d.nMsg != 1 || d.aMsg[0].mark.line == 0 || v->nFinal))
+        abort();
+    orr_diag_free(&d);
+    return rc == 0;
+}
+
+static void check_models(const struct litmus_test *t, const char *rr)
+{
+    struct litmus_verdict tso, sc;
+    bool bTso = judge(t, LITMUS_MODEL_TSO, &tso), bSc = judge(t, LITMUS_MODEL_SC, &sc);
+    if (bSc && !litmus_verdict_find(&sc, rr))
+        abort(); /* the round-robin run is one SC execution */
+    for (size_t i = 0; bTso && bSc && i < sc.nFinal; i++)
+        if (!litmus_verdict_find(&tso, sc.aFinal[i].text))
+            abort(); /* TSO only adds behaviours */
+    litmus_verdict_free(&tso);
+    litmus_verdict_free(&sc);
 }
 
 static void check_limits(const struct litmus_test *t)
@@ -96,7 +130,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (orr_diag_count(&d))
             abort();
         check_limits(t);
-        run(t);
+        char rr[512];
+        run(t, rr);
+        check_models(t, rr);
     } else if (rc != ORR_EPARSE || d.nMsg != 1 || d.aMsg[0].mark.line == 0 ||
                d.aMsg[0].mark.col == 0 || !d.aMsg[0].text[0]) {
         abort();

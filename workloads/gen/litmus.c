@@ -146,6 +146,7 @@ static bool parse_expectation(struct cursor *c, size_t end, uint32_t line, uint3
         return fail_at(c, line, col, "a second orrery expectation comment (one per test)");
     c->bExpectSeen = true;
     c->expectMark = (struct orr_mark){c->file, line, col};
+    c->t->expectLine = line, c->t->expectCol = col;
     for (;;) {
         while (c->pos < end && (peek(c) == ' ' || peek(c) == '\t' || peek(c) == '\n' ||
                                 peek(c) == '\r'))
@@ -423,6 +424,7 @@ static bool init_item(struct cursor *c, bool *aLocInit)
             !number(c, &v))
             return false;
         t->aThread[tid].aInit[reg] = v;
+        t->aThread[tid].initMask |= (uint8_t)(1u << reg);
         if (tid + 1 > t->nThread) /* checked against the table later */
             t->nThread = tid + 1;
         return true;
@@ -463,6 +465,9 @@ static bool parse_init(struct cursor *c)
 static bool parse_columns(struct cursor *c, unsigned nInitThread, struct orr_mark initMark)
 {
     unsigned n = 0;
+    if (!skip_space(c, false))
+        return false;
+    c->t->tableLine = c->line, c->t->tableCol = c->col;
     for (;;) {
         if (!skip_space(c, false))
             return false;
@@ -710,6 +715,24 @@ static int new_node(struct cursor *c, enum litmus_cond_kind kind)
 
 static int cond_or(struct cursor *c, unsigned depth);
 
+/* Whether register reg of a thread has a value the test gives it: an
+ * instruction writes it, or the initial state sets it. */
+static bool reg_written(const struct litmus_thread *th, unsigned reg)
+{
+    if (th->initMask & (1u << reg))
+        return true;
+    for (unsigned i = 0; i < th->nInsn; i++) {
+        const struct litmus_insn *in = &th->aInsn[i];
+        unsigned dst = in->kind == LITMUS_CMPXCHG ? LITMUS_EAX : in->reg;
+        bool writes = in->kind == LITMUS_LOAD || in->kind == LITMUS_MOV ||
+                      in->kind == LITMUS_XCHG || in->kind == LITMUS_XADD ||
+                      in->kind == LITMUS_CMPXCHG;
+        if (writes && dst == reg)
+            return true;
+    }
+    return false;
+}
+
 /* N:REG=v, x=v, [x]=v, true, false */
 static int cond_term(struct cursor *c)
 {
@@ -722,6 +745,11 @@ static int cond_term(struct cursor *c)
         if (tid >= c->t->nThread)
             return fail_at(c, line, col, "thread %u is not in the table (threads 0..%u)", tid,
                            c->t->nThread - 1), -1;
+        if (!reg_written(&c->t->aThread[tid], reg))
+            return fail_at(c, line, col,
+                           "the condition reads %u:%s, but thread %u never writes %s and the "
+                           "initial state does not set it", tid, reg_names[reg], tid,
+                           reg_names[reg]), -1;
         int k = new_node(c, LITMUS_C_REG);
         if (k >= 0)
             c->t->aCond[k].thread = (uint8_t)tid, c->t->aCond[k].reg = (uint8_t)reg,
