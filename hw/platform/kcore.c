@@ -478,7 +478,7 @@ static const char *console_tail(const struct platform *p, unsigned lines)
     return *s == '\n' ? s + 1 : s;
 }
 
-static _Noreturn void kc_panic(struct hal_cpu *c, const char *why)
+static __attribute__((noreturn)) void kc_panic(struct hal_cpu *c, const char *why)
 {
     struct kcore *k = kc_of(c);
     orr_sim_fail(k->c, "kernel panic on cpu %u at %llu ns: %s\n  console tail:\n%s", c->id,
