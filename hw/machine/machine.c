@@ -55,10 +55,12 @@
 #include "hw/pcache.h"
 #include "hw/protocol.h"
 #include "hw/registry.h"
+#include "hw/sched_machine.h"
 #include "orrery/coh.h"
 #include "orrery/systemc.h"
 #include "orrery/units.h"
 #include "workloads/memgen.h"
+#include "workloads/rtapp.h"
 
 #define MAX_SOCKETS 16
 #define MAX_CXL 16
@@ -623,6 +625,15 @@ static int read_kernel(struct mach *m)
                        (unsigned long long)orr_param_u64(&m->kern, "memory"),
                        (unsigned long long)m->mem_size);
         rc = ORR_ESCHEMA;
+    }
+    if (rc == 0) { /* the scheduler's keys and the tasks, against the kernel's CPUs */
+        struct sched_config cfg;
+        struct rtapp_set tasks = {0};
+        rc = sched_config_from_params(&cfg, orr_param_group(&m->kern, "sched"), "kernel.sched",
+                                      m->d);
+        rc = rtapp_parse(orr_param_map(&m->kern, "tasks"), "kernel.tasks", m->nKcpu, &tasks,
+                         m->d) || rc ? ORR_ESCHEMA : 0;
+        rtapp_free(&tasks);
     }
     free(sel);
     free(text);

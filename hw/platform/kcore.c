@@ -47,17 +47,18 @@
  */
 #include "hw/kcore.h"
 
-#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fiber.h"
+#include "kcore_int.h"
 #include "hw/core.h"
 #include "hw/pcache.h"
 #include "hw/platform.h"
 #include "hw/registry.h"
+#include "hw/sched_machine.h"
 #include "kernel/hal.h"
 #include "kernel/ktest.h"
 #include "kernel/sched.h"
@@ -91,6 +92,13 @@ const struct orr_param kernel_params[] = {
      "selftest suites CPU 0 runs at boot (kstring, hal, sched); a failure fails the run"},
     {"sync_bench", ORR_P_GROUP, "{}", 0, "the lock contention benchmark (kernel/sync)",
      .group = sync_bench_params},
+    {"sched", ORR_P_GROUP, "{}", 0,
+     "the scheduler's tunables, as a sched_node's: tick, slice, rr_timeslice, "
+     "dl_bound_permille, balance_interval, features, check_every (docs/sched.md)",
+     .group = sched_config_params},
+    {"tasks", ORR_P_SEQ, "[]", 0,
+     "rt-app-style tasks, as a sched_node's (docs/sched.md), run as kernel threads on the "
+     "kernel CPUs once they have booted"},
     {"memory", ORR_P_SIZE, "16MiB", ORR_PF_POSITIVE,
      "kernel memory: physical [0, memory) of memory node 0 (hal_mem_region)"},
     {"relax", ORR_P_CYCLES, "40cy", 0, "what hal_relax costs (a pause instruction)"},
@@ -165,64 +173,12 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.ipis_dropped", "ipi", ORR_METRIC_COUNTER,
      "IPIs lost because 64 were already pending on this CPU"},
     {"kern.busy", "ps", ORR_METRIC_VALUE, "time from boot to the end of this CPU's program"},
+    {"kern.ctx_switches", "", ORR_METRIC_COUNTER,
+     "context switches between kernel threads (and the CPU's idle loop) on this CPU"},
+    KTHREAD_METRICS,
     {"report.<NAME...>", "", ORR_METRIC_VALUE,
      "a figure the kernel reported with hal_report (the last value)"},
     {NULL},
-};
-
-/* --------------------------------------------------------------- state */
-
-enum { K_STEP = 1, K_DEADLOCK = 2, K_TIMER = 3, K_STORM = 4 };
-enum kc_state { KC_RUN, KC_WAIT_MEM, KC_WAIT_RETRY, KC_WAIT_STEP, KC_IDLE, KC_DONE };
-
-#define KC_IPI_QUEUE 64
-#define KC_MAX_REPORTS 32
-#define KC_WAKE_REASON 0xFFFFFFFFu /* the platform's own wake-up, not kern_ipi's */
-
-/* What the kernel CPUs of one machine share (shared state "kernel"): the
- * platform record whose console and CPU count the HAL reads, and the boot
- * phase secondary CPUs wait on. */
-struct kernel_shared {
-    struct platform plat;
-    unsigned phase; /* 1 once CPU 0's selftests are over */
-};
-
-struct kc_report {
-    char name[48];
-    struct orr_value *v;
-};
-
-struct kcore {
-    struct orr_component *c;
-    struct core_shell sh;
-    struct hal_cpu cpu;
-    struct kernel_shared *k;
-    struct fiber fib;
-    enum kc_state st;
-    struct orr_port *irq;
-    struct orr_outq irq_out;
-    struct orr_params kp; /* the kernel keys (a copy: lives as long as the core) */
-    /* the access in flight */
-    uint64_t value;
-    bool mem_done, woken;
-    orr_time_t wait_from;
-    /* interrupts */
-    orr_time_t timer_at;
-    uint32_t aIpi[KC_IPI_QUEUE];
-    unsigned nIpi, ipiHead;
-    bool in_irq;
-    bool spurious_timer;    /* a spurious_irq fault's kern_timer is due */
-    orr_time_t stall_until; /* stall fault: nothing runs before then */
-    uint32_t irq_cost, relax, cost_jitter;
-    /* the program */
-    jmp_buf panic_to;
-    bool panicked;
-    struct kc_report aReport[KC_MAX_REPORTS];
-    unsigned nReport;
-    orr_time_t end;
-    struct orr_counter *accesses, *stall, *cost, *relaxed, *idle, *timer_irqs, *ipis_in, *ipis_out,
-        *ipis_dropped, *spurious, *stalled;
-    struct orr_value *busy;
 };
 
 static struct kcore *kc_of(const struct hal_cpu *c) { return c->host; }
@@ -233,10 +189,10 @@ static struct kcore *kc_of(const struct hal_cpu *c) { return c->host; }
 static void kc_wait(struct kcore *k, enum kc_state st)
 {
     k->st = st;
-    fiber_yield(&k->fib);
+    fiber_yield(k->cur);
 }
 
-static void kc_deliver(struct kcore *k);
+static unsigned kc_deliver(struct kcore *k);
 
 /* The local clock moved on: stop for a step once a quantum ahead, then
  * take what interrupts are pending. */
@@ -255,15 +211,20 @@ static bool timer_due(const struct kcore *k)
 
 static bool irq_deliverable(const struct kcore *k)
 {
-    return k->cpu.irq_on && !k->in_irq && (timer_due(k) || k->spurious_timer || k->nIpi);
+    return k->cpu.irq_on && !k->in_irq &&
+           (timer_due(k) || k->spurious_timer || k->nIpi || k->wakes.n);
 }
 
 /* Run pending interrupt handlers, oldest cause first: the timer, then
- * IPIs in arrival order. */
-static void kc_deliver(struct kcore *k)
+ * IPIs in arrival order, then kernel threads' timer wake-ups. With kernel
+ * threads the handlers are theirs (kthread.c), else the kernel's upcalls.
+ * Returns how many ran. */
+static unsigned kc_deliver(struct kcore *k)
 {
     struct hal_cpu *c = &k->cpu;
-    while (irq_deliverable(k)) {
+    struct kthreads *kt = k->sched_on ? k->k->kt : NULL; /* before: boot's handlers */
+    unsigned ran = 0;
+    for (; irq_deliverable(k); ran++) {
         k->in_irq = true;
         c->irq_on = false;
         k->sh.local += (orr_time_t)k->irq_cost * k->sh.cycle;
@@ -271,12 +232,18 @@ static void kc_deliver(struct kcore *k)
             c->timer_armed = false;
             c->timer_gen++;
             k->timer_irqs->v++;
-            kern_timer(c);
+            if (kt)
+                kthreads_timer(k);
+            else
+                kern_timer(c);
         } else if (k->spurious_timer) {
             k->spurious_timer = false;
             k->spurious->v++;
-            kern_timer(c);
-        } else {
+            if (kt)
+                kthreads_timer(k);
+            else
+                kern_timer(c);
+        } else if (k->nIpi) {
             uint32_t reason = k->aIpi[k->ipiHead];
             k->ipiHead = (k->ipiHead + 1) % KC_IPI_QUEUE;
             k->nIpi--;
@@ -284,12 +251,20 @@ static void kc_deliver(struct kcore *k)
                 k->spurious->v++;
             else
                 k->ipis_in->v++;
-            if (reason != KC_WAKE_REASON)
+            if (reason != KC_WAKE_REASON && kt)
+                kthreads_ipi(k, reason);
+            else if (reason != KC_WAKE_REASON)
                 kern_ipi(c, reason);
+        } else {
+            uint32_t index = k->wakes.a[k->wakes.head];
+            k->wakes.head = (k->wakes.head + 1) % k->wakes.cap;
+            k->wakes.n--;
+            kthreads_wake(k, index);
         }
         c->irq_on = true;
         k->in_irq = false;
     }
+    return ran;
 }
 
 /* ------------------------------------------------------- the HAL's side */
@@ -322,13 +297,62 @@ static void kc_ipi_send(struct hal_cpu *c, unsigned target, uint32_t reason)
 static void kc_idle(struct hal_cpu *c)
 {
     struct kcore *k = kc_of(c);
-    kc_deliver(k);
-    if (!c->irq_on || k->in_irq)
-        return; /* nothing could be taken: an early return */
+    if (kc_deliver(k) || !c->irq_on || k->in_irq)
+        return; /* an interrupt ran, or none could be taken: back to the caller's check */
     orr_time_t from = k->sh.local;
     kc_wait(k, KC_IDLE);
     k->idle->v += k->sh.local - from;
     kc_deliver(k);
+}
+
+orr_time_t kc_busy(struct kcore *k, orr_time_t ps)
+{
+    if (kc_deliver(k) || ps == 0)
+        return ps;
+    orr_time_t end = k->sh.local + ps, now = orr_now(k->c->sim);
+    k->busy_until = end;
+    k->busy_gen++;
+    orr_timer(k->c, end > now ? end - now : 0, K_BUSY, k->busy_gen, 0);
+    kc_wait(k, KC_BUSY); /* back at `end`, or earlier for an interrupt */
+    orr_time_t left = k->sh.local < end ? end - k->sh.local : 0;
+    k->cost->v += (ps - left) / k->sh.cycle;
+    kc_deliver(k);
+    return left;
+}
+
+void kc_switch(struct kcore *k, struct fiber *to)
+{
+    if (to == k->cur)
+        return;
+    k->switch_to = to;
+    k->switches->v++;
+    kc_wait(k, KC_RUN);
+}
+
+void kc_post_wake(struct kcore *k, orr_time_t at, uint32_t index)
+{
+    orr_time_t now = orr_now(k->c->sim);
+    orr_timer(k->c, at > now ? at - now : 0, K_TWAKE, index, 0);
+}
+
+/* A K_TWAKE event: the wake-up waits as an interrupt. */
+static void kc_queue_wake(struct kcore *k, uint32_t index)
+{
+    struct kc_wakes *w = &k->wakes;
+    if (w->n == w->cap) { /* grow, keeping the ring's order */
+        size_t cap = w->cap ? 2 * w->cap : 16;
+        uint32_t *a = malloc(cap * sizeof *a);
+        if (!a)
+            abort();
+        for (size_t i = 0; i < w->n; i++)
+            a[i] = w->a[(w->head + i) % w->cap];
+        free(w->a);
+        w->a = a;
+        w->cap = cap;
+        w->head = 0;
+    }
+    w->a[(w->head + w->n++) % w->cap] = index;
+    k->sh.run_pending = true;
 }
 
 /* Where in physical memory an access may go: a home's range, naturally
@@ -478,13 +502,17 @@ static const char *console_tail(const struct platform *p, unsigned lines)
     return *s == '\n' ? s + 1 : s;
 }
 
+/* The run fails; the fiber that panicked never runs again (kc_run sees
+ * `panicked`), whichever fiber it is. */
 static __attribute__((noreturn)) void kc_panic(struct hal_cpu *c, const char *why)
 {
     struct kcore *k = kc_of(c);
     orr_sim_fail(k->c, "kernel panic on cpu %u at %llu ns: %s\n  console tail:\n%s", c->id,
                  (unsigned long long)kc_now(c), why, console_tail(&k->k->plat, 8));
     k->panicked = true;
-    longjmp(k->panic_to, 1);
+    k->end = k->sh.local;
+    for (;;)
+        kc_wait(k, KC_DONE);
 }
 
 static const struct platform_cpu_ops kc_ops = {
@@ -585,19 +613,19 @@ static void run_bench(struct kcore *k)
 static void kc_main(void *arg)
 {
     struct kcore *k = arg;
-    if (setjmp(k->panic_to) == 0) {
-        if (k->cpu.id == 0) {
-            int failures = boot_selftests(k);
-            if (failures)
-                orr_sim_fail(k->c, "kernel selftests: %d failed on cpu 0\n  console tail:\n%s",
-                             failures, console_tail(&k->k->plat, 12));
-            wake_secondaries(k);
-        } else {
-            while (k->k->phase == 0)
-                hal_idle(&k->cpu);
-        }
-        run_bench(k);
+    if (k->cpu.id == 0) {
+        int failures = boot_selftests(k);
+        if (failures)
+            orr_sim_fail(k->c, "kernel selftests: %d failed on cpu 0\n  console tail:\n%s",
+                         failures, console_tail(&k->k->plat, 12));
+        wake_secondaries(k);
+    } else {
+        while (k->k->phase == 0)
+            hal_idle(&k->cpu);
     }
+    run_bench(k);
+    if (k->k->kt)
+        kthreads_cpu_loop(k);
     k->end = k->sh.local;
 }
 
@@ -639,6 +667,11 @@ static void kc_run(struct kcore *k)
         if (!irq_deliverable(k))
             return;
         break;
+    case KC_BUSY: /* so does a busy one's, up to the end of its work */
+        core_shell_catch_up(&k->sh);
+        if (k->sh.local < k->busy_until && !irq_deliverable(k))
+            return;
+        break;
     case KC_DONE:
         return;
     default:
@@ -654,12 +687,27 @@ static void kc_run(struct kcore *k)
         k->sh.local = k->stall_until;
     core_shell_catch_up(&k->sh);
     k->st = KC_RUN;
-    fiber_resume(&k->fib);
-    if (fiber_done(&k->fib)) {
+    fiber_resume(k->cur);
+    while (k->switch_to && !k->panicked) { /* kc_switch: the old fiber is off the CPU now */
+        struct fiber *left = k->cur;
+        k->cur = k->switch_to;
+        k->switch_to = NULL;
+        kthreads_left_cpu(k, left);
+        core_shell_catch_up(&k->sh);
+        fiber_resume(k->cur);
+    }
+    if (k->panicked || fiber_done(&k->fib)) {
         k->st = KC_DONE;
         k->sh.done = true;
         orr_workload_done(k->c);
     }
+}
+
+static void kernel_shared_fini(void *p)
+{
+    struct kernel_shared *ks = p;
+    kthreads_free(ks->kt);
+    free(ks->aCore);
 }
 
 static int kcore_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -686,7 +734,7 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
                            "kernel.selftest: no selftest suite '%s'", suites[i]);
             return ORR_ESCHEMA;
         }
-    k->k = orr_sim_shared_state(c, "kernel", sizeof *k->k, NULL);
+    k->k = orr_sim_shared_state(c, "kernel", sizeof *k->k, kernel_shared_fini);
     if (!k->k)
         return ORR_ENOMEM;
     struct platform *plat = &k->k->plat;
@@ -705,12 +753,16 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
         return ORR_ESCHEMA;
     }
     k->cpu = (struct hal_cpu){.plat = plat, .id = id, .irq_on = true, .ops = &kc_ops, .host = k};
+    if (!k->k->aCore && !(k->k->aCore = calloc(ncpu, sizeof *k->k->aCore)))
+        return ORR_ENOMEM;
+    k->k->aCore[id] = k;
     k->irq_cost = (uint32_t)orr_param_u64(&k->kp, "irq_cost");
     k->relax = (uint32_t)orr_param_u64(&k->kp, "relax");
     k->cost_jitter = (uint32_t)orr_param_u64(&k->kp, "cost_jitter");
     k->irq = orr_port_add(c, "irq");
     if (!fiber_init(&k->fib, kc_main, k, FIBER_STACK_DEFAULT))
         return ORR_ENOMEM;
+    k->cur = &k->fib;
     k->accesses = orr_counter_new(c, "kern.accesses", "access");
     k->stall = orr_counter_new(c, "kern.access_stall", "ps");
     k->cost = orr_counter_new(c, "kern.cost_cycles", "cy");
@@ -723,6 +775,9 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->spurious = orr_counter_new(c, "kern.spurious_irqs", "irq");
     k->stalled = orr_counter_new(c, "kern.stalled", "ps");
     k->busy = orr_value_new(c, "kern.busy", "ps");
+    k->switches = orr_counter_new(c, "kern.ctx_switches", "");
+    if (id == 0 && orr_param_map(&k->kp, "tasks") && orr_param_map(&k->kp, "tasks")->n)
+        return kthreads_create(k, ncpu, d);
     return 0;
 }
 
@@ -796,6 +851,12 @@ static void kcore_handle(struct orr_component *c, const struct orr_event *ev)
         if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == K_TIMER)
             if (ev->data[0] == k->cpu.timer_gen && k->cpu.timer_armed)
                 k->sh.run_pending = true;
+        if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == K_BUSY)
+            if (ev->data[0] == k->busy_gen && k->st == KC_BUSY)
+                k->sh.run_pending = true;
+        if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == K_TWAKE &&
+            k->st != KC_DONE)
+            kc_queue_wake(k, (uint32_t)ev->data[0]);
         if (e == CORE_EV_OTHER && ev->kind == ORR_TK_TIMER && ev->port == K_STORM &&
             k->st != KC_DONE) {
             kc_queue_ipi(k, HAL_IPI_SPURIOUS);
@@ -811,12 +872,15 @@ static void kcore_finish(struct orr_component *c)
 {
     struct kcore *k = c->state;
     k->busy->v = (double)(k->st == KC_DONE ? k->end : k->sh.local);
+    if (k->cpu.id == 0 && k->k->kt)
+        kthreads_finish(k);
 }
 
 static void kcore_destroy(struct orr_component *c)
 {
     struct kcore *k = c->state;
     fiber_free(&k->fib);
+    free(k->wakes.a);
     core_shell_free(&k->sh);
     orr_outq_free(&k->irq_out);
     orr_params_free(&k->kp);

@@ -12,6 +12,7 @@
 
 #include "orrery/error.h"
 #include "orrery/params.h"
+#include "orrery/time.h"
 
 static const struct orr_param topo_params[] = {
     {"sockets", ORR_P_UINT, "1", ORR_PF_POSITIVE, "packages", NULL, 1, SCHED_MAX_CPUS},
@@ -292,4 +293,59 @@ struct sched_topology_desc sched_machine_desc(const struct sched_machine *m)
         .nr_pd = m->nType ? m->nType : 1,
         .energy = m->nType ? m->aEnergy : NULL,
     };
+}
+
+/* ------------------------------------------------- scheduler tunables */
+
+const struct orr_param sched_config_params[] = {
+    {"tick", ORR_P_TIME, "4ms", ORR_PF_POSITIVE, "scheduler tick (Linux default HZ=250)"},
+    {"slice", ORR_P_TIME, "750us", ORR_PF_POSITIVE, "EEVDF base slice (REFERENCES.md)"},
+    {"rr_timeslice", ORR_P_TIME, "100ms", ORR_PF_POSITIVE, "SCHED_RR quantum"},
+    {"dl_bound_permille", ORR_P_UINT, "950", ORR_PF_POSITIVE,
+     "deadline admission bound per CPU (SCHED_DEADLINE default 95%)", NULL, 1, 1000},
+    {"balance_interval", ORR_P_UINT, "4", ORR_PF_POSITIVE, "ticks between load balancing",
+     NULL, 1, 1u << 20},
+    {"features", ORR_P_LIST, "", 0, "scheduler feature overrides, NAME=0 or NAME=1 (list: docs/sched.md)"},
+    {"check_every", ORR_P_UINT, "1", 0,
+     "run the scheduler's invariant checks (O(tasks)) after every Nth kernel entry; 0: never"},
+    {NULL},
+};
+
+static int apply_features(struct sched_config *cfg, const struct orr_params *p,
+                          const char *keypath, struct orr_diag *d)
+{
+    size_t nf;
+    const char *const *f = orr_param_list(p, "features", &nf);
+    for (size_t i = 0; i < nf; i++) {
+        const char *eq = strchr(f[i], '=');
+        unsigned k = 0;
+        const char *name = NULL;
+        for (; eq && (name = sched_feature_name(k)); k++)
+            if (strlen(name) == (size_t)(eq - f[i]) && !strncmp(name, f[i], (size_t)(eq - f[i])))
+                break;
+        if (!eq || !name || (strcmp(eq + 1, "0") && strcmp(eq + 1, "1"))) {
+            orr_diag_error(d, orr_param_mark(p, "features"), keypath,
+                           "'%s' is not NAME=0 or NAME=1 for a scheduler feature "
+                           "(see docs/sched.md)",
+                           f[i]);
+            return ORR_ESCHEMA;
+        }
+        if (eq[1] == '1')
+            cfg->features |= 1u << k;
+        else
+            cfg->features &= ~(1u << k);
+    }
+    return 0;
+}
+
+int sched_config_from_params(struct sched_config *cfg, const struct orr_params *p,
+                             const char *keypath, struct orr_diag *d)
+{
+    sched_config_default(cfg);
+    cfg->tick_ns = orr_param_u64(p, "tick") / ORR_NS;
+    cfg->base_slice_ns = orr_param_u64(p, "slice") / ORR_NS;
+    cfg->rr_timeslice_ns = orr_param_u64(p, "rr_timeslice") / ORR_NS;
+    cfg->dl_bound_permille = (uint32_t)orr_param_u64(p, "dl_bound_permille");
+    cfg->balance_interval = (uint32_t)orr_param_u64(p, "balance_interval");
+    return apply_features(cfg, p, keypath, d);
 }

@@ -53,17 +53,8 @@ enum { TAG_RUN_END = 1, TAG_WAKE = 2 };
 static const struct orr_param node_params[] = {
     {"cpus", ORR_P_UINT, "1", ORR_PF_POSITIVE, "synthetic cores", NULL, 1, SCHED_MAX_CPUS},
     {"frequency", ORR_P_FREQ, "2GHz", ORR_PF_POSITIVE, "core clock (converts cycles)"},
-    {"tick", ORR_P_TIME, "4ms", ORR_PF_POSITIVE, "scheduler tick (Linux default HZ=250)"},
-    {"slice", ORR_P_TIME, "750us", ORR_PF_POSITIVE, "EEVDF base slice (REFERENCES.md)"},
-    {"rr_timeslice", ORR_P_TIME, "100ms", ORR_PF_POSITIVE, "SCHED_RR quantum"},
-    {"dl_bound_permille", ORR_P_UINT, "950", ORR_PF_POSITIVE,
-     "deadline admission bound per CPU (SCHED_DEADLINE default 95%)", NULL, 1, 1000},
-    {"balance_interval", ORR_P_UINT, "4", ORR_PF_POSITIVE, "ticks between load balancing",
-     NULL, 1, 1u << 20},
+    {"", ORR_P_INCLUDE, .group = sched_config_params}, /* tick, slice, ... */
     {"ipi_latency", ORR_P_TIME, "1us", ORR_PF_POSITIVE, "inter-processor interrupt delivery"},
-    {"features", ORR_P_LIST, "", 0, "scheduler feature overrides, NAME=0 or NAME=1 (list: docs/sched.md)"},
-    {"check_every", ORR_P_UINT, "1", 0,
-     "run the scheduler's invariant checks (O(tasks)) after every Nth kernel entry; 0: never"},
     {"groups", ORR_P_SEQ, "[]", 0, "CPU bandwidth groups: {name, quota, period} (fair tasks)"},
     {"topology", ORR_P_MAP, "{}", 0,
      "sockets, cores_per_socket, threads_per_core, clusters_per_socket, numa_nodes, distances "
@@ -393,33 +384,6 @@ static enum sched_policy policy_of(enum rtapp_policy p)
                                  : SCHED_POLICY_NORMAL;
 }
 
-static int apply_features(struct sched_config *cfg, const struct orr_params *p,
-                          const char *keypath, struct orr_diag *d)
-{
-    size_t nf;
-    const char *const *f = orr_param_list(p, "features", &nf);
-    for (size_t i = 0; i < nf; i++) {
-        const char *eq = strchr(f[i], '=');
-        unsigned k = 0;
-        const char *name = NULL;
-        for (; eq && (name = sched_feature_name(k)); k++)
-            if (strlen(name) == (size_t)(eq - f[i]) && !strncmp(name, f[i], (size_t)(eq - f[i])))
-                break;
-        if (!eq || !name || (strcmp(eq + 1, "0") && strcmp(eq + 1, "1"))) {
-            orr_diag_error(d, orr_param_mark(p, "features"), keypath,
-                           "'%s' is not NAME=0 or NAME=1 for a scheduler feature "
-                           "(see docs/sched.md)",
-                           f[i]);
-            return ORR_ESCHEMA;
-        }
-        if (eq[1] == '1')
-            cfg->features |= 1u << k;
-        else
-            cfg->features &= ~(1u << k);
-    }
-    return 0;
-}
-
 struct add_arg {
     struct node *n;
     struct task *t;
@@ -561,13 +525,7 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     n->ncpu = (unsigned)orr_param_u64(p, "cpus");
     n->check_every = orr_param_u64(p, "check_every");
     struct sched_config cfg;
-    sched_config_default(&cfg);
-    cfg.tick_ns = orr_param_u64(p, "tick") / ORR_NS;
-    cfg.base_slice_ns = orr_param_u64(p, "slice") / ORR_NS;
-    cfg.rr_timeslice_ns = orr_param_u64(p, "rr_timeslice") / ORR_NS;
-    cfg.dl_bound_permille = (uint32_t)orr_param_u64(p, "dl_bound_permille");
-    cfg.balance_interval = (uint32_t)orr_param_u64(p, "balance_interval");
-    int rc = apply_features(&cfg, p, c->keypath, d);
+    int rc = sched_config_from_params(&cfg, p, c->keypath, d);
     if (sched_machine_parse(orr_param_map(p, "topology"), orr_param_map(p, "cpu_types"), n->ncpu,
                             orr_param_given(p, "cpus"), orr_param_mark(p, "cpus"), c->keypath,
                             &n->machine, d))

@@ -13,6 +13,7 @@
 #include "kernel/sched.h"
 #include "orrery/config.h"
 #include "orrery/diag.h"
+#include "orrery/params.h"
 
 struct sched_cpu_type {
     const char *name;       /* points into the config tree */
@@ -47,5 +48,16 @@ void sched_machine_free(struct sched_machine *m);
 
 /* The kernel's view of m (pointers into m). */
 struct sched_topology_desc sched_machine_desc(const struct sched_machine *m);
+
+/* The scheduler's tunables, one schema wherever the kernel's scheduler
+ * runs: flat in a sched_node, under `kernel.sched` on a machine's cores.
+ * tick, slice, rr_timeslice, dl_bound_permille, balance_interval, features,
+ * check_every (keys: docs/sched.md). */
+extern const struct orr_param sched_config_params[];
+
+/* cfg from those keys (check_every is the caller's): 0, or ORR_ESCHEMA
+ * with a bad `features` entry reported to d at keypath. */
+int sched_config_from_params(struct sched_config *cfg, const struct orr_params *p,
+                             const char *keypath, struct orr_diag *d);
 
 #endif
