@@ -633,6 +633,15 @@ static int read_kernel(struct mach *m)
                                       m->d);
         rc = rtapp_parse(orr_param_map(&m->kern, "tasks"), "kernel.tasks", m->nKcpu, &tasks,
                          m->d) || rc ? ORR_ESCHEMA : 0;
+        uint64_t threads = 0;
+        for (size_t i = 0; i < tasks.nTask; i++)
+            threads += tasks.aTask[i].count;
+        if (rc == 0 && threads > KTHREAD_MAX) {
+            orr_diag_error(m->d, orr_param_mark(&m->kern, "tasks"), "kernel.tasks",
+                           "%llu kernel threads, more than %u (each has a stack of its own)",
+                           (unsigned long long)threads, KTHREAD_MAX);
+            rc = ORR_ESCHEMA;
+        }
         rtapp_free(&tasks);
     }
     free(sel);

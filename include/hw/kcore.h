@@ -9,8 +9,8 @@
 #include "orrery/params.h"
 #include "orrery/sim.h"
 
-/* cpus, selftest, sync_bench, memory, relax, irq_cost, ipi_latency
- * (kcore.c) */
+/* cpus, selftest, sync_bench, sched, tasks, memory, relax, irq_cost,
+ * ipi_latency, start_jitter, cost_jitter (kcore.c) */
 extern const struct orr_param kernel_params[];
 
 /* Every name in kernel.selftest (the section's node, may be NULL) is a
@@ -18,6 +18,9 @@ extern const struct orr_param kernel_params[];
  * unknown name reported at its position. */
 int kernel_check_selftests(const struct orr_node *list, const char *keypath,
                            struct orr_diag *d);
+
+/* At most this many kernel threads (kernel.tasks, counting instances). */
+#define KTHREAD_MAX 4096u
 
 /* The kernel CPU number of a kcore instance. */
 unsigned kcore_cpu(const struct orr_component *c);

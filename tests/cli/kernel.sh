@@ -93,6 +93,55 @@ outcomes=$(for s in 1 2 3 4; do race $s | cut -d' ' -f1; done | sort -u | wc -l)
 [ "$outcomes" -ge 2 ] && pass || fail "seeds 1-4 lose the same number of updates"
 [ "$(race 2)" != "$r1" ] && pass || fail "seed 2 repeats seed 1's interleaving"
 
+# --- kernel threads: the scheduler on kernel CPUs ------------------------------------
+# Every figure below follows from the task programs: web runs 5 x 3 ms,
+# ping and pong 200 x 50 us each; dl is released every 10 ms and ctl every
+# 5 ms from the scheduler's start (time 0 here: no selftests), so 10 and
+# 20 jobs finish inside 100 ms, none late on 4 CPUs.
+THREADS='  cpus: "0-3"
+  sched: {tick: 1ms}
+  tasks:
+    - {name: dl, policy: deadline, runtime: 2ms, deadline: 8ms, period: 10ms,
+       periodic: {period: 10ms, run: 1500us, deadline: 8ms}}
+    - {name: ctl, policy: fifo, prio: 50, periodic: {period: 5ms, run: 500us}}
+    - {name: web, count: 6, loops: 5, phases: [{run: 3ms}, {sleep: 2ms}]}
+    - {name: ping, loops: 200, phases: [{wake: pong}, {run: 50us}, {wait: ping}]}
+    - {name: pong, loops: 200, phases: [{wait: pong}, {run: 50us}, {wake: ping}]}'
+scenario threads 1 "$THREADS"
+expect_exit 0 "kernel threads on 4 kernel CPUs" -- "$ORRERY" run threads.yaml --no-db --json
+echo "$OUT" >threads.json
+tm() { metric threads.json sock0.core0 "task.$1"; }
+# within LO HI VALUE
+within() { [ -n "$3" ] && [ "$3" != null ] && [ "$(echo "$3 >= $1 && $3 <= $2" | bc -l)" = 1 ]; }
+for k in 0 1 2 3 4 5; do
+  v=$(tm "web.$k.cpu_time")
+  within 15000000000 15150000000 "$v" && pass || fail "web.$k ran $v ps, expected 15 ms (+1%)"
+done
+# plus the kernel's time in their context: 400 wait/wake scheduler entries
+for t in ping pong; do
+  v=$(tm "$t.cpu_time")
+  within 10000000000 10500000000 "$v" && pass || fail "$t ran $v ps, expected 10 ms (+5%)"
+done
+[ "$(tm dl.jobs)" = 10 ] && [ "$(tm dl.deadline_misses)" = 0 ] && pass ||
+  fail "dl: $(tm dl.jobs) jobs, $(tm dl.deadline_misses) late; expected 10, none late"
+[ "$(tm ctl.jobs)" = 20 ] && [ "$(tm ctl.deadline_misses)" = 0 ] && pass ||
+  fail "ctl: $(tm ctl.jobs) jobs, $(tm ctl.deadline_misses) late; expected 20, none late"
+# each of ping's 200 waits is a switch away and back
+v=$(tm ping.switches)
+within 200 100000 "$v" && pass || fail "ping switched $v times, expected at least 200"
+sw=$(jq '[.metrics[] | select(.name == "kern.ctx_switches") | .value] | add' threads.json)
+within 400 100000 "$sw" && pass || fail "kernel CPUs switched $sw times"
+lw=$(metric threads.json sock0.core0 sched.lock_wait)
+within 1 1000000000000 "$lw" && pass || fail "the scheduler lock cost nothing ($lw ps)"
+# the same seed, the same run; with start jitter, another seed another interleaving
+scenario threads-j 1 "$THREADS
+  start_jitter: 200ns"
+d1=$("$ORRERY" run threads-j.yaml --no-db --json | jq -r .digest)
+d1b=$("$ORRERY" run threads-j.yaml --no-db --json | jq -r .digest)
+d2=$("$ORRERY" run threads-j.yaml --no-db --json --seed 2 | jq -r .digest)
+[ -n "$d1" ] && [ "$d1" = "$d1b" ] && pass || fail "threads: seed 1 twice gave $d1 and $d1b"
+[ "$d1" != "$d2" ] && pass || fail "threads: seeds 1 and 2 both gave $d1"
+
 # --- bad input ------------------------------------------------------------------------
 bad() { # bad NAME REGEX FILE-CONTENT
   printf '%s\n' "$3" >"$1.yaml"
@@ -124,6 +173,24 @@ scenario too-many 1 '  cpus: sock0
   sync_bench: {lock: mcs, cpus: 9}'
 expect_exit 2 "more contending CPUs than kernel CPUs" -- "$ORRERY" run too-many.yaml --no-db
 expect_out "too-many.yaml:[0-9]+:[0-9]+: error: kernel.sync_bench.cpus: 9 contending CPUs, but kernel.cpus gives the kernel 8" "contenders message"
+scenario task-cpu 1 '  cpus: "0-3"
+  tasks: [{name: a, affinity: ["6"], phases: [{run: 1ms}]}]'
+expect_exit 2 "a task on a CPU the kernel does not have" -- "$ORRERY" run task-cpu.yaml --no-db
+expect_out "task-cpu.yaml:[0-9]+:[0-9]+: error: kernel.tasks.0" "task affinity message"
+scenario task-group 1 '  tasks: [{name: a, group: g, phases: [{run: 1ms}]}]'
+expect_exit 2 "a kernel task in a bandwidth group" -- "$ORRERY" run task-group.yaml --no-db
+expect_out "task-group.yaml:[0-9]+:[0-9]+: error: kernel.tasks.0: kernel tasks have no CPU bandwidth groups" "task group message"
+scenario task-admit 1 '  cpus: "0"
+  tasks: [{name: d, policy: deadline, runtime: 9600us, deadline: 10ms, period: 10ms,
+           periodic: {period: 10ms, run: 1ms}}]'
+expect_exit 2 "deadline bandwidth beyond the bound" -- "$ORRERY" run task-admit.yaml --no-db
+expect_out "task-admit.yaml:[0-9]+:[0-9]+: error: kernel.tasks.0: admission control refused deadline task 'd'" "admission message"
+scenario task-many 1 '  tasks: [{name: a, count: 5000, phases: [{run: 1ms}]}]'
+expect_exit 2 "more kernel threads than the budget" -- "$ORRERY" run task-many.yaml --no-db
+expect_out "task-many.yaml:[0-9]+:[0-9]+: error: kernel.tasks: 5000 kernel threads, more than 4096" "thread budget message"
+scenario bad-feature 1 '  sched: {features: [NOPE=1]}'
+expect_exit 2 "unknown scheduler feature" -- "$ORRERY" run bad-feature.yaml --no-db
+expect_out "bad-feature.yaml:[0-9]+:[0-9]+: error: kernel.sched: 'NOPE=1' is not NAME=0 or NAME=1" "feature message"
 printf 'name: x\nextends: %s\nstop: {duration: 1ms}\nmachine:\n  workloads:\n    - {cores: [2], pattern: seq, count: 10}\nkernel: {cpus: "0-3"}\n' \
   "$PRESET" >overlap.yaml
 expect_exit 2 "a kernel CPU that also runs a workload" -- "$ORRERY" run overlap.yaml --no-db
