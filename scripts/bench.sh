@@ -81,6 +81,17 @@ kernel_rate() { # scenario -> HAL accesses per wall second
 }
 echo "BENCH kernel.hal_access_l1 $(kernel_rate tests/bench/kernel-l1.yaml) accesses/s"
 echo "BENCH kernel.hal_access_contended $(kernel_rate tests/bench/kernel-contended.yaml) accesses/s"
+# kernel-boot.yaml on 32 CPUs: wall seconds for its 100 ms of simulated time
+# (boot, selftests, then the mixed load as kernel threads; median of REPEAT)
+boot_wall() {
+  local walls=()
+  for _ in $(seq "$REPEAT"); do
+    walls+=("$("$BUILD/orrery" run tests/bench/kernel-boot-32.yaml --no-db --quiet --json |
+               jq -r .wall_time_s)")
+  done
+  printf '%s\n' "${walls[@]}" | median
+}
+echo "BENCH kernel.boot_32cpu_100ms $(boot_wall) s"
 
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started
