@@ -42,6 +42,7 @@
 
 #include "hw/platform.h"
 #include "hw/sched_machine.h"
+#include "kernel/ktest.h"
 #include "kernel/ktick.h"
 #include "kernel/sched.h"
 #include "orrery/sim.h"
@@ -65,6 +66,9 @@ static const struct orr_param node_params[] = {
     {"schbench", ORR_P_MAP, "{}", 0,
      "schbench-shaped tasks: {message_threads, workers_per_message, requests, run, sleep}"},
     {"tasks", ORR_P_SEQ, "[]", 0, "rt-app-style tasks (keys: docs/scenarios.md, sched_node)"},
+    {"selftest", ORR_P_LIST, "", 0,
+     "selftest suites CPU 0 runs before the tasks start (kstring, sched; hal needs CPUs that "
+     "wait for time and interrupts: a `kernel:` section's); a failure fails the run"},
     {NULL},
 };
 
@@ -148,6 +152,8 @@ struct node {
     struct schedgen_pool names;      /* generated task names */
     struct orr_histogram *sb_wake, *sb_req; /* schbench workers */
     struct orr_value *v_energy;
+    const struct orr_params *params; /* create and start only */
+    int selftest_failures;
 };
 
 static struct cpu *cpu_of(struct hal_cpu *c) { return hal_kernel_data(c); }
@@ -518,10 +524,56 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
     return rc;
 }
 
+/* The selftest suites exist (kernel_check_selftests) and run here: the
+ * `hal` suite waits for timers, IPIs and idle, which a sched_node's CPUs,
+ * driven by the node's own events, cannot do inside a kernel call. */
+static int check_suites(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    char *kp = orr_keypath_join(c->keypath, "selftest");
+    int rc = 0;
+    size_t n = 0;
+    const char *const *names = orr_param_list(p, "selftest", &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct ktest_suite *s = ktest_suites;
+        while (s->name && strcmp(s->name, names[i]) != 0)
+            s++;
+        if (!s->name) {
+            orr_diag_error(d, orr_param_mark(p, "selftest"), kp,
+                           "no selftest suite '%s' (suites: kstring, sched)", names[i]);
+            rc = ORR_ESCHEMA;
+        } else if (strcmp(names[i], "hal") == 0) {
+            orr_diag_error(d, orr_param_mark(p, "selftest"), kp,
+                           "the hal suite needs CPUs that wait for time and interrupts: run it "
+                           "on kernel CPUs (a `kernel:` section, docs/kernel-platform.md)");
+            rc = ORR_ESCHEMA;
+        }
+    }
+    free(kp);
+    return rc;
+}
+
+static void do_selftests(struct hal_cpu *c, void *arg)
+{
+    struct node *n = arg;
+    size_t ns = 0;
+    const char *const *names = orr_param_list(n->params, "selftest", &ns);
+    unsigned run = 0;
+    for (size_t i = 0; i < ns; i++)
+        for (const struct ktest_suite *s = ktest_suites; s->name; s++)
+            if (strcmp(s->name, names[i]) == 0) {
+                n->selftest_failures += ktest_run(c, s->name, s->tests);
+                run += ktest_count(s->tests);
+            }
+    ktest_puts(c, n->selftest_failures ? "KTEST FAIL " : "KTEST PASS ");
+    ktest_put_u64(c, n->selftest_failures ? (uint64_t)n->selftest_failures : run);
+    ktest_puts(c, "\n");
+}
+
 static int node_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
 {
     struct node *n = c->state;
     n->comp = c;
+    n->params = p;
     n->ncpu = (unsigned)orr_param_u64(p, "cpus");
     n->check_every = orr_param_u64(p, "check_every");
     struct sched_config cfg;
@@ -541,6 +593,7 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     kp = orr_keypath_join(c->keypath, "schbench");
     r = schbench_expand(orr_param_map(p, "schbench"), kp, &n->spec, &n->names, &sb, d) || r;
     free(kp);
+    r = check_suites(c, p, d) || r;
     if (rc || r)
         return ORR_ESCHEMA;
     static const struct platform_upcalls up = {up_timer, up_ipi};
@@ -613,6 +666,16 @@ static int node_start(struct orr_component *c, struct orr_diag *d)
 {
     struct node *n = c->state;
     (void)d;
+    size_t nsuite = 0;
+    orr_param_list(n->params, "selftest", &nsuite);
+    if (nsuite) {
+        if (!platform_call(&n->plat, 0, do_selftests, n))
+            orr_sim_fail(c, "%s", n->plat.panic_msg);
+        else if (n->selftest_failures)
+            orr_sim_fail(c, "kernel selftests: %d failed on cpu 0 (the console shows which)",
+                         n->selftest_failures);
+        platform_take_cost(&n->plat, 0); /* the tasks start on a fresh machine */
+    }
     for (unsigned i = 0; i < n->ncpu; i++)
         platform_call(&n->plat, i, do_tick_start, n);
     for (size_t i = 0; i < n->nTask; i++) {
@@ -747,6 +810,16 @@ static const struct orr_metric_doc node_metrics[] = {
     {NULL},
 };
 
+/* What the kernel printed (the selftests' lines), shown after the run. */
+static const char *node_output(const struct orr_component *c, size_t *len)
+{
+    const struct node *n = c->state;
+    if (!n->plat.nConsole)
+        return NULL;
+    *len = n->plat.nConsole;
+    return n->plat.aConsole;
+}
+
 const struct orr_component_type orr_sched_node_type = {
     .name = "sched_node",
     .summary = "synthetic cores running the reference kernel's scheduler on rt-app tasks",
@@ -760,4 +833,5 @@ const struct orr_component_type orr_sched_node_type = {
     .handle = node_handle,
     .finish = node_finish,
     .destroy = node_destroy,
+    .output = node_output,
 };

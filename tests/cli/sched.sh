@@ -74,4 +74,19 @@ bad zero_period '[{name: a, periodic: {period: 0s, run: 1ms}}]' 'must be greater
 expect_exit 2 "bad feature" -- "$ORRERY" run base.yaml --no-db --set 'components.n.features=[FAST=1]'
 expect_out "'FAST=1' is not NAME=0 or NAME=1" "bad feature message"
 
+# the kernel's selftests on the node's CPUs: every test that ran is ok,
+# the verdict counts them; the hal suite and unknown suites are refused
+expect_exit 0 "selftests on a sched_node" -- "$ORRERY" run base.yaml --no-db \
+  --set 'components.n.selftest=[kstring, sched]'
+n_ok=$(grep -c '^ktest \(kstring\|sched\)\..* ok$' <<<"$OUT")
+n_all=$(grep -c '^ktest ' <<<"$OUT")
+[ "$n_ok" -ge 10 ] && [ "$n_ok" = "$n_all" ] && pass || fail "sched_node selftests: $n_ok of $n_all ok"
+expect_out "^KTEST PASS $n_ok\$" "sched_node selftest verdict"
+expect_exit 2 "the hal suite on a sched_node" -- "$ORRERY" run base.yaml --no-db \
+  --set 'components.n.selftest=[hal]'
+expect_out "components.n.selftest: the hal suite needs CPUs that wait" "hal suite message"
+expect_exit 2 "an unknown suite on a sched_node" -- "$ORRERY" run base.yaml --no-db \
+  --set 'components.n.selftest=[nosuch]'
+expect_out "no selftest suite 'nosuch'" "unknown suite message"
+
 finish
