@@ -140,12 +140,20 @@ static const struct orr_param storm_params[] = {
     {"interval", ORR_P_TIME, "1us", ORR_PF_POSITIVE, "time between two of them"},
     {NULL},
 };
-enum { F_STALL, F_SPURIOUS, F_STORM };
+static const struct orr_param panic_params[] = {
+    {"message", ORR_P_STRING, "injected panic", ORR_PF_NONEMPTY, "the panic text"},
+    {NULL},
+};
+enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC };
 static const struct orr_fault_desc kcore_faults[] = {
     {"stall", "the CPU runs nothing for a while (an SMI, a preempted vCPU): its clock jumps",
      stall_params},
     {"spurious_irq", "one interrupt nobody sent", spurious_params},
     {"irq_storm", "`count` spurious IPIs (HAL_IPI_SPURIOUS), one every `interval`", storm_params},
+    {"panic",
+     "the kernel panics on this CPU at its next HAL call, whatever it runs (as a machine check "
+     "would): the run fails (exit 1) with the CPU, its last tracepoints and the console tail",
+     panic_params},
     {NULL},
 };
 
@@ -224,6 +232,12 @@ static unsigned kc_deliver(struct kcore *k)
     struct hal_cpu *c = &k->cpu;
     struct kthreads *kt = k->sched_on ? k->k->kt : NULL; /* before: boot's handlers */
     unsigned ran = 0;
+    if (k->inject_panic[0]) { /* not maskable */
+        char why[sizeof k->inject_panic];
+        memcpy(why, k->inject_panic, sizeof why);
+        k->inject_panic[0] = 0;
+        hal_panic(c, why);
+    }
     for (; irq_deliverable(k); ran++) {
         k->in_irq = true;
         c->irq_on = false;
@@ -440,6 +454,8 @@ static void kc_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
 {
     struct kcore *k = kc_of(c);
     struct platform *p = &k->k->plat;
+    struct kc_tp *r = &k->aLastTp[k->nTp++ % KC_LAST_TPS];
+    *r = (struct kc_tp){k->sh.local, point, a, b};
     for (unsigned i = 0; i < p->nTp; i++)
         if (p->aTp[i].point == point) {
             orr_trace_point(k->c, p->aKind[i], (uint64_t)c->id << 48 | (a & 0xFFFFFFFFFFFFull),
@@ -504,11 +520,40 @@ static const char *console_tail(const struct platform *p, unsigned lines)
 
 /* The run fails; the fiber that panicked never runs again (kc_run sees
  * `panicked`), whichever fiber it is. */
+/* This CPU's last tracepoints, oldest first, one per line, for a failure
+ * message (buf of n bytes). */
+static const char *tracepoint_tail(const struct kcore *k, char *buf, size_t n)
+{
+    const struct platform *p = &k->k->plat;
+    size_t len = 0;
+    buf[0] = 0;
+    uint64_t first = k->nTp > KC_LAST_TPS ? k->nTp - KC_LAST_TPS : 0;
+    for (uint64_t i = first; i < k->nTp && len < n; i++) {
+        const struct kc_tp *r = &k->aLastTp[i % KC_LAST_TPS];
+        const char *name = "tracepoint";
+        for (unsigned j = 0; j < p->nTp; j++)
+            if (p->aTp[j].point == r->point)
+                name = p->aTp[j].name;
+        int w = snprintf(buf + len, n - len, "    %llu ns %s a=%llu b=%llu\n",
+                         (unsigned long long)(r->at / ORR_NS), name, (unsigned long long)r->a,
+                         (unsigned long long)r->b);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (!k->nTp)
+        snprintf(buf, n, "    (none)\n");
+    return buf;
+}
+
 static __attribute__((noreturn)) void kc_panic(struct hal_cpu *c, const char *why)
 {
     struct kcore *k = kc_of(c);
-    orr_sim_fail(k->c, "kernel panic on cpu %u at %llu ns: %s\n  console tail:\n%s", c->id,
-                 (unsigned long long)kc_now(c), why, console_tail(&k->k->plat, 8));
+    char tps[KC_LAST_TPS * 96];
+    orr_sim_fail(k->c,
+                 "kernel panic on cpu %u at %llu ns: %s\n  last tracepoints on cpu %u:\n%s"
+                 "  console tail:\n%s",
+                 c->id, (unsigned long long)kc_now(c), why, c->id,
+                 tracepoint_tail(k, tps, sizeof tps),
+                 k->k->plat.nConsole ? console_tail(&k->k->plat, 8) : "    (nothing printed)\n");
     k->panicked = true;
     k->end = k->sh.local;
     for (;;)
@@ -664,12 +709,12 @@ static void kc_run(struct kcore *k)
         break;
     case KC_IDLE:
         core_shell_catch_up(&k->sh); /* an idle CPU's clock follows global time */
-        if (!irq_deliverable(k))
+        if (!irq_deliverable(k) && !k->inject_panic[0])
             return;
         break;
     case KC_BUSY: /* so does a busy one's, up to the end of its work */
         core_shell_catch_up(&k->sh);
-        if (k->sh.local < k->busy_until && !irq_deliverable(k))
+        if (k->sh.local < k->busy_until && !irq_deliverable(k) && !k->inject_panic[0])
             return;
         break;
     case KC_DONE:
@@ -823,7 +868,10 @@ static void kcore_fault(struct orr_component *c, unsigned fault, const struct or
         }
         return;
     }
-    if (fault == F_SPURIOUS && orr_param_enum(p, "kind") == 1) {
+    if (fault == F_PANIC) {
+        snprintf(k->inject_panic, sizeof k->inject_panic, "%s", orr_param_str(p, "message"));
+        k->sh.run_pending = true;
+    } else if (fault == F_SPURIOUS && orr_param_enum(p, "kind") == 1) {
         k->spurious_timer = true;
         k->sh.run_pending = true;
     } else {

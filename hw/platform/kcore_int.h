@@ -33,6 +33,14 @@ struct kernel_shared {
     struct kcore **aCore; /* by kernel CPU number, filled as the cores are created */
 };
 
+/* A tracepoint this CPU passed (the panic message shows the last few). */
+#define KC_LAST_TPS 8
+struct kc_tp {
+    orr_time_t at;
+    uint16_t point;
+    uint64_t a, b;
+};
+
 struct kc_report {
     char name[48];
     struct orr_value *v;
@@ -74,9 +82,12 @@ struct kcore {
     bool in_irq;
     bool spurious_timer;    /* a spurious_irq fault's kern_timer is due */
     orr_time_t stall_until; /* stall fault: nothing runs before then */
+    char inject_panic[128]; /* a panic fault's text, until the CPU takes it */
     uint32_t irq_cost, relax, cost_jitter;
     /* the program */
     bool panicked;
+    struct kc_tp aLastTp[KC_LAST_TPS];
+    uint64_t nTp;
     struct kc_report aReport[KC_MAX_REPORTS];
     unsigned nReport;
     orr_time_t end;

@@ -142,6 +142,16 @@ d2=$("$ORRERY" run threads-j.yaml --no-db --json --seed 2 | jq -r .digest)
 [ -n "$d1" ] && [ "$d1" = "$d1b" ] && pass || fail "threads: seed 1 twice gave $d1 and $d1b"
 [ "$d1" != "$d2" ] && pass || fail "threads: seeds 1 and 2 both gave $d1"
 
+# --- a kernel panic fails the run ----------------------------------------------------
+# injected on CPU 1 while it schedules threads: exit 1 naming the CPU, the
+# time, the text and its last scheduler tracepoints
+scenario panic 1 "$THREADS"
+printf 'faults:\n  - {at: 5ms, component: sock0.core1, fault: panic, message: "oops in the test"}\n' >>panic.yaml
+expect_exit 1 "an injected kernel panic" -- "$ORRERY" run panic.yaml --no-db
+expect_out "error: sock0.core1: kernel panic on cpu 1 at 5000000 ns: oops in the test" "panic message"
+expect_out "last tracepoints on cpu 1:" "panic tracepoint tail"
+expect_out "^    [0-9]+ ns sched_switch a=[0-9]+ b=[0-9]+" "panic tracepoint line"
+
 # --- bad input ------------------------------------------------------------------------
 bad() { # bad NAME REGEX FILE-CONTENT
   printf '%s\n' "$3" >"$1.yaml"
