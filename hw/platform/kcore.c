@@ -184,6 +184,13 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.ctx_switches", "", ORR_METRIC_COUNTER,
      "context switches between kernel threads (and the CPU's idle loop) on this CPU"},
     KTHREAD_METRICS,
+    {"sub.<SUB>.time", "ps", ORR_METRIC_COUNTER,
+     "time this CPU spent in kernel subsystem SUB (boot, sync, sched, irq, task, idle): the "
+     "entry point the platform called the kernel through"},
+    {"sub.<SUB>.accesses", "access", ORR_METRIC_COUNTER, "HAL shared accesses made inside SUB"},
+    {"sub.<SUB>.misses", "access", ORR_METRIC_COUNTER,
+     "of those, the ones that missed in this CPU's caches (or found the line busy)"},
+    {"sub.<SUB>.stall", "ps", ORR_METRIC_COUNTER, "time SUB's accesses waited for misses"},
     {"report.<NAME...>", "", ORR_METRIC_VALUE,
      "a figure the kernel reported with hal_report (the last value)"},
     {NULL},
@@ -239,6 +246,7 @@ static unsigned kc_deliver(struct kcore *k)
         hal_panic(c, why);
     }
     for (; irq_deliverable(k); ran++) {
+        enum kc_sub was = kc_sub_enter(k, KS_IRQ);
         k->in_irq = true;
         c->irq_on = false;
         k->sh.local += (orr_time_t)k->irq_cost * k->sh.cycle;
@@ -277,6 +285,7 @@ static unsigned kc_deliver(struct kcore *k)
         }
         c->irq_on = true;
         k->in_irq = false;
+        kc_sub_exit(k, was);
     }
     return ran;
 }
@@ -314,10 +323,25 @@ static void kc_idle(struct hal_cpu *c)
     if (kc_deliver(k) || !c->irq_on || k->in_irq)
         return; /* an interrupt ran, or none could be taken: back to the caller's check */
     orr_time_t from = k->sh.local;
+    enum kc_sub was = kc_sub_enter(k, KS_IDLE);
     kc_wait(k, KC_IDLE);
+    kc_sub_exit(k, was);
     k->idle->v += k->sh.local - from;
     kc_deliver(k);
 }
+
+enum kc_sub kc_sub_enter(struct kcore *k, enum kc_sub sub)
+{
+    enum kc_sub prev = k->sub;
+    if (sub != prev) {
+        k->aSub[prev].time->v += k->sh.local - k->sub_since;
+        k->sub_since = k->sh.local;
+        k->sub = sub;
+    }
+    return prev;
+}
+
+void kc_sub_exit(struct kcore *k, enum kc_sub prev) { kc_sub_enter(k, prev); }
 
 orr_time_t kc_busy(struct kcore *k, orr_time_t ps)
 {
@@ -327,9 +351,10 @@ orr_time_t kc_busy(struct kcore *k, orr_time_t ps)
     k->busy_until = end;
     k->busy_gen++;
     orr_timer(k->c, end > now ? end - now : 0, K_BUSY, k->busy_gen, 0);
+    enum kc_sub was = kc_sub_enter(k, KS_TASK);
     kc_wait(k, KC_BUSY); /* back at `end`, or earlier for an interrupt */
+    kc_sub_exit(k, was);
     orr_time_t left = k->sh.local < end ? end - k->sh.local : 0;
-    k->cost->v += (ps - left) / k->sh.cycle;
     kc_deliver(k);
     return left;
 }
@@ -393,6 +418,7 @@ static int kc_access(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned si
         return rc;
     struct pc_req r = {(uint8_t)op, (uint8_t)size, 0, pa, value, expect};
     k->accesses->v++;
+    k->aSub[k->sub].accesses->v++;
     for (;;) {
         uint64_t v = 0;
         uint32_t cycles = 0;
@@ -406,10 +432,13 @@ static int kc_access(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned si
             return HAL_OK;
         }
         k->wait_from = k->sh.local;
+        if (pr == PC_MISS)
+            k->aSub[k->sub].misses->v++;
         if (pr == PC_MISS) {
             k->mem_done = false;
             kc_wait(k, KC_WAIT_MEM);
             k->stall->v += k->sh.local - k->wait_from;
+            k->aSub[k->sub].stall->v += k->sh.local - k->wait_from;
             if (out)
                 *out = k->value;
             kc_deliver(k);
@@ -418,6 +447,7 @@ static int kc_access(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned si
         k->woken = false;
         kc_wait(k, KC_WAIT_RETRY);
         k->stall->v += k->sh.local - k->wait_from;
+        k->aSub[k->sub].stall->v += k->sh.local - k->wait_from;
     }
 }
 
@@ -668,9 +698,12 @@ static void kc_main(void *arg)
         while (k->k->phase == 0)
             hal_idle(&k->cpu);
     }
+    kc_sub_enter(k, KS_SYNC);
     run_bench(k);
+    kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);
+    kc_sub_enter(k, KS_BOOT); /* closes the last stretch */
     k->end = k->sh.local;
 }
 
@@ -821,6 +854,18 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->stalled = orr_counter_new(c, "kern.stalled", "ps");
     k->busy = orr_value_new(c, "kern.busy", "ps");
     k->switches = orr_counter_new(c, "kern.ctx_switches", "");
+    static const char *const subs[] = KC_SUB_NAMES;
+    for (unsigned i = 0; i < KS_N; i++) {
+        char m[48];
+        snprintf(m, sizeof m, "sub.%s.time", subs[i]);
+        k->aSub[i].time = orr_counter_new(c, m, "ps");
+        snprintf(m, sizeof m, "sub.%s.accesses", subs[i]);
+        k->aSub[i].accesses = orr_counter_new(c, m, "access");
+        snprintf(m, sizeof m, "sub.%s.misses", subs[i]);
+        k->aSub[i].misses = orr_counter_new(c, m, "access");
+        snprintf(m, sizeof m, "sub.%s.stall", subs[i]);
+        k->aSub[i].stall = orr_counter_new(c, m, "ps");
+    }
     if (id == 0 && orr_param_map(&k->kp, "tasks") && orr_param_map(&k->kp, "tasks")->n)
         return kthreads_create(k, ncpu, d);
     return 0;
@@ -920,6 +965,10 @@ static void kcore_finish(struct orr_component *c)
 {
     struct kcore *k = c->state;
     k->busy->v = (double)(k->st == KC_DONE ? k->end : k->sh.local);
+    if (k->st != KC_DONE) { /* the stretch still open at the end of the run */
+        orr_time_t now = orr_now(c->sim), end = k->sh.local > now ? k->sh.local : now;
+        k->aSub[k->sub].time->v += end - k->sub_since;
+    }
     if (k->cpu.id == 0 && k->k->kt)
         kthreads_finish(k);
 }

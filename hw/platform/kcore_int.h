@@ -22,6 +22,15 @@ enum kc_state { KC_RUN, KC_WAIT_MEM, KC_WAIT_RETRY, KC_WAIT_STEP, KC_IDLE, KC_BU
 
 struct kthreads;
 
+/* What a kernel CPU's time, accesses and misses are charged to: the entry
+ * point the platform called the kernel through (kc_sub_enter). */
+enum kc_sub { KS_BOOT, KS_SYNC, KS_SCHED, KS_IRQ, KS_TASK, KS_IDLE, KS_N };
+#define KC_SUB_NAMES {"boot", "sync", "sched", "irq", "task", "idle"}
+
+struct kc_sub_stats {
+    struct orr_counter *time, *accesses, *misses, *stall;
+};
+
 /* What the kernel CPUs of one machine share (shared state "kernel"): the
  * platform record whose console and CPU count the HAL reads, the boot
  * phase secondary CPUs wait on, and the kernel threads (NULL without
@@ -94,9 +103,17 @@ struct kcore {
     struct orr_counter *accesses, *stall, *cost, *relaxed, *idle, *timer_irqs, *ipis_in, *ipis_out,
         *ipis_dropped, *spurious, *stalled, *switches;
     struct orr_value *busy;
+    /* attribution (kc_sub_enter) */
+    enum kc_sub sub;
+    orr_time_t sub_since;
+    struct kc_sub_stats aSub[KS_N];
 };
 
 /* kcore.c, for kernel threads. From the fiber on CPU k: */
+/* Charge what follows to `sub`; returns the one to give back to
+ * kc_sub_exit. */
+enum kc_sub kc_sub_enter(struct kcore *k, enum kc_sub sub);
+void kc_sub_exit(struct kcore *k, enum kc_sub prev);
 /* Work for `ps` of the CPU's time, interrupts taken as they come: returns
  * what is left when an interrupt ran (0: all done). */
 orr_time_t kc_busy(struct kcore *k, orr_time_t ps);

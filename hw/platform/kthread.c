@@ -89,6 +89,7 @@ struct kthreads {
     hal_ns_t t0;               /* when CPU 0 started the scheduler */
     uint64_t check_every, entries;
     struct orr_counter *checks, *lock_wait, *entries_c;
+    enum kc_sub saved_sub[SCHED_MAX_CPUS]; /* per CPU, inside sched_enter */
 };
 
 static struct kthreads *kt_of(struct kcore *k) { return k->k->kt; }
@@ -98,6 +99,7 @@ static struct kthreads *kt_of(struct kcore *k) { return k->k->kt; }
 /* Interrupts off, the lock taken (invariant 3). */
 static void sched_enter(struct kthreads *kt, struct kcore *k)
 {
+    kt->saved_sub[k->cpu.id] = kc_sub_enter(k, KS_SCHED);
     hal_irq_disable(&k->cpu);
     orr_time_t from = k->sh.local;
     sync_ticket_lock(&k->cpu, kt->lock);
@@ -117,6 +119,7 @@ static void sched_leave(struct kthreads *kt, struct kcore *k)
     if (kt->aTick[c->id].s) /* its tick started */
         ktick_rearm(&kt->aTick[c->id], c);
     sync_ticket_unlock(c, kt->lock);
+    kc_sub_exit(k, kt->saved_sub[c->id]);
 }
 
 /* ------------------------------------------------------ context switches */

@@ -133,6 +133,17 @@ sw=$(jq '[.metrics[] | select(.name == "kern.ctx_switches") | .value] | add' thr
 within 400 100000 "$sw" && pass || fail "kernel CPUs switched $sw times"
 lw=$(metric threads.json sock0.core0 sched.lock_wait)
 within 1 1000000000000 "$lw" && pass || fail "the scheduler lock cost nothing ($lw ps)"
+# attribution: each CPU's time splits over the subsystems with nothing
+# lost (100 ms each), and the busy time of all threads is the work their
+# programs ask for: 6 x 15 + 2 x 10 + 10 x 1.5 + 20 x 0.5 = 135 ms
+for cpu in 0 1 2 3; do
+  v=$(jq --arg c "sock0.core$cpu" '[.metrics[] | select(.component == $c and (.name | test("^sub\\..*\\.time$"))) | .value] | add' threads.json)
+  within 99990000000 100010000000 "$v" && pass || fail "cpu $cpu: subsystem times add up to $v ps, not 100 ms"
+done
+v=$(jq '[.metrics[] | select(.name == "sub.task.time") | .value] | add' threads.json)
+within 134990000000 135010000000 "$v" && pass || fail "threads' busy time $v ps, expected 135 ms"
+v=$(jq '[.metrics[] | select(.name == "sub.sched.accesses") | .value] | add' threads.json)
+within 1 1000000000 "$v" && pass || fail "the scheduler made $v shared accesses"
 # the same seed, the same run; with start jitter, another seed another interleaving
 scenario threads-j 1 "$THREADS
   start_jitter: 200ns"
