@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "kernel/ktest.h"
+#include "kernel/sched/internal.h"
 #include "sched_harness.h"
 
 extern const struct ktest sched_ktests[]; /* kernel/sched/selftest.c */
@@ -620,6 +623,81 @@ static void test_features_format(void **state)
     assert_int_equal(strlen(small), 7);
 }
 
+/* EEVDF placement, checked directly. fair.c derives that inserting i at
+ * v_i = V - vlag (W + w_i)/W leaves it with lag V' - v_i = vlag after V
+ * moves to V' = (W V + w_i v_i)/(W + w_i). So a waking task must be placed
+ * at its saved lag scaled by (W + w_i)/W relative to V before the wake-up,
+ * and end with its saved lag relative to V after it. Rounding: the scale
+ * truncates (< 1) and V is a floor of the exact average (< 1 before and
+ * after), so both are exact to within 1 virtual ns. W and V are recomputed
+ * here from the runqueue's sums, not taken from fair.c. */
+static int64_t floor_div_i64(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static uint64_t rq_avg_vruntime(const struct sched_fair_rq *f)
+{
+    return f->zero_v + (uint64_t)floor_div_i64(f->sum_wk, (int64_t)f->sum_w);
+}
+
+static void test_fair_place_lag(void **state)
+{
+    (void)state;
+    static const int nices[] = {0, -5, 7};
+    /* saved lags in 1/8 of the clamp: both signs, near the clamp and small */
+    static const int eighths[] = {7, -7, 3, -3, 0};
+    unsigned checked = 0;
+    for (size_t a = 0; a < sizeof nices / sizeof nices[0]; a++)
+        for (size_t b = 0; b < sizeof eighths / sizeof eighths[0]; b++) {
+            static struct h_task t[3], sleeper;
+            h_init(H, 1, NULL);
+            for (int i = 0; i < 3; i++) {
+                h_task_fair(&t[i], 1 + (uint64_t)i, 2 * i - 2, 0);
+                assert_int_equal(h_add(H, &t[i]), 0);
+            }
+            h_task_fair(&sleeper, 9, nices[a], 0);
+            h_sleep_run(&sleeper, 1 * MS, 10 * SEC, 2 * MS);
+            assert_int_equal(h_add(H, &sleeper), 0);
+            h_run(H, 40 * MS); /* it ran its 1 ms, then blocked */
+            assert_int_equal(sleeper.t.state, SCHED_TASK_BLOCKED);
+            assert_true(sleeper.ran_ns == 1 * MS);
+            assert_false(sleeper.t.is_new);
+
+            struct sched_rq *rq = &H->rq[0];
+            struct sched_fair_rq *f = &rq->fair;
+            uint32_t w = sleeper.t.fair.weight;
+            assert_int_equal(w, sched_nice_to_weight(nices[a]));
+            /* the clamp: max(2 * slice, tick) * NICE_0 / w */
+            hal_ns_t span = 2 * H->s.cfg.base_slice_ns > H->s.cfg.tick_ns
+                                ? 2 * H->s.cfg.base_slice_ns : H->s.cfg.tick_ns;
+            int64_t limit = (int64_t)(span * SCHED_NICE_0_WEIGHT / w);
+            int64_t vlag = limit * eighths[b] / 8;
+            if (eighths[b] == 0)
+                vlag = sleeper.t.fair.vlag; /* the one it saved itself */
+            sleeper.t.fair.vlag = vlag;
+            assert_int_equal(sched_check(&H->s), 0);
+
+            sched_update_curr(&H->s, rq, H->now); /* what the wake-up does first */
+            uint64_t W = f->sum_w, V = rq_avg_vruntime(f);
+            assert_int_equal(sched_wakeup(&H->s, &H->cpu[0], &sleeper.t), 0);
+            assert_true(f->sum_w == W + w);
+            int64_t placed = (int64_t)(V - sleeper.t.fair.vruntime);
+            double want = (double)vlag * (double)(W + w) / (double)W;
+            int64_t after = (int64_t)(rq_avg_vruntime(f) - sleeper.t.fair.vruntime);
+            if (fabs((double)placed - want) > 1 || llabs(after - vlag) > 1)
+                fail_msg("nice %d, saved lag %lld, W %llu, w %u: placed at V - %lld (want "
+                         "%.1f = lag (W+w)/W), lag after insertion %lld (want the saved one)",
+                         nices[a], (long long)vlag, (unsigned long long)W, w, (long long)placed,
+                         want, (long long)after);
+            assert_int_equal(sched_check(&H->s), 0);
+            checked++;
+        }
+    print_message("placement of %u waking tasks: lag (W+w)/W before, saved lag after, "
+                  "within 1 virtual ns\n", checked);
+}
+
 /* ---- invariants, each broken on purpose ---- */
 
 static void fair_rq(int n, hal_ns_t run)
@@ -805,7 +883,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fair_equal_shares), cmocka_unit_test(test_fair_nice_ratio),
-        cmocka_unit_test(test_fair_reweight),     cmocka_unit_test(test_edf_u095_no_miss),
+        cmocka_unit_test(test_fair_reweight),     cmocka_unit_test(test_fair_place_lag),
+        cmocka_unit_test(test_edf_u095_no_miss),
         cmocka_unit_test(test_edf_u120_misses),   cmocka_unit_test(test_cbs_isolation),
         cmocka_unit_test(test_rt_rate_monotonic), cmocka_unit_test(test_rt_wakeup_latency),
         cmocka_unit_test(test_class_priority),    cmocka_unit_test(test_rr_rotation),
