@@ -914,6 +914,96 @@ static void test_determinism(void **state)
     assert_int_not_equal(d1, d3);
 }
 
+/* ------------------------------------------------------------------ the last packet lost */
+
+/* A 4-packet WRITE (pmtu 3968 B: 4 KiB mtu less headers) whose last packet
+ * the switch loses on its way to node1 (fault drop: the first 3 packets go,
+ * the 4th is lost). With ack_every 1 every packet asks for an ACK, so the
+ * first three are acknowledged and una is the lost packet, in the middle
+ * of the WQE's PSN range at its end. Go-back-N must resend from exactly it:
+ *   alone    nothing follows it, so no gap is seen: the retry timer
+ *            (pushed out by the last ACK) fires once and resends 1 packet;
+ *            the WRITE completes one retry_timeout after its start, plus
+ *            the few microseconds the packets take;
+ *   followed by a 1-packet SEND, the responder sees the SEND's PSN where
+ *            it expected the WRITE's last: one sequence NAK, and go-back-N
+ *            resends from the lost packet through what followed it, 2
+ *            packets, without a timeout. */
+#define LAST_LEN (3 * 3968u + 1024u) /* 4 packets, the last 1 KiB; whole lines */
+#define DROP_LAST "faults:\n" \
+    "  - {at: 0ns, component: sw, fault: drop, port: 1, after: 3}\n"
+
+static bool g_then_send;
+
+static void script_last(struct host *h, int ev, size_t i)
+{
+    if (ev == EV_START) {
+        setup(h, RDMA_QPT_RC, 1);
+        if (h->node == 0)
+            mem_fill(h, SRC, LAST_LEN + 512, 6);
+        return;
+    }
+    if (h->node == 1) {
+        if (ready(h, ev, i))
+            post_recv(h, 1, DST + 65536, 4096, 50);
+        return;
+    }
+    if (ready(h, ev, i)) {
+        orr_timer(h->c, 1 * ORR_US, 0, 0, 0); /* after the peer's RECV */
+    } else if (ev == EV_TIMER) {
+        h->t0 = orr_now(h->c->sim);
+        post(h, 1, RDMA_OP_WRITE, SRC, LAST_LEN, DST, 1);
+        if (g_then_send)
+            post(h, 1, RDMA_OP_SEND, SRC, 512, 0, 2);
+    } else if (ev == EV_CQE && h->nCqe == (g_then_send ? 2u : 1u)) {
+        mem_fetch(orr_sim_find(h->c->sim, "node1.host")->state, DST, LAST_LEN);
+    }
+}
+
+static void last_packet_lost(bool then_send)
+{
+    struct run r;
+    g_script = script_last;
+    g_then_send = then_send;
+    run2(&r, false, 1, "ack_every: 1", DROP_LAST);
+    struct host *a = host(&r, 0), *b = host(&r, 1);
+    assert_int_equal(r.why, ORR_STOP_IDLE);
+    assert_int_equal(a->nCqe, then_send ? 2 : 1);
+    expect_cqe(&a->aCqe[0], 1, RDMA_WC_SUCCESS, RDMA_WC_RDMA_WRITE);
+    if (then_send) {
+        expect_cqe(&a->aCqe[1], 2, RDMA_WC_SUCCESS, RDMA_WC_SEND);
+        assert_int_equal(b->nCqe, 1);
+        expect_cqe(&b->aCqe[0], 50, RDMA_WC_SUCCESS, RDMA_WC_RECV);
+        assert_int_equal(b->aCqe[0].byte_len, 512);
+    }
+    check_pattern(b, SRC, 6, LAST_LEN); /* the last packet's bytes too */
+    double rexmit = metric(&r, "node0.rnic", "retransmitted_packets");
+    double timeouts = metric(&r, "node0.rnic", "timeouts");
+    double naks = metric(&r, "node0.rnic", "naks_seq");
+    orr_time_t done = a->aCqeAt[0] - a->t0;
+    printf("  last packet of a 4-packet WRITE lost%s: %.0f retransmitted, %.0f timeouts, "
+           "%.0f seq NAKs, WRITE done after %.1f us\n",
+           then_send ? ", a SEND behind it" : "", rexmit, timeouts, naks,
+           (double)done / ORR_US);
+    assert_true(metric(&r, "sw", "drops_loss") == 1);
+    assert_true(metric(&r, "node0.rnic", "msgs_write") == 1);
+    if (then_send) {
+        assert_true(naks == 1 && timeouts == 0 && rexmit == 2);
+        assert_true(done < 131 * ORR_US);
+    } else {
+        assert_true(naks == 0 && timeouts == 1 && rexmit == 1);
+        assert_true(done >= 131 * ORR_US && done < 131 * ORR_US + 20 * ORR_US);
+    }
+    run_free(&r);
+}
+
+static void test_last_packet_lost(void **state)
+{
+    (void)state;
+    last_packet_lost(false);
+    last_packet_lost(true);
+}
+
 /* ------------------------------------------------------------------ dead peer */
 
 static void script_die(struct host *h, int ev, size_t i)
@@ -1297,6 +1387,7 @@ int main(void)
         cmocka_unit_test(test_rnr),
         cmocka_unit_test(test_remote_errors),
         cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_last_packet_lost),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_die),
         cmocka_unit_test(test_uc_loss),
