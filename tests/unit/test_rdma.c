@@ -1364,14 +1364,34 @@ static void test_measure(void **state)
            faa_pcie);
     printf("  WRITE 4 KiB, 16 outstanding:        %.1f Gbit/s internal, %.1f Gbit/s pcie\n",
            wr_int, wr_pcie);
-    assert_true(rd_int > 0.5 && rd_int < 10);
-    assert_true(rd_pcie > 0.5 && rd_pcie < 10);
-    assert_true(send_int > 0.3 && send_int < 10);
-    assert_true(send_pcie > 0.3 && send_pcie < 10);
-    assert_true(faa_int > 0.5 && faa_int < 20);
-    assert_true(faa_pcie > 0.5 && faa_pcie < 20);
-    assert_true(wr_int > 20 && wr_int <= 200);
-    assert_true(wr_pcie > 20 && wr_pcie <= 200);
+    /* Expected figures from run2's links and the rnic's defaults (docs/rdma.md),
+     * each held to +-25%. One crossing of the fabric is tx 150 + link 100 +
+     * switch 300 + link 100 + rx 150 = 800 ns; the host link is 200 ns each
+     * way; a DMA read round trip 400 ns, a DMA write lands after 200 ns (the
+     * CQE write goes with the data write). PCIe replaces the internal DMA
+     * with the root complex's, of the same order for these sizes.
+     *   READ:  post 200 + WQE fetch 400 + request 800 + responder read 400 +
+     *          response 800 + data/CQE write 200 + CQE to host 200 = 3.0 us
+     *   SEND:  post 200 + WQE fetch 400 + packet 800 + RECV WQE fetch 400 +
+     *          data/CQE write 200 + CQE to host 200 = 2.2 us
+     *   FAA:   serialised on one address, 1 / DMA read round trip: 2.5 Mops
+     *          internal (REFERENCES.md: 2.2-2.7 Mops); over PCIe the round
+     *          trip is link 150 + root complex 100 + link 20 + memory 90,
+     *          back again: 630 ns, 1.59 Mops
+     *   WRITE: 16 WQEs of 4 KiB in flight, each reposted on its CQE: a window
+     *          of 16 x 32768 bit over one WQE's loop, post 200 + WQE fetch
+     *          400 + payload read 400 + two 4 KiB serialisations (2 x 168 ns
+     *          at 200 Gbit/s) + request 800 + ACK 800 + CQE write 200 + CQE
+     *          to host 200 = 3.34 us: 157 Gbit/s, below the 193.4 Gbit/s
+     *          payload line rate (rdma_calibration.sh) that would bound it. */
+    const double rd_want = 3.0, send_want = 2.2, faa_int_want = 2.5, faa_pcie_want = 1e3 / 630,
+                 wr_want = 16 * 32768 / 3340.0;
+#define NEAR(v, want) ((v) >= 0.75 * (want) && (v) <= 1.25 * (want))
+    assert_true(NEAR(rd_int, rd_want) && NEAR(rd_pcie, rd_want));
+    assert_true(NEAR(send_int, send_want) && NEAR(send_pcie, send_want));
+    assert_true(NEAR(faa_int, faa_int_want) && NEAR(faa_pcie, faa_pcie_want));
+    assert_true(NEAR(wr_int, wr_want) && NEAR(wr_pcie, wr_want));
+#undef NEAR
 }
 
 int main(void)
