@@ -201,6 +201,48 @@ static void test_cbs_isolation(void **state)
 
 /* ---- RT ---- */
 
+/* The CBS wake-up rule (Abeni & Buttazzo; Linux dl_entity_overflow): a DL
+ * task waking with runtime q left and deadline d keeps both unless
+ * q / (d - now) > Q / D, i.e. its remaining work would exceed its reserved
+ * bandwidth before d; then it gets a fresh deadline now + D and runtime Q.
+ * Q = 2 ms, D = P = 10 ms: it runs 1 ms from its release at 0 and blocks,
+ * q ~ 1 ms. Woken at 2 ms: 1/8 < 1/5, it keeps d = 10 ms and q < Q; woken
+ * at 8 ms: 1/2 > 1/5, d = 18 ms and q = Q. */
+static void dl_wake_at(hal_ns_t at, hal_ns_t *deadline, int64_t *runtime)
+{
+    struct h_task dl;
+    h_init(H, 1, NULL);
+    h_task_dl(&dl, 5, 2 * MS, 10 * MS, 10 * MS, 0);
+    h_sleep_run(&dl, 1 * MS, 10 * SEC, 0);
+    assert_int_equal(h_add(H, &dl), 0);
+    h_run(H, at);
+    assert_int_equal(dl.t.state, SCHED_TASK_BLOCKED);
+    assert_true(dl.ran_ns == 1 * MS);
+    assert_true(dl.t.dl.deadline == 10 * MS);
+    int64_t left = dl.t.dl.runtime;
+    assert_true(left > 0 && left <= (int64_t)(1 * MS));
+    assert_int_equal(sched_wakeup(&H->s, &H->cpu[0], &dl.t), 0);
+    *deadline = dl.t.dl.deadline;
+    *runtime = dl.t.dl.runtime;
+    print_message("DL woken at %llu us with %lld us left: deadline %llu us, runtime %lld us\n",
+                  (unsigned long long)(at / US), (long long)(left / (int64_t)US),
+                  (unsigned long long)(*deadline / US), (long long)(*runtime / (int64_t)US));
+    assert_int_equal(sched_check(&H->s), 0);
+}
+
+static void test_dl_wakeup_rule(void **state)
+{
+    (void)state;
+    hal_ns_t d;
+    int64_t q;
+    dl_wake_at(2 * MS, &d, &q);
+    assert_true(d == 10 * MS);
+    assert_true(q > 0 && q < (int64_t)(2 * MS));
+    dl_wake_at(8 * MS, &d, &q);
+    assert_true(d == 18 * MS);
+    assert_true(q == (int64_t)(2 * MS));
+}
+
 static void test_rt_rate_monotonic(void **state)
 {
     (void)state;
@@ -884,7 +926,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fair_equal_shares), cmocka_unit_test(test_fair_nice_ratio),
         cmocka_unit_test(test_fair_reweight),     cmocka_unit_test(test_fair_place_lag),
-        cmocka_unit_test(test_edf_u095_no_miss),
+        cmocka_unit_test(test_edf_u095_no_miss), cmocka_unit_test(test_dl_wakeup_rule),
         cmocka_unit_test(test_edf_u120_misses),   cmocka_unit_test(test_cbs_isolation),
         cmocka_unit_test(test_rt_rate_monotonic), cmocka_unit_test(test_rt_wakeup_latency),
         cmocka_unit_test(test_class_priority),    cmocka_unit_test(test_rr_rotation),
