@@ -133,6 +133,9 @@ gp=$(metric "$J" node0.inc goodput)
 num_ok "$gp" 80 100 && pass || fail "incast: goodput $gp Gbit/s on a 100 Gbps port"
 marks=$(metric "$J" fabric.sw ecn_marks)
 [ "${marks%.*}" -gt 0 ] && pass || fail "incast: no ECN marks at the incast port"
+# one switch, no drops: every packet it marks reaches an rnic marked
+recv=$(metrics "$J" .rnic ecn_marked_received | awk '{s += $1} END {print s + 0}')
+[ "$recv" = "$marks" ] && pass || fail "incast: the switch marked $marks packets, the rnics saw $recv marked"
 [ "$(metric "$J" fabric.sw drops_queue_full)" = 0 ] && pass || fail "incast: PFC should make it lossless"
 
 # --- the last packet of a message lost ------------------------------------------------

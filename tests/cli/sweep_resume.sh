@@ -7,7 +7,8 @@
 # last, adjacent pairs across a point boundary, every other entry (each
 # missing one right after a done one), all but one — and the resume must
 # rerun that set and nothing else. The expected set is the one deleted,
-# not anything the program printed.
+# not anything the program printed. Entries that broke their budget are
+# finished: a resume leaves them alone.
 . "$(dirname "$0")/lib.sh"
 q() { sqlite3 "$1" "$2"; }
 sed 's/duration: 10ms/duration: 1ms/' "$SRC/scenarios/quickstart.yaml" > q.yaml
@@ -58,4 +59,33 @@ resume_layout every-other-from-first "0.0 1.0 2.0 3.0"
 resume_layout all-but-first "0.1 1.0 1.1 2.0 2.1 3.0 3.1"
 resume_layout interrupted-pair "1.0 1.1" interrupted
 resume_layout interrupted-last "3.1" interrupted
+
+# points that finished but broke their budget are done too: a resume
+# reruns only the removed entry, and the budget_failed ones keep their runs
+cat > edf.yaml <<'YAML'
+stop: {duration: 50ms}
+components:
+  node0:
+    type: sched_node
+    cpus: 1
+    tasks:
+      - {name: t1, policy: deadline, runtime: 3ms, deadline: 10ms, period: 10ms,
+         periodic: {period: 10ms, run: 2900us}}
+budgets:
+  node0.t1.deadline_misses: "== 0"
+YAML
+expect_exit 1 "a sweep whose second point breaks its budget" -- "$ORRERY" sweep edf.yaml -q \
+  --db b.db --repeat 2 --axis components.node0.tasks.0.periodic.run=2900us,6000us
+failed=$(q b.db "select group_concat(point || '.' || repeat || ':' || run_id, ' ') from
+                 (select * from sweep_points where status = 'budget_failed' order by point, repeat)")
+[ "$(sed 's/:[0-9]*//g' <<< "$failed")" = "1.0 1.1" ] && pass || fail "budget_failed entries: '$failed'"
+max=$(q b.db "select max(id) from runs")
+q b.db "delete from sweep_points where sweep_id = 1 and point = 0 and repeat = 1"
+expect_exit 1 "budget: resume (the budget still fails)" -- "$ORRERY" sweep --resume 1 --db b.db
+expect_out "3 done before this resume" "budget: the budget_failed entries count as done"
+[ "$(q b.db "select group_concat(point || '.' || repeat, ' ') from sweep_points
+             where sweep_id = 1 and run_id > $max")" = "0.1" ] && pass || fail "budget: reran more than 0.1"
+[ "$(q b.db "select group_concat(point || '.' || repeat || ':' || run_id, ' ') from
+             (select * from sweep_points where status = 'budget_failed' order by point, repeat)")" = \
+  "$failed" ] && pass || fail "budget: the budget_failed entries were rerun"
 finish
