@@ -32,6 +32,7 @@ struct probe {
     unsigned faults;
     struct orr_counter *ctr;
     bool echo;          /* on a timer with tag 9: send data word out of port a */
+    orr_time_t extra;   /* ... with this extra delay */
     int last_send_rc;
 };
 
@@ -55,7 +56,7 @@ static void probe_handle(struct orr_component *c, const struct orr_event *ev)
     s->ctr->v++;
     if (ev->kind == ORR_TK_TIMER && ev->port == 9) {
         struct orr_msg m = {.size = (uint32_t)ev->data[1], .data = {ev->data[0], 0}};
-        s->last_send_rc = orr_port_send(s->a, &m, 0);
+        s->last_send_rc = orr_port_send(s->a, &m, s->extra);
     }
 }
 
@@ -151,6 +152,17 @@ static void test_link_latency(void **state)
     assert_int_equal(p1->log[0].a, 77);
     assert_int_equal(p1->log[0].origin, f->c[0]->id);
     assert_int_equal(orr_port_peer(st(f->c[0])->a), st(f->c[1])->b);
+    teardown(f);
+
+    /* a send's extra delay comes on top of the link's: 5 + 100 + 30 ns */
+    f = setup((struct orr_sim_options){.seed = 1}, 2);
+    assert_int_equal(orr_sim_link(f->s, "p0.a", "p1.b", 100 * ORR_NS, 0, NULL, &f->d), 0);
+    assert_int_equal(orr_sim_start(f->s, &f->d), 0);
+    st(f->c[0])->extra = 30 * ORR_NS;
+    orr_timer(f->c[0], 5 * ORR_NS, 9, 78, 64);
+    assert_int_equal(orr_sim_run(f->s, NULL), ORR_STOP_IDLE);
+    assert_int_equal(st(f->c[1])->n, 1);
+    assert_int_equal(st(f->c[1])->log[0].time, 135 * ORR_NS);
     teardown(f);
 }
 
