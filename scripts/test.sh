@@ -7,13 +7,13 @@
 #      optimisation levels are held to the same checked-in digests
 #   3. ASan+UBSan build: unit and CLI tests
 #   4. libFuzzer build (clang): each fuzz target for FUZZ_SECONDS (default 20)
-#   5. mutation sample: MUTATE_SAMPLE (default 3) sites of tests/mutate/sites.txt,
+#   5. mutation sample: MUTATE_SAMPLE (default 2) sites of tests/mutate/sites.txt,
 #      chosen by the date (MUTATE_SEED), planted one at a time in the -O2 build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-MUTATE_SAMPLE=${MUTATE_SAMPLE:-3}
+MUTATE_SAMPLE=${MUTATE_SAMPLE:-2}
 MUTATE_SEED=${MUTATE_SEED:-$(date -u +%Y%m%d)}
 
 step() { printf '\n=== %s ===\n' "$*"; }
