@@ -2,12 +2,13 @@
 #   make run    install missing Debian packages, build, run the quickstart scenario,
 #               and write its HTML report and diagrams (paths printed at the end)
 #   make test   build (-O2, -O0, ASan+UBSan, fuzzers) and run the whole test suite
-# Also: make bench (benchmarks, BENCH lines), make golden (regenerate digests).
+# Also: make bench (benchmarks, BENCH lines), make golden (regenerate digests),
+# make mutate (the mutation harness over every site, docs/testing.md).
 BUILD    ?= build
 SCENARIO ?= scenarios/quickstart.yaml
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps configure build run test bench golden clean
+.PHONY: all deps configure build run test bench golden mutate clean
 
 all: build
 
@@ -40,5 +41,9 @@ bench: build
 golden: build
 	@scripts/golden.sh $(BUILD)/orrery
 
+# every site of tests/mutate/sites.txt, in its own build directory
+mutate: deps
+	@scripts/mutate.sh --build build-mutate -j $(JOBS)
+
 clean:
-	rm -rf build build-O0 build-asan build-fuzz
+	rm -rf build build-O0 build-asan build-fuzz build-mutate

@@ -7,10 +7,14 @@
 #      optimisation levels are held to the same checked-in digests
 #   3. ASan+UBSan build: unit and CLI tests
 #   4. libFuzzer build (clang): each fuzz target for FUZZ_SECONDS (default 20)
+#   5. mutation sample: MUTATE_SAMPLE (default 2) sites of tests/mutate/sites.txt,
+#      chosen by the date (MUTATE_SEED), planted one at a time in the -O2 build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+MUTATE_SAMPLE=${MUTATE_SAMPLE:-2}
+MUTATE_SEED=${MUTATE_SEED:-$(date -u +%Y%m%d)}
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
@@ -46,5 +50,13 @@ step "fuzz targets (${FUZZ_SECONDS}s each)"
 configure_build build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=Debug -DORRERY_FUZZ=ON -DORRERY_BENCH=OFF
 FUZZ_SECONDS=$FUZZ_SECONDS ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
+step "mutation sample: $MUTATE_SAMPLE sites, seed $MUTATE_SEED"
+# every site must apply; the sampled ones are planted in build/ (stage 1
+# just passed unmutated there, so no baseline) and must each be caught by
+# the tests without digest comparisons; build/ is rebuilt from the restored
+# tree at the end
+scripts/mutate.sh --check
+scripts/mutate.sh --build build -j "$JOBS" --no-baseline --sample "$MUTATE_SAMPLE" --seed "$MUTATE_SEED"
 
 step "all test stages passed"

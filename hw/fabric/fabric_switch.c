@@ -12,7 +12,8 @@
  *      queued at o exceed ecn_threshold
  *   4. transmit: strict priority (class 7 first) among classes not paused
  *      by o's peer; PFC frames the switch owes o's peer go first. A lossy
- *      port (fault `loss`) discards the packet instead with its probability.
+ *      port (fault `loss`) discards the packet instead with its probability;
+ *      fault `drop` discards chosen ones (the packets after the next `after`).
  *   5. on dequeue (sent or dropped) the ingress account is credited.
  *
  * PFC (when `pfc: true`), ingress model: when account (i, p) rises above
@@ -67,13 +68,22 @@ static const struct orr_param loss_fault_params[] = {
      "chance in [0, 1] that a packet sent on the port is lost; 0 ends the fault"},
     {NULL},
 };
+static const struct orr_param drop_fault_params[] = {
+    {"port", ORR_P_UINT, NULL, 0, "port number"},
+    {"after", ORR_P_UINT, "0", 0, "packets the port sends first"},
+    {"count", ORR_P_UINT, "1", 0, "packets then lost, one after another; 0 ends the fault"},
+    {NULL},
+};
 
-enum { FAULT_LINK_DOWN, FAULT_LINK_UP, FAULT_LOSS };
+enum { FAULT_LINK_DOWN, FAULT_LINK_UP, FAULT_LOSS, FAULT_DROP };
 static const struct orr_fault_desc fsw_faults[] = {
     {"link_down", "the port's link fails: queued packets are rerouted (or dropped), arrivals on it "
                   "are dropped", port_fault_params},
     {"link_up", "the port's link is back", port_fault_params},
     {"loss", "packets sent on the port are lost with a probability (seeded)", loss_fault_params},
+    {"drop", "of the packets the port sends from now, the ones after the first `after` are "
+             "lost, `count` of them (a chosen packet, for loss-recovery tests)",
+     drop_fault_params},
     {NULL},
 };
 
@@ -105,6 +115,8 @@ struct fport {
     uint8_t told_paused;  /* classes the peer was last told to hold */
     bool down;
     uint64_t loss;        /* loss threshold on a 2^32 scale; 0 = none */
+    uint64_t drop_after;  /* fault drop: packets still to send before losing ... */
+    uint64_t drop_count;  /* ... this many; 0 = none */
     struct port_stats st;
 };
 
@@ -335,8 +347,15 @@ static void drop(struct orr_component *c, struct fsw *s, const struct entry *e, 
     orr_trace_point(c, s->tk_drop, e->m.data[1], (uint64_t)(out < 0 ? 0xFFFF : out) << 8 | (uint64_t)why);
 }
 
-static bool lost(struct orr_component *c, const struct fport *o)
+/* The head packet of o is lost: the drop fault's chosen packets first
+ * (counted as they leave, so a refused send does not count), then the
+ * loss fault's draw. */
+static bool lost(struct orr_component *c, struct fport *o)
 {
+    if (o->drop_count && !o->drop_after) {
+        o->drop_count--;
+        return true;
+    }
     return o->loss && orr_rng_below(&c->rng, (uint64_t)1 << 32) < o->loss;
 }
 
@@ -366,6 +385,8 @@ static void kick(struct orr_component *c, struct fsw *s, unsigned i)
             break;
         struct entry x = ring_pop(r);
         o->bytes -= x.m.size;
+        if (o->drop_count && o->drop_after)
+            o->drop_after--;
         o->st.tx_packets->v++;
         o->st.tx_bytes->v += x.m.size;
         account(c, s, x.in, (unsigned)prio, -(int64_t)x.m.size);
@@ -477,6 +498,9 @@ static void fsw_fault(struct orr_component *c, unsigned fault, const struct orr_
     if (fault == FAULT_LOSS) {
         bool ok;
         o->loss = loss_threshold(orr_param_str(p, "probability"), &ok);
+    } else if (fault == FAULT_DROP) {
+        o->drop_after = orr_param_u64(p, "after");
+        o->drop_count = orr_param_u64(p, "count");
     } else if (fault == FAULT_LINK_UP) {
         o->down = false;
         kick(c, s, i);

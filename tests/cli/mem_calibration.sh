@@ -9,10 +9,14 @@ p50() { jq -r --arg c "$2" --arg n "$3" \
   '.histograms[] | select(.component == $c and .name == $n) | .p50 / 1000' "$1"; }
 
 # within VALUE WANT DESC: |value - want| <= 15% of want
+# (an empty or non-numeric value or reference fails, as does a reference of
+# 0: awk reads "" as 0, and a lookup that found nothing must not pass)
+NUM='^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
 within() {
-  if awk -v v="$1" -v w="$2" 'BEGIN { d = v - w; if (d < 0) d = -d; exit !(d <= 0.15 * w) }'; then
+  if [[ "$1" =~ $NUM && "$2" =~ $NUM ]] &&
+     awk -v v="$1" -v w="$2" 'BEGIN { d = v - w; if (d < 0) d = -d; exit !(w > 0 && d <= 0.15 * w) }'; then
     printf '  %-44s %8.1f  (reference %s)\n' "$3" "$1" "$2"; pass
-  else fail "$3: $1, reference $2 (more than 15% off)"; fi
+  else fail "$3: '$1', reference $2 (empty, or more than 15% off)"; fi
 }
 
 "$ORRERY" run "$SRC/scenarios/mem-latency.yaml" --no-db --json > lat.json || fail "mem-latency runs"

@@ -10,6 +10,8 @@
 
 #include "testutil.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +81,80 @@ static void test_bounds(void **state)
     assert_string_equal(orr_budget_op_name(ORR_BUDGET_NE), "!=");
     assert_string_equal(orr_budget_unit_metric(ORR_BUDGET_TIME), "ps");
     assert_null(orr_budget_unit_metric(ORR_BUDGET_PLAIN));
+}
+
+/* Every operator at its bound, one step below and one step above it. The
+ * expected verdicts and margins are the operators' definitions (budget.h),
+ * written out as a table, not outputs of the code under test: a bound made
+ * strict or loose, or a comparison flipped, changes at least one cell. The
+ * steps are 1 ps around an integral bound (exact in a double) and one ulp
+ * around a ratio that has no exact binary form. */
+static void test_operators_at_bound(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *op;
+        bool pass[3];   /* below, at, above */
+        int margin[3];  /* sign of the margin: -1, 0, +1 */
+    } truth[] = {
+        {"<=", {true, true, false}, {+1, 0, -1}},
+        {"<", {true, false, false}, {+1, 0, -1}},
+        {">=", {false, true, true}, {-1, 0, +1}},
+        {">", {false, false, true}, {-1, 0, +1}},
+        {"==", {false, true, false}, {-1, 0, -1}},
+        {"!=", {true, false, true}, {+1, 0, +1}},
+    };
+    static const struct {
+        const char *value; /* the bound as written */
+        const char *unit;  /* the metric's unit */
+        double bound;      /* the bound in the metric's base unit */
+        bool integral;     /* 1 ps steps; else one ulp */
+    } at[] = {
+        {"150ns", "ps", 150000, true},
+        {"95%", "ratio", 0.95, false},
+        {"-3.5", "", -3.5, false},
+    };
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++)
+        for (size_t i = 0; i < sizeof truth / sizeof truth[0]; i++) {
+            double b = at[k].bound;
+            double v[3] = {at[k].integral ? b - 1 : nextafter(b, -INFINITY), b,
+                           at[k].integral ? b + 1 : nextafter(b, INFINITY)};
+            static const char *const where[3] = {"below", "at", "above"};
+            struct orr_metric m[3];
+            struct orr_budget a[3];
+            char text[3][32], metric[3][16];
+            for (int j = 0; j < 3; j++) {
+                snprintf(metric[j], sizeof metric[j], "x.%s", where[j]);
+                snprintf(text[j], sizeof text[j], "%s %s", truth[i].op, at[k].value);
+                m[j] = (struct orr_metric){"x", where[j], v[j], at[k].unit};
+                a[j] = (struct orr_budget){.metric = metric[j], .text = text[j],
+                                           .keypath = metric[j]};
+                const char *why;
+                assert_int_equal(orr_budget_parse_bound(text[j], &a[j].bound, &why), 0);
+                assert_true(a[j].bound.value == b);
+            }
+            struct orr_diag d = {0};
+            struct orr_budget_result *r;
+            size_t nFail = 99, wantFail = 0;
+            assert_int_equal(orr_budgets_check(a, 3, m, 3, &r, &nFail, &d), 0);
+            for (int j = 0; j < 3; j++) {
+                double mg = r[j].margin;
+                int sign = mg > 0 ? 1 : mg < 0 ? -1 : 0;
+                if (r[j].pass != truth[i].pass[j] || sign != truth[i].margin[j])
+                    fail_msg("'%s' with the metric %s it (%.17g): pass %d margin %g, want "
+                             "pass %d margin sign %d",
+                             text[j], where[j], v[j], r[j].pass, mg, truth[i].pass[j],
+                             truth[i].margin[j]);
+                /* the margin is the distance to the bound: one step */
+                if (sign)
+                    assert_true(fabs(mg) == fabs(v[j] - b));
+                assert_true(r[j].value == v[j]);
+                wantFail += !truth[i].pass[j];
+            }
+            assert_int_equal(nFail, wantFail);
+            free(r);
+            orr_diag_free(&d);
+        }
 }
 
 static const char kYaml[] =
@@ -223,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_mapping),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_operators_at_bound),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -914,6 +914,96 @@ static void test_determinism(void **state)
     assert_int_not_equal(d1, d3);
 }
 
+/* ------------------------------------------------------------------ the last packet lost */
+
+/* A 4-packet WRITE (pmtu 3968 B: 4 KiB mtu less headers) whose last packet
+ * the switch loses on its way to node1 (fault drop: the first 3 packets go,
+ * the 4th is lost). With ack_every 1 every packet asks for an ACK, so the
+ * first three are acknowledged and una is the lost packet, in the middle
+ * of the WQE's PSN range at its end. Go-back-N must resend from exactly it:
+ *   alone    nothing follows it, so no gap is seen: the retry timer
+ *            (pushed out by the last ACK) fires once and resends 1 packet;
+ *            the WRITE completes one retry_timeout after its start, plus
+ *            the few microseconds the packets take;
+ *   followed by a 1-packet SEND, the responder sees the SEND's PSN where
+ *            it expected the WRITE's last: one sequence NAK, and go-back-N
+ *            resends from the lost packet through what followed it, 2
+ *            packets, without a timeout. */
+#define LAST_LEN (3 * 3968u + 1024u) /* 4 packets, the last 1 KiB; whole lines */
+#define DROP_LAST "faults:\n" \
+    "  - {at: 0ns, component: sw, fault: drop, port: 1, after: 3}\n"
+
+static bool g_then_send;
+
+static void script_last(struct host *h, int ev, size_t i)
+{
+    if (ev == EV_START) {
+        setup(h, RDMA_QPT_RC, 1);
+        if (h->node == 0)
+            mem_fill(h, SRC, LAST_LEN + 512, 6);
+        return;
+    }
+    if (h->node == 1) {
+        if (ready(h, ev, i))
+            post_recv(h, 1, DST + 65536, 4096, 50);
+        return;
+    }
+    if (ready(h, ev, i)) {
+        orr_timer(h->c, 1 * ORR_US, 0, 0, 0); /* after the peer's RECV */
+    } else if (ev == EV_TIMER) {
+        h->t0 = orr_now(h->c->sim);
+        post(h, 1, RDMA_OP_WRITE, SRC, LAST_LEN, DST, 1);
+        if (g_then_send)
+            post(h, 1, RDMA_OP_SEND, SRC, 512, 0, 2);
+    } else if (ev == EV_CQE && h->nCqe == (g_then_send ? 2u : 1u)) {
+        mem_fetch(orr_sim_find(h->c->sim, "node1.host")->state, DST, LAST_LEN);
+    }
+}
+
+static void last_packet_lost(bool then_send)
+{
+    struct run r;
+    g_script = script_last;
+    g_then_send = then_send;
+    run2(&r, false, 1, "ack_every: 1", DROP_LAST);
+    struct host *a = host(&r, 0), *b = host(&r, 1);
+    assert_int_equal(r.why, ORR_STOP_IDLE);
+    assert_int_equal(a->nCqe, then_send ? 2 : 1);
+    expect_cqe(&a->aCqe[0], 1, RDMA_WC_SUCCESS, RDMA_WC_RDMA_WRITE);
+    if (then_send) {
+        expect_cqe(&a->aCqe[1], 2, RDMA_WC_SUCCESS, RDMA_WC_SEND);
+        assert_int_equal(b->nCqe, 1);
+        expect_cqe(&b->aCqe[0], 50, RDMA_WC_SUCCESS, RDMA_WC_RECV);
+        assert_int_equal(b->aCqe[0].byte_len, 512);
+    }
+    check_pattern(b, SRC, 6, LAST_LEN); /* the last packet's bytes too */
+    double rexmit = metric(&r, "node0.rnic", "retransmitted_packets");
+    double timeouts = metric(&r, "node0.rnic", "timeouts");
+    double naks = metric(&r, "node0.rnic", "naks_seq");
+    orr_time_t done = a->aCqeAt[0] - a->t0;
+    printf("  last packet of a 4-packet WRITE lost%s: %.0f retransmitted, %.0f timeouts, "
+           "%.0f seq NAKs, WRITE done after %.1f us\n",
+           then_send ? ", a SEND behind it" : "", rexmit, timeouts, naks,
+           (double)done / ORR_US);
+    assert_true(metric(&r, "sw", "drops_loss") == 1);
+    assert_true(metric(&r, "node0.rnic", "msgs_write") == 1);
+    if (then_send) {
+        assert_true(naks == 1 && timeouts == 0 && rexmit == 2);
+        assert_true(done < 131 * ORR_US);
+    } else {
+        assert_true(naks == 0 && timeouts == 1 && rexmit == 1);
+        assert_true(done >= 131 * ORR_US && done < 131 * ORR_US + 20 * ORR_US);
+    }
+    run_free(&r);
+}
+
+static void test_last_packet_lost(void **state)
+{
+    (void)state;
+    last_packet_lost(false);
+    last_packet_lost(true);
+}
+
 /* ------------------------------------------------------------------ dead peer */
 
 static void script_die(struct host *h, int ev, size_t i)
@@ -1274,14 +1364,34 @@ static void test_measure(void **state)
            faa_pcie);
     printf("  WRITE 4 KiB, 16 outstanding:        %.1f Gbit/s internal, %.1f Gbit/s pcie\n",
            wr_int, wr_pcie);
-    assert_true(rd_int > 0.5 && rd_int < 10);
-    assert_true(rd_pcie > 0.5 && rd_pcie < 10);
-    assert_true(send_int > 0.3 && send_int < 10);
-    assert_true(send_pcie > 0.3 && send_pcie < 10);
-    assert_true(faa_int > 0.5 && faa_int < 20);
-    assert_true(faa_pcie > 0.5 && faa_pcie < 20);
-    assert_true(wr_int > 20 && wr_int <= 200);
-    assert_true(wr_pcie > 20 && wr_pcie <= 200);
+    /* Expected figures from run2's links and the rnic's defaults (docs/rdma.md),
+     * each held to +-25%. One crossing of the fabric is tx 150 + link 100 +
+     * switch 300 + link 100 + rx 150 = 800 ns; the host link is 200 ns each
+     * way; a DMA read round trip 400 ns, a DMA write lands after 200 ns (the
+     * CQE write goes with the data write). PCIe replaces the internal DMA
+     * with the root complex's, of the same order for these sizes.
+     *   READ:  post 200 + WQE fetch 400 + request 800 + responder read 400 +
+     *          response 800 + data/CQE write 200 + CQE to host 200 = 3.0 us
+     *   SEND:  post 200 + WQE fetch 400 + packet 800 + RECV WQE fetch 400 +
+     *          data/CQE write 200 + CQE to host 200 = 2.2 us
+     *   FAA:   serialised on one address, 1 / DMA read round trip: 2.5 Mops
+     *          internal (REFERENCES.md: 2.2-2.7 Mops); over PCIe the round
+     *          trip is link 150 + root complex 100 + link 20 + memory 90,
+     *          back again: 630 ns, 1.59 Mops
+     *   WRITE: 16 WQEs of 4 KiB in flight, each reposted on its CQE: a window
+     *          of 16 x 32768 bit over one WQE's loop, post 200 + WQE fetch
+     *          400 + payload read 400 + two 4 KiB serialisations (2 x 168 ns
+     *          at 200 Gbit/s) + request 800 + ACK 800 + CQE write 200 + CQE
+     *          to host 200 = 3.34 us: 157 Gbit/s, below the 193.4 Gbit/s
+     *          payload line rate (rdma_calibration.sh) that would bound it. */
+    const double rd_want = 3.0, send_want = 2.2, faa_int_want = 2.5, faa_pcie_want = 1e3 / 630,
+                 wr_want = 16 * 32768 / 3340.0;
+#define NEAR(v, want) ((v) >= 0.75 * (want) && (v) <= 1.25 * (want))
+    assert_true(NEAR(rd_int, rd_want) && NEAR(rd_pcie, rd_want));
+    assert_true(NEAR(send_int, send_want) && NEAR(send_pcie, send_want));
+    assert_true(NEAR(faa_int, faa_int_want) && NEAR(faa_pcie, faa_pcie_want));
+    assert_true(NEAR(wr_int, wr_want) && NEAR(wr_pcie, wr_want));
+#undef NEAR
 }
 
 int main(void)
@@ -1297,6 +1407,7 @@ int main(void)
         cmocka_unit_test(test_rnr),
         cmocka_unit_test(test_remote_errors),
         cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_last_packet_lost),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_die),
         cmocka_unit_test(test_uc_loss),

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "kernel/ktest.h"
+#include "kernel/sched/internal.h"
 #include "sched_harness.h"
 
 extern const struct ktest sched_ktests[]; /* kernel/sched/selftest.c */
@@ -197,6 +200,48 @@ static void test_cbs_isolation(void **state)
 }
 
 /* ---- RT ---- */
+
+/* The CBS wake-up rule (Abeni & Buttazzo; Linux dl_entity_overflow): a DL
+ * task waking with runtime q left and deadline d keeps both unless
+ * q / (d - now) > Q / D, i.e. its remaining work would exceed its reserved
+ * bandwidth before d; then it gets a fresh deadline now + D and runtime Q.
+ * Q = 2 ms, D = P = 10 ms: it runs 1 ms from its release at 0 and blocks,
+ * q ~ 1 ms. Woken at 2 ms: 1/8 < 1/5, it keeps d = 10 ms and q < Q; woken
+ * at 8 ms: 1/2 > 1/5, d = 18 ms and q = Q. */
+static void dl_wake_at(hal_ns_t at, hal_ns_t *deadline, int64_t *runtime)
+{
+    struct h_task dl;
+    h_init(H, 1, NULL);
+    h_task_dl(&dl, 5, 2 * MS, 10 * MS, 10 * MS, 0);
+    h_sleep_run(&dl, 1 * MS, 10 * SEC, 0);
+    assert_int_equal(h_add(H, &dl), 0);
+    h_run(H, at);
+    assert_int_equal(dl.t.state, SCHED_TASK_BLOCKED);
+    assert_true(dl.ran_ns == 1 * MS);
+    assert_true(dl.t.dl.deadline == 10 * MS);
+    int64_t left = dl.t.dl.runtime;
+    assert_true(left > 0 && left <= (int64_t)(1 * MS));
+    assert_int_equal(sched_wakeup(&H->s, &H->cpu[0], &dl.t), 0);
+    *deadline = dl.t.dl.deadline;
+    *runtime = dl.t.dl.runtime;
+    print_message("DL woken at %llu us with %lld us left: deadline %llu us, runtime %lld us\n",
+                  (unsigned long long)(at / US), (long long)(left / (int64_t)US),
+                  (unsigned long long)(*deadline / US), (long long)(*runtime / (int64_t)US));
+    assert_int_equal(sched_check(&H->s), 0);
+}
+
+static void test_dl_wakeup_rule(void **state)
+{
+    (void)state;
+    hal_ns_t d;
+    int64_t q;
+    dl_wake_at(2 * MS, &d, &q);
+    assert_true(d == 10 * MS);
+    assert_true(q > 0 && q < (int64_t)(2 * MS));
+    dl_wake_at(8 * MS, &d, &q);
+    assert_true(d == 18 * MS);
+    assert_true(q == (int64_t)(2 * MS));
+}
 
 static void test_rt_rate_monotonic(void **state)
 {
@@ -620,6 +665,81 @@ static void test_features_format(void **state)
     assert_int_equal(strlen(small), 7);
 }
 
+/* EEVDF placement, checked directly. fair.c derives that inserting i at
+ * v_i = V - vlag (W + w_i)/W leaves it with lag V' - v_i = vlag after V
+ * moves to V' = (W V + w_i v_i)/(W + w_i). So a waking task must be placed
+ * at its saved lag scaled by (W + w_i)/W relative to V before the wake-up,
+ * and end with its saved lag relative to V after it. Rounding: the scale
+ * truncates (< 1) and V is a floor of the exact average (< 1 before and
+ * after), so both are exact to within 1 virtual ns. W and V are recomputed
+ * here from the runqueue's sums, not taken from fair.c. */
+static int64_t floor_div_i64(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static uint64_t rq_avg_vruntime(const struct sched_fair_rq *f)
+{
+    return f->zero_v + (uint64_t)floor_div_i64(f->sum_wk, (int64_t)f->sum_w);
+}
+
+static void test_fair_place_lag(void **state)
+{
+    (void)state;
+    static const int nices[] = {0, -5, 7};
+    /* saved lags in 1/8 of the clamp: both signs, near the clamp and small */
+    static const int eighths[] = {7, -7, 3, -3, 0};
+    unsigned checked = 0;
+    for (size_t a = 0; a < sizeof nices / sizeof nices[0]; a++)
+        for (size_t b = 0; b < sizeof eighths / sizeof eighths[0]; b++) {
+            static struct h_task t[3], sleeper;
+            h_init(H, 1, NULL);
+            for (int i = 0; i < 3; i++) {
+                h_task_fair(&t[i], 1 + (uint64_t)i, 2 * i - 2, 0);
+                assert_int_equal(h_add(H, &t[i]), 0);
+            }
+            h_task_fair(&sleeper, 9, nices[a], 0);
+            h_sleep_run(&sleeper, 1 * MS, 10 * SEC, 2 * MS);
+            assert_int_equal(h_add(H, &sleeper), 0);
+            h_run(H, 40 * MS); /* it ran its 1 ms, then blocked */
+            assert_int_equal(sleeper.t.state, SCHED_TASK_BLOCKED);
+            assert_true(sleeper.ran_ns == 1 * MS);
+            assert_false(sleeper.t.is_new);
+
+            struct sched_rq *rq = &H->rq[0];
+            struct sched_fair_rq *f = &rq->fair;
+            uint32_t w = sleeper.t.fair.weight;
+            assert_int_equal(w, sched_nice_to_weight(nices[a]));
+            /* the clamp: max(2 * slice, tick) * NICE_0 / w */
+            hal_ns_t span = 2 * H->s.cfg.base_slice_ns > H->s.cfg.tick_ns
+                                ? 2 * H->s.cfg.base_slice_ns : H->s.cfg.tick_ns;
+            int64_t limit = (int64_t)(span * SCHED_NICE_0_WEIGHT / w);
+            int64_t vlag = limit * eighths[b] / 8;
+            if (eighths[b] == 0)
+                vlag = sleeper.t.fair.vlag; /* the one it saved itself */
+            sleeper.t.fair.vlag = vlag;
+            assert_int_equal(sched_check(&H->s), 0);
+
+            sched_update_curr(&H->s, rq, H->now); /* what the wake-up does first */
+            uint64_t W = f->sum_w, V = rq_avg_vruntime(f);
+            assert_int_equal(sched_wakeup(&H->s, &H->cpu[0], &sleeper.t), 0);
+            assert_true(f->sum_w == W + w);
+            int64_t placed = (int64_t)(V - sleeper.t.fair.vruntime);
+            double want = (double)vlag * (double)(W + w) / (double)W;
+            int64_t after = (int64_t)(rq_avg_vruntime(f) - sleeper.t.fair.vruntime);
+            if (fabs((double)placed - want) > 1 || llabs(after - vlag) > 1)
+                fail_msg("nice %d, saved lag %lld, W %llu, w %u: placed at V - %lld (want "
+                         "%.1f = lag (W+w)/W), lag after insertion %lld (want the saved one)",
+                         nices[a], (long long)vlag, (unsigned long long)W, w, (long long)placed,
+                         want, (long long)after);
+            assert_int_equal(sched_check(&H->s), 0);
+            checked++;
+        }
+    print_message("placement of %u waking tasks: lag (W+w)/W before, saved lag after, "
+                  "within 1 virtual ns\n", checked);
+}
+
 /* ---- invariants, each broken on purpose ---- */
 
 static void fair_rq(int n, hal_ns_t run)
@@ -805,7 +925,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fair_equal_shares), cmocka_unit_test(test_fair_nice_ratio),
-        cmocka_unit_test(test_fair_reweight),     cmocka_unit_test(test_edf_u095_no_miss),
+        cmocka_unit_test(test_fair_reweight),     cmocka_unit_test(test_fair_place_lag),
+        cmocka_unit_test(test_edf_u095_no_miss), cmocka_unit_test(test_dl_wakeup_rule),
         cmocka_unit_test(test_edf_u120_misses),   cmocka_unit_test(test_cbs_isolation),
         cmocka_unit_test(test_rt_rate_monotonic), cmocka_unit_test(test_rt_wakeup_latency),
         cmocka_unit_test(test_class_priority),    cmocka_unit_test(test_rr_rotation),

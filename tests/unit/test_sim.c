@@ -1,12 +1,17 @@
 /* The engine: link latency and bandwidth, refused sends and READY, timers,
  * the total event order, faults, stop conditions, stats and digests. A
  * "probe" component records what it receives; tests drive it directly. */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <xxhash.h>
 
 #include "orrery/config.h"
 #include "orrery/sim.h"
@@ -27,6 +32,7 @@ struct probe {
     unsigned faults;
     struct orr_counter *ctr;
     bool echo;          /* on a timer with tag 9: send data word out of port a */
+    orr_time_t extra;   /* ... with this extra delay */
     int last_send_rc;
 };
 
@@ -50,7 +56,7 @@ static void probe_handle(struct orr_component *c, const struct orr_event *ev)
     s->ctr->v++;
     if (ev->kind == ORR_TK_TIMER && ev->port == 9) {
         struct orr_msg m = {.size = (uint32_t)ev->data[1], .data = {ev->data[0], 0}};
-        s->last_send_rc = orr_port_send(s->a, &m, 0);
+        s->last_send_rc = orr_port_send(s->a, &m, s->extra);
     }
 }
 
@@ -146,6 +152,17 @@ static void test_link_latency(void **state)
     assert_int_equal(p1->log[0].a, 77);
     assert_int_equal(p1->log[0].origin, f->c[0]->id);
     assert_int_equal(orr_port_peer(st(f->c[0])->a), st(f->c[1])->b);
+    teardown(f);
+
+    /* a send's extra delay comes on top of the link's: 5 + 100 + 30 ns */
+    f = setup((struct orr_sim_options){.seed = 1}, 2);
+    assert_int_equal(orr_sim_link(f->s, "p0.a", "p1.b", 100 * ORR_NS, 0, NULL, &f->d), 0);
+    assert_int_equal(orr_sim_start(f->s, &f->d), 0);
+    st(f->c[0])->extra = 30 * ORR_NS;
+    orr_timer(f->c[0], 5 * ORR_NS, 9, 78, 64);
+    assert_int_equal(orr_sim_run(f->s, NULL), ORR_STOP_IDLE);
+    assert_int_equal(st(f->c[1])->n, 1);
+    assert_int_equal(st(f->c[1])->log[0].time, 135 * ORR_NS);
     teardown(f);
 }
 
@@ -352,7 +369,7 @@ static int check_hook(void *arg, const struct orr_sim *s)
 
 /* Digest: a function of what happened. Same inputs, same digest; another
  * seed changes the random choices and so the digest. */
-static uint64_t random_run(uint64_t seed, uint64_t *events)
+static uint64_t random_run_to(uint64_t seed, uint64_t *events, const char *trace_path)
 {
     struct fixture *f = setup((struct orr_sim_options){.seed = seed, .stop_time = 1000000}, 3);
     assert_int_equal(orr_sim_start(f->s, &f->d), 0);
@@ -361,11 +378,26 @@ static uint64_t random_run(uint64_t seed, uint64_t *events)
         orr_timer(c, 1 + orr_rng_below(&c->rng, 100000), 1, (uint64_t)i, 0);
     }
     assert_true(orr_sim_check(f->s));
+    struct orr_trace_header th = {.scenario = "random", .seed = seed, .build_id = "test",
+                                  .checkpoint_every = 50};
+    struct orr_trace_writer *w = NULL;
+    if (trace_path) {
+        assert_int_equal(orr_sim_trace_tables(f->s, &th), 0);
+        assert_int_equal(orr_trace_writer_open(&w, trace_path, &th, &f->d), 0);
+    }
     orr_sim_run(f->s, &(struct orr_run_hooks){.progress = check_hook, .arg = f->s,
-                                              .progress_every = 16});
+                                              .progress_every = 16, .trace = w});
     assert_true(orr_sim_check(f->s));
     uint64_t dg = orr_sim_digest(f->s);
     *events = orr_sim_events(f->s);
+    if (trace_path) {
+        struct orr_trace_footer ft = {0};
+        assert_int_equal(orr_sim_trace_footer(f->s, &ft), 0);
+        assert_int_equal(orr_trace_writer_finish(w, &ft), 0);
+        orr_trace_footer_free(&ft);
+        th.scenario = th.build_id = NULL; /* not the tables' */
+        orr_trace_header_free(&th);
+    }
     orr_sim_finish(f->s);
     const struct orr_metric *m;
     size_t nm = orr_sim_metrics(f->s, &m);
@@ -377,6 +409,11 @@ static uint64_t random_run(uint64_t seed, uint64_t *events)
     return dg;
 }
 
+static uint64_t random_run(uint64_t seed, uint64_t *events)
+{
+    return random_run_to(seed, events, NULL);
+}
+
 static void test_digest_determinism(void **state)
 {
     (void)state;
@@ -385,6 +422,51 @@ static void test_digest_determinism(void **state)
     assert_int_equal(e1, 200);
     assert_int_equal(a, b);
     assert_int_not_equal(a, c);
+}
+
+/* Without a trace the engine feeds the digest in batches of encoded records;
+ * with one, record by record. Both must equal XXH3-64 over the records as
+ * the trace file holds them (the digest's definition), recomputed here in
+ * one call. 200 events and the STOP record span several batches and a
+ * partial last one. */
+static void test_digest_batches(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/orrery-test-sim-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    uint64_t e1, e2;
+    uint64_t batched = random_run(21, &e1);
+    uint64_t traced = random_run_to(21, &e2, path);
+    assert_int_equal(e1, e2);
+
+    struct orr_trace_reader *r;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    assert_int_equal(orr_trace_open(&r, path, &d), 0);
+    uint64_t n = orr_trace_footer(r)->nRec;
+    assert_int_equal(n, e1 + 1); /* every event, then STOP */
+    uint8_t *buf = malloc(n * ORR_TRACE_REC_BYTES);
+    assert_non_null(buf);
+    struct orr_trace_rec rec;
+    uint64_t i = 0;
+    while (orr_trace_next(r, &rec) == 1) {
+        assert_true(i < n);
+        orr_trace_rec_encode(&rec, buf + i++ * ORR_TRACE_REC_BYTES);
+    }
+    assert_int_equal(i, n);
+    uint64_t want = XXH3_64bits(buf, n * ORR_TRACE_REC_BYTES);
+    print_message("%llu records: batched %016llx, traced %016llx, XXH3 %016llx\n",
+                  (unsigned long long)n, (unsigned long long)batched,
+                  (unsigned long long)traced, (unsigned long long)want);
+    assert_true(batched == want);
+    assert_true(traced == want);
+    assert_true(orr_trace_footer(r)->digest == want);
+    free(buf);
+    orr_trace_close(r);
+    orr_diag_free(&d);
+    unlink(path);
 }
 
 int main(void)
@@ -401,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_model_failure),
         cmocka_unit_test(test_digest_determinism),
+        cmocka_unit_test(test_digest_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,12 @@ static void test_small_values_exact(void **state)
     assert_int_equal(orr_histogram_quantile(&h, 990000), 99);
     assert_int_equal(orr_histogram_quantile(&h, 1000000), 100);
     assert_int_equal(orr_histogram_quantile(&h, 0), 1);
+    /* the p-quantile is the ceil(count * p)-th smallest sample: where
+     * count * p is not whole it rounds up, never down */
+    assert_int_equal(orr_histogram_quantile(&h, 999000), 100); /* 99.9 -> 100th */
+    assert_int_equal(orr_histogram_quantile(&h, 505000), 51);  /* 50.5 -> 51st */
+    assert_int_equal(orr_histogram_quantile(&h, 1000), 1);     /* 0.1 -> 1st */
+    assert_int_equal(orr_histogram_quantile(&h, 10001), 2);    /* 1.0001 -> 2nd */
     assert_int_equal(h.count, 100);
     assert_true(orr_histogram_mean(&h) == 50.5);
     orr_histogram_free(&h);

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "orrery/error.h"
 #include "orrery/trace.h"
 
@@ -232,6 +234,63 @@ static void test_digest_changes_with_any_field(void **state)
     assert_true(digest_of(swapped, 2) != d0);
     assert_true(digest_of(base, 1) != d0);
     assert_true(digest_of(base, 0) != digest_of(base, 1));
+}
+
+/* The digest is defined as XXH3-64 over the concatenated encoded records.
+ * For random record streams fed in random batches (empty ones included),
+ * orr_digest_add_n, orr_digest_add record by record, and XXH3 over the
+ * whole prefix in one call must agree at every batch boundary. */
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void test_digest_batched_equals_per_record(void **state)
+{
+    (void)state;
+    enum { MAXREC = 700 };
+    uint8_t *buf = malloc((size_t)MAXREC * ORR_TRACE_REC_BYTES);
+    assert_non_null(buf);
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        uint64_t x = seed;
+        size_t n = 1 + (size_t)(splitmix(&x) % MAXREC);
+        for (size_t i = 0; i < n; i++) {
+            struct orr_trace_rec r = {
+                .time = splitmix(&x), .comp = (uint32_t)splitmix(&x),
+                .origin = (uint32_t)splitmix(&x), .kind = (uint16_t)splitmix(&x),
+                .port = (uint16_t)splitmix(&x), .size = (uint32_t)splitmix(&x),
+                .a = splitmix(&x), .b = splitmix(&x)};
+            orr_trace_rec_encode(&r, buf + i * ORR_TRACE_REC_BYTES);
+        }
+        struct orr_digest one, batch;
+        assert_int_equal(orr_digest_init(&one), 0);
+        assert_int_equal(orr_digest_init(&batch), 0);
+        size_t done = 0;
+        while (done < n) {
+            size_t k = (size_t)(splitmix(&x) % 130); /* 0 .. 2 * ORR_DIGEST_BATCH + 1 */
+            if (k > n - done)
+                k = n - done;
+            orr_digest_add_n(&batch, buf + done * ORR_TRACE_REC_BYTES, k);
+            for (size_t i = done; i < done + k; i++)
+                orr_digest_add(&one, buf + i * ORR_TRACE_REC_BYTES);
+            done += k;
+            uint64_t want = XXH3_64bits(buf, done * ORR_TRACE_REC_BYTES);
+            if (orr_digest_value(&batch) != want || orr_digest_value(&one) != want)
+                fail_msg("seed %llu after %zu records (batch of %zu): batched %016llx, "
+                         "per record %016llx, XXH3 %016llx",
+                         (unsigned long long)seed, done, k,
+                         (unsigned long long)orr_digest_value(&batch),
+                         (unsigned long long)orr_digest_value(&one), (unsigned long long)want);
+            assert_int_equal(batch.count, done);
+            assert_int_equal(one.count, done);
+        }
+        orr_digest_free(&one);
+        orr_digest_free(&batch);
+    }
+    free(buf);
 }
 
 static void test_kind_names(void **state)
@@ -535,6 +594,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rec_encode_is_little_endian),
         cmocka_unit_test(test_rec_roundtrip_many),
         cmocka_unit_test(test_digest_changes_with_any_field),
+        cmocka_unit_test(test_digest_batched_equals_per_record),
         cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_roundtrip_many_segments),
         cmocka_unit_test(test_roundtrip_shapes),
