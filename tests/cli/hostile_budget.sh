@@ -66,4 +66,14 @@ expect_exit 0 "the bomb with the budget lifted" -- timeout 10 "$ORRERY" validate
 { echo "name: t"; echo "description:"; for i in $(seq 200000); do echo "  k$i: 1"; done; echo "  k7: 2"; } > dups.yaml
 check_bad duplicate_keys dups.yaml "^dups\.yaml:200003:3: error: description\.k7: duplicate key 'k7' \(first defined at line 9, column 3\)"
 
+# ---- 2. bounded instantiation ------------------------------------------------
+# good.yaml has 2 components (g on line 4, k on line 5, its value at column 6)
+# and 1 link (line 7)
+check_bad components_budget good.yaml "^good\.yaml:5:6: error: components\.k: more than 1 components \(the budget of components; raise it with --max-components\)" -- --max-components 1
+expect_exit 0 "exactly --max-components" -- "$ORRERY" validate good.yaml --max-components 2
+{ sed -n '1,5p' good.yaml; echo "  k2: {type: sink}"; echo "  g2: {type: traffic_gen, interval: 100ns, count: 3, dests: [k2]}"; sed -n '6,7p' good.yaml;
+  echo "  - {from: g2.out, to: k2.in, latency: 10ns}"; } > two_links.yaml
+check_bad links_budget two_links.yaml "^two_links\.yaml:10:5: error: more than 1 links \(the budget of links; raise it with --max-links\)" -- --max-links 1
+expect_exit 0 "exactly --max-links" -- "$ORRERY" validate two_links.yaml --max-links 2
+
 finish
