@@ -76,4 +76,14 @@ expect_exit 0 "exactly --max-components" -- "$ORRERY" validate good.yaml --max-c
 check_bad links_budget two_links.yaml "^two_links\.yaml:10:5: error: more than 1 links \(the budget of links; raise it with --max-links\)" -- --max-links 1
 expect_exit 0 "exactly --max-links" -- "$ORRERY" validate two_links.yaml --max-links 2
 
+# an oversized sweep grid is refused from the axis sizes, before any value
+# is built into the scenario (10^10 points: building each would take hours)
+rm -f sweep.db
+SECONDS=0
+expect_exit 2 "oversized sweep grid" -- timeout 20 "$ORRERY" sweep good.yaml --db sweep.db \
+  --axis stop.duration=1ns..100000ns:1ns --axis seed=1..100000:1
+expect_out "10000000000 points x 1 repeats is more than 1000000 runs" "oversized sweep grid"
+if [ "$SECONDS" -le 2 ]; then pass; else fail "oversized sweep grid: refused after $SECONDS s"; fi
+if [ -e sweep.db ]; then fail "oversized sweep grid: left a database"; else pass; fi
+
 finish
