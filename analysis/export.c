@@ -44,6 +44,8 @@ int orr_export_stream(struct orr_trace_reader *r, enum orr_export_format f, FILE
         }
     }
     exp_ctx_free(&x);
+    if (rc == ORR_ENOMEM) /* every other failure has said what it was */
+        orr_diag_error(d, NULL, NULL, "not enough memory to export the trace");
     return rc;
 }
 

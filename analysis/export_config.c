@@ -17,19 +17,60 @@
 #include "orrery/error.h"
 #include "orrery/units.h"
 
-static uint32_t comp_id(const struct orr_trace_header *h, const char *path, size_t len)
+/* Names -> indices (component paths, keys of `components:`), so a trace of
+ * n components with n links costs O(n), not O(n^2). Only looked up. */
+struct name_index {
+    uint32_t *aSlot; /* index + 1; 0 free */
+    size_t mask;
+};
+
+static uint64_t name_hash(const char *s, size_t len)
 {
-    for (size_t i = 0; i < h->nComp; i++)
-        if (strlen(h->aCompPath[i]) == len && strncmp(h->aCompPath[i], path, len) == 0)
-            return (uint32_t)i;
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+    return h;
+}
+
+/* Index names[0..n) (the first of equal names wins); false without memory. */
+static bool index_build(struct name_index *ix, char *const *names, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    ix->aSlot = calloc(cap, sizeof *ix->aSlot);
+    ix->mask = cap - 1;
+    if (!ix->aSlot)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]), h = (size_t)name_hash(names[i], len) & ix->mask;
+        bool dup = false;
+        for (; ix->aSlot[h] && !dup; h = (h + 1) & ix->mask)
+            dup = strcmp(names[ix->aSlot[h] - 1], names[i]) == 0;
+        if (!dup)
+            ix->aSlot[h] = (uint32_t)i + 1;
+    }
+    return true;
+}
+
+static uint32_t index_find(const struct name_index *ix, char *const *names, const char *s,
+                           size_t len)
+{
+    for (size_t h = (size_t)name_hash(s, len) & ix->mask; ix->aSlot && ix->aSlot[h];
+         h = (h + 1) & ix->mask) {
+        const char *cand = names[ix->aSlot[h] - 1];
+        if (strlen(cand) == len && strncmp(cand, s, len) == 0)
+            return ix->aSlot[h] - 1;
+    }
     return EXP_NONE;
 }
 
 /* "COMP.PORT" -> component id (the component path may itself hold dots). */
-static uint32_t end_comp(const struct orr_trace_header *h, const char *end)
+static uint32_t end_comp(const struct orr_trace_header *h, const struct name_index *ix,
+                         const char *end)
 {
     const char *dot = end ? strrchr(end, '.') : NULL;
-    return dot ? comp_id(h, end, (size_t)(dot - end)) : EXP_NONE;
+    return dot ? index_find(ix, h->aCompPath, end, (size_t)(dot - end)) : EXP_NONE;
 }
 
 static const char *scalar(const struct orr_node *map, const char *key, const char *dflt)
@@ -38,20 +79,24 @@ static const char *scalar(const struct orr_node *map, const char *key, const cha
     return n && n->kind == ORR_NODE_SCALAR ? n->scalar : dflt;
 }
 
-static void read_links(struct exp_ctx *x, const struct orr_node *links)
+static int read_links(struct exp_ctx *x, const struct orr_node *links)
 {
     if (!links || links->kind != ORR_NODE_SEQ)
-        return;
+        return 0;
+    struct name_index ix;
     x->aLink = calloc(links->n ? links->n : 1, sizeof *x->aLink);
-    if (!x->aLink)
-        abort();
+    if (!x->aLink || !index_build(&ix, x->h->aCompPath, x->h->nComp)) {
+        free(x->aLink);
+        x->aLink = NULL;
+        return ORR_ENOMEM;
+    }
     for (size_t i = 0; i < links->n; i++) {
         const struct orr_node *ln = links->aItem[i];
         const char *from = scalar(ln, "from", NULL), *to = scalar(ln, "to", NULL);
         uint64_t lat = 0, bw = 0;
         struct exp_link *l = &x->aLink[x->nLink];
-        l->from = end_comp(x->h, from);
-        l->to = end_comp(x->h, to);
+        l->from = end_comp(x->h, &ix, from);
+        l->to = end_comp(x->h, &ix, to);
         if (l->from == EXP_NONE || l->to == EXP_NONE ||
             orr_unit_parse(ORR_UNIT_TIME, scalar(ln, "latency", "0ps"), &lat, NULL) ||
             orr_unit_parse(ORR_UNIT_BW, scalar(ln, "bandwidth", "0bps"), &bw, NULL))
@@ -60,11 +105,15 @@ static void read_links(struct exp_ctx *x, const struct orr_node *links)
         l->bw_bps = bw;
         l->last_arrival[0] = l->last_arrival[1] = ORR_TIME_MAX;
         l->name = malloc(strlen(from) + strlen(to) + 3);
-        if (!l->name)
-            abort();
+        if (!l->name) {
+            free(ix.aSlot);
+            return ORR_ENOMEM;
+        }
         sprintf(l->name, "%s->%s", from, to);
         x->nLink++;
     }
+    free(ix.aSlot);
+    return 0;
 }
 
 static int task_prio(const struct orr_node *t)
@@ -94,54 +143,90 @@ static void set_comm(char comm[16], const char *name, unsigned long k, bool inde
             *p = '_';
 }
 
-static void read_tasks(struct exp_node *n, const struct orr_node *tasks)
+void exp_task(const struct exp_node *n, uint64_t id, char comm[16], int *prio)
 {
-    size_t total = 0;
-    for (size_t i = 0; tasks && tasks->kind == ORR_NODE_SEQ && i < tasks->n; i++) {
-        unsigned long count = strtoul(scalar(tasks->aItem[i], "count", "1"), NULL, 10);
-        total += count;
+    size_t lo = 0, hi = n->nGroup; /* the last group whose first id <= id */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->aGroup[mid].first <= id)
+            lo = mid;
+        else
+            hi = mid;
     }
-    if (total > (1u << 24)) /* not a config orrery accepted */
-        return;
-    n->aTask = calloc(total ? total : 1, sizeof *n->aTask);
-    if (!n->aTask)
-        abort();
-    for (size_t i = 0; total && i < tasks->n; i++) {
-        const struct orr_node *t = tasks->aItem[i];
-        unsigned long count = strtoul(scalar(t, "count", "1"), NULL, 10);
-        for (unsigned long k = 0; k < count; k++) {
-            struct exp_task *et = &n->aTask[n->nTask++];
-            set_comm(et->comm, scalar(t, "name", "task"), k, count > 1);
-            et->prio = task_prio(t);
-        }
-    }
+    const struct exp_task_group *g = &n->aGroup[lo];
+    set_comm(comm, g->name, (unsigned long)(id - g->first), g->count > 1);
+    *prio = g->prio;
 }
 
-static void read_nodes(struct exp_ctx *x, const struct orr_node *comps)
+/* The tasks of a node, one group per entry; a count orrery would not accept
+ * (0, or more than 2^24 tasks in all) leaves the node's tasks unnamed. */
+static int read_tasks(struct exp_node *n, const struct orr_node *tasks, uint64_t room)
+{
+    uint64_t total = 0;
+    size_t nGroup = tasks && tasks->kind == ORR_NODE_SEQ ? tasks->n : 0;
+    for (size_t i = 0; i < nGroup; i++) {
+        unsigned long long count = strtoull(scalar(tasks->aItem[i], "count", "1"), NULL, 10);
+        if (count == 0 || count > (1u << 24) || (total += count) > (1u << 24) || total > room)
+            return 0;
+    }
+    if (!nGroup)
+        return 0;
+    n->aGroup = calloc(nGroup, sizeof *n->aGroup);
+    if (!n->aGroup)
+        return ORR_ENOMEM;
+    for (size_t i = 0; i < nGroup; i++) {
+        const struct orr_node *t = tasks->aItem[i];
+        struct exp_task_group *g = &n->aGroup[n->nGroup++];
+        g->first = n->nTask;
+        g->count = (uint32_t)strtoul(scalar(t, "count", "1"), NULL, 10);
+        g->prio = task_prio(t);
+        g->name = scalar(t, "name", "task");
+        n->nTask += g->count;
+    }
+    return 0;
+}
+
+/* The sched_nodes of the component table, numbered as the kernel would:
+ * CPUs and pids run on from one node to the next, up to EXP_MAX_CPUS and
+ * EXP_MAX_PIDS (past them a node gets one CPU and no named tasks). Node
+ * components are found through a key index: a table of n components and a
+ * `components:` map of n keys cost O(n), not O(n^2). */
+static int read_nodes(struct exp_ctx *x, const struct orr_node *comps)
 {
     const struct orr_trace_header *h = x->h;
     size_t nSched = 0;
     for (size_t i = 0; i < h->nComp; i++)
         nSched += strcmp(h->aCompType[i], "sched_node") == 0;
+    struct name_index ix = {0};
+    bool map = comps && comps->kind == ORR_NODE_MAP;
     x->aNode = calloc(nSched ? nSched : 1, sizeof *x->aNode);
-    if (!x->aNode)
-        abort();
+    if (!x->aNode || (nSched && map && !index_build(&ix, comps->aKey, comps->n)))
+        return ORR_ENOMEM;
     for (size_t i = 0; i < h->nComp; i++) {
         if (strcmp(h->aCompType[i], "sched_node") != 0)
             continue;
-        const struct orr_node *cn = orr_node_get(comps, h->aCompPath[i]);
+        const char *path = h->aCompPath[i];
+        uint32_t at = map ? index_find(&ix, comps->aKey, path, strlen(path)) : EXP_NONE;
+        const struct orr_node *cn = at != EXP_NONE ? comps->aItem[at] : NULL;
         struct exp_node *n = &x->aNode[x->nNode];
         n->comp = (uint32_t)i;
         n->ncpu = (uint32_t)strtoul(scalar(cn, "cpus", "1"), NULL, 10);
-        if (n->ncpu == 0 || n->ncpu > 4096)
+        if (n->ncpu == 0 || n->ncpu > 4096 || n->ncpu > EXP_MAX_CPUS - 1 - x->nCpu)
             n->ncpu = 1;
+        if (x->nCpu >= EXP_MAX_CPUS - 1)
+            n->ncpu = 0; /* every id on the first CPU of the last node numbered */
         n->cpu_base = x->nCpu;
         n->pid_base = x->nPid;
-        read_tasks(n, orr_node_get(cn, "tasks"));
+        if (read_tasks(n, orr_node_get(cn, "tasks"), EXP_MAX_PIDS - x->nPid)) {
+            free(ix.aSlot);
+            return ORR_ENOMEM;
+        }
         x->nCpu += n->ncpu;
         x->nPid += (uint32_t)n->nTask;
         x->aNodeOf[i] = (uint32_t)x->nNode++;
     }
+    free(ix.aSlot);
+    return 0;
 }
 
 int exp_ctx_init(struct exp_ctx *x, struct orr_trace_reader *r, FILE *out, struct orr_diag *d)
@@ -161,19 +246,22 @@ int exp_ctx_init(struct exp_ctx *x, struct orr_trace_reader *r, FILE *out, struc
     for (size_t i = 0; i < x->h->nKnob && !text; i++)
         if (strncmp(x->h->aKnob[i], "config=", 7) == 0)
             text = x->h->aKnob[i] + 7;
-    struct orr_config cfg = {0};
+    x->cfg = calloc(1, sizeof *x->cfg);
+    if (!x->cfg)
+        return ORR_ENOMEM;
     struct orr_diag quiet;
     orr_diag_init(&quiet); /* an unreadable config is not the user's error here */
-    if (text && orr_config_load_string(&cfg, "<trace config>", text, strlen(text), NULL,
+    int rc;
+    if (text && orr_config_load_string(x->cfg, "<trace config>", text, strlen(text), NULL,
                                        &quiet) == 0) {
-        read_links(x, orr_node_get(cfg.root, "links"));
-        read_nodes(x, orr_node_get(cfg.root, "components"));
+        rc = read_links(x, orr_node_get(x->cfg->root, "links"));
+        if (rc == 0)
+            rc = read_nodes(x, orr_node_get(x->cfg->root, "components"));
     } else {
-        read_nodes(x, NULL);
+        rc = read_nodes(x, NULL);
     }
-    orr_config_free(&cfg);
     orr_diag_free(&quiet);
-    return 0;
+    return rc;
 }
 
 void exp_ctx_free(struct exp_ctx *x)
@@ -182,9 +270,12 @@ void exp_ctx_free(struct exp_ctx *x)
         free(x->aLink[i].name);
     free(x->aLink);
     for (size_t i = 0; i < x->nNode; i++)
-        free(x->aNode[i].aTask);
+        free(x->aNode[i].aGroup);
     free(x->aNode);
     free(x->aNodeOf);
+    if (x->cfg)
+        orr_config_free(x->cfg);
+    free(x->cfg);
 }
 
 int exp_each(struct exp_ctx *x, int (*fn)(struct exp_ctx *, const struct orr_trace_rec *, void *),

@@ -33,9 +33,50 @@ struct ftrace {
     uint8_t *aSlept;           /* bit per switch ordinal: prev went to sleep */
     size_t nSleptCap;          /* bytes */
     uint64_t nSwitch, nWakeup, iSwitch;
-    uint64_t *aPending;        /* per global pid: switch ordinal, UINT64_MAX none */
+    /* per global pid that switched out: the switch's ordinal (UINT64_MAX:
+     * woken since). A hash table of the pids seen, not an array over every
+     * pid the configuration names: its counts are the file's word, not its
+     * size. Only looked up, never iterated. */
+    struct pending *aPending;
+    size_t nPending, capPending; /* capPending a power of two, n <= cap / 2 */
     uint32_t *aCurr;           /* per global cpu: running pid (0 idle) */
 };
+
+struct pending {
+    uint32_t pid; /* 0: free (pid 0 is idle, never pending) */
+    uint64_t ordinal;
+};
+
+static size_t pending_slot(const struct pending *a, size_t cap, uint32_t pid)
+{
+    size_t i = (size_t)(pid * UINT32_C(2654435761)) & (cap - 1);
+    while (a[i].pid && a[i].pid != pid)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* The entry of pid, added (UINT64_MAX) when new; NULL without memory. */
+static uint64_t *pending_of(struct ftrace *f, uint32_t pid)
+{
+    if (2 * (f->nPending + 1) > f->capPending) {
+        size_t cap = f->capPending ? 2 * f->capPending : 64;
+        struct pending *a = calloc(cap, sizeof *a);
+        if (!a)
+            return NULL;
+        for (size_t i = 0; i < f->capPending; i++)
+            if (f->aPending[i].pid)
+                a[pending_slot(a, cap, f->aPending[i].pid)] = f->aPending[i];
+        free(f->aPending);
+        f->aPending = a;
+        f->capPending = cap;
+    }
+    struct pending *e = &f->aPending[pending_slot(f->aPending, f->capPending, pid)];
+    if (!e->pid) {
+        *e = (struct pending){pid, UINT64_MAX};
+        f->nPending++;
+    }
+    return &e->ordinal;
+}
 
 static uint16_t find_kind(const struct orr_trace_header *h, const char *name)
 {
@@ -105,17 +146,26 @@ static int scan(struct exp_ctx *x, const struct orr_trace_rec *r, void *arg)
     if (r->kind == f->kWakeup) {
         f->nWakeup++;
         if (known(n, r->a)) {
-            uint64_t *p = &f->aPending[pid_of(n, r->a)];
+            uint64_t *p = pending_of(f, (uint32_t)pid_of(n, r->a));
+            if (!p)
+                return ORR_ENOMEM;
             int rc = *p != UINT64_MAX ? set_slept(f, *p) : 0;
             *p = UINT64_MAX;
             return rc;
         }
         return 0;
     }
-    if (known(n, r->b))
-        f->aPending[pid_of(n, r->b)] = UINT64_MAX;
-    if (known(n, r->a))
-        f->aPending[pid_of(n, r->a)] = f->nSwitch;
+    uint64_t *p;
+    if (known(n, r->b)) {
+        if (!(p = pending_of(f, (uint32_t)pid_of(n, r->b))))
+            return ORR_ENOMEM;
+        *p = UINT64_MAX;
+    }
+    if (known(n, r->a)) {
+        if (!(p = pending_of(f, (uint32_t)pid_of(n, r->a))))
+            return ORR_ENOMEM;
+        *p = f->nSwitch;
+    }
     f->nSwitch++;
     return 0;
 }
@@ -129,8 +179,9 @@ static void task(const struct exp_node *n, uint64_t id, unsigned cpu, char comm[
         snprintf(comm, 24, "swapper/%u", cpu);
         *prio = 120;
     } else if (id < n->nTask) {
-        snprintf(comm, 24, "%s", n->aTask[id].comm);
-        *prio = n->aTask[id].prio;
+        char name[16];
+        exp_task(n, id, name, prio);
+        snprintf(comm, 24, "%s", name);
     } else {
         snprintf(comm, 24, "task%" PRIu64, id);
         *prio = 120;
@@ -183,11 +234,8 @@ int exp_ftrace(struct exp_ctx *x)
 {
     struct ftrace f = {.kSwitch = find_kind(x->h, "sched_switch"),
                        .kWakeup = find_kind(x->h, "sched_wakeup")};
-    f.aPending = malloc(((size_t)x->nPid + 1) * sizeof *f.aPending);
     f.aCurr = calloc((size_t)x->nCpu + 1, sizeof *f.aCurr);
-    int rc = f.aPending && f.aCurr ? 0 : ORR_ENOMEM;
-    for (size_t i = 0; rc == 0 && i <= x->nPid; i++)
-        f.aPending[i] = UINT64_MAX;
+    int rc = f.aCurr ? 0 : ORR_ENOMEM;
     if (rc == 0 && (f.kSwitch || f.kWakeup))
         rc = exp_each(x, scan, &f);
     if (rc == 0) {

@@ -26,21 +26,35 @@ struct exp_link {
     orr_time_t last_arrival[2]; /* for utilisation; ORR_TIME_MAX if none yet */
 };
 
-/* A scheduler task instance of a sched_node, as ftrace names it. */
-struct exp_task {
-    char comm[16];              /* TASK_COMM_LEN: 15 characters and NUL */
+/* One `tasks:` entry of a sched_node: count instances with ids first,
+ * first + 1, ... Kept as the entry, not expanded per instance, so what the
+ * exporters allocate is bounded by the configuration text the trace holds,
+ * however large the counts it states. */
+struct exp_task_group {
+    uint64_t first;
+    uint32_t count;
     int prio;                   /* kernel prio: 120+nice, 99-rtprio, -1 deadline */
+    const char *name;           /* in the parsed configuration */
 };
 
-/* A sched_node's tasks (ids index aTask) and its place in the global CPU
- * and pid numbering. */
+/* A sched_node's tasks and its place in the global CPU and pid numbering. */
 struct exp_node {
     uint32_t comp;
     uint32_t cpu_base, ncpu;
     uint32_t pid_base;          /* task id k has pid pid_base + k + 1 */
-    size_t nTask;
-    struct exp_task *aTask;
+    size_t nTask;               /* ids 0 .. nTask - 1 are known */
+    size_t nGroup;
+    struct exp_task_group *aGroup; /* by first id */
 };
+
+/* comm (as the kernel keeps it: 15 characters and NUL, no spaces) and
+ * prio of task id < n->nTask. */
+void exp_task(const struct exp_node *n, uint64_t id, char comm[16], int *prio);
+
+/* Totals the exporters number CPUs and pids up to: a node whose CPUs or
+ * tasks would pass them is left unnamed (its ids shown as numbers). */
+#define EXP_MAX_CPUS (UINT32_C(1) << 22)
+#define EXP_MAX_PIDS (UINT32_C(1) << 31)
 
 struct exp_ctx {
     struct orr_trace_reader *r;
@@ -54,6 +68,7 @@ struct exp_ctx {
     struct exp_node *aNode;
     uint32_t *aNodeOf;          /* per component id: index into aNode or EXP_NONE */
     uint32_t nCpu, nPid;        /* totals over the nodes */
+    struct orr_config *cfg;     /* the header's configuration (names point into it) */
 };
 
 /* Read the header's configuration (missing or unreadable: no links and no

@@ -125,6 +125,34 @@ bool cli_json_get_i64(const char *json, const char *key, int64_t *out);
 bool cli_json_get_u64(const char *json, const char *key, uint64_t *out);
 size_t cli_json_array_len(const char *json, const char *key);
 
+/* The budget options (--max-*, orrery/limits.h) of every verb that loads a
+ * scenario: append CLI_LIMIT_LONGOPTS to the verb's getopt_long table, pass
+ * each option to cli_limit_option, and print cli_limit_help in --help. */
+enum {
+    CLI_OPT_MAX_SCENARIO_SIZE = 0x4000,
+    CLI_OPT_MAX_CONFIG_NODES,
+    CLI_OPT_MAX_COMPONENTS,
+    CLI_OPT_MAX_LINKS,
+};
+#define CLI_LIMIT_LONGOPTS                                                          \
+    {"max-scenario-size", required_argument, NULL, CLI_OPT_MAX_SCENARIO_SIZE},      \
+        {"max-config-nodes", required_argument, NULL, CLI_OPT_MAX_CONFIG_NODES},    \
+        {"max-components", required_argument, NULL, CLI_OPT_MAX_COMPONENTS},        \
+        {"max-links", required_argument, NULL, CLI_OPT_MAX_LINKS}
+#define CLI_LIMIT_CASES                                                             \
+    case CLI_OPT_MAX_SCENARIO_SIZE:                                                 \
+    case CLI_OPT_MAX_CONFIG_NODES:                                                  \
+    case CLI_OPT_MAX_COMPONENTS:                                                    \
+    case CLI_OPT_MAX_LINKS
+extern const char cli_limit_help[];
+/* 1: ch was a budget option and is now in force; 0: ch is not one; -1: its
+ * value is bad (a usage error naming verb is printed). */
+int cli_limit_option(const char *verb, int ch, const char *arg);
+/* The budget options in force that differ from the defaults, as arguments
+ * for a child run: appended at av[*k] (room for 2 * CLI_LIMIT_COUNT). */
+#define CLI_LIMIT_COUNT 4
+void cli_limit_argv(char **av, size_t *k);
+
 /* Online CPUs, at least 1: the default of -j. */
 unsigned cli_online_cpus(void);
 

@@ -112,6 +112,7 @@ int cmd_graph(int argc, char **argv)
                                              {"protocol", required_argument, NULL, OPT_PROTOCOL},
                                              {"home", no_argument, NULL, OPT_HOME},
                                              {"help", no_argument, NULL, 'h'},
+                                             CLI_LIMIT_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nset = 0;
@@ -129,7 +130,16 @@ int cmd_graph(int argc, char **argv)
         case OPT_SET: sets[nset++] = optarg; break;
         case OPT_PROTOCOL: protocol = optarg; break;
         case OPT_HOME: home = true; break;
-        case 'h': fputs(graph_help, stdout); free(sets); return ORR_EXIT_OK;
+        CLI_LIMIT_CASES:
+            if (cli_limit_option("graph", ch, optarg) < 0) {
+                free(sets);
+                return ORR_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(graph_help, stdout), fputs(cli_limit_help, stdout);
+            free(sets);
+            return ORR_EXIT_OK;
         case ':':
             free(sets);
             return cli_usage_error("graph", "option '%s' needs a value", argv[optind - 1]);

@@ -103,6 +103,7 @@ static int parse_args(int argc, char **argv, struct regress_opts *o)
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
+        CLI_LIMIT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->jobs = cli_online_cpus();
@@ -128,7 +129,11 @@ static int parse_args(int argc, char **argv, struct regress_opts *o)
                 return cli_usage_error("regress", "--context expects an integer 0..1000, got '%s'",
                                        optarg);
             break;
-        case 'h': fputs(regress_help, stdout); return -1;
+        CLI_LIMIT_CASES:
+            if (cli_limit_option("regress", ch, optarg) < 0)
+                return ORR_EXIT_USAGE;
+            break;
+        case 'h': fputs(regress_help, stdout), fputs(cli_limit_help, stdout); return -1;
         case ':': return cli_usage_error("regress", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("regress", "unknown option '%s'", argv[optind - 1]);
         }
@@ -289,11 +294,13 @@ static char **run_argv(const struct scen *s)
 {
     const char *av[] = {"orrery", "run", s->path, "--no-db", "--quiet", "--json",
                         s->trace ? "--trace" : NULL, s->trace, NULL};
-    char **out = calloc(sizeof av / sizeof av[0], sizeof *out);
+    char **out = calloc(sizeof av / sizeof av[0] + 2 * CLI_LIMIT_COUNT, sizeof *out);
     if (!out)
         abort();
-    for (size_t i = 0; av[i]; i++)
-        out[i] = xstrdup(av[i]);
+    size_t k = 0;
+    for (; av[k]; k++)
+        out[k] = xstrdup(av[k]);
+    cli_limit_argv(out, &k);
     return out;
 }
 

@@ -108,6 +108,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         {"trace", required_argument, NULL, OPT_TRACE}, {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
         {"engine", required_argument, NULL, OPT_ENGINE},
+        CLI_LIMIT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->aSet = calloc((size_t)argc + 1, sizeof *o->aSet);
@@ -136,7 +137,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
                                        optarg);
             o->systemc = strcmp(optarg, "systemc") == 0;
             break;
-        case 'h': fputs(run_help, stdout); return -1;
+        CLI_LIMIT_CASES:
+            if (cli_limit_option("run", ch, optarg) < 0)
+                return ORR_EXIT_USAGE;
+            break;
+        case 'h': fputs(run_help, stdout), fputs(cli_limit_help, stdout); return -1;
         case ':': return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
         }

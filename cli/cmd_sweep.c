@@ -119,6 +119,7 @@ static int parse_args(int argc, char **argv, struct sweep_opts *o)
         {"db", required_argument, NULL, OPT_DB},       {"resume", required_argument, NULL, OPT_RESUME},
         {"json", no_argument, NULL, OPT_JSON},         {"quiet", no_argument, NULL, 'q'},
         {"jobs", required_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
+        CLI_LIMIT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->aAxis = calloc((size_t)argc + 1, sizeof *o->aAxis);
@@ -136,7 +137,11 @@ static int parse_args(int argc, char **argv, struct sweep_opts *o)
         case OPT_DB: o->db = optarg; continue;
         case OPT_JSON: o->json = true; continue;
         case 'q': o->quiet = true; continue;
-        case 'h': fputs(sweep_help, stdout); return -1;
+        CLI_LIMIT_CASES:
+            if (cli_limit_option("sweep", ch, optarg) < 0)
+                return ORR_EXIT_USAGE;
+            continue;
+        case 'h': fputs(sweep_help, stdout), fputs(cli_limit_help, stdout); return -1;
         case ':': return cli_usage_error("sweep", "option '%s' needs a value", argv[optind - 1]);
         case 'j': num = &o->jobs, what = "-j"; break;
         case OPT_REPEAT: num = &o->repeat, what = "--repeat", o->has_repeat = true; break;
@@ -296,7 +301,7 @@ static void make_entries(struct sweep *sw)
 
 static char **run_argv(const struct sweep *sw, const struct entry *e, const char *scenario)
 {
-    size_t n = 12 + 2 * sw->grid.nAxis, k = 0;
+    size_t n = 12 + 2 * CLI_LIMIT_COUNT + 2 * sw->grid.nAxis, k = 0;
     char **av = calloc(n, sizeof *av);
     char seed[24];
     if (!av)
@@ -314,6 +319,7 @@ static char **run_argv(const struct sweep *sw, const struct entry *e, const char
     const char *tail[] = {"--seed", seed, "--db", sw->o.db, "--quiet", "--json"};
     for (size_t i = 0; i < 6; i++)
         av[k++] = strdup(tail[i]);
+    cli_limit_argv(av, &k);
     for (size_t i = 0; i < k; i++)
         if (!av[i])
             abort();

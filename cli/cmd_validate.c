@@ -53,6 +53,7 @@ int cmd_validate(int argc, char **argv)
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
+                                             CLI_LIMIT_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nset = 0;
@@ -67,7 +68,16 @@ int cmd_validate(int argc, char **argv)
         case OPT_SET: sets[nset++] = optarg; break;
         case OPT_JSON: json = true; break;
         case 'q': quiet = true; break;
-        case 'h': fputs(validate_help, stdout); free(sets); return ORR_EXIT_OK;
+        CLI_LIMIT_CASES:
+            if (cli_limit_option("validate", ch, optarg) < 0) {
+                free(sets);
+                return ORR_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(validate_help, stdout), fputs(cli_limit_help, stdout);
+            free(sets);
+            return ORR_EXIT_OK;
         case ':':
             free(sets);
             return cli_usage_error("validate", "option '%s' needs a value", argv[optind - 1]);

@@ -14,25 +14,35 @@
  *      merge, and --set refuses it), so a dump reloads to the same tree.
  *   5. Scalars hold no NUL bytes and are valid UTF-8 (libyaml checks its input;
  *      --set path components are checked here), so dump can always re-emit them.
+ *   6. During a load each file is read and parsed once, and its resolved tree
+ *      is never changed afterwards: merges build new maps and share the rest.
+ *   7. Loading costs time and memory linear in the budgets of orrery/limits.h:
+ *      a file is at most scenario_bytes (regular files only), and the config
+ *      nodes of a file plus those of every preset it names, counted each time
+ *      named, are at most config_nodes; keys are found through a hash index.
  *
  * Loading a file:   read -> parse (events -> nodes) -> check top-level MAP
- *                   -> load each base named by `extends` -> merge bases, then
- *                   the file itself, over them. */
+ *                   -> load each base named by `extends` (or reuse it) ->
+ *                   merge bases, then the file itself, into a new tree. */
 #define _XOPEN_SOURCE 700 /* realpath, strdup */
 #include "orrery/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 #include <yaml.h>
 
 #include "orrery/error.h"
+#include "orrery/limits.h"
 
 #define ORR__MAX_DEPTH 64   /* nesting of one document or one --set value */
 #define ORR__MAX_EXTENDS 16 /* depth of extends chains */
@@ -309,6 +319,69 @@ static void diag_path(struct orr_diag *d, const struct orr_mark *mark,
     free(text);
 }
 
+/* ---- key index ------------------------------------------------------------ */
+
+/* (map, key) -> index of the key in the map, for every map the loader builds
+ * or merges into: duplicate-key checks and merges look keys up in O(1), so a
+ * mapping of n keys costs O(n), not O(n^2). Maps are told apart by address;
+ * the table is only looked up, never iterated, so addresses decide nothing
+ * but where an entry sits. */
+struct keyslot {
+    const void *map; /* NULL: free */
+    const char *key;
+    size_t idx;
+};
+
+struct keytab {
+    struct keyslot *a;
+    size_t cap, n; /* cap a power of two, n <= cap / 2 */
+};
+
+static size_t keytab_slot(const struct keytab *t, const void *map, const char *key)
+{
+    uint64_t h = XXH3_64bits_withSeed(key, strlen(key), (uint64_t)(uintptr_t)map);
+    size_t i = (size_t)h & (t->cap - 1);
+    while (t->a[i].map && (t->a[i].map != map || strcmp(t->a[i].key, key) != 0))
+        i = (i + 1) & (t->cap - 1);
+    return i;
+}
+
+static long keytab_get(const struct keytab *t, const void *map, const char *key)
+{
+    if (!t->cap)
+        return -1;
+    const struct keyslot *e = &t->a[keytab_slot(t, map, key)];
+    return e->map ? (long)e->idx : -1;
+}
+
+/* Add or update; false when memory is short. key must outlive the table. */
+static bool keytab_put(struct keytab *t, const void *map, const char *key, size_t idx)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        struct keytab bigger = {calloc(t->cap ? 2 * t->cap : 64, sizeof *t->a),
+                                t->cap ? 2 * t->cap : 64, 0};
+        if (!bigger.a)
+            return false;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->a[i].map)
+                bigger.a[keytab_slot(&bigger, t->a[i].map, t->a[i].key)] = t->a[i];
+        bigger.n = t->n;
+        free(t->a);
+        *t = bigger;
+    }
+    struct keyslot *e = &t->a[keytab_slot(t, map, key)];
+    if (!e->map)
+        t->n++;
+    *e = (struct keyslot){map, key, idx};
+    return true;
+}
+
+static void keytab_free(struct keytab *t)
+{
+    free(t->a);
+    memset(t, 0, sizeof *t);
+}
+
 /* ---- YAML events -> nodes -------------------------------------------------- */
 
 struct builder {
@@ -320,6 +393,9 @@ struct builder {
     size_t len;
     uint32_t set_col0;    /* --set: 0-based column of the value in the argument */
     int depth0;           /* nesting of the document's root (--set: path length) */
+    struct keytab *keys;  /* where the keys of the maps built are indexed */
+    uint64_t nNodes;      /* nodes built so far (keys included) */
+    uint64_t maxNodes;    /* the config_nodes budget */
     int rc;               /* first error seen, 0 if none */
     bool fatal;           /* stop: the event stream cannot continue */
 };
@@ -438,11 +514,29 @@ static bool node_append(struct orr_node_arena *a, struct orr_node *node, size_t 
 static struct orr_node *build_node(struct builder *b, const yaml_event_t *ev,
                                    const struct path_seg *path, int depth);
 
+/* One more node against the config_nodes budget; past it the build stops
+ * at this node's position. */
+static bool count_node(struct builder *b, const struct orr_mark *mark,
+                       const struct path_seg *path)
+{
+    if (++b->nNodes <= b->maxNodes)
+        return true;
+    diag_path(b->d, mark, path,
+              "the scenario has more than %llu values, keys and collections (the budget "
+              "of config nodes; raise it with --max-config-nodes)",
+              (unsigned long long)b->maxNodes);
+    build_fail(b, ORR_ERANGE);
+    b->fatal = true;
+    return false;
+}
+
 static struct orr_node *build_scalar(struct builder *b, const yaml_event_t *ev,
                                      const struct orr_mark *mark, const struct path_seg *path)
 {
     const char *value = (const char *)ev->data.scalar.value;
     size_t len = ev->data.scalar.length;
+    if (!count_node(b, mark, path))
+        return NULL;
     check_props(b, ev->data.scalar.anchor, ev->data.scalar.tag, mark, path);
     if (memchr(value, '\0', len)) {
         diag_path(b->d, mark, path, "NUL characters in a value are not supported");
@@ -511,8 +605,7 @@ static void report_duplicate(struct builder *b, const struct orr_node *map, long
     build_fail(b, ORR_EPARSE);
 }
 
-/* Duplicate detection is a linear scan per key, O(n^2) per mapping; fine for
- * hand-written scenarios (tens of keys). */
+/* Duplicate detection looks each key up in the key index: O(n) per mapping. */
 static struct orr_node *build_map(struct builder *b, struct orr_node *map,
                                   const struct path_seg *path, int depth)
 {
@@ -535,10 +628,11 @@ static struct orr_node *build_map(struct builder *b, struct orr_node *map,
         yaml_event_delete(&vev);
         if (!value)
             return NULL;
-        long first = key ? orr_node_index(map, key) : -1;
+        long first = key ? keytab_get(b->keys, map, key) : -1;
         if (first >= 0)
             report_duplicate(b, map, first, &keyMark, &seg);
-        else if (key && !node_append(b->arena, map, &cap, key, &keyMark, value)) {
+        else if (key && (!node_append(b->arena, map, &cap, key, &keyMark, value) ||
+                         !keytab_put(b->keys, map, key, map->n - 1))) {
             build_oom(b);
             return NULL;
         }
@@ -556,6 +650,8 @@ static struct orr_node *build_node(struct builder *b, const yaml_event_t *ev,
     case YAML_SCALAR_EVENT:
         return build_scalar(b, ev, &mark, path);
     case YAML_ALIAS_EVENT: {
+        if (!count_node(b, &mark, path))
+            return NULL;
         check_props(b, ev->data.alias.anchor, NULL, &mark, path);
         struct orr_node *n = node_new(b->arena, ORR_NODE_SCALAR, &mark);
         if (!n)
@@ -582,6 +678,8 @@ static struct orr_node *build_node(struct builder *b, const yaml_event_t *ev,
         b->fatal = true;
         return NULL;
     }
+    if (!count_node(b, &mark, path))
+        return NULL;
     struct orr_node *n = node_new(b->arena, kind, &mark);
     if (!n) {
         build_oom(b);
@@ -657,43 +755,78 @@ static int parse_text(struct builder *b, const struct path_seg *path, struct orr
 
 /* ---- merging ------------------------------------------------------------- */
 
-/* Lay src over dst: mappings merge key by key (recursively), anything else is
- * replaced by src. A replaced key keeps its position but takes src's marks, so
- * errors point at the file that supplied the final value. Mutates dst, which
- * must not be shared. Returns the merged node or NULL (out of memory). */
-static struct orr_node *merge(struct orr_node_arena *a, struct orr_node *dst, struct orr_node *src)
+/* A preset is loaded once and its tree shared by every file that names it,
+ * so merging never changes a loaded tree: it works on a private copy of the
+ * maps (the "spine"), and shares scalars and sequences, which a load never
+ * modifies. Every map reachable from a merge result is such a copy, so it
+ * may be changed in place. A shared node still sits at one key path of the
+ * result only (every merge happens at the same path in both trees), so the
+ * result is a tree and --set may change it. */
+/* A private copy of src's maps, every key indexed; NULL when memory is short. */
+static struct orr_node *spine_copy(struct orr_node_arena *a, struct keytab *keys,
+                                   struct orr_node *src)
 {
-    if (dst->kind != ORR_NODE_MAP || src->kind != ORR_NODE_MAP)
+    if (src->kind != ORR_NODE_MAP)
         return src;
-    size_t cap = dst->n + src->n;
-    if (!node_reserve(a, dst, cap))
+    struct orr_node *m = node_new(a, ORR_NODE_MAP, &src->mark);
+    if (!m || !node_reserve(a, m, src->n ? src->n : 1))
         return NULL;
     for (size_t i = 0; i < src->n; i++) {
-        long j = orr_node_index(dst, src->aKey[i]);
-        if (j < 0) { /* cannot fail: room was reserved above */
-            node_append(a, dst, &cap, src->aKey[i], &src->aKeyMark[i], src->aItem[i]);
-            continue;
-        }
-        struct orr_node *m = merge(a, dst->aItem[j], src->aItem[i]);
-        if (!m)
+        struct orr_node *item = spine_copy(a, keys, src->aItem[i]);
+        if (!item || !keytab_put(keys, m, src->aKey[i], i))
             return NULL;
-        dst->aItem[j] = m;
-        dst->aKeyMark[j] = src->aKeyMark[i];
+        m->aKey[i] = src->aKey[i];
+        m->aKeyMark[i] = src->aKeyMark[i];
+        m->aItem[m->n++] = item;
     }
-    dst->mark = src->mark;
-    return dst;
+    return m;
 }
 
-static void node_remove(struct orr_node *map, size_t i)
+/* Lay src (a MAP, not changed) over dst (a private MAP): mappings merge key by
+ * key, recursively; anything else replaces. A replaced key keeps its position
+ * but takes src's marks, so errors point at the file that supplied the final
+ * value. skip (may be NULL) is a top-level key of src to leave out. Returns 0
+ * or ORR_ENOMEM. */
+static int merge_into(struct orr_node_arena *a, struct keytab *keys, struct orr_node *dst,
+                      struct orr_node *src, const char *skip)
 {
-    size_t tail = map->n - i - 1;
-    memmove(&map->aItem[i], &map->aItem[i + 1], tail * sizeof *map->aItem);
-    memmove(&map->aKey[i], &map->aKey[i + 1], tail * sizeof *map->aKey);
-    memmove(&map->aKeyMark[i], &map->aKeyMark[i + 1], tail * sizeof *map->aKeyMark);
-    map->n--;
+    for (size_t i = 0; i < src->n; i++) {
+        if (skip && strcmp(src->aKey[i], skip) == 0)
+            continue;
+        struct orr_node *from = src->aItem[i];
+        long j = keytab_get(keys, dst, src->aKey[i]);
+        if (j >= 0 && dst->aItem[j]->kind == ORR_NODE_MAP && from->kind == ORR_NODE_MAP) {
+            if (merge_into(a, keys, dst->aItem[j], from, NULL))
+                return ORR_ENOMEM;
+            dst->aKeyMark[j] = src->aKeyMark[i];
+            continue;
+        }
+        struct orr_node *copy = spine_copy(a, keys, from);
+        if (!copy)
+            return ORR_ENOMEM;
+        if (j >= 0) {
+            dst->aItem[j] = copy;
+            dst->aKeyMark[j] = src->aKeyMark[i];
+            continue;
+        }
+        size_t cap = dst->nAlloc;
+        if (!node_append(a, dst, &cap, src->aKey[i], &src->aKeyMark[i], copy) ||
+            !keytab_put(keys, dst, src->aKey[i], dst->n - 1))
+            return ORR_ENOMEM;
+    }
+    dst->mark = src->mark;
+    return 0;
 }
 
 /* ---- loading files and extends ------------------------------------------- */
+
+/* A file loaded with its extends resolved, kept for every later file that
+ * names it (a diamond reads and parses each file once). */
+struct loaded {
+    char *real;            /* realpath, malloc'ed */
+    struct orr_node *root; /* resolved tree: never changed once loaded */
+    uint64_t nExpanded;    /* config nodes it stands for, its presets expanded */
+};
 
 struct loader {
     struct orr_node_arena *arena;
@@ -703,41 +836,97 @@ struct loader {
     char *aReal[ORR__MAX_EXTENDS + 2];
     const char *aName[ORR__MAX_EXTENDS + 2];
     int nStack;
+    struct keytab keys;   /* every map's keys; also realpath -> index in aLoaded */
+    struct loaded *aLoaded;
+    size_t nLoaded, nLoadedAlloc;
+    size_t nRead;         /* files read */
 };
 
-/* Read a whole file into a malloc'ed buffer. Returns 0 or an errno value. */
-static int read_file(const char *path, char **text, size_t *len)
+/* The key index's name for the table of loaded files. */
+static const char LOADED_TABLE[] = "loaded files";
+
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode)    ? "a directory"
+           : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file";
+}
+
+/* Read a whole scenario file into a malloc'ed buffer, refusing (before
+ * reading a byte) anything but a regular file and any file over the
+ * scenario_bytes budget. Reports the problem at mark (the extends entry that
+ * named the file; NULL for the top-level file) and returns an ORR_E* code. */
+static int read_file(struct orr_diag *d, const struct orr_mark *mark, const char *keypath,
+                     const char *path, char **text, size_t *len)
 {
     *text = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno;
-    size_t cap = 0;
-    char *buf = NULL;
-    int err = 0;
-    for (;;) {
+    uint64_t max = orr_limits()->scenario_bytes;
+    /* non-blocking, so a FIFO with no writer cannot hang the open */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    int err = fd < 0 ? errno : fstat(fd, &st) ? errno : 0;
+    if (!err && !S_ISREG(st.st_mode)) {
+        orr_diag_error(d, mark, keypath, "cannot read '%s': it is %s, not a regular file", path,
+                       file_kind(st.st_mode));
+        close(fd);
+        return ORR_EIO;
+    }
+    if (!err && (uint64_t)st.st_size > max) {
+        orr_diag_error(d, mark, keypath,
+                       "'%s' is %llu bytes, more than the %llu a scenario file may have (raise "
+                       "the budget with --max-scenario-size)",
+                       path, (unsigned long long)st.st_size, (unsigned long long)max);
+        close(fd);
+        return ORR_ERANGE;
+    }
+    /* read to the end, which may lie past st_size if the file grows; one byte
+     * over the budget is enough to refuse it */
+    size_t cap = err ? 0 : (size_t)st.st_size + 1;
+    char *buf = err ? NULL : malloc(cap + 1);
+    if (!err && !buf)
+        err = ENOMEM;
+    while (!err) {
         if (*len == cap) {
-            cap = cap ? cap * 2 : 4096;
-            char *p = realloc(buf, cap);
+            if ((uint64_t)cap > max)
+                break;
+            size_t grow = cap * 2 > max + 1 ? (size_t)max + 1 : cap * 2;
+            char *p = realloc(buf, grow + 1);
             if (!p) {
                 err = ENOMEM;
                 break;
             }
             buf = p;
+            cap = grow;
         }
-        size_t got = fread(buf + *len, 1, cap - *len, f);
-        *len += got;
-        if (got == 0) {
-            err = ferror(f) ? (errno ? errno : EIO) : 0;
+        ssize_t got = read(fd, buf + *len, cap - *len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            err = got < 0 ? errno : 0;
             break;
         }
+        *len += (size_t)got;
     }
-    fclose(f);
+    if (fd >= 0)
+        close(fd);
+    if (!err && (uint64_t)*len > max) {
+        orr_diag_error(d, mark, keypath,
+                       "'%s' has more than the %llu bytes a scenario file may have (raise the "
+                       "budget with --max-scenario-size)",
+                       path, (unsigned long long)max);
+        free(buf);
+        *len = 0;
+        return ORR_ERANGE;
+    }
     if (err) {
         free(buf);
         *len = 0;
-        return err;
+        orr_diag_error(d, mark, keypath, "cannot open '%s': %s", path, strerror(err));
+        return err == ENOENT ? ORR_ENOENT : err == ENOMEM ? ORR_ENOMEM : ORR_EIO;
     }
     *text = buf;
     return 0;
@@ -769,15 +958,8 @@ static char *path_dir(const char *path)
     return dir;
 }
 
-static int open_error(struct orr_diag *d, const struct orr_mark *mark, const char *keypath,
-                      const char *path, int err)
-{
-    orr_diag_error(d, mark, keypath, "cannot open '%s': %s", path, strerror(err));
-    return err == ENOENT ? ORR_ENOENT : err == ENOMEM ? ORR_ENOMEM : ORR_EIO;
-}
-
 static int load_tree(struct loader *L, const char *file, const char *text, size_t len,
-                     const char *dir, struct orr_node **root);
+                     const char *dir, struct orr_node **root, uint64_t *nExpanded);
 
 /* Where does real appear in the chain being loaded? -1 if nowhere. */
 static int stack_find(const struct loader *L, const char *real)
@@ -807,9 +989,27 @@ static void report_cycle(struct loader *L, int from, const char *path,
     free(chain);
 }
 
-/* Read, parse and resolve one preset named by an extends entry. */
+/* Remember a resolved file; real passes to the table. */
+static int remember(struct loader *L, char *real, struct orr_node *root, uint64_t nExpanded)
+{
+    if (L->nLoaded == L->nLoadedAlloc) {
+        size_t cap = L->nLoadedAlloc ? 2 * L->nLoadedAlloc : 16;
+        struct loaded *p = realloc(L->aLoaded, cap * sizeof *p);
+        if (!p)
+            return ORR_ENOMEM;
+        L->aLoaded = p;
+        L->nLoadedAlloc = cap;
+    }
+    if (!keytab_put(&L->keys, LOADED_TABLE, real, L->nLoaded))
+        return ORR_ENOMEM;
+    L->aLoaded[L->nLoaded++] = (struct loaded){real, root, nExpanded};
+    return 0;
+}
+
+/* Read, parse and resolve one preset named by an extends entry, or take it
+ * from the files already loaded. */
 static int load_base(struct loader *L, const struct orr_node *name, const char *dir,
-                     const char *keypath, struct orr_node **root)
+                     const char *keypath, struct orr_node **root, uint64_t *nExpanded)
 {
     *root = NULL;
     if (L->nStack > ORR__MAX_EXTENDS) {
@@ -818,17 +1018,25 @@ static int load_base(struct loader *L, const struct orr_node *name, const char *
         return ORR_ESCHEMA;
     }
     char *path = path_join(dir, name->scalar);
-    char *text = NULL, *real = NULL, *subdir = NULL;
+    if (!path) {
+        orr_diag_error(L->d, NULL, NULL, "out of memory");
+        return ORR_ENOMEM;
+    }
+    char *real = realpath(path, NULL), *text = NULL, *subdir = NULL;
+    int rc = 0, at = stack_find(L, real);
+    long seen = real ? keytab_get(&L->keys, LOADED_TABLE, real) : -1;
     size_t len = 0;
-    int err = path ? read_file(path, &text, &len) : ENOMEM;
-    int rc = err ? open_error(L->d, &name->mark, keypath, path ? path : name->scalar, err) : 0;
-    if (!rc) {
-        real = realpath(path, NULL);
-        int at = stack_find(L, real);
-        if (at >= 0) {
-            report_cycle(L, at, path, &name->mark, keypath);
-            rc = ORR_ESCHEMA;
-        }
+    if (at >= 0) {
+        report_cycle(L, at, path, &name->mark, keypath);
+        rc = ORR_ESCHEMA;
+    } else if (seen >= 0) {
+        *root = L->aLoaded[seen].root;
+        *nExpanded = L->aLoaded[seen].nExpanded;
+        free(real);
+        free(path);
+        return 0;
+    } else {
+        rc = read_file(L->d, &name->mark, keypath, path, &text, &len);
     }
     const char *file = rc ? NULL : arena_strndup(L->arena, path, strlen(path));
     subdir = rc ? NULL : path_dir(path);
@@ -839,8 +1047,15 @@ static int load_base(struct loader *L, const struct orr_node *name, const char *
     if (!rc) {
         L->aReal[L->nStack] = real;
         L->aName[L->nStack++] = file;
-        rc = load_tree(L, file, text, len, subdir, root);
+        rc = load_tree(L, file, text, len, subdir, root, nExpanded);
         L->nStack--;
+    }
+    if (!rc && real) {
+        rc = remember(L, real, *root, *nExpanded);
+        if (rc)
+            orr_diag_error(L->d, NULL, NULL, "out of memory");
+        else
+            real = NULL;
     }
     free(path);
     free(text);
@@ -888,45 +1103,64 @@ static int extends_check(struct loader *L, const struct orr_node *ext)
     return rc;
 }
 
-/* Remove `extends` from root and lay root over its bases (in order). */
-static int apply_extends(struct loader *L, struct orr_node **root, const char *dir)
+/* Lay root (without its `extends` key) over its bases, in order, into a new
+ * tree. *nExpanded grows by each base's expanded size: the work of merging
+ * it, which the config_nodes budget bounds however often a preset is named
+ * (a fan-out of presets each naming the next many times is refused here). */
+static int apply_extends(struct loader *L, struct orr_node **root, const char *dir,
+                         uint64_t *nExpanded)
 {
-    long at = orr_node_index(*root, "extends");
-    if (at < 0)
+    const struct orr_node *ext = orr_node_get(*root, "extends");
+    if (!ext)
         return 0;
-    const struct orr_node *ext = (*root)->aItem[at];
-    node_remove(*root, (size_t)at);
     if (!dir) {
         orr_diag_error(L->d, &ext->mark, "extends",
                        "extends is not supported here (no directory to resolve it in)");
         return ORR_ESCHEMA;
     }
     int rc = extends_check(L, ext);
-    struct orr_node *merged = NULL;
+    uint64_t max = orr_limits()->config_nodes;
+    struct orr_node *merged = rc ? NULL : node_new(L->arena, ORR_NODE_MAP, &(*root)->mark);
+    if (!rc && !merged)
+        rc = ORR_ENOMEM;
     for (size_t i = 0; i < extends_count(ext) && !rc; i++) {
         char kp[40];
         const struct orr_node *item = extends_item(ext, i, kp, sizeof kp);
         struct orr_node *base;
-        rc = load_base(L, item, dir, kp, &base);
+        uint64_t nBase = 0;
+        rc = load_base(L, item, dir, kp, &base, &nBase);
         if (rc)
             return rc;
-        merged = merged ? merge(L->arena, merged, base) : base;
-        if (!merged)
-            rc = ORR_ENOMEM;
+        if (nBase > max - *nExpanded) {
+            orr_diag_error(L->d, &item->mark, kp,
+                           "the presets expand to more than %llu config nodes (each counted "
+                           "every time a file names it, along every path; raise the budget "
+                           "with --max-config-nodes)",
+                           (unsigned long long)max);
+            return ORR_ERANGE;
+        }
+        *nExpanded += nBase;
+        rc = merge_into(L->arena, &L->keys, merged, base, NULL);
     }
-    if (!rc && merged && !(*root = merge(L->arena, merged, *root)))
-        rc = ORR_ENOMEM;
+    if (!rc)
+        rc = merge_into(L->arena, &L->keys, merged, *root, "extends");
     if (rc == ORR_ENOMEM)
         orr_diag_error(L->d, NULL, NULL, "out of memory");
+    if (!rc)
+        *root = merged;
     return rc;
 }
 
-/* Parse one file's text, check its shape and resolve its extends. */
+/* Parse one file's text, check its shape and resolve its extends;
+ * *nExpanded is the config nodes it stands for, presets expanded. */
 static int load_tree(struct loader *L, const char *file, const char *text, size_t len,
-                     const char *dir, struct orr_node **root)
+                     const char *dir, struct orr_node **root, uint64_t *nExpanded)
 {
-    struct builder b = {.arena = L->arena, .d = L->d, .file = file, .text = text, .len = len};
+    struct builder b = {.arena = L->arena, .d = L->d, .file = file, .text = text, .len = len,
+                        .keys = &L->keys, .maxNodes = orr_limits()->config_nodes};
     int rc = parse_text(&b, NULL, root);
+    *nExpanded = b.nNodes;
+    L->nRead++;
     if (rc)
         return rc;
     if (!*root || (*root)->kind != ORR_NODE_MAP) {
@@ -937,7 +1171,7 @@ static int load_tree(struct loader *L, const char *file, const char *text, size_
         *root = NULL;
         return ORR_ESCHEMA;
     }
-    return apply_extends(L, root, dir);
+    return apply_extends(L, root, dir, nExpanded);
 }
 
 static int loader_begin(struct loader *L, struct orr_config *cfg, struct orr_diag *d)
@@ -957,6 +1191,10 @@ static int loader_begin(struct loader *L, struct orr_config *cfg, struct orr_dia
 static int loader_end(struct loader *L, struct orr_config *cfg, int rc, const char *file,
                       struct orr_node *root)
 {
+    for (size_t i = 0; i < L->nLoaded; i++)
+        free(L->aLoaded[i].real);
+    free(L->aLoaded);
+    keytab_free(&L->keys);
     if (rc) {
         orr_node_arena_free(L->arena);
         return rc;
@@ -964,6 +1202,7 @@ static int loader_end(struct loader *L, struct orr_config *cfg, int rc, const ch
     cfg->root = root;
     cfg->path = (char *)file;
     cfg->arena = L->arena;
+    cfg->nFiles = L->nRead;
     return 0;
 }
 
@@ -977,17 +1216,24 @@ int orr_config_load(struct orr_config *cfg, const char *path, struct orr_diag *d
         return rc;
     char *text = NULL, *dir = path_dir(path);
     size_t len = 0;
-    int err = dir ? read_file(path, &text, &len) : ENOMEM;
-    rc = err ? open_error(d, NULL, NULL, path, err) : 0;
+    if (!dir) {
+        orr_diag_error(d, NULL, NULL, "out of memory");
+        rc = ORR_ENOMEM;
+    }
+    if (!rc)
+        rc = read_file(d, NULL, NULL, path, &text, &len);
     char *file = rc ? NULL : arena_strndup(L.arena, path, strlen(path));
-    if (!rc && !file)
-        rc = open_error(d, NULL, NULL, path, ENOMEM);
+    if (!rc && !file) {
+        orr_diag_error(d, NULL, NULL, "out of memory");
+        rc = ORR_ENOMEM;
+    }
     struct orr_node *root = NULL;
     if (!rc) {
+        uint64_t nExpanded = 0;
         L.aReal[0] = realpath(path, NULL);
         L.aName[0] = file;
         L.nStack = 1;
-        rc = load_tree(&L, file, text, len, dir, &root);
+        rc = load_tree(&L, file, text, len, dir, &root, &nExpanded);
         free(L.aReal[0]);
     }
     free(text);
@@ -1011,9 +1257,10 @@ int orr_config_load_string(struct orr_config *cfg, const char *name, const char 
         orr_diag_error(d, NULL, NULL, "out of memory");
         rc = ORR_ENOMEM;
     } else {
+        uint64_t nExpanded = 0;
         L.aName[0] = file;
         L.nStack = 1;
-        rc = load_tree(&L, file, text ? text : "", len, base_dir, &root);
+        rc = load_tree(&L, file, text ? text : "", len, base_dir, &root, &nExpanded);
     }
     return loader_end(&L, cfg, rc, file, root);
 }
@@ -1236,9 +1483,12 @@ static int set_parse_value(struct orr_node_arena *a, const char *arg, const char
     uint32_t col0 = (uint32_t)(eq - arg) + 1;
     /* the value sits sp->n levels below the root: the whole tree must stay
      * within the nesting limit, or its dump would not load again */
+    struct keytab keys = {0};
     struct builder b = {.arena = a, .d = d, .file = SET_FILE, .text = eq + 1,
-                        .len = strlen(eq + 1), .set_col0 = col0, .depth0 = (int)sp->n};
+                        .len = strlen(eq + 1), .set_col0 = col0, .depth0 = (int)sp->n,
+                        .keys = &keys, .maxNodes = orr_limits()->config_nodes};
     int rc = parse_text(&b, &seg, value);
+    keytab_free(&keys);
     if (rc)
         return rc;
     if (!*value) {

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "orrery/limits.h"
+
 /* ---------------------------------------------------------------- helpers */
 
 static char *xstrdup(const char *s)
@@ -268,6 +270,12 @@ static int add_component(struct orr_sim *s, const struct orr_component_type *typ
     } else if (s->nComp >= ORR_MAX_COMPONENTS) {
         orr_diag_error(d, mark, keypath, "too many components (at most %u)", ORR_MAX_COMPONENTS);
         rc = ORR_ERANGE;
+    } else if (s->nComp >= orr_limits()->components) {
+        orr_diag_error(d, mark, keypath,
+                       "more than %llu components (the budget of components; raise it with "
+                       "--max-components)",
+                       (unsigned long long)orr_limits()->components);
+        rc = ORR_ERANGE;
     }
     struct orr_component_priv *cp = rc ? NULL : calloc(1, sizeof *cp);
     if (!cp) {
@@ -458,6 +466,12 @@ int orr_sim_link(struct orr_sim *s, const char *a, const char *b, orr_time_t lat
     if (latency == 0) {
         orr_diag_error(d, mark, NULL, "link latency must be greater than zero");
         return ORR_ESCHEMA;
+    }
+    if (s->nLink >= orr_limits()->links) {
+        orr_diag_error(d, mark, NULL,
+                       "more than %llu links (the budget of links; raise it with --max-links)",
+                       (unsigned long long)orr_limits()->links);
+        return ORR_ERANGE;
     }
     struct orr_link *l = calloc(1, sizeof *l);
     if (!l)

@@ -124,6 +124,12 @@ struct route {
     uint32_t first, n; /* into aRoutePort */
 };
 
+/* Destinations lo..hi share one ECMP set. */
+struct route_run {
+    uint32_t lo, hi;
+    struct route r;
+};
+
 struct fsw {
     unsigned nPort;
     struct fport *aPort;
@@ -131,7 +137,12 @@ struct fsw {
     uint64_t buffer, ecn_threshold, xoff, xon;
     bool pfc;
     uint32_t salt;
-    struct route *aRoute; /* indexed by dst node; n == 0: no route */
+    /* The table, as the runs of the routes text when they are in rising,
+     * disjoint order (what the cluster builder writes: a switch costs its
+     * runs, not one slot per node of the cluster), else dense. */
+    struct route_run *aRun; /* sorted by lo, disjoint */
+    size_t nRun;
+    struct route *aRoute; /* dense: indexed by dst node; n == 0: no route */
     uint32_t nRoute;
     uint16_t *aRoutePort;
     size_t nRoutePort;
@@ -222,6 +233,22 @@ static int parse_routes(struct fsw *s, const char *text, char *err, size_t nErr)
         else if (*p)
             goto bad;
     }
+    bool runs = true;
+    for (size_t i = 1; i < iEnt; i++)
+        runs &= aEnt[i].lo > aEnt[i - 1].hi;
+    if (runs) {
+        s->aRun = calloc(iEnt, sizeof *s->aRun);
+        if (!s->aRun)
+            abort();
+        for (size_t i = 0; i < iEnt; i++)
+            s->aRun[i] = (struct route_run){aEnt[i].lo, aEnt[i].hi,
+                                            {(uint32_t)aEnt[i].first, (uint32_t)aEnt[i].n}};
+        s->nRun = iEnt;
+        free(aEnt);
+        return 0;
+    }
+    /* overlapping or unordered entries (a later one wins): dense, at most
+     * NET_MAX_NODES slots */
     s->nRoute = maxDst + 1;
     s->aRoute = calloc(s->nRoute, sizeof *s->aRoute);
     if (!s->aRoute)
@@ -394,15 +421,33 @@ static void kick(struct orr_component *c, struct fsw *s, unsigned i)
     orr_gauge_set(o->st.depth, (int64_t)o->bytes);
 }
 
+/* The ECMP set of dst, or NULL: a binary search of the runs, or the dense
+ * table. */
+static const struct route *route_of(const struct fsw *s, uint32_t dst)
+{
+    if (s->aRun) {
+        size_t lo = 0, hi = s->nRun; /* the first run with hi >= dst */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->aRun[mid].hi < dst)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo < s->nRun && s->aRun[lo].lo <= dst ? &s->aRun[lo].r : NULL;
+    }
+    return dst < s->nRoute && s->aRoute[dst].n ? &s->aRoute[dst] : NULL;
+}
+
 /* The output for e: the ECMP pick, or a pick among the set's up ports. */
 static int choose(const struct fsw *s, const struct entry *e, int *why)
 {
     uint32_t dst = net_dst(e->m.data[1]);
-    if (dst >= s->nRoute || s->aRoute[dst].n == 0) {
+    const struct route *r = route_of(s, dst);
+    if (!r || r->n == 0) {
         *why = DROP_NOROUTE;
         return -1;
     }
-    const struct route *r = &s->aRoute[dst];
     const uint16_t *set = &s->aRoutePort[r->first];
     unsigned pick = r->n == 1 ? 0 : net_ecmp_pick(e->m.data[1], s->salt, r->n);
     if (!s->aPort[set[pick]].down && s->aPort[set[pick]].port->link)
@@ -560,6 +605,7 @@ static void fsw_destroy(struct orr_component *c)
             free(s->aPort[i].q[prio].a);
     free(s->aPort);
     free(s->aRoute);
+    free(s->aRun);
     free(s->aRoutePort);
 }
 

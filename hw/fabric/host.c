@@ -66,6 +66,52 @@ static const struct orr_port_doc host_ports[] = {
     {NULL},
 };
 
+/* Sequence numbers per peer node, for the peers a host has sent to or
+ * heard from: a hash table, not an array over every node, so N hosts cost
+ * O(N x peers), not O(N^2). Only looked up, never iterated. */
+struct seq_entry {
+    uint32_t node; /* UINT32_MAX: free */
+    uint32_t seq;
+};
+
+struct seq_table {
+    struct seq_entry *a;
+    size_t n, cap; /* cap a power of two, n <= cap / 2 */
+};
+
+static size_t seq_slot(const struct seq_entry *a, size_t cap, uint32_t node)
+{
+    size_t i = (size_t)(node * UINT32_C(2654435761)) & (cap - 1);
+    while (a[i].node != UINT32_MAX && a[i].node != node)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* The sequence of node (0 when new). */
+static uint32_t *seq_of(struct seq_table *t, uint32_t node)
+{
+    if (2 * (t->n + 1) > t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 8;
+        struct seq_entry *a = malloc(cap * sizeof *a);
+        if (!a)
+            abort();
+        for (size_t i = 0; i < cap; i++)
+            a[i].node = UINT32_MAX;
+        for (size_t i = 0; i < t->cap; i++)
+            if (t->a[i].node != UINT32_MAX)
+                a[seq_slot(a, cap, t->a[i].node)] = t->a[i];
+        free(t->a);
+        t->a = a;
+        t->cap = cap;
+    }
+    struct seq_entry *e = &t->a[seq_slot(t->a, t->cap, node)];
+    if (e->node == UINT32_MAX) {
+        *e = (struct seq_entry){node, 0};
+        t->n++;
+    }
+    return &e->seq;
+}
+
 struct host {
     struct orr_port *net;
     uint32_t node, nodes, target, size, flows;
@@ -76,7 +122,7 @@ struct host {
     bool has_pending;
     struct orr_msg pending;
     uint32_t perm_dst;
-    uint32_t *aSeqTx, *aSeqRx; /* per node */
+    struct seq_table tx, rx;   /* per peer node: next sequence to send, expected */
     orr_time_t first_rx, last_rx;
     struct orr_counter *tx_packets, *tx_bytes, *rx_packets, *rx_bytes, *rx_ecn, *gaps, *reordered,
         *misdelivered, *pauses;
@@ -167,10 +213,6 @@ static int host_start(struct orr_component *c, struct orr_diag *d)
         orr_diag_error(d, &c->mark, c->keypath, "port 'net' of %s is not linked to a switch", c->path);
         return ORR_ESCHEMA;
     }
-    h->aSeqTx = calloc(h->nodes, sizeof *h->aSeqTx);
-    h->aSeqRx = calloc(h->nodes, sizeof *h->aSeqRx);
-    if (!h->aSeqTx || !h->aSeqRx)
-        abort();
     if (!sends(h)) {
         orr_workload_done(c);
         return 0;
@@ -205,7 +247,7 @@ static void host_kick(struct orr_component *c, struct host *h)
     while (h->sent < h->released && !(h->paused >> h->prio & 1)) {
         if (!h->has_pending) {
             uint32_t dst = next_dst(c, h);
-            uint32_t seq = h->aSeqTx[dst]++;
+            uint32_t seq = (*seq_of(&h->tx, dst))++;
             struct net_hdr hdr = {.src = h->node, .dst = dst, .prio = (uint8_t)h->prio,
                                   .flow = net_flow_id(h->node, dst, seq % h->flows)};
             h->pending = net_packet(&hdr, h->size, (uint64_t)seq << 32);
@@ -251,9 +293,10 @@ static void receive(struct orr_component *c, struct host *h, const struct orr_ev
     uint32_t src = net_src(w);
     if (src >= h->nodes)
         return;
-    if (seq >= h->aSeqRx[src]) {
-        h->gaps->v += seq - h->aSeqRx[src];
-        h->aSeqRx[src] = seq + 1;
+    uint32_t *expect = seq_of(&h->rx, src);
+    if (seq >= *expect) {
+        h->gaps->v += seq - *expect;
+        *expect = seq + 1;
     } else { /* late, after a packet of the pair that took another path */
         h->reordered->v++;
         h->gaps->v -= h->gaps->v > 0;
@@ -297,8 +340,8 @@ static void host_finish(struct orr_component *c)
 static void host_destroy(struct orr_component *c)
 {
     struct host *h = c->state;
-    free(h->aSeqTx);
-    free(h->aSeqRx);
+    free(h->tx.a);
+    free(h->rx.a);
 }
 
 static const struct orr_metric_doc host_metrics[] = {

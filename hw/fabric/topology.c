@@ -182,18 +182,24 @@ void fabric_graph_free(struct fabric_graph *g)
     memset(g, 0, sizeof *g);
 }
 
-/* One BFS per destination switch over switch-to-switch links: O(S·(S+E)). */
+/* One BFS per destination switch that has a host, over switch-to-switch
+ * links: O(T·(S+E)) for T such switches (a fat-tree's edge switches only). */
 uint32_t *fabric_distances(const struct fabric_graph *g)
 {
     size_t nSw = g->nSw;
     uint32_t *dist = malloc(nSw * nSw * sizeof *dist);
     uint32_t *queue = malloc(nSw * sizeof *queue);
-    if (!dist || !queue)
+    bool *aHasHost = calloc(nSw ? nSw : 1, sizeof *aHasHost);
+    if (!dist || !queue || !aHasHost)
         abort();
+    for (size_t h = 0; h < g->nHost; h++)
+        aHasHost[g->aHostSw[h]] = true;
     for (size_t t = 0; t < nSw; t++) {
         uint32_t *d = &dist[t * nSw];
         for (size_t s = 0; s < nSw; s++)
             d[s] = UINT32_MAX;
+        if (!aHasHost[t])
+            continue;
         size_t head = 0, tail = 0;
         d[t] = 0;
         queue[tail++] = (uint32_t)t;
@@ -209,6 +215,7 @@ uint32_t *fabric_distances(const struct fabric_graph *g)
         }
     }
     free(queue);
+    free(aHasHost);
     return dist;
 }
 
@@ -256,12 +263,20 @@ char *fabric_routes(const struct fabric_graph *g, unsigned s, const uint32_t *di
 {
     struct buf b = {0};
     unsigned *set = zalloc(g->aPorts[s], sizeof *set), *prev = zalloc(g->aPorts[s], sizeof *prev);
-    unsigned nPrev = 0, lo = 0, entries = 0;
+    unsigned nPrev = 0, lo = 0, entries = 0, n = 0, tSet = UINT32_MAX;
     char tmp[48];
     buf_add(&b, "");
-    /* runs of consecutive hosts with the same set become one range */
+    /* runs of consecutive hosts with the same set become one range; the set
+     * toward a host on another switch depends on that switch alone, so it
+     * is computed once per run of hosts on one switch: O(H + switches x
+     * ports) per switch, not O(H x ports) */
     for (unsigned h = 0; h <= g->nHost; h++) {
-        unsigned n = h < g->nHost ? ecmp_set(g, s, h, dist, set) : 0;
+        if (h == g->nHost) {
+            n = 0;
+        } else if (g->aHostSw[h] == s || g->aHostSw[h] != tSet) {
+            n = ecmp_set(g, s, h, dist, set);
+            tSet = g->aHostSw[h] == s ? UINT32_MAX : g->aHostSw[h];
+        }
         if (h < g->nHost && n == nPrev && memcmp(set, prev, n * sizeof *set) == 0)
             continue;
         if (nPrev) {

@@ -21,8 +21,11 @@ struct sink {
     struct orr_counter *rx, *rx_bytes, *reordered, *misdelivered;
     struct orr_histogram *latency;
     struct orr_value *throughput;
-    orr_time_t *aLast; /* per source component id: latest creation time seen */
-    size_t nSrc;
+    /* per source that has sent here: the latest creation time seen. A hash
+     * table of the sources seen, not an array over every component, so N
+     * sinks cost O(N) memory, not O(N^2). Only looked up, never iterated. */
+    struct src_last *aSrc; /* cap entries, src UINT32_MAX = free */
+    size_t nSrc, capSrc;   /* used, room (a power of two, nSrc <= capSrc / 2) */
 };
 
 static int sink_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -40,15 +43,42 @@ static int sink_create(struct orr_component *c, const struct orr_params *p, stru
     return 0;
 }
 
-static int sink_start(struct orr_component *c, struct orr_diag *d)
+struct src_last {
+    uint32_t src;
+    orr_time_t last;
+};
+
+static size_t src_slot(const struct src_last *a, size_t cap, uint32_t src)
 {
-    struct sink *k = c->state;
-    (void)d;
-    k->nSrc = orr_sim_component_count(c->sim);
-    k->aLast = calloc(k->nSrc, sizeof *k->aLast);
-    if (!k->aLast)
-        abort();
-    return 0;
+    size_t i = (size_t)(src * UINT32_C(2654435761)) & (cap - 1);
+    while (a[i].src != UINT32_MAX && a[i].src != src)
+        i = (i + 1) & (cap - 1);
+    return i;
+}
+
+/* The entry of src, added (last 0) when new. */
+static struct src_last *src_entry(struct sink *k, uint32_t src)
+{
+    if (2 * (k->nSrc + 1) > k->capSrc) {
+        size_t cap = k->capSrc ? 2 * k->capSrc : 8;
+        struct src_last *a = malloc(cap * sizeof *a);
+        if (!a)
+            abort();
+        for (size_t i = 0; i < cap; i++)
+            a[i].src = UINT32_MAX;
+        for (size_t i = 0; i < k->capSrc; i++)
+            if (k->aSrc[i].src != UINT32_MAX)
+                a[src_slot(a, cap, k->aSrc[i].src)] = k->aSrc[i];
+        free(k->aSrc);
+        k->aSrc = a;
+        k->capSrc = cap;
+    }
+    struct src_last *e = &k->aSrc[src_slot(k->aSrc, k->capSrc, src)];
+    if (e->src == UINT32_MAX) {
+        *e = (struct src_last){src, 0};
+        k->nSrc++;
+    }
+    return e;
 }
 
 static void sink_handle(struct orr_component *c, const struct orr_event *ev)
@@ -62,11 +92,12 @@ static void sink_handle(struct orr_component *c, const struct orr_event *ev)
     if (pkt_dst(ev->data) != c->id)
         k->misdelivered->v++;
     uint32_t src = pkt_src(ev->data);
-    if (src < k->nSrc) {
-        if (ev->data[0] < k->aLast[src])
+    if (src < orr_sim_component_count(c->sim)) {
+        struct src_last *e = src_entry(k, src);
+        if (ev->data[0] < e->last)
             k->reordered->v++;
         else
-            k->aLast[src] = ev->data[0];
+            e->last = ev->data[0];
     }
 }
 
@@ -80,7 +111,7 @@ static void sink_finish(struct orr_component *c)
 static void sink_destroy(struct orr_component *c)
 {
     struct sink *k = c->state;
-    free(k->aLast);
+    free(k->aSrc);
 }
 
 static const struct orr_metric_doc sink_metrics[] = {
@@ -103,7 +134,6 @@ const struct orr_component_type orr_sink_type = {
     .metrics = sink_metrics,
     .state_size = sizeof(struct sink),
     .create = sink_create,
-    .start = sink_start,
     .handle = sink_handle,
     .finish = sink_finish,
     .destroy = sink_destroy,

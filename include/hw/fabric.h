@@ -45,7 +45,9 @@ void fabric_graph_free(struct fabric_graph *g);
  * *nEntries (may be NULL) counts entries. dist is fabric_distances(g). */
 char *fabric_routes(const struct fabric_graph *g, unsigned s, const uint32_t *dist,
                     unsigned *nEntries);
-/* dist[t * nSw + s] = hops from switch s to switch t (UINT32_MAX if none). */
+/* dist[t * nSw + s] = hops from switch s to switch t (UINT32_MAX if none),
+ * for every switch t a host hangs off (routes only lead there); the rows of
+ * the other switches are all UINT32_MAX. */
 uint32_t *fabric_distances(const struct fabric_graph *g);
 
 #endif

@@ -45,13 +45,17 @@ struct orr_config {
     struct orr_node *root; /* always a MAP after a successful load */
     char *path;            /* the top-level file as given */
     struct orr_node_arena *arena; /* owns every node and file name of the tree */
+    size_t nFiles;         /* files read to load it: each once, however often named */
 };
 
 /* Load path (and its presets). On error returns ORR_EPARSE (YAML syntax or a
  * refused feature: duplicate keys, anchors/aliases, tags, several documents),
- * ORR_ENOENT / ORR_EIO (a file cannot be read), ORR_ESCHEMA (top level not a
- * mapping, bad or cyclic extends, more than 16 levels of extends) or
- * ORR_ENOMEM, records messages in d and leaves cfg empty (safe to free). */
+ * ORR_ENOENT / ORR_EIO (a file cannot be read, or is not a regular file),
+ * ORR_ESCHEMA (top level not a mapping, bad or cyclic extends, more than 16
+ * levels of extends), ORR_ERANGE (over a budget of orrery/limits.h: a file
+ * over scenario_bytes, an expanded config over config_nodes) or ORR_ENOMEM,
+ * records messages in d and leaves cfg empty (safe to free). Each file is
+ * read once however often it is named. */
 int orr_config_load(struct orr_config *cfg, const char *path, struct orr_diag *d);
 
 /* Parse YAML text held in memory; name is used in marks. Same contract. The

@@ -1,6 +1,8 @@
-/* libFuzzer target for the trace reader: any bytes, opened as a trace file,
- * read to the end and sought around, must give records or an error, never a
- * crash, a hang or a huge allocation. Seeds: tests/fuzz/corpus/trace/
+/* libFuzzer target for the trace reader and the exporters: any bytes,
+ * opened as a trace file, read to the end and sought around, then exported
+ * in every format (whose tables come from the header and the configuration
+ * it pins), must give records or an error, never a crash, a hang or a huge
+ * allocation. Seeds: tests/fuzz/corpus/trace/
  * (written by `test_trace --write-corpus DIR`). Built with
  * FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, so XXH3 checksums are not
  * enforced and mutated headers and footers reach the decoders. */
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "analysis/export.h"
 #include "orrery/trace.h"
 
 static void read_all(struct orr_trace_reader *r, uint64_t limit)
@@ -42,6 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct orr_trace_reader *r;
     if (orr_trace_open(&r, path, &d) == 0) {
         exercise(r);
+        /* exports read every record: only short traces, to stay fast */
+        FILE *null = orr_trace_footer(r)->nRec <= 100000 ? fopen("/dev/null", "w") : NULL;
+        const enum orr_export_format formats[] = {ORR_EXPORT_CHROME, ORR_EXPORT_FTRACE,
+                                                  ORR_EXPORT_VCD};
+        for (size_t i = 0; null && i < sizeof formats / sizeof formats[0]; i++)
+            (void)orr_export_stream(r, formats[i], null, &d);
+        if (null)
+            fclose(null);
         orr_trace_close(r);
     }
     orr_diag_free(&d);

@@ -21,6 +21,7 @@
 #include "orrery/config.h"
 #include "orrery/diag.h"
 #include "orrery/error.h"
+#include "orrery/limits.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -316,7 +317,7 @@ static void test_missing_file(void **state)
 
     orr_diag_init(&d);
     assert_int_equal(orr_config_load(&c, s->dir, &d), ORR_EIO); /* a directory */
-    assert_diag_has(&d, "cannot open", "Is a directory");
+    assert_diag_has(&d, "cannot read", "it is a directory, not a regular file");
     orr_diag_free(&d);
 }
 
@@ -483,6 +484,185 @@ static void test_extends_diamond(void **state)
     assert_scalar(at(c.root, "l"), "1");
     orr_config_free(&c);
     orr_diag_free(&d);
+}
+
+/* Anything but a regular file is refused before a byte is read: a FIFO with
+ * no writer does not hang, /dev/zero is not read until memory runs out. */
+static void test_non_regular_files(void **state)
+{
+    struct scratch *s = *state;
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s/fifo.yaml", s->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, "/dev/zero"};
+    const char *kinds[] = {"it is a FIFO, not a regular file",
+                           "it is a character device, not a regular file"};
+    for (size_t i = 0; i < 2; i++) {
+        struct orr_config c;
+        struct orr_diag d;
+        orr_diag_init(&d);
+        assert_int_equal(orr_config_load(&c, paths[i], &d), ORR_EIO);
+        assert_int_equal(orr_diag_count(&d), 1);
+        assert_diag_has(&d, "cannot read", kinds[i]);
+        assert_empty_config(&c);
+        orr_diag_free(&d);
+    }
+    /* named by extends: the message points at the entry */
+    char top[256], want[512];
+    write_file(s, "nr_top.yaml", "a: 1\nextends: /dev/zero\n", top, sizeof top);
+    struct orr_config c;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, top, &d), ORR_EIO);
+    snprintf(want, sizeof want, "%s:2:10: error: extends: cannot read '/dev/zero': it is a "
+                                "character device", top);
+    assert_diag_has(&d, want, NULL);
+    orr_diag_free(&d);
+}
+
+/* A file over scenario_bytes is refused from its size, top level or preset. */
+static void test_scenario_size_budget(void **state)
+{
+    struct scratch *s = *state;
+    struct orr_limits saved = *orr_limits(), l = saved;
+    char big[256], top[256], want[512];
+    write_file(s, "big.yaml", "a: 12345678901234567890123456\n", big, sizeof big); /* 30 B */
+    write_file(s, "sz_top.yaml", "extends: big.yaml\n", top, sizeof top);
+    struct orr_config c;
+    struct orr_diag d;
+    l.scenario_bytes = 30; /* exactly the size: fine */
+    orr_limits_set(&l);
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, top, &d), 0);
+    orr_config_free(&c);
+    orr_diag_free(&d);
+    l.scenario_bytes = 29;
+    orr_limits_set(&l);
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, big, &d), ORR_ERANGE);
+    snprintf(want, sizeof want, "error: '%s' is 30 bytes, more than the 29 a scenario file may "
+                                "have (raise the budget with --max-scenario-size)", big);
+    assert_diag(&d, 0, want);
+    assert_empty_config(&c);
+    orr_diag_free(&d);
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, top, &d), ORR_ERANGE);
+    snprintf(want, sizeof want, "%s:1:10: error: extends: '%s/big.yaml' is 30 bytes", top,
+             s->dir);
+    assert_diag_has(&d, want, NULL);
+    orr_diag_free(&d);
+    orr_limits_set(&saved);
+}
+
+/* A diamond of presets, 12 levels of two files each naming both files of the
+ * level below (4096 paths to the bottom), reads each of its 26 files once
+ * and merges to what a chain would. */
+static void test_extends_diamond_read_once(void **state)
+{
+    struct scratch *s = *state;
+    char path[256], name[64], text[256];
+    for (int lv = 0; lv < 12; lv++)
+        for (int side = 0; side < 2; side++) {
+            snprintf(name, sizeof name, "dm%d%c.yaml", lv, "ab"[side]);
+            snprintf(text, sizeof text,
+                     "extends: [dm%da.yaml, dm%db.yaml]\nlevel%d: {%c: %d}\nlast: %d%c\n",
+                     lv + 1, lv + 1, lv, "ab"[side], lv, lv, "ab"[side]);
+            write_file(s, name, text, path, sizeof path);
+        }
+    write_file(s, "dm12a.yaml", "bottom: a\n", path, sizeof path);
+    write_file(s, "dm12b.yaml", "bottom: b\nlast: bottom\n", path, sizeof path);
+    write_file(s, "dm_top.yaml", "extends: [dm0a.yaml, dm0b.yaml]\n", path, sizeof path);
+    struct orr_config c;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, path, &d), 0);
+    assert_int_equal(c.nFiles, 1 + 2 * 12 + 2);
+    assert_scalar(at(c.root, "bottom"), "b");
+    assert_scalar(at(c.root, "last"), "0b");
+    const struct orr_node *l5 = at(c.root, "level5"); /* both sides' maps merged */
+    assert_scalar(at(l5, "a"), "5");
+    assert_scalar(at(l5, "b"), "5");
+    assert_int_equal(c.root->n, 2 + 12);
+    orr_config_free(&c);
+    orr_diag_free(&d);
+}
+
+/* "Billion laughs" through extends: 4 files, each naming the next 1000
+ * times. Each file is read once, but merging the presets as named is 10^9
+ * merges of the bottom file: refused at the entry that crosses the budget. */
+static void test_extends_fanout_budget(void **state)
+{
+    struct scratch *s = *state;
+    char path[256], want[512];
+    size_t cap = 1000 * 16 + 64;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (int lv = 0; lv < 4; lv++) {
+        char name[32];
+        snprintf(name, sizeof name, "lol%d.yaml", lv);
+        size_t n = (size_t)snprintf(text, cap, "v%d: 1\nextends:\n", lv);
+        for (int i = 0; i < 1000; i++)
+            n += (size_t)snprintf(text + n, cap - n, "  - lol%d.yaml\n", lv + 1);
+        write_file(s, name, text, path, sizeof path);
+    }
+    write_file(s, "lol4.yaml", "bottom: {a: 1, b: 2}\n", path, sizeof path);
+    free(text);
+    snprintf(path, sizeof path, "%s/lol0.yaml", s->dir);
+    struct orr_config c;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, path, &d), ORR_ERANGE);
+    assert_int_equal(orr_diag_count(&d), 1);
+    /* nodes per file: lol4 the root map, bottom, its map, a, 1, b, 2 = 7; the
+     * others their map, v, 1, extends, the list and its 1000 names = 1005,
+     * plus 1000 times the next. lol3 = 1005 + 7000 fits; lol2 crosses 4 Mi
+     * at the first entry k with 1005 + (k + 1) * lol3 > 4 Mi, on line k + 3 */
+    const uint64_t n3 = 1005 + 1000 * 7, budget = UINT64_C(4) << 20;
+    uint64_t k = 0;
+    while (1005 + (k + 1) * n3 <= budget)
+        k++;
+    snprintf(want, sizeof want, "%s/lol2.yaml:%llu:5: error: extends.%llu: the presets expand "
+                                "to more than 4194304 config nodes", s->dir,
+             (unsigned long long)(k + 3), (unsigned long long)k);
+    assert_diag_has(&d, want, "--max-config-nodes");
+    assert_empty_config(&c);
+    orr_diag_free(&d);
+
+    /* with the budget out of the way it loads, reading each file once */
+    struct orr_limits saved = *orr_limits(), l = saved;
+    l.config_nodes = UINT64_MAX / 2;
+    orr_limits_set(&l);
+    orr_diag_init(&d);
+    assert_int_equal(orr_config_load(&c, path, &d), 0);
+    assert_int_equal(c.nFiles, 5);
+    assert_scalar(at(at(c.root, "bottom"), "b"), "2");
+    assert_scalar(at(c.root, "v0"), "1");
+    orr_config_free(&c);
+    orr_diag_free(&d);
+    orr_limits_set(&saved);
+}
+
+/* The node budget also holds inside one file, at the node that crosses it. */
+static void test_config_nodes_budget(void **state)
+{
+    (void)state;
+    struct orr_limits saved = *orr_limits(), l = saved;
+    l.config_nodes = 7;
+    orr_limits_set(&l);
+    struct orr_config c;
+    struct orr_diag d;
+    /* the root map, a, 1, b, the sequence, x, y: 7; z at 2:11 is one more */
+    assert_int_equal(load(&c, &d, "a: 1\nb: [x, y, z]\n"), ORR_ERANGE);
+    assert_diag(&d, 0, "s.yaml:2:11: error: b.2: the scenario has more than 7 values, keys "
+                       "and collections (the budget of config nodes; raise it with "
+                       "--max-config-nodes)");
+    orr_diag_free(&d);
+    l.config_nodes = 8;
+    orr_limits_set(&l);
+    assert_int_equal(load(&c, &d, "a: 1\nb: [x, y, z]\n"), 0);
+    orr_config_free(&c);
+    orr_diag_free(&d);
+    orr_limits_set(&saved);
 }
 
 static void test_extends_depth_limit(void **state)
@@ -921,6 +1101,15 @@ int main(void)
                                         scratch_teardown),
         cmocka_unit_test_setup_teardown(test_extends_cycle, scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(test_extends_diamond, scratch_setup, scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_non_regular_files, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_scenario_size_budget, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_extends_diamond_read_once, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_extends_fanout_budget, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test(test_config_nodes_budget),
         cmocka_unit_test_setup_teardown(test_extends_depth_limit, scratch_setup,
                                         scratch_teardown),
         cmocka_unit_test_setup_teardown(test_extends_errors, scratch_setup, scratch_teardown),

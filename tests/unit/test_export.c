@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "analysis/export.h"
@@ -104,33 +106,45 @@ static const struct orr_trace_rec kRecs[] = {
 };
 #define NREC (sizeof kRecs / sizeof kRecs[0])
 
+static void write_trace_with(const char *path, char *config, size_t nComp, char **aPath,
+                             char **aType, const struct orr_trace_rec *aRec, size_t nRec);
+
 static void write_trace(const char *path)
 {
-    char *knobs[] = {kConfig};
+    write_trace_with(path, kConfig, 3, kPath, kType, kRecs, NREC);
+}
+
+/* A trace with valid checksums whatever its header says. */
+static void write_trace_with(const char *path, char *config, size_t nComp, char **aPath,
+                             char **aType, const struct orr_trace_rec *aRec, size_t nRec)
+{
+    char *knobs[] = {config};
     char *kinds[18] = {"", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
                        "sched_switch", "sched_wakeup"};
     struct orr_trace_header h = {
         .scenario = "demo.yaml", .seed = 1, .build_id = "orrery-test", .overrides = "",
-        .checkpoint_every = 4, .nKnob = 1, .aKnob = knobs, .nComp = 3, .aCompPath = kPath,
-        .aCompType = kType, .nKind = 18, .aKindName = kinds};
+        .checkpoint_every = 4, .nKnob = 1, .aKnob = knobs, .nComp = nComp, .aCompPath = aPath,
+        .aCompType = aType, .nKind = 18, .aKindName = kinds};
     struct orr_diag d = {0};
     struct orr_trace_writer *w;
     struct orr_digest dg;
-    uint64_t counts[3] = {0};
+    uint64_t *counts = calloc(nComp, sizeof *counts);
+    assert_non_null(counts);
     assert_int_equal(orr_digest_init(&dg), 0);
     assert_int_equal(orr_trace_writer_open(&w, path, &h, &d), 0);
-    for (size_t i = 0; i < NREC; i++) {
+    for (size_t i = 0; i < nRec; i++) {
         uint8_t buf[ORR_TRACE_REC_BYTES];
-        orr_trace_rec_encode(&kRecs[i], buf);
+        orr_trace_rec_encode(&aRec[i], buf);
         orr_digest_add(&dg, buf);
-        counts[kRecs[i].comp]++;
-        assert_int_equal(orr_trace_writer_append(w, &kRecs[i], orr_digest_value(&dg)), 0);
+        counts[aRec[i].comp]++;
+        assert_int_equal(orr_trace_writer_append(w, &aRec[i], orr_digest_value(&dg)), 0);
     }
-    struct orr_trace_footer f = {.nRec = NREC, .digest = orr_digest_value(&dg),
-                                 .sim_time = 3000000, .nComp = 3, .aCompEvents = counts};
+    struct orr_trace_footer f = {.nRec = nRec, .digest = orr_digest_value(&dg),
+                                 .sim_time = 3000000, .nComp = nComp, .aCompEvents = counts};
     assert_int_equal(orr_trace_writer_finish(w, &f), 0);
     orr_digest_free(&dg);
     orr_diag_free(&d);
+    free(counts);
 }
 
 static char *export(enum orr_export_format f)
@@ -284,6 +298,73 @@ static void test_bad_input(void **state)
     orr_diag_free(&d);
 }
 
+/* A crafted trace (valid checksums) whose stored configuration names 40
+ * sched_nodes of 2^24 tasks each: 671 million tasks from a file of a few
+ * KB. The exporter must not allocate for each of them: a child exports
+ * it, and its peak memory stays far below what one slot per task (at
+ * least 8 bytes each, 5 GB) would take. The names still come out right. */
+static void test_crafted_config(void **state)
+{
+    (void)state;
+    enum { NODES = 40 };
+    char *aPath[NODES], *aType[NODES];
+    size_t cap = NODES * 128 + 64, len = 0;
+    char *config = malloc(cap);
+    assert_non_null(config);
+    len += (size_t)snprintf(config + len, cap - len, "config=components:\n");
+    for (int i = 0; i < NODES; i++) {
+        aPath[i] = malloc(16);
+        assert_non_null(aPath[i]);
+        snprintf(aPath[i], 16, "n%d", i);
+        aType[i] = "sched_node";
+        len += (size_t)snprintf(config + len, cap - len,
+                                "  n%d:\n    type: sched_node\n    cpus: 4096\n    tasks:\n"
+                                "    - {name: t, count: 16777216}\n", i);
+    }
+    /* on the last node: wake its last task, switch idle -> it */
+    const uint64_t last = (1u << 24) - 1;
+    const struct orr_trace_rec recs[] = {
+        {1000, NODES - 1, NODES - 1, WK, 0, 0, last, 0},
+        {2000, NODES - 1, NODES - 1, SW, 0, 0, IDLE48, last},
+    };
+    char path[256], out[256];
+    tmpdir_path(path, sizeof path, "crafted.trace");
+    tmpdir_path(out, sizeof out, "crafted.ftrace");
+    write_trace_with(path, config, NODES, aPath, aType, recs, 2);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60); /* a path per task would take minutes: fail, do not hang */
+        struct orr_diag d = {0};
+        _exit(orr_export_file(path, ORR_EXPORT_FTRACE, out, &d) == 0 ? 0 : 1);
+    }
+    int status;
+    struct rusage ru;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0); /* the only child: its peak */
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(ru.ru_maxrss < 512 * 1024); /* KB: well under the 5 GB a slot per task takes */
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = 0;
+    fclose(f);
+    /* pid = 39 nodes of 2^24 tasks before it, + its id, + 1; CPUs are
+     * numbered on from node to node: 39 x 4096 before its cpu 0 */
+    char want[256];
+    snprintf(want, sizeof want, "comm=t.16777215 pid=%llu prio=120 target_cpu=%u",
+             (unsigned long long)((NODES - 1) * (1ull << 24) + last + 1), (NODES - 1) * 4096u);
+    if (!strstr(text, want))
+        fail_msg("no '%s' in:\n%s", want, text);
+    /* 40 nodes of 4096 CPUs */
+    assert_non_null(strstr(text, "#P:163840\n"));
+    for (int i = 0; i < NODES; i++)
+        free(aPath[i]);
+    free(config);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_chrome),
         cmocka_unit_test(test_vcd),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_crafted_config),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
