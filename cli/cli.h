@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "orrery/config.h"
+#include "orrery/outfile.h"
+
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
@@ -23,6 +26,20 @@ int cmd_litmus(int argc, char **argv);
 
 /* Print "orrery VERB: msg" and a hint to use --help; returns ORR_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The files a verb reads and writes, checked before it writes anything so
+ * that no output clobbers an input (orr_files_check has the rules). */
+struct cli_files {
+    struct orr_file_use *a;
+    size_t n, nAlloc;
+};
+void cli_files_add(struct cli_files *f, const char *path, const char *what,
+                   enum orr_file_role role);
+/* A loaded scenario's files: the scenario and every preset it extends. */
+void cli_files_add_config(struct cli_files *f, const struct orr_config *cfg);
+/* Run the check; print "orrery VERB: ..." per problem and return
+ * ORR_EXIT_USAGE, or 0. Frees the list either way. */
+int cli_files_check(struct cli_files *f, const char *verb);
 
 /* Parse a non-negative decimal integer (the whole string). */
 bool cli_parse_u64(const char *s, uint64_t *out);

@@ -469,6 +469,12 @@ int cmd_run(int argc, char **argv)
         goto out;
     if (o.systemc && orr_systemc_check(sc.sim, &d))
         goto out; /* refused before anything is opened or run */
+    struct cli_files files = {0};
+    cli_files_add_config(&files, &sc.cfg);
+    cli_files_add(&files, o.no_db ? NULL : o.db, "the database", ORR_FILE_UPDATE);
+    cli_files_add(&files, o.trace, "the trace", ORR_FILE_OUTPUT);
+    if (cli_files_check(&files, "run"))
+        goto out; /* no output may clobber an input */
     if (!o.no_db && orr_results_open(&db, o.db, &d))
         goto out;
     if (o.trace && open_trace(&sc, &o, &w, &d))

@@ -785,6 +785,11 @@ int cmd_sweep(int argc, char **argv)
     }
     if (orr_scenario_open(&sc, scenario, NULL, 0, NULL, orr_builtin_types, &d))
         goto out;
+    struct cli_files files = {0};
+    cli_files_add_config(&files, &sc.cfg);
+    cli_files_add(&files, sw.o.db, "the database", ORR_FILE_UPDATE);
+    if (cli_files_check(&files, "sweep"))
+        goto out; /* the database may not be the scenario or a preset */
     sw.base_hash = sc.hash;
     sw.nBudget = sc.nBudget;
     if (sw.o.has_resume && sc.hash != info.rec.scenario_hash) {

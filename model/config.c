@@ -703,7 +703,28 @@ struct loader {
     char *aReal[ORR__MAX_EXTENDS + 2];
     const char *aName[ORR__MAX_EXTENDS + 2];
     int nStack;
+    /* every file read, as named (arena strings), each name once */
+    const char **aFile;
+    size_t nFile, nFileAlloc;
 };
+
+/* Remember a file the tree is made of (orr_config.aFile). */
+static int note_file(struct loader *L, const char *file)
+{
+    for (size_t i = 0; i < L->nFile; i++)
+        if (strcmp(L->aFile[i], file) == 0)
+            return 0;
+    if (L->nFile == L->nFileAlloc) {
+        size_t n = L->nFileAlloc ? 2 * L->nFileAlloc : 8;
+        const char **p = realloc(L->aFile, n * sizeof *p);
+        if (!p)
+            return ORR_ENOMEM;
+        L->aFile = p;
+        L->nFileAlloc = n;
+    }
+    L->aFile[L->nFile++] = file;
+    return 0;
+}
 
 /* Read a whole file into a malloc'ed buffer. Returns 0 or an errno value. */
 static int read_file(const char *path, char **text, size_t *len)
@@ -832,7 +853,7 @@ static int load_base(struct loader *L, const struct orr_node *name, const char *
     }
     const char *file = rc ? NULL : arena_strndup(L->arena, path, strlen(path));
     subdir = rc ? NULL : path_dir(path);
-    if (!rc && (!file || !subdir)) {
+    if (!rc && (!file || !subdir || note_file(L, file))) {
         orr_diag_error(L->d, NULL, NULL, "out of memory");
         rc = ORR_ENOMEM;
     }
@@ -959,8 +980,11 @@ static int loader_end(struct loader *L, struct orr_config *cfg, int rc, const ch
 {
     if (rc) {
         orr_node_arena_free(L->arena);
+        free(L->aFile);
         return rc;
     }
+    cfg->aFile = L->aFile;
+    cfg->nFile = L->nFile;
     cfg->root = root;
     cfg->path = (char *)file;
     cfg->arena = L->arena;
@@ -980,7 +1004,7 @@ int orr_config_load(struct orr_config *cfg, const char *path, struct orr_diag *d
     int err = dir ? read_file(path, &text, &len) : ENOMEM;
     rc = err ? open_error(d, NULL, NULL, path, err) : 0;
     char *file = rc ? NULL : arena_strndup(L.arena, path, strlen(path));
-    if (!rc && !file)
+    if (!rc && (!file || note_file(&L, file)))
         rc = open_error(d, NULL, NULL, path, ENOMEM);
     struct orr_node *root = NULL;
     if (!rc) {
@@ -1023,6 +1047,7 @@ void orr_config_free(struct orr_config *cfg)
     if (!cfg)
         return;
     orr_node_arena_free(cfg->arena);
+    free(cfg->aFile);
     memset(cfg, 0, sizeof *cfg);
 }
 

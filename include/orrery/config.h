@@ -45,6 +45,10 @@ struct orr_config {
     struct orr_node *root; /* always a MAP after a successful load */
     char *path;            /* the top-level file as given */
     struct orr_node_arena *arena; /* owns every node and file name of the tree */
+    /* every file the tree was read from: path first, then each preset
+     * `extends:` named (as resolved from the naming file), each once */
+    const char **aFile;
+    size_t nFile;
 };
 
 /* Load path (and its presets). On error returns ORR_EPARSE (YAML syntax or a

@@ -256,7 +256,7 @@ static void test_bad_input(void **state)
     if (access(path, F_OK) != 0)
         write_trace(path);
     tmpdir_path(out, sizeof out, "out.json");
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     tmpdir_path(cut, sizeof cut, "missing.trace");
     assert_int_equal(orr_export_file(cut, ORR_EXPORT_CHROME, out, &d), ORR_ENOENT);
     assert_int_equal(access(out, F_OK), -1);

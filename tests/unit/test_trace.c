@@ -358,9 +358,9 @@ static void test_roundtrip_shapes(void **state)
 static void test_finish_leaves_no_tmp(void **state)
 {
     (void)state;
-    char path[128], tmp[140];
+    char path[128], tmp[160];
     tmpdir_path(path, sizeof path, "final.trace");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     write_trace(path, 7, 20, NULL);
     assert_true(exists(path));
     assert_false(exists(tmp));
@@ -369,9 +369,9 @@ static void test_finish_leaves_no_tmp(void **state)
 static void test_abort_leaves_nothing(void **state)
 {
     (void)state;
-    char path[128], tmp[140];
+    char path[128], tmp[160];
     tmpdir_path(path, sizeof path, "aborted.trace");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     struct orr_trace_header h = make_header(7);
     struct orr_trace_writer *w;
     struct orr_diag d = {0};
@@ -390,9 +390,9 @@ static void test_abort_leaves_nothing(void **state)
 static void test_writer_rejects_bad_input(void **state)
 {
     (void)state;
-    char path[128], tmp[140];
+    char path[128], tmp[160];
     tmpdir_path(path, sizeof path, "bad.trace");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     struct orr_diag d = {0};
     struct orr_trace_writer *w = (void *)1;
 

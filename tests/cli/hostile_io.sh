@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Careless hands: no verb's output clobbers one of its inputs or another
+# output, and none replaces a device, directory or fifo. Each refusal exits
+# 2 with a message naming both files, and the inputs' bytes are unchanged.
+. "$(dirname "$0")/lib.sh"
+
+mkdir presets
+cp "$SRC/scenarios/incast.yaml" inc.yaml
+cp "$SRC/scenarios/presets/lan-switch.yaml" presets/
+SHORT=(--set stop.duration=200us)
+"$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace t.trace -q || fail "setup run"
+
+sums() { sha1sum R.db inc.yaml presets/lan-switch.yaml t.trace; }
+BEFORE=$(sums)
+unchanged() {
+  if [ "$(sums)" = "$BEFORE" ]; then pass; else fail "$1: an input changed"; fi
+}
+no_tmp() {
+  if ls ./*.tmp.* presets/*.tmp.* >/dev/null 2>&1; then fail "$1: a temporary file was left"; else pass; fi
+}
+
+# refused DESC REGEX -- command...: exit 2, the message, nothing changed
+refused() {
+  local desc=$1 re=$2; shift 2
+  expect_exit 2 "$desc" "$@"
+  expect_out "$re" "$desc: message"
+  unchanged "$desc"
+  no_tmp "$desc"
+}
+
+# --- run -------------------------------------------------------------------
+refused "run --trace over the database" \
+  "orrery run: the trace 'R.db' is the same file as the database 'R.db'; refusing to overwrite it" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace R.db
+[ "$(sqlite3 R.db 'select count(*) from runs')" = 1 ] && pass || fail "the database keeps its run"
+refused "run --trace over the scenario" "the trace 'inc.yaml' is the same file as the scenario 'inc.yaml'" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace inc.yaml
+refused "run --trace over a preset it extends" \
+  "the trace 'presets/../presets/lan-switch.yaml' is the same file as the preset 'presets/lan-switch.yaml'" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace presets/../presets/lan-switch.yaml
+refused "run --trace over the scenario through a link" "is the same file as the scenario" \
+  -- bash -c "ln -sf inc.yaml link.yaml && '$ORRERY' run inc.yaml ${SHORT[*]} --db R.db --trace link.yaml"
+[ -L link.yaml ] && pass || fail "the link is still a link"
+refused "run --db the scenario" "the database 'inc.yaml' is the same file as the scenario 'inc.yaml'" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db inc.yaml
+refused "run --db and --trace one new file" \
+  "the trace 'sub/../new.db' is the same file as the database 'new.db'" \
+  -- bash -c "mkdir -p sub && '$ORRERY' run inc.yaml ${SHORT[*]} --db new.db --trace sub/../new.db"
+[ ! -e new.db ] && pass || fail "nothing created under the shared name"
+if [ -c /dev/full ]; then
+  refused "run --trace /dev/full" "the trace '/dev/full' is a character device, not a regular file; refusing to replace it" \
+    -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace /dev/full
+  [ -c /dev/full ] && pass || fail "/dev/full is still a device"
+fi
+mkdir adir
+refused "run --trace a directory" "the trace 'adir' is a directory" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace adir
+mkfifo afifo
+refused "run --trace a fifo" "the trace 'afifo' is a fifo" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db R.db --trace afifo
+[ -p afifo ] && pass || fail "the fifo is still a fifo"
+refused "run --db a fifo" "the database 'afifo' is a fifo" \
+  -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db afifo
+[ "$(sqlite3 R.db 'select count(*) from runs')" = 1 ] && pass || fail "no run stored by a refused run"
+
+# an output that exists as a regular file is replaced whole, atomically
+echo "old contents" > t2.trace
+expect_exit 0 "run --trace over an old file" -- "$ORRERY" run inc.yaml "${SHORT[@]}" --no-db --trace t2.trace
+cmp -s t2.trace t.trace && pass || fail "the old file is replaced by the trace"
+no_tmp "a trace written over an old file"
+
+# --- report ----------------------------------------------------------------
+refused "report -o the database" \
+  "orrery report: the output 'R.db' is the same file as the database 'R.db'; refusing to overwrite it" \
+  -- "$ORRERY" report --db R.db -o R.db
+refused "report -o the database by another name" "is the same file as the database 'R.db'" \
+  -- "$ORRERY" report --db R.db -o ./adir/../R.db --format csv
+refused "report -o the scenario of a run in the page" "the output 'inc.yaml' is the same file as the scenario 'inc.yaml'" \
+  -- "$ORRERY" report --db R.db -o inc.yaml --format html
+refused "report -o a directory" "the output 'adir' is a directory" \
+  -- "$ORRERY" report --db R.db -o adir --format csv
+expect_exit 0 "report -o a new file" -- "$ORRERY" report --db R.db -o rep.csv
+[ -s rep.csv ] && pass || fail "report written"
+no_tmp "report"
+
+# --- export ----------------------------------------------------------------
+refused "export -o the trace" \
+  "orrery export: the output 't.trace' is the same file as the trace 't.trace'; refusing to overwrite it" \
+  -- "$ORRERY" export t.trace -f chrome -o t.trace
+if [ -c /dev/full ]; then
+  refused "export -o /dev/full" "the output '/dev/full' is a character device" \
+    -- "$ORRERY" export t.trace -f ftrace -o /dev/full
+fi
+expect_exit 0 "export -o a file" -- "$ORRERY" export t.trace -f vcd -o t.vcd
+[ -s t.vcd ] && pass || fail "export written"
+
+# --- graph -----------------------------------------------------------------
+refused "graph -o the scenario" "orrery graph: the output 'inc.yaml' is the same file as the scenario 'inc.yaml'" \
+  -- "$ORRERY" graph inc.yaml --format dot -o inc.yaml
+refused "graph -o a preset" "the output 'presets/lan-switch.yaml' is the same file as the preset" \
+  -- "$ORRERY" graph inc.yaml --format dot -o presets/lan-switch.yaml
+refused "graph --protocol -o a fifo" "the output 'afifo' is a fifo" \
+  -- "$ORRERY" graph --protocol mesi --format dot -o afifo
+
+# --- sweep -----------------------------------------------------------------
+refused "sweep --db the scenario" "orrery sweep: the database 'inc.yaml' is the same file as the scenario" \
+  -- "$ORRERY" sweep inc.yaml --db inc.yaml --axis stop.duration=100us,200us -q
+refused "sweep --db a preset" "the database 'presets/lan-switch.yaml' is the same file as the preset" \
+  -- "$ORRERY" sweep inc.yaml --db presets/lan-switch.yaml --axis stop.duration=100us,200us -q
+
+# --- regress ---------------------------------------------------------------
+mkdir reg gold
+printf 'name: tiny\nseed: 1\nstop: {duration: 1us}\ncomponents: {}\n' > reg/tiny.yaml
+echo 0000000000000000 > gold/tiny.digest
+REGSUM=$(sha1sum reg/tiny.yaml gold/tiny.digest)
+expect_exit 2 "regress --junit over a scenario" -- "$ORRERY" regress reg --golden gold --junit reg/tiny.yaml -q
+expect_out "orrery regress: the JUnit file 'reg/tiny.yaml' is the same file as the scenario 'reg/tiny.yaml'" \
+  "regress --junit over a scenario: message"
+expect_exit 2 "regress --junit over a golden digest" -- "$ORRERY" regress reg --golden gold --junit gold/tiny.digest -q
+expect_out "the JUnit file 'gold/tiny.digest' is the same file as the golden digest" "regress --junit over a golden digest: message"
+expect_exit 2 "regress --junit over a recorded trace" -- "$ORRERY" regress reg --golden gold --record-traces tr --junit tr/tiny.trace -q
+expect_out "the JUnit file 'tr/tiny.trace' is the same file as the trace 'tr/tiny.trace'" "regress --junit over a trace: message"
+[ "$(sha1sum reg/tiny.yaml gold/tiny.digest)" = "$REGSUM" ] && pass || fail "regress inputs unchanged"
+no_tmp "regress"
+
+finish
