@@ -51,7 +51,7 @@ static const char regress_help[] =
     "       a scenario could not be run\n"
     "  2    bad usage (DIR, the golden folder or a trace folder missing, no\n"
     "       scenarios, an unwritable --junit FILE): nothing is run\n"
-    "  130  interrupted\n";
+    "  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM, 129 by SIGHUP\n";
 
 enum verdict { V_OK, V_DIVERGED, V_MISSING, V_ERROR, V_NOT_RUN };
 
@@ -87,6 +87,7 @@ struct regress {
     FILE *junit; /* junit_out's stream */
     struct orr_outfile junit_out;
     bool interrupted;
+    int signal; /* the stop signal that interrupted it */
     double wall;
 };
 
@@ -485,6 +486,7 @@ static int run_all(struct regress *rg)
         cli_progress_update(&prog, done, done);
     }
     rg->interrupted = cli_pool_interrupted(&pool);
+    rg->signal = cli_pool_signal(&pool);
     cli_pool_close(&pool);
     rg->wall = cli_wall_seconds() - t0;
     cli_progress_clear(&prog);
@@ -691,7 +693,7 @@ int cmd_regress(int argc, char **argv)
         if (!passed(&rg.aScen[i]))
             exit_code = ORR_EXIT_FAILED;
     if (rg.interrupted)
-        exit_code = 130;
+        exit_code = 128 + rg.signal;
 out:
     cleanup(&rg);
     return exit_code;

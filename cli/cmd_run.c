@@ -50,8 +50,8 @@ static const char run_help[] =
     "  --help, -h        this text\n"
     "\n"
     "A progress bar (sim time, events/s, ETA) is drawn on stderr when stdout\n"
-    "and stderr are terminals. Ctrl-C stops the run; it is stored with status\n"
-    "'interrupted'.\n"
+    "and stderr are terminals. Ctrl-C, SIGTERM or SIGHUP stops the run; it is\n"
+    "stored with status 'interrupted' (and its trace written, as far as it got).\n"
     "\n"
     "Exit status:\n"
     "  0    the run completed and every budget holds\n"
@@ -64,7 +64,7 @@ static const char run_help[] =
     "       (nothing half-written is left); also when a model outside Orrery (a\n"
     "       tlm_target's SystemC target) answers with an error: that run is\n"
     "       stored as failed and its trace records the error\n"
-    "  130  interrupted\n";
+    "  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM, 129 by SIGHUP\n";
 
 /* The checked budgets of a run, in scenario order. */
 struct budget_report {
@@ -81,15 +81,15 @@ struct run_opts {
     size_t nSet;
 };
 
-static volatile int g_interrupted; /* set by SIGINT; the only signal-visible state */
+/* set by SIGINT, SIGTERM or SIGHUP to the signal; the only signal-visible state */
+static volatile sig_atomic_t g_interrupted;
 
-static void on_sigint(int sig)
+static void on_stop_signal(int sig)
 {
-    (void)sig;
-    g_interrupted = 1;
+    g_interrupted = sig;
 }
 
-/* The run loop's progress hook: stop on Ctrl-C; move the progress line
+/* The run loop's progress hook: stop on a stop signal; move the progress line
  * (simulated time of the stop time, events per second). */
 static int progress_hook(void *arg, const struct orr_sim *s)
 {
@@ -486,9 +486,9 @@ int cmd_run(int argc, char **argv)
     cli_progress_start(&prog, want, &(struct cli_progress_spec){
         .verb = "run", .unit = "ps", .rate_unit = "ev", .total = orr_sim_stop_time(sc.sim)});
     cli_progress_label(&prog, "%s", *sc.name ? sc.name : o.scenario);
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    struct cli_saved_signals saved;
+    g_interrupted = 0;
+    cli_catch_stop_signals(on_stop_signal, &saved);
     struct orr_run_hooks hooks = {
         .progress = progress_hook, .arg = &prog, .progress_every = 1u << 16, .trace = w};
     double t0 = cli_wall_seconds();
@@ -498,7 +498,7 @@ int cmd_run(int argc, char **argv)
     else
         why = orr_sim_run(sc.sim, &hooks);
     double wall = cli_wall_seconds() - t0;
-    sigaction(SIGINT, &old, NULL);
+    cli_restore_stop_signals(&saved);
     cli_progress_clear(&prog);
     if (rc)
         goto out; /* the SystemC engine could not run: reason in d */
@@ -530,7 +530,8 @@ int cmd_run(int argc, char **argv)
         print_json(&sc, why, wall, &o, run_id, status, &br);
     else if (!o.quiet)
         print_summary(&sc, why, wall, &o, run_id, &br);
-    exit_code = why == ORR_STOP_INTERRUPT ? 130 : br.nFail ? ORR_EXIT_FAILED : ORR_EXIT_OK;
+    exit_code = why == ORR_STOP_INTERRUPT ? 128 + (g_interrupted ? (int)g_interrupted : SIGINT)
+                : br.nFail ? ORR_EXIT_FAILED : ORR_EXIT_OK;
     if (br.nFail && why != ORR_STOP_INTERRUPT)
         fprintf(stderr, "error: %zu of %zu budgets failed\n", br.nFail, br.n);
     if (why == ORR_STOP_FAILED) {

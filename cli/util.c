@@ -2,6 +2,7 @@
  * number parsing, human-readable values and the wall clock. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,29 @@ int cli_files_check(struct cli_files *f, const char *verb)
     free(f->a);
     memset(f, 0, sizeof *f);
     return rc;
+}
+
+const int cli_stop_signals[CLI_STOP_SIGNALS] = {SIGINT, SIGTERM, SIGHUP};
+
+void cli_catch_stop_signals(void (*handler)(int), struct cli_saved_signals *saved)
+{
+    struct sigaction sa = {.sa_handler = handler};
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++) {
+        struct sigaction now;
+        saved->caught[i] = false;
+        if (sigaction(cli_stop_signals[i], NULL, &now) != 0 ||
+            (cli_stop_signals[i] == SIGHUP && now.sa_handler == SIG_IGN))
+            continue;
+        saved->caught[i] = sigaction(cli_stop_signals[i], &sa, &saved->old[i]) == 0;
+    }
+}
+
+void cli_restore_stop_signals(const struct cli_saved_signals *saved)
+{
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++)
+        if (saved->caught[i])
+            sigaction(cli_stop_signals[i], &saved->old[i], NULL);
 }
 
 bool cli_parse_u64(const char *s, uint64_t *out)

@@ -123,4 +123,75 @@ expect_out "the JUnit file 'tr/tiny.trace' is the same file as the trace 'tr/tin
 [ "$(sha1sum reg/tiny.yaml gold/tiny.digest)" = "$REGSUM" ] && pass || fail "regress inputs unchanged"
 no_tmp "regress"
 
+# --- signals ---------------------------------------------------------------
+# SIGTERM and SIGHUP stop a run like Ctrl-C: exit 128 + signal, the run
+# stored 'interrupted', its trace complete, no temporary file. A steady
+# stream of events that would run for minutes; the test waits until the
+# trace's temporary file has grown past its header (the run loop is running
+# and the handler is in place) before signalling.
+cat > long.yaml <<'EOF2'
+name: long
+seed: 1
+stop: {duration: 1s, workloads_done: false}
+components:
+  gen: {type: traffic_gen, pattern: constant, interval: 2ns, size: 64B, dests: [sink0]}
+  sink0: {type: sink}
+links:
+  - {from: gen.out, to: sink0.in, latency: 100ns, bandwidth: 400Gbps}
+EOF2
+# wait_for CMD...: poll (up to 60 s) until CMD succeeds
+wait_for() {
+  local i
+  for i in $(seq 600); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+grown() { local f; for f in "$1".tmp.*; do [ -e "$f" ] && [ "$(stat -c %s "$f")" -gt 8192 ] && return 0; done; return 1; }
+for sig in TERM HUP; do
+  code=$((128 + $(kill -l $sig)))
+  rm -f s.db s.trace
+  "$ORRERY" run long.yaml --db s.db --trace s.trace -q & pid=$!
+  wait_for grown s.trace || fail "SIG$sig: the run never started"
+  kill -$sig $pid
+  wait $pid; got=$?
+  [ "$got" = $code ] && pass || fail "run stopped by SIG$sig exits $code, got $got"
+  [ "$(sqlite3 s.db 'select status from runs')" = interrupted ] && pass || fail "SIG$sig: run stored 'interrupted'"
+  expect_exit 0 "SIG$sig: the trace is complete" -- "$ORRERY" diff s.trace s.trace
+  ! ls s.trace.tmp.* >/dev/null 2>&1 && pass || fail "SIG$sig: temporary trace left"
+done
+# a signal before the run loop (here: while the temporary trace exists but
+# perhaps before the run started) still removes it
+rm -f s.trace
+"$ORRERY" run long.yaml --no-db --trace s.trace -q & pid=$!
+exists() { local f; for f in "$1".tmp.*; do [ -e "$f" ] && return 0; done; return 1; }
+wait_for exists s.trace || fail "the temporary trace never appeared"
+kill -TERM $pid
+wait $pid; got=$?
+[ "$got" = 143 ] && pass || fail "early SIGTERM exits 143, got $got"
+! ls s.trace.tmp.* >/dev/null 2>&1 && pass || fail "early SIGTERM: temporary trace left"
+
+# A sweep passes SIGTERM to its runs, waits for them, marks their points
+# 'interrupted' and exits 143; --resume then finishes them exactly.
+sed 's/duration: 1s/duration: 3ms/' long.yaml > mid.yaml
+"$ORRERY" sweep mid.yaml --db w.db -j 2 --axis components.gen.size=64B,128B -q & pid=$!
+children() { [ "$(pgrep -c -P $pid)" = 2 ]; }
+wait_for children || fail "the sweep never started its runs"
+kids=$(pgrep -P $pid)
+kill -TERM $pid
+wait $pid; got=$?
+[ "$got" = 143 ] && pass || fail "sweep stopped by SIGTERM exits 143, got $got"
+alive=0; for k in $kids; do kill -0 "$k" 2>/dev/null && alive=1; done
+[ $alive = 0 ] && pass || fail "no orphaned run after the sweep stopped"
+[ "$(sqlite3 w.db "select group_concat(status) from sweep_points")" = "interrupted,interrupted" ] && pass ||
+  fail "both points interrupted: $(sqlite3 w.db 'select point, status from sweep_points')"
+[ "$(sqlite3 w.db "select count(*) from runs where status <> 'interrupted'")" = 0 ] && pass ||
+  fail "no run stored as finished"
+expect_exit 0 "sweep --resume after SIGTERM" -- "$ORRERY" sweep --resume 1 --db w.db -q
+[ "$(sqlite3 w.db "select group_concat(status) from sweep_points")" = "ok,ok" ] && pass || fail "resumed points ok"
+for p in 0 1; do
+  ov=$(sqlite3 w.db "select overrides from sweep_points where point=$p")
+  want=$("$ORRERY" run mid.yaml --set "$ov" --no-db --json | sed -n 's/.*"digest": "\([0-9a-f]*\)".*/\1/p')
+  got=$(sqlite3 w.db "select r.digest from sweep_points p join runs r on r.id = p.run_id where p.point=$p")
+  [ -n "$want" ] && [ "$got" = "$want" ] && pass || fail "resumed point $p has the digest of a plain run ($got vs $want)"
+done
+
 finish
