@@ -123,6 +123,34 @@ expect_out "the JUnit file 'tr/tiny.trace' is the same file as the trace 'tr/tin
 [ "$(sha1sum reg/tiny.yaml gold/tiny.digest)" = "$REGSUM" ] && pass || fail "regress inputs unchanged"
 no_tmp "regress"
 
+# --- diff checks what it compares ------------------------------------------
+# A byte flipped inside segment 2 of a copy: diff with the original and with
+# itself reads every segment first and names the corrupt one; the footers
+# alone would call them identical.
+"$ORRERY" run inc.yaml "${SHORT[@]}" --set trace.checkpoint_every=1000 --no-db --trace seg.trace -q ||
+  fail "trace with small segments"
+# the checkpoint table (docs/traces.md): footer_offset at end-24; the footer
+# starts nRec, digest, sim_time, header_xxh3, then a count and per segment
+# (index, digest, offset, xxh3)
+python3 - seg.trace bad.trace <<'EOF2'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+foff = struct.unpack_from('<Q', b, len(b) - 24)[0]
+n = struct.unpack_from('<Q', b, foff + 32)[0]
+assert n >= 4, n
+off = [struct.unpack_from('<Q', b, foff + 40 + 32 * k + 16)[0] for k in range(n)]
+mid = (off[2] + off[3]) // 2
+b[mid] ^= 0x10
+open(sys.argv[2], 'wb').write(b)
+EOF2
+expect_exit 0 "diff of a trace with itself" -- "$ORRERY" diff seg.trace seg.trace
+expect_exit 2 "diff with a corrupt segment" -- "$ORRERY" diff seg.trace bad.trace
+expect_out "bad.trace: error: trace 'bad.trace' is corrupt: segment 2 " "diff names the corrupt segment and file"
+expect_exit 2 "diff of a corrupt trace with itself" -- "$ORRERY" diff bad.trace bad.trace
+expect_out "trace 'bad.trace' is corrupt: segment 2 " "diff with itself names the corrupt segment"
+expect_exit 2 "diff --json with a corrupt segment" -- "$ORRERY" diff --json bad.trace seg.trace
+expect_out "segment 2 " "diff --json names the corrupt segment"
+
 # --- signals ---------------------------------------------------------------
 # SIGTERM and SIGHUP stop a run like Ctrl-C: exit 128 + signal, the run
 # stored 'interrupted', its trace complete, no temporary file. A steady
