@@ -2,7 +2,7 @@
  * temporary file beside OUT (orr_outfile) and rename it into place only
  * when the whole export succeeded,
  * so a failed export never leaves a partial file under the asked-for name.
- * Also the small formatters the writers share (times, JSON strings, VCD
+ * Also the small formatters the writers share (times, VCD
  * identifiers). */
 #define _POSIX_C_SOURCE 200809L
 #include "analysis/export.h"
@@ -98,20 +98,6 @@ void exp_fmt_sec(char *buf, orr_time_t ps)
 {
     snprintf(buf, 32, "%" PRIu64 ".%06" PRIu64, (uint64_t)(ps / ORR_S),
              (uint64_t)(ps % ORR_S / ORR_US));
-}
-
-void exp_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
 }
 
 void exp_vcd_id(char *buf, uint32_t n)

@@ -123,6 +123,29 @@ expect_out "the JUnit file 'tr/tiny.trace' is the same file as the trace 'tr/tin
 [ "$(sha1sum reg/tiny.yaml gold/tiny.digest)" = "$REGSUM" ] && pass || fail "regress inputs unchanged"
 no_tmp "regress"
 
+# --- JSON is always valid --------------------------------------------------
+# A scenario file, trace and database named with bytes that are not UTF-8,
+# and a name with quotes, a backslash and control characters: run --json
+# and the chrome export still parse; the invalid bytes read U+FFFD.
+BAD=$'odd\xff\xfe'
+sed 's/^name: incast$/name: "q\\"uote\\\\back\\x01ctl\\ttab"/' inc.yaml > "$BAD.yaml"
+grep -q '^name: "q' "$BAD.yaml" && pass || fail "the odd name is in the scenario"
+"$ORRERY" run "$BAD.yaml" "${SHORT[@]}" --db "$BAD.db" --trace "$BAD.trace" --json > run.json 2> run.err
+[ $? = 0 ] && pass || { fail "run with odd names"; cat run.err >&2; }
+python3 - run.json <<'EOF2' && pass || fail "run --json parses and escapes"
+import json, sys
+j = json.load(open(sys.argv[1], encoding='utf-8'))
+assert j["name"] == 'q"uote\\back\x01ctl\ttab', repr(j["name"])
+for key in ("scenario", "db", "trace"):
+    assert j[key].startswith("odd\ufffd\ufffd."), (key, j[key])
+EOF2
+"$ORRERY" export "$BAD.trace" -f chrome -o odd.json && pass || fail "export of the odd trace"
+python3 - odd.json <<'EOF2' && pass || fail "chrome export parses"
+import json, sys
+j = json.load(open(sys.argv[1], encoding='utf-8'))
+assert j["otherData"]["scenario"] == "odd\ufffd\ufffd.yaml", j["otherData"]["scenario"]
+EOF2
+
 # --- diff checks what it compares ------------------------------------------
 # A byte flipped inside segment 2 of a copy: diff with the original and with
 # itself reads every segment first and names the corrupt one; the footers
