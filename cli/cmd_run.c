@@ -402,11 +402,17 @@ static int store_run(struct orr_results *db, const struct orr_scenario *sc, cons
         .stop_reason = orr_stop_reason_name(why),
         .sim_time = orr_now(sc->sim), .wall_time_s = wall, .events = orr_sim_events(sc->sim),
         .digest = orr_sim_digest(sc->sim), .trace_path = o->trace};
+    char *effective = orr_config_dump(sc->cfg.root);
+    if (!effective)
+        abort();
+    r.effective_scenario = effective;
     r.nMetric = orr_sim_metrics(sc->sim, &r.aMetric);
     r.nHist = orr_sim_histograms(sc->sim, &r.aHist);
     r.nBudget = br->n;
     r.aBudget = br->aRow;
-    return orr_results_write_run(db, &r, run_id, d);
+    int rc = orr_results_write_run(db, &r, run_id, d);
+    free(effective);
+    return rc;
 }
 
 /* Check the scenario's budgets against the finished run's metrics. */
