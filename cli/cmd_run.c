@@ -1,8 +1,9 @@
 /* `orrery run`: build a scenario, run it, print a summary, store the run in
  * the results database and optionally write a trace.
  *
- * Order matters for "nothing half-written": the scenario is validated, the
- * database opened and the trace started (as PATH.tmp) before anything runs;
+ * Order matters for "nothing half-written": the scenario is validated, its
+ * files checked (no output may be an input), the trace started (as
+ * PATH.tmp.PID) and the database opened before anything runs;
  * the trace is renamed into place and the run row committed only after the
  * run ends. Budgets (docs/budgets.md) name metrics the scenario's types
  * declare (orr_scenario_open refuses others before anything is opened);
@@ -481,9 +482,12 @@ int cmd_run(int argc, char **argv)
     cli_files_add(&files, o.trace, "the trace", ORR_FILE_OUTPUT);
     if (cli_files_check(&files, "run"))
         goto out; /* no output may clobber an input */
-    if (!o.no_db && orr_results_open(&db, o.db, &d))
-        goto out;
+    /* the trace first: a trace that cannot be started must not leave a new,
+     * empty database behind (a database that cannot be opened removes the
+     * trace's temporary file below) */
     if (o.trace && open_trace(&sc, &o, &w, &d))
+        goto out;
+    if (!o.no_db && orr_results_open(&db, o.db, &d))
         goto out;
 
     /* the summary follows on stdout, so only when both are a terminal */

@@ -63,6 +63,11 @@ refused "run --db a fifo" "the database 'afifo' is a fifo" \
   -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db afifo
 [ "$(sqlite3 R.db 'select count(*) from runs')" = 1 ] && pass || fail "no run stored by a refused run"
 
+# a trace that cannot be started leaves no new, empty database behind
+expect_exit 2 "run --trace into a missing folder" -- "$ORRERY" run inc.yaml "${SHORT[@]}" --db fresh.db --trace nodir/t.trace
+expect_out "cannot create a temporary file beside 'nodir/t.trace'" "run --trace into a missing folder: message"
+[ ! -e fresh.db ] && pass || fail "no empty database left by a trace that could not be started"
+
 # an output that exists as a regular file is replaced whole, atomically
 echo "old contents" > t2.trace
 expect_exit 0 "run --trace over an old file" -- "$ORRERY" run inc.yaml "${SHORT[@]}" --no-db --trace t2.trace
