@@ -726,6 +726,9 @@ static int open_side(struct side *s, const char *path, struct orr_diag *d)
     int rc = orr_trace_open(&s->r, path, d);
     if (rc)
         return rc;
+    /* the footers are only trusted once every segment agrees with them */
+    if ((rc = orr_trace_verify(s->r)))
+        return read_error(s, rc, d);
     s->h = orr_trace_header(s->r);
     s->f = orr_trace_footer(s->r);
     return 0;

@@ -1,7 +1,8 @@
-/* `orrery export`: open the trace, pick the format's writer, write to
- * OUT.tmp and rename it into place only when the whole export succeeded,
+/* `orrery export`: open the trace, pick the format's writer, write to a
+ * temporary file beside OUT (orr_outfile) and rename it into place only
+ * when the whole export succeeded,
  * so a failed export never leaves a partial file under the asked-for name.
- * Also the small formatters the writers share (times, JSON strings, VCD
+ * Also the small formatters the writers share (times, VCD
  * identifiers). */
 #define _POSIX_C_SOURCE 200809L
 #include "analysis/export.h"
@@ -14,6 +15,7 @@
 
 #include "export_internal.h"
 #include "orrery/error.h"
+#include "orrery/outfile.h"
 
 int orr_export_format_parse(const char *name, enum orr_export_format *f)
 {
@@ -70,26 +72,19 @@ int orr_export_file(const char *trace, enum orr_export_format f, const char *out
         orr_trace_close(r);
         return rc;
     }
-    char *tmp = malloc(strlen(out_path) + 5);
-    if (!tmp)
-        abort();
-    sprintf(tmp, "%s.tmp", out_path);
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
-        rc = io_error(d, tmp, "create");
+    struct orr_outfile out;
+    rc = orr_outfile_open(&out, out_path, d);
+    FILE *fout = rc ? NULL : orr_outfile_stream(&out);
+    if (!fout) {
+        orr_outfile_abort(&out);
+        rc = rc ? rc : io_error(d, out_path, "create");
     } else {
-        rc = orr_export_stream(r, f, out, d);
-        bool bad = ferror(out) != 0;
-        if ((fflush(out) != 0 || bad || fsync(fileno(out)) != 0) && rc == 0)
-            rc = io_error(d, tmp, "write");
-        if (fclose(out) != 0 && rc == 0)
-            rc = io_error(d, tmp, "write");
-        if (rc == 0 && rename(tmp, out_path) != 0)
-            rc = io_error(d, out_path, "rename into place");
-        if (rc)
-            unlink(tmp);
+        rc = orr_export_stream(r, f, fout, d);
+        if (rc == 0)
+            rc = orr_outfile_commit(&out, d);
+        else
+            orr_outfile_abort(&out);
     }
-    free(tmp);
     orr_trace_close(r);
     return rc;
 }
@@ -105,20 +100,6 @@ void exp_fmt_sec(char *buf, orr_time_t ps)
 {
     snprintf(buf, 32, "%" PRIu64 ".%06" PRIu64, (uint64_t)(ps / ORR_S),
              (uint64_t)(ps % ORR_S / ORR_US));
-}
-
-void exp_json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
 }
 
 void exp_vcd_id(char *buf, uint32_t n)

@@ -56,11 +56,11 @@ static void metadata(const struct exp_ctx *x)
         const char *name = engine ? "engine" : x->h->aCompPath[i];
         fprintf(out, "{\"ph\":\"M\",\"pid\":%u,\"tid\":1,\"name\":\"process_name\",\"args\":{\"name\":",
                 i + 1);
-        exp_json_str(out, name);
+        orr_json_write_string(out, name);
         fprintf(out, "}},\n{\"ph\":\"M\",\"pid\":%u,\"tid\":1,\"name\":\"process_labels\","
                      "\"args\":{\"labels\":",
                 i + 1);
-        exp_json_str(out, engine ? "engine" : x->h->aCompType[i]);
+        orr_json_write_string(out, engine ? "engine" : x->h->aCompType[i]);
         fprintf(out, "}},\n{\"ph\":\"M\",\"pid\":%u,\"tid\":1,\"name\":\"process_sort_index\","
                      "\"args\":{\"sort_index\":%u}},\n",
                 i + 1, i);
@@ -90,7 +90,7 @@ static void flow(struct exp_ctx *x, const struct orr_trace_rec *r, uint64_t id)
             fprintf(x->out, "{\"ph\":\"X\",\"pid\":%u,\"tid\":2,\"ts\":%s,\"dur\":%s,"
                             "\"name\":\"busy\",\"cat\":\"link\",\"args\":{\"link\":",
                     pid_of(x, r->origin), t0, d);
-            exp_json_str(x->out, l->name);
+            orr_json_write_string(x->out, l->name);
             fprintf(x->out, ",\"bytes\":%u}},\n", r->size);
         }
         double u = exp_link_utilisation(l, dir, r->time, r->size);
@@ -99,7 +99,7 @@ static void flow(struct exp_ctx *x, const struct orr_trace_rec *r, uint64_t id)
             fprintf(x->out, "{\"ph\":\"C\",\"pid\":%u,\"ts\":%s,\"name\":", pid_of(x, r->comp), ts);
             char name[300];
             snprintf(name, sizeof name, "link %s%s", l->name, dir ? " (reverse)" : "");
-            exp_json_str(x->out, name);
+            orr_json_write_string(x->out, name);
             fprintf(x->out, ",\"args\":{\"utilisation\":%.6f}},\n", u);
         }
     }
@@ -124,19 +124,19 @@ static int record(struct exp_ctx *x, const struct orr_trace_rec *r, void *arg)
     exp_fmt_us(ts, r->time);
     fprintf(out, "{\"ph\":\"X\",\"pid\":%u,\"tid\":1,\"ts\":%s,\"dur\":0,\"name\":",
             pid_of(x, r->comp), ts);
-    exp_json_str(out, kind);
+    orr_json_write_string(out, kind);
     fprintf(out, ",\"cat\":\"%s\",\"args\":{\"index\":%" PRIu64 ",\"port\":%u,\"size\":%u,\"a\":",
             r->kind >= ORR_TK_FIRST_USER ? "tracepoint" : "engine", c->index, r->port, r->size);
     word(out, r->a);
     fputs(",\"b\":", out);
     word(out, r->b);
     fputs(",\"from\":", out);
-    exp_json_str(out, exp_comp_name(x, r->origin));
+    orr_json_write_string(out, exp_comp_name(x, r->origin));
     fputs("}},\n", out);
     if (r->kind >= ORR_TK_FIRST_USER && r->comp < x->h->nComp && r->kind < c->nKind) {
         uint64_t n = ++c->aCount[(size_t)r->comp * c->nKind + r->kind];
         fprintf(out, "{\"ph\":\"C\",\"pid\":%u,\"ts\":%s,\"name\":", pid_of(x, r->comp), ts);
-        exp_json_str(out, kind);
+        orr_json_write_string(out, kind);
         fprintf(out, ",\"args\":{\"count\":%" PRIu64 "}},\n", n);
     }
     if (r->kind == ORR_TK_MSG && r->origin < x->h->nComp && r->origin != r->comp &&
@@ -154,10 +154,10 @@ int exp_chrome(struct exp_ctx *x)
         return ORR_ENOMEM;
     FILE *out = x->out;
     fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"scenario\":", out);
-    exp_json_str(out, x->h->scenario);
+    orr_json_write_string(out, x->h->scenario);
     fprintf(out, ",\"scenario_hash\":\"%016" PRIx64 "\",\"seed\":%" PRIu64 ",\"build_id\":",
             x->h->scenario_hash, x->h->seed);
-    exp_json_str(out, x->h->build_id);
+    orr_json_write_string(out, x->h->build_id);
     fprintf(out, ",\"events\":%" PRIu64 ",\"digest\":\"%016" PRIx64 "\"},\n\"traceEvents\":[\n",
             x->f->nRec, x->f->digest);
     metadata(x);

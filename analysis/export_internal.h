@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "orrery/diag.h"
+#include "orrery/json.h" /* orr_json_write_string: JSON strings */
 #include "orrery/trace.h"
 
 #define EXP_NONE UINT32_MAX
@@ -102,8 +103,6 @@ double exp_link_utilisation(struct exp_link *l, unsigned dir, orr_time_t t, uint
 void exp_fmt_us(char *buf, orr_time_t ps);
 /* ps -> seconds with six decimals, truncated to the microsecond (ftrace). */
 void exp_fmt_sec(char *buf, orr_time_t ps);
-/* Write s as a JSON string (quoted, escaped). */
-void exp_json_str(FILE *out, const char *s);
 /* VCD identifier code for variable number n (printable ASCII 33..126,
  * shortest first) into buf (>= 8 bytes). */
 void exp_vcd_id(char *buf, uint32_t n);

@@ -5,10 +5,14 @@
 #ifndef ORRERY_CLI_H
 #define ORRERY_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include "orrery/config.h"
+#include "orrery/outfile.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
@@ -23,6 +27,38 @@ int cmd_litmus(int argc, char **argv);
 
 /* Print "orrery VERB: msg" and a hint to use --help; returns ORR_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The files a verb reads and writes, checked before it writes anything so
+ * that no output clobbers an input (orr_files_check has the rules). */
+struct cli_files {
+    struct orr_file_use *a;
+    size_t n, nAlloc;
+};
+void cli_files_add(struct cli_files *f, const char *path, const char *what,
+                   enum orr_file_role role);
+/* A loaded scenario's files: the scenario and every preset it extends. */
+void cli_files_add_config(struct cli_files *f, const struct orr_config *cfg);
+/* Run the check; print "orrery VERB: ..." per problem and return
+ * ORR_EXIT_USAGE, or 0. Frees the list either way. */
+int cli_files_check(struct cli_files *f, const char *verb);
+
+/* The signals that stop a verb: SIGINT (Ctrl-C), SIGTERM (timeout, CI
+ * cancellation) and SIGHUP (a closed terminal). main() catches them for
+ * every verb: the temporary files of open outputs are removed and the
+ * process dies of the signal (exit status 128 + signal). Verbs that stop
+ * cleanly instead (run, sweep, regress) catch them for a while with
+ * cli_catch_stop_signals. SIGHUP ignored when orrery started (nohup)
+ * stays ignored; SIGINT and SIGTERM are always caught (a shell starts
+ * background jobs with SIGINT ignored, and `kill -INT` must still stop
+ * them). */
+#define CLI_STOP_SIGNALS 3
+extern const int cli_stop_signals[CLI_STOP_SIGNALS];
+struct cli_saved_signals {
+    struct sigaction old[CLI_STOP_SIGNALS];
+    bool caught[CLI_STOP_SIGNALS];
+};
+void cli_catch_stop_signals(void (*handler)(int), struct cli_saved_signals *saved);
+void cli_restore_stop_signals(const struct cli_saved_signals *saved);
 
 /* Parse a non-negative decimal integer (the whole string). */
 bool cli_parse_u64(const char *s, uint64_t *out);
@@ -94,7 +130,7 @@ struct cli_pool {
     unsigned max_jobs;
     struct cli_job **aRunning;
     size_t nRunning;
-    bool forwarded; /* SIGINT passed on to the running children */
+    bool forwarded; /* the stop signal passed on to the running children */
     struct cli_pool_signals *sig;
     /* optional, set after cli_pool_open: called about ten times a second
      * while cli_pool_wait waits (a progress line's tick) */
@@ -102,11 +138,14 @@ struct cli_pool {
     void *idle_arg;
 };
 
-/* Start catching SIGINT (see jobs.c); -1 if /proc/self/exe is unreadable. */
+/* Start catching the stop signals (see jobs.c); -1 if /proc/self/exe is
+ * unreadable. */
 int cli_pool_open(struct cli_pool *p, unsigned max_jobs);
 bool cli_pool_full(const struct cli_pool *p);
-/* True once Ctrl-C was pressed: launch nothing more. */
+/* True once a stop signal arrived: launch nothing more. */
 bool cli_pool_interrupted(const struct cli_pool *p);
+/* That signal (SIGINT, SIGTERM or SIGHUP), or 0. */
+int cli_pool_signal(const struct cli_pool *p);
 /* Start j; -1 with errno if it could not be started. */
 int cli_pool_start(struct cli_pool *p, struct cli_job *j);
 /* Wait for a running job to end and return it (NULL when none runs). */

@@ -24,7 +24,8 @@ static const char export_help[] =
     "\n"
     "Options:\n"
     "  --format, -f F   one of chrome, perfetto, ftrace, vcd (required)\n"
-    "  --output, -o F   write to FILE (as FILE.tmp, renamed when complete);\n"
+    "  --output, -o F   write to FILE (as FILE.tmp.PID, renamed when complete;\n"
+    "                   never the trace itself or a device);\n"
     "                   default or '-': standard output\n"
     "  --help, -h       this text\n"
     "\n"
@@ -60,6 +61,11 @@ int cmd_export(int argc, char **argv)
     if (orr_export_format_parse(format, &f))
         return cli_usage_error("export", "unknown format '%s' (chrome, perfetto, ftrace or vcd)",
                                format);
+    struct cli_files files = {0};
+    cli_files_add(&files, argv[optind], "the trace", ORR_FILE_INPUT);
+    cli_files_add(&files, output, "the output", ORR_FILE_OUTPUT);
+    if (cli_files_check(&files, "export"))
+        return ORR_EXIT_USAGE;
     struct orr_diag d;
     orr_diag_init(&d);
     int rc = orr_export_file(argv[optind], f, output, &d);

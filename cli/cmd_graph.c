@@ -26,7 +26,7 @@ static const char graph_help[] =
     "impossible cells left out); --home draws the home agent's directory instead.\n"
     "\n"
     "Options:\n"
-    "  -o, --output FILE   write FILE (via FILE.tmp, renamed when complete);\n"
+    "  -o, --output FILE   write FILE (via FILE.tmp.PID, renamed when complete);\n"
     "                      default: standard output\n"
     "  --format FMT        svg, svg-inline, png or dot; default from FILE's\n"
     "                      extension (.svg .png .dot .gv), else svg\n"
@@ -38,26 +38,25 @@ static const char graph_help[] =
     "\n"
     "Exit status: 0 written; 2 bad input or usage, or FILE could not be written.\n";
 
-/* Write len bytes to path via path.tmp and rename; false (and nothing left
- * behind) on failure. */
+/* Write len bytes to path via a temporary file and rename; false (and
+ * nothing left behind) on failure. */
 static bool write_file(const char *path, const char *data, size_t len)
 {
-    size_t n = strlen(path) + 5;
-    char *tmp = malloc(n);
-    if (!tmp)
-        abort();
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    struct orr_diag d;
+    struct orr_outfile out;
+    orr_diag_init(&d);
+    int rc = orr_outfile_open(&out, path, &d);
+    FILE *f = rc ? NULL : orr_outfile_stream(&out);
     bool ok = f && fwrite(data, 1, len, f) == len;
-    if (f && fclose(f) != 0)
-        ok = false;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
+    if (ok)
+        ok = orr_outfile_commit(&out, &d) == 0;
+    else
+        orr_outfile_abort(&out);
     if (!ok) {
         fprintf(stderr, "orrery graph: cannot write '%s'\n", path);
-        unlink(tmp);
+        orr_diag_print(&d, stderr);
     }
-    free(tmp);
+    orr_diag_free(&d);
     return ok;
 }
 
@@ -83,10 +82,18 @@ static int draw_protocol(const char *name, bool home, const char *format, char *
 }
 
 static int draw_scenario(const char *path, const char *const *sets, size_t nset,
-                         const char *format, char **out, size_t *len, struct orr_diag *d)
+                         const char *format, const char *output, char **out, size_t *len,
+                         struct orr_diag *d)
 {
     struct orr_scenario sc;
     if (orr_scenario_open(&sc, path, sets, nset, NULL, orr_builtin_types, d) != 0) {
+        orr_scenario_close(&sc);
+        return ORR_EXIT_USAGE;
+    }
+    struct cli_files files = {0};
+    cli_files_add_config(&files, &sc.cfg);
+    cli_files_add(&files, output, "the output", ORR_FILE_OUTPUT);
+    if (cli_files_check(&files, "graph")) {
         orr_scenario_close(&sc);
         return ORR_EXIT_USAGE;
     }
@@ -177,11 +184,17 @@ int cmd_graph(int argc, char **argv)
     orr_diag_init(&d);
     char *data = NULL;
     size_t len = 0;
+    struct cli_files files = {0};
+    cli_files_add(&files, protocol ? output : NULL, "the output", ORR_FILE_OUTPUT);
+    if (cli_files_check(&files, "graph")) {
+        free(sets);
+        return ORR_EXIT_USAGE;
+    }
     rc = protocol ? draw_protocol(protocol, home, format, &data, &len, &d)
-                  : draw_scenario(argv[optind], sets, nset, format, &data, &len, &d);
+                  : draw_scenario(argv[optind], sets, nset, format, output, &data, &len, &d);
     orr_diag_print(&d, stderr);
     if (rc == ORR_EXIT_OK) {
-        if (output)
+        if (output && strcmp(output, "-") != 0)
             rc = write_file(output, data, len) ? ORR_EXIT_OK : ORR_EXIT_USAGE;
         else if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
             rc = ORR_EXIT_USAGE;

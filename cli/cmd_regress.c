@@ -51,7 +51,7 @@ static const char regress_help[] =
     "       a scenario could not be run\n"
     "  2    bad usage (DIR, the golden folder or a trace folder missing, no\n"
     "       scenarios, an unwritable --junit FILE): nothing is run\n"
-    "  130  interrupted\n";
+    "  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM, 129 by SIGHUP\n";
 
 enum verdict { V_OK, V_DIVERGED, V_MISSING, V_ERROR, V_NOT_RUN };
 
@@ -84,9 +84,10 @@ struct regress {
     bool tmp_tracedir;
     struct scen *aScen;
     size_t nScen;
-    FILE *junit;
-    char *junit_tmp;
+    FILE *junit; /* junit_out's stream */
+    struct orr_outfile junit_out;
     bool interrupted;
+    int signal; /* the stop signal that interrupted it */
     double wall;
 };
 
@@ -248,14 +249,46 @@ static int setup(struct regress *rg)
         }
         rg->tmp_tracedir = true;
     }
-    if (o->junit) {
-        rg->junit_tmp = fmt("%s%s", o->junit, ".tmp");
-        if (!(rg->junit = fopen(rg->junit_tmp, "w"))) {
-            fprintf(stderr, "orrery regress: cannot write '%s': %s\n", o->junit, strerror(errno));
-            return ORR_EXIT_USAGE;
-        }
-    }
     return 0;
+}
+
+/* No output may clobber an input: --junit FILE and the recorded traces
+ * against the scenarios, the golden digests and the baseline traces. Then
+ * start FILE (beside it, renamed when complete). */
+static int open_outputs(struct regress *rg)
+{
+    struct cli_files files = {0};
+    char **aGolden = calloc(2 * rg->nScen + 1, sizeof *aGolden);
+    if (!aGolden)
+        abort();
+    for (size_t i = 0; i < rg->nScen; i++) {
+        const struct scen *s = &rg->aScen[i];
+        aGolden[2 * i] = path_join(rg->golden, s->name, ".digest");
+        if (rg->o.baseline)
+            aGolden[2 * i + 1] = path_join(rg->o.baseline, s->name, ".trace");
+        cli_files_add(&files, s->path, "the scenario", ORR_FILE_INPUT);
+        cli_files_add(&files, aGolden[2 * i], "the golden digest", ORR_FILE_INPUT);
+        cli_files_add(&files, aGolden[2 * i + 1], "the baseline trace", ORR_FILE_INPUT);
+        cli_files_add(&files, s->trace, "the trace", ORR_FILE_OUTPUT);
+    }
+    cli_files_add(&files, rg->o.junit, "the JUnit file", ORR_FILE_OUTPUT);
+    int rc = cli_files_check(&files, "regress");
+    for (size_t i = 0; i < 2 * rg->nScen; i++)
+        free(aGolden[i]);
+    free(aGolden);
+    if (rc || !rg->o.junit)
+        return rc;
+    struct orr_diag d;
+    orr_diag_init(&d);
+    if (orr_outfile_open(&rg->junit_out, rg->o.junit, &d) ||
+        !(rg->junit = orr_outfile_stream(&rg->junit_out))) {
+        fprintf(stderr, "orrery regress: cannot write '%s'\n", rg->o.junit);
+        orr_diag_print(&d, stderr);
+        orr_outfile_abort(&rg->junit_out);
+        rc = ORR_EXIT_USAGE;
+    }
+    orr_diag_free(&d);
+    return rc;
 }
 
 static int find_scenarios(struct regress *rg)
@@ -460,6 +493,7 @@ static int run_all(struct regress *rg)
         cli_progress_update(&prog, done, done);
     }
     rg->interrupted = cli_pool_interrupted(&pool);
+    rg->signal = cli_pool_signal(&pool);
     cli_pool_close(&pool);
     rg->wall = cli_wall_seconds() - t0;
     cli_progress_clear(&prog);
@@ -607,23 +641,22 @@ static int write_junit(struct regress *rg)
         fprintf(f, "</%s>\n  </testcase>\n", tag);
     }
     fputs("</testsuite>\n", f);
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
+    struct orr_diag d;
+    orr_diag_init(&d);
     rg->junit = NULL;
-    if (bad || rename(rg->junit_tmp, rg->o.junit) != 0) {
-        fprintf(stderr, "orrery regress: cannot write '%s': %s\n", rg->o.junit, strerror(errno));
-        unlink(rg->junit_tmp);
-        return ORR_EXIT_USAGE;
+    int rc = orr_outfile_commit(&rg->junit_out, &d);
+    if (rc) {
+        fprintf(stderr, "orrery regress: cannot write '%s'\n", rg->o.junit);
+        orr_diag_print(&d, stderr);
     }
-    return 0;
+    orr_diag_free(&d);
+    return rc ? ORR_EXIT_USAGE : 0;
 }
 
 static void cleanup(struct regress *rg)
 {
-    if (rg->junit) {
-        fclose(rg->junit);
-        unlink(rg->junit_tmp);
-    }
+    rg->junit = NULL;
+    orr_outfile_abort(&rg->junit_out);
     for (size_t i = 0; i < rg->nScen; i++) {
         struct scen *s = &rg->aScen[i];
         if (rg->tmp_tracedir && s->trace)
@@ -639,7 +672,6 @@ static void cleanup(struct regress *rg)
     free(rg->aScen);
     free(rg->tracedir);
     free(rg->golden);
-    free(rg->junit_tmp);
 }
 
 int cmd_regress(int argc, char **argv)
@@ -651,6 +683,8 @@ int cmd_regress(int argc, char **argv)
     int exit_code = setup(&rg);
     if (!exit_code)
         exit_code = find_scenarios(&rg);
+    if (!exit_code)
+        exit_code = open_outputs(&rg);
     if (!exit_code)
         exit_code = run_all(&rg);
     if (exit_code)
@@ -666,7 +700,7 @@ int cmd_regress(int argc, char **argv)
         if (!passed(&rg.aScen[i]))
             exit_code = ORR_EXIT_FAILED;
     if (rg.interrupted)
-        exit_code = 130;
+        exit_code = 128 + rg.signal;
 out:
     cleanup(&rg);
     return exit_code;

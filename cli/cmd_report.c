@@ -7,7 +7,8 @@
  *   (unknown sweep, run or metric: exit 2); 3. for HTML, rebuild each
  *   scenario (not run) to draw its topology: a scenario that is gone or no
  *   longer builds becomes a note in the page, not an error; 4. render into
- *   FILE.tmp and rename, or to standard output. */
+ *   a temporary file beside FILE and rename it (orr_outfile; FILE may not be
+ *   the database or a scenario drawn), or to standard output. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <inttypes.h>
@@ -45,8 +46,9 @@ static const char report_help[] =
     "                     points, the runs, their metrics, histograms and budgets,\n"
     "                     and the scenario's topology. Default from FILE's\n"
     "                     extension (.html .htm .csv), else table\n"
-    "  -o, --output FILE  write FILE (via FILE.tmp, renamed when complete);\n"
-    "                     default: standard output\n"
+    "  -o, --output FILE  write FILE (via FILE.tmp.PID, renamed when complete;\n"
+    "                     never the database itself); default or '-': standard\n"
+    "                     output\n"
     "  --metric NAME      a metric to chart and tabulate, as `orrery run` names it\n"
     "                     (sink0.latency.p99); repeatable. Default: every metric\n"
     "                     with a budget, else up to 4 that vary across the points\n"
@@ -287,38 +289,48 @@ static void render(FILE *out, enum report_format f, const struct orr_report_view
         orr_report_write_table(out, v, o);
 }
 
-static int write_output(const struct report_opts *ro, const struct orr_report_view *v,
-                        const struct orr_report_options *o)
-{
-    if (!ro->output) {
-        render(stdout, ro->format, v, o);
-        return fflush(stdout) == 0 && !ferror(stdout) ? ORR_EXIT_OK : ORR_EXIT_USAGE;
-    }
-    size_t n = strlen(ro->output) + 5;
-    char *tmp = malloc(n);
-    if (!tmp)
-        abort();
-    snprintf(tmp, n, "%s.tmp", ro->output);
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f != NULL;
-    if (f) {
-        render(f, ro->format, v, o);
-        ok = !ferror(f);
-        ok = fclose(f) == 0 && ok;
-    }
-    ok = ok && rename(tmp, ro->output) == 0;
-    if (!ok) {
-        fprintf(stderr, "orrery report: cannot write '%s'\n", ro->output);
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? ORR_EXIT_OK : ORR_EXIT_USAGE;
-}
-
 static void print_errors(const struct orr_diag *d)
 {
     for (size_t i = 0; i < d->nMsg; i++)
         fprintf(stderr, "orrery report: %s\n", d->aMsg[i].text);
+}
+
+static int write_output(const struct report_opts *ro, const struct orr_report_view *v,
+                        const struct orr_report_options *o)
+{
+    if (!ro->output || strcmp(ro->output, "-") == 0) {
+        render(stdout, ro->format, v, o);
+        return fflush(stdout) == 0 && !ferror(stdout) ? ORR_EXIT_OK : ORR_EXIT_USAGE;
+    }
+    struct orr_diag d;
+    struct orr_outfile out;
+    orr_diag_init(&d);
+    int rc = orr_outfile_open(&out, ro->output, &d);
+    FILE *f = rc ? NULL : orr_outfile_stream(&out);
+    if (f) {
+        render(f, ro->format, v, o);
+        rc = orr_outfile_commit(&out, &d);
+    } else {
+        orr_outfile_abort(&out);
+        rc = rc ? rc : ORR_EIO;
+    }
+    if (rc) {
+        fprintf(stderr, "orrery report: cannot write '%s'\n", ro->output);
+        print_errors(&d);
+    }
+    orr_diag_free(&d);
+    return rc ? ORR_EXIT_USAGE : ORR_EXIT_OK;
+}
+
+/* -o may not be the database or a scenario the report reads. */
+static int check_files(const struct report_opts *ro, const struct orr_report_data *data)
+{
+    struct cli_files files = {0};
+    cli_files_add(&files, ro->db, "the database", ORR_FILE_INPUT);
+    for (size_t i = 0; ro->format == FMT_HTML && i < data->nRun; i++)
+        cli_files_add(&files, data->aRun[i].scenario, "the scenario", ORR_FILE_INPUT);
+    cli_files_add(&files, ro->output, "the output", ORR_FILE_OUTPUT);
+    return cli_files_check(&files, "report");
 }
 
 /* The x axis: --x, or the first axis. */
@@ -367,7 +379,7 @@ int cmd_report(int argc, char **argv)
         print_errors(&d);
         goto out;
     }
-    if (pick_x(&ro, &view, &x) != 0)
+    if (pick_x(&ro, &view, &x) != 0 || check_files(&ro, &data) != 0)
         goto out;
     if (ro.format == FMT_HTML)
         draw_topologies(&data, &topo);

@@ -1,8 +1,9 @@
 /* `orrery run`: build a scenario, run it, print a summary, store the run in
  * the results database and optionally write a trace.
  *
- * Order matters for "nothing half-written": the scenario is validated, the
- * database opened and the trace started (as PATH.tmp) before anything runs;
+ * Order matters for "nothing half-written": the scenario is validated, its
+ * files checked (no output may be an input), the trace started (as
+ * PATH.tmp.PID) and the database opened before anything runs;
  * the trace is renamed into place and the run row committed only after the
  * run ends. Budgets (docs/budgets.md) name metrics the scenario's types
  * declare (orr_scenario_open refuses others before anything is opened);
@@ -50,8 +51,8 @@ static const char run_help[] =
     "  --help, -h        this text\n"
     "\n"
     "A progress bar (sim time, events/s, ETA) is drawn on stderr when stdout\n"
-    "and stderr are terminals. Ctrl-C stops the run; it is stored with status\n"
-    "'interrupted'.\n"
+    "and stderr are terminals. Ctrl-C, SIGTERM or SIGHUP stops the run; it is\n"
+    "stored with status 'interrupted' (and its trace written, as far as it got).\n"
     "\n"
     "Exit status:\n"
     "  0    the run completed and every budget holds\n"
@@ -64,7 +65,7 @@ static const char run_help[] =
     "       (nothing half-written is left); also when a model outside Orrery (a\n"
     "       tlm_target's SystemC target) answers with an error: that run is\n"
     "       stored as failed and its trace records the error\n"
-    "  130  interrupted\n";
+    "  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM, 129 by SIGHUP\n";
 
 /* The checked budgets of a run, in scenario order. */
 struct budget_report {
@@ -81,15 +82,15 @@ struct run_opts {
     size_t nSet;
 };
 
-static volatile int g_interrupted; /* set by SIGINT; the only signal-visible state */
+/* set by SIGINT, SIGTERM or SIGHUP to the signal; the only signal-visible state */
+static volatile sig_atomic_t g_interrupted;
 
-static void on_sigint(int sig)
+static void on_stop_signal(int sig)
 {
-    (void)sig;
-    g_interrupted = 1;
+    g_interrupted = sig;
 }
 
-/* The run loop's progress hook: stop on Ctrl-C; move the progress line
+/* The run loop's progress hook: stop on a stop signal; move the progress line
  * (simulated time of the stop time, events per second). */
 static int progress_hook(void *arg, const struct orr_sim *s)
 {
@@ -407,11 +408,17 @@ static int store_run(struct orr_results *db, const struct orr_scenario *sc, cons
         .stop_reason = orr_stop_reason_name(why),
         .sim_time = orr_now(sc->sim), .wall_time_s = wall, .events = orr_sim_events(sc->sim),
         .digest = orr_sim_digest(sc->sim), .trace_path = o->trace};
+    char *effective = orr_config_dump(sc->cfg.root);
+    if (!effective)
+        abort();
+    r.effective_scenario = effective;
     r.nMetric = orr_sim_metrics(sc->sim, &r.aMetric);
     r.nHist = orr_sim_histograms(sc->sim, &r.aHist);
     r.nBudget = br->n;
     r.aBudget = br->aRow;
-    return orr_results_write_run(db, &r, run_id, d);
+    int rc = orr_results_write_run(db, &r, run_id, d);
+    free(effective);
+    return rc;
 }
 
 /* Check the scenario's budgets against the finished run's metrics. */
@@ -474,9 +481,18 @@ int cmd_run(int argc, char **argv)
         goto out;
     if (o.systemc && orr_systemc_check(sc.sim, &d))
         goto out; /* refused before anything is opened or run */
-    if (!o.no_db && orr_results_open(&db, o.db, &d))
-        goto out;
+    struct cli_files files = {0};
+    cli_files_add_config(&files, &sc.cfg);
+    cli_files_add(&files, o.no_db ? NULL : o.db, "the database", ORR_FILE_UPDATE);
+    cli_files_add(&files, o.trace, "the trace", ORR_FILE_OUTPUT);
+    if (cli_files_check(&files, "run"))
+        goto out; /* no output may clobber an input */
+    /* the trace first: a trace that cannot be started must not leave a new,
+     * empty database behind (a database that cannot be opened removes the
+     * trace's temporary file below) */
     if (o.trace && open_trace(&sc, &o, &w, &d))
+        goto out;
+    if (!o.no_db && orr_results_open(&db, o.db, &d))
         goto out;
 
     /* the summary follows on stdout, so only when both are a terminal */
@@ -485,9 +501,9 @@ int cmd_run(int argc, char **argv)
     cli_progress_start(&prog, want, &(struct cli_progress_spec){
         .verb = "run", .unit = "ps", .rate_unit = "ev", .total = orr_sim_stop_time(sc.sim)});
     cli_progress_label(&prog, "%s", *sc.name ? sc.name : o.scenario);
-    struct sigaction sa = {.sa_handler = on_sigint}, old;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    struct cli_saved_signals saved;
+    g_interrupted = 0;
+    cli_catch_stop_signals(on_stop_signal, &saved);
     struct orr_run_hooks hooks = {
         .progress = progress_hook, .arg = &prog, .progress_every = 1u << 16, .trace = w};
     double t0 = cli_wall_seconds();
@@ -497,7 +513,7 @@ int cmd_run(int argc, char **argv)
     else
         why = orr_sim_run(sc.sim, &hooks);
     double wall = cli_wall_seconds() - t0;
-    sigaction(SIGINT, &old, NULL);
+    cli_restore_stop_signals(&saved);
     cli_progress_clear(&prog);
     if (rc)
         goto out; /* the SystemC engine could not run: reason in d */
@@ -529,7 +545,8 @@ int cmd_run(int argc, char **argv)
         print_json(&sc, why, wall, &o, run_id, status, &br);
     else if (!o.quiet)
         print_summary(&sc, why, wall, &o, run_id, &br);
-    exit_code = why == ORR_STOP_INTERRUPT ? 130 : br.nFail ? ORR_EXIT_FAILED : ORR_EXIT_OK;
+    exit_code = why == ORR_STOP_INTERRUPT ? 128 + (g_interrupted ? (int)g_interrupted : SIGINT)
+                : br.nFail ? ORR_EXIT_FAILED : ORR_EXIT_OK;
     if (br.nFail && why != ORR_STOP_INTERRUPT)
         fprintf(stderr, "error: %zu of %zu budgets failed\n", br.nFail, br.n);
     if (why == ORR_STOP_FAILED) {

@@ -63,14 +63,15 @@ static const char sweep_help[] =
     "\n"
     "Axes, repeat and sample may also come from the scenario's `sweep:` key.\n"
     "A progress bar (runs done, failures, ETA) is drawn on stderr when it is a\n"
-    "terminal. Ctrl-C stops launching runs, stops the running ones (they are\n"
-    "stored 'interrupted') and leaves a sweep that --resume completes.\n"
+    "terminal. Ctrl-C (or SIGTERM, SIGHUP) stops launching runs, passes the\n"
+    "signal to the running ones (they are stored 'interrupted'), waits for\n"
+    "them and leaves a sweep that --resume completes.\n"
     "\n"
     "Exit status:\n"
     "  0    every run ended ok and every budget holds\n"
     "  1    a run failed or broke a budget (see the table)\n"
     "  2    bad input or usage: nothing is run or written\n"
-    "  130  interrupted\n";
+    "  130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM, 129 by SIGHUP\n";
 
 /* One point x repeat: what to run and how it ended. */
 struct entry {
@@ -106,6 +107,7 @@ struct sweep {
     int64_t id;
     struct orr_results *db;
     bool interrupted;
+    int signal; /* the stop signal that interrupted it */
 };
 
 /* ------------------------------------------------------------- options */
@@ -354,8 +356,8 @@ static void read_result(struct entry *e)
         e->status = nfail ? ORR_SWEEP_BUDGET_FAILED : ORR_SWEEP_OK;
     else if (json && strcmp(status, "failed") == 0)
         e->status = ORR_SWEEP_FAILED;
-    else if ((json && strcmp(status, "interrupted") == 0) || j->exit_code == 130 ||
-             j->exit_code == 128 + SIGINT)
+    else if ((json && strcmp(status, "interrupted") == 0) || j->exit_code == 128 + SIGINT ||
+             j->exit_code == 128 + SIGTERM || j->exit_code == 128 + SIGHUP)
         e->status = ORR_SWEEP_INTERRUPTED;
     else
         e->status = ORR_SWEEP_ERROR;
@@ -444,6 +446,7 @@ static int run_all(struct sweep *sw, const char *scenario)
         progress_step(&prog, ++done, failed);
     }
     sw->interrupted = cli_pool_interrupted(&pool);
+    sw->signal = cli_pool_signal(&pool);
     cli_pool_close(&pool);
     cli_progress_clear(&prog);
     return 0;
@@ -791,6 +794,11 @@ int cmd_sweep(int argc, char **argv)
     }
     if (orr_scenario_open(&sc, scenario, NULL, 0, NULL, orr_builtin_types, &d))
         goto out;
+    struct cli_files files = {0};
+    cli_files_add_config(&files, &sc.cfg);
+    cli_files_add(&files, sw.o.db, "the database", ORR_FILE_UPDATE);
+    if (cli_files_check(&files, "sweep"))
+        goto out; /* the database may not be the scenario or a preset */
     sw.base_hash = sc.hash;
     sw.nBudget = sc.nBudget;
     if (sw.o.has_resume && sc.hash != info.rec.scenario_hash) {
@@ -825,7 +833,7 @@ int cmd_sweep(int argc, char **argv)
     else if (!sw.o.quiet)
         print_text(&sw);
     struct tally t = count(&sw);
-    exit_code = sw.interrupted ? 130 : t.ok == sw.nEntry ? ORR_EXIT_OK : ORR_EXIT_FAILED;
+    exit_code = sw.interrupted ? 128 + sw.signal : t.ok == sw.nEntry ? ORR_EXIT_OK : ORR_EXIT_FAILED;
     if (exit_code == ORR_EXIT_FAILED)
         fprintf(stderr, "error: %zu of %zu runs did not pass (sweep %" PRId64 ")\n",
                 sw.nEntry - t.ok, sw.nEntry, sw.id);

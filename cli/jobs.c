@@ -3,13 +3,15 @@
  * and stderr captured, keep at most N running, wait for the next to end,
  * forward Ctrl-C, and read fields of the child's `--json` result.
  *
- * Signals: while a pool is open, SIGINT and SIGCHLD are blocked except
- * inside sigsuspend() (or pselect(), which sleeps the same way but also
- * wakes every IDLE_TICK_NS for the pool's idle callback), so "check the
- * flag, reap, sleep" cannot miss a wake-up. The first SIGINT stops the
- * caller launching more work (cli_pool_interrupted) and is forwarded once
- * to every running child; `orrery run` then stops promptly and stores its
- * run as 'interrupted'.
+ * Signals: while a pool is open, the stop signals (SIGINT, SIGTERM,
+ * SIGHUP; cli.h) and SIGCHLD are blocked except inside sigsuspend() (or
+ * pselect(), which sleeps the same way but also wakes every IDLE_TICK_NS
+ * for the pool's idle callback), so "check the flag, reap, sleep" cannot
+ * miss a wake-up. The first stop signal stops the caller launching more
+ * work (cli_pool_interrupted) and is forwarded once, as the same signal, to
+ * every running child; `orrery run` then stops promptly and stores its run
+ * as 'interrupted'. The pool goes on waiting for the children, so none is
+ * orphaned and the caller records how each ended.
  * Children (fork + exec of /proc/self/exe) start with the caller's
  * original signal mask and dispositions. */
 #define _POSIX_C_SOURCE 200809L
@@ -28,15 +30,17 @@
 
 struct cli_pool_signals {
     sigset_t old_mask, wait_mask;
-    struct sigaction old_int, old_chld;
+    struct cli_saved_signals old_stop;
+    struct sigaction old_chld;
 };
 
-static volatile sig_atomic_t g_interrupted; /* set by SIGINT; the only signal-visible state */
+/* the first stop signal received; the only signal-visible state */
+static volatile sig_atomic_t g_interrupted;
 
-static void on_sigint(int sig)
+static void on_stop_signal(int sig)
 {
-    (void)sig;
-    g_interrupted = 1;
+    if (!g_interrupted)
+        g_interrupted = sig;
 }
 
 static void on_sigchld(int sig) { (void)sig; /* only wakes sigsuspend */ }
@@ -57,16 +61,17 @@ int cli_pool_open(struct cli_pool *p, unsigned max_jobs)
     g_interrupted = 0;
     sigset_t block;
     sigemptyset(&block);
-    sigaddset(&block, SIGINT);
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++)
+        sigaddset(&block, cli_stop_signals[i]);
     sigaddset(&block, SIGCHLD);
     sigprocmask(SIG_BLOCK, &block, &ps->old_mask);
     ps->wait_mask = ps->old_mask;
-    sigdelset(&ps->wait_mask, SIGINT);
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++)
+        sigdelset(&ps->wait_mask, cli_stop_signals[i]);
     sigdelset(&ps->wait_mask, SIGCHLD);
-    struct sigaction si = {.sa_handler = on_sigint}, sc = {.sa_handler = on_sigchld};
-    sigemptyset(&si.sa_mask);
+    struct sigaction sc = {.sa_handler = on_sigchld};
     sigemptyset(&sc.sa_mask);
-    sigaction(SIGINT, &si, &ps->old_int);
+    cli_catch_stop_signals(on_stop_signal, &ps->old_stop);
     sigaction(SIGCHLD, &sc, &ps->old_chld);
     return 0;
 }
@@ -77,12 +82,22 @@ bool cli_pool_interrupted(const struct cli_pool *p)
     return g_interrupted != 0;
 }
 
+int cli_pool_signal(const struct cli_pool *p)
+{
+    (void)p;
+    return (int)g_interrupted;
+}
+
 bool cli_pool_full(const struct cli_pool *p) { return p->nRunning >= p->max_jobs; }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
+/* In the child, between fork and exec: only async-signal-safe calls. A
+ * stop signal forwarded before exec kills the child outright (the caller's
+ * handler would remove the caller's temporary files). */
 static void exec_child(const struct cli_pool *p, const struct cli_job *j)
 {
-    sigaction(SIGINT, &p->sig->old_int, NULL);
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++)
+        if (p->sig->old_stop.caught[i])
+            signal(cli_stop_signals[i], SIG_DFL);
     sigaction(SIGCHLD, &p->sig->old_chld, NULL);
     sigprocmask(SIG_SETMASK, &p->sig->old_mask, NULL);
     if (dup2(fileno(j->out), STDOUT_FILENO) < 0 || dup2(fileno(j->err), STDERR_FILENO) < 0)
@@ -160,7 +175,7 @@ static void finish(struct cli_job *j, int status)
     j->out = j->err = NULL;
 }
 
-/* Sleep until SIGINT or SIGCHLD arrives (their handlers run inside), or,
+/* Sleep until a stop signal or SIGCHLD arrives (their handlers run inside), or,
  * with an idle callback, at most IDLE_TICK_NS and then call it. */
 static void sleep_for_signal(struct cli_pool *p)
 {
@@ -178,7 +193,7 @@ struct cli_job *cli_pool_wait(struct cli_pool *p)
     while (p->nRunning) {
         if (g_interrupted && !p->forwarded) {
             for (size_t i = 0; i < p->nRunning; i++)
-                kill(p->aRunning[i]->pid, SIGINT);
+                kill(p->aRunning[i]->pid, g_interrupted);
             p->forwarded = true;
         }
         int status;
@@ -208,7 +223,7 @@ void cli_pool_close(struct cli_pool *p)
         cli_job_free(j);
     if (!p->sig)
         return;
-    sigaction(SIGINT, &p->sig->old_int, NULL);
+    cli_restore_stop_signals(&p->sig->old_stop);
     sigaction(SIGCHLD, &p->sig->old_chld, NULL);
     sigprocmask(SIG_SETMASK, &p->sig->old_mask, NULL);
     free(p->aRunning);

@@ -1,9 +1,12 @@
 /* orrery: the command-line entry point; dispatches to one verb per file. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "orrery/error.h"
+#include "orrery/outfile.h"
 #include "orrery/version.h"
 
 static const char main_help[] =
@@ -47,8 +50,19 @@ static void print_help(FILE *out)
     fputs(main_help, out);
 }
 
+/* A stop signal outside a verb's own handling: remove the temporary files
+ * of open outputs, then die of the signal (async-signal-safe calls only). */
+static void on_stop_signal(int sig)
+{
+    orr_outfile_remove_temporaries();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv)
 {
+    struct cli_saved_signals saved; /* kept for the process's lifetime */
+    cli_catch_stop_signals(on_stop_signal, &saved);
     if (argc < 2) {
         print_help(stderr);
         return ORR_EXIT_USAGE;

@@ -1,7 +1,8 @@
-/* Small helpers shared by the CLI verbs: usage errors, number parsing,
- * human-readable values and the wall clock. */
+/* Small helpers shared by the CLI verbs: usage errors, the files check,
+ * number parsing, human-readable values and the wall clock. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,62 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'orrery %s --help'.\n", verb);
     return ORR_EXIT_USAGE;
+}
+
+void cli_files_add(struct cli_files *f, const char *path, const char *what,
+                   enum orr_file_role role)
+{
+    if (!path)
+        return;
+    if (f->n == f->nAlloc) {
+        f->nAlloc = f->nAlloc ? 2 * f->nAlloc : 8;
+        f->a = realloc(f->a, f->nAlloc * sizeof *f->a);
+        if (!f->a)
+            abort();
+    }
+    f->a[f->n++] = (struct orr_file_use){path, what, role};
+}
+
+void cli_files_add_config(struct cli_files *f, const struct orr_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nFile; i++)
+        cli_files_add(f, cfg->aFile[i], i ? "the preset" : "the scenario", ORR_FILE_INPUT);
+}
+
+int cli_files_check(struct cli_files *f, const char *verb)
+{
+    struct orr_diag d;
+    orr_diag_init(&d);
+    int rc = orr_files_check(f->a, f->n, &d) ? ORR_EXIT_USAGE : 0;
+    for (size_t i = 0; i < d.nMsg; i++)
+        fprintf(stderr, "orrery %s: %s\n", verb, d.aMsg[i].text);
+    orr_diag_free(&d);
+    free(f->a);
+    memset(f, 0, sizeof *f);
+    return rc;
+}
+
+const int cli_stop_signals[CLI_STOP_SIGNALS] = {SIGINT, SIGTERM, SIGHUP};
+
+void cli_catch_stop_signals(void (*handler)(int), struct cli_saved_signals *saved)
+{
+    struct sigaction sa = {.sa_handler = handler};
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++) {
+        struct sigaction now;
+        saved->caught[i] = false;
+        if (sigaction(cli_stop_signals[i], NULL, &now) != 0 ||
+            (cli_stop_signals[i] == SIGHUP && now.sa_handler == SIG_IGN))
+            continue;
+        saved->caught[i] = sigaction(cli_stop_signals[i], &sa, &saved->old[i]) == 0;
+    }
+}
+
+void cli_restore_stop_signals(const struct cli_saved_signals *saved)
+{
+    for (int i = 0; i < CLI_STOP_SIGNALS; i++)
+        if (saved->caught[i])
+            sigaction(cli_stop_signals[i], &saved->old[i], NULL);
 }
 
 bool cli_parse_u64(const char *s, uint64_t *out)

@@ -840,7 +840,28 @@ struct loader {
     struct loaded *aLoaded;
     size_t nLoaded, nLoadedAlloc;
     size_t nRead;         /* files read */
+    /* every file read, as named (arena strings), each name once */
+    const char **aFile;
+    size_t nFile, nFileAlloc;
 };
+
+/* Remember a file the tree is made of (orr_config.aFile). */
+static int note_file(struct loader *L, const char *file)
+{
+    for (size_t i = 0; i < L->nFile; i++)
+        if (strcmp(L->aFile[i], file) == 0)
+            return 0;
+    if (L->nFile == L->nFileAlloc) {
+        size_t n = L->nFileAlloc ? 2 * L->nFileAlloc : 8;
+        const char **p = realloc(L->aFile, n * sizeof *p);
+        if (!p)
+            return ORR_ENOMEM;
+        L->aFile = p;
+        L->nFileAlloc = n;
+    }
+    L->aFile[L->nFile++] = file;
+    return 0;
+}
 
 /* The key index's name for the table of loaded files. */
 static const char LOADED_TABLE[] = "loaded files";
@@ -1040,7 +1061,7 @@ static int load_base(struct loader *L, const struct orr_node *name, const char *
     }
     const char *file = rc ? NULL : arena_strndup(L->arena, path, strlen(path));
     subdir = rc ? NULL : path_dir(path);
-    if (!rc && (!file || !subdir)) {
+    if (!rc && (!file || !subdir || note_file(L, file))) {
         orr_diag_error(L->d, NULL, NULL, "out of memory");
         rc = ORR_ENOMEM;
     }
@@ -1197,8 +1218,11 @@ static int loader_end(struct loader *L, struct orr_config *cfg, int rc, const ch
     keytab_free(&L->keys);
     if (rc) {
         orr_node_arena_free(L->arena);
+        free(L->aFile);
         return rc;
     }
+    cfg->aFile = L->aFile;
+    cfg->nFile = L->nFile;
     cfg->root = root;
     cfg->path = (char *)file;
     cfg->arena = L->arena;
@@ -1223,7 +1247,7 @@ int orr_config_load(struct orr_config *cfg, const char *path, struct orr_diag *d
     if (!rc)
         rc = read_file(d, NULL, NULL, path, &text, &len);
     char *file = rc ? NULL : arena_strndup(L.arena, path, strlen(path));
-    if (!rc && !file) {
+    if (!rc && (!file || note_file(&L, file))) {
         orr_diag_error(d, NULL, NULL, "out of memory");
         rc = ORR_ENOMEM;
     }
@@ -1270,6 +1294,7 @@ void orr_config_free(struct orr_config *cfg)
     if (!cfg)
         return;
     orr_node_arena_free(cfg->arena);
+    free(cfg->aFile);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -60,10 +60,32 @@ void orr_json_obj_end(struct orr_json *j) { close_(j, '}'); }
 void orr_json_arr_begin(struct orr_json *j) { open(j, '['); }
 void orr_json_arr_end(struct orr_json *j) { close_(j, ']'); }
 
-static void write_string(FILE *out, const char *s)
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if p does not start
+ * one: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                            : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+void orr_json_write_string(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) {
+            fputs("\\ufffd", out); /* one replacement character per invalid byte */
+            p++;
+            continue;
+        }
         switch (*p) {
         case '"': fputs("\\\"", out); break;
         case '\\': fputs("\\\\", out); break;
@@ -71,11 +93,12 @@ static void write_string(FILE *out, const char *s)
         case '\r': fputs("\\r", out); break;
         case '\t': fputs("\\t", out); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7F)
                 fprintf(out, "\\u%04x", *p);
             else
-                fputc(*p, out);
+                fwrite(p, 1, n, out);
         }
+        p += n;
     }
     fputc('"', out);
 }
@@ -83,7 +106,7 @@ static void write_string(FILE *out, const char *s)
 void orr_json_key(struct orr_json *j, const char *key)
 {
     before_value(j);
-    write_string(j->out, key);
+    orr_json_write_string(j->out, key);
     fputs(j->pretty ? ": " : ":", j->out);
     j->after_key = true;
 }
@@ -95,7 +118,7 @@ void orr_json_str(struct orr_json *j, const char *s)
         return;
     }
     before_value(j);
-    write_string(j->out, s);
+    orr_json_write_string(j->out, s);
 }
 
 void orr_json_u64(struct orr_json *j, uint64_t v)

@@ -88,6 +88,9 @@ static const char kSchema[] =
     " status TEXT NOT NULL CHECK (status IN ('pending', 'ok', 'budget_failed', 'failed',"
     " 'interrupted', 'error')),"
     " PRIMARY KEY (sweep_id, point, repeat));"
+    "CREATE TABLE IF NOT EXISTS run_scenarios("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+    " text TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id);"
     "CREATE INDEX IF NOT EXISTS histograms_run_id ON histograms(run_id);"
     "CREATE INDEX IF NOT EXISTS budgets_run_id ON budgets(run_id);"
@@ -106,6 +109,8 @@ static const char kInsertBudget[] =
     "INSERT INTO budgets(run_id, metric, bound, value, unit, margin, pass)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
+static const char kInsertScenario[] = "INSERT INTO run_scenarios(run_id, text) VALUES(?1, ?2)";
+
 static const char kInsertSweep[] =
     "INSERT INTO sweeps(created_at, scenario, scenario_hash, axes, repeat, sample, seed)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -121,7 +126,7 @@ static const char kSelectPoints[] =
 struct orr_results {
     sqlite3 *db;
     char *path;
-    sqlite3_stmt *pRun, *pMetric, *pHist, *pBudget, *pSweep, *pPoint;
+    sqlite3_stmt *pRun, *pMetric, *pHist, *pBudget, *pScenario, *pSweep, *pPoint;
 };
 
 static int db_error(struct orr_diag *d, const char *path, const char *what, const char *why)
@@ -203,6 +208,7 @@ static int prepare_statements(struct orr_results *r, struct orr_diag *d)
 {
     if (prepare(r->db, kInsertRun, &r->pRun) || prepare(r->db, kInsertMetric, &r->pMetric) ||
         prepare(r->db, kInsertHist, &r->pHist) || prepare(r->db, kInsertBudget, &r->pBudget) ||
+        prepare(r->db, kInsertScenario, &r->pScenario) ||
         prepare(r->db, kInsertSweep, &r->pSweep) || prepare(r->db, kSetPoint, &r->pPoint))
         return sqlite_error(d, r->path, "cannot prepare statements", r->db);
     return 0;
@@ -214,6 +220,7 @@ static void results_free(struct orr_results *r)
     sqlite3_finalize(r->pMetric);
     sqlite3_finalize(r->pHist);
     sqlite3_finalize(r->pBudget);
+    sqlite3_finalize(r->pScenario);
     sqlite3_finalize(r->pSweep);
     sqlite3_finalize(r->pPoint);
     sqlite3_close(r->db);
@@ -376,9 +383,17 @@ static int insert_budget(struct orr_results *db, int64_t run_id, const struct or
     return step_insert(st, rc);
 }
 
+static int insert_scenario(struct orr_results *db, int64_t run_id, const char *text)
+{
+    sqlite3_stmt *st = db->pScenario;
+    int rc = sqlite3_bind_int64(st, 1, run_id);
+    rc = rc ? rc : bind_text(st, 2, text);
+    return step_insert(st, rc);
+}
+
 static int insert_children(struct orr_results *db, const struct orr_run_record *r, int64_t id)
 {
-    int rc = SQLITE_OK;
+    int rc = r->effective_scenario ? insert_scenario(db, id, r->effective_scenario) : SQLITE_OK;
     for (size_t i = 0; i < r->nMetric && rc == SQLITE_OK; i++)
         rc = insert_metric(db, id, &r->aMetric[i]);
     for (size_t i = 0; i < r->nHist && rc == SQLITE_OK; i++)

@@ -361,6 +361,33 @@ static int load_segment(struct orr_trace_reader *r, size_t k)
     return 0;
 }
 
+int orr_trace_verify(struct orr_trace_reader *r)
+{
+    struct orr_digest dg;
+    if (orr_digest_init(&dg))
+        return set_err(r, ORR_ENOMEM, "trace '%s': out of memory", r->path);
+    int rc = 0;
+    for (size_t k = 0; k < r->f.nCheckpoint && !rc; k++) {
+        if (!checksum_ok(r->f.aCheckpoint[k].digest, orr_digest_value(&dg)))
+            rc = set_err(r, ORR_ECORRUPT,
+                         "trace '%s' is corrupt: segment %zu: the records before it do not "
+                         "match its checkpoint digest",
+                         r->path, k > 0 ? k - 1 : 0);
+        else if (!(rc = load_segment(r, k)))
+            orr_digest_add_n(&dg, r->aRec,
+                             r->f.nRec - r->f.aCheckpoint[k].index < r->h.checkpoint_every
+                                 ? (size_t)(r->f.nRec - r->f.aCheckpoint[k].index)
+                                 : (size_t)r->h.checkpoint_every);
+    }
+    if (!rc && !checksum_ok(r->f.digest, orr_digest_value(&dg)))
+        rc = set_err(r, ORR_ECORRUPT,
+                     "trace '%s' is corrupt: segment %zu: the records do not match the final "
+                     "digest",
+                     r->path, r->f.nCheckpoint ? r->f.nCheckpoint - 1 : 0);
+    orr_digest_free(&dg);
+    return rc;
+}
+
 int orr_trace_next(struct orr_trace_reader *r, struct orr_trace_rec *rec)
 {
     if (r->pos >= r->f.nRec)

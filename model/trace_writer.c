@@ -1,14 +1,15 @@
 /* The trace writer: buffers encoded records, compresses every
  * checkpoint_every of them into one zstd frame, notes a checkpoint per
- * frame, and on finish writes the footer and renames PATH.tmp into place.
+ * frame, and on finish writes the footer and renames its temporary file
+ * into place (an orr_outfile: PATH.tmp.PID, include/orrery/outfile.h).
  *
  * Invariants (checked by writer_ok):
  *   1. nBuf < checkpoint_every between calls: a full buffer is written at once.
  *   2. nCheckpoint == ceil(nRec / checkpoint_every): a checkpoint is noted
  *      when the first record of a segment arrives.
- *   3. offset is the file size of PATH.tmp so far.
+ *   3. offset is the size of the temporary file so far.
  * Once a write fails the writer is poisoned (rc != 0): every later call
- * returns that error, and finish removes PATH.tmp. */
+ * returns that error, and finish removes the temporary file. */
 #define _POSIX_C_SOURCE 200809L
 #include <assert.h>
 #include <errno.h>
@@ -20,14 +21,14 @@
 #include <zstd.h>
 
 #include "orrery/error.h"
+#include "orrery/outfile.h"
 #include "trace_internal.h"
 
 #define ZSTD_LEVEL 3
 
 struct orr_trace_writer {
-    int fd;
+    struct orr_outfile out;     /* the temporary file, renamed to path on finish */
     char *path;
-    char *tmp;                  /* path + ".tmp" */
     struct orr_diag *d;         /* where later write errors are reported */
     ZSTD_CCtx *cctx;
     uint64_t checkpoint_every;
@@ -59,7 +60,7 @@ static int fail(struct orr_trace_writer *w, int rc, const char *what, const char
         return w->rc;
     w->rc = rc;
     if (w->d)
-        orr_diag_error(w->d, &mark, NULL, "cannot %s trace '%s': %s", what, w->tmp, why);
+        orr_diag_error(w->d, &mark, NULL, "cannot %s trace '%s': %s", what, w->path, why);
     return rc;
 }
 
@@ -67,7 +68,7 @@ static int write_all(struct orr_trace_writer *w, const void *p, size_t n)
 {
     const uint8_t *b = p;
     while (n) {
-        ssize_t k = write(w->fd, b, n);
+        ssize_t k = write(w->out.fd, b, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -81,15 +82,13 @@ static int write_all(struct orr_trace_writer *w, const void *p, size_t n)
 
 static void writer_free(struct orr_trace_writer *w)
 {
-    if (w->fd >= 0)
-        close(w->fd);
+    orr_outfile_abort(&w->out); /* nothing left once committed */
     ZSTD_freeCCtx(w->cctx);
     free(w->aBuf);
     free(w->aZ);
     free(w->aCheckpoint);
     free(w->sums.aSeg);
     free(w->path);
-    free(w->tmp);
     free(w);
 }
 
@@ -155,14 +154,12 @@ int orr_trace_writer_open(struct orr_trace_writer **out, const char *path,
     *out = NULL;
     if (!w)
         goto fail;
-    w->fd = -1;
     w->d = d;
     w->checkpoint_every = h->checkpoint_every;
     w->nComp = h->nComp;
     w->digest = orr__digest_empty();
     w->path = concat(path, "");
-    w->tmp = concat(path, ".tmp");
-    if (!w->path || !w->tmp)
+    if (!w->path)
         goto fail;
     if (!header_ok(h)) {
         char why[96];
@@ -175,9 +172,8 @@ int orr_trace_writer_open(struct orr_trace_writer **out, const char *path,
         fail(w, rc, "create", "cannot set up zstd compression");
         goto fail;
     }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
-        rc = fail(w, ORR_EIO, "create", strerror(errno));
+    if ((rc = orr_outfile_open(&w->out, path, d))) {
+        w->rc = rc; /* reported by orr_outfile_open */
         goto fail;
     }
     if ((rc = write_header(w, h))) {
@@ -188,8 +184,6 @@ int orr_trace_writer_open(struct orr_trace_writer **out, const char *path,
     *out = w;
     return 0;
 fail:
-    if (w && w->fd >= 0)
-        unlink(w->tmp);
     if (w)
         writer_free(w);
     return rc;
@@ -281,37 +275,12 @@ static int write_footer(struct orr_trace_writer *w, const struct orr_trace_foote
     return rc;
 }
 
-/* Make the rename durable too; failure here loses nothing already written. */
-static void sync_parent_dir(const char *path)
-{
-    char *dir = concat(path, "");
-    if (!dir)
-        return;
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    int fd = open(slash ? dir : ".", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
 static int commit_file(struct orr_trace_writer *w)
 {
-    if (fsync(w->fd) != 0)
-        return fail(w, ORR_EIO, "sync", strerror(errno));
-    int fd = w->fd;
-    w->fd = -1;
-    if (close(fd) != 0)
-        return fail(w, ORR_EIO, "close", strerror(errno));
-    if (rename(w->tmp, w->path) != 0)
-        return fail(w, ORR_EIO, "rename", strerror(errno));
-    sync_parent_dir(w->path);
-    return 0;
+    int rc = orr_outfile_commit(&w->out, w->d);
+    if (rc)
+        w->rc = rc; /* reported by orr_outfile_commit */
+    return rc;
 }
 
 int orr_trace_writer_finish(struct orr_trace_writer *w, const struct orr_trace_footer *footer)
@@ -325,8 +294,6 @@ int orr_trace_writer_finish(struct orr_trace_writer *w, const struct orr_trace_f
     if (!w->rc)
         commit_file(w);
     int rc = w->rc;
-    if (rc)
-        unlink(w->tmp);
     writer_free(w);
     return rc;
 }
@@ -335,6 +302,5 @@ void orr_trace_writer_abort(struct orr_trace_writer *w)
 {
     if (!w)
         return;
-    unlink(w->tmp);
     writer_free(w);
 }

@@ -46,6 +46,10 @@ struct orr_config {
     char *path;            /* the top-level file as given */
     struct orr_node_arena *arena; /* owns every node and file name of the tree */
     size_t nFiles;         /* files read to load it: each once, however often named */
+    /* every file the tree was read from: path first, then each preset
+     * `extends:` named (as resolved from the naming file), each once */
+    const char **aFile;
+    size_t nFile;
 };
 
 /* Load path (and its presets). On error returns ORR_EPARSE (YAML syntax or a

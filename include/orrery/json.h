@@ -30,6 +30,13 @@ void orr_json_dbl(struct orr_json *j, double v);     /* %.17g; NaN/inf write nul
 void orr_json_bool(struct orr_json *j, bool v);
 void orr_json_null(struct orr_json *j);
 void orr_json_hex64(struct orr_json *j, uint64_t v); /* "0123456789abcdef" */
+/* Write s as a JSON string: the one escaping every JSON writer uses (this
+ * writer, the trace exporters). '"', '\\' and control characters are
+ * escaped; bytes that are not valid UTF-8 (a stray byte, a truncated, overlong
+ * or surrogate sequence) become one U+FFFD each, written "\ufffd", so the
+ * output always parses whatever the input (a path, a component name, guest
+ * output). */
+void orr_json_write_string(FILE *out, const char *s);
 /* Finish the document with a newline. */
 void orr_json_end(struct orr_json *j);
 

@@ -77,6 +77,9 @@ struct orr_run_record {
     uint64_t events;
     uint64_t digest;
     const char *trace_path; /* NULL if no trace */
+    /* the scenario as run: presets merged, overrides applied, as YAML
+     * (table run_scenarios); NULL stores none */
+    const char *effective_scenario;
     size_t nMetric;
     const struct orr_metric *aMetric;
     size_t nHist;

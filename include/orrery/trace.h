@@ -156,6 +156,13 @@ const struct orr_trace_footer *orr_trace_footer(const struct orr_trace_reader *r
 /* Position so the next record read is record number `index` (any index up
  * to nRec; seeks to the enclosing segment and skips; ORR_ERANGE past it). */
 int orr_trace_seek(struct orr_trace_reader *r, uint64_t index);
+/* Read every segment: its XXH3, frame and size (as orr_trace_next does),
+ * and the rolling digest of the records against every checkpoint and the
+ * footer's final digest, so a trace crafted with valid checksums is caught
+ * too. 0, or ORR_ECORRUPT naming the first bad segment (message in reader).
+ * Costs one pass over the trace, a segment in memory at a time; leaves the
+ * position where it was. */
+int orr_trace_verify(struct orr_trace_reader *r);
 /* 1 = a record, 0 = end, <0 = ORR_ECORRUPT/ORR_ETRUNC (message in reader). */
 int orr_trace_next(struct orr_trace_reader *r, struct orr_trace_rec *rec);
 const char *orr_trace_error(const struct orr_trace_reader *r);

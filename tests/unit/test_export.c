@@ -57,10 +57,29 @@ static void test_formatters(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    exp_json_str(out, "a\"b\\c\n");
+    orr_json_write_string(out, "a\"b\\c\n");
     fclose(out);
-    assert_string_equal(text, "\"a\\\"b\\\\c\\u000a\"");
+    assert_string_equal(text, "\"a\\\"b\\\\c\\n\"");
     free(text);
+    /* valid UTF-8 passes through; each byte of an invalid sequence (stray,
+     * overlong, surrogate, truncated) becomes one U+FFFD; DEL and other
+     * controls are escaped */
+    static const struct { const char *in, *out; } aCase[] = {
+        {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""},
+        {"a\xff" "b", "\"a\\ufffd" "b\""},
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},
+        {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},
+        {"x\xe2\x82", "\"x\\ufffd\\ufffd\""},
+        {"\x01\x7f\t", "\"\\u0001\\u007f\\t\""},
+    };
+    for (size_t i = 0; i < sizeof aCase / sizeof aCase[0]; i++) {
+        out = open_memstream(&text, &len);
+        orr_json_write_string(out, aCase[i].in);
+        fclose(out);
+        assert_string_equal(text, aCase[i].out);
+        free(text);
+    }
 }
 
 /* --- a small trace ----------------------------------------------------------- */
@@ -270,7 +289,7 @@ static void test_bad_input(void **state)
     if (access(path, F_OK) != 0)
         write_trace(path);
     tmpdir_path(out, sizeof out, "out.json");
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     tmpdir_path(cut, sizeof cut, "missing.trace");
     assert_int_equal(orr_export_file(cut, ORR_EXPORT_CHROME, out, &d), ORR_ENOENT);
     assert_int_equal(access(out, F_OK), -1);

@@ -92,7 +92,7 @@ static void test_schema_created(void **state)
     assert_query(path,
                  "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
                  " WHERE type IN ('table', 'index') ORDER BY name)",
-                 "budgets,budgets_run_id,histograms,histograms_run_id,metrics,metrics_run_id,runs,"
+                 "budgets,budgets_run_id,histograms,histograms_run_id,metrics,metrics_run_id,run_scenarios,runs,"
                  "sqlite_autoindex_sweep_points_1,sweep_points,sweeps");
     assert_query(path, "SELECT count(*) FROM runs", "0");
     /* Opening again is harmless. */
