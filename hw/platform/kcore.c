@@ -1,5 +1,7 @@
 /* kcore: a core of the machine that runs the reference kernel
- * (docs/kernel-platform.md). Kernel C runs natively on a fiber of its own;
+ * (docs/kernel-platform.md). Kernel C runs natively on a fiber: the CPU's
+ * own (boot, benchmarks, then the idle loop) or a kernel thread's (k->cur,
+ * switched by kc_switch for kthread.c);
  * the core's private caches (core_shell, hw/pcache.h) carry every HAL
  * shared access, so a lock, a counter or a queue in kernel memory costs
  * what the coherence protocol makes it cost.
@@ -12,7 +14,10 @@
  *     the cache's completion (done) or wake callback, with the value;
  *   - it is a quantum or more ahead of global time: it resumes from a step
  *     timer when global time catches up;
- *   - it idles (hal_idle): it resumes when an interrupt arrives.
+ *   - it idles (hal_idle): it resumes when an interrupt arrives;
+ *   - it is busy (kc_busy, a thread's work): it resumes when the work is
+ *     done or an interrupt arrives, whichever comes first;
+ *   - it switches (kc_switch): kc_run resumes the next fiber at once.
  * Only one fiber runs at a time, between two engine events, so the order
  * in which CPUs see each other's writes is the event order: a function of
  * the scenario and the seed, never of the host.
@@ -21,27 +26,35 @@
  * local time is at or past its deadline (a self-timer event wakes an idle
  * or waiting CPU at the deadline). IPIs travel as messages through the
  * interrupt controller (hw/irq/intc.c) on port `irq` and queue here in
- * arrival order. Pending interrupts run on the fiber, interrupts off,
+ * arrival order; kernel threads' timer wake-ups (K_TWAKE) queue after
+ * them. Pending interrupts run on the fiber, interrupts off,
  * whenever the CPU passes a HAL call that takes time or enables
  * interrupts; taking one costs `irq_cost` cycles.
  *
  * Faults: `stall` (nothing runs on the CPU until it ends; its clock jumps
  * over it), `spurious_irq` and `irq_storm` (interrupts nobody sent:
- * kern_ipi with HAL_IPI_SPURIOUS, or kern_timer with no timer armed).
+ * kern_ipi with HAL_IPI_SPURIOUS, or kern_timer with no timer armed),
+ * `panic` (hal_panic at the CPU's next HAL call, masked or not).
+ *
+ * Attribution: time, accesses, misses and stalls go to the subsystem the
+ * CPU is in (kc_sub_enter: boot, sync, sched, irq, task, idle).
  *
  * States and transitions (k->st):
  *   RUN        -> WAIT_MEM    [kc_access: a miss]
  *   RUN        -> WAIT_RETRY  [kc_access: PC_RETRY]
  *   RUN        -> WAIT_STEP   [kc_advance: a quantum ahead]
  *   RUN        -> IDLE        [kc_idle: nothing pending]
+ *   RUN        -> BUSY        [kc_busy: a thread's work]
+ *   RUN        -> RUN         [kc_switch: another fiber, same CPU]
  *   WAIT_*     -> RUN         [kcore_handle -> kc_run: its event came]
- *   RUN        -> DONE        [kc_main returns: program over or a panic]
+ *   IDLE, BUSY -> RUN         [an interrupt, or BUSY's end]
+ *   RUN        -> DONE        [kc_main returns, or a panic parks the fiber]
  *
  * Invariants:
- *   1. The fiber runs only inside kc_run, with st == RUN.
+ *   1. A fiber runs only inside kc_run, with st == RUN, and it is k->cur.
  *   2. sh.local >= global time whenever the fiber runs.
- *   3. A CPU in IDLE has no deliverable interrupt (interrupts on, nothing
- *      pending) and no timer in the past.
+ *   3. A CPU in IDLE (or BUSY before its end) has no deliverable interrupt
+ *      (interrupts on, nothing pending) and no timer in the past.
  *   4. At most one access is outstanding (accesses perform in program
  *      order, each before the next starts).
  */
