@@ -136,6 +136,7 @@ grep -q 'SB:' <<< "$OUT" && fail "unwritten register: nothing may run" || pass
 expect_exit 2 "state bound" -- "$ORRERY" litmus "$L/MP.litmus" "$L/SB.litmus" --max-states 30
 expect_out "^$L/SB\.litmus:[0-9]+:[0-9]+: error: test SB has more than 30 x86-TSO states" \
   "state bound: position"
+expect_out "a larger bound: --max-states\)" "state bound: names the flag"
 grep -q 'MP:' <<< "$OUT" && fail "state bound: nothing may run" || pass
 sed 's/orrery: tso=allowed observed=required/orrery: tso=forbidden/' "$SRC/tests/litmus/SB.litmus" >lie.litmus
 expect_exit 2 "orrery comment contradicted" -- "$ORRERY" litmus lie.litmus

@@ -382,7 +382,7 @@ int litmus_model_run(const struct litmus_test *t, enum litmus_model m, uint64_t 
             orr_diag_error(d, &at, NULL,
                            "test %s has more than %llu %s states: too large to judge against "
                            "the reference model (fewer threads or instructions, or a larger "
-                           "bound)", t->name, (unsigned long long)se.maxStates,
+                           "bound: --max-states)", t->name, (unsigned long long)se.maxStates,
                            litmus_model_name(m));
         }
         litmus_verdict_free(v);
