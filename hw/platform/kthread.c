@@ -380,14 +380,6 @@ void kthreads_cpu_loop(struct kcore *k)
 
 /* ---------------------------------------------------------- setting up */
 
-static enum sched_policy policy_of(enum rtapp_policy p)
-{
-    return p == RTAPP_FIFO ? SCHED_POLICY_FIFO
-           : p == RTAPP_RR ? SCHED_POLICY_RR
-           : p == RTAPP_DEADLINE ? SCHED_POLICY_DEADLINE
-                                 : SCHED_POLICY_NORMAL;
-}
-
 static const char *stat_name(char *buf, size_t n, const struct kthread *t, const char *stat)
 {
     snprintf(buf, n, "task.%s.%s", t->name, stat);
@@ -414,16 +406,7 @@ static int add_threads(struct kcore *k0, struct kthreads *kt, struct orr_diag *d
             snprintf(buf, sizeof buf, sp->count > 1 ? "%s.%u" : "%s", sp->name, j);
             if (!(t->name = strdup(buf)) || !fiber_init(&t->fib, thread_main, t, KTHREAD_STACK))
                 return ORR_ENOMEM;
-            t->st.id = n;
-            t->st.policy = policy_of(sp->policy);
-            t->st.nice = sp->nice;
-            t->st.rt_prio = sp->prio;
-            t->st.dl_runtime = sp->dl_runtime;
-            t->st.dl_deadline = sp->dl_deadline;
-            t->st.dl_period = sp->dl_period;
-            for (unsigned cpu = 0; cpu < kt->ncpu; cpu++)
-                if (rtapp_on_cpu(sp, cpu))
-                    sched_affinity_set(&t->st, cpu);
+            sched_task_from_rtapp(&t->st, sp, n, kt->ncpu);
             if (*sp->group) {
                 if (j == 0)
                     orr_diag_error(d, &sp->group_mark, sp->keypath,
@@ -436,13 +419,7 @@ static int add_threads(struct kcore *k0, struct kthreads *kt, struct orr_diag *d
             /* no HAL call inside (the fibers do not run yet) */
             int r = sched_task_add(&kt->s, &k0->cpu, &t->st);
             if (r) {
-                orr_diag_error(d, &sp->mark, sp->keypath, "%s '%s'%s",
-                               r == SCHED_EADMIT ? "admission control refused deadline task"
-                                                 : "the scheduler refused task",
-                               t->name,
-                               r == SCHED_EADMIT ? ": its bandwidth would exceed the "
-                                                   "dl_bound_permille of every CPU it may use"
-                                                 : "");
+                sched_task_add_error(sp, t->name, r, d);
                 rc = ORR_ESCHEMA;
             }
             t->lat = orr_histogram_new(c, stat_name(buf, sizeof buf, t, "wakeup_latency"), "ps");

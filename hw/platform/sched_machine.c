@@ -13,6 +13,7 @@
 #include "orrery/error.h"
 #include "orrery/params.h"
 #include "orrery/time.h"
+#include "workloads/rtapp.h"
 
 static const struct orr_param topo_params[] = {
     {"sockets", ORR_P_UINT, "1", ORR_PF_POSITIVE, "packages", NULL, 1, SCHED_MAX_CPUS},
@@ -336,6 +337,37 @@ static int apply_features(struct sched_config *cfg, const struct orr_params *p,
             cfg->features &= ~(1u << k);
     }
     return 0;
+}
+
+void sched_task_from_rtapp(struct sched_task *t, const struct rtapp_task *sp, uint64_t id,
+                           unsigned ncpu)
+{
+    *t = (struct sched_task){0};
+    t->id = id;
+    t->policy = sp->policy == RTAPP_FIFO       ? SCHED_POLICY_FIFO
+                : sp->policy == RTAPP_RR       ? SCHED_POLICY_RR
+                : sp->policy == RTAPP_DEADLINE ? SCHED_POLICY_DEADLINE
+                                               : SCHED_POLICY_NORMAL;
+    t->nice = sp->nice;
+    t->rt_prio = sp->prio;
+    t->dl_runtime = sp->dl_runtime;
+    t->dl_deadline = sp->dl_deadline;
+    t->dl_period = sp->dl_period;
+    for (unsigned cpu = 0; cpu < ncpu; cpu++) /* "any CPU" means this machine's */
+        if (rtapp_on_cpu(sp, cpu))
+            sched_affinity_set(t, cpu);
+}
+
+void sched_task_add_error(const struct rtapp_task *sp, const char *name, int rc,
+                          struct orr_diag *d)
+{
+    if (rc == SCHED_EADMIT)
+        orr_diag_error(d, &sp->mark, sp->keypath,
+                       "admission control refused deadline task '%s': its bandwidth would "
+                       "exceed the dl_bound_permille of every CPU it may use",
+                       name);
+    else
+        orr_diag_error(d, &sp->mark, sp->keypath, "the scheduler refused task '%s'", name);
 }
 
 int sched_config_from_params(struct sched_config *cfg, const struct orr_params *p,

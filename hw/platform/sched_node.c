@@ -382,14 +382,6 @@ static void advance(struct node *n, struct cpu *cp, struct task *t)
 
 /* ------------------------------------------------------------- component */
 
-static enum sched_policy policy_of(enum rtapp_policy p)
-{
-    return p == RTAPP_FIFO ? SCHED_POLICY_FIFO
-           : p == RTAPP_RR ? SCHED_POLICY_RR
-           : p == RTAPP_DEADLINE ? SCHED_POLICY_DEADLINE
-                                 : SCHED_POLICY_NORMAL;
-}
-
 struct add_arg {
     struct node *n;
     struct task *t;
@@ -482,16 +474,7 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
             t->name = strdup(buf);
             if (!t->name)
                 abort();
-            t->st.id = k;
-            t->st.policy = policy_of(sp->policy);
-            t->st.nice = sp->nice;
-            t->st.rt_prio = sp->prio;
-            t->st.dl_runtime = sp->dl_runtime;
-            t->st.dl_deadline = sp->dl_deadline;
-            t->st.dl_period = sp->dl_period;
-            for (unsigned cpu = 0; cpu < n->ncpu; cpu++) /* "any CPU" means this machine's */
-                if (rtapp_on_cpu(sp, cpu))
-                    sched_affinity_set(&t->st, cpu);
+            sched_task_from_rtapp(&t->st, sp, k, n->ncpu);
             if (*sp->group && !(t->st.group = find_group(n, sp->group))) {
                 if (j == 0)
                     orr_diag_error(d, &sp->group_mark, sp->keypath,
@@ -502,14 +485,7 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
             struct add_arg a = {n, t, 0};
             platform_call(&n->plat, 0, do_add, &a);
             if (a.rc) {
-                orr_diag_error(d, &sp->mark, sp->keypath, "%s '%s'%s",
-                               a.rc == SCHED_EADMIT ? "admission control refused deadline task"
-                                                    : "the scheduler refused task",
-                               t->name,
-                               a.rc == SCHED_EADMIT ? ": its bandwidth would exceed the "
-                                                      "dl_bound_permille of every CPU it may "
-                                                      "use"
-                                                    : "");
+                sched_task_add_error(sp, t->name, a.rc, d);
                 rc = ORR_ESCHEMA;
             }
             t->lat = orr_histogram_new(c, stat_name(buf, t, "wakeup_latency"), "ps");

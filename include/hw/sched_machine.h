@@ -60,4 +60,14 @@ extern const struct orr_param sched_config_params[];
 int sched_config_from_params(struct sched_config *cfg, const struct orr_params *p,
                              const char *keypath, struct orr_diag *d);
 
+struct rtapp_task;
+/* The scheduler's view of instance `id` of rt-app task sp on a machine of
+ * ncpu CPUs: id, policy, nice, priorities, DL parameters, affinity (the
+ * rest of *t is zeroed; the group is the caller's). */
+void sched_task_from_rtapp(struct sched_task *t, const struct rtapp_task *sp, uint64_t id,
+                           unsigned ncpu);
+/* Report sched_task_add's refusal rc of instance `name` of sp to d. */
+void sched_task_add_error(const struct rtapp_task *sp, const char *name, int rc,
+                          struct orr_diag *d);
+
 #endif
