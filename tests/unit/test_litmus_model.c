@@ -175,7 +175,7 @@ static void test_state_bound(void **state)
     assert_int_equal(d.nMsg, 1);
     assert_diag(&d, 0, "t.litmus:3:2: error: test SB has more than 10 x86-TSO states: too large "
                        "to judge against the reference model (fewer threads or instructions, or "
-                       "a larger bound)");
+                       "a larger bound: --max-states)");
     assert_int_equal(v.nFinal, 0);
     assert_null(v.aFinal);
     orr_diag_free(&d);
