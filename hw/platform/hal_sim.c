@@ -197,16 +197,55 @@ int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value)
     return c->ops ? c->ops->access(c, ORR_OP_STORE, pa, size, value, 0, NULL) : HAL_ENOTSUP;
 }
 
-int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigned size,
-               uint64_t value, uint64_t expect, uint64_t *old)
+/* The engine's operation for an atomic, or 0 for a bad op or size. */
+static unsigned atomic_op(enum hal_atomic_op op, unsigned size)
 {
     static const unsigned ops[] = {[HAL_ATOMIC_CAS] = ORR_OP_CAS, [HAL_ATOMIC_FAA] = ORR_OP_FAA,
                                    [HAL_ATOMIC_XCHG] = ORR_OP_SWAP};
+    if ((unsigned)op >= sizeof ops / sizeof ops[0] || (size != 4 && size != 8))
+        return 0;
+    return ops[op];
+}
+
+int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigned size,
+               uint64_t value, uint64_t expect, uint64_t *old)
+{
     if (!c->ops)
         return HAL_ENOTSUP;
-    if ((unsigned)op >= sizeof ops / sizeof ops[0] || !ops[op] || (size != 4 && size != 8))
-        return HAL_EINVAL;
-    return c->ops->access(c, ops[op], pa, size, value, expect, old);
+    unsigned o = atomic_op(op, size);
+    return o ? c->ops->access(c, o, pa, size, value, expect, old) : HAL_EINVAL;
+}
+
+/* Virtual memory: the MMU of a modelled core (ops); none elsewhere. */
+int hal_mmu_set_root(struct hal_cpu *c, hal_paddr_t root, void *ctx)
+{
+    return c->ops ? c->ops->mmu_set_root(c, root, ctx) : HAL_ENOTSUP;
+}
+
+void *hal_mmu_context(const struct hal_cpu *c) { return c->ops ? c->ops->mmu_context(c) : NULL; }
+
+int hal_tlb_flush(struct hal_cpu *c, uint64_t va, uint64_t len)
+{
+    return c->ops ? c->ops->tlb_flush(c, va, len) : HAL_ENOTSUP;
+}
+
+int hal_vload(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t *out)
+{
+    return c->ops ? c->ops->vaccess(c, ORR_OP_LOAD, va, size, 0, 0, out) : HAL_ENOTSUP;
+}
+
+int hal_vstore(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t value)
+{
+    return c->ops ? c->ops->vaccess(c, ORR_OP_STORE, va, size, value, 0, NULL) : HAL_ENOTSUP;
+}
+
+int hal_vatomic(struct hal_cpu *c, enum hal_atomic_op op, uint64_t va, unsigned size,
+                uint64_t value, uint64_t expect, uint64_t *old)
+{
+    if (!c->ops)
+        return HAL_ENOTSUP;
+    unsigned o = atomic_op(op, size);
+    return o ? c->ops->vaccess(c, o, va, size, value, expect, old) : HAL_EINVAL;
 }
 
 /* Accesses of a modelled core perform in program order: a fence has

@@ -74,6 +74,7 @@
 #include "hw/sched_machine.h"
 #include "kernel/hal.h"
 #include "kernel/ktest.h"
+#include "kernel/mm.h"
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "orrery/mem.h"
@@ -96,15 +97,49 @@ static const struct orr_param sync_bench_params[] = {
     {NULL},
 };
 
+static const struct orr_param vm_bench_params[] = {
+    {"cpus", ORR_P_UINT, "0", 0,
+     "CPUs that share the benchmark's address space: the first N kernel CPUs; 0 = no benchmark",
+     NULL, 0, 256},
+    {"pages", ORR_P_UINT, "32", ORR_PF_POSITIVE, "data pages every CPU reads each round", NULL, 1,
+     4096},
+    {"rounds", ORR_P_UINT, "20", 0, "rounds: CPU 0 remaps one page and shoots it down", NULL, 0,
+     100000},
+    {"demand", ORR_P_UINT, "8", 0, "demand-zero pages each CPU touches (a page fault each)", NULL,
+     0, 4096},
+    {"skip_flush", ORR_P_BOOL, "false", 0,
+     "shootdown targets acknowledge without flushing their TLB: a planted bug the benchmark's "
+     "stale-read check must catch (the run fails)"},
+    {NULL},
+};
+
+static const struct orr_param tlb_params[] = {
+    {"entries", ORR_P_UINT, "64", ORR_PF_POSITIVE,
+     "first-level TLB entries (any page size); entries / ways sets, a power of two", NULL, 1,
+     65536},
+    {"ways", ORR_P_UINT, "4", ORR_PF_POSITIVE, "first-level TLB associativity", NULL, 1, 64},
+    {"l2_entries", ORR_P_UINT, "2048", 0, "second-level TLB entries; 0 = none", NULL, 0, 1u << 20},
+    {"l2_ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "second-level TLB associativity", NULL, 1, 64},
+    {"l2_latency", ORR_P_CYCLES, "7cy", 0, "a first-level miss that hits the second level"},
+    {"walk_cost", ORR_P_CYCLES, "10cy", 0,
+     "a page walk's own work besides its PTE loads (which go through the caches)"},
+    {NULL},
+};
+
 const struct orr_param kernel_params[] = {
     {"cpus", ORR_P_STRING, "all", ORR_PF_NONEMPTY,
      "the machine's cores that run the kernel, as kernel CPUs 0, 1, ... in core order: all, "
      "sockN, a core number or a range A-B, several joined by commas or spaces (0-3,8-11 or "
      "0-3 8-11, the form sweeps can list)"},
     {"selftest", ORR_P_LIST, "", 0,
-     "selftest suites CPU 0 runs at boot (kstring, hal, sched); a failure fails the run"},
+     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm); a failure fails the run"},
     {"sync_bench", ORR_P_GROUP, "{}", 0, "the lock contention benchmark (kernel/sync)",
      .group = sync_bench_params},
+    {"vm_bench", ORR_P_GROUP, "{}", 0,
+     "the TLB shootdown and page-fault benchmark (kernel/mm, vm_bench)", .group = vm_bench_params},
+    {"tlb", ORR_P_GROUP, "{}", 0,
+     "each kernel CPU's TLBs and page walker (docs/kernel-platform.md, Virtual memory)",
+     .group = tlb_params},
     {"sched", ORR_P_GROUP, "{}", 0,
      "the scheduler's tunables, as a sched_node's: tick, slice, rr_timeslice, "
      "dl_bound_permille, balance_interval, features, check_every (docs/sched.md)",
@@ -197,8 +232,21 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.ctx_switches", "", ORR_METRIC_COUNTER,
      "context switches between kernel threads (and the CPU's idle loop) on this CPU"},
     KTHREAD_METRICS,
+    {"mmu.tlb_hits", "access", ORR_METRIC_COUNTER,
+     "virtual accesses the first-level TLB translated"},
+    {"mmu.tlb2_hits", "access", ORR_METRIC_COUNTER,
+     "first-level misses the second-level TLB translated (l2_latency each)"},
+    {"mmu.tlb_misses", "access", ORR_METRIC_COUNTER,
+     "translations that walked the page tables (a fault's retry walks again)"},
+    {"mmu.walk_loads", "access", ORR_METRIC_COUNTER,
+     "PTE loads of those walks (through the caches: in kern.accesses too)"},
+    {"mmu.page_faults", "fault", ORR_METRIC_COUNTER, "page faults taken (kern_page_fault calls)"},
+    {"mmu.tlb_flushes", "", ORR_METRIC_COUNTER,
+     "TLB flushes on this CPU: hal_tlb_flush calls and root changes"},
+    {"mmu.tlb_dropped", "entry", ORR_METRIC_COUNTER, "TLB entries those flushes dropped"},
     {"sub.<SUB>.time", "ps", ORR_METRIC_COUNTER,
-     "time this CPU spent in kernel subsystem SUB (boot, sync, sched, irq, task, idle): the "
+     "time this CPU spent in kernel subsystem SUB (boot, sync, sched, irq, task, idle, mm: "
+     "page faults and the vm benchmark): the "
      "entry point the platform called the kernel through"},
     {"sub.<SUB>.accesses", "access", ORR_METRIC_COUNTER, "HAL shared accesses made inside SUB"},
     {"sub.<SUB>.misses", "access", ORR_METRIC_COUNTER,
@@ -286,9 +334,11 @@ static unsigned kc_deliver(struct kcore *k)
                 k->spurious->v++;
             else
                 k->ipis_in->v++;
-            if (reason != KC_WAKE_REASON && kt)
+            if (reason == KC_WAKE_REASON || vm_ipi(c, reason)) {
+                /* the platform's own, or a TLB shootdown (kernel/mm) */
+            } else if (kt)
                 kthreads_ipi(k, reason);
-            else if (reason != KC_WAKE_REASON)
+            else
                 kern_ipi(c, reason);
         } else {
             uint32_t index = k->wakes.a[k->wakes.head];
@@ -464,6 +514,117 @@ static int kc_access(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned si
     }
 }
 
+/* ------------------------------------------------------------- the MMU */
+
+static int kc_pte_load(void *arg, hal_paddr_t pa, uint64_t *pte)
+{
+    struct kcore *k = arg;
+    k->walk_loads->v++;
+    return kc_access(&k->cpu, ORR_OP_LOAD, pa, 8, 0, 0, pte);
+}
+
+/* The physical address of a virtual access: the TLBs, else a walk
+ * through the caches; a fault calls kern_page_fault (interrupts off,
+ * charged to mm) and tries again, at most HAL_VM_MAX_FAULTS times. */
+static int kc_translate(struct kcore *k, uint64_t va, unsigned acc, hal_paddr_t *pa)
+{
+    if (!k->mmu_root) {
+        *pa = va;
+        return HAL_OK;
+    }
+    for (unsigned faults = 0;;) {
+        struct mmu_tlb_entry *e = mmu_tlb_lookup(&k->tlb, va);
+        if (e && mmu_pte_allows(e->pte, acc)) {
+            k->tlb_hits->v++;
+            *pa = mmu_pte_pa(e->pte, e->level, va);
+            return HAL_OK;
+        }
+        if (!e && k->tlb2.a) {
+            kc_advance(k, k->tlb2_latency);
+            struct mmu_tlb_entry *e2 = mmu_tlb_lookup(&k->tlb2, va);
+            if (e2 && mmu_pte_allows(e2->pte, acc)) {
+                k->tlb2_hits->v++;
+                mmu_tlb_insert(&k->tlb, va, e2->pte, e2->level);
+                *pa = mmu_pte_pa(e2->pte, e2->level, va);
+                return HAL_OK;
+            }
+        }
+        /* a miss, or a cached entry that does not allow the access: walk
+         * (the tables may have changed; x86 re-walks before faulting too) */
+        k->tlb_misses->v++;
+        kc_advance(k, k->walk_cost);
+        uint64_t pte = 0;
+        unsigned level = 0;
+        enum mmu_result r = mmu_walk(k->mmu_root, va, acc, kc_pte_load, k, pa, &pte, &level, NULL);
+        if (r == MMU_OK) {
+            mmu_tlb_insert(&k->tlb, va, pte, level);
+            if (k->tlb2.a)
+                mmu_tlb_insert(&k->tlb2, va, pte, level);
+            return HAL_OK;
+        }
+        if (r == MMU_BUS || faults++ == HAL_VM_MAX_FAULTS)
+            return HAL_EFAULT;
+        k->page_faults->v++;
+        bool was_on = k->cpu.irq_on;
+        k->cpu.irq_on = false;
+        enum kc_sub was = kc_sub_enter(k, KS_MM);
+        int rc = kern_page_fault(&k->cpu, va, acc);
+        kc_sub_exit(k, was);
+        k->cpu.irq_on = was_on;
+        if (rc)
+            return HAL_EFAULT;
+    }
+}
+
+static int kc_vaccess(struct hal_cpu *c, unsigned op, uint64_t va, unsigned size, uint64_t value,
+                      uint64_t expect, uint64_t *out)
+{
+    struct kcore *k = kc_of(c);
+    if (size != 1 && size != 2 && size != 4 && size != 8)
+        return HAL_EINVAL;
+    if (va & (size - 1))
+        return HAL_EINVAL;
+    unsigned acc = op == ORR_OP_LOAD ? HAL_ACC_READ
+                 : op == ORR_OP_STORE ? HAL_ACC_WRITE
+                                      : HAL_ACC_READ | HAL_ACC_WRITE;
+    hal_paddr_t pa;
+    int rc = kc_translate(k, va, acc, &pa);
+    return rc ? rc : kc_access(c, op, pa, size, value, expect, out);
+}
+
+/* The TLBs' invariants (include/hw/mmu.h), at every flush and at the end:
+ * a broken one fails the run. */
+static void kc_tlb_check(struct kcore *k)
+{
+    int bad = mmu_tlb_check(&k->tlb), bad2 = k->tlb2.a ? mmu_tlb_check(&k->tlb2) : 0;
+    if (bad || bad2)
+        orr_sim_fail(k->c, "kernel cpu %u: %s TLB broke its invariant %d (include/hw/mmu.h)",
+                     k->cpu.id, bad ? "first-level" : "second-level", bad ? bad : bad2);
+}
+
+static int kc_tlb_flush(struct hal_cpu *c, uint64_t va, uint64_t len)
+{
+    struct kcore *k = kc_of(c);
+    kc_tlb_check(k);
+    k->tlb_flushes->v++;
+    k->tlb_dropped->v += mmu_tlb_flush(&k->tlb, va, len);
+    if (k->tlb2.a)
+        k->tlb_dropped->v += mmu_tlb_flush(&k->tlb2, va, len);
+    return HAL_OK;
+}
+
+static int kc_mmu_set_root(struct hal_cpu *c, hal_paddr_t root, void *ctx)
+{
+    struct kcore *k = kc_of(c);
+    if (root & (HAL_PAGE_SIZE - 1))
+        return HAL_EINVAL;
+    k->mmu_root = root;
+    k->mmu_ctx = root ? ctx : NULL;
+    return kc_tlb_flush(c, 0, 0);
+}
+
+static void *kc_mmu_context(const struct hal_cpu *c) { return kc_of(c)->mmu_ctx; }
+
 /* Annotated cycles, plus the seeded noise cost_jitter asks for. */
 static uint64_t noisy(struct kcore *k, uint64_t cycles)
 {
@@ -611,6 +772,10 @@ static const struct platform_cpu_ops kc_ops = {
     .idle = kc_idle,
     .access = kc_access,
     .relax = kc_relax,
+    .mmu_set_root = kc_mmu_set_root,
+    .mmu_context = kc_mmu_context,
+    .tlb_flush = kc_tlb_flush,
+    .vaccess = kc_vaccess,
     .mem_region = kc_mem_region,
     .cost = kc_cost,
     .trace = kc_trace,
@@ -698,6 +863,84 @@ static void run_bench(struct kcore *k)
                      report_value(k, "sync.acquisitions"), rc);
 }
 
+/* Where vm_bench's region starts: the last quarter of kernel memory (the
+ * scheduler lock takes the very last line). */
+static hal_paddr_t vm_bench_region(const struct orr_params *kern)
+{
+    return (orr_param_u64(kern, "memory") / 4 * 3) & ~(hal_paddr_t)(HAL_PAGE_SIZE - 1);
+}
+
+static uint64_t vm_bench_room(const struct orr_params *kern)
+{
+    return orr_param_u64(kern, "memory") - HAL_PAGE_SIZE - vm_bench_region(kern);
+}
+
+int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d)
+{
+    int rc = 0;
+    const struct orr_params *t = orr_param_group(kern, "tlb");
+    static const char *const lv[][2] = {{"entries", "ways"}, {"l2_entries", "l2_ways"}};
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t entries = orr_param_u64(t, lv[i][0]), ways = orr_param_u64(t, lv[i][1]);
+        if (i == 1 && entries == 0)
+            continue;
+        uint64_t sets = entries / ways;
+        if (entries % ways || sets == 0 || (sets & (sets - 1))) {
+            orr_diag_error(d, orr_param_mark(t, lv[i][0]), i ? "kernel.tlb.l2_entries"
+                                                               : "kernel.tlb.entries",
+                           "%llu entries in %llu ways: entries must be sets x ways with a "
+                           "power-of-two number of sets (e.g. %llu)",
+                           (unsigned long long)entries, (unsigned long long)ways,
+                           (unsigned long long)(ways * (sets ? 1ull << (63 - __builtin_clzll(sets))
+                                                             : 1)));
+            rc = ORR_ESCHEMA;
+        }
+    }
+    const struct orr_params *b = orr_param_group(kern, "vm_bench");
+    unsigned cpus = (unsigned)orr_param_u64(b, "cpus");
+    if (cpus > ncpu) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.vm_bench.cpus",
+                       "%u CPUs, but kernel.cpus gives the kernel %u", cpus, ncpu);
+        rc = ORR_ESCHEMA;
+    } else if (cpus) {
+        uint64_t need = VM_BENCH_BYTES(ncpu, orr_param_u64(b, "pages"), orr_param_u64(b, "rounds"),
+                                       orr_param_u64(b, "demand"));
+        if (need > vm_bench_room(kern)) {
+            orr_diag_error(d, orr_param_mark(kern, "memory"), "kernel.memory",
+                           "kernel.vm_bench needs %llu bytes in the last quarter of kernel "
+                           "memory; raise kernel.memory to at least %llu bytes",
+                           (unsigned long long)need,
+                           (unsigned long long)((need + 2 * HAL_PAGE_SIZE) * 4));
+            rc = ORR_ESCHEMA;
+        }
+    }
+    return rc;
+}
+
+/* Every CPU: the shootdown benchmark, when kernel.vm_bench.cpus asks. */
+static void run_vm_bench(struct kcore *k)
+{
+    const struct orr_params *b = orr_param_group(&k->kp, "vm_bench");
+    struct vm_bench_cfg cfg = {
+        .cpus = (unsigned)orr_param_u64(b, "cpus"),
+        .pages = (unsigned)orr_param_u64(b, "pages"),
+        .rounds = (unsigned)orr_param_u64(b, "rounds"),
+        .demand = (unsigned)orr_param_u64(b, "demand"),
+        .skip_flush = orr_param_bool(b, "skip_flush"),
+        .region = vm_bench_region(&k->kp),
+    };
+    if (cfg.cpus == 0)
+        return;
+    int rc = vm_bench(&k->cpu, &cfg);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel vm_bench: %.0f reads found a page's old frame after its TLB "
+                     "shootdown, %.0f page faults served for %u expected (a translation "
+                     "outlived its shootdown, or faults went missing; check at kernel/mm line %d)",
+                     report_value(k, "vm.stale_reads"), report_value(k, "vm.faults"),
+                     cfg.cpus * cfg.demand, rc);
+}
+
 static void kc_main(void *arg)
 {
     struct kcore *k = arg;
@@ -713,6 +956,8 @@ static void kc_main(void *arg)
     }
     kc_sub_enter(k, KS_SYNC);
     run_bench(k);
+    kc_sub_enter(k, KS_MM);
+    run_vm_bench(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);
@@ -831,7 +1076,9 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     struct platform *plat = &k->k->plat;
     if (!plat->ncpu) {
         static const struct platform_tracepoint tps[] = {{SCHED_TP_SWITCH, "sched_switch"},
-                                                         {SCHED_TP_WAKEUP, "sched_wakeup"}};
+                                                         {SCHED_TP_WAKEUP, "sched_wakeup"},
+                                                         {MM_TP_FAULT, "mm_fault"},
+                                                         {MM_TP_SHOOTDOWN, "tlb_shootdown"}};
         plat->ncpu = ncpu;
         plat->nTp = sizeof tps / sizeof tps[0];
         for (unsigned i = 0; i < plat->nTp; i++) {
@@ -850,6 +1097,20 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->irq_cost = (uint32_t)orr_param_u64(&k->kp, "irq_cost");
     k->relax = (uint32_t)orr_param_u64(&k->kp, "relax");
     k->cost_jitter = (uint32_t)orr_param_u64(&k->kp, "cost_jitter");
+    const struct orr_params *tlb = orr_param_group(&k->kp, "tlb");
+    bool oom = false;
+    unsigned ways = (unsigned)orr_param_u64(tlb, "ways"), l2 = (unsigned)orr_param_u64(tlb, "l2_entries"),
+             l2ways = (unsigned)orr_param_u64(tlb, "l2_ways");
+    if (mmu_tlb_init(&k->tlb, (unsigned)orr_param_u64(tlb, "entries") / ways, ways, &oom) ||
+        (l2 && mmu_tlb_init(&k->tlb2, l2 / l2ways, l2ways, &oom))) {
+        if (oom)
+            return ORR_ENOMEM;
+        orr_diag_error(d, orr_param_mark(p, "kernel"), c->keypath,
+                       "kernel.tlb: entries must be sets x ways, sets a power of two");
+        return ORR_ESCHEMA;
+    }
+    k->tlb2_latency = (uint32_t)orr_param_u64(tlb, "l2_latency");
+    k->walk_cost = (uint32_t)orr_param_u64(tlb, "walk_cost");
     k->irq = orr_port_add(c, "irq");
     if (!fiber_init(&k->fib, kc_main, k, FIBER_STACK_DEFAULT))
         return ORR_ENOMEM;
@@ -867,6 +1128,13 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->stalled = orr_counter_new(c, "kern.stalled", "ps");
     k->busy = orr_value_new(c, "kern.busy", "ps");
     k->switches = orr_counter_new(c, "kern.ctx_switches", "");
+    k->tlb_hits = orr_counter_new(c, "mmu.tlb_hits", "access");
+    k->tlb2_hits = orr_counter_new(c, "mmu.tlb2_hits", "access");
+    k->tlb_misses = orr_counter_new(c, "mmu.tlb_misses", "access");
+    k->walk_loads = orr_counter_new(c, "mmu.walk_loads", "access");
+    k->page_faults = orr_counter_new(c, "mmu.page_faults", "fault");
+    k->tlb_flushes = orr_counter_new(c, "mmu.tlb_flushes", "");
+    k->tlb_dropped = orr_counter_new(c, "mmu.tlb_dropped", "entry");
     static const char *const subs[] = KC_SUB_NAMES;
     for (unsigned i = 0; i < KS_N; i++) {
         char m[48];
@@ -984,12 +1252,15 @@ static void kcore_finish(struct orr_component *c)
     }
     if (k->cpu.id == 0 && k->k->kt)
         kthreads_finish(k);
+    kc_tlb_check(k);
 }
 
 static void kcore_destroy(struct orr_component *c)
 {
     struct kcore *k = c->state;
     fiber_free(&k->fib);
+    mmu_tlb_free(&k->tlb);
+    mmu_tlb_free(&k->tlb2);
     free(k->wakes.a);
     core_shell_free(&k->sh);
     orr_outq_free(&k->irq_out);

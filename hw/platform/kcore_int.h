@@ -8,6 +8,7 @@
 
 #include "fiber.h"
 #include "hw/core.h"
+#include "hw/mmu.h"
 #include "hw/platform.h"
 #include "orrery/outq.h"
 #include "orrery/params.h"
@@ -24,8 +25,8 @@ struct kthreads;
 
 /* What a kernel CPU's time, accesses and misses are charged to: the entry
  * point the platform called the kernel through (kc_sub_enter). */
-enum kc_sub { KS_BOOT, KS_SYNC, KS_SCHED, KS_IRQ, KS_TASK, KS_IDLE, KS_N };
-#define KC_SUB_NAMES {"boot", "sync", "sched", "irq", "task", "idle"}
+enum kc_sub { KS_BOOT, KS_SYNC, KS_SCHED, KS_IRQ, KS_TASK, KS_IDLE, KS_MM, KS_N };
+#define KC_SUB_NAMES {"boot", "sync", "sched", "irq", "task", "idle", "mm"}
 
 struct kc_sub_stats {
     struct orr_counter *time, *accesses, *misses, *stall;
@@ -93,6 +94,13 @@ struct kcore {
     orr_time_t stall_until; /* stall fault: nothing runs before then */
     char inject_panic[128]; /* a panic fault's text, until the CPU takes it */
     uint32_t irq_cost, relax, cost_jitter;
+    /* the MMU (hal.h "virtual memory"): the active tables and the TLBs */
+    hal_paddr_t mmu_root; /* 0: translation off */
+    void *mmu_ctx;
+    struct mmu_tlb tlb, tlb2; /* tlb2.a NULL: no second level */
+    uint32_t tlb2_latency, walk_cost;
+    struct orr_counter *tlb_hits, *tlb2_hits, *tlb_misses, *walk_loads, *page_faults,
+        *tlb_flushes, *tlb_dropped;
     /* the program */
     bool panicked;
     struct kc_tp aLastTp[KC_LAST_TPS];

@@ -9,8 +9,8 @@
 #include "orrery/params.h"
 #include "orrery/sim.h"
 
-/* cpus, selftest, sync_bench, sched, tasks, memory, relax, irq_cost,
- * ipi_latency, start_jitter, cost_jitter (kcore.c) */
+/* cpus, selftest, sync_bench, vm_bench, tlb, sched, tasks, memory, relax,
+ * irq_cost, ipi_latency, start_jitter, cost_jitter (kcore.c) */
 extern const struct orr_param kernel_params[];
 
 /* Every name in kernel.selftest (the section's node, may be NULL) is a
@@ -18,6 +18,11 @@ extern const struct orr_param kernel_params[];
  * unknown name reported at its position. */
 int kernel_check_selftests(const struct orr_node *list, const char *keypath,
                            struct orr_diag *d);
+
+/* kernel.tlb's geometry (entries = sets x ways, sets a power of two, for
+ * each level) and kernel.vm_bench against the kernel's `ncpu` CPUs and its
+ * memory: 0, or ORR_ESCHEMA with each error reported at its key. */
+int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
 
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u

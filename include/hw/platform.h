@@ -46,6 +46,12 @@ struct platform_cpu_ops {
     int (*access)(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned size, uint64_t value,
                   uint64_t expect, uint64_t *out);        /* op: enum orr_cpu_op */
     void (*relax)(struct hal_cpu *c);
+    /* the MMU (hal.h "virtual memory"); vaccess as access, at a virtual address */
+    int (*mmu_set_root)(struct hal_cpu *c, hal_paddr_t root, void *ctx);
+    void *(*mmu_context)(const struct hal_cpu *c);
+    int (*tlb_flush)(struct hal_cpu *c, uint64_t va, uint64_t len);
+    int (*vaccess)(struct hal_cpu *c, unsigned op, uint64_t va, unsigned size, uint64_t value,
+                   uint64_t expect, uint64_t *out);
     int (*mem_region)(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
     void (*cost)(struct hal_cpu *c, uint32_t cycles);
     void (*trace)(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);

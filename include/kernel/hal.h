@@ -115,6 +115,58 @@ void hal_fence(struct hal_cpu *c);
 void hal_relax(struct hal_cpu *c);
 int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
 
+/* --- virtual memory: page tables, the TLB, page faults ----------------------
+ * Page tables are the kernel's own data in physical memory, written with
+ * hal_store, in the RISC-V Sv48 format: four levels of 512 8-byte PTEs, a
+ * 4 KiB table each, virtual addresses of 48 bits sign-extended to 64. A
+ * PTE is valid with HAL_PTE_V; with none of R, W, X it points to the next
+ * level's table, else it is a leaf: at level 0 a 4 KiB page, at level 1 a
+ * 2 MiB page, at level 2 a 1 GiB page (its physical address aligned to
+ * its size). The physical page number sits at bit HAL_PTE_PPN_SHIFT
+ * (pa >> 12 << 10). The MMU never writes PTEs: an access to a page with A
+ * clear, or a write to one with D clear, faults (RISC-V's Svade), so the
+ * kernel sets A and D when it maps what it wants accessed and written.
+ *
+ * hal_mmu_set_root: translate this CPU's virtual accesses through the
+ * tables at root (a 4 KiB-aligned physical address; 0: no translation,
+ * virtual = physical), with `ctx` the kernel's record of that address
+ * space (hal_mmu_context gives it back, e.g. in kern_page_fault). Like a
+ * write of satp, it flushes this CPU's TLB. HAL_EINVAL for a misaligned
+ * root.
+ * hal_tlb_flush: drop this CPU's cached translations of [va, va + len)
+ * (len 0: all of them); only this CPU's: another CPU's TLB is flushed by
+ * that CPU (a shootdown: an IPI asking it to). Until then a CPU may go on
+ * using a translation the tables no longer hold.
+ * hal_vload, hal_vstore, hal_vatomic: hal_load, hal_store and hal_atomic
+ * at a virtual address. A TLB miss walks the tables through this CPU's
+ * caches; an access the tables do not allow calls kern_page_fault, and
+ * when that returns 0 (it mapped the page) the access is tried again;
+ * otherwise, or after HAL_VM_MAX_FAULTS faults, it returns HAL_EFAULT.
+ * The simulated machine provides these; elsewhere HAL_ENOTSUP. */
+#define HAL_PAGE_SHIFT 12
+#define HAL_PAGE_SIZE 4096u
+#define HAL_PT_LEVELS 4
+#define HAL_PT_ENTRIES 512u
+#define HAL_PTE_V (1u << 0)
+#define HAL_PTE_R (1u << 1)
+#define HAL_PTE_W (1u << 2)
+#define HAL_PTE_X (1u << 3)
+#define HAL_PTE_U (1u << 4)
+#define HAL_PTE_G (1u << 5)
+#define HAL_PTE_A (1u << 6)
+#define HAL_PTE_D (1u << 7)
+#define HAL_PTE_PPN_SHIFT 10
+#define HAL_VM_MAX_FAULTS 3
+enum hal_access { HAL_ACC_READ = 1, HAL_ACC_WRITE = 2, HAL_ACC_EXEC = 4 };
+
+int hal_mmu_set_root(struct hal_cpu *c, hal_paddr_t root, void *ctx);
+void *hal_mmu_context(const struct hal_cpu *c);
+int hal_tlb_flush(struct hal_cpu *c, uint64_t va, uint64_t len);
+int hal_vload(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t *out);
+int hal_vstore(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t value);
+int hal_vatomic(struct hal_cpu *c, enum hal_atomic_op op, uint64_t va, unsigned size,
+                uint64_t value, uint64_t expect, uint64_t *old);
+
 /* --- DMA ------------------------------------------------------------------
  * hal_dma_map: make [pa, pa+len) reachable by device `dev` (through the
  * IOMMU where there is one); *bus is the address the device uses.
@@ -323,5 +375,10 @@ void kern_ipi(struct hal_cpu *c, uint32_t reason);    /* an IPI arrived */
  * platform with no RNIC never calls it, and an image for one need not
  * define it. */
 void kern_net(struct hal_cpu *c, uint32_t cq);
+/* A virtual access at va (enum hal_access) found no translation, or one
+ * that does not allow it (see "virtual memory"). Return 0 once the tables
+ * allow it (the access is tried again), or a negative HAL_E* to fail it
+ * with HAL_EFAULT. kernel/mm defines it (vm_fault). */
+int kern_page_fault(struct hal_cpu *c, uint64_t va, unsigned access);
 
 #endif

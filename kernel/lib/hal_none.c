@@ -1,5 +1,5 @@
 /* What a platform does not provide: every HAL call a backend may leave out
- * (physical memory and its atomics, DMA mapping, the network) returns
+ * (physical memory and its atomics, virtual memory, DMA mapping, the network) returns
  * HAL_ENOTSUP here, once (a fence, a spin hint and idling do nothing; a
  * report goes to the console). The definitions are weak, so a backend's
  * own definition wins at link time; a backend implements what it has and nothing else (the
@@ -58,6 +58,43 @@ HAL_DEFAULT void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
     hal_console_write(c, " ", 1);
     hal_console_write(c, buf + sizeof buf - n, n);
     hal_console_write(c, "\n", 1);
+}
+
+HAL_DEFAULT int hal_mmu_set_root(struct hal_cpu *c, hal_paddr_t root, void *ctx)
+{
+    (void)c, (void)root, (void)ctx;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT void *hal_mmu_context(const struct hal_cpu *c)
+{
+    (void)c;
+    return 0;
+}
+
+HAL_DEFAULT int hal_tlb_flush(struct hal_cpu *c, uint64_t va, uint64_t len)
+{
+    (void)c, (void)va, (void)len;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_vload(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t *out)
+{
+    (void)c, (void)va, (void)size, (void)out;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_vstore(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t value)
+{
+    (void)c, (void)va, (void)size, (void)value;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_vatomic(struct hal_cpu *c, enum hal_atomic_op op, uint64_t va, unsigned size,
+                            uint64_t value, uint64_t expect, uint64_t *old)
+{
+    (void)c, (void)op, (void)va, (void)size, (void)value, (void)expect, (void)old;
+    return HAL_ENOTSUP;
 }
 
 HAL_DEFAULT int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,

@@ -19,7 +19,7 @@ metric() { # metric JSON COMPONENT NAME
 
 # --- selftests on kernel CPUs -------------------------------------------------
 scenario selftest 1 '  cpus: "0-1 8-9"
-  selftest: [kstring, hal, sched]'
+  selftest: [kstring, hal, sched, mm]'
 expect_exit 0 "selftests on the machine" -- "$ORRERY" run selftest.yaml --no-db
 expect_out '^KTEST PASS [0-9]+$' "selftest verdict line"
 # every test ran: none skipped (timers and IPIs exist here), none failed
@@ -153,6 +153,56 @@ d2=$("$ORRERY" run threads-j.yaml --no-db --json --seed 2 | jq -r .digest)
 [ -n "$d1" ] && [ "$d1" = "$d1b" ] && pass || fail "threads: seed 1 twice gave $d1 and $d1b"
 [ "$d1" != "$d2" ] && pass || fail "threads: seeds 1 and 2 both gave $d1"
 
+# --- virtual memory: TLBs, page walks, page faults, shootdowns -----------------------
+# four CPUs over both sockets; every figure below follows from the program
+scenario vm4 1 '  cpus: "0-1 8-9"
+  vm_bench: {cpus: 4, pages: 32, rounds: 20, demand: 8}'
+expect_exit 0 "vm_bench on 4 CPUs" -- "$ORRERY" run vm4.yaml --no-db --json
+printf '%s\n' "$OUT" >vm4.json
+m() { metric vm4.json "$1" "$2"; }
+[ "$(m sock0.core0 report.vm.stale_reads)" = 0 ] && pass || fail "stale reads after shootdowns"
+[ "$(m sock0.core0 report.vm.shootdowns)" = 20 ] && pass || fail "shootdowns"
+[ "$(m sock0.core0 report.vm.faults)" = 32 ] && pass || fail "faults served: $(m sock0.core0 report.vm.faults), expected 4 x 8"
+sd=$(m sock0.core0 report.vm.shootdown_ns)
+echo "TLB shootdown to 3 CPUs (2 on the other socket): $sd ns (ipi_latency 500 ns)"
+# a shootdown waits for an IPI to arrive (500 ns) and be taken (350 cycles)
+[ "$(echo "$sd >= 500 + 350 / 2.6 && $sd < 5000" | bc -l)" = 1 ] && pass ||
+  fail "shootdown $sd ns: below one IPI plus its entry, or beyond 5 us"
+for c in sock0.core1 sock1.core0 sock1.core1; do
+  # per CPU: one page fault per demand page; a walk per data page at the
+  # start, per shootdown (the flushed page), and two per demand page (the
+  # fault, then the retry); one IPI per shootdown plus the boot wake-up
+  pf=$(m $c mmu.page_faults) tm=$(m $c mmu.tlb_misses) ii=$(m $c kern.ipis_in)
+  [ "$pf" = 8 ] && [ "$tm" = $((32 + 20 + 2 * 8)) ] && [ "$ii" = 21 ] && pass ||
+    fail "$c: page_faults $pf (8), tlb_misses $tm (68), ipis_in $ii (21)"
+done
+[ "$(m sock0.core1 mmu.tlb2_hits)" = 0 ] && pass || fail "32 pages fit the first-level TLB"
+# the walks' PTE loads go through the caches: four per walk, less the
+# faulting walks that stopped early
+wl=$(m sock0.core1 mmu.walk_loads)
+[ "$wl" -gt 200 ] && [ "$wl" -le $((4 * 68)) ] && pass || fail "walk_loads $wl for 68 walks"
+# past the first level's reach (64 entries, 4 ways): the second level serves
+scenario vm-reach 1 '  cpus: "0-1"
+  vm_bench: {cpus: 2, pages: 128, rounds: 4, demand: 0}'
+expect_exit 0 "vm_bench beyond the first-level TLB" -- "$ORRERY" run vm-reach.yaml --no-db --json
+printf '%s\n' "$OUT" >vm-reach.json
+h2=$(metric vm-reach.json sock0.core1 mmu.tlb2_hits)
+# rounds 1-3 read 128 pages each, every one a first-level miss (8 pages per
+# 4-way set, in LRU order); all but the three pages shot down before are
+# second-level hits
+[ "$h2" = $((3 * 128 - 3)) ] && pass || fail "tlb2_hits $h2, expected 381: 128 pages cycle through a 64-entry L1 TLB"
+# the planted bug: targets acknowledge without flushing -> stale reads, exit 1
+scenario vm-stale 1 '  cpus: "0-1 8-9"
+  vm_bench: {cpus: 4, pages: 32, rounds: 20, demand: 8, skip_flush: true}'
+expect_exit 1 "a shootdown that does not flush" -- "$ORRERY" run vm-stale.yaml --no-db
+expect_out "error: sock0.core0: kernel vm_bench: 60 reads found a page's old frame after its TLB shootdown" "stale-read message"
+# tracepoints: every fault and shootdown is in the trace
+"$ORRERY" run vm4.yaml --no-db --quiet --trace vm4.otr >/dev/null || fail "vm4 trace run"
+"$ORRERY" export vm4.otr --format chrome -o vm4-trace.json || fail "vm4 export"
+tp() { jq --arg n "$1" '[.traceEvents[] | select(.cat == "tracepoint" and .name == $n)] | length' vm4-trace.json; }
+nf=$(tp mm_fault) ns=$(tp tlb_shootdown)
+[ "$nf" = 32 ] && [ "$ns" = 20 ] && pass || fail "trace: $nf mm_fault (32), $ns tlb_shootdown (20)"
+
 # --- a kernel panic fails the run ----------------------------------------------------
 # injected on CPU 1 while it schedules threads: exit 1 naming the CPU, the
 # time, the text and its last scheduler tracepoints
@@ -179,7 +229,7 @@ expect_exit 2 "cpus naming a missing core" -- "$ORRERY" run no-core.yaml --no-db
 expect_out "no-core.yaml:[0-9]+:[0-9]+: error: kernel.cpus: '99' is not .* cores 0..15" "missing core message"
 scenario no-suite 1 '  selftest: [kstring, nosuch]'
 expect_exit 2 "unknown selftest suite" -- "$ORRERY" run no-suite.yaml --no-db
-expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched\)" "unknown suite message"
+expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm\)" "unknown suite message"
 scenario bad-key 1 '  cpus: all
   sched_tick: 1ms'
 expect_exit 2 "unknown kernel key" -- "$ORRERY" run bad-key.yaml --no-db
@@ -216,5 +266,19 @@ printf 'name: x\nextends: %s\nstop: {duration: 1ms}\nmachine:\n  workloads:\n   
   "$PRESET" >overlap.yaml
 expect_exit 2 "a kernel CPU that also runs a workload" -- "$ORRERY" run overlap.yaml --no-db
 expect_out "overlap.yaml:[0-9]+:[0-9]+: error: kernel.cpus: core 2 runs machine.workloads.0" "overlap message"
+scenario tlb-geom 1 '  tlb: {entries: 48, ways: 4}'
+expect_exit 2 "a TLB whose size is not sets x ways" -- "$ORRERY" run tlb-geom.yaml --no-db
+expect_out "tlb-geom.yaml:[0-9]+:[0-9]+: error: kernel.tlb.entries: 48 entries in 4 ways: .*power-of-two" "TLB geometry message"
+scenario tlb2-geom 1 '  tlb: {l2_entries: 1000, l2_ways: 16}'
+expect_exit 2 "a second-level TLB not sets x ways" -- "$ORRERY" run tlb2-geom.yaml --no-db
+expect_out "tlb2-geom.yaml:[0-9]+:[0-9]+: error: kernel.tlb.l2_entries: 1000 entries in 16 ways" "L2 TLB message"
+scenario vm-cpus 1 '  cpus: "0-1"
+  vm_bench: {cpus: 3}'
+expect_exit 2 "vm_bench on more CPUs than the kernel has" -- "$ORRERY" run vm-cpus.yaml --no-db
+expect_out "vm-cpus.yaml:[0-9]+:[0-9]+: error: kernel.vm_bench.cpus: 3 CPUs, but kernel.cpus gives the kernel 2" "vm_bench cpus message"
+scenario vm-room 1 '  memory: 4MiB
+  vm_bench: {cpus: 2, pages: 2000}'
+expect_exit 2 "vm_bench beyond kernel memory" -- "$ORRERY" run vm-room.yaml --no-db
+expect_out "vm-room.yaml:[0-9]+:[0-9]+: error: kernel.memory: kernel.vm_bench needs [0-9]+ bytes" "vm_bench memory message"
 
 finish
