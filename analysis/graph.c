@@ -71,7 +71,7 @@ static void text_add(struct text *t, const char *s, size_t n)
         t->cap = (t->len + n + 1) * 2;
         t->s = realloc(t->s, t->cap);
         if (!t->s)
-            abort();
+            orr_oom();
     }
     memcpy(t->s + t->len, s, n);
     t->len += n;
@@ -131,7 +131,7 @@ static int render(Agraph_t *g, const char *format, char **out, size_t *len, stru
         size_t n = 0;
         FILE *f = open_memstream(&buf, &n);
         if (!f)
-            abort();
+            orr_oom();
         int rc = agwrite(g, f);
         fclose(f);
         if (rc != 0) {
@@ -168,7 +168,7 @@ static int render(Agraph_t *g, const char *format, char **out, size_t *len, stru
         size_t keep = n - (size_t)(start - data);
         *out = malloc(keep + 1);
         if (!*out)
-            abort();
+            orr_oom();
         memcpy(*out, start, keep);
         (*out)[keep] = 0;
         *len = keep;
@@ -311,7 +311,7 @@ int orr_graph_topology(const struct orr_sim *s, const char *title, const char *f
     size_t nComp = orr_sim_component_count(s);
     Agnode_t **aNode = calloc(nComp ? nComp : 1, sizeof *aNode);
     if (!aNode)
-        abort();
+        orr_oom();
     for (uint32_t i = 0; i < nComp; i++)
         aNode[i] = component_node(g, orr_sim_component(s, i));
     /* each link once, from the end that is side 0 */
@@ -415,7 +415,7 @@ int orr_graph_fsm(const struct orr_fsm *f, const char *format, char **out, size_
     Agnode_t **aNode = calloc(f->nState ? f->nState : 1, sizeof *aNode);
     bool *aDone = calloc(f->nEdge ? f->nEdge : 1, sizeof *aDone);
     if (!aNode || !aDone)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < f->nState; i++)
         aNode[i] = state_node(g, f, i);
     /* one edge per (from, to) pair, in order of first appearance, carrying

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "orrery/error.h"
 
 /* Geometry, in SVG user units. */
 enum {
@@ -102,7 +103,7 @@ static size_t build_series(const struct orr_report_view *v, size_t x, struct ser
     struct series *aS = calloc(v->nPoint + 1, sizeof *aS);
     size_t nS = 0;
     if (!aS)
-        abort();
+        orr_oom();
     for (size_t p = 0; p < v->nPoint; p++) {
         if (v->aPoint[p].aLevel[x] == SIZE_MAX)
             continue;
@@ -110,7 +111,7 @@ static size_t build_series(const struct orr_report_view *v, size_t x, struct ser
         while (s < nS && !same_series(v, x, aS[s].aPoint[0], p))
             s++;
         if (s == nS && !(aS[nS++].aPoint = calloc(v->nPoint, sizeof(size_t))))
-            abort();
+            orr_oom();
         size_t k = aS[s].nPoint++;
         for (; k > 0 && v->aPoint[aS[s].aPoint[k - 1]].aLevel[x] > v->aPoint[p].aLevel[x]; k--)
             aS[s].aPoint[k] = aS[s].aPoint[k - 1];

@@ -49,7 +49,7 @@ static char *xstrdup(const char *s)
 {
     char *c = strdup(s ? s : "");
     if (!c)
-        abort();
+        orr_oom();
     return c;
 }
 
@@ -70,7 +70,7 @@ static void *grow(void *a, size_t n, size_t *cap, size_t size)
     *cap = *cap ? 2 * *cap : 16;
     void *b = realloc(a, *cap * size);
     if (!b)
-        abort();
+        orr_oom();
     return b;
 }
 
@@ -315,7 +315,7 @@ static int load_sweep(struct loader *l, int64_t id, struct orr_report_data *out)
     }
     struct orr_report_sweep *s = out->sweep = calloc(1, sizeof *s);
     if (!s)
-        abort();
+        orr_oom();
     s->id = id;
     s->created_at = col_text(st, 0);
     s->scenario = col_text(st, 1);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "orrery/error.h"
 
 static const char kStyle[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;"
@@ -74,7 +75,7 @@ static void esc_lines(FILE *out, const char *s)
 {
     char *copy = strdup(s);
     if (!copy)
-        abort();
+        orr_oom();
     size_t n = strlen(copy);
     while (n && copy[n - 1] == '\n')
         copy[--n] = 0;
@@ -341,7 +342,7 @@ static void run_details(FILE *out, const struct orr_report_view *v,
         if (*r->overrides) {
             char *ov = strdup(r->overrides);
             if (!ov)
-                abort();
+                orr_oom();
             for (char *c = ov; *c; c++)
                 if (*c == '\n')
                     *c = c[1] ? ' ' : 0;

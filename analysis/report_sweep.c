@@ -27,7 +27,7 @@ static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
     if (!p)
-        abort();
+        orr_oom();
     return p;
 }
 
@@ -35,7 +35,7 @@ static char *xstrndup(const char *s, size_t n)
 {
     char *c = strndup(s, n);
     if (!c)
-        abort();
+        orr_oom();
     return c;
 }
 
@@ -126,7 +126,7 @@ static int build_axes(struct orr_report_view *v, const struct orr_report_sweep *
                 cap = cap ? 2 * cap : 4;
                 v->aAxis = realloc(v->aAxis, cap * sizeof *v->aAxis);
                 if (!v->aAxis)
-                    abort();
+                    orr_oom();
             }
             struct orr_report_axis *a = &v->aAxis[v->nAxis++];
             memset(a, 0, sizeof *a);
@@ -203,7 +203,7 @@ static void build_points(struct orr_report_view *v, const struct orr_report_swee
         }
         p->status = status_summary(&s->aRow[r], e - r);
         if (!p->status)
-            abort();
+            orr_oom();
         r = e;
     }
 }
@@ -235,7 +235,7 @@ static void build_metrics(struct orr_report_view *v, const struct orr_report_dat
                     cap = cap ? 2 * cap : 64;
                     v->aMetric = realloc(v->aMetric, cap * sizeof *v->aMetric);
                     if (!v->aMetric)
-                        abort();
+                        orr_oom();
                 }
                 struct orr_report_metric_id *m = &v->aMetric[v->nMetric];
                 memset(m, 0, sizeof *m);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "orrery/error.h"
 
 /* --- values --------------------------------------------------------------- */
 
@@ -112,7 +113,7 @@ static void table_init(struct table *t, size_t nCol)
     t->nCol = nCol;
     t->aRight = calloc(nCol, sizeof *t->aRight);
     if (!t->aRight)
-        abort();
+        orr_oom();
 }
 
 static void table_cell(struct table *t, size_t row, size_t col, const char *text)
@@ -122,7 +123,7 @@ static void table_cell(struct table *t, size_t row, size_t col, const char *text
             t->nCap = t->nCap ? 2 * t->nCap : 16;
             t->aCell = realloc(t->aCell, t->nCap * t->nCol * sizeof *t->aCell);
             if (!t->aCell)
-                abort();
+                orr_oom();
         }
         memset(&t->aCell[t->nRow * t->nCol], 0, t->nCol * sizeof *t->aCell);
         t->nRow++;
@@ -130,14 +131,14 @@ static void table_cell(struct table *t, size_t row, size_t col, const char *text
     char **c = &t->aCell[row * t->nCol + col];
     free(*c);
     if (!(*c = strdup(text)))
-        abort();
+        orr_oom();
 }
 
 static void table_print(FILE *out, struct table *t, const char *indent)
 {
     size_t *w = calloc(t->nCol, sizeof *w);
     if (!w)
-        abort();
+        orr_oom();
     for (size_t r = 0; r < t->nRow; r++)
         for (size_t c = 0; c < t->nCol; c++) {
             const char *s = t->aCell[r * t->nCol + c];
@@ -324,7 +325,7 @@ static void points_table(FILE *out, const struct orr_report_view *v,
     t.aRight[2 + v->nAxis] = true;
     double *aDiv = calloc(o->nMetric + 1, sizeof *aDiv);
     if (!aDiv)
-        abort();
+        orr_oom();
     for (size_t k = 0; k < o->nMetric; k++) {
         const struct orr_report_metric_id *mi = &v->aMetric[o->aMetric[k]];
         const char *u = metric_scale(v, o->aMetric[k], &aDiv[k]);

@@ -101,7 +101,7 @@ static int draw_scenario(const char *path, const char *const *sets, size_t nset,
     size_t n = strlen(name) + (sc.description ? strlen(sc.description) : 0) + 3;
     char *title = malloc(n);
     if (!title)
-        abort();
+        orr_oom();
     snprintf(title, n, "%s%s%s", name, sc.description ? ": " : "",
              sc.description ? sc.description : "");
     int rc = orr_graph_topology(sc.sim, title, format, out, len, d);
@@ -127,7 +127,7 @@ int cmd_graph(int argc, char **argv)
     bool home = false;
     int ch, rc = ORR_EXIT_USAGE;
     if (!sets)
-        abort();
+        orr_oom();
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {

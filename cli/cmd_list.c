@@ -297,7 +297,7 @@ static int list_scenarios(const char *dir, bool json, struct orr_json *j)
             continue;
         char **nn = realloc(names, (n + 1) * sizeof *names);
         if (!nn)
-            abort();
+            orr_oom();
         names = nn;
         names[n++] = strdup(e->d_name);
     }

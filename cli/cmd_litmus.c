@@ -146,7 +146,7 @@ static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n);
     if (!q)
-        abort();
+        orr_oom();
     return q;
 }
 
@@ -154,7 +154,7 @@ static char *xstrdup(const char *s)
 {
     char *p = strdup(s);
     if (!p)
-        abort();
+        orr_oom();
     return p;
 }
 
@@ -810,7 +810,7 @@ int cmd_litmus(int argc, char **argv)
     char **aPath = argv + optind;
     struct judged *aJudged = calloc(nTest, sizeof *aJudged);
     if (!aJudged)
-        abort();
+        orr_oom();
     int exit_code = judge_all(aPath, nTest, &o, aJudged);
     if (exit_code) {
         judged_free(aJudged, nTest);

@@ -151,7 +151,7 @@ static char *xstrdup(const char *s)
 {
     char *t = strdup(s);
     if (!t)
-        abort();
+        orr_oom();
     return t;
 }
 
@@ -160,7 +160,7 @@ static char *path_join(const char *dir, const char *name, const char *ext)
     size_t n = strlen(dir) + strlen(name) + strlen(ext) + 2;
     char *s = malloc(n);
     if (!s)
-        abort();
+        orr_oom();
     snprintf(s, n, "%s/%s%s", dir, name, ext);
     return s;
 }
@@ -170,7 +170,7 @@ static char *fmt(const char *f, const char *a, const char *b)
     size_t n = strlen(f) + strlen(a) + strlen(b) + 1;
     char *s = malloc(n);
     if (!s)
-        abort();
+        orr_oom();
     snprintf(s, n, f, a, b);
     return s;
 }
@@ -260,7 +260,7 @@ static int open_outputs(struct regress *rg)
     struct cli_files files = {0};
     char **aGolden = calloc(2 * rg->nScen + 1, sizeof *aGolden);
     if (!aGolden)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < rg->nScen; i++) {
         const struct scen *s = &rg->aScen[i];
         aGolden[2 * i] = path_join(rg->golden, s->name, ".digest");
@@ -306,7 +306,7 @@ static int find_scenarios(struct regress *rg)
     rg->nScen = g.gl_pathc;
     rg->aScen = calloc(rg->nScen, sizeof *rg->aScen);
     if (!rg->aScen)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < rg->nScen; i++) {
         struct scen *s = &rg->aScen[i];
         const char *base = strrchr(g.gl_pathv[i], '/');
@@ -329,7 +329,7 @@ static char **run_argv(const struct scen *s)
                         s->trace ? "--trace" : NULL, s->trace, NULL};
     char **out = calloc(sizeof av / sizeof av[0] + 2 * CLI_LIMIT_COUNT, sizeof *out);
     if (!out)
-        abort();
+        orr_oom();
     size_t k = 0;
     for (; av[k]; k++)
         out[k] = xstrdup(av[k]);
@@ -429,7 +429,7 @@ static void explain(const struct regress *rg, struct scen *s)
     size_t len = 0;
     FILE *ms = open_memstream(&text, &len);
     if (!ms)
-        abort();
+        orr_oom();
     fprintf(ms, "$ orrery diff %s %s\n", base, s->trace);
     struct orr_diff_opts dop = {.context = (unsigned)o->context, .json = false};
     struct orr_diag d;

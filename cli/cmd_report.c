@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o)
     o->aRunId = calloc(cap, sizeof *o->aRunId);
     o->aMetric = calloc((size_t)argc + 1, sizeof *o->aMetric);
     if (!o->aRunId || !o->aMetric)
-        abort();
+        orr_oom();
     int ch, nSelect = 0;
     bool has_run = false;
     uint64_t u;
@@ -193,7 +193,7 @@ static char *xstrdup(const char *s)
 {
     char *c = strdup(s);
     if (!c)
-        abort();
+        orr_oom();
     return c;
 }
 
@@ -215,7 +215,7 @@ static void draw_topology(const struct orr_report_run *run, char **svg, char **n
     char *ov = xstrdup(run->overrides), *save = NULL;
     const char **aSet = calloc(strlen(ov) + 1, sizeof *aSet);
     if (!aSet)
-        abort();
+        orr_oom();
     for (char *line = strtok_r(ov, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
         aSet[nSet++] = line;
     struct orr_scenario sc;

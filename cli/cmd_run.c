@@ -114,7 +114,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     memset(o, 0, sizeof *o);
     o->aSet = calloc((size_t)argc + 1, sizeof *o->aSet);
     if (!o->aSet)
-        abort();
+        orr_oom();
     optind = 1;
     opterr = 0;
     int ch;
@@ -165,7 +165,7 @@ static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
     char *dump = orr_config_dump(sc->cfg.root);
     char *knob = malloc(strlen(dump) + 8);
     if (!knob)
-        abort();
+        orr_oom();
     sprintf(knob, "config=%s", dump);
     free(dump);
     h.scenario = strdup(o->scenario);
@@ -179,11 +179,11 @@ static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
     h.nKnob = 1 + nModelKnob;
     h.aKnob = malloc(h.nKnob * sizeof *h.aKnob);
     if (!h.aKnob || !h.scenario || !h.build_id || !h.overrides)
-        abort();
+        orr_oom();
     h.aKnob[0] = knob;
     for (size_t i = 0; i < nModelKnob; i++)
         if (!(h.aKnob[1 + i] = strdup(aModelKnob[i])))
-            abort();
+            orr_oom();
     int rc = orr_sim_trace_tables(sc->sim, &h);
     if (rc == 0)
         rc = orr_trace_writer_open(w, o->trace, &h, d);
@@ -275,7 +275,7 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
      * in --json and the database, the table leaves out idle link directions */
     bool *shown = calloc(nm + 1, sizeof *shown);
     if (!shown)
-        abort();
+        orr_oom();
     for (size_t g = 0; g < nm; g++) {
         if (shown[g])
             continue;
@@ -410,7 +410,7 @@ static int store_run(struct orr_results *db, const struct orr_scenario *sc, cons
         .digest = orr_sim_digest(sc->sim), .trace_path = o->trace};
     char *effective = orr_config_dump(sc->cfg.root);
     if (!effective)
-        abort();
+        orr_oom();
     r.effective_scenario = effective;
     r.nMetric = orr_sim_metrics(sc->sim, &r.aMetric);
     r.nHist = orr_sim_histograms(sc->sim, &r.aHist);
@@ -434,7 +434,7 @@ static int check_budgets(const struct orr_scenario *sc, struct budget_report *br
     br->n = sc->nBudget;
     br->aRow = calloc(br->n ? br->n : 1, sizeof *br->aRow);
     if (!br->aRow)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < br->n; i++) {
         const struct orr_budget_result *r = &br->aResult[i];
         br->aRow[i] = (struct orr_budget_row){

@@ -126,7 +126,7 @@ static int parse_args(int argc, char **argv, struct sweep_opts *o)
     memset(o, 0, sizeof *o);
     o->aAxis = calloc((size_t)argc + 1, sizeof *o->aAxis);
     if (!o->aAxis)
-        abort();
+        orr_oom();
     o->jobs = cli_online_cpus();
     optind = 1;
     opterr = 0;
@@ -180,7 +180,7 @@ static char *axis_value_dup(const struct orr_sweep_axis *a, uint64_t i)
 {
     char *v = malloc(a->valueMax + 1);
     if (!v)
-        abort();
+        orr_oom();
     orr_sweep_axis_value(a, i, v, a->valueMax + 1);
     return v;
 }
@@ -198,10 +198,10 @@ static int add_axis_arg(struct sweep *sw, const char *arg, const char *origin)
     }
     char *key = strndup(arg, (size_t)(eq - arg));
     if (!key)
-        abort();
+        orr_oom();
     int rc = orr_sweep_add_axis(&sw->grid, key, eq + 1, err, sizeof err);
     if (rc == ORR_ENOMEM)
-        abort();
+        orr_oom();
     if (rc)
         fprintf(stderr, "orrery sweep: %s %s: %s\n", origin, key, err);
     free(key);
@@ -214,7 +214,7 @@ static int add_scenario_axes(struct sweep *sw, const struct orr_scenario *sc, st
 {
     int rc = orr_sweep_add_axes(&sw->grid, orr_param_map(&sc->sweep, "axes"), "sweep.axes", d);
     if (rc == ORR_ENOMEM)
-        abort();
+        orr_oom();
     return rc ? ORR_EXIT_USAGE : 0;
 }
 
@@ -233,7 +233,7 @@ static int check_axes(const struct sweep *sw, const char *path)
             size_t len = strlen(a->key) + strlen(value) + 2;
             char *set = malloc(len);
             if (!set)
-                abort();
+                orr_oom();
             snprintf(set, len, "%s=%s", a->key, value);
             const char *sets[] = {set};
             int rc = orr_scenario_open(&sc, path, sets, 1, NULL, orr_builtin_types, &d);
@@ -263,7 +263,7 @@ static int plan(struct sweep *sw)
     int rc = orr_sweep_plan_make(&sw->plan, &sw->grid, sw->sample, sw->repeat, sw->seed, err,
                                  sizeof err);
     if (rc == ORR_ENOMEM)
-        abort();
+        orr_oom();
     if (rc) {
         fprintf(stderr, "orrery sweep: %s\n", err);
         return ORR_EXIT_USAGE;
@@ -276,7 +276,7 @@ static char *overrides_dup(const struct orr_sweep *grid, uint64_t g)
     size_t len = orr_sweep_overrides(grid, g, NULL, 0) + 1;
     char *s = malloc(len);
     if (!s)
-        abort();
+        orr_oom();
     orr_sweep_overrides(grid, g, s, len);
     return s;
 }
@@ -288,7 +288,7 @@ static void make_entries(struct sweep *sw)
     sw->nEntry = (size_t)sw->plan.nRun;
     sw->aEntry = calloc(sw->nEntry ? sw->nEntry : 1, sizeof *sw->aEntry);
     if (!sw->aEntry)
-        abort();
+        orr_oom();
     for (size_t k = 0; k < sw->nEntry; k++) {
         struct orr_sweep_run r = orr_sweep_plan_run(&sw->plan, k);
         struct entry *e = &sw->aEntry[k];
@@ -307,7 +307,7 @@ static char **run_argv(const struct sweep *sw, const struct entry *e, const char
     char **av = calloc(n, sizeof *av);
     char seed[24];
     if (!av)
-        abort();
+        orr_oom();
     snprintf(seed, sizeof seed, "%" PRIu64, e->seed);
     const char *head[] = {"orrery", "run", scenario};
     for (size_t i = 0; i < 3; i++)
@@ -324,7 +324,7 @@ static char **run_argv(const struct sweep *sw, const struct entry *e, const char
     cli_limit_argv(av, &k);
     for (size_t i = 0; i < k; i++)
         if (!av[i])
-            abort();
+            orr_oom();
     return av;
 }
 
@@ -365,7 +365,7 @@ static void read_result(struct entry *e)
         char line[512];
         cli_job_first_line(j, line, sizeof line);
         if (!(e->message = strdup(line)))
-            abort();
+            orr_oom();
     }
 }
 
@@ -471,7 +471,7 @@ static char **point_values(const struct orr_sweep *grid, uint64_t g)
     uint64_t *aIndex = calloc(grid->nAxis + 1, sizeof *aIndex);
     char **aValue = calloc(grid->nAxis + 1, sizeof *aValue);
     if (!aIndex || !aValue)
-        abort();
+        orr_oom();
     orr_sweep_grid_coords(grid, g, aIndex);
     for (size_t i = 0; i < grid->nAxis; i++)
         aValue[i] = axis_value_dup(&grid->aAxis[i], aIndex[i]);
@@ -491,7 +491,7 @@ static void print_table(const struct sweep *sw)
     const struct orr_sweep *grid = &sw->grid;
     int *w = calloc(grid->nAxis + 1, sizeof *w);
     if (!w)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < grid->nAxis; i++) {
         const struct orr_sweep_axis *a = &grid->aAxis[i];
         w[i] = (int)strlen(a->key);
@@ -685,7 +685,7 @@ static char *axes_text(const struct sweep *sw)
         len += strlen(grid->aAxis[i].key) + strlen(grid->aAxis[i].spec) + 2;
     char *s = calloc(1, len), *p = s;
     if (!s)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < grid->nAxis; i++)
         p += sprintf(p, "%s%s=%s", i ? "\n" : "", grid->aAxis[i].key, grid->aAxis[i].spec);
     return s;
@@ -695,7 +695,7 @@ static int create(struct sweep *sw, const char *scenario, struct orr_diag *d)
 {
     struct orr_sweep_point *ap = calloc(sw->nEntry ? sw->nEntry : 1, sizeof *ap);
     if (!ap)
-        abort();
+        orr_oom();
     for (size_t k = 0; k < sw->nEntry; k++) {
         const struct entry *e = &sw->aEntry[k];
         ap[k] = (struct orr_sweep_point){e->point, e->repeat, e->seed, e->overrides, 0,
@@ -718,7 +718,7 @@ static int setup_resume(struct sweep *sw, const struct orr_sweep_info *info)
         size_t len = strcspn(s, "\n");
         char *line = strndup(s, len);
         if (!line)
-            abort();
+            orr_oom();
         rc = add_axis_arg(sw, line, "stored axis");
         free(line);
         if (rc)

@@ -60,7 +60,7 @@ int cmd_validate(int argc, char **argv)
     bool json = false, quiet = false;
     int ch, exit_code = ORR_EXIT_OK;
     if (!sets)
-        abort();
+        orr_oom();
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {

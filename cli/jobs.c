@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "orrery/error.h"
 
 #define IDLE_TICK_NS 100000000L /* 0.1 s */
 
@@ -56,7 +57,7 @@ int cli_pool_open(struct cli_pool *p, unsigned max_jobs)
     p->aRunning = calloc(p->max_jobs, sizeof *p->aRunning);
     p->sig = calloc(1, sizeof *p->sig);
     if (!p->aRunning || !p->sig)
-        abort();
+        orr_oom();
     struct cli_pool_signals *ps = p->sig;
     g_interrupted = 0;
     sigset_t block;
@@ -152,12 +153,12 @@ static char *slurp(FILE *f)
     size_t cap = 4096, n = 0, got;
     char *s = malloc(cap);
     if (!s)
-        abort();
+        orr_oom();
     rewind(f);
     while ((got = fread(s + n, 1, cap - n - 1, f)) > 0) {
         n += got;
         if (n + 1 == cap && !(s = realloc(s, cap *= 2)))
-            abort();
+            orr_oom();
     }
     s[n] = 0;
     fclose(f);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "orrery/limits.h"
 #include "orrery/units.h"
+#include "orrery/error.h"
 
 const char cli_limit_help[] =
     "Budgets (exit 2 when a scenario exceeds one; docs/testing.md#budgets):\n"
@@ -80,6 +81,6 @@ void cli_limit_argv(char **av, size_t *k)
         av[(*k)++] = strdup(opts[i].name);
         av[(*k)++] = strdup(num);
         if (!av[*k - 2] || !av[*k - 1])
-            abort();
+            orr_oom();
     }
 }

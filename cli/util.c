@@ -31,7 +31,7 @@ void cli_files_add(struct cli_files *f, const char *path, const char *what,
         f->nAlloc = f->nAlloc ? 2 * f->nAlloc : 8;
         f->a = realloc(f->a, f->nAlloc * sizeof *f->a);
         if (!f->a)
-            abort();
+            orr_oom();
     }
     f->a[f->n++] = (struct orr_file_use){path, what, role};
 }

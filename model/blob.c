@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim_internal.h"
+#include "orrery/error.h"
 
 uint64_t orr_blob_new(struct orr_sim *s, size_t n, void **out)
 {
@@ -20,7 +21,7 @@ uint64_t orr_blob_new(struct orr_sim *s, size_t n, void **out)
             size_t cap = s->nBlobAlloc ? s->nBlobAlloc * 2 : 64;
             struct orr_blob_slot *a = realloc(s->aBlob, cap * sizeof *a);
             if (!a)
-                abort(); /* a model cannot continue without its messages */
+                orr_oom(); /* a model cannot continue without its messages */
             s->aBlob = a;
             s->nBlobAlloc = cap;
         }
@@ -33,7 +34,7 @@ uint64_t orr_blob_new(struct orr_sim *s, size_t n, void **out)
         b->cap = n < 16 ? 16 : n;
         b->p = malloc(b->cap);
         if (!b->p)
-            abort();
+            orr_oom();
     }
     memset(b->p, 0, n);
     b->size = n;

@@ -161,7 +161,7 @@ static char *dup_str(const char *s)
 {
     char *p = malloc(strlen(s) + 1);
     if (!p)
-        abort();
+        orr_oom();
     return strcpy(p, s);
 }
 
@@ -191,7 +191,7 @@ static void add_budget(struct parse_state *ps, const char *metric, const struct 
         ps->cap = ps->cap ? 2 * ps->cap : 8;
         ps->a = realloc(ps->a, ps->cap * sizeof *ps->a);
         if (!ps->a)
-            abort();
+            orr_oom();
     }
     ps->a[ps->n++] = (struct orr_budget){
         .metric = dup_str(metric), .text = dup_str(v->scalar), .bound = b, .mark = v->mark,
@@ -366,7 +366,7 @@ int orr_budgets_check(const struct orr_budget *aBudget, size_t nBudget,
     int rc = 0;
     struct orr_budget_result *a = calloc(nBudget ? nBudget : 1, sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     *nFail = 0;
     for (size_t i = 0; i < nBudget; i++) {
         const struct orr_budget *b = &aBudget[i];
@@ -424,7 +424,7 @@ static void lookup_metric(const struct orr_sim *s, const char *name, const char 
     size_t len = strlen(name);
     char *path = malloc(len + 1);
     if (!path)
-        abort();
+        orr_oom();
     for (const char *dot = strchr(name, '.'); dot && !out->fits; dot = strchr(dot + 1, '.')) {
         memcpy(path, name, (size_t)(dot - name));
         path[dot - name] = 0;

@@ -1,5 +1,6 @@
 /* Calendar queue of events (see evq.h for the layout and invariants). */
 #include "evq.h"
+#include "orrery/error.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ static int near_push(struct orr_evq *q, uint32_t idx)
         uint32_t n = q->nNearAlloc ? q->nNearAlloc * 2 : 8;
         struct orr_evq_key *a = realloc(q->aNear, n * sizeof *a);
         if (!a)
-            abort(); /* a simulation cannot drop events */
+            orr_oom(); /* a simulation cannot drop events */
         q->aNear = a;
         q->nNearAlloc = n;
     }
@@ -150,7 +151,7 @@ static void take_bucket(struct orr_evq *q, uint32_t list)
             uint32_t cap = n ? n * 2 : 8;
             uint32_t *a = realloc(q->aScratch, cap * sizeof *a);
             if (!a)
-                abort(); /* a simulation cannot drop events */
+                orr_oom(); /* a simulation cannot drop events */
             q->aScratch = a;
             q->nScratchAlloc = cap;
         }
@@ -223,7 +224,7 @@ static int rebuild(struct orr_evq *q)
 {
     uint32_t *all = malloc((q->n ? q->n : 1) * sizeof *all);
     if (!all)
-        abort();
+        orr_oom();
     uint64_t k = 0;
     for (uint32_t i = 0; i < q->nNear; i++)
         all[k++] = q->aNear[i].slot;
@@ -247,7 +248,7 @@ static int rebuild(struct orr_evq *q)
     if (nb != q->nBucket) {
         uint32_t *a = realloc(q->aBucket, nb * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         q->aBucket = a;
         q->nBucket = nb;
     }

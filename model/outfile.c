@@ -170,8 +170,24 @@ int orr_outfile_open(struct orr_outfile *o, const char *path, struct orr_diag *d
     memset(o, 0, sizeof *o);
     o->fd = -1;
     o->slot = -1;
-    size_t n = strlen(path) + 48;
-    o->path = strdup(path);
+    /* a symbolic link is written through: its target is replaced and the
+     * link stays (the temporary file goes beside the target); messages
+     * name the path as given */
+    struct stat lst;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        if (!(o->path = realpath(path, NULL))) {
+            int err = errno;
+            struct orr_mark mark = {path, 0, 0};
+            orr_diag_error(d, &mark, NULL,
+                           "cannot write '%s': it is a symbolic link whose target cannot be "
+                           "resolved (%s); give the target's path",
+                           path, strerror(err));
+            return err == ENOMEM ? ORR_ENOMEM : ORR_EIO;
+        }
+    } else {
+        o->path = strdup(path);
+    }
+    size_t n = (o->path ? strlen(o->path) : 0) + 48;
     o->tmp = malloc(n);
     if (!o->path || !o->tmp) {
         orr_outfile_abort(o);
@@ -180,9 +196,9 @@ int orr_outfile_open(struct orr_outfile *o, const char *path, struct orr_diag *d
     long pid = (long)getpid();
     for (unsigned k = 0; k < 100 && o->fd < 0; k++) {
         if (k == 0)
-            snprintf(o->tmp, n, "%s.tmp.%ld", path, pid);
+            snprintf(o->tmp, n, "%s.tmp.%ld", o->path, pid);
         else
-            snprintf(o->tmp, n, "%s.tmp.%ld.%u", path, pid, k);
+            snprintf(o->tmp, n, "%s.tmp.%ld.%u", o->path, pid, k);
         o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (o->fd < 0 && errno != EEXIST)
             break;

@@ -126,8 +126,12 @@ static const char kSelectPoints[] =
 struct orr_results {
     sqlite3 *db;
     char *path;
+    bool created; /* this open created the file: closing with nothing written removes it */
     sqlite3_stmt *pRun, *pMetric, *pHist, *pBudget, *pScenario, *pSweep, *pPoint;
 };
+
+/* The database this process created and has open (orr_results_remove_new). */
+static struct orr_results *g_created;
 
 static int db_error(struct orr_diag *d, const char *path, const char *what, const char *why)
 {
@@ -265,6 +269,9 @@ int orr_results_open(struct orr_results **out, const char *path, struct orr_diag
     }
     if ((rc = ensure_schema(r, d)) || (rc = prepare_statements(r, d)))
         goto fail;
+    r->created = !existed;
+    if (r->created)
+        g_created = r;
     *out = r;
     return 0;
 fail:
@@ -275,10 +282,32 @@ fail:
     return rc;
 }
 
+/* Whether a database this process created holds nothing but the schema:
+ * no row was ever inserted, changed or deleted through this connection. */
+static bool created_and_empty(const struct orr_results *db)
+{
+    return db->created && sqlite3_total_changes64(db->db) == 0;
+}
+
 void orr_results_close(struct orr_results *db)
 {
-    if (db)
-        results_free(db);
+    if (!db)
+        return;
+    if (g_created == db)
+        g_created = NULL;
+    char *remove = created_and_empty(db) ? db->path : NULL;
+    db->path = NULL;
+    results_free(db);
+    if (remove)
+        unlink(remove); /* an exit-2 path after opening: leave no empty database */
+    free(remove);
+}
+
+void orr_results_remove_new(void)
+{
+    struct orr_results *db = g_created;
+    if (db && created_and_empty(db))
+        unlink(db->path);
 }
 
 /* --- writing a run ------------------------------------------------------- */
@@ -497,7 +526,7 @@ static char *column_dup(sqlite3_stmt *st, int col)
     const unsigned char *t = sqlite3_column_text(st, col);
     char *s = strdup(t ? (const char *)t : "");
     if (!s)
-        abort();
+        orr_oom();
     return s;
 }
 
@@ -510,7 +539,7 @@ static int read_points(struct orr_results *db, sqlite3_stmt *st, struct orr_swee
             cap = cap ? 2 * cap : 64;
             struct orr_sweep_point *a = realloc(out->aPoint, cap * sizeof *a);
             if (!a)
-                abort();
+                orr_oom();
             out->aPoint = a;
         }
         struct orr_sweep_point *p = &out->aPoint[out->nPoint++];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "orrery/sweep.h"
+#include "orrery/error.h"
 
 const struct orr_param orr_scenario_params[] = {
     {"name", ORR_P_STRING, "", 0, "short name of the scenario"},
@@ -224,7 +225,7 @@ static char *join_sets(const char *const *sets, size_t n)
         len += strlen(sets[i]) + 1;
     char *s = calloc(1, len);
     if (!s)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < n; i++) {
         if (i)
             strcat(s, "\n");
@@ -327,9 +328,9 @@ static int check_stoppable(struct orr_scenario *sc, struct orr_diag *d)
     return ORR_ESCHEMA;
 }
 
-int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *const *sets,
-                      size_t nset, const uint64_t *seed,
-                      const struct orr_component_type *const *types, struct orr_diag *d)
+static int scenario_open(struct orr_scenario *sc, const char *path, const char *const *sets,
+                         size_t nset, const uint64_t *seed,
+                         const struct orr_component_type *const *types, struct orr_diag *d)
 {
     memset(sc, 0, sizeof *sc);
     sc->path = path;
@@ -360,6 +361,21 @@ int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *con
     /* every stat now exists; a budget on a metric that cannot is bad input */
     if (rc == 0)
         rc = orr_budgets_check_names(sc->aBudget, sc->nBudget, sc->sim, d);
+    return rc;
+}
+
+/* Memory running out while loading or building is the input asking for
+ * more than the host has: orr_oom says so and exits 2, whichever model's
+ * create op found out (they return ORR_ENOMEM and leave d empty). */
+int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *const *sets,
+                      size_t nset, const uint64_t *seed,
+                      const struct orr_component_type *const *types, struct orr_diag *d)
+{
+    int rc = scenario_open(sc, path, sets, nset, seed, types, d);
+    if (rc == ORR_ENOMEM) {
+        orr_diag_print(d, stderr);
+        orr_oom();
+    }
     return rc;
 }
 

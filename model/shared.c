@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "sim_internal.h"
+#include "orrery/error.h"
 
 static void fatal(const char *name, const char *what)
 {
@@ -55,7 +56,7 @@ static void index_grow(struct orr_sim *s)
     size_t cap = s->nSharedIndexCap ? 2 * s->nSharedIndexCap : 64;
     uint32_t *a = calloc(cap, sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     free(s->aSharedIndex);
     s->aSharedIndex = a;
     s->nSharedIndexCap = cap;
@@ -77,14 +78,14 @@ static struct orr_shared *get(struct orr_sim *s, const char *name, size_t size,
         size_t cap = s->nSharedAlloc ? 2 * s->nSharedAlloc : 16;
         struct orr_shared *a = realloc(s->aShared, cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         s->aShared = a;
         s->nSharedAlloc = cap;
     }
     void *p = calloc(1, size ? size : 1);
     char *n = malloc(strlen(name) + 1);
     if (!p || !n)
-        abort();
+        orr_oom();
     strcpy(n, name);
     s->aShared[s->nShared++] = (struct orr_shared){.name = n, .p = p, .fini = fini, .state = state};
     if (2 * s->nShared > s->nSharedIndexCap)
@@ -114,7 +115,7 @@ static void join(struct orr_sim *s, uint32_t a, uint32_t b)
     if (need > s->nColoc) {
         uint32_t *p = realloc(s->aColoc, need * sizeof *p);
         if (!p)
-            abort();
+            orr_oom();
         for (size_t i = s->nColoc; i < need; i++)
             p[i] = (uint32_t)i;
         s->aColoc = p;
@@ -148,7 +149,7 @@ void *orr_sim_shared_state(struct orr_component *c, const char *name, size_t siz
         size_t cap = o->nUserAlloc ? 2 * o->nUserAlloc : 4;
         uint32_t *a = realloc(o->aUser, cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         o->aUser = a;
         o->nUserAlloc = cap;
     }

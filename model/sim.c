@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "orrery/limits.h"
+#include "orrery/error.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -25,7 +26,7 @@ static char *xstrdup(const char *s)
     size_t n = strlen(s) + 1;
     char *p = malloc(n);
     if (!p)
-        abort();
+        orr_oom();
     memcpy(p, s, n);
     return p;
 }
@@ -39,7 +40,7 @@ static void *grow(void *arr, size_t *alloc, size_t need, size_t elem)
         n *= 2;
     void *p = realloc(arr, n * elem);
     if (!p)
-        abort(); /* model construction cannot continue without memory */
+        orr_oom(); /* model construction cannot continue without memory */
     *alloc = n;
     return p;
 }
@@ -190,7 +191,7 @@ static void index_rebuild(struct orr_sim *s, size_t cap)
     free(s->aIndex);
     s->aIndex = malloc(cap * sizeof *s->aIndex);
     if (!s->aIndex)
-        abort();
+        orr_oom();
     memset(s->aIndex, 0xFF, cap * sizeof *s->aIndex);
     s->nIndexCap = cap;
     for (size_t i = 0; i < s->nComp; i++)
@@ -295,7 +296,7 @@ static int add_component(struct orr_sim *s, const struct orr_component_type *typ
     orr_rng_seed(&c->rng, s->opt.seed, path);
     c->state = calloc(1, type->state_size ? type->state_size : 1);
     if (!c->state)
-        abort();
+        orr_oom();
     s->aComp = grow(s->aComp, &s->nCompAlloc, s->nComp + 1, sizeof *s->aComp);
     s->aComp[s->nComp++] = cp;
     if (s->nComp * 2 > s->nIndexCap)
@@ -354,13 +355,13 @@ struct orr_port *orr_port_add(struct orr_component *c, const char *name)
     assert(c->nPort < UINT16_MAX);
     struct orr_port *p = calloc(1, sizeof *p);
     if (!p)
-        abort();
+        orr_oom();
     p->owner = c;
     p->name = xstrdup(name);
     p->index = (uint16_t)c->nPort;
     struct orr_port **a = realloc(c->aPort, (c->nPort + 1) * sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     c->aPort = a;
     c->aPort[c->nPort++] = p;
     return p;
@@ -404,7 +405,7 @@ static struct orr_port *resolve_port(struct orr_sim *s, const char *ref, const s
     }
     char *cpath = malloc((size_t)(dot - ref) + 1);
     if (!cpath)
-        abort();
+        orr_oom();
     memcpy(cpath, ref, (size_t)(dot - ref));
     cpath[dot - ref] = 0;
     struct orr_component *c = orr_sim_find(s, cpath);
@@ -475,7 +476,7 @@ int orr_sim_link(struct orr_sim *s, const char *a, const char *b, orr_time_t lat
     }
     struct orr_link *l = calloc(1, sizeof *l);
     if (!l)
-        abort();
+        orr_oom();
     l->latency = latency;
     l->bw_bps = bandwidth_bps;
     l->end[0] = pa;
@@ -554,7 +555,7 @@ static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t
         return;
     }
     if (orr_evq_push(&s->q, &ev))
-        abort(); /* out of memory: a simulation cannot drop events */
+        orr_oom(); /* out of memory: a simulation cannot drop events */
     if (s->watch)
         s->watch(s->watch_arg, when, target);
 }
@@ -656,7 +657,7 @@ static void vfail(struct orr_component *c, bool input, const char *fmt, va_list 
     size_t n = strlen(c->path) + strlen(msg) + 3;
     s->failure = malloc(n);
     if (!s->failure)
-        abort();
+        orr_oom();
     snprintf(s->failure, n, "%s: %s", c->path, msg);
     s->failure_input = input;
 }
@@ -686,7 +687,7 @@ void orr_sim_knob(struct orr_component *c, const char *key, const char *value)
     size_t n = strlen(c->path) + strlen(key) + strlen(value) + 3;
     char *k = malloc(n);
     if (!k)
-        abort();
+        orr_oom();
     snprintf(k, n, "%s.%s=%s", c->path, key, value);
     s->aKnob = grow(s->aKnob, &s->nKnobAlloc, s->nKnob + 1, sizeof *s->aKnob);
     s->aKnob[s->nKnob++] = k;
@@ -761,7 +762,7 @@ int orr_sim_start(struct orr_sim *s, struct orr_diag *d)
     int rc = 0;
     s->aCompEvents = calloc(s->nComp + 1, sizeof *s->aCompEvents);
     if (!s->aCompEvents)
-        abort();
+        orr_oom();
     s->started = true;
     for (size_t i = 0; i < s->nComp; i++) {
         struct orr_component *c = &s->aComp[i]->pub;

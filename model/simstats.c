@@ -1,6 +1,7 @@
 /* The stats registry of a simulation, and how a finished run's stats become
  * metrics (summary table, trace footer, results database). */
 #include "sim_internal.h"
+#include "orrery/error.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -13,7 +14,7 @@ static char *dupstr(const char *s)
     size_t n = strlen(s) + 1;
     char *p = malloc(n);
     if (!p)
-        abort();
+        orr_oom();
     return memcpy(p, s, n);
 }
 
@@ -34,7 +35,7 @@ static const struct orr_metric_doc *nearest_doc(const struct orr_metric_doc *doc
             return m;
     const char **aName = calloc(n + 1, sizeof *aName);
     if (!aName)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < n; i++)
         aName[i] = docs[i].name;
     const char *near = orr_suggest(name, aName, n);
@@ -83,13 +84,13 @@ struct orr_stat_entry *orr__stat_add(struct orr_component *c, const struct orr_m
             size_t n = s->nStatChunkAlloc ? s->nStatChunkAlloc * 2 : 8;
             struct orr_stat_entry **a = realloc(s->aStatChunk, n * sizeof *a);
             if (!a)
-                abort();
+                orr_oom();
             s->aStatChunk = a;
             s->nStatChunkAlloc = n;
         }
         s->aStatChunk[chunk] = calloc(ORR_STAT_CHUNK, sizeof **s->aStatChunk);
         if (!s->aStatChunk[chunk])
-            abort();
+            orr_oom();
     }
     struct orr_stat_entry *e = orr__stat_at(s, s->nStat++);
     e->comp = c->id;
@@ -227,7 +228,7 @@ static const char *keep(struct orr_sim *s, char *owned)
         size_t n = s->nMetricNameAlloc ? s->nMetricNameAlloc * 2 : 64;
         char **a = realloc(s->aMetricName, n * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         s->aMetricName = a;
         s->nMetricNameAlloc = n;
     }
@@ -240,7 +241,7 @@ static const char *suffixed(struct orr_sim *s, const char *name, const char *suf
     size_t n = strlen(name) + strlen(suffix) + 2;
     char *p = malloc(n);
     if (!p)
-        abort();
+        orr_oom();
     snprintf(p, n, "%s.%s", name, suffix);
     return keep(s, p);
 }
@@ -252,7 +253,7 @@ static void add_metric(struct orr_sim *s, size_t *cap, const char *comp, const c
         *cap = *cap ? *cap * 2 : 64;
         struct orr_metric *a = realloc(s->aMetric, *cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         s->aMetric = a;
     }
     s->aMetric[s->nMetric++] = (struct orr_metric){comp, name, v, unit};
@@ -297,7 +298,7 @@ void orr__stats_flatten(struct orr_sim *s)
         nh += orr__stat_at(s, i)->kind == ORR_METRIC_HISTOGRAM;
     s->aHist = calloc(nh ? nh : 1, sizeof *s->aHist);
     if (!s->aHist)
-        abort();
+        orr_oom();
     /* run-level metrics first, in the order of orr_run_metrics */
     const double run[] = {(double)s->nDispatched, (double)s->now, (double)s->nBeyondHorizon};
     assert(!orr_run_metrics[sizeof run / sizeof run[0]].name);

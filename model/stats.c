@@ -1,6 +1,7 @@
 /* Histograms with percentiles (log-linear buckets). Registration of stats
  * against components lives in sim.c, which owns the registry. */
 #include "orrery/stats.h"
+#include "orrery/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ void orr_histogram_add(struct orr_histogram *h, uint64_t v)
     if (!h->aBucket) {
         h->aBucket = calloc(ORR_HIST_BUCKETS, sizeof *h->aBucket);
         if (!h->aBucket)
-            abort(); /* stats cannot be dropped silently */
+            orr_oom(); /* stats cannot be dropped silently */
     }
     if (h->count == 0 || v < h->min)
         h->min = v;
@@ -96,7 +97,7 @@ void orr_histogram_merge(struct orr_histogram *into, const struct orr_histogram 
     if (!into->aBucket) {
         into->aBucket = calloc(ORR_HIST_BUCKETS, sizeof *into->aBucket);
         if (!into->aBucket)
-            abort();
+            orr_oom();
     }
     if (into->count == 0 || from->min < into->min)
         into->min = from->min;

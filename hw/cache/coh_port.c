@@ -37,6 +37,7 @@
 #include "hw/cohmon.h"
 #include "hw/pcache.h"
 #include "orrery/mem.h"
+#include "orrery/error.h"
 
 static const struct orr_param coh_port_params[] = {
     {"", ORR_P_INCLUDE, .group = pcache_params},        /* protocol, caches, mshrs, ... */
@@ -101,7 +102,7 @@ static void *fifo_push(void *arr, size_t elem, size_t *n, size_t *head, size_t *
     if (*n == *alloc) {
         *alloc = *alloc ? 2 * *alloc : 8;
         if (!(arr = realloc(arr, *alloc * elem)))
-            abort();
+            orr_oom();
     }
     return arr;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "orrery/coh.h"
+#include "orrery/error.h"
 
 #define TAIL 32
 
@@ -56,7 +57,7 @@ static void grow(struct cohmon *m)
     size_t cap = m->nCap ? m->nCap * 2 : 1024;
     struct mon_line *a = calloc(cap, sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < m->nCap; i++)
         if (m->aLine[i].line) {
             size_t j = slot_of(m->aLine[i].line - 1, cap);

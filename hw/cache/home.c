@@ -40,6 +40,7 @@
 #include "hw/protocol.h"
 #include "orrery/coh.h"
 #include "orrery/sim.h"
+#include "orrery/error.h"
 
 #define MAX_CACHES 256
 #define SW (MAX_CACHES / 64)
@@ -165,7 +166,7 @@ static void dir_grow(struct home *h)
     size_t cap = h->nDirCap ? h->nDirCap * 2 : 1024;
     struct dirent *a = calloc(cap, sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < h->nDirCap; i++)
         if (h->aDir[i].line) {
             size_t j = dslot(h->aDir[i].line - 1, cap);
@@ -263,7 +264,7 @@ queue:
         h->nOutAlloc = h->nOutAlloc ? 2 * h->nOutAlloc : 16;
         h->aOut = realloc(h->aOut, h->nOutAlloc * sizeof *h->aOut);
         if (!h->aOut)
-            abort();
+            orr_oom();
     }
     h->aOut[h->nOut++] = *m;
 }
@@ -320,7 +321,7 @@ static void queue_recall(struct home *h, uint64_t line)
         h->nRecallAlloc = h->nRecallAlloc ? 2 * h->nRecallAlloc : 8;
         h->aRecall = realloc(h->aRecall, h->nRecallAlloc * sizeof *h->aRecall);
         if (!h->aRecall)
-            abort();
+            orr_oom();
     }
     h->aRecall[h->nRecall++] = line;
 }
@@ -381,7 +382,7 @@ static uint32_t txn_new(struct home *h, uint64_t line)
             h->nTxnAlloc = h->nTxnAlloc ? 2 * h->nTxnAlloc : 64;
             h->aTxn = realloc(h->aTxn, h->nTxnAlloc * sizeof *h->aTxn);
             if (!h->aTxn)
-                abort();
+                orr_oom();
         }
         i = h->nTxn++;
     }
@@ -594,7 +595,7 @@ static void enqueue(struct home *h, struct txn *t, uint16_t src, uint8_t type)
             h->nWaitAlloc = h->nWaitAlloc ? 2 * h->nWaitAlloc : 64;
             h->aWait = realloc(h->aWait, h->nWaitAlloc * sizeof *h->aWait);
             if (!h->aWait)
-                abort();
+                orr_oom();
         }
         i = h->nWait++;
     }

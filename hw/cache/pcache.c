@@ -241,7 +241,7 @@ static void send(struct pcache *pc, enum orr_coh_type t, unsigned flags, uint64_
             pc->nOutAlloc = pc->nOutAlloc ? 2 * pc->nOutAlloc : 8;
             pc->aOut = realloc(pc->aOut, pc->nOutAlloc * sizeof *pc->aOut);
             if (!pc->aOut)
-                abort();
+                orr_oom();
         }
     }
     pc->aOut[pc->nOut++].m = m;

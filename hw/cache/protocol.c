@@ -229,7 +229,7 @@ struct coh_protocol *coh_protocol_mutate(const struct coh_protocol *p,
 {
     struct coh_protocol *q = malloc(sizeof *q);
     if (!q)
-        abort();
+        orr_oom();
     *q = *p;
     if (m->home)
         q->home[m->state][m->event] = m->plan;

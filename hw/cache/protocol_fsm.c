@@ -42,7 +42,7 @@ static char *dup_printf(const char *fmt, ...)
     va_end(ap);
     char *s = malloc((size_t)len + 1);
     if (!s)
-        abort();
+        orr_oom();
     va_start(ap, fmt);
     vsnprintf(s, (size_t)len + 1, fmt, ap);
     va_end(ap);
@@ -53,7 +53,7 @@ static unsigned add_state(struct orr_fsm *f, const char *name, unsigned flags)
 {
     f->aState = realloc(f->aState, (f->nState + 1) * sizeof *f->aState);
     if (!f->aState)
-        abort();
+        orr_oom();
     f->aState[f->nState] = (struct orr_fsm_state){dup_printf("%s", name), flags, 0};
     return (unsigned)f->nState++;
 }
@@ -63,7 +63,7 @@ static void add_edge(struct orr_fsm *f, unsigned from, unsigned to, char *label)
 {
     f->aEdge = realloc(f->aEdge, (f->nEdge + 1) * sizeof *f->aEdge);
     if (!f->aEdge)
-        abort();
+        orr_oom();
     f->aEdge[f->nEdge++] = (struct orr_fsm_edge){from, to, label};
 }
 

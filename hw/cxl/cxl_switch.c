@@ -27,6 +27,7 @@
 #include "hw/registry.h"
 #include "orrery/mem.h"
 #include "orrery/outq.h"
+#include "orrery/error.h"
 
 #define NTAG (ORR_MEM_TAG_MAX + 1)
 
@@ -93,7 +94,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     s->outstanding = orr_gauge_new(c, "outstanding", "req");
     s->aDown = calloc(s->nDown, sizeof *s->aDown);
     if (!s->aDown)
-        abort();
+        orr_oom();
     for (unsigned i = 0; i < s->nDown; i++) {
         struct down_port *dp = &s->aDown[i];
         char name[32];
@@ -106,7 +107,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
         dp->aEntry = calloc(NTAG, sizeof *dp->aEntry);
         dp->aFree = calloc(NTAG, sizeof *dp->aFree);
         if (!dp->aEntry || !dp->aFree)
-            abort();
+            orr_oom();
         for (unsigned t = 0; t < NTAG; t++) /* pop order 0, 1, 2, ... */
             dp->aFree[t] = (uint16_t)(NTAG - 1 - t);
         dp->nFree = NTAG;

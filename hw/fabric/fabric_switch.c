@@ -33,6 +33,7 @@
 
 #include "hw/fabric.h"
 #include "orrery/net.h"
+#include "orrery/error.h"
 
 #define MAX_PORTS 4096
 
@@ -158,7 +159,7 @@ static void ring_push(struct ring *r, const struct entry *e)
         size_t cap = r->cap ? r->cap * 2 : 8;
         struct entry *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (size_t i = 0; i < r->n; i++)
             a[i] = r->a[(r->head + i) % r->cap];
         free(r->a);
@@ -194,7 +195,7 @@ static int parse_routes(struct fsw *s, const char *text, char *err, size_t nErr)
     struct { uint32_t lo, hi; size_t first, n; } *aEnt = calloc(nEntries, sizeof *aEnt);
     s->aRoutePort = calloc(nPorts, sizeof *s->aRoutePort);
     if (!aEnt || !s->aRoutePort)
-        abort();
+        orr_oom();
     const char *p = text;
     size_t iEnt = 0;
     while (*p) {
@@ -239,7 +240,7 @@ static int parse_routes(struct fsw *s, const char *text, char *err, size_t nErr)
     if (runs) {
         s->aRun = calloc(iEnt, sizeof *s->aRun);
         if (!s->aRun)
-            abort();
+            orr_oom();
         for (size_t i = 0; i < iEnt; i++)
             s->aRun[i] = (struct route_run){aEnt[i].lo, aEnt[i].hi,
                                             {(uint32_t)aEnt[i].first, (uint32_t)aEnt[i].n}};
@@ -252,7 +253,7 @@ static int parse_routes(struct fsw *s, const char *text, char *err, size_t nErr)
     s->nRoute = maxDst + 1;
     s->aRoute = calloc(s->nRoute, sizeof *s->aRoute);
     if (!s->aRoute)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < iEnt; i++)
         for (uint32_t d = aEnt[i].lo; d <= aEnt[i].hi; d++)
             s->aRoute[d] = (struct route){(uint32_t)aEnt[i].first, (uint32_t)aEnt[i].n};
@@ -290,7 +291,7 @@ static int fsw_create(struct orr_component *c, const struct orr_params *p, struc
     }
     s->aPort = calloc(s->nPort, sizeof *s->aPort);
     if (!s->aPort)
-        abort();
+        orr_oom();
     for (unsigned i = 0; i < s->nPort; i++) {
         struct fport *o = &s->aPort[i];
         char name[48];

@@ -31,6 +31,7 @@
 
 #include "hw/fabric.h"
 #include "orrery/net.h"
+#include "orrery/error.h"
 
 enum { PAT_NONE, PAT_UNIFORM, PAT_PERMUTATION, PAT_INCAST, PAT_ALL_TO_ALL };
 static const char *const host_patterns[] = {"none", "uniform", "permutation", "incast",
@@ -94,7 +95,7 @@ static uint32_t *seq_of(struct seq_table *t, uint32_t node)
         size_t cap = t->cap ? 2 * t->cap : 8;
         struct seq_entry *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (size_t i = 0; i < cap; i++)
             a[i].node = UINT32_MAX;
         for (size_t i = 0; i < t->cap; i++)
@@ -184,7 +185,7 @@ static uint32_t permutation_partner(struct orr_component *c, const struct host *
 {
     uint32_t *a = malloc(h->nodes * sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     for (uint32_t i = 0; i < h->nodes; i++)
         a[i] = i;
     struct orr_rng r;

@@ -23,6 +23,7 @@
 
 #include "hw/registry.h"
 #include "orrery/scenario.h"
+#include "orrery/error.h"
 
 
 static const struct orr_param template_params[] = {
@@ -85,7 +86,7 @@ static char *xprintf(const char *fmt, ...)
     va_end(ap);
     char *s = malloc((size_t)n + 1);
     if (!s)
-        abort();
+        orr_oom();
     va_start(ap, fmt);
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -186,12 +187,12 @@ static struct orr_node *instance_value(struct orr_node_arena *a, const struct or
         long len = expand(n->scalar, val, NULL, 0, &bad);
         char *buf = malloc((size_t)len + 1);
         if (!buf)
-            abort();
+            orr_oom();
         expand(n->scalar, val, buf, (size_t)len + 1, &bad);
         struct orr_node *s = orr_node_new_scalar(a, &n->mark, buf, (size_t)len);
         free(buf);
         if (!s)
-            abort();
+            orr_oom();
         s->quoted = n->quoted;
         return s;
     }
@@ -309,7 +310,7 @@ static char *component_names(const struct node_template *t)
         len += strlen(t->aComp[i].name) + 2;
     char *s = calloc(1, len);
     if (!s)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < t->nComp; i++) {
         if (i)
             strcat(s, ", ");
@@ -342,7 +343,7 @@ static int parse_end(struct node_template *t, const char *ref, const struct orr_
     char *name = xprintf("%.*s", (int)n, ref), *list = component_names(t);
     const char **names = malloc(t->nComp * sizeof *names);
     if (!names)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < t->nComp; i++)
         names[i] = t->aComp[i].name;
     const char *near = orr_suggest(name, names, t->nComp);
@@ -366,7 +367,7 @@ static int parse_links(struct node_template *t, const struct orr_node *seq, stru
         return 0;
     t->aLink = calloc(seq->n + 1, sizeof *t->aLink);
     if (!t->aLink)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < seq->n; i++) {
         const struct orr_node *ln = seq->aItem[i];
         char *kp = xprintf("cluster.node.links.%zu", i);
@@ -467,14 +468,14 @@ int node_template_parse(struct node_template **out, struct orr_sim *s, const str
     }
     struct node_template *t = calloc(1, sizeof *t);
     if (!t)
-        abort();
+        orr_oom();
     t->env = *env;
     t->s = s;
     t->a = orr_sim_nodes(s);
     t->nComp = comps->n;
     t->aComp = calloc(comps->n, sizeof *t->aComp);
     if (!t->aComp)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < comps->n; i++) {
         t->aComp[i].name = comps->aKey[i];
         t->aComp[i].map = comps->aItem[i];

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hw/fabric.h"
+#include "orrery/error.h"
 
 static char *name_of(const char *fmt, unsigned a, unsigned b)
 {
@@ -24,7 +25,7 @@ static char *name_of(const char *fmt, unsigned a, unsigned b)
     snprintf(buf, sizeof buf, fmt, a, b);
     char *s = malloc(strlen(buf) + 1);
     if (!s)
-        abort();
+        orr_oom();
     return strcpy(s, buf);
 }
 
@@ -32,7 +33,7 @@ static void *zalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
     if (!p)
-        abort();
+        orr_oom();
     return p;
 }
 
@@ -191,7 +192,7 @@ uint32_t *fabric_distances(const struct fabric_graph *g)
     uint32_t *queue = malloc(nSw * sizeof *queue);
     bool *aHasHost = calloc(nSw ? nSw : 1, sizeof *aHasHost);
     if (!dist || !queue || !aHasHost)
-        abort();
+        orr_oom();
     for (size_t h = 0; h < g->nHost; h++)
         aHasHost[g->aHostSw[h]] = true;
     for (size_t t = 0; t < nSw; t++) {
@@ -231,7 +232,7 @@ static void buf_add(struct buf *b, const char *text)
         b->cap = (b->cap + len + 1) * 2;
         b->s = realloc(b->s, b->cap);
         if (!b->s)
-            abort();
+            orr_oom();
     }
     memcpy(b->s + b->n, text, len + 1);
     b->n += len;

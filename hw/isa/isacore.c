@@ -52,6 +52,7 @@
 #include "hw/core.h"
 #include "hw/protocol.h"
 #include "isa_internal.h"
+#include "orrery/error.h"
 
 const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};
 
@@ -215,7 +216,7 @@ static void q_push(struct isacore *t, const struct isa_acc *a)
         uint32_t cap = t->qCap ? t->qCap * 2 : 64;
         struct isa_acc *n = malloc(cap * sizeof *n);
         if (!n)
-            abort();
+            orr_oom();
         for (uint32_t i = 0; i < t->nQ; i++)
             n[i] = t->aQ[(t->qHead + i) % t->qCap];
         free(t->aQ);

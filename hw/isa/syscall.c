@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "isa_internal.h"
+#include "orrery/error.h"
 
 enum {
     SYS_FUTEX = 98,
@@ -51,7 +52,7 @@ static int64_t sys_write(struct isacore *t, uint64_t fd, uint64_t buf, uint64_t 
     if (keep) {
         char *o = realloc(t->aOut, t->nOut + keep + 1);
         if (!o)
-            abort();
+            orr_oom();
         memcpy(o + t->nOut, p, keep);
         t->nOut += keep;
         o[t->nOut] = 0;

@@ -43,6 +43,7 @@
 #include "hw/dram_media.h"
 #include "hw/linestore.h"
 #include "hw/memdev.h"
+#include "orrery/error.h"
 
 const char *const dram_policy_names[] = {"fr-fcfs", "fcfs", NULL};
 
@@ -155,7 +156,7 @@ static void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size);
     if (!p)
-        abort(); /* a model cannot run without its state */
+        orr_oom(); /* a model cannot run without its state */
     return p;
 }
 
@@ -242,7 +243,7 @@ static uint32_t req_alloc(struct dram_media *m)
         size_t cap = m->nReqAlloc ? m->nReqAlloc * 2 : 64;
         struct dreq *a = realloc(m->aReq, cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         m->aReq = a;
         m->nReqAlloc = cap;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/linestore.h"
+#include "orrery/error.h"
 
 #define LINESTORE_CHUNK 4096u /* lines per chunk: 256 KiB */
 
@@ -65,7 +66,7 @@ static void grow(struct linestore *s)
     s->aKey = calloc(n, sizeof *s->aKey);
     s->aIndex = calloc(n, sizeof *s->aIndex);
     if (!s->aKey || !s->aIndex)
-        abort();
+        orr_oom();
     s->nSlot = n;
     for (size_t i = 0; i < old; i++)
         if (aKey[i]) {
@@ -84,16 +85,16 @@ void linestore_write(struct linestore *s, uint64_t addr, const uint8_t in[ORR_LI
     size_t i = probe(s, addr + 1);
     if (!s->aKey[i]) {
         if (s->nLine >= UINT32_MAX)
-            abort(); /* 256 GiB of written lines: beyond what a host can hold */
+            orr_oom(); /* 256 GiB of written lines: beyond what a host can hold */
         uint32_t index = (uint32_t)s->nLine++;
         if (index / LINESTORE_CHUNK == s->nChunk) {
             uint8_t **a = realloc(s->aChunk, (s->nChunk + 1) * sizeof *a);
             if (!a)
-                abort();
+                orr_oom();
             s->aChunk = a;
             s->aChunk[s->nChunk] = malloc((size_t)LINESTORE_CHUNK * ORR_LINE_BYTES);
             if (!s->aChunk[s->nChunk])
-                abort();
+                orr_oom();
             s->nChunk++;
         }
         s->aKey[i] = addr + 1;

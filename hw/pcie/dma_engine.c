@@ -21,6 +21,7 @@
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
 #include "orrery/outq.h"
+#include "orrery/error.h"
 
 enum { REG_SRC = 0x00, REG_DST = 0x08, REG_LEN = 0x10, REG_DOORBELL = 0x18, REG_DONE = 0x20 };
 enum { MODE_COPY, MODE_READ, MODE_WRITE };
@@ -99,7 +100,7 @@ static int dma_create(struct orr_component *c, const struct orr_params *p, struc
     s->aTagUsed = calloc(s->tags, sizeof *s->aTagUsed);
     s->aTagOff = calloc(s->tags, sizeof *s->aTagOff);
     if (!s->aSent || !s->aTagUsed || !s->aTagOff)
-        abort();
+        orr_oom();
     s->done = orr_counter_new(c, "copies", "copy");
     s->rd_bytes = orr_counter_new(c, "dma_read_bytes", "B");
     s->wr_bytes = orr_counter_new(c, "dma_write_bytes", "B");

@@ -25,6 +25,7 @@
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
 #include "orrery/outq.h"
+#include "orrery/error.h"
 
 #define RC_LINE_TAGS (ORR_MEM_TAG_MAX + 1)
 #define RC_HOST_TAGS 1024u
@@ -102,7 +103,7 @@ static int rc_create(struct orr_component *c, const struct orr_params *p, struct
     s->aTx = calloc(s->nDev, sizeof *s->aTx);
     s->aDevQ = calloc(s->nDev, sizeof *s->aDevQ);
     if (!s->aDev || !s->aTx || !s->aDevQ)
-        abort();
+        orr_oom();
     for (unsigned i = 0; i < s->nDev; i++) {
         char name[16];
         snprintf(name, sizeof name, "dev%u", i);
@@ -148,7 +149,7 @@ static uint32_t op_alloc(struct rc *s)
     struct rc_op *a = realloc(s->aOp, (s->nOp + 1) * sizeof *a);
     uint32_t *f = realloc(s->aFreeOp, (s->nOp + 1) * sizeof *f);
     if (!a || !f)
-        abort();
+        orr_oom();
     s->aOp = a;
     s->aFreeOp = f;
     return s->nOp++;
@@ -260,7 +261,7 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
         }
         uint8_t *buf = calloc(h.length ? h.length : 1, 1);
         if (!buf)
-            abort();
+            orr_oom();
         dma_start(c, s, port, h, addr, buf);
         return;
     }
@@ -281,7 +282,7 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
     }
     uint8_t *buf = malloc(h.length ? h.length : 1);
     if (!buf)
-        abort();
+        orr_oom();
     memcpy(buf, blob + PCIE_WR_ADDR_BYTES, h.length);
     orr_blob_free(c->sim, ev->data[1]);
     if (h.length)

@@ -37,6 +37,7 @@
 #include "orrery/outq.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
+#include "orrery/error.h"
 
 static const struct orr_param pcie_switch_params[] = {
     {"ports", ORR_P_UINT, "2", ORR_PF_POSITIVE, "downstream ports, named d0..d<N-1>", NULL, 1, 32},
@@ -138,7 +139,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     memmap_init(&s->map);
     s->aDown = calloc(s->nDown, sizeof *s->aDown);
     if (!s->aDown)
-        abort();
+        orr_oom();
     if (memmap_read_ranges(&s->map, p, s->nDown,
                            c->keypath ? c->keypath : c->path, d) != 0)
         rc = ORR_ESCHEMA;

@@ -30,6 +30,7 @@
 #include "hw/platform.h"
 #include "kernel/cluster.h"
 #include "orrery/sim.h"
+#include "orrery/error.h"
 
 enum { TAG_SEND = 1 };
 
@@ -280,7 +281,7 @@ static int cn_create(struct orr_component *c, const struct orr_params *p, struct
     n->aXp = calloc(n->cfg.nodes, sizeof *n->aXp);
     n->aPeer = calloc(n->cfg.nodes, sizeof *n->aPeer);
     if (!n->aXp || !n->aPeer)
-        abort();
+        orr_oom();
     if (xport_init(&n->x, &n->cfg, n->aXp, &cn_ops, n)) {
         orr_diag_error(d, &c->mark, c->keypath, "the cluster transport refused this configuration");
         return ORR_ESCHEMA;

@@ -11,6 +11,7 @@
 
 #include "orrery/mem.h"
 #include "orrery/rdma.h"
+#include "orrery/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, u
     p->ipi_latency = ipi_latency;
     p->aCpu = calloc(ncpu, sizeof *p->aCpu);
     if (!p->aCpu)
-        abort();
+        orr_oom();
     for (unsigned i = 0; i < ncpu; i++)
         p->aCpu[i] = (struct hal_cpu){.plat = p, .id = i, .irq_on = true};
     for (unsigned i = 0; i < ntp && i < PLAT_MAX_TRACEPOINTS; i++) {
@@ -346,7 +347,7 @@ static struct platform_cq *net_cq(struct platform *p, uint32_t cqn)
         uint32_t nc = cqn + 1 > 2 * n->nCq ? cqn + 1 : 2 * n->nCq;
         struct platform_cq *a = realloc(n->aCq, nc * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         memset(a + n->nCq, 0, (nc - n->nCq) * sizeof *a);
         n->aCq = a;
         n->nCq = nc;

@@ -78,6 +78,7 @@
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "orrery/mem.h"
+#include "orrery/error.h"
 
 /* ---------------------------------------------------------------- keys */
 
@@ -445,7 +446,7 @@ static void kc_queue_wake(struct kcore *k, uint32_t index)
         size_t cap = w->cap ? 2 * w->cap : 16;
         uint32_t *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (size_t i = 0; i < w->n; i++)
             a[i] = w->a[(w->head + i) % w->cap];
         free(w->a);

@@ -45,6 +45,7 @@
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "workloads/rtapp.h"
+#include "orrery/error.h"
 
 #define KTHREAD_STACK (128u * 1024u)
 
@@ -226,7 +227,7 @@ static void wait_event(struct kthreads *kt, struct kthread *t, uint32_t ev)
     if (w->n == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 8;
         if (!(w->a = realloc(w->a, w->cap * sizeof *w->a)))
-            abort();
+            orr_oom();
     }
     w->a[w->n++] = t->index; /* and blocks in the same entry: no wake in between */
     resched_locked(kt, k, t, BLOCK);

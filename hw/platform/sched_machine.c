@@ -64,7 +64,7 @@ static int parse_distances(const struct orr_node *rows, const char *keypath, str
     snprintf(kp, sizeof kp, "%s.topology.distances", keypath);
     m->aDistance = calloc((size_t)nn * nn, 1);
     if (!m->aDistance)
-        abort();
+        orr_oom();
     if (!rows || rows->n == 0) { /* default: local 10, remote 20 */
         for (unsigned a = 0; a < nn; a++)
             for (unsigned b = 0; b < nn; b++)
@@ -171,7 +171,7 @@ static int parse_types(const struct orr_node *seq, const char *keypath, struct s
     m->aType = calloc(seq->n, sizeof *m->aType);
     m->aEnergy = calloc(seq->n, sizeof *m->aEnergy);
     if (!m->aType || !m->aEnergy)
-        abort();
+        orr_oom();
     int rc = 0;
     *total = 0;
     for (size_t i = 0; i < seq->n; i++) {
@@ -212,13 +212,13 @@ static void lay_out(struct sched_machine *m)
         m->cores_per_socket = n;
         m->aDistance = calloc(1, 1);
         if (!m->aDistance)
-            abort();
+            orr_oom();
         m->aDistance[0] = SCHED_NUMA_LOCAL;
     }
     m->aCpu = calloc(n, sizeof *m->aCpu);
     m->aCpuType = calloc(n, 1);
     if (!m->aCpu || !m->aCpuType)
-        abort();
+        orr_oom();
     unsigned tpc = m->threads_per_core, cps = m->cores_per_socket;
     unsigned per_cluster = cps / m->clusters_per_socket, per_node = m->sockets / m->nodes;
     for (unsigned i = 0, type = 0, left = m->nType ? m->aType[0].count : n; i < n; i++) {

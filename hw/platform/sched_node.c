@@ -48,6 +48,7 @@
 #include "orrery/sim.h"
 #include "workloads/rtapp.h"
 #include "workloads/schedgen.h"
+#include "orrery/error.h"
 
 enum { TAG_RUN_END = 1, TAG_WAKE = 2 };
 
@@ -356,7 +357,7 @@ static void advance(struct node *n, struct cpu *cp, struct task *t)
                 w->cap = w->cap ? w->cap * 2 : 8;
                 w->a = realloc(w->a, w->cap * sizeof *w->a);
                 if (!w->a)
-                    abort();
+                    orr_oom();
             }
             w->a[w->n++] = t->index;
             platform_call(&n->plat, cp->id, do_block, n);
@@ -402,7 +403,7 @@ static int make_groups(struct orr_component *c, struct node *n, const struct orr
     n->aGroup = calloc(ng ? ng : 1, sizeof *n->aGroup);
     n->aGroupName = calloc(ng ? ng : 1, sizeof *n->aGroupName);
     if (!n->aGroup || !n->aGroupName)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < ng; i++) {
         char kp[256];
         struct orr_params gp = {0};
@@ -428,7 +429,7 @@ static int make_groups(struct orr_component *c, struct node *n, const struct orr
                 r = ORR_ESCHEMA;
             }
             if (r == 0 && !(n->aGroupName[n->nGroup] = strdup(name)))
-                abort();
+                orr_oom();
             if (r == 0)
                 n->nGroup++;
         }
@@ -461,7 +462,7 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
         n->nTask += n->spec.aTask[i].count;
     n->aTask = calloc(n->nTask ? n->nTask : 1, sizeof *n->aTask);
     if (!n->aTask)
-        abort();
+        orr_oom();
     size_t k = 0;
     for (size_t i = 0; i < n->spec.nTask; i++) {
         const struct rtapp_task *sp = &n->spec.aTask[i];
@@ -473,7 +474,7 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
             snprintf(buf, sizeof buf, sp->count > 1 ? "%s.%u" : "%s", sp->name, j);
             t->name = strdup(buf);
             if (!t->name)
-                abort();
+                orr_oom();
             sched_task_from_rtapp(&t->st, sp, k, n->ncpu);
             if (*sp->group && !(t->st.group = find_group(n, sp->group))) {
                 if (j == 0)
@@ -580,7 +581,7 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
     n->aPending = calloc(n->spec.nEvent + 1, sizeof *n->aPending);
     n->aWaiters = calloc(n->spec.nEvent + 1, sizeof *n->aWaiters);
     if (!n->aRq || !n->aCpu || !n->aPending || !n->aWaiters)
-        abort();
+        orr_oom();
     for (unsigned i = 0; i < n->ncpu; i++) {
         const struct sched_machine *m = &n->machine;
         const struct sched_cpu_type *ty = m->nType ? &m->aType[m->aCpuType[i]] : NULL;
@@ -597,7 +598,7 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
         struct sched_topology_desc desc = sched_machine_desc(&n->machine);
         n->topo = malloc(sizeof *n->topo);
         if (!n->topo)
-            abort();
+            orr_oom();
         if (sched_topology_build(n->topo, &desc, &cfg) || sched_set_topology(&n->s, n->topo)) {
             orr_diag_error(d, &c->mark, c->keypath,
                            "the scheduler refused this topology (more than %u domain levels?)",

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "rnic.h"
+#include "orrery/error.h"
 
 void dma_init(struct rnic *s)
 {
@@ -29,7 +30,7 @@ void dma_init(struct rnic *s)
         s->aTag = calloc(s->dma_tags, sizeof *s->aTag);
         s->aTagOff = calloc(s->dma_tags, sizeof *s->aTagOff);
         if (!s->aTag || !s->aTagOff)
-            abort();
+            orr_oom();
     }
 }
 
@@ -52,7 +53,7 @@ static uint32_t op_alloc(struct rnic *s)
     struct dma_op *a = realloc(s->aOp, (s->nOp + 1) * sizeof *a);
     uint32_t *f = realloc(s->aFreeOp, (s->nOp + 1) * sizeof *f);
     if (!a || !f)
-        abort();
+        orr_oom();
     s->aOp = a;
     s->aFreeOp = f;
     s->aOp[s->nOp] = (struct dma_op){0};
@@ -116,7 +117,7 @@ static void wait_push(struct rnic *s, uint32_t op)
         uint32_t cap = s->wait_cap ? s->wait_cap * 2 : 64;
         uint32_t *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (uint32_t i = 0; i < s->wait_n; i++)
             a[i] = s->aWait[(s->wait_head + i) % s->wait_cap];
         free(s->aWait);
@@ -204,7 +205,7 @@ void dma_read(struct orr_component *c, struct rnic *s, uint64_t addr, uint32_t l
     *o = (struct dma_op){.used = true, .ctx = *ctx, .addr = addr, .len = len};
     o->buf = calloc(len ? len : 1, 1);
     if (!o->buf)
-        abort();
+        orr_oom();
     s->st.dma_rd->v += len;
     orr_time_t now = orr_now(c->sim);
     if (s->pcie->link) {
@@ -247,7 +248,7 @@ orr_time_t dma_write(struct orr_component *c, struct rnic *s, uint64_t addr, uin
     *o = (struct dma_op){.used = true, .ctx = {.purpose = DP_WRITE_LAND}, .addr = addr, .len = len};
     o->buf = calloc(len, 1);
     if (!o->buf)
-        abort();
+        orr_oom();
     if (bytes)
         memcpy(o->buf, bytes, len);
     orr_timer(c, delay + s->dma_latency / 2, TIMER_DMA, i, 0);

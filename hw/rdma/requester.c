@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "rnic.h"
+#include "orrery/error.h"
 
 static struct swqe *wqe(const struct qp *q, uint32_t pos)
 {
@@ -121,7 +122,7 @@ static void sq_grow(struct qp *q)
     uint32_t cap = q->sq_cap ? q->sq_cap * 2 : 16;
     struct swqe *a = malloc(cap * sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     for (uint32_t p = q->sq_head; p != q->sq_tail; p++)
         a[p & (cap - 1)] = q->aSq[p & (q->sq_cap - 1)];
     free(q->aSq);

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "rnic.h"
+#include "orrery/error.h"
 
 static struct rjob *job(const struct qp *q, uint32_t pos)
 {
@@ -41,7 +42,7 @@ static void job_push(struct qp *q, const struct rjob *j)
         uint32_t cap = q->job_cap ? q->job_cap * 2 : 16;
         struct rjob *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (uint32_t p = q->job_head; p != q->job_tail; p++)
             a[p & (cap - 1)] = q->aJob[p & (q->job_cap - 1)];
         free(q->aJob);
@@ -197,7 +198,7 @@ static void atomic_add(struct orr_component *c, struct rnic *s, struct qp *q, en
     if (i == s->nAtomic) {
         struct atomic_job *a = realloc(s->aAtomic, (s->nAtomic + 1) * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         s->aAtomic = a;
         s->nAtomic++;
     }

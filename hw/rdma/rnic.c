@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "rnic.h"
+#include "orrery/error.h"
 
 static const struct orr_param rnic_params[] = {
     {"gen", ORR_P_UINT, "4", 0, "PCIe generation of the host link: 1..5 (both DMA backends)"},
@@ -190,7 +191,7 @@ static int rnic_create(struct orr_component *c, const struct orr_params *p, stru
     s->aQp = calloc((size_t)s->max_qp + 1, sizeof *s->aQp);
     s->aCq = calloc((size_t)s->max_cq + 1, sizeof *s->aCq);
     if (!s->aQp || !s->aCq)
-        abort();
+        orr_oom();
     s->mem = hostmem_for(c, NULL); /* the internal backend's bytes */
     if (!s->data) /* bytes that arrive are not stored: software must know */
         s->mem->timing_only = true;
@@ -356,7 +357,7 @@ static int64_t create_qp(struct orr_component *c, struct rnic *s, const struct r
         return RDMA_CTL_ENOMEM;
     struct qp *q = calloc(1, sizeof *q);
     if (!q)
-        abort();
+        orr_oom();
     q->qpn = n;
     q->serial = ++s->qp_serial;
     q->type = (uint8_t)k->qp_type;
@@ -439,7 +440,7 @@ static void post_recv(struct orr_component *c, struct rnic *s, struct qp *q, con
         uint32_t cap = q->rq_cap ? q->rq_cap * 2 : 16;
         struct rwqe *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (uint32_t p = q->rq_head; p != q->rq_tail; p++)
             a[p & (cap - 1)] = q->aRq[p & (q->rq_cap - 1)];
         free(q->aRq);

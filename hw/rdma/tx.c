@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "rnic.h"
+#include "orrery/error.h"
 
 bool txstream_check(const struct txstream *t)
 {
@@ -67,7 +68,7 @@ static void active_push(struct rnic *s, uint32_t id)
         uint32_t cap = s->active_cap ? s->active_cap * 2 : 64;
         uint32_t *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (uint32_t i = 0; i < s->active_n; i++)
             a[i] = s->aActive[(s->active_head + i) % s->active_cap];
         free(s->aActive);
@@ -108,7 +109,7 @@ void tx_ctl(struct orr_component *c, struct rnic *s, const struct orr_msg *m)
         uint32_t cap = s->ctl_cap ? s->ctl_cap * 2 : 16;
         struct orr_msg *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (uint32_t i = 0; i < s->ctl_n; i++)
             a[i] = s->aCtl[(s->ctl_head + i) % s->ctl_cap];
         free(s->aCtl);

@@ -1,5 +1,6 @@
 /* Packet FIFOs with byte or packet budgets (see packet.h). */
 #include "packet.h"
+#include "orrery/error.h"
 
 #include <stdlib.h>
 
@@ -11,7 +12,7 @@ bool pkt_fifo_push(struct pkt_fifo *f, const struct orr_msg *m)
         size_t cap = f->cap ? f->cap * 2 : 16;
         struct orr_msg *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (size_t i = 0; i < f->n; i++)
             a[i] = f->a[(f->head + i) % f->cap];
         free(f->a);

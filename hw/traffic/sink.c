@@ -6,6 +6,7 @@
 #include "hw/registry.h"
 #include "orrery/sim.h"
 #include "packet.h"
+#include "orrery/error.h"
 
 static const struct orr_param sink_params[] = {
     {NULL},
@@ -63,7 +64,7 @@ static struct src_last *src_entry(struct sink *k, uint32_t src)
         size_t cap = k->capSrc ? 2 * k->capSrc : 8;
         struct src_last *a = malloc(cap * sizeof *a);
         if (!a)
-            abort();
+            orr_oom();
         for (size_t i = 0; i < cap; i++)
             a[i].src = UINT32_MAX;
         for (size_t i = 0; i < k->capSrc; i++)

@@ -14,6 +14,7 @@
 #include "hw/registry.h"
 #include "orrery/sim.h"
 #include "packet.h"
+#include "orrery/error.h"
 
 enum { TIMER_FORWARD = 1 };
 enum { DROP_QUEUE = 1, DROP_NOROUTE = 2, DROP_DOWN = 3 };
@@ -82,7 +83,7 @@ static int sw_create(struct orr_component *c, const struct orr_params *p, struct
     }
     s->aOut = calloc(s->nPort, sizeof *s->aOut);
     if (!s->aOut)
-        abort();
+        orr_oom();
     uint64_t qbytes = orr_param_u64(p, "queue");
     for (unsigned i = 0; i < s->nPort; i++) {
         char name[32];
@@ -125,7 +126,7 @@ static int sw_start(struct orr_component *c, struct orr_diag *d)
     int rc = 0;
     s->aRoute = calloc(nmax ? nmax : 1, sizeof *s->aRoute);
     if (!s->aRoute)
-        abort();
+        orr_oom();
     for (unsigned i = 0; i < s->nPort; i++) {
         struct orr_port *peer = orr_port_peer(s->aOut[i].port);
         if (peer)

@@ -8,6 +8,7 @@
 #include "hw/registry.h"
 #include "orrery/sim.h"
 #include "packet.h"
+#include "orrery/error.h"
 
 enum { PATTERN_POISSON, PATTERN_CONSTANT };
 enum { TIMER_EMIT = 1 };
@@ -84,7 +85,7 @@ static int gen_start(struct orr_component *c, struct orr_diag *d)
     }
     g->aDest = calloc(g->nDest, sizeof *g->aDest);
     if (!g->aDest)
-        abort();
+        orr_oom();
     for (size_t i = 0; i < g->nDest; i++) {
         struct orr_component *dst = orr_sim_find(c->sim, g->aDestName[i]);
         if (!dst) {

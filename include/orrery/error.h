@@ -36,4 +36,11 @@ enum orr_exit {
     ORR_EXIT_USAGE = 2,   /* bad input or usage */
 };
 
+/* Memory ran out: every allocation in the tree is sized by the input
+ * (components, links, events, tasks, traces), so this is the input asking
+ * for more than the host has. Prints why on stderr, removes this process's
+ * temporary output files and a results database it created and stored
+ * nothing in, and exits ORR_EXIT_USAGE (docs/testing.md, Budgets). */
+__attribute__((noreturn)) void orr_oom(void);
+
 #endif

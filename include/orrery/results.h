@@ -136,7 +136,9 @@ struct orr_results;
 
 /* Open or create the database and its schema. An unwritable path, a file
  * that is not a database, or a newer schema version is ORR_EDB with a
- * message in d. Nothing is written besides the schema. */
+ * message in d. Nothing is written besides the schema, and a database this
+ * open created is removed again by orr_results_close if nothing was stored
+ * in it (an exit-2 path after opening leaves no empty database behind). */
 int orr_results_open(struct orr_results **db, const char *path, struct orr_diag *d);
 /* Insert the run, its metrics, histograms and budgets in one transaction; on any
  * failure roll back and return ORR_EDB (message in d). */
@@ -156,6 +158,9 @@ int orr_results_read_sweep(struct orr_results *db, int64_t id, struct orr_sweep_
                            struct orr_diag *d);
 void orr_results_sweep_free(struct orr_sweep_info *s);
 void orr_results_close(struct orr_results *db);
+/* For an exit without orr_results_close (out of memory, orr_oom): remove
+ * the database this process created, if nothing was stored in it yet. */
+void orr_results_remove_new(void);
 
 /* The schema version this orrery writes and reads (PRAGMA user_version);
  * a reader refuses a file with a higher one. */

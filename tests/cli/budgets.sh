@@ -113,7 +113,8 @@ expect_exit 2 "missing metric" -- "$ORRERY" run edf.yaml --db bad.db --trace t.t
 expect_out "budgets\.node0\.t9\.jobs: no metric 'node0\.t9\.jobs' in this run" "missing metric named"
 expect_out "nearest: 'node0\.t1\.jobs'" "missing metric: the nearest names"
 [ ! -e t.trace ] && ! ls t.trace.tmp* >/dev/null 2>&1 && pass || fail "no trace left after a missing metric"
-[ "$(sqlite3 bad.db 'select count(*) from runs')" = 0 ] && pass || fail "no run stored after a missing metric"
+# the run created bad.db and stored nothing: no empty database is left
+[ ! -e bad.db ] && pass || fail "an empty database was left after a missing metric"
 expect_exit 2 "unit does not fit" -- "$ORRERY" validate edf.yaml --set 'budgets.node0.idle="< 2us"'
 expect_out "bound '< 2us' has a unit for metrics in ps, but 'node0.idle' is in 'ratio'" "unit mismatch"
 

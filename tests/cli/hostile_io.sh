@@ -106,6 +106,17 @@ refused "graph -o a preset" "the output 'presets/lan-switch.yaml' is the same fi
   -- "$ORRERY" graph inc.yaml --format dot -o presets/lan-switch.yaml
 refused "graph --protocol -o a fifo" "the output 'afifo' is a fifo" \
   -- "$ORRERY" graph --protocol mesi --format dot -o afifo
+# a symbolic link is written through: the target is replaced, the link stays
+mkdir -p linked && echo old >linked/target.dot && ln -sf linked/target.dot via-link.dot
+expect_exit 0 "graph -o a symbolic link" -- "$ORRERY" graph --protocol mesi --format dot -o via-link.dot
+[ -L via-link.dot ] && [ "$(readlink via-link.dot)" = linked/target.dot ] && pass ||
+  fail "the output symlink was replaced by a file"
+grep -q digraph linked/target.dot && pass || fail "the symlink's target was not written"
+[ -z "$(ls linked/*.tmp.* ./*.tmp.* 2>/dev/null)" ] && pass || fail "a temporary file was left"
+ln -sf nowhere/missing.dot dangling.dot
+expect_exit 2 "graph -o a dangling symbolic link" -- "$ORRERY" graph --protocol mesi --format dot -o dangling.dot
+expect_out "cannot write 'dangling.dot': it is a symbolic link whose target cannot be resolved" "dangling link message"
+[ -L dangling.dot ] && pass || fail "the dangling link was replaced"
 
 # --- sweep -----------------------------------------------------------------
 refused "sweep --db the scenario" "orrery sweep: the database 'inc.yaml' is the same file as the scenario" \

@@ -87,7 +87,7 @@ static void test_schema_created(void **state)
     struct orr_diag d = {0};
     struct orr_results *db;
     assert_int_equal(orr_results_open(&db, path, &d), 0);
-    orr_results_close(db);
+    /* read through a second connection while the first is open */
     assert_query(path, "PRAGMA user_version", "1");
     assert_query(path,
                  "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
@@ -96,7 +96,51 @@ static void test_schema_created(void **state)
                  "sqlite_autoindex_sweep_points_1,sweep_points,sweeps");
     assert_query(path, "SELECT count(*) FROM runs", "0");
     /* Opening again is harmless. */
+    struct orr_results *db2;
+    assert_int_equal(orr_results_open(&db2, path, &d), 0);
+    orr_results_close(db2);
+    assert_true(exists(path)); /* the second open did not create it */
+    orr_results_close(db);
+    assert_int_equal(orr_diag_count(&d), 0);
+    orr_diag_free(&d);
+}
+
+/* A database this process created and stored nothing in is removed when
+ * closed (an exit-2 path after opening leaves no empty database); one that
+ * received a run, or that existed before, stays. */
+static void test_empty_new_database_removed(void **state)
+{
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "empty.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
     assert_int_equal(orr_results_open(&db, path, &d), 0);
+    assert_true(exists(path));
+    orr_results_close(db);
+    assert_false(exists(path));
+    /* with a run: kept */
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    struct orr_run_record r = make_run();
+    int64_t id = 0;
+    assert_int_equal(orr_results_write_run(db, &r, &id, &d), 0);
+    orr_results_close(db);
+    assert_true(exists(path));
+    /* existing: kept though nothing is written this time */
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    orr_results_close(db);
+    assert_true(exists(path));
+    assert_query(path, "SELECT count(*) FROM runs", "1");
+    /* orr_results_remove_new: only the database this process created */
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    orr_results_remove_new();
+    assert_true(exists(path));
+    orr_results_close(db);
+    char fresh[128];
+    db_path(fresh, sizeof fresh, "fresh.db");
+    assert_int_equal(orr_results_open(&db, fresh, &d), 0);
+    orr_results_remove_new();
+    assert_false(exists(fresh));
     orr_results_close(db);
     assert_int_equal(orr_diag_count(&d), 0);
     orr_diag_free(&d);
@@ -339,6 +383,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schema_created),
+        cmocka_unit_test(test_empty_new_database_removed),
         cmocka_unit_test(test_write_run),
         cmocka_unit_test(test_failed_write_leaves_no_rows),
         cmocka_unit_test(test_failed_write_first_run),

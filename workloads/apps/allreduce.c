@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "rdma_app.h"
+#include "orrery/error.h"
 
 #define VA 0x9E3779B1u
 #define VB 0x85EBCA77u
@@ -479,7 +480,7 @@ static int ar_create(struct orr_component *c, const struct orr_params *p, struct
         s->stage_slot = round;
         s->aUp = calloc(s->nChunk, 1);
         if (!s->aUp)
-            abort();
+            orr_oom();
         if (n)
             s->qParent = rapp_add_qp(&s->app, (n - 1) / 2, 1 + n);
         for (uint32_t k = 1; k <= 2; k++)

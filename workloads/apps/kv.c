@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "rdma_app.h"
+#include "orrery/error.h"
 
 #define KV_MAX_KEYS (1u << 22)
 #define KV_PKT_OVERHEAD 82u /* net.h's 62 B of headers + RETH and ImmDt */
@@ -124,7 +125,7 @@ static struct zipf *zipf_get(struct orr_component *c, uint32_t keys, uint64_t th
         aRoot[k] = isqrt128((unsigned __int128)aRoot[k - 1] << 62);
     z->aCdf = malloc((size_t)keys * sizeof *z->aCdf);
     if (!z->aCdf)
-        abort();
+        orr_oom();
     uint64_t sum = 0;
     for (uint32_t i = 0; i < keys; i++) {
         uint64_t e = (uint64_t)(((unsigned __int128)theta_q32 * log2_q32(i + 1)) >> 32);
@@ -379,7 +380,7 @@ static int kv_create(struct orr_component *c, const struct orr_params *p, struct
     s->aOp = calloc(s->outstanding, sizeof *s->aOp);
     s->aWord = calloc(s->value_size / 8, sizeof *s->aWord);
     if (!s->aOp || !s->aWord)
-        abort();
+        orr_oom();
     s->c_gets = orr_counter_new(c, "gets", "op");
     s->c_puts = orr_counter_new(c, "puts", "op");
     s->c_hot = orr_counter_new(c, "hottest_key_ops", "op");

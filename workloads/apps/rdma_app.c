@@ -7,6 +7,7 @@
 
 #include "hw/hostmem.h"
 #include "rdma_app.h"
+#include "orrery/error.h"
 
 const struct orr_param rapp_params[] = {
     {"node", ORR_P_UINT, "0", 0, "this node's number (the cluster builder sets it)", NULL, 0,
@@ -261,7 +262,7 @@ uint32_t rapp_add_qp(struct rapp *a, uint32_t peer, uint32_t tag)
         a->capQp = a->capQp ? a->capQp * 2 : 4;
         a->aQp = realloc(a->aQp, a->capQp * sizeof *a->aQp);
         if (!a->aQp)
-            abort();
+            orr_oom();
     }
     a->aQp[a->nQp] = (struct rapp_qp){.peer = peer, .tag = tag};
     return a->nQp++;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "rdma_app.h"
+#include "orrery/error.h"
 
 enum { OP_WRITE, OP_SEND };
 static const char *const ops[] = {"write", "send", NULL};
@@ -153,7 +154,7 @@ static int inc_create(struct orr_component *c, const struct orr_params *p, struc
                 rapp_add_qp(a, n, 1 + n);
         s->aPosted = calloc(a->nQp ? a->nQp : 1, sizeof *s->aPosted);
         if (!s->aPosted)
-            abort();
+            orr_oom();
         s->c_msgs = orr_counter_new(c, "messages_received", "msg");
         s->c_bytes = orr_counter_new(c, "bytes_received", "B");
         s->v_goodput = orr_value_new(c, "goodput", "Gbit/s");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "verbs_host.h"
+#include "orrery/error.h"
 
 const struct orr_param vh_cm_params[] = {
     {"cm_retry", ORR_P_TIME, "20us", ORR_PF_POSITIVE, "connection manager HELLO resend period"},
@@ -37,7 +38,7 @@ static void *grow(void *a, uint32_t *cap, size_t elem)
     uint32_t n = *cap ? *cap * 2 : 8;
     void *b = realloc(a, (size_t)n * elem);
     if (!b)
-        abort();
+        orr_oom();
     *cap = n;
     return b;
 }

@@ -190,7 +190,7 @@ static void chase_build(struct memgen *g, struct orr_rng *rng)
 {
     g->aNext = malloc(g->nLine * sizeof *g->aNext);
     if (!g->aNext)
-        abort();
+        orr_oom();
     for (uint64_t k = 0; k < g->nLine; k++)
         g->aNext[k] = (uint32_t)k;
     for (uint64_t k = g->nLine - 1; k > 0; k--) {

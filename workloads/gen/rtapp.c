@@ -54,7 +54,7 @@ static uint32_t event_index(struct rtapp_set *s, const char *name)
     char **a = realloc(s->aEventName, (s->nEvent + 1) * sizeof *a);
     char *copy = malloc(strlen(name) + 1);
     if (!a || !copy)
-        abort();
+        orr_oom();
     strcpy(copy, name);
     s->aEventName = a;
     s->aEventName[s->nEvent] = copy;
@@ -195,7 +195,7 @@ static int parse_program(struct rtapp_task *t, const struct orr_params *p, struc
     }
     t->aPhase = calloc(ph->n, sizeof *t->aPhase);
     if (!t->aPhase)
-        abort();
+        orr_oom();
     t->nPhase = ph->n;
     for (size_t i = 0; i < ph->n; i++) {
         char kp[256];
@@ -232,7 +232,7 @@ int rtapp_parse(const struct orr_node *tasks, const char *keypath, unsigned ncpu
     bool *aWaited = calloc(maxEvents, sizeof *aWaited), *aWoken = calloc(maxEvents, sizeof *aWoken);
     out->aTask = calloc(tasks->n ? tasks->n : 1, sizeof *out->aTask);
     if (!aWaited || !aWoken || !out->aTask)
-        abort();
+        orr_oom();
     int rc = 0;
     for (size_t i = 0; i < tasks->n; i++) {
         const struct orr_node *tn = tasks->aItem[i];

@@ -2,6 +2,7 @@
  * appending tasks and events to an rtapp_set, and the name pool. */
 #define _POSIX_C_SOURCE 200809L
 #include "workloads/schedgen.h"
+#include "orrery/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@ const char *schedgen_name(struct schedgen_pool *pool, const char *fmt, ...)
     char **a = realloc(pool->a, (pool->n + 1) * sizeof *a);
     char *s = strdup(buf);
     if (!a || !s)
-        abort();
+        orr_oom();
     pool->a = a;
     pool->a[pool->n++] = s;
     return s;
@@ -39,7 +40,7 @@ struct rtapp_task *schedgen_task(struct rtapp_set *set, const char *name, const 
 {
     struct rtapp_task *a = realloc(set->aTask, (set->nTask + 1) * sizeof *a);
     if (!a)
-        abort();
+        orr_oom();
     set->aTask = a;
     struct rtapp_task *t = &a[set->nTask++];
     memset(t, 0, sizeof *t);
@@ -55,7 +56,7 @@ struct rtapp_task *schedgen_task(struct rtapp_set *set, const char *name, const 
     t->aPhase = calloc(nphase ? nphase : 1, sizeof *t->aPhase);
     t->loops = loops;
     if (!t->keypath || !t->aPhase)
-        abort();
+        orr_oom();
     return t;
 }
 
@@ -64,7 +65,7 @@ uint32_t schedgen_event(struct rtapp_set *set, const char *name)
     char **a = realloc(set->aEventName, (set->nEvent + 1) * sizeof *a);
     char *s = strdup(name);
     if (!a || !s)
-        abort();
+        orr_oom();
     set->aEventName = a;
     set->aEventName[set->nEvent] = s;
     return (uint32_t)set->nEvent++;
