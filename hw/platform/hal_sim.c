@@ -264,6 +264,11 @@ int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
     return c->ops ? c->ops->mem_region(c, base, size) : HAL_ENOTSUP;
 }
 
+int hal_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    return c->ops ? c->ops->percpu_area(c, base, size) : HAL_ENOTSUP;
+}
+
 void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
 {
     if (c->ops)

@@ -150,6 +150,9 @@ const struct orr_param kernel_params[] = {
      "kernel CPUs once they have booted"},
     {"memory", ORR_P_SIZE, "16MiB", ORR_PF_POSITIVE,
      "kernel memory: physical [0, memory) of memory node 0 (hal_mem_region)"},
+    {"percpu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE,
+     "each kernel CPU's per-CPU area (hal_percpu_area), just below a quarter of kernel memory: "
+     "a CPU touching another's fails the run"},
     {"relax", ORR_P_CYCLES, "40cy", 0, "what hal_relax costs (a pause instruction)"},
     {"irq_cost", ORR_P_CYCLES, "350cy", 0, "taking an interrupt: entry, vector, return"},
     {"ipi_latency", ORR_P_TIME, "500ns", 0,
@@ -193,7 +196,11 @@ static const struct orr_param panic_params[] = {
     {"message", ORR_P_STRING, "injected panic", ORR_PF_NONEMPTY, "the panic text"},
     {NULL},
 };
-enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC };
+static const struct orr_param stray_params[] = {
+    {"cpu", ORR_P_UINT, "0", 0, "the kernel CPU whose per-CPU area is written", NULL, 0, 255},
+    {NULL},
+};
+enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY };
 static const struct orr_fault_desc kcore_faults[] = {
     {"stall", "the CPU runs nothing for a while (an SMI, a preempted vCPU): its clock jumps",
      stall_params},
@@ -203,6 +210,10 @@ static const struct orr_fault_desc kcore_faults[] = {
      "the kernel panics on this CPU at its next HAL call, whatever it runs (as a machine check "
      "would): the run fails (exit 1) with the CPU, its last tracepoints and the console tail",
      panic_params},
+    {"stray_write",
+     "at its next HAL call the CPU stores a word into kernel CPU `cpu`'s per-CPU area, as a "
+     "wild pointer would: the per-CPU checker fails the run (exit 1) naming both CPUs",
+     stray_params},
     {NULL},
 };
 
@@ -233,6 +244,8 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.ctx_switches", "", ORR_METRIC_COUNTER,
      "context switches between kernel threads (and the CPU's idle loop) on this CPU"},
     KTHREAD_METRICS,
+    {"kern.percpu_violations", "access", ORR_METRIC_COUNTER,
+     "accesses this CPU made to another CPU's per-CPU area (each fails the run)"},
     {"mmu.tlb_hits", "access", ORR_METRIC_COUNTER,
      "virtual accesses the first-level TLB translated"},
     {"mmu.tlb2_hits", "access", ORR_METRIC_COUNTER,
@@ -301,6 +314,11 @@ static unsigned kc_deliver(struct kcore *k)
     struct hal_cpu *c = &k->cpu;
     struct kthreads *kt = k->sched_on ? k->k->kt : NULL; /* before: boot's handlers */
     unsigned ran = 0;
+    if (k->stray_to) { /* a stray_write fault: a wild store, at the next HAL call */
+        unsigned to = k->stray_to - 1;
+        k->stray_to = 0;
+        hal_store(c, k->percpu_base + (hal_paddr_t)to * k->percpu, 8, 0xdeadbeef);
+    }
     if (k->inject_panic[0]) { /* not maskable */
         char why[sizeof k->inject_panic];
         memcpy(why, k->inject_panic, sizeof why);
@@ -458,9 +476,33 @@ static void kc_queue_wake(struct kcore *k, uint32_t index)
     k->sh.run_pending = true;
 }
 
+/* The per-CPU areas: kernel CPU i's is [percpu_base + i * percpu, + percpu). */
+static hal_paddr_t percpu_base(const struct orr_params *kern, unsigned ncpu)
+{
+    uint64_t q = orr_param_u64(kern, "memory") / 4, all = (uint64_t)ncpu * orr_param_u64(kern, "percpu");
+    return all <= q ? (q - all) & ~(hal_paddr_t)63 : 0;
+}
+
+/* The per-CPU checker: an access to another CPU's per-CPU area (private
+ * data, docs/kernel-platform.md) fails the run and the access. */
+static int kc_check_percpu(struct kcore *k, hal_paddr_t pa)
+{
+    if (pa < k->percpu_base || pa - k->percpu_base >= (uint64_t)k->k->plat.ncpu * k->percpu)
+        return HAL_OK;
+    unsigned owner = (unsigned)((pa - k->percpu_base) / k->percpu);
+    if (owner == k->cpu.id)
+        return HAL_OK;
+    k->percpu_violations->v++;
+    orr_sim_fail(k->c,
+                 "kernel cpu %u touched cpu %u's per-CPU area at %#llx: per-CPU data is private "
+                 "to its CPU (docs/kernel-platform.md, Memory and the accessors)",
+                 k->cpu.id, owner, (unsigned long long)pa);
+    return HAL_EFAULT;
+}
+
 /* Where in physical memory an access may go: a home's range, naturally
- * aligned, 1 to 8 bytes. */
-static int kc_check_addr(const struct kcore *k, hal_paddr_t pa, unsigned size)
+ * aligned, 1 to 8 bytes, not another CPU's per-CPU area. */
+static int kc_check_addr(struct kcore *k, hal_paddr_t pa, unsigned size)
 {
     if (size != 1 && size != 2 && size != 4 && size != 8)
         return HAL_EINVAL;
@@ -469,7 +511,7 @@ static int kc_check_addr(const struct kcore *k, hal_paddr_t pa, unsigned size)
     const struct pcache_config *cfg = &k->sh.pc.cfg;
     for (size_t i = 0; i < cfg->nHome; i++)
         if (pa >= cfg->aHome[i].base && pa - cfg->aHome[i].base < cfg->aHome[i].size)
-            return HAL_OK;
+            return kc_check_percpu(k, pa);
     return HAL_EFAULT;
 }
 
@@ -640,6 +682,14 @@ static void kc_relax(struct hal_cpu *c)
     kc_advance(k, cy);
 }
 
+static int kc_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    struct kcore *k = kc_of(c);
+    *base = k->percpu_base + (hal_paddr_t)c->id * k->percpu;
+    *size = k->percpu;
+    return HAL_OK;
+}
+
 static int kc_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
 {
     struct kcore *k = kc_of(c);
@@ -778,6 +828,7 @@ static const struct platform_cpu_ops kc_ops = {
     .tlb_flush = kc_tlb_flush,
     .vaccess = kc_vaccess,
     .mem_region = kc_mem_region,
+    .percpu_area = kc_percpu_area,
     .cost = kc_cost,
     .trace = kc_trace,
     .report = kc_report,
@@ -896,6 +947,15 @@ int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, struct orr_dia
                                                              : 1)));
             rc = ORR_ESCHEMA;
         }
+    }
+    uint64_t pc = orr_param_u64(kern, "percpu"), q = orr_param_u64(kern, "memory") / 4;
+    if (pc % 64 || (uint64_t)ncpu * pc + 4096 > q) {
+        orr_diag_error(d, orr_param_mark(kern, "percpu"), "kernel.percpu",
+                       pc % 64 ? "%llu bytes: a per-CPU area is whole 64-byte lines"
+                               : "%llu bytes for each of %u CPUs do not fit below a quarter of "
+                                 "kernel memory (with 4 KiB left below them)",
+                       (unsigned long long)pc, ncpu);
+        rc = ORR_ESCHEMA;
     }
     const struct orr_params *b = orr_param_group(kern, "vm_bench");
     unsigned cpus = (unsigned)orr_param_u64(b, "cpus");
@@ -1110,6 +1170,8 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
                        "kernel.tlb: entries must be sets x ways, sets a power of two");
         return ORR_ESCHEMA;
     }
+    k->percpu = orr_param_u64(&k->kp, "percpu");
+    k->percpu_base = percpu_base(&k->kp, ncpu);
     k->tlb2_latency = (uint32_t)orr_param_u64(tlb, "l2_latency");
     k->walk_cost = (uint32_t)orr_param_u64(tlb, "walk_cost");
     k->irq = orr_port_add(c, "irq");
@@ -1129,6 +1191,7 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->stalled = orr_counter_new(c, "kern.stalled", "ps");
     k->busy = orr_value_new(c, "kern.busy", "ps");
     k->switches = orr_counter_new(c, "kern.ctx_switches", "");
+    k->percpu_violations = orr_counter_new(c, "kern.percpu_violations", "access");
     k->tlb_hits = orr_counter_new(c, "mmu.tlb_hits", "access");
     k->tlb2_hits = orr_counter_new(c, "mmu.tlb2_hits", "access");
     k->tlb_misses = orr_counter_new(c, "mmu.tlb_misses", "access");
@@ -1195,7 +1258,10 @@ static void kcore_fault(struct orr_component *c, unsigned fault, const struct or
         }
         return;
     }
-    if (fault == F_PANIC) {
+    if (fault == F_STRAY) {
+        k->stray_to = (unsigned)orr_param_u64(p, "cpu") + 1;
+        k->sh.run_pending = true;
+    } else if (fault == F_PANIC) {
         snprintf(k->inject_panic, sizeof k->inject_panic, "%s", orr_param_str(p, "message"));
         k->sh.run_pending = true;
     } else if (fault == F_SPURIOUS && orr_param_enum(p, "kind") == 1) {

@@ -93,6 +93,9 @@ struct kcore {
     bool spurious_timer;    /* a spurious_irq fault's kern_timer is due */
     orr_time_t stall_until; /* stall fault: nothing runs before then */
     char inject_panic[128]; /* a panic fault's text, until the CPU takes it */
+    unsigned stray_to;      /* a stray_write fault's target CPU + 1, until the CPU takes it */
+    hal_paddr_t percpu_base; /* kernel CPU 0's per-CPU area; CPU i's follows at i * percpu */
+    uint64_t percpu;
     uint32_t irq_cost, relax, cost_jitter;
     /* the MMU (hal.h "virtual memory"): the active tables and the TLBs */
     hal_paddr_t mmu_root; /* 0: translation off */
@@ -100,7 +103,7 @@ struct kcore {
     struct mmu_tlb tlb, tlb2; /* tlb2.a NULL: no second level */
     uint32_t tlb2_latency, walk_cost;
     struct orr_counter *tlb_hits, *tlb2_hits, *tlb_misses, *walk_loads, *page_faults,
-        *tlb_flushes, *tlb_dropped;
+        *tlb_flushes, *tlb_dropped, *percpu_violations;
     /* the program */
     bool panicked;
     struct kc_tp aLastTp[KC_LAST_TPS];

@@ -53,6 +53,7 @@ struct platform_cpu_ops {
     int (*vaccess)(struct hal_cpu *c, unsigned op, uint64_t va, unsigned size, uint64_t value,
                    uint64_t expect, uint64_t *out);
     int (*mem_region)(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
+    int (*percpu_area)(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
     void (*cost)(struct hal_cpu *c, uint32_t cycles);
     void (*trace)(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
     void (*report)(struct hal_cpu *c, const char *name, uint64_t value);

@@ -105,7 +105,10 @@ void hal_idle(struct hal_cpu *c);
  * hal_relax: the CPU is spinning (x86 PAUSE, Arm YIELD): a hint that costs
  * a few cycles; spin loops call it once per iteration.
  * hal_mem_region: physical memory the kernel may use for its own data, in
- * [*base, *base + *size); HAL_ENOTSUP where the platform gives none. */
+ * [*base, *base + *size); HAL_ENOTSUP where the platform gives none.
+ * hal_percpu_area: this CPU's per-CPU area, [*base, *base + *size) inside
+ * that region: data only this CPU touches (the simulated machine fails the
+ * run when another CPU does); HAL_ENOTSUP where the platform has none. */
 int hal_load(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t *out);
 int hal_store(struct hal_cpu *c, hal_paddr_t pa, unsigned size, uint64_t value);
 enum hal_atomic_op { HAL_ATOMIC_CAS = 1, HAL_ATOMIC_FAA = 2, HAL_ATOMIC_XCHG = 3 };
@@ -114,6 +117,7 @@ int hal_atomic(struct hal_cpu *c, enum hal_atomic_op op, hal_paddr_t pa, unsigne
 void hal_fence(struct hal_cpu *c);
 void hal_relax(struct hal_cpu *c);
 int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
+int hal_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
 
 /* --- virtual memory: page tables, the TLB, page faults ----------------------
  * Page tables are the kernel's own data in physical memory, written with

@@ -42,6 +42,12 @@ HAL_DEFAULT int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *s
     return HAL_ENOTSUP;
 }
 
+HAL_DEFAULT int hal_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
+{
+    (void)c, (void)base, (void)size;
+    return HAL_ENOTSUP;
+}
+
 /* "report NAME VALUE" on the console. */
 HAL_DEFAULT void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
 {

@@ -222,6 +222,22 @@ static int test_memory_atomics(struct hal_cpu *c)
     return KTEST_OK;
 }
 
+/* This CPU's per-CPU area: whole lines inside the kernel's region, and
+ * ours to write (another CPU's would fail the run on the machine). */
+static int test_percpu_area(struct hal_cpu *c)
+{
+    hal_paddr_t base, mem;
+    uint64_t size, msize, v = 0;
+    if (hal_percpu_area(c, &base, &size) == HAL_ENOTSUP)
+        return KTEST_SKIP;
+    KTEST_CHECK(hal_mem_region(c, &mem, &msize) == HAL_OK);
+    KTEST_CHECK(size >= 64 && size % 64 == 0 && base % 64 == 0);
+    KTEST_CHECK(base >= mem && base + size <= mem + msize);
+    KTEST_CHECK(hal_store(c, base + size - 8, 8, 0xc0ffee) == HAL_OK);
+    KTEST_CHECK(hal_load(c, base + size - 8, 8, &v) == HAL_OK && v == 0xc0ffee);
+    return KTEST_OK;
+}
+
 static int test_ipi_self(struct hal_cpu *c)
 {
     if (!ktest_upcalls_owned())
@@ -264,6 +280,7 @@ const struct ktest hal_ktests[] = {
     {"timer_cancel", test_timer_cancel},
     {"timer_masked", test_timer_masked},
     {"memory_atomics", test_memory_atomics},
+    {"percpu_area", test_percpu_area},
     {"ipi_self", test_ipi_self},
     {"ipi_ping_all", test_ipi_ping_all},
     {0, 0},

@@ -203,6 +203,17 @@ tp() { jq --arg n "$1" '[.traceEvents[] | select(.cat == "tracepoint" and .name 
 nf=$(tp mm_fault) ns=$(tp tlb_shootdown)
 [ "$nf" = 32 ] && [ "$ns" = 20 ] && pass || fail "trace: $nf mm_fault (32), $ns tlb_shootdown (20)"
 
+# --- the per-CPU checker ------------------------------------------------------------
+# a wild store into another CPU's per-CPU area fails the run, naming both
+scenario stray 1 '  cpus: "0-3"
+  sync_bench: {lock: mcs, iterations: 200}'
+printf 'faults:\n  - {at: 2us, component: sock0.core2, fault: stray_write, cpu: 1}\n' >>stray.yaml
+expect_exit 1 "a store into another CPU's per-CPU area" -- "$ORRERY" run stray.yaml --no-db
+expect_out "error: sock0.core2: kernel cpu 2 touched cpu 1's per-CPU area at 0x[0-9a-f]+: per-CPU data is private" "per-CPU checker message"
+# its own area is allowed: the same fault aimed at itself changes nothing
+sed -i 's/cpu: 1}/cpu: 2}/' stray.yaml
+expect_exit 0 "a store into its own per-CPU area" -- "$ORRERY" run stray.yaml --no-db --quiet
+
 # --- a kernel panic fails the run ----------------------------------------------------
 # injected on CPU 1 while it schedules threads: exit 1 naming the CPU, the
 # time, the text and its last scheduler tracepoints
@@ -276,6 +287,9 @@ scenario vm-cpus 1 '  cpus: "0-1"
   vm_bench: {cpus: 3}'
 expect_exit 2 "vm_bench on more CPUs than the kernel has" -- "$ORRERY" run vm-cpus.yaml --no-db
 expect_out "vm-cpus.yaml:[0-9]+:[0-9]+: error: kernel.vm_bench.cpus: 3 CPUs, but kernel.cpus gives the kernel 2" "vm_bench cpus message"
+scenario percpu-big 1 '  percpu: 1MiB'
+expect_exit 2 "per-CPU areas beyond a quarter of kernel memory" -- "$ORRERY" run percpu-big.yaml --no-db
+expect_out "percpu-big.yaml:[0-9]+:[0-9]+: error: kernel.percpu: 1048576 bytes for each of 16 CPUs do not fit" "per-CPU size message"
 scenario vm-room 1 '  memory: 4MiB
   vm_bench: {cpus: 2, pages: 2000}'
 expect_exit 2 "vm_bench beyond kernel memory" -- "$ORRERY" run vm-room.yaml --no-db
