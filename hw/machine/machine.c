@@ -619,8 +619,6 @@ static int read_kernel(struct mach *m)
                        (unsigned long long)orr_param_u64(bench, "cpus"), m->nKcpu);
         rc = ORR_ESCHEMA;
     }
-    if (rc == 0)
-        rc = kernel_check_vm(&m->kern, m->nKcpu, m->d);
     if (rc == 0 && orr_param_u64(&m->kern, "memory") > m->mem_size) {
         orr_diag_error(m->d, orr_param_mark(&m->kern, "memory"), "kernel.memory",
                        "%llu bytes of kernel memory do not fit memory node 0 (%llu bytes)",
@@ -645,6 +643,8 @@ static int read_kernel(struct mach *m)
             rc = ORR_ESCHEMA;
         }
         rtapp_free(&tasks);
+        if (rc == 0)
+            rc = kernel_check_vm(&m->kern, m->nKcpu, threads, m->d);
     }
     free(sel);
     free(text);

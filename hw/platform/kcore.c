@@ -477,10 +477,17 @@ static void kc_queue_wake(struct kcore *k, uint32_t index)
 }
 
 /* The per-CPU areas: kernel CPU i's is [percpu_base + i * percpu, + percpu). */
-static hal_paddr_t percpu_base(const struct orr_params *kern, unsigned ncpu)
+hal_paddr_t kcore_percpu_base(const struct orr_params *kern, unsigned ncpu)
 {
     uint64_t q = orr_param_u64(kern, "memory") / 4, all = (uint64_t)ncpu * orr_param_u64(kern, "percpu");
     return all <= q ? (q - all) & ~(hal_paddr_t)63 : 0;
+}
+
+hal_paddr_t kthread_frames_base(const struct orr_params *kern, unsigned ncpu, size_t n)
+{
+    hal_paddr_t top = kcore_percpu_base(kern, ncpu);
+    uint64_t all = (uint64_t)n * KTHREAD_FRAME;
+    return all <= top ? top - all : 0;
 }
 
 /* The per-CPU checker: an access to another CPU's per-CPU area (private
@@ -927,7 +934,8 @@ static uint64_t vm_bench_room(const struct orr_params *kern)
     return orr_param_u64(kern, "memory") - HAL_PAGE_SIZE - vm_bench_region(kern);
 }
 
-int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d)
+int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, uint64_t threads,
+                    struct orr_diag *d)
 {
     int rc = 0;
     const struct orr_params *t = orr_param_group(kern, "tlb");
@@ -949,12 +957,21 @@ int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, struct orr_dia
         }
     }
     uint64_t pc = orr_param_u64(kern, "percpu"), q = orr_param_u64(kern, "memory") / 4;
-    if (pc % 64 || (uint64_t)ncpu * pc + 4096 > q) {
+    if (pc % 64 || pc < KTHREAD_FRAME || (uint64_t)ncpu * pc + 4096 > q) {
         orr_diag_error(d, orr_param_mark(kern, "percpu"), "kernel.percpu",
-                       pc % 64 ? "%llu bytes: a per-CPU area is whole 64-byte lines"
+                       pc % 64 || pc < KTHREAD_FRAME
+                           ? "%llu bytes: a per-CPU area is whole 64-byte lines, at least 128 "
+                             "(the idle loop's switch frame)"
                                : "%llu bytes for each of %u CPUs do not fit below a quarter of "
                                  "kernel memory (with 4 KiB left below them)",
                        (unsigned long long)pc, ncpu);
+        rc = ORR_ESCHEMA;
+    } else if ((uint64_t)ncpu * pc + threads * KTHREAD_FRAME + 4096 > q) {
+        orr_diag_error(d, orr_param_mark(kern, "memory"), "kernel.memory",
+                       "%llu bytes: too small for %llu kernel threads' switch frames (%u bytes "
+                       "each) below the per-CPU areas in its first quarter",
+                       (unsigned long long)orr_param_u64(kern, "memory"),
+                       (unsigned long long)threads, KTHREAD_FRAME);
         rc = ORR_ESCHEMA;
     }
     const struct orr_params *b = orr_param_group(kern, "vm_bench");
@@ -1171,7 +1188,7 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
         return ORR_ESCHEMA;
     }
     k->percpu = orr_param_u64(&k->kp, "percpu");
-    k->percpu_base = percpu_base(&k->kp, ncpu);
+    k->percpu_base = kcore_percpu_base(&k->kp, ncpu);
     k->tlb2_latency = (uint32_t)orr_param_u64(tlb, "l2_latency");
     k->walk_cost = (uint32_t)orr_param_u64(tlb, "walk_cost");
     k->irq = orr_port_add(c, "irq");

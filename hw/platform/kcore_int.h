@@ -134,6 +134,12 @@ void kc_switch(struct kcore *k, struct fiber *to);
 /* Post a timer wake-up of thread `index` on CPU k at absolute time at (ps). */
 void kc_post_wake(struct kcore *k, orr_time_t at, uint32_t index);
 
+/* Kernel threads' switch frames (kthread.c): KTHREAD_FRAME bytes each, the
+ * `n` of them just below the per-CPU areas of `ncpu` CPUs. */
+#define KTHREAD_FRAME 128u
+hal_paddr_t kcore_percpu_base(const struct orr_params *kern, unsigned ncpu);
+hal_paddr_t kthread_frames_base(const struct orr_params *kern, unsigned ncpu, size_t n);
+
 /* kthread.c */
 /* Parse kernel.sched and kernel.tasks and set the threads up (CPU 0's
  * create; the machine checked the keys, errors here are not expected). */

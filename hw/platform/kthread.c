@@ -16,6 +16,17 @@
  * interrupt does. Sleeps and periodic releases are timer wake-ups (K_TWAKE
  * events) on the CPU the thread blocked on.
  *
+ * Switch frames. Each thread's kernel stack has its top in simulated
+ * memory: the KTHREAD_FRAME bytes a switch saves the outgoing thread's
+ * registers into and restores the incoming one's from (the callee-saved
+ * registers and return address switch_to pushes, and what an interrupt
+ * frame holds), through the CPU's caches. A thread that last ran on
+ * another CPU finds its frame in that CPU's cache, so a migration costs the
+ * cache-to-cache transfers it costs on hardware; a thread coming back to
+ * its CPU mostly hits. The idle loop's frame is the first lines of its
+ * CPU's per-CPU area. Frames sit just below the per-CPU areas (the machine
+ * checks they fit in kernel memory).
+ *
  * The scheduler lock. The scheduler's state is host memory, serialised by
  * one ticket lock (kernel/sync) in kernel memory: every scheduler entry
  * (wake-up, block, exit, schedule, tick, IPI) takes it through the CPU's
@@ -48,6 +59,7 @@
 #include "orrery/error.h"
 
 #define KTHREAD_STACK (128u * 1024u)
+#define FRAME_WORDS (KTHREAD_FRAME / 8)
 
 struct kthreads;
 
@@ -59,6 +71,7 @@ struct kthread {
     uint32_t index;
     struct fiber fib;
     struct kcore *on;     /* the CPU it runs on (or last ran on) */
+    hal_paddr_t frame;    /* its switch frame in kernel memory */
     bool on_cpu;          /* invariant 1 */
     bool finished, woken;
     orr_time_t woken_at;  /* ps, when woken (latency pending while woken) */
@@ -158,6 +171,16 @@ static void resched_locked(struct kthreads *kt, struct kcore *k, struct kthread 
         }
     }
     k->running = next;
+    /* save prev's registers, restore next's: through the caches, charged
+     * to the scheduler */
+    enum kc_sub was = kc_sub_enter(k, KS_SCHED);
+    hal_paddr_t out = prev ? prev->frame : k->percpu_base + (hal_paddr_t)c->id * k->percpu;
+    hal_paddr_t in = next ? next->frame : k->percpu_base + (hal_paddr_t)c->id * k->percpu;
+    for (unsigned w = 0; w < FRAME_WORDS; w++)
+        hal_store(c, out + 8 * w, 8, w);
+    for (unsigned w = 0; w < FRAME_WORDS; w++)
+        hal_load(c, in + 8 * w, 8, NULL);
+    kc_sub_exit(k, was);
     kc_switch(k, next ? &next->fib : &k->fib);
 }
 
@@ -404,6 +427,8 @@ static int add_threads(struct kcore *k0, struct kthreads *kt, struct orr_diag *d
             t->kt = kt;
             t->spec = sp;
             t->index = (uint32_t)n;
+            t->frame = kthread_frames_base(&k0->kp, k0->k->plat.ncpu, kt->nTask) +
+                       (hal_paddr_t)n * KTHREAD_FRAME;
             snprintf(buf, sizeof buf, sp->count > 1 ? "%s.%u" : "%s", sp->name, j);
             if (!(t->name = strdup(buf)) || !fiber_init(&t->fib, thread_main, t, KTHREAD_STACK))
                 return ORR_ENOMEM;

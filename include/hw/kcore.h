@@ -20,9 +20,11 @@ int kernel_check_selftests(const struct orr_node *list, const char *keypath,
                            struct orr_diag *d);
 
 /* kernel.tlb's geometry (entries = sets x ways, sets a power of two, for
- * each level) and kernel.vm_bench against the kernel's `ncpu` CPUs and its
- * memory: 0, or ORR_ESCHEMA with each error reported at its key. */
-int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
+ * each level), kernel.percpu and `threads` kernel threads' switch frames,
+ * and kernel.vm_bench against the kernel's `ncpu` CPUs and its memory: 0,
+ * or ORR_ESCHEMA with each error reported at its key. */
+int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, uint64_t threads,
+                    struct orr_diag *d);
 
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u

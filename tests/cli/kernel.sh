@@ -203,6 +203,23 @@ tp() { jq --arg n "$1" '[.traceEvents[] | select(.cat == "tracepoint" and .name 
 nf=$(tp mm_fault) ns=$(tp tlb_shootdown)
 [ "$nf" = 32 ] && [ "$ns" = 20 ] && pass || fail "trace: $nf mm_fault (32), $ns tlb_shootdown (20)"
 
+# --- switch frames: a context switch saves and restores registers in memory ---------
+# one CPU, two threads taking turns: the scheduler lock is never contended,
+# so the scheduler's own accesses are a few per switch; the 16-word frame
+# saved and the 16 restored make it at least 32 per switch
+scenario frames 1 '  cpus: "0"
+  tasks:
+    - {name: a, phases: [{run: 50us}, {sleep: 50us}]}
+    - {name: b, phases: [{run: 50us}, {sleep: 50us}]}'
+sed -i 's/duration: 100ms/duration: 5ms/' frames.yaml
+expect_exit 0 "two threads on one kernel CPU" -- "$ORRERY" run frames.yaml --no-db --json
+printf '%s\n' "$OUT" >frames.json
+sw=$(metric frames.json sock0.core0 kern.ctx_switches)
+sa=$(metric frames.json sock0.core0 sub.sched.accesses)
+echo "one CPU, two threads: $sw switches, $sa scheduler accesses"
+[ "$sw" -gt 100 ] && [ "$sa" -ge $((32 * sw)) ] && pass ||
+  fail "switch frames: $sa scheduler accesses for $sw switches (at least 32 each)"
+
 # --- the per-CPU checker ------------------------------------------------------------
 # a wild store into another CPU's per-CPU area fails the run, naming both
 scenario stray 1 '  cpus: "0-3"
