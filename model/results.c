@@ -295,8 +295,11 @@ void orr_results_close(struct orr_results *db)
         return;
     if (g_created == db)
         g_created = NULL;
-    char *remove = created_and_empty(db) ? db->path : NULL;
-    db->path = NULL;
+    char *remove = NULL;
+    if (created_and_empty(db)) { /* keep the name past results_free */
+        remove = db->path;
+        db->path = NULL;
+    }
     results_free(db);
     if (remove)
         unlink(remove); /* an exit-2 path after opening: leave no empty database */
