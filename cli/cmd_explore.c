@@ -285,8 +285,8 @@ static int run_seed(const struct xopts *o, struct seed_run *r, struct orr_diag *
     }
     if (rc == 0) {
         orr_sim_finish(sc.sim);
-        rc = orr_explore_judge(sc.explore, sc.sim, r->why, wt.livelock, wt.timeout, sc.aBudget,
-                               sc.nBudget, &r->v, d);
+        rc = orr_explore_judge(sc.explore, sc.sim, r->why, wt.livelock, wt.timeout,
+                               sc.opt.stop_when_workloads_done, sc.aBudget, sc.nBudget, &r->v, d);
     }
     r->digest = orr_sim_digest(sc.sim);
     r->events = orr_sim_events(sc.sim);

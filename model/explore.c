@@ -535,10 +535,9 @@ int orr_explore_parse(struct orr_explore **out, const struct orr_node *node, str
     x->props.deadlock = orr_param_bool(pp, "deadlock");
     x->props.livelock = orr_param_u64(pp, "livelock");
     x->props.wall_timeout = orr_param_u64(pp, "wall_timeout");
-    int rm = orr_budgets_parse(orr_param_map(pp, "metrics"), &x->props.aMetric,
-                               &x->props.nMetric, d);
-    /* budgets_parse names its keys budgets.*: the metrics' names are checked
-     * against the model like a budget's */
+    int rm = orr_budgets_parse_at(orr_param_map(pp, "metrics"), "explore.properties.metrics",
+                                  &x->props.aMetric, &x->props.nMetric, d);
+    /* the metrics' names are checked against the model like a budget's */
     if (rm == 0)
         rm = orr_budgets_check_names(x->props.aMetric, x->props.nMetric, s, d);
     if (rm)
@@ -622,6 +621,7 @@ void orr_explore_draw(const struct orr_explore *x, const struct orr_sim *s, uint
                       struct orr_schedule *out)
 {
     size_t cap = 0;
+    struct orr_rng rng;
     memset(out, 0, sizeof *out);
     for (uint32_t ri = 0; ri < x->nRule; ri++) {
         const struct orr_explore_rule *r = &x->aRule[ri];
@@ -632,8 +632,7 @@ void orr_explore_draw(const struct orr_explore *x, const struct orr_sim *s, uint
             if (!name)
                 abort();
             snprintf(name, len, "%s#%s", c->path, r->fd->name);
-            struct orr_rng rng;
-            orr_rng_seed(&rng, seed, name);
+            orr_rng_seed(&rng, seed, name); /* invariant 1: a stream of its own */
             free(name);
             unsigned count = 0;
             if (r->chance) {
@@ -953,7 +952,7 @@ static int judge_budgets(const struct orr_budget *a, size_t n, const struct orr_
 
 int orr_explore_judge(const struct orr_explore *x, const struct orr_sim *s,
                       enum orr_stop_reason why, bool livelock, bool timeout,
-                      const struct orr_budget *aBudget, size_t nBudget,
+                      bool workloads_end_run, const struct orr_budget *aBudget, size_t nBudget,
                       struct orr_explore_verdict *v, struct orr_diag *d)
 {
     memset(v, 0, sizeof *v);
@@ -978,7 +977,7 @@ int orr_explore_judge(const struct orr_explore *x, const struct orr_sim *s,
         return 0;
     }
     unsigned done, nw = orr_sim_workloads(s, &done);
-    if (x->props.deadlock && done < nw && (why == ORR_STOP_IDLE || why == ORR_STOP_TIME)) {
+    if (x->props.deadlock && workloads_end_run && done < nw && (why == ORR_STOP_IDLE || why == ORR_STOP_TIME)) {
         char detail[160];
         snprintf(detail, sizeof detail, "%u of %u workloads unfinished when the run %s",
                  nw - done, nw, why == ORR_STOP_IDLE ? "ran out of events" : "reached its stop time");

@@ -118,11 +118,14 @@ struct orr_explore_verdict {
 
 /* Judge a finished run (orr_sim_finish done). why is the stop reason;
  * livelock/timeout are the CLI's own detections (the run was stopped by
- * its progress hook); aBudget/nBudget the scenario's budgets. Errors in
+ * its progress hook); aBudget/nBudget the scenario's budgets; deadlock is
+ * judged only when workloads_end_run (stop.workloads_done: a scenario that
+ * runs to its stop time anyway may leave periodic workloads unfinished).
+ * Errors in
  * evaluating a budget (a declared metric missing) go to d: ORR_ESCHEMA. */
 int orr_explore_judge(const struct orr_explore *x, const struct orr_sim *s,
                       enum orr_stop_reason why, bool livelock, bool timeout,
-                      const struct orr_budget *aBudget, size_t nBudget,
+                      bool workloads_end_run, const struct orr_budget *aBudget, size_t nBudget,
                       struct orr_explore_verdict *v, struct orr_diag *d);
 
 #endif
