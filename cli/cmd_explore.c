@@ -384,7 +384,7 @@ static void note_failure(struct search *x, const struct orr_explore_seed *s,
         struct failure_group *g = &x->aGroup[i];
         if (strcmp(g->property, s->property) == 0 && strcmp(g->location, s->location) == 0) {
             g->count++;
-            if (s->seed < g->first_seed || (s->seed == g->first_seed))
+            if (s->seed < g->first_seed) /* seeds end out of order under -j */
                 g->first_seed = s->seed;
             return;
         }

@@ -113,6 +113,27 @@ expect_exit 1 "max failures" -- "$ORRERY" explore "$SC" --seeds 200 -j 1 --max-f
 [ "$(q mf.db "select count(*) from explore_seeds")" -lt 200 ] && pass ||
   fail "--max-failures 2: the search stopped early"
 
+# ---- --time-budget stops launching; Ctrl-C stops and says how to resume
+expect_exit 0 "time budget" -- "$ORRERY" explore "$SC" --seeds 100000 -j 2 --time-budget 1 \
+  --db tb.db
+n=$(q tb.db "select count(*) from explore_seeds")
+[ "$n" -ge 1 ] && [ "$n" -lt 100000 ] && pass || fail "--time-budget 1: $n seeds stored"
+"$ORRERY" explore "$SC" --seeds 100000 -j 2 --db int.db > int.out 2>&1 &
+pid=$!
+for _ in $(seq 300); do
+  n=$(q int.db "select count(*) from explore_seeds" 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge 10 ] && break
+  sleep 0.1
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && pass || fail "Ctrl-C: exit $rc, want 130"
+grep -q 'interrupted: `orrery explore --resume 1 --db int.db` runs the rest' int.out && pass ||
+  fail "Ctrl-C: the resume command is printed"
+[ "$(q int.db "select count(*) from explore_seeds where status != 'pass'")" = 0 ] && pass ||
+  fail "Ctrl-C: an interrupted seed was stored as a failure or error"
+
 # ---- resume runs exactly what is missing
 cp ok.db res.db
 q res.db "delete from explore_seeds where seed in (1, 17, 40)"
