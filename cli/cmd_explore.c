@@ -544,6 +544,7 @@ static int run_search(struct search *x, struct orr_diag *d)
         free_argv(j->argv);
         free(j->user);
         cli_job_free(j);
+        free(j);
     }
     x->signal = cli_pool_signal(&pool);
     cli_pool_close(&pool);
