@@ -78,6 +78,15 @@ expect_exit 1 "a run that cannot finish" -- "$ORRERY" explore short.yaml --seeds
 sed 's/^  properties:/  properties:\n    deadlock: false/' short.yaml > short-off.yaml
 expect_exit 0 "deadlock: false" -- "$ORRERY" explore short-off.yaml --seeds 2 -j 2 --db shortoff.db
 
+# the wall timeout: 1 ns of wall time is over at the first check (after
+# 4096 events; the quickstart has far more)
+expect_exit 1 "a wall timeout" -- "$ORRERY" explore "$SRC/tests/bench/explore/quickstart.yaml" \
+  --seeds 2 -j 2 --db wt.db --set explore.properties.wall_timeout=1ns
+[ "$(q wt.db "select count(*) from explore_seeds where property = 'timeout'")" = 2 ] && pass ||
+  fail "both seeds time out"
+expect_exit 0 "no wall timeout" -- "$ORRERY" explore "$SRC/tests/bench/explore/quickstart.yaml" \
+  --seeds 2 -j 2 --db nowt.db
+
 # ---- shrink, and the pasted reproducer
 expect_exit 1 "shrink" -- "$ORRERY" explore "$SC" --shrink "$S" --db bug.db "${BUG[@]}"
 expect_out "shrunk seed $S: [0-9]+ fault firings -> [0-9]+ in [0-9]+ runs" "shrink: a summary"
