@@ -189,7 +189,7 @@ echo "BENCH rdma.packets_per_wall_s $(awk -v p="$ar_pkts" -v w="$ar_wall" 'BEGIN
 
 # Explore (docs/explore.md): seeds per hour at -j 2 (each seed its own
 # process: draw, build, run, judge, store) for rdma-faults.yaml and
-# quickstart.yaml with explore sections added (tests/bench/explore/), and
+# quickstart.yaml (their explore: sections), and
 # the wall time of shrinking the first failing seed of the mutation case
 # (the rnic's planted lost_retransmit bug) to a local minimum. Median of
 # REPEAT each.
@@ -200,7 +200,7 @@ explore_rate() { # scenario seeds -> seeds per hour
   awk -v n="$2" -v t="$t" 'BEGIN{printf "%.0f\n", n * 3600 / t}'
 }
 for s in rdma-faults:20 quickstart:40; do
-  rate=$(for _ in $(seq "$REPEAT"); do explore_rate "tests/bench/explore/${s%:*}.yaml" "${s#*:}"; done | median)
+  rate=$(for _ in $(seq "$REPEAT"); do explore_rate "scenarios/${s%:*}.yaml" "${s#*:}"; done | median)
   echo "BENCH explore.${s%:*}.seeds_per_hour_j2 $rate seeds/h"
 done
 xbug=(--set cluster.node.components.rnic.inject_bug=lost_retransmit)

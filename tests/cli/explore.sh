@@ -80,11 +80,11 @@ expect_exit 0 "deadlock: false" -- "$ORRERY" explore short-off.yaml --seeds 2 -j
 
 # the wall timeout: 1 ns of wall time is over at the first check (after
 # 4096 events; the quickstart has far more)
-expect_exit 1 "a wall timeout" -- "$ORRERY" explore "$SRC/tests/bench/explore/quickstart.yaml" \
+expect_exit 1 "a wall timeout" -- "$ORRERY" explore "$SRC/scenarios/quickstart.yaml" \
   --seeds 2 -j 2 --db wt.db --set explore.properties.wall_timeout=1ns
 [ "$(q wt.db "select count(*) from explore_seeds where property = 'timeout'")" = 2 ] && pass ||
   fail "both seeds time out"
-expect_exit 0 "no wall timeout" -- "$ORRERY" explore "$SRC/tests/bench/explore/quickstart.yaml" \
+expect_exit 0 "no wall timeout" -- "$ORRERY" explore "$SRC/scenarios/quickstart.yaml" \
   --seeds 2 -j 2 --db nowt.db
 
 # ---- shrink, and the pasted reproducer
