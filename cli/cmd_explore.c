@@ -62,6 +62,7 @@ static const char explore_help[] =
     "                     change that still fails the same way; print the result\n"
     "                     as a `faults:` list for a plain `orrery run`\n"
     "  --shrink-budget T  wall seconds shrinking may take (default 120)\n"
+    "  --json             search: print the outcome as one JSON object instead\n"
     "  --quiet, -q        errors and failures only\n"
     "  --help, -h         this text\n"
     "\n"
@@ -81,6 +82,7 @@ struct xopts {
     uint64_t seeds, first_seed, jobs, max_failures, replay, shrink, run_seed, resume;
     double time_budget, shrink_budget;
     bool has_first_seed, has_replay, has_shrink, has_run_seed, has_resume, has_seeds, quiet;
+    bool json;
 };
 
 /* set by a stop signal during an in-process run; the only signal-visible state */
@@ -103,7 +105,7 @@ static int parse_time_arg(const char *what, const char *arg, double *out)
 static int parse_args(int argc, char **argv, struct xopts *o)
 {
     enum { OPT_SEEDS = 256, OPT_SEED, OPT_MAXF, OPT_TBUDGET, OPT_SET, OPT_DB, OPT_RESUME,
-           OPT_REPLAY, OPT_TRACE, OPT_SHRINK, OPT_SBUDGET, OPT_RUNSEED };
+           OPT_REPLAY, OPT_TRACE, OPT_SHRINK, OPT_SBUDGET, OPT_RUNSEED, OPT_JSON };
     static const struct option longopts[] = {
         {"seeds", required_argument, NULL, OPT_SEEDS},
         {"seed", required_argument, NULL, OPT_SEED},
@@ -118,6 +120,7 @@ static int parse_args(int argc, char **argv, struct xopts *o)
         {"shrink-budget", required_argument, NULL, OPT_SBUDGET},
         {"run-seed", required_argument, NULL, OPT_RUNSEED},
         {"quiet", no_argument, NULL, 'q'},
+        {"json", no_argument, NULL, OPT_JSON},
         {"jobs", required_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         CLI_LIMIT_LONGOPTS,
@@ -141,6 +144,7 @@ static int parse_args(int argc, char **argv, struct xopts *o)
         case OPT_DB: o->db = optarg; continue;
         case OPT_TRACE: o->trace = optarg; continue;
         case 'q': o->quiet = true; continue;
+        case OPT_JSON: o->json = o->quiet = true; continue;
         case OPT_TBUDGET:
             if (parse_time_arg("--time-budget", optarg, &o->time_budget))
                 return ORR_EXIT_USAGE;
@@ -184,6 +188,8 @@ static int parse_args(int argc, char **argv, struct xopts *o)
     if (o->has_replay + o->has_shrink + o->has_run_seed + o->has_resume > 1)
         return cli_usage_error("explore", "--replay, --shrink, --run-seed and --resume exclude "
                                           "each other");
+    if (o->json && (o->has_replay || o->has_shrink))
+        return cli_usage_error("explore", "--json goes with a search, not --replay or --shrink");
     if (o->trace && !o->has_replay)
         return cli_usage_error("explore", "--trace goes with --replay");
     if (!o->db)
@@ -402,6 +408,8 @@ static void note_failure(struct search *x, const struct orr_explore_seed *s,
     g->at = s->at;
     g->firings = s->firings;
     cli_progress_clear(prog);
+    if (x->o->json)
+        return;
     char t[32];
     cli_format_value((double)s->at, "ps", t, sizeof t);
     printf("FAIL seed %" PRIu64 ": %s at %s (%s) after %" PRIu64 " fault firings\n    %s\n",
@@ -558,6 +566,47 @@ static int run_search(struct search *x, struct orr_diag *d)
     return rc;
 }
 
+static void print_json(const struct search *x)
+{
+    struct orr_json j;
+    orr_json_init(&j, stdout, true);
+    orr_json_obj_begin(&j);
+    orr_json_key(&j, "explore_id"), orr_json_i64(&j, x->id);
+    orr_json_key(&j, "scenario"), orr_json_str(&j, x->o->scenario);
+    orr_json_key(&j, "first_seed"), orr_json_u64(&j, x->first_seed);
+    orr_json_key(&j, "seeds"), orr_json_u64(&j, x->seeds);
+    orr_json_key(&j, "done"), orr_json_u64(&j, x->done);
+    orr_json_key(&j, "failed"), orr_json_u64(&j, x->failed);
+    orr_json_key(&j, "interrupted"), orr_json_bool(&j, x->signal != 0);
+    orr_json_key(&j, "failures");
+    orr_json_arr_begin(&j);
+    for (size_t i = 0; i < x->nGroup; i++) {
+        const struct failure_group *g = &x->aGroup[i];
+        char *cmd = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&cmd, &len);
+        if (!f)
+            abort();
+        print_replay_command(x, g->first_seed, f);
+        fclose(f);
+        char *s = cmd + strspn(cmd, " "); /* "replay: orrery ..." */
+        s += strncmp(s, "replay: ", 8) == 0 ? 8 : 0;
+        s[strcspn(s, "\n")] = 0;
+        orr_json_obj_begin(&j);
+        orr_json_key(&j, "property"), orr_json_str(&j, g->property);
+        orr_json_key(&j, "location"), orr_json_str(&j, g->location);
+        orr_json_key(&j, "seeds"), orr_json_u64(&j, g->count);
+        orr_json_key(&j, "first_seed"), orr_json_u64(&j, g->first_seed);
+        orr_json_key(&j, "detail"), orr_json_str(&j, g->detail);
+        orr_json_key(&j, "replay"), orr_json_str(&j, s);
+        orr_json_obj_end(&j);
+        free(cmd);
+    }
+    orr_json_arr_end(&j);
+    orr_json_obj_end(&j);
+    orr_json_end(&j);
+}
+
 static void print_groups(const struct search *x)
 {
     if (!x->nGroup || x->o->quiet)
@@ -665,7 +714,10 @@ static int cmd_search(struct xopts *o, struct orr_diag *d)
         code = ORR_EXIT_USAGE;
         goto out;
     }
-    print_groups(&x);
+    if (o->json)
+        print_json(&x);
+    else
+        print_groups(&x);
     code = x.signal ? 128 + x.signal : x.failed ? ORR_EXIT_FAILED : ORR_EXIT_OK;
     if (x.signal && !o->quiet)
         printf("interrupted: `orrery explore --resume %" PRId64 "%s%s` runs the rest\n", x.id,

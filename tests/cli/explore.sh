@@ -34,6 +34,10 @@ expect_out "FAIL seed [0-9]+: failure at node[0-3]\.ar" "bug: a failure is print
 expect_out "replay: orrery explore .*rdma-loss.yaml --replay [0-9]+ --set cluster.node.components.rnic.inject_bug=lost_retransmit --db bug.db" \
   "bug: with its replay command"
 nfail=$(q bug.db "select count(*) from explore_seeds where status = 'fail'")
+# --json: the same numbers as the database, the groups' replay commands
+expect_exit 1 "--json" -- "$ORRERY" explore "$SC" --seeds 40 -j 2 --db bugj.db "${BUG[@]}" --json
+jf=$(python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["done"], d["failed"], sum(g["seeds"] for g in d["failures"]), all(g["replay"].startswith("orrery explore ") for g in d["failures"]))' <<< "$OUT")
+[ "$jf" = "40 $nfail $nfail True" ] && pass || fail "--json: '$jf', want '40 $nfail $nfail True'"
 [ "$nfail" -ge 1 ] && pass || fail "bug: failing seeds stored ($nfail)"
 S=$(q bug.db "select min(seed) from explore_seeds where status = 'fail'")
 
