@@ -24,6 +24,16 @@ int cmd_sweep(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_litmus(int argc, char **argv);
+int cmd_explore(int argc, char **argv);
+
+/* A run's trace file (cmd_run.c): open it with the scenario's header
+ * (configuration, knobs, component and kind tables), and finish it with
+ * the run's footer (frees w, success or not). */
+struct orr_scenario;
+struct orr_trace_writer;
+int cli_trace_open(struct orr_scenario *sc, const char *scenario, const char *path,
+                   struct orr_trace_writer **w, struct orr_diag *d);
+int cli_trace_finish(struct orr_scenario *sc, struct orr_trace_writer *w);
 
 /* Print "orrery VERB: msg" and a hint to use --help; returns ORR_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "orrery/error.h"
 #include "orrery/json.h"
 #include "orrery/scenario.h"
+#include "orrery/units.h"
 
 static const char list_help[] =
     "Usage: orrery list [types | TYPE | keys | metrics | scenarios [DIR]] [--json]\n"
@@ -120,6 +122,32 @@ static void metrics_json(struct orr_json *j, const struct orr_metric_doc *m)
     orr_json_arr_end(j);
 }
 
+/* How `orrery explore` may fire a fault (docs/explore.md). */
+static void print_explore_text(const struct orr_fault_explore *x)
+{
+    char t[40], lo[40], hi[40];
+    if (!x)
+        return;
+    orr_unit_format(ORR_UNIT_TIME, x->min_interval, t, sizeof t);
+    printf("      explorable: mean interval >= %s", t);
+    if (x->recover) {
+        orr_unit_format(ORR_UNIT_TIME, x->min_duration, lo, sizeof lo);
+        orr_unit_format(ORR_UNIT_TIME, x->max_duration, hi, sizeof hi);
+        printf(", ends with %s after %s..%s", x->recover, lo, hi);
+    } else {
+        printf(", permanent");
+    }
+    for (const struct orr_fault_draw *d = x->draws; d && d->param; d++) {
+        if (d->kind == ORR_FD_PORT)
+            printf("; draws %s (any port)", d->param);
+        else if (d->kind == ORR_FD_CHANCE)
+            printf("; draws %s %g..%g", d->param, (double)d->lo / 1e6, (double)d->hi / 1e6);
+        else
+            printf("; draws %s %" PRIu64 "..%" PRIu64, d->param, d->lo, d->hi);
+    }
+    printf("\n");
+}
+
 static void type_text(const struct orr_component_type *t)
 {
     printf("%s — %s\n\n  keys (besides `type: %s`):\n", t->name, t->summary, t->name);
@@ -139,6 +167,7 @@ static void type_text(const struct orr_component_type *t)
         for (const struct orr_fault_desc *f = t->faults; f->name; f++) {
             printf("    %-18s %s\n", f->name, f->help);
             print_params_text(f->params, "      ");
+            print_explore_text(f->explore);
         }
     }
     printf("\n");
@@ -168,6 +197,7 @@ static void type_json(struct orr_json *j, const struct orr_component_type *t)
         orr_json_key(j, "name"), orr_json_str(j, f->name);
         orr_json_key(j, "help"), orr_json_str(j, f->help);
         orr_json_key(j, "keys"), params_json(j, f->params);
+        orr_json_key(j, "explorable"), orr_json_bool(j, f->explore != NULL);
         orr_json_obj_end(j);
     }
     orr_json_arr_end(j);

@@ -158,8 +158,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
-static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
-                      struct orr_trace_writer **w, struct orr_diag *d)
+int cli_trace_open(struct orr_scenario *sc, const char *scenario, const char *path,
+                   struct orr_trace_writer **w, struct orr_diag *d)
 {
     struct orr_trace_header h = {0};
     char *dump = orr_config_dump(sc->cfg.root);
@@ -168,7 +168,7 @@ static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
         orr_oom();
     sprintf(knob, "config=%s", dump);
     free(dump);
-    h.scenario = strdup(o->scenario);
+    h.scenario = strdup(scenario);
     h.scenario_hash = sc->hash;
     h.seed = sc->seed;
     h.build_id = strdup(orr_build_id());
@@ -186,9 +186,15 @@ static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
             orr_oom();
     int rc = orr_sim_trace_tables(sc->sim, &h);
     if (rc == 0)
-        rc = orr_trace_writer_open(w, o->trace, &h, d);
+        rc = orr_trace_writer_open(w, path, &h, d);
     orr_trace_header_free(&h);
     return rc;
+}
+
+static int open_trace(struct orr_scenario *sc, const struct run_opts *o,
+                      struct orr_trace_writer **w, struct orr_diag *d)
+{
+    return cli_trace_open(sc, o->scenario, o->trace, w, d);
 }
 
 /* True if metric m is one of the flattened fields of a histogram (those are
@@ -445,7 +451,7 @@ static int check_budgets(const struct orr_scenario *sc, struct budget_report *br
     return 0;
 }
 
-static int finish_trace(struct orr_scenario *sc, struct orr_trace_writer *w)
+int cli_trace_finish(struct orr_scenario *sc, struct orr_trace_writer *w)
 {
     struct orr_trace_footer f;
     int rc = orr_sim_trace_footer(sc->sim, &f);
@@ -531,7 +537,7 @@ int cmd_run(int argc, char **argv)
                          : why == ORR_STOP_FAILED  ? "failed"
                                                    : "ok";
     if (w) {
-        rc = finish_trace(&sc, w);
+        rc = cli_trace_finish(&sc, w);
         w = NULL;
         if (rc) {
             orr_diag_error(&d, NULL, NULL, "cannot finish trace '%s': %s", o.trace,

@@ -23,6 +23,7 @@ static const char main_help[] =
     "  regress    run a folder of scenarios against golden digests and budgets\n"
     "  report     the results DB as a table, CSV or an HTML page with sweep charts\n"
     "  litmus     run litmus tests on the modelled machine; check TSO expectations\n"
+    "  explore    search seeds with random faults for a failure; replay and shrink it\n"
     "\n"
     "'orrery VERB --help' explains a verb. 'orrery --version' prints the build.\n"
     "Exit status: 0 success; 1 a check or diff failed; 2 bad input or usage.\n";
@@ -43,6 +44,7 @@ static const struct verb verbs[] = {
     {"regress", cmd_regress},
     {"report", cmd_report},
     {"litmus", cmd_litmus},
+    {"explore", cmd_explore},
 };
 
 static void print_help(FILE *out)

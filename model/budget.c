@@ -151,6 +151,7 @@ void orr_budgets_free(struct orr_budget *a, size_t n)
 }
 
 struct parse_state {
+    const char *section; /* "budgets", or where the bounds sit */
     struct orr_budget *a;
     size_t n, cap;
     struct orr_diag *d;
@@ -167,7 +168,7 @@ static char *dup_str(const char *s)
 
 static void add_budget(struct parse_state *ps, const char *metric, const struct orr_node *v)
 {
-    char *kp = orr_keypath_join("budgets", metric);
+    char *kp = orr_keypath_join(ps->section, metric);
     struct orr_budget_bound b;
     const char *why;
     int rc = orr_budget_parse_bound(v->scalar, &b, &why);
@@ -208,7 +209,7 @@ static void walk(struct parse_state *ps, const struct orr_node *m, const char *p
         } else if (v->kind == ORR_NODE_SCALAR && *v->scalar) {
             add_budget(ps, name, v);
         } else {
-            char *kp = orr_keypath_join("budgets", name);
+            char *kp = orr_keypath_join(ps->section, name);
             orr_diag_error(ps->d, &v->mark, kp,
                            "expected a bound such as \"<= 150ns\" (quote it: YAML reads a "
                            "leading '>' or '!' as syntax)");
@@ -222,13 +223,19 @@ static void walk(struct parse_state *ps, const struct orr_node *m, const char *p
 int orr_budgets_parse(const struct orr_node *budgets, struct orr_budget **aOut, size_t *nOut,
                       struct orr_diag *d)
 {
-    struct parse_state ps = {.d = d};
+    return orr_budgets_parse_at(budgets, "budgets", aOut, nOut, d);
+}
+
+int orr_budgets_parse_at(const struct orr_node *budgets, const char *section,
+                         struct orr_budget **aOut, size_t *nOut, struct orr_diag *d)
+{
+    struct parse_state ps = {.d = d, .section = section};
     *aOut = NULL;
     *nOut = 0;
     if (!budgets)
         return 0;
     if (budgets->kind != ORR_NODE_MAP) {
-        orr_diag_error(d, &budgets->mark, "budgets",
+        orr_diag_error(d, &budgets->mark, section,
                        "expected a mapping of metric names to bounds, e.g. "
                        "{node0.t1.deadline_misses: \"== 0\"}");
         return ORR_ESCHEMA;

@@ -91,6 +91,29 @@ static const char kSchema[] =
     "CREATE TABLE IF NOT EXISTS run_scenarios("
     " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
     " text TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS explores("
+    " id INTEGER PRIMARY KEY,"
+    " created_at TEXT NOT NULL,"
+    " scenario TEXT NOT NULL,"
+    " scenario_hash TEXT NOT NULL,"
+    " overrides TEXT NOT NULL,"
+    " build_id TEXT NOT NULL,"
+    " first_seed INTEGER NOT NULL,"
+    " seeds INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS explore_seeds("
+    " explore_id INTEGER NOT NULL REFERENCES explores(id) ON DELETE CASCADE,"
+    " seed INTEGER NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error')),"
+    " property TEXT NOT NULL,"
+    " location TEXT NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " fail_time_ps INTEGER NOT NULL,"
+    " digest TEXT NOT NULL,"
+    " events INTEGER NOT NULL,"
+    " firings INTEGER NOT NULL,"
+    " schedule TEXT NOT NULL,"
+    " wall_time_s REAL NOT NULL,"
+    " PRIMARY KEY (explore_id, seed));"
     "CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id);"
     "CREATE INDEX IF NOT EXISTS histograms_run_id ON histograms(run_id);"
     "CREATE INDEX IF NOT EXISTS budgets_run_id ON budgets(run_id);"
@@ -611,3 +634,202 @@ void orr_results_sweep_free(struct orr_sweep_info *s)
 /* --- read side ----------------------------------------------------------- */
 
 int orr_results_schema_version(void) { return SCHEMA_VERSION; }
+
+/* --- explore ------------------------------------------------------------- */
+
+static const char kInsertExplore[] =
+    "INSERT INTO explores(created_at, scenario, scenario_hash, overrides, build_id, first_seed,"
+    " seeds) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char kInsertExploreSeed[] =
+    "INSERT OR REPLACE INTO explore_seeds(explore_id, seed, status, property, location, detail,"
+    " fail_time_ps, digest, events, firings, schedule, wall_time_s)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+static const char kSelectExplore[] =
+    "SELECT scenario, scenario_hash, overrides, build_id, first_seed, seeds FROM explores"
+    " WHERE id = ?1";
+static const char kSelectExploreSeeds[] =
+    "SELECT seed, status, property, location, detail, fail_time_ps, digest, events, firings,"
+    " schedule, wall_time_s FROM explore_seeds WHERE explore_id = ?1 ORDER BY seed";
+static const char kFindExploreSeed[] =
+    "SELECT s.seed, s.status, s.property, s.location, s.detail, s.fail_time_ps, s.digest,"
+    " s.events, s.firings, s.schedule, s.wall_time_s, s.explore_id FROM explore_seeds s"
+    " JOIN explores e ON e.id = s.explore_id"
+    " WHERE e.scenario_hash = ?1 AND e.overrides = ?2 AND s.seed = ?3"
+    " ORDER BY s.explore_id DESC LIMIT 1";
+
+static int prepare_once(struct orr_results *db, const char *sql, sqlite3_stmt **st,
+                        struct orr_diag *d)
+{
+    if (sqlite3_prepare_v2(db->db, sql, -1, st, NULL) != SQLITE_OK)
+        return sqlite_error(d, db->path, "cannot prepare a statement", db->db);
+    return 0;
+}
+
+int orr_results_create_explore(struct orr_results *db, const struct orr_explore_record *e,
+                               int64_t *id, struct orr_diag *d)
+{
+    sqlite3_stmt *st;
+    char created[32], hash[17];
+    if (prepare_once(db, kInsertExplore, &st, d))
+        return ORR_EDB;
+    now_iso8601(created);
+    hex64(hash, e->scenario_hash);
+    int rc = bind_text(st, 1, created);
+    rc = rc ? rc : bind_text(st, 2, e->scenario);
+    rc = rc ? rc : bind_text(st, 3, hash);
+    rc = rc ? rc : bind_text(st, 4, e->overrides);
+    rc = rc ? rc : bind_text(st, 5, e->build_id);
+    rc = rc ? rc : sqlite3_bind_int64(st, 6, u64_column(e->first_seed));
+    rc = rc ? rc : sqlite3_bind_int64(st, 7, u64_column(e->seeds));
+    rc = step_insert(st, rc);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return sqlite_error(d, db->path, "cannot store the explore", db->db);
+    *id = sqlite3_last_insert_rowid(db->db);
+    return 0;
+}
+
+int orr_results_add_explore_seed(struct orr_results *db, int64_t id,
+                                 const struct orr_explore_seed *s, struct orr_diag *d)
+{
+    sqlite3_stmt *st;
+    char digest[17];
+    if (prepare_once(db, kInsertExploreSeed, &st, d))
+        return ORR_EDB;
+    hex64(digest, s->digest);
+    int rc = sqlite3_bind_int64(st, 1, id);
+    rc = rc ? rc : sqlite3_bind_int64(st, 2, u64_column(s->seed));
+    rc = rc ? rc : bind_text(st, 3, s->status);
+    rc = rc ? rc : bind_text(st, 4, s->property);
+    rc = rc ? rc : bind_text(st, 5, s->location);
+    rc = rc ? rc : bind_text(st, 6, s->detail);
+    rc = rc ? rc : sqlite3_bind_int64(st, 7, u64_column(s->at));
+    rc = rc ? rc : bind_text(st, 8, digest);
+    rc = rc ? rc : sqlite3_bind_int64(st, 9, u64_column(s->events));
+    rc = rc ? rc : sqlite3_bind_int64(st, 10, u64_column(s->firings));
+    rc = rc ? rc : bind_text(st, 11, s->schedule);
+    rc = rc ? rc : sqlite3_bind_double(st, 12, s->wall_time_s);
+    rc = step_insert(st, rc);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return sqlite_error(d, db->path, "cannot store an explore seed", db->db);
+    return 0;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    char *s = strdup(t ? (const char *)t : "");
+    if (!s)
+        abort();
+    return s;
+}
+
+static void seed_row(sqlite3_stmt *st, struct orr_explore_seed *s)
+{
+    s->seed = (uint64_t)sqlite3_column_int64(st, 0);
+    s->status = col_dup(st, 1);
+    s->property = col_dup(st, 2);
+    s->location = col_dup(st, 3);
+    s->detail = col_dup(st, 4);
+    s->at = (uint64_t)sqlite3_column_int64(st, 5);
+    const unsigned char *dg = sqlite3_column_text(st, 6);
+    s->digest = dg ? strtoull((const char *)dg, NULL, 16) : 0;
+    s->events = (uint64_t)sqlite3_column_int64(st, 7);
+    s->firings = (uint64_t)sqlite3_column_int64(st, 8);
+    s->schedule = col_dup(st, 9);
+    s->wall_time_s = sqlite3_column_double(st, 10);
+}
+
+void orr_results_explore_seed_free(struct orr_explore_seed *s)
+{
+    free((char *)s->status);
+    free((char *)s->property);
+    free((char *)s->location);
+    free((char *)s->detail);
+    free((char *)s->schedule);
+    memset(s, 0, sizeof *s);
+}
+
+int orr_results_read_explore(struct orr_results *db, int64_t id, struct orr_explore_info *out,
+                             struct orr_diag *d)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    if (prepare_once(db, kSelectExplore, &st, d))
+        return ORR_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return sqlite_error(d, db->path, "cannot read explores", db->db);
+        orr_diag_error(d, &(struct orr_mark){db->path, 0, 0}, NULL,
+                       "results database '%s' has no explore %" PRId64, db->path, id);
+        return ORR_ENOENT;
+    }
+    out->id = id;
+    out->scenario = col_dup(st, 0);
+    const unsigned char *h = sqlite3_column_text(st, 1);
+    out->scenario_hash = h ? strtoull((const char *)h, NULL, 16) : 0;
+    out->overrides = col_dup(st, 2);
+    out->build_id = col_dup(st, 3);
+    out->first_seed = (uint64_t)sqlite3_column_int64(st, 4);
+    out->seeds = (uint64_t)sqlite3_column_int64(st, 5);
+    sqlite3_finalize(st);
+    if (prepare_once(db, kSelectExploreSeeds, &st, d))
+        return ORR_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->nSeed == cap) {
+            cap = cap ? cap * 2 : 64;
+            out->aSeed = realloc(out->aSeed, cap * sizeof *out->aSeed);
+            if (!out->aSeed)
+                abort();
+        }
+        seed_row(st, &out->aSeed[out->nSeed++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sqlite_error(d, db->path, "cannot read explore seeds", db->db);
+    return 0;
+}
+
+void orr_results_explore_free(struct orr_explore_info *e)
+{
+    for (size_t i = 0; i < e->nSeed; i++)
+        orr_results_explore_seed_free(&e->aSeed[i]);
+    free(e->aSeed);
+    free((char *)e->scenario);
+    free((char *)e->overrides);
+    free((char *)e->build_id);
+    memset(e, 0, sizeof *e);
+}
+
+int orr_results_find_explore_seed(struct orr_results *db, uint64_t scenario_hash,
+                                  const char *overrides, uint64_t seed,
+                                  struct orr_explore_seed *out, int64_t *explore_id,
+                                  struct orr_diag *d)
+{
+    sqlite3_stmt *st;
+    char hash[17];
+    memset(out, 0, sizeof *out);
+    if (prepare_once(db, kFindExploreSeed, &st, d))
+        return ORR_EDB;
+    hex64(hash, scenario_hash);
+    bind_text(st, 1, hash);
+    bind_text(st, 2, overrides);
+    sqlite3_bind_int64(st, 3, u64_column(seed));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        seed_row(st, out);
+        *explore_id = sqlite3_column_int64(st, 11);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        return sqlite_error(d, db->path, "cannot read explore seeds", db->db);
+    return ORR_ENOENT;
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/explore.h"
 #include "orrery/sweep.h"
 #include "orrery/error.h"
 
@@ -24,6 +25,9 @@ const struct orr_param orr_scenario_params[] = {
      "(checked when built), the bound is checked after `run`"},
     {"sweep", ORR_P_MAP, "{}", 0,
      "axes, repeat and sample for `orrery sweep` (docs/sweeps.md); `run` ignores it"},
+    {"explore", ORR_P_MAP, "{}", 0,
+     "faults `orrery explore` may fire at random and the properties a seed must hold "
+     "(docs/explore.md); checked when built, `run` ignores it"},
     {NULL},
 };
 
@@ -332,6 +336,16 @@ static int scenario_open(struct orr_scenario *sc, const char *path, const char *
                          size_t nset, const uint64_t *seed,
                          const struct orr_component_type *const *types, struct orr_diag *d)
 {
+    return orr_scenario_open_hook(sc, path, sets, nset, seed, types, NULL, NULL, d);
+}
+
+int orr_scenario_open_hook(struct orr_scenario *sc, const char *path, const char *const *sets,
+                           size_t nset, const uint64_t *seed,
+                           const struct orr_component_type *const *types,
+                           int (*before_start)(struct orr_scenario *sc, void *arg,
+                                               struct orr_diag *d),
+                           void *arg, struct orr_diag *d)
+{
     memset(sc, 0, sizeof *sc);
     sc->path = path;
     sc->overrides = join_sets(sets, nset);
@@ -354,8 +368,18 @@ static int scenario_open(struct orr_scenario *sc, const char *path, const char *
         rc = build_links(sc, orr_param_map(&sc->top, "links"), d);
     if (rc == 0)
         rc = build_faults(sc, orr_param_map(&sc->top, "faults"), d);
+    /* explore names components and their faults: after both exist */
+    const struct orr_node *explore = orr_param_map(&sc->top, "explore");
+    if (rc == 0 && explore && explore->kind != ORR_NODE_MAP) {
+        orr_diag_error(d, &explore->mark, "explore", "expected a mapping (docs/explore.md)");
+        rc = ORR_ESCHEMA;
+    }
+    if (rc == 0 && explore)
+        rc = orr_explore_parse(&sc->explore, explore, sc->sim, sc->opt.stop_time, d);
     if (rc == 0)
         rc = check_stoppable(sc, d);
+    if (rc == 0 && before_start)
+        rc = before_start(sc, arg, d);
     if (rc == 0)
         rc = orr_sim_start(sc->sim, d);
     /* every stat now exists; a budget on a metric that cannot is bad input */
@@ -387,6 +411,7 @@ void orr_scenario_close(struct orr_scenario *sc)
     orr_params_free(&sc->trace);
     orr_params_free(&sc->sweep);
     orr_budgets_free(sc->aBudget, sc->nBudget);
+    orr_explore_free(sc->explore);
     orr_config_free(&sc->cfg);
     free(sc->overrides);
     memset(sc, 0, sizeof *sc);

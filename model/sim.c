@@ -534,6 +534,25 @@ int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const 
     return 0;
 }
 
+int orr_sim_add_fault_params(struct orr_sim *s, orr_time_t at, uint32_t comp, unsigned fault,
+                             struct orr_params *p, struct orr_diag *d)
+{
+    assert(comp < s->nComp);
+    struct orr_component *c = &s->aComp[comp]->pub;
+    struct orr_fault_entry fe = {.at = at, .comp = comp, .fault = fault, .params = *p};
+    memset(p, 0, sizeof *p);
+    int rc = orr_params_check(&fe.params, c->keypath, d);
+    if (rc == 0 && c->type->fault_check)
+        rc = c->type->fault_check(c, fault, &fe.params, &fe.params.mark, d);
+    if (rc) {
+        orr_params_free(&fe.params);
+        return rc;
+    }
+    s->aFault = grow(s->aFault, &s->nFaultAlloc, s->nFault + 1, sizeof *s->aFault);
+    s->aFault[s->nFault++] = fe;
+    return 0;
+}
+
 /* ------------------------------------------------------------- scheduling */
 
 static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t origin,
@@ -707,6 +726,13 @@ void orr_workload_done(struct orr_component *c)
         cp->done = true;
         c->sim->nWorkloadDone++;
     }
+}
+
+unsigned orr_sim_workloads(const struct orr_sim *s, unsigned *done)
+{
+    if (done)
+        *done = s->nWorkloadDone;
+    return s->nWorkload;
 }
 
 /* ------------------------------------------------------------ trace/digest */

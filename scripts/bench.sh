@@ -186,3 +186,31 @@ echo "BENCH rdma.allreduce_1024_1MiB.cpu $(awk -v u="$ar_user" -v s="$ar_sys" 'B
 echo "BENCH rdma.allreduce_1024_1MiB.peak_rss $(awk -v k="$ar_kib" 'BEGIN{printf "%.0f", k / 1024}') MiB"
 ar_pkts=$(jq '[.metrics[] | select(.name == "tx_packets" and (.component | endswith(".rnic"))) | .value] | add' "$ar_json")
 echo "BENCH rdma.packets_per_wall_s $(awk -v p="$ar_pkts" -v w="$ar_wall" 'BEGIN{printf "%.0f", p / w}') pkt/s"
+
+# Explore (docs/explore.md): seeds per hour at -j 2 (each seed its own
+# process: draw, build, run, judge, store) for rdma-faults.yaml and
+# quickstart.yaml (their explore: sections), and
+# the wall time of shrinking the first failing seed of the mutation case
+# (the rnic's planted lost_retransmit bug) to a local minimum. Median of
+# REPEAT each.
+explore_rate() { # scenario seeds -> seeds per hour
+  local db=$BUILD/explore-bench.db t; rm -f "$db"
+  TIMEFORMAT=%R
+  t=$( { time "$BUILD/orrery" explore "$1" --seeds "$2" -j 2 -q --db "$db" >/dev/null || true; } 2>&1 )
+  awk -v n="$2" -v t="$t" 'BEGIN{printf "%.0f\n", n * 3600 / t}'
+}
+for s in rdma-faults:20 quickstart:40; do
+  rate=$(for _ in $(seq "$REPEAT"); do explore_rate "scenarios/${s%:*}.yaml" "${s#*:}"; done | median)
+  echo "BENCH explore.${s%:*}.seeds_per_hour_j2 $rate seeds/h"
+done
+xbug=(--set cluster.node.components.rnic.inject_bug=lost_retransmit)
+xdb=$BUILD/explore-shrink.db; rm -f "$xdb"
+"$BUILD/orrery" explore tests/cli/explore/rdma-loss.yaml --seeds 40 -j 2 -q --db "$xdb" "${xbug[@]}" \
+  >/dev/null || true
+xseed=$(sqlite3 "$xdb" "select min(seed) from explore_seeds where status = 'fail'")
+shrink_wall() {
+  TIMEFORMAT=%R
+  { time "$BUILD/orrery" explore tests/cli/explore/rdma-loss.yaml --shrink "$xseed" --db "$xdb" \
+      "${xbug[@]}" >/dev/null || true; } 2>&1
+}
+echo "BENCH explore.shrink_lost_retransmit.wall $(for _ in $(seq "$REPEAT"); do shrink_wall; done | median) s"

@@ -109,9 +109,20 @@ static const struct orr_param irq_fault_params[] = {
     {"kind", ORR_P_ENUM, "device", 0, "what raised it (for the counters)", irq_kinds},
     {NULL},
 };
+/* explore: a DVFS step anywhere in 500 MHz..5 GHz (it stays: a later
+ * firing changes it again); interrupts at most one per 100 ns on average */
+static const struct orr_fault_draw freq_draws[] = {
+    {"frequency", ORR_FD_VALUE, 500000000, 5000000000},
+    {NULL},
+};
+static const struct orr_fault_explore freq_explore = {.min_interval = (1 * ORR_US),
+                                                      .draws = freq_draws};
+static const struct orr_fault_explore irq_explore = {.min_interval = (100 * ORR_NS)};
 static const struct orr_fault_desc tcore_faults[] = {
-    {"set_frequency", "DVFS: change the core clock from this instant", freq_fault_params},
-    {"interrupt", "deliver an interrupt: the core pays irq_entry + irq_exit cycles", irq_fault_params},
+    {"set_frequency", "DVFS: change the core clock from this instant", freq_fault_params,
+     &freq_explore},
+    {"interrupt", "deliver an interrupt: the core pays irq_entry + irq_exit cycles", irq_fault_params,
+     &irq_explore},
     {NULL},
 };
 

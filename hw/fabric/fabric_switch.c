@@ -77,11 +77,29 @@ static const struct orr_param drop_fault_params[] = {
 };
 
 enum { FAULT_LINK_DOWN, FAULT_LINK_UP, FAULT_LOSS, FAULT_DROP };
+/* explore: a link goes down on a drawn port and comes back (link_up) after
+ * a drawn outage; a port turns lossy for a while (loss back to 0 after) */
+static const struct orr_fault_draw port_draws[] = {
+    {"port", ORR_FD_PORT, 0, 0},
+    {NULL},
+};
+static const struct orr_fault_explore link_down_explore = {
+    .min_interval = (1 * ORR_US), .recover = "link_up",
+    .min_duration = (100 * ORR_NS), .max_duration = (10 * ORR_MS), .draws = port_draws};
+static const struct orr_fault_draw loss_draws[] = {
+    {"port", ORR_FD_PORT, 0, 0},
+    {"probability", ORR_FD_CHANCE, 1, 1000000},
+    {NULL},
+};
+static const struct orr_fault_explore loss_explore = {
+    .min_interval = (1 * ORR_US), .recover = "loss", .recover_zero = "probability",
+    .min_duration = (100 * ORR_NS), .max_duration = (10 * ORR_MS), .draws = loss_draws};
 static const struct orr_fault_desc fsw_faults[] = {
     {"link_down", "the port's link fails: queued packets are rerouted (or dropped), arrivals on it "
-                  "are dropped", port_fault_params},
+                  "are dropped", port_fault_params, &link_down_explore},
     {"link_up", "the port's link is back", port_fault_params},
-    {"loss", "packets sent on the port are lost with a probability (seeded)", loss_fault_params},
+    {"loss", "packets sent on the port are lost with a probability (seeded)", loss_fault_params,
+     &loss_explore},
     {"drop", "of the packets the port sends from now, the ones after the first `after` are "
              "lost, `count` of them (a chosen packet, for loss-recovery tests)",
      drop_fault_params},

@@ -536,6 +536,8 @@ void req_timer(struct orr_component *c, struct rnic *s, struct qp *q, unsigned t
         return;
     }
     s->st.timeouts->v++;
+    if (s->bug_lost_retransmit)
+        return; /* planted bug: the go-back-N resend is lost, the timer stays disarmed */
     if (++q->retry_cnt > s->retry_count) {
         fail(c, s, q, RDMA_WC_RETRY_EXC_ERR);
         return;

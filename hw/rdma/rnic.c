@@ -26,6 +26,10 @@
 #include "rnic.h"
 #include "orrery/error.h"
 
+/* Debug switch: a known bug planted on purpose, so tests can show that
+ * `orrery explore` finds it and shrinks it (docs/explore.md). */
+static const char *const bug_choices[] = {"none", "lost_retransmit", NULL};
+
 static const struct orr_param rnic_params[] = {
     {"gen", ORR_P_UINT, "4", 0, "PCIe generation of the host link: 1..5 (both DMA backends)"},
     {"width", ORR_P_UINT, "16", 0, "PCIe lanes: 1, 2, 4, 8 or 16"},
@@ -54,6 +58,9 @@ static const struct orr_param rnic_params[] = {
     {"ack_every", ORR_P_UINT, "16", ORR_PF_POSITIVE,
      "packets between ACK requests within a long RC message", NULL, 1, 65536},
     {"ctl_latency", ORR_P_TIME, "2us", 0, "time to answer a control verb"},
+    {"inject_bug", ORR_P_ENUM, "none", 0,
+     "debug: plant a known bug for explore's mutation test; lost_retransmit: a retransmission "
+     "timeout resends nothing and is not re-armed", bug_choices},
     {"dma_latency", ORR_P_TIME, "400ns", 0,
      "internal memory: DMA read round trip (writes land after half of it)"},
     {"memory_size", ORR_P_SIZE, "64GiB", ORR_PF_POSITIVE,
@@ -86,10 +93,20 @@ static const struct orr_param qp_error_params[] = {
 };
 
 enum { FAULT_DIE, FAULT_QP_ERROR };
+/* explore: a node death is permanent; a QP error hits one of the first
+ * queue pairs (applications number theirs from 1) */
+static const struct orr_fault_explore die_explore = {.min_interval = (1 * ORR_US)};
+static const struct orr_fault_draw qp_error_draws[] = {
+    {"qpn", ORR_FD_VALUE, 1, 8},
+    {NULL},
+};
+static const struct orr_fault_explore qp_error_explore = {.min_interval = (1 * ORR_US),
+                                                          .draws = qp_error_draws};
 static const struct orr_fault_desc rnic_faults[] = {
-    {"die", "the node is dead: everything arriving is dropped and nothing is sent", NULL},
+    {"die", "the node is dead: everything arriving is dropped and nothing is sent", NULL,
+     &die_explore},
     {"qp_error", "force a queue pair to ERROR (outstanding work requests flushed)",
-     qp_error_params},
+     qp_error_params, &qp_error_explore},
     {NULL},
 };
 
@@ -162,6 +179,7 @@ static int rnic_create(struct orr_component *c, const struct orr_params *p, stru
     s->max_rd_atomic = (uint32_t)orr_param_u64(p, "max_rd_atomic");
     s->retry_timeout = orr_param_u64(p, "retry_timeout");
     s->retry_count = (uint8_t)orr_param_u64(p, "retry_count");
+    s->bug_lost_retransmit = orr_param_enum(p, "inject_bug") == 1;
     s->rnr_timeout = orr_param_u64(p, "rnr_timeout");
     s->rnr_retry = (uint8_t)orr_param_u64(p, "rnr_retry");
     s->ack_every = (uint32_t)orr_param_u64(p, "ack_every");

@@ -185,6 +185,7 @@ struct rnic {
         dma_latency;
     uint64_t memory_size, wq_base, cq_base;
     bool data;
+    bool bug_lost_retransmit; /* inject_bug: lost_retransmit (a planted bug) */
     uint16_t requester;
 
     /* objects */

@@ -38,8 +38,17 @@ static const struct orr_param port_fault_params[] = {
     {NULL},
 };
 
+/* explore: a port goes down on a drawn port and comes back after a drawn outage */
+static const struct orr_fault_draw port_draws[] = {
+    {"port", ORR_FD_PORT, 0, 0},
+    {NULL},
+};
+static const struct orr_fault_explore port_down_explore = {
+    .min_interval = (1 * ORR_US), .recover = "port_up",
+    .min_duration = (100 * ORR_NS), .max_duration = (10 * ORR_MS), .draws = port_draws};
 static const struct orr_fault_desc switch_faults[] = {
-    {"port_down", "drop everything queued for and routed to the port", port_fault_params},
+    {"port_down", "drop everything queued for and routed to the port", port_fault_params,
+     &port_down_explore},
     {"port_up", "bring the port back", port_fault_params},
     {NULL},
 };

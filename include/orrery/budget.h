@@ -67,6 +67,10 @@ int orr_budget_parse_bound(const char *text, struct orr_budget_bound *out, const
  * returns 0 or ORR_ESCHEMA. *aOut is malloc'ed; free with orr_budgets_free. */
 int orr_budgets_parse(const struct orr_node *budgets, struct orr_budget **aOut, size_t *nOut,
                       struct orr_diag *d);
+/* The same for bounds kept under another key (section: its key path,
+ * "explore.properties.metrics"), named so in messages. */
+int orr_budgets_parse_at(const struct orr_node *budgets, const char *section,
+                         struct orr_budget **aOut, size_t *nOut, struct orr_diag *d);
 void orr_budgets_free(struct orr_budget *a, size_t n);
 
 /* "<=", "<", ... */

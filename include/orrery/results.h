@@ -132,7 +132,56 @@ struct orr_sweep_info {
     struct orr_sweep_point *aPoint;
 };
 
+/* `orrery explore` (docs/explore.md): one row per explore, one per seed. */
+struct orr_explore_record {
+    const char *scenario;
+    uint64_t scenario_hash;
+    const char *overrides;
+    const char *build_id;
+    uint64_t first_seed, seeds;
+};
+
+#define ORR_EXPLORE_PASS "pass"   /* every property held */
+#define ORR_EXPLORE_FAIL "fail"   /* a property failed */
+#define ORR_EXPLORE_ERROR "error" /* the seed's run could not be judged (a crash) */
+
+struct orr_explore_seed {
+    uint64_t seed;
+    const char *status;
+    const char *property, *location, *detail; /* "" when it passed */
+    orr_time_t at;                            /* simulated time of the failure */
+    uint64_t digest, events, firings;
+    const char *schedule; /* the drawn schedule as `faults:` entries */
+    double wall_time_s;
+};
+
+struct orr_explore_info {
+    int64_t id;
+    const char *scenario, *overrides, *build_id;
+    uint64_t scenario_hash, first_seed, seeds;
+    size_t nSeed;
+    struct orr_explore_seed *aSeed; /* the seeds stored so far, ascending */
+};
+
 struct orr_results;
+
+int orr_results_create_explore(struct orr_results *db, const struct orr_explore_record *e,
+                               int64_t *id, struct orr_diag *d);
+/* Store (or replace) one seed's outcome: a single-statement transaction. */
+int orr_results_add_explore_seed(struct orr_results *db, int64_t id,
+                                 const struct orr_explore_seed *s, struct orr_diag *d);
+/* Read explore id and its seeds (strings malloc'ed); ORR_ENOENT with a
+ * message in d if there is no such explore. */
+int orr_results_read_explore(struct orr_results *db, int64_t id, struct orr_explore_info *out,
+                             struct orr_diag *d);
+void orr_results_explore_free(struct orr_explore_info *e);
+/* The newest stored outcome of seed under a scenario (hash, overrides):
+ * 0 and *out (strings malloc'ed), ORR_ENOENT if none, ORR_EDB (in d). */
+int orr_results_find_explore_seed(struct orr_results *db, uint64_t scenario_hash,
+                                  const char *overrides, uint64_t seed,
+                                  struct orr_explore_seed *out, int64_t *explore_id,
+                                  struct orr_diag *d);
+void orr_results_explore_seed_free(struct orr_explore_seed *s);
 
 /* Open or create the database and its schema. An unwritable path, a file
  * that is not a database, or a newer schema version is ORR_EDB with a

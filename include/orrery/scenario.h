@@ -14,6 +14,8 @@
 #include "orrery/params.h"
 #include "orrery/sim.h"
 
+struct orr_explore;
+
 struct orr_scenario {
     struct orr_config cfg;
     const char *path;
@@ -28,6 +30,7 @@ struct orr_scenario {
     struct orr_params sweep; /* `sweep:` (axes, repeat, sample); read by `orrery sweep` */
     struct orr_budget *aBudget; /* `budgets:`, parsed and checked for syntax */
     size_t nBudget;
+    struct orr_explore *explore; /* `explore:`, validated against the model; NULL if absent */
 };
 
 /* The schema of the top-level keys and of `stop:` and `trace:`. */
@@ -45,6 +48,15 @@ extern const struct orr_param orr_scenario_fault_params[];
 int orr_scenario_open(struct orr_scenario *sc, const char *path, const char *const *sets,
                       size_t nset, const uint64_t *seed,
                       const struct orr_component_type *const *types, struct orr_diag *d);
+/* The same, calling before_start (may be NULL) once everything is built
+ * and validated, just before the simulation starts: where `orrery explore`
+ * adds a drawn fault schedule. */
+int orr_scenario_open_hook(struct orr_scenario *sc, const char *path, const char *const *sets,
+                           size_t nset, const uint64_t *seed,
+                           const struct orr_component_type *const *types,
+                           int (*before_start)(struct orr_scenario *sc, void *arg,
+                                               struct orr_diag *d),
+                           void *arg, struct orr_diag *d);
 void orr_scenario_close(struct orr_scenario *sc);
 
 #endif

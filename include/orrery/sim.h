@@ -81,10 +81,42 @@ struct orr_port_doc {
     const char *help;
 };
 
+/* How `orrery explore` may draw one parameter of a fault (docs/explore.md).
+ * The drawn value is uniform in [lo, hi] in the parameter's base units; an
+ * explore rule may narrow the range, never widen it. */
+enum orr_fault_draw_kind {
+    ORR_FD_VALUE,  /* a numeric parameter (UINT, TIME, FREQ, ...) in [lo, hi] */
+    ORR_FD_PORT,   /* a port number: [0, ports of the instance - 1]; lo/hi unused */
+    ORR_FD_CHANCE, /* a STRING probability, drawn in parts per million [lo, hi] */
+};
+struct orr_fault_draw {
+    const char *param; /* a key of the fault's params */
+    enum orr_fault_draw_kind kind;
+    uint64_t lo, hi;
+};
+
+/* How a random schedule may use a fault ("buggify"): the highest rate a
+ * rule may ask for, which other fault undoes it after a drawn duration,
+ * and the parameters drawn for each firing. A fault without one is not
+ * explorable. Parameters not drawn take their declared defaults. */
+struct orr_fault_explore {
+    /* the smallest mean time between firings a rule may ask for (its rate
+     * bound); also bounds probability / period for per-opportunity rules */
+    orr_time_t min_interval;
+    /* the fault that ends this one, fired `duration` later with the same
+     * drawn parameters (link_up after link_down); NULL: permanent */
+    const char *recover;
+    /* a key of the recovery's params set to "0" (loss: probability 0) */
+    const char *recover_zero;
+    orr_time_t min_duration, max_duration; /* bounds of the drawn duration */
+    const struct orr_fault_draw *draws;    /* terminated by {NULL}; may be NULL */
+};
+
 struct orr_fault_desc {
     const char *name;
     const char *help;
     const struct orr_param *params; /* keys accepted under the fault entry */
+    const struct orr_fault_explore *explore; /* NULL: not explorable */
 };
 
 /* A component type is a static, const ops table plus a descriptor that
@@ -224,6 +256,14 @@ int orr_sim_link(struct orr_sim *s, const char *a, const char *b, orr_time_t lat
 int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const char *name,
                       const struct orr_node *params, const char *keypath,
                       const struct orr_mark *mark, struct orr_diag *d);
+
+/* Schedule fault number `fault` of component id comp at `at` with typed
+ * params (of the fault's schema; taken over, zeroed on return): how a
+ * drawn explore schedule becomes faults. The type's fault_check runs with
+ * the params' mark. Faults are scheduled in the order they are added, after
+ * those of orr_sim_add_fault added before them. */
+int orr_sim_add_fault_params(struct orr_sim *s, orr_time_t at, uint32_t comp, unsigned fault,
+                             struct orr_params *p, struct orr_diag *d);
 
 /* The type called name in the options' table, or NULL: how a builder
  * finds the types it instantiates (the engine names none itself). */
@@ -420,6 +460,8 @@ size_t orr_sim_knobs(const struct orr_sim *s, const char *const **out);
 
 /* A workload component reports that it has finished its work. */
 void orr_workload_done(struct orr_component *c);
+/* Workload components, and in *done (may be NULL) how many have finished. */
+unsigned orr_sim_workloads(const struct orr_sim *s, unsigned *done);
 
 /* Register a trace point name ("sink.rx") from create; returns its kind. */
 uint16_t orr_trace_kind(struct orr_component *c, const char *name);

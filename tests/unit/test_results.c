@@ -92,7 +92,8 @@ static void test_schema_created(void **state)
     assert_query(path,
                  "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
                  " WHERE type IN ('table', 'index') ORDER BY name)",
-                 "budgets,budgets_run_id,histograms,histograms_run_id,metrics,metrics_run_id,run_scenarios,runs,"
+                 "budgets,budgets_run_id,explore_seeds,explores,histograms,histograms_run_id,"
+                 "metrics,metrics_run_id,run_scenarios,runs,sqlite_autoindex_explore_seeds_1,"
                  "sqlite_autoindex_sweep_points_1,sweep_points,sweeps");
     assert_query(path, "SELECT count(*) FROM runs", "0");
     /* Opening again is harmless. */
@@ -379,6 +380,73 @@ static void test_sweep_rows(void **state)
     orr_diag_free(&d);
 }
 
+/* Explore rows: written, read back in seed order, a seed found by its
+ * scenario hash and overrides (the newest explore's row wins), a seed
+ * stored twice replaced, a missing explore or seed ORR_ENOENT. */
+static void test_explore_rows(void **state)
+{
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "explore.db");
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    const struct orr_explore_record e = {.scenario = "x.yaml", .scenario_hash = 0xfedcba9876543210ull,
+                                         .overrides = "a=1", .build_id = "b1", .first_seed = 10,
+                                         .seeds = 5};
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    assert_int_equal(orr_results_create_explore(db, &e, &id1, &d), 0);
+    struct orr_explore_seed s = {.seed = 12, .status = ORR_EXPLORE_FAIL, .property = "failure",
+                                 .location = "n0.ar", .detail = "stalled", .at = 123456,
+                                 .digest = 0x8000000000000001ull, .events = 99, .firings = 3,
+                                 .schedule = "  - {at: 1us, component: sw, fault: loss}\n",
+                                 .wall_time_s = 0.5};
+    assert_int_equal(orr_results_add_explore_seed(db, id1, &s, &d), 0);
+    struct orr_explore_seed p = {.seed = 10, .status = ORR_EXPLORE_PASS, .property = "",
+                                 .location = "", .detail = "", .schedule = ""};
+    assert_int_equal(orr_results_add_explore_seed(db, id1, &p, &d), 0);
+    p.events = 7; /* stored again: replaced */
+    assert_int_equal(orr_results_add_explore_seed(db, id1, &p, &d), 0);
+
+    struct orr_explore_info info;
+    assert_int_equal(orr_results_read_explore(db, id1, &info, &d), 0);
+    assert_string_equal(info.scenario, "x.yaml");
+    assert_true(info.scenario_hash == 0xfedcba9876543210ull);
+    assert_string_equal(info.overrides, "a=1");
+    assert_int_equal(info.first_seed, 10);
+    assert_int_equal(info.seeds, 5);
+    assert_int_equal(info.nSeed, 2);
+    assert_int_equal(info.aSeed[0].seed, 10);
+    assert_int_equal(info.aSeed[0].events, 7);
+    assert_int_equal(info.aSeed[1].seed, 12);
+    assert_true(info.aSeed[1].digest == 0x8000000000000001ull);
+    assert_string_equal(info.aSeed[1].schedule, s.schedule);
+    orr_results_explore_free(&info);
+
+    /* a second explore of the same scenario: its row is the one found */
+    assert_int_equal(orr_results_create_explore(db, &e, &id2, &d), 0);
+    s.events = 1234;
+    assert_int_equal(orr_results_add_explore_seed(db, id2, &s, &d), 0);
+    struct orr_explore_seed got;
+    int64_t from = 0;
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", 12, &got, &from, &d), 0);
+    assert_int_equal(from, id2);
+    assert_int_equal(got.events, 1234);
+    assert_int_equal(got.at, 123456);
+    assert_string_equal(got.property, "failure");
+    orr_results_explore_seed_free(&got);
+    assert_int_equal(orr_diag_count(&d), 0);
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=2", 12, &got, &from, &d),
+                     ORR_ENOENT);
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", 11, &got, &from, &d),
+                     ORR_ENOENT);
+    assert_int_equal(orr_results_read_explore(db, id2 + 1, &info, &d), ORR_ENOENT);
+    assert_int_equal(orr_diag_count(&d), 1);
+    orr_results_close(db);
+    assert_query(path, "SELECT count(*) FROM explore_seeds", "3");
+    orr_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_sweep_rows),
+        cmocka_unit_test(test_explore_rows),
     };
     return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }
