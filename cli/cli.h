@@ -24,6 +24,7 @@ int cmd_sweep(int argc, char **argv);
 int cmd_regress(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_litmus(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 /* Print "orrery VERB: msg" and a hint to use --help; returns ORR_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
