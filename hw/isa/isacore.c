@@ -226,6 +226,55 @@ static uint64_t riscv_fault_pc(struct isacore *t, uint64_t fault)
     return t->blk_start;
 }
 
+/* The same for aarch64, where Unicorn reports the block's start when no
+ * memory hook is installed (functional mode): the first load, store,
+ * pair, exclusive or atomic in the block whose address, from the
+ * registers as they are now, is the faulting one. Register-offset forms
+ * are matched on the base alone. */
+static uint64_t aarch64_xreg(struct isacore *t, unsigned r)
+{
+    uint64_t v = 0;
+    uc_reg_read(t->uc, r == 31 ? UC_ARM64_REG_SP : UC_ARM64_REG_X0 + (int)r, &v);
+    return v;
+}
+
+static uint64_t aarch64_fault_pc(struct isacore *t, uint64_t fault)
+{
+    const uint8_t *ram = t->sh->ram;
+    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->sh->size; a += 4) {
+        uint32_t w = (uint32_t)ram[a] | (uint32_t)ram[a + 1] << 8 | (uint32_t)ram[a + 2] << 16 |
+                     (uint32_t)ram[a + 3] << 24;
+        unsigned rn = w >> 5 & 31, size = w >> 30;
+        int64_t off = 0;
+        bool mem = true;
+        if ((w & 0x3B000000u) == 0x39000000u) {        /* LDR/STR unsigned immediate */
+            unsigned sc = (w & 0x04000000u) && (w >> 23 & 1) && size == 0 ? 4 : size;
+            off = (int64_t)((w >> 10 & 0xfff) << sc);
+        } else if ((w & 0x3B200000u) == 0x38000000u) { /* unscaled, pre- and post-index */
+            int64_t imm9 = (int64_t)((int32_t)(w << 11) >> 23);
+            off = (w >> 10 & 3) == 1 ? 0 : imm9;
+        } else if ((w & 0x3B200C00u) == 0x38200800u) { /* register offset: the base */
+            off = 0;
+        } else if ((w & 0x3A000000u) == 0x28000000u) { /* LDP/STP */
+            unsigned opc = w >> 30, v = w >> 26 & 1;
+            unsigned sc = v ? 2 + opc : opc == 2 ? 3 : 2;
+            int64_t imm7 = (int64_t)((int32_t)(w << 10) >> 25) * (int64_t)(1u << sc);
+            off = (w >> 23 & 3) == 1 ? 0 : imm7;
+        } else if ((w & 0x3F000000u) == 0x08000000u ||  /* exclusives, acquire/release */
+                   (w & 0x3B200C00u) == 0x38200000u) {  /* LSE atomics */
+            off = 0;
+        } else {
+            mem = false;
+        }
+        if (mem) {
+            uint64_t ea = aarch64_xreg(t, rn) + (uint64_t)off;
+            if (fault >= ea && fault - ea < 32)
+                return a;
+        }
+    }
+    return t->blk_start;
+}
+
 /* -------------------------------------------------------------- timing */
 
 static void q_push(struct isacore *t, const struct isa_acc *a)
@@ -458,8 +507,14 @@ static void report_fault(struct isacore *t, uc_err err)
     uint64_t pc = t->fault_pc;
     if (t->fault_type == UC_MEM_FETCH_UNMAPPED || t->fault_type == UC_MEM_FETCH_PROT)
         pc = t->fault_addr;
-    else if (t->arch == ISA_RISCV64 && pc == t->blk_start)
+    else if (t->arch == ISA_RISCV64 && (pc == t->blk_start || pc < t->blk_start ||
+                                        pc >= t->blk_end))
+        /* Unicorn's riscv64 reports the block's start, or with memory
+         * hooks installed (timed mode) a PC synced at some earlier point,
+         * possibly in another block: find the instruction in this block */
         pc = riscv_fault_pc(t, t->fault_addr);
+    else if (t->arch == ISA_AARCH64 && !t->timing && pc == t->blk_start)
+        pc = aarch64_fault_pc(t, t->fault_addr);
     if (t->proc) {
         char msg[200];
         snprintf(msg, sizeof msg, "SIGSEGV: %s unmapped address %#llx at pc %#llx", what,
@@ -768,6 +823,8 @@ static int setup_engine(struct isacore *t, const struct orr_params *p, struct or
     t->guard = t->stack_top - stack;
     uc_err e = t->arch == ISA_RISCV64 ? uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &t->uc)
                                       : uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &t->uc);
+    if (!e && t->arch == ISA_AARCH64) /* Unicorn's default, named: AT_HWCAP describes it */
+        e = uc_ctl_set_cpu_model(t->uc, UC_CPU_ARM64_A72);
     if (!e)
         e = map_ram(t);
     if (!e && t->arch == ISA_RISCV64) {

@@ -90,11 +90,13 @@ static const struct proc_ops isa_proc_ops = {op_copy_in, op_copy_out, op_zero, o
 /* ------------------------------------------------------ setup */
 
 /* riscv64 AT_HWCAP: one bit per single-letter extension (IMAFDC);
- * aarch64: FP and ASIMD (Unicorn's cores have them). */
+ * aarch64: what Linux reports on the Cortex-A72 Unicorn emulates (FP,
+ * ASIMD, AES, PMULL, SHA1, SHA2, CRC32, CPUID: 0x8fb, as qemu-aarch64
+ * -cpu cortex-a72 does), by which glibc picks its string routines. */
 static uint64_t hwcap(enum isa_arch a)
 {
     if (a == ISA_AARCH64)
-        return 3;
+        return 0x8fb;
     uint64_t h = 0;
     for (const char *x = "IMAFDC"; *x; x++)
         h |= UINT64_C(1) << (*x - 'A');
@@ -186,6 +188,7 @@ int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_di
         orr_diag_error(d, at, t->c->keypath, "the process layout is inconsistent");
         return ORR_ESCHEMA;
     }
+    t->proc->exe = t->elf; /* the resolved path of the program */
     size_t argc = 0, envc = 0;
     const char *const *argv = orr_param_list(p, "argv", &argc);
     const char *const *envp = orr_param_list(p, "env", &envc);

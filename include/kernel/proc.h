@@ -49,7 +49,7 @@ struct proc_ops {
     /* Bytes the process wrote to fd 1 (stdout) or 2 (stderr). */
     void (*output)(void *ctx, int fd, const void *buf, size_t n);
     /* n bytes derived from the run's seed (getrandom, AT_RANDOM). */
-    void (*random)(void *ctx, void *buf, size_t n);
+    void (*seeded_bytes)(void *ctx, void *buf, size_t n);
 };
 
 /* A read-only file the scenario maps in: opened by exact path. */
@@ -92,6 +92,7 @@ struct proc {
     struct proc_fd aFd[PROC_MAX_FILES];
     const struct proc_file *aFile;
     unsigned nFile;
+    const char *exe;   /* what readlink("/proc/self/exe") says; the platform sets it */
     uint64_t clear_child_tid, robust_list;
     uint64_t sigmask;
     struct { uint64_t handler, flags, mask; } aSig[PROC_NSIG];

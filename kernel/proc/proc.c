@@ -68,7 +68,8 @@ bool proc_check(const struct proc *p)
 /* ------------------------------------------------------------ the stack */
 
 enum {
-    AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_ENTRY = 9,
+    AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
+    AT_FLAGS = 8, AT_ENTRY = 9, AT_PLATFORM = 15, AT_EXECFN = 31,
     AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_HWCAP = 16, AT_CLKTCK = 17,
     AT_SECURE = 23, AT_RANDOM = 25,
 };
@@ -87,7 +88,7 @@ int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
 {
     /* Linux allows strings and pointers up to a quarter of the stack limit */
     uint64_t lo = p->lay.stack_hi - (p->lay.stack_hi - p->lay.stack_lo) / 4;
-    uint64_t need = 16 + 8 * (uint64_t)(argc + envc + 3 + 2 * 16);
+    uint64_t need = 16 + 8 * (uint64_t)(argc + envc + 3 + 2 * 20) + (argc ? kstrlen(argv[0]) + 1 : 0);
     for (unsigned i = 0; i < argc; i++)
         need += kstrlen(argv[i]) + 1;
     for (unsigned i = 0; i < envc; i++)
@@ -95,8 +96,21 @@ int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
     if (argc > PROC_MAX_ARGS || envc > PROC_MAX_ENV || need + 32 > p->lay.stack_hi - lo)
         return -PROC_E2BIG;
     uint64_t top = p->lay.stack_hi;
+    /* AT_EXECFN: the file name execve was given, at the very top as Linux
+     * puts it; here argv[0] (what a shell passes), else the platform's path */
+    const char *execfn = argc ? argv[0] : p->exe ? p->exe : "";
+    if (!push(p, &top, lo, execfn, kstrlen(execfn) + 1))
+        return -PROC_E2BIG;
+    const uint64_t at_execfn = top;
+    /* AT_PLATFORM: arm64 names itself; riscv64 Linux gives none */
+    uint64_t at_platform = 0;
+    if (p->eArch == PROC_AARCH64) {
+        if (!push(p, &top, lo, "aarch64", 8))
+            return -PROC_E2BIG;
+        at_platform = top;
+    }
     uint8_t rnd[16];
-    p->ops->random(p->ctx, rnd, sizeof rnd);
+    p->ops->seeded_bytes(p->ctx, rnd, sizeof rnd);
     if (!push(p, &top, lo, rnd, sizeof rnd))
         return -PROC_EFAULT;
     uint64_t at_random = top;
@@ -119,14 +133,20 @@ int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
             return -PROC_EFAULT;
         at += n;
     }
-    const uint64_t aux[][2] = {
+    const uint64_t all[][2] = {
         {AT_PHDR, p->lay.phdr},   {AT_PHENT, p->lay.phent}, {AT_PHNUM, p->lay.phnum},
-        {AT_PAGESZ, PROC_PAGE},   {AT_ENTRY, p->lay.entry}, {AT_UID, 0},
-        {AT_EUID, 0},             {AT_GID, 0},              {AT_EGID, 0},
-        {AT_SECURE, 0},           {AT_RANDOM, at_random},   {AT_HWCAP, p->lay.hwcap},
-        {AT_CLKTCK, 100},         {AT_NULL, 0},
+        {AT_PAGESZ, PROC_PAGE},   {AT_BASE, 0},             {AT_FLAGS, 0},
+        {AT_ENTRY, p->lay.entry}, {AT_UID, 0},              {AT_EUID, 0},
+        {AT_GID, 0},              {AT_EGID, 0},             {AT_SECURE, 0},
+        {AT_RANDOM, at_random},   {AT_HWCAP, p->lay.hwcap}, {AT_CLKTCK, 100},
+        {AT_EXECFN, at_execfn},   {AT_PLATFORM, at_platform}, {AT_NULL, 0},
     };
-    uint64_t nAux = sizeof aux / sizeof aux[0];
+    uint64_t aux[sizeof all / sizeof all[0]][2], nAux = 0;
+    for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i][0] != AT_PLATFORM || at_platform) { /* no platform string: no entry */
+            aux[nAux][0] = all[i][0];
+            aux[nAux++][1] = all[i][1];
+        }
     /* argc, argv[], NULL, envp[], NULL, auxv: sp must end 16-byte aligned */
     uint64_t words = 1 + argc + 1 + envc + 1 + 2 * nAux;
     if (top - lo < words * 8 + 15)

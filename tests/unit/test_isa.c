@@ -199,6 +199,12 @@ static void test_fault(void **state)
         const char *f = orr_sim_failure(r.sc.sim);
         assert_non_null(strstr(f, "load from unmapped address 0x7f000008 at pc 0x"));
         assert_string_equal(output(&r, "sock0.core0"), "about to fault\n");
+        char timed[512];
+        snprintf(timed, sizeof timed, "%s", f);
+        run_free(&r);
+        /* the same instruction named with and without memory hooks */
+        run_guest(&r, "fault", arch[a], 1, ", timing: false");
+        assert_string_equal(orr_sim_failure(r.sc.sim), timed);
         run_free(&r);
         run_guest(&r, "illegal", arch[a], 1, "");
         assert_int_equal(r.why, ORR_STOP_FAILED);
