@@ -57,7 +57,9 @@ static const char run_help[] =
     "Exit status:\n"
     "  0    the run completed and every budget holds\n"
     "  1    a budget failed, or a model reported a failure such as a broken\n"
-    "       kernel invariant (the run is stored; status 'failed' for the latter)\n"
+    "       kernel invariant (the run is stored; status 'failed' for the latter),\n"
+    "       or a guest program had not finished when the run ended (stop\n"
+    "       reason 'workloads unfinished')\n"
     "  2    bad input or usage (nothing is run or written; a budget naming a\n"
     "       metric no component declares is refused before the run, one whose\n"
     "       declared metric the run did not produce after it, and nothing is\n"
@@ -534,7 +536,7 @@ int cmd_run(int argc, char **argv)
     if (check_budgets(&sc, &br, &d))
         goto out; /* w is aborted below: nothing is written */
     const char *status = why == ORR_STOP_INTERRUPT ? "interrupted"
-                         : why == ORR_STOP_FAILED  ? "failed"
+                         : why == ORR_STOP_FAILED || why == ORR_STOP_UNFINISHED ? "failed"
                                                    : "ok";
     if (w) {
         rc = cli_trace_finish(&sc, w);
@@ -558,6 +560,14 @@ int cmd_run(int argc, char **argv)
     if (why == ORR_STOP_FAILED) {
         fprintf(stderr, "error: %s\n", orr_sim_failure(sc.sim));
         exit_code = orr_sim_failure_is_input(sc.sim) ? ORR_EXIT_USAGE : ORR_EXIT_FAILED;
+    }
+    if (why == ORR_STOP_UNFINISHED) {
+        size_t nLeft = 0;
+        const char *first = orr_sim_unfinished(sc.sim, &nLeft);
+        fprintf(stderr, "error: the run ended before its programs did: %s%s did not finish "
+                "(raise stop.duration, or look for a guest that never exits)\n", first ? first : "?",
+                nLeft > 1 ? " and others" : "");
+        exit_code = ORR_EXIT_FAILED;
     }
 out:
     if (orr_diag_count(&d))

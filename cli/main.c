@@ -14,6 +14,7 @@ static const char main_help[] =
     "\n"
     "Orrery is a deterministic full-system simulator. Verbs:\n"
     "  run        run a scenario; summary, digest, results DB, optional trace\n"
+    "  exec       run a static riscv64/aarch64 Linux program on a modelled machine\n"
     "  validate   check scenarios without running them\n"
     "  diff       compare two traces; show the first divergent event\n"
     "  export     convert a trace: Perfetto/Chrome JSON, ftrace text, VCD\n"
@@ -35,6 +36,7 @@ struct verb {
 
 static const struct verb verbs[] = {
     {"run", cmd_run},
+    {"exec", cmd_exec},
     {"validate", cmd_validate},
     {"diff", cmd_diff},
     {"export", cmd_export},

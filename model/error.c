@@ -9,6 +9,10 @@
 #include "orrery/outfile.h"
 #include "orrery/results.h"
 
+static int g_oom_exit = ORR_EXIT_USAGE;
+
+void orr_oom_set_exit(int code) { g_oom_exit = code; }
+
 void orr_oom(void)
 {
     static const char msg[] =
@@ -19,7 +23,7 @@ void orr_oom(void)
     (void)n;
     orr_outfile_remove_temporaries();
     orr_results_remove_new();
-    _exit(ORR_EXIT_USAGE);
+    _exit(g_oom_exit);
 }
 
 const char *orr_strerror(int rc)

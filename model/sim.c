@@ -852,9 +852,30 @@ static inline int stop_check(struct orr_sim *s, const struct orr_run_hooks *h)
     return -1;
 }
 
-/* The STOP record that ends every run, then the digest's last batch. */
-static void run_end(struct orr_sim *s, enum orr_stop_reason why)
+const char *orr_sim_unfinished(const struct orr_sim *s, size_t *n)
 {
+    const char *first = NULL;
+    *n = 0;
+    for (size_t i = 0; i < s->nComp; i++) {
+        const struct orr_component_priv *cp = s->aComp[i];
+        if (cp->pub.type->workload && cp->pub.type->must_finish && !cp->done) {
+            if (!first)
+                first = cp->pub.path;
+            (*n)++;
+        }
+    }
+    return first;
+}
+
+/* The STOP record that ends every run, then the digest's last batch. A run
+ * that ran out of time, events or work with a must_finish workload not
+ * done says so (ORR_STOP_UNFINISHED) instead of reading as a clean end. */
+static enum orr_stop_reason run_end(struct orr_sim *s, enum orr_stop_reason why)
+{
+    size_t nLeft;
+    if ((why == ORR_STOP_TIME || why == ORR_STOP_EVENTS || why == ORR_STOP_IDLE) &&
+        orr_sim_unfinished(s, &nLeft))
+        why = ORR_STOP_UNFINISHED;
     struct orr_trace_rec r = {
         .time = s->now, .comp = ORR_ORIGIN_ENGINE, .origin = ORR_ORIGIN_ENGINE,
         .kind = ORR_TK_STOP, .a = why, .b = s->nDispatched};
@@ -863,6 +884,7 @@ static void run_end(struct orr_sim *s, enum orr_stop_reason why)
     digest_flush(s);
     s->trace = NULL;
     assert(orr_sim_check(s));
+    return why;
 }
 
 enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *hooks)
@@ -893,8 +915,7 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
         s->nDispatched++;
         dispatch(s, &ev);
     }
-    run_end(s, why);
-    return why;
+    return run_end(s, why);
 }
 
 /* ------------------------------------------------------------ stepping */
@@ -952,8 +973,7 @@ enum orr_stop_reason orr_sim_step_end(struct orr_sim *s)
     } else {
         why = ORR_STOP_IDLE;
     }
-    run_end(s, why);
-    return why;
+    return run_end(s, why);
 }
 
 void orr_sim_watch(struct orr_sim *s, void (*fn)(void *arg, orr_time_t when, uint32_t target),
@@ -1023,6 +1043,7 @@ const char *orr_stop_reason_name(enum orr_stop_reason r)
     case ORR_STOP_INTERRUPT: return "interrupted";
     case ORR_STOP_ERROR: return "trace write failed";
     case ORR_STOP_FAILED: return "a model reported a failure";
+    case ORR_STOP_UNFINISHED: return "workloads unfinished";
     }
     return "?";
 }

@@ -12,6 +12,8 @@ PKGS=(
   libsystemc-dev                         # SystemC baseline in benchmarks
   clang libclang-rt-14-dev               # libFuzzer targets and sanitizers
   gcc-riscv64-linux-gnu gcc-aarch64-linux-gnu  # kernel/ freestanding cross builds
+  libc6-dev-riscv64-cross libc6-dev-arm64-cross  # static glibc guests (workloads/guest/linux, orrery exec)
+  qemu-user                              # tests/cli/exec.sh: output and instruction counts vs qemu-riscv64/-aarch64
   qemu-system-misc                       # qemu-system-riscv64 boots the kernel selftest
   libgraphviz-dev                        # orrery graph: topology and protocol diagrams (libgvc)
   chromium                               # the HTML report is checked in headless Chromium

@@ -121,7 +121,10 @@ int isa_elf_load(const char *path, enum isa_arch arch, uint8_t *ram, uint64_t ra
                       "link with -static", path);
         if (type != PT_LOAD || rc)
             continue;
-        if (fsz > msz || off > len || fsz > len - off)
+        /* a segment with no file bytes (.bss alone) may name an offset
+         * past the end of the file (GNU ld's 64 KiB alignment on aarch64):
+         * nothing is read from it */
+        if (fsz > msz || (fsz && (off > len || fsz > len - off)))
             rc = fail(err, n, ORR_EPARSE, "'%s' is truncated: segment %u's bytes lie past the "
                       "end of the file", path, i);
         else if (pa >= ram_size || msz > ram_size - pa)
@@ -130,6 +133,8 @@ int isa_elf_load(const char *path, enum isa_arch arch, uint8_t *ram, uint64_t ra
                       (unsigned long long)(pa + msz), (unsigned long long)ram_size);
         if (rc)
             continue;
+        if (fsz && phoff >= off && phoff - off < fsz && !in.phdr)
+            in.phdr = pa + (phoff - off); /* AT_PHDR: the headers as loaded */
         nLoad++;
         if (pa < in.lo)
             in.lo = pa;
@@ -147,11 +152,14 @@ int isa_elf_load(const char *path, enum isa_arch arch, uint8_t *ram, uint64_t ra
         if (rd32(ph) != PT_LOAD)
             continue;
         uint64_t off = rd64(ph + 8), pa = rd64(ph + 24), fsz = rd64(ph + 32), msz = rd64(ph + 40);
-        memcpy(ram + pa, b + off, fsz);
+        if (fsz)
+            memcpy(ram + pa, b + off, fsz);
         memset(ram + pa + fsz, 0, msz - fsz);
     }
     if (rc == 0) {
         in.hash = XXH3_64bits(b, len);
+        in.phnum = phnum;
+        in.phent = phentsize;
         if (info)
             *info = in;
     }

@@ -11,10 +11,12 @@
 #include "hw/core.h"
 #include "hw/elf.h"
 #include "hw/pcache.h"
+#include "kernel/proc.h"
 #include "orrery/sim.h"
 
 #define ISA_MAX_CORES 1024u
 #define ISA_MAX_ELFS 16u
+#define ISA_PAGE UINT64_C(4096)
 
 /* The shared state every isacore declares (orr_sim_shared_state
  * "isa.ram"): guest RAM, which ELFs are in it, and the futex wait table.
@@ -24,6 +26,7 @@
  * (syscall.c). Both are read and written only inside events, in event
  * order, so they are as deterministic as the event order. */
 struct isa_shared {
+    bool has_linux;                /* a Linux process owns the address range */
     uint8_t *ram;
     uint64_t size;
     unsigned nElf;
@@ -64,6 +67,10 @@ struct isacore {
     uint64_t max_insns, out_limit;
     char elf[512];
     uint64_t entry, stack_top;
+    uint64_t img_lo, img_hi;       /* the program's loaded bytes */
+    uint64_t phdr;                 /* its program headers in memory (AT_PHDR) */
+    uint16_t phnum, phent;
+    uint64_t guard;                /* the unmapped lowest page of this core's stack */
 
     /* execution state */
     orr_time_t slice_end;
@@ -90,18 +97,38 @@ struct isacore {
     orr_time_t finish_time;
     char *aOut;                    /* the guest's write(1|2) bytes */
     size_t nOut;
+    /* abi linux: the process (NULL for a bare guest), its mapped-in files
+     * and its output per fd (stdout, stderr) */
+    struct proc *proc;
+    struct proc_file *aFile;
+    unsigned nFile;
+    char *aFdOut[2];
+    size_t nFdOut[2];
+    char kill_msg[320];            /* why a signal killed the process */
 
     uint16_t tk_out;
     struct orr_counter *insns, *blocks, *cy_compute, *cy_l2, *cy_miss, *cy_fetch, *cy_syscall,
         *cy_futex, *l1i_hits, *l1i_misses, *syscalls, *unknown, *yields, *futex_waits,
-        *futex_wakes, *out_bytes, *out_dropped, *loads, *stores;
-    struct orr_value *v_cycles, *v_ipc, *v_exit, *v_exited, *v_limit, *v_faulted;
+        *futex_wakes, *out_bytes, *out_dropped, *loads, *stores, *cy_sleep;
+    struct orr_value *v_cycles, *v_ipc, *v_exit, *v_exited, *v_limit, *v_faulted, *v_signal;
 };
 
 /* syscall.c: the ecall/svc handler (UC_HOOK_INTR for a system call), and
  * a sleeping futex waiter's poll. */
 void isa_syscall(struct isacore *t);
 bool isa_futex_poll(struct isacore *t);
+void isa_futex_wait(struct isacore *t, uint64_t addr);
+int64_t isa_futex_wake(struct isacore *t, uint64_t addr, uint64_t max);
+void isa_output(struct isacore *t, int fd, const uint8_t *p, size_t n);
+
+/* linux.c: abi linux — the process of the reference kernel (kernel/proc)
+ * on this core. */
+int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_diag *d);
+void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6]);
+/* A fault the process cannot survive: it dies of signal sig (exit status
+ * 128 + sig) with msg kept for the report; the run goes on. */
+void isa_linux_kill(struct isacore *t, int sig, const char *msg);
+void isa_linux_free(struct isacore *t);
 
 /* isacore.c: registers by number (a0..a7 / x0..x8) and the core's clock. */
 uint64_t isa_reg(struct isacore *t, unsigned i);

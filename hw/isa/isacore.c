@@ -55,6 +55,14 @@
 #include "orrery/error.h"
 
 const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};
+const char *const isacore_abi_names[] = {"bare", "linux", NULL};
+
+static const struct orr_param isacore_file_params[] = {
+    {"path", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "the path the program opens (exact match)"},
+    {"from", ORR_P_STRING, NULL, ORR_PF_NONEMPTY,
+     "the host file whose bytes it reads (relative to the scenario file)"},
+    {NULL},
+};
 
 const struct orr_param isacore_workload_params[] = {
     {"elf", ORR_P_STRING, NULL, ORR_PF_NONEMPTY,
@@ -78,6 +86,15 @@ const struct orr_param isacore_workload_params[] = {
      "a futex waiter's first poll interval (doubles up to 64x)"},
     {"output_limit", ORR_P_SIZE, "64KiB", 0,
      "guest output kept per core; the rest is counted in output_dropped"},
+    {"abi", ORR_P_ENUM, "bare", 0,
+     "bare: registers a0/a1 = core index and count, six syscalls; linux: a process of the "
+     "reference kernel (docs/exec.md): initial stack, brk, mmap, files, Linux syscalls",
+     isacore_abi_names},
+    {"argv", ORR_P_LIST, "", 0, "abi linux: the program's argv (default: [the elf value])"},
+    {"env", ORR_P_LIST, "", 0, "abi linux: the environment, NAME=VALUE strings"},
+    {"files", ORR_P_GROUPS, "[]", 0,
+     "abi linux: read-only files the program may open: {path, from}", NULL, 0, 0,
+     isacore_file_params},
     {NULL},
 };
 
@@ -101,6 +118,8 @@ enum { T_STEP = 1, T_DEADLOCK = 2, T_FUTEX = 3 };
 /* An address no guest reaches: uc_emu_start's `until` (kept constant, so
  * Unicorn never has to drop translated code). */
 #define NEVER_PC UINT64_C(0xFFFFFFFFFFFFFFF0)
+/* The largest real translated block: TCG's 512 instructions of 4 bytes. */
+#define ISA_MAX_BLOCK_BYTES 2048u
 
 /* ------------------------------------------------------------ registers */
 
@@ -204,6 +223,55 @@ static uint64_t riscv_fault_pc(struct isacore *t, uint64_t fault)
                 return a;
         }
         a += len;
+    }
+    return t->blk_start;
+}
+
+/* The same for aarch64, where Unicorn reports the block's start when no
+ * memory hook is installed (functional mode): the first load, store,
+ * pair, exclusive or atomic in the block whose address, from the
+ * registers as they are now, is the faulting one. Register-offset forms
+ * are matched on the base alone. */
+static uint64_t aarch64_xreg(struct isacore *t, unsigned r)
+{
+    uint64_t v = 0;
+    uc_reg_read(t->uc, r == 31 ? UC_ARM64_REG_SP : UC_ARM64_REG_X0 + (int)r, &v);
+    return v;
+}
+
+static uint64_t aarch64_fault_pc(struct isacore *t, uint64_t fault)
+{
+    const uint8_t *ram = t->sh->ram;
+    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->sh->size; a += 4) {
+        uint32_t w = (uint32_t)ram[a] | (uint32_t)ram[a + 1] << 8 | (uint32_t)ram[a + 2] << 16 |
+                     (uint32_t)ram[a + 3] << 24;
+        unsigned rn = w >> 5 & 31, size = w >> 30;
+        int64_t off = 0;
+        bool mem = true;
+        if ((w & 0x3B000000u) == 0x39000000u) {        /* LDR/STR unsigned immediate */
+            unsigned sc = (w & 0x04000000u) && (w >> 23 & 1) && size == 0 ? 4 : size;
+            off = (int64_t)((w >> 10 & 0xfff) << sc);
+        } else if ((w & 0x3B200000u) == 0x38000000u) { /* unscaled, pre- and post-index */
+            int64_t imm9 = (int64_t)((int32_t)(w << 11) >> 23);
+            off = (w >> 10 & 3) == 1 ? 0 : imm9;
+        } else if ((w & 0x3B200C00u) == 0x38200800u) { /* register offset: the base */
+            off = 0;
+        } else if ((w & 0x3A000000u) == 0x28000000u) { /* LDP/STP */
+            unsigned opc = w >> 30, v = w >> 26 & 1;
+            unsigned sc = v ? 2 + opc : opc == 2 ? 3 : 2;
+            int64_t imm7 = (int64_t)((int32_t)(w << 10) >> 25) * (int64_t)(1u << sc);
+            off = (w >> 23 & 3) == 1 ? 0 : imm7;
+        } else if ((w & 0x3F000000u) == 0x08000000u ||  /* exclusives, acquire/release */
+                   (w & 0x3B200C00u) == 0x38200000u) {  /* LSE atomics */
+            off = 0;
+        } else {
+            mem = false;
+        }
+        if (mem) {
+            uint64_t ea = aarch64_xreg(t, rn) + (uint64_t)off;
+            if (fault >= ea && fault - ea < 32)
+                return a;
+        }
     }
     return t->blk_start;
 }
@@ -334,8 +402,18 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
             uc_emu_stop(uc);
         return;
     }
+    /* A translated block holds at most 512 instructions (2 KiB). Unicorn
+     * reports a block whose first instruction cannot be decoded with a
+     * bogus size (65,532 bytes): it is that one instruction, which raises
+     * its exception without executing, so it counts nothing and fetches
+     * one line (else the L1I could never hold the "block" and the core
+     * would stall on it forever). */
+    if (size > ISA_MAX_BLOCK_BYTES)
+        size = 0;
     uint64_t end = addr + size;
     uint32_t n = count_insns(t, addr, end);
+    if (!size)
+        end = addr + 1;
     if (waiting(t) || t->shell.local >= t->slice_end) {
         uc_emu_stop(uc);
         return;
@@ -387,6 +465,17 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *arg)
     if (t->arch == ISA_RISCV64)
         pc -= 4;
     bool illegal = t->arch == ISA_RISCV64 ? intno == 2 : intno == 1;
+    if (t->proc) {
+        char msg[200];
+        uint32_t insn = 0;
+        if (pc + 4 <= t->sh->size)
+            memcpy(&insn, t->sh->ram + pc, 4);
+        snprintf(msg, sizeof msg, "%s at pc %#llx (instruction %#010x)",
+                 illegal ? "SIGILL: illegal instruction" : "SIGTRAP: exception",
+                 (unsigned long long)pc, insn);
+        isa_linux_kill(t, illegal ? 4 : 5, msg);
+        return;
+    }
     if (illegal)
         isa_fail(t, "illegal instruction at pc %#llx", (unsigned long long)pc);
     else
@@ -419,8 +508,21 @@ static void report_fault(struct isacore *t, uc_err err)
     uint64_t pc = t->fault_pc;
     if (t->fault_type == UC_MEM_FETCH_UNMAPPED || t->fault_type == UC_MEM_FETCH_PROT)
         pc = t->fault_addr;
-    else if (t->arch == ISA_RISCV64 && pc == t->blk_start)
+    else if (t->arch == ISA_RISCV64 && (pc == t->blk_start || pc < t->blk_start ||
+                                        pc >= t->blk_end))
+        /* Unicorn's riscv64 reports the block's start, or with memory
+         * hooks installed (timed mode) a PC synced at some earlier point,
+         * possibly in another block: find the instruction in this block */
         pc = riscv_fault_pc(t, t->fault_addr);
+    else if (t->arch == ISA_AARCH64 && !t->timing && pc == t->blk_start)
+        pc = aarch64_fault_pc(t, t->fault_addr);
+    if (t->proc) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "SIGSEGV: %s unmapped address %#llx at pc %#llx", what,
+                 (unsigned long long)t->fault_addr, (unsigned long long)pc);
+        isa_linux_kill(t, 11, msg);
+        return;
+    }
     isa_fail(t, "%s unmapped address %#llx at pc %#llx", what, (unsigned long long)t->fault_addr,
              (unsigned long long)pc);
 }
@@ -616,6 +718,11 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, &t->c->mark, t->c->keypath, "at most %u isacores per run", ISA_MAX_CORES);
         return ORR_ESCHEMA;
     }
+    if (sh->has_linux) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) owns guest "
+                       "RAM: no other isacore may share the run (docs/exec.md)");
+        return ORR_ESCHEMA;
+    }
     t->slot = sh->nCore++;
     bool covered = false;
     for (size_t i = 0; i < t->shell.setup.cfg.nHome; i++)
@@ -674,15 +781,62 @@ loaded:;
     snprintf(knob, sizeof knob, "%016llx", (unsigned long long)info.hash);
     orr_sim_knob(t->c, "elf_xxh3", knob);
     t->entry = info.entry;
+    t->img_lo = info.lo;
+    t->img_hi = info.hi;
+    t->phdr = info.phdr;
+    t->phnum = info.phnum;
+    t->phent = info.phent;
     return 0;
+}
+
+/* Map guest RAM into this core's engine, leaving out page 0 (a NULL
+ * access faults) and the lowest page of this core's own stack (its guard:
+ * an overflow faults instead of running into whatever lies below). */
+static uc_err map_ram(struct isacore *t)
+{
+    uint64_t lo = ISA_PAGE, g0 = t->guard, g1 = t->guard + ISA_PAGE, hi = t->sh->size;
+    uc_err e = uc_mem_map_ptr(t->uc, lo, g0 - lo, UC_PROT_ALL, t->sh->ram + lo);
+    if (!e && hi > g1)
+        e = uc_mem_map_ptr(t->uc, g1, hi - g1, UC_PROT_ALL, t->sh->ram + g1);
+    return e;
 }
 
 static int setup_engine(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
 {
+    /* Stacks are carved from the top of RAM by the core's slot, its index
+     * among every isacore of the run, so separate entries never share one. */
+    uint64_t stack = orr_param_u64(p, "stack");
+    if (stack % ISA_PAGE || stack < 2 * ISA_PAGE) {
+        orr_diag_error(d, orr_param_mark(p, "stack"), t->c->keypath,
+                       "stack must be a multiple of 4 KiB and at least 8 KiB (its lowest page "
+                       "is the guard)");
+        return ORR_ESCHEMA;
+    }
+    if ((uint64_t)(t->slot + 1) * stack > t->sh->size - ISA_PAGE ||
+        t->sh->size - (uint64_t)(t->slot + 1) * stack < t->img_hi) {
+        orr_diag_error(d, orr_param_mark(p, "stack"), t->c->keypath,
+                       "isacore %u's stack (%llu bytes each, carved from the top of RAM) does "
+                       "not fit in guest RAM above the program", t->slot,
+                       (unsigned long long)stack);
+        return ORR_ESCHEMA;
+    }
+    t->stack_top = t->sh->size - (uint64_t)t->slot * stack;
+    t->guard = t->stack_top - stack;
     uc_err e = t->arch == ISA_RISCV64 ? uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &t->uc)
                                       : uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &t->uc);
+    if (!e && t->arch == ISA_AARCH64) /* Unicorn's default, named: AT_HWCAP describes it */
+        e = uc_ctl_set_cpu_model(t->uc, UC_CPU_ARM64_A72);
     if (!e)
-        e = uc_mem_map_ptr(t->uc, 0, t->sh->size, UC_PROT_ALL, t->sh->ram);
+        e = map_ram(t);
+    if (!e && t->arch == ISA_RISCV64) {
+        /* F and D on: mstatus.FS = Initial (Unicorn starts with it Off,
+         * and every FP instruction of rv64gc code would be illegal) */
+        uint64_t ms = 0;
+        e = uc_reg_read(t->uc, UC_RISCV_REG_MSTATUS, &ms);
+        ms |= UINT64_C(1) << 13;
+        if (!e)
+            e = uc_reg_write(t->uc, UC_RISCV_REG_MSTATUS, &ms);
+    }
     uc_hook h;
     if (!e)
         e = uc_hook_add(t->uc, &h, UC_HOOK_BLOCK, (void *)on_block, t, 1, 0);
@@ -696,14 +850,6 @@ static int setup_engine(struct isacore *t, const struct orr_params *p, struct or
         orr_diag_error(d, &t->c->mark, t->c->keypath, "Unicorn: %s", uc_strerror(e));
         return ORR_ESCHEMA;
     }
-    uint64_t stack = orr_param_u64(p, "stack");
-    if ((uint64_t)(t->core + 1) * stack > t->sh->size) {
-        orr_diag_error(d, orr_param_mark(p, "stack"), t->c->keypath,
-                       "core %u's stack (%llu bytes each) does not fit in guest RAM", t->core,
-                       (unsigned long long)stack);
-        return ORR_ESCHEMA;
-    }
-    t->stack_top = (t->sh->size - (uint64_t)t->core * stack) & ~UINT64_C(15);
     uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->stack_top);
     isa_set_reg(t, 0, t->core);
     isa_set_reg(t, 1, t->ncores);
@@ -735,6 +881,8 @@ static void make_stats(struct isacore *t)
     t->futex_wakes = orr_counter_new(c, "futex_woken", "thread");
     t->out_bytes = orr_counter_new(c, "output_bytes", "B");
     t->out_dropped = orr_counter_new(c, "output_dropped", "B");
+    t->cy_sleep = orr_counter_new(c, "stall.sleep", "cy");
+    t->v_signal = orr_value_new(c, "signal", "");
     t->v_exited = orr_value_new(c, "exited", "");
     t->v_exit = orr_value_new(c, "exit_code", "");
     t->v_limit = orr_value_new(c, "instruction_limit", "");
@@ -788,6 +936,17 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
         return ORR_ENOMEM;
     make_stats(t);
     if ((rc = attach_ram(t, p, d)) || (rc = load_elf(t, p, d)) || (rc = setup_engine(t, p, d)))
+        return rc;
+    bool linux_abi = orr_param_enum(p, "abi") == 1;
+    if (!linux_abi && (orr_param_given(p, "argv") || orr_param_given(p, "env") ||
+                       orr_param_given(p, "files"))) {
+        const char *k = orr_param_given(p, "argv") ? "argv" : orr_param_given(p, "env") ? "env"
+                                                                                          : "files";
+        orr_diag_error(d, orr_param_mark(p, k), c->keypath, "'%s' needs abi: linux (a bare guest "
+                       "gets no argv, environment or files)", k);
+        return ORR_ESCHEMA;
+    }
+    if (linux_abi && (rc = isa_linux_setup(t, p, d)))
         return rc;
     t->poll = t->poll0;
     return 0;
@@ -847,6 +1006,7 @@ static void isacore_destroy(struct orr_component *c)
     cache_array_free(&t->l1i);
     free(t->aQ);
     free(t->aOut);
+    isa_linux_free(t);
 }
 
 const char *isacore_output(const struct orr_component *c, size_t *n)
@@ -886,6 +1046,9 @@ static const struct orr_metric_doc isacore_metrics[] = {
     {"futex_woken", "thread", ORR_METRIC_COUNTER, "threads woken by futex wakes"},
     {"output_bytes", "B", ORR_METRIC_COUNTER, "bytes the guest wrote to stdout and stderr, kept"},
     {"output_dropped", "B", ORR_METRIC_COUNTER, "bytes written beyond the output limit, dropped"},
+    {"stall.sleep", "cy", ORR_METRIC_COUNTER, "cycles a Linux process slept (nanosleep)"},
+    {"signal", "", ORR_METRIC_VALUE,
+     "abi linux: the signal that killed the process (11 SIGSEGV, 4 SIGILL, ...), else 0"},
     {"exited", "", ORR_METRIC_VALUE, "1 if the guest called exit"},
     {"exit_code", "", ORR_METRIC_VALUE, "the guest's exit status"},
     {"instruction_limit", "", ORR_METRIC_VALUE, "1 if the core stopped at its instruction limit"},
@@ -902,6 +1065,7 @@ const struct orr_component_type orr_isacore_type = {
     .metrics = isacore_metrics,
     .state_size = sizeof(struct isacore),
     .workload = true,
+    .must_finish = true,
     .create = isacore_create,
     .start = isacore_start,
     .handle = isacore_handle,

@@ -41,13 +41,11 @@ static bool in_ram(const struct isacore *t, uint64_t a, uint64_t n)
     return a < t->sh->size && n <= t->sh->size - a;
 }
 
-static int64_t sys_write(struct isacore *t, uint64_t fd, uint64_t buf, uint64_t n)
+/* Bytes the guest wrote to fd 1 or 2: kept (up to output_limit) for the
+ * CLI, per fd as well for a Linux process (orrery exec mirrors them onto
+ * its own stdout and stderr), and recorded in the trace. */
+void isa_output(struct isacore *t, int fd, const uint8_t *p, size_t n)
 {
-    if (fd != 1 && fd != 2)
-        return -E_BADF;
-    if (!in_ram(t, buf, n))
-        return -E_FAULT;
-    const uint8_t *p = t->sh->ram + buf;
     size_t keep = t->nOut >= t->out_limit ? 0 : (size_t)(n < t->out_limit - t->nOut ? n : t->out_limit - t->nOut);
     if (keep) {
         char *o = realloc(t->aOut, t->nOut + keep + 1);
@@ -57,6 +55,16 @@ static int64_t sys_write(struct isacore *t, uint64_t fd, uint64_t buf, uint64_t 
         t->nOut += keep;
         o[t->nOut] = 0;
         t->aOut = o;
+        if (t->proc) {
+            unsigned k = fd == 2;
+            char *f = realloc(t->aFdOut[k], t->nFdOut[k] + keep + 1);
+            if (!f)
+                abort();
+            memcpy(f + t->nFdOut[k], p, keep);
+            t->nFdOut[k] += keep;
+            f[t->nFdOut[k]] = 0;
+            t->aFdOut[k] = f;
+        }
     }
     t->out_bytes->v += keep;
     t->out_dropped->v += n - keep;
@@ -69,6 +77,15 @@ static int64_t sys_write(struct isacore *t, uint64_t fd, uint64_t buf, uint64_t 
             w[j / 8] |= (uint64_t)p[i + j] << (8 * (j % 8));
         orr_trace_point(t->c, t->tk_out, w[0], w[1] | (uint64_t)k << 56);
     }
+}
+
+static int64_t sys_write(struct isacore *t, uint64_t fd, uint64_t buf, uint64_t n)
+{
+    if (fd != 1 && fd != 2)
+        return -E_BADF;
+    if (!in_ram(t, buf, n))
+        return -E_FAULT;
+    isa_output(t, (int)fd, t->sh->ram + buf, n);
     return (int64_t)n;
 }
 
@@ -88,33 +105,45 @@ static uint32_t word_at(const struct isacore *t, uint64_t a)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int64_t sys_futex(struct isacore *t, uint64_t addr, uint64_t op, uint64_t val)
+/* Sleep on the word at addr until a wake or a change of its value. */
+void isa_futex_wait(struct isacore *t, uint64_t addr)
 {
     struct isa_shared *sh = t->sh;
+    t->futex_waits->v++;
+    sh->aWait[t->slot].addr = addr;
+    sh->aWait[t->slot].state = WAIT_SLEEPING;
+    t->futex_addr = addr;
+    t->poll = t->poll0;
+    t->stop = STOP_FUTEX;
+    uc_emu_stop(t->uc);
+}
+
+/* Mark up to max waiters on addr woken; how many. */
+int64_t isa_futex_wake(struct isacore *t, uint64_t addr, uint64_t max)
+{
+    struct isa_shared *sh = t->sh;
+    int64_t n = 0;
+    for (unsigned i = 0; i < sh->nCore && (uint64_t)n < max; i++)
+        if (sh->aWait[i].state == WAIT_SLEEPING && sh->aWait[i].addr == addr) {
+            sh->aWait[i].state = WAIT_WOKEN;
+            n++;
+        }
+    t->futex_wakes->v += (uint64_t)n;
+    return n;
+}
+
+static int64_t sys_futex(struct isacore *t, uint64_t addr, uint64_t op, uint64_t val)
+{
     if (addr % 4 || !in_ram(t, addr, 4))
         return addr % 4 ? -E_INVAL : -E_FAULT;
     switch (op & FUTEX_CMD_MASK) {
     case FUTEX_WAIT:
         if (word_at(t, addr) != (uint32_t)val)
             return -E_AGAIN;
-        t->futex_waits->v++;
-        sh->aWait[t->slot].addr = addr;
-        sh->aWait[t->slot].state = WAIT_SLEEPING;
-        t->futex_addr = addr;
-        t->poll = t->poll0;
-        t->stop = STOP_FUTEX;
-        uc_emu_stop(t->uc);
+        isa_futex_wait(t, addr);
         return 0; /* what the guest sees when it wakes */
-    case FUTEX_WAKE: {
-        int64_t n = 0;
-        for (unsigned i = 0; i < sh->nCore && (uint64_t)n < val; i++)
-            if (sh->aWait[i].state == WAIT_SLEEPING && sh->aWait[i].addr == addr) {
-                sh->aWait[i].state = WAIT_WOKEN;
-                n++;
-            }
-        t->futex_wakes->v += (uint64_t)n;
-        return n;
-    }
+    case FUTEX_WAKE:
+        return isa_futex_wake(t, addr, val);
     default:
         return -E_NOSYS;
     }
@@ -145,6 +174,10 @@ void isa_syscall(struct isacore *t)
     t->shell.local += t->syscall_ps;
     t->cy_syscall->v += t->syscall_ps / t->shell.cycle;
     int64_t r;
+    if (t->proc) {
+        isa_linux_syscall(t, nr, a);
+        return;
+    }
     switch (nr) {
     case SYS_WRITE:
         r = sys_write(t, a[0], a[1], a[2]);

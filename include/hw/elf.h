@@ -19,6 +19,8 @@ struct isa_elf_info {
     uint64_t lo, hi;  /* the lowest and highest (exclusive) loaded address */
     uint64_t hash;    /* XXH3 of the file's bytes, recorded as a knob */
     uint32_t flags;   /* e_flags (EF_RISCV_RVC, ...) */
+    uint64_t phdr;    /* where the program headers lie in memory (AT_PHDR), 0 if not loaded */
+    uint16_t phnum, phent;
 };
 
 /* Load path for arch into ram[0, ram_size). With ram NULL the file is only

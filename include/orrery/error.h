@@ -42,5 +42,7 @@ enum orr_exit {
  * temporary output files and a results database it created and stored
  * nothing in, and exits ORR_EXIT_USAGE (docs/testing.md, Budgets). */
 __attribute__((noreturn)) void orr_oom(void);
+/* The exit code orr_oom uses instead (`orrery exec`: 125, its own failures). */
+void orr_oom_set_exit(int code);
 
 #endif

@@ -173,6 +173,11 @@ struct orr_component_type {
      * A key a builder accepts on a child's behalf shares the child's
      * declaration; tests/unit/test_schemas.c holds builders to it. */
     const struct orr_component_type *const *children;
+    /* a workload that must say it is done: a run that ends any other way
+     * (duration, event limit, no events left) while one of these is not
+     * done stops with ORR_STOP_UNFINISHED (a guest program that never
+     * exited must not read as a clean run) */
+    bool must_finish;
 };
 
 struct orr_port {
@@ -292,6 +297,8 @@ enum orr_stop_reason {
     ORR_STOP_INTERRUPT,  /* the progress hook asked to stop */
     ORR_STOP_ERROR,      /* the trace writer failed */
     ORR_STOP_FAILED,     /* a model reported a failure (orr_sim_fail) */
+    ORR_STOP_UNFINISHED, /* ended by time, events or idleness while a must_finish
+                            workload was not done (orr_sim_unfinished names it) */
 };
 
 const char *orr_stop_reason_name(enum orr_stop_reason r);
@@ -451,6 +458,10 @@ void orr_sim_fail_input(struct orr_component *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* True if the first failure was reported with orr_sim_fail_input. */
 bool orr_sim_failure_is_input(const struct orr_sim *s);
+/* After a run that stopped with ORR_STOP_UNFINISHED: the path of the first
+ * must_finish workload (in component order) that was not done, and how
+ * many were not (*n); NULL if every one finished. */
+const char *orr_sim_unfinished(const struct orr_sim *s, size_t *n);
 
 /* Record a behaviour-changing setting that is not a scenario key (a
  * model's feature switches): kept as "path.key=value" and written to the

@@ -68,4 +68,61 @@ expect_out '^sum: 2002000 \(exact\)$' "the guest's line"
 "$ORRERY" run "$SRC/scenarios/isa-sum.yaml" --no-db --json > sum.json
 [ "$(jq -r '.output["sock0.core0"]' sum.json)" = "sum: 2002000 (exact)" ] && pass ||
   fail "guest output in --json"
+# a guest that never exits: a distinct stop reason and exit 1, never 0
+cat > spin.yaml <<EOT
+name: t
+seed: 1
+stop: {duration: 100us}
+machine:
+  cores_per_socket: 1
+  workloads:
+    - {cores: all, elf: $G/spin-riscv64, arch: riscv64}
+EOT
+expect_exit 1 "unfinished guest" -- "$ORRERY" run spin.yaml --no-db
+expect_out "stopped   workloads unfinished" "stop reason"
+expect_out "error: the run ended before its programs did: sock0.core0 did not finish" "names the core"
+
+# abi linux in a scenario: argv, env and a mapped-in file (relative to the
+# scenario file); input errors are exit 2 with file:line:col
+linux() { # FILE PROG-ARCH ARCH [extra keys] [cores]
+  cat > "$1" <<EOT
+name: t
+seed: 1
+stop: {duration: 50ms}
+machine:
+  cores_per_socket: ${5:-1}
+  workloads:
+    - {cores: all, elf: $2, arch: $3, abi: linux, stack: 1MiB${4:-}}
+EOT
+}
+if [ -x "$G/libc-mallocprintf-riscv64" ]; then
+  linux lx.yaml "$G/libc-mallocprintf-aarch64" aarch64 ', argv: [mp, "a b"], env: [WHO=yaml]'
+  expect_exit 0 "abi linux scenario" -- "$ORRERY" run lx.yaml --no-db
+  expect_out "argv\[1\] = a b" "argv from the scenario"
+  expect_out "WHO=yaml" "env from the scenario"
+  mkdir -p sub && printf 'one two\n' > sub/in.txt
+  linux sub/f.yaml "$G/libc-fileread-riscv64" riscv64 ', argv: [f, /in], files: [{path: /in, from: in.txt}]'
+  expect_exit 0 "mapped-in file relative to the scenario" -- "$ORRERY" run sub/f.yaml --no-db
+  expect_out "^1 2 8 /in \(size 8" "the program read it"
+  linux nofile.yaml "$G/libc-fileread-riscv64" riscv64 ', files: [{path: /in, from: nosuch.txt}]'
+  expect_exit 2 "missing mapped-in file" -- "$ORRERY" run nofile.yaml --no-db
+  expect_out "nofile.yaml:7:[0-9]+: .*cannot read the file '.*nosuch.txt' to map in for '/in'" "names the file and position"
+  big=$(head -c 9000 /dev/zero | tr '\0' x)
+  linux big.yaml "$G/libc-crc-riscv64" riscv64 ", argv: [c, $big]"
+  sed -i 's/stack: 1MiB/stack: 16KiB/' big.yaml
+  expect_exit 2 "argv larger than the stack allows" -- "$ORRERY" run big.yaml --no-db
+  expect_out "big.yaml:7:[0-9]+: .*do not fit in a quarter of the 16384-byte stack" "argv too large"
+  linux two.yaml "$G/libc-crc-riscv64" riscv64 "" 2
+  expect_exit 2 "two cores for one Linux process" -- "$ORRERY" run two.yaml --no-db
+  expect_out "abi linux runs one process on one core" "one core only"
+  scenario bare.yaml "$G/hello-riscv64" riscv64 ", argv: [x]"
+  expect_exit 2 "argv on a bare guest" -- "$ORRERY" run bare.yaml --no-db
+  expect_out "bare.yaml:7:[0-9]+: .*'argv' needs abi: linux" "argv needs abi linux"
+  linux crash.yaml "$G/libc-crash-riscv64" riscv64
+  expect_exit 0 "a crashing process ends, the run does not fail" -- "$ORRERY" run crash.yaml --no-db
+  expect_out "signal +11" "signal metric"
+  expect_out "exit_code +139" "exit status 139"
+else
+  fail "no libc guests in $G (scripts/deps.sh)"
+fi
 finish

@@ -199,6 +199,12 @@ static void test_fault(void **state)
         const char *f = orr_sim_failure(r.sc.sim);
         assert_non_null(strstr(f, "load from unmapped address 0x7f000008 at pc 0x"));
         assert_string_equal(output(&r, "sock0.core0"), "about to fault\n");
+        char timed[512];
+        snprintf(timed, sizeof timed, "%s", f);
+        run_free(&r);
+        /* the same instruction named with and without memory hooks */
+        run_guest(&r, "fault", arch[a], 1, ", timing: false");
+        assert_string_equal(orr_sim_failure(r.sc.sim), timed);
         run_free(&r);
         run_guest(&r, "illegal", arch[a], 1, "");
         assert_int_equal(r.why, ORR_STOP_FAILED);
@@ -301,6 +307,111 @@ static void test_litmus(void **state)
         }
 }
 
+
+/* Regression: an illegal instruction that starts a block (Unicorn reports
+ * a 65,532-byte block for it) fails at once in timed mode — before, the
+ * L1I could never hold the "block" and the core stalled until the run's
+ * end — and counts exactly: the same instructions timed and functional. */
+static void test_illegal_block_start(void **state)
+{
+    (void)state;
+    static const char *const arch[] = {"riscv64", "aarch64"};
+    for (int a = 0; a < 2; a++) {
+        struct run r;
+        double n[2];
+        for (int timed = 0; timed < 2; timed++) {
+            run_guest(&r, "illegal", arch[a], 1, timed ? "" : ", timing: false");
+            assert_int_equal(r.why, ORR_STOP_FAILED);
+            assert_non_null(strstr(orr_sim_failure(r.sc.sim), "illegal instruction at pc 0x"));
+            assert_true(orr_now(r.sc.sim) < 100 * ORR_US); /* not at stop.duration (2 ms) */
+            n[timed] = metric(&r, "sock0.core0", "instructions");
+            run_free(&r);
+        }
+        assert_true(n[0] == n[1]);
+        assert_true(n[0] > 0 && n[0] < 100); /* crt0 and main's start, not 32,777 */
+    }
+}
+
+/* Regression: a guest that never exits must not end the run as a clean
+ * one: the run stops with ORR_STOP_UNFINISHED naming the core. */
+static void test_unfinished(void **state)
+{
+    (void)state;
+    struct run r;
+    run_guest(&r, "spin", "riscv64", 1, "");
+    assert_int_equal(r.open_rc, 0);
+    assert_int_equal(r.why, ORR_STOP_UNFINISHED);
+    size_t n = 0;
+    assert_string_equal(orr_sim_unfinished(r.sc.sim, &n), "sock0.core0");
+    assert_int_equal(n, 1);
+    run_free(&r);
+    run_guest(&r, "hello", "riscv64", 1, "");
+    assert_int_equal(r.why, ORR_STOP_WORKLOADS);
+    assert_null(orr_sim_unfinished(r.sc.sim, &n));
+    run_free(&r);
+}
+
+/* Regression: GNU ld gives an aarch64 .bss-only segment a file offset
+ * past the end of the file (64 KiB alignment); it loads (zeroed), as Linux
+ * and qemu load it. Made from hello-aarch64 by turning one non-LOAD
+ * program header into such a segment above the program. */
+static void test_elf_bss_past_eof(void **state)
+{
+    char src[1200], dst[1100];
+    (void)state;
+    FILE *f = fopen(guest("hello-aarch64", src, sizeof src), "rb");
+    assert_non_null(f);
+    static uint8_t b[1 << 20];
+    size_t len = fread(b, 1, sizeof b, f);
+    fclose(f);
+    assert_true(len > 64 && len < sizeof b);
+    uint64_t phoff, hi = 0;
+    uint16_t phent, phnum;
+    memcpy(&phoff, b + 32, 8);
+    memcpy(&phent, b + 54, 2);
+    memcpy(&phnum, b + 56, 2);
+    int spare = -1;
+    for (int i = 0; i < phnum; i++) {
+        uint8_t *ph = b + phoff + (uint64_t)i * phent;
+        uint32_t type;
+        uint64_t va, msz;
+        memcpy(&type, ph, 4);
+        memcpy(&va, ph + 16, 8);
+        memcpy(&msz, ph + 40, 8);
+        if (type == 1 && va + msz > hi)
+            hi = va + msz;
+        else if (type != 1 && spare < 0)
+            spare = i;
+    }
+    assert_true(spare >= 0);
+    uint8_t *ph = b + phoff + (uint64_t)spare * phent;
+    uint32_t load = 1, flags = 6;
+    uint64_t at = (hi + 0xffff) & ~(uint64_t)0xffff, off = len + 0x10000, fsz = 0, msz = 0x3000;
+    memcpy(ph, &load, 4);
+    memcpy(ph + 4, &flags, 4);
+    memcpy(ph + 8, &off, 8);
+    memcpy(ph + 16, &at, 8);
+    memcpy(ph + 24, &at, 8);
+    memcpy(ph + 32, &fsz, 8);
+    memcpy(ph + 40, &msz, 8);
+    tmpdir_path(dst, sizeof dst, "bss.elf");
+    write_file(dst, b, len);
+    uint64_t size = 16u << 20;
+    uint8_t *ram = malloc(size);
+    assert_non_null(ram);
+    memset(ram, 0xAA, size);
+    char err[512];
+    struct isa_elf_info info;
+    int rc = isa_elf_load(dst, ISA_AARCH64, ram, size, &info, err, sizeof err);
+    if (rc)
+        fail_msg("%s", err);
+    assert_true(info.hi == at + msz);
+    for (uint64_t i = at; i < at + msz; i++)
+        if (ram[i] != 0)
+            fail_msg("bss byte %#llx not zeroed", (unsigned long long)i);
+    free(ram);
+}
+
 static void test_bad_scenarios(void **state)
 {
     (void)state;
@@ -324,6 +435,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elf_good),
         cmocka_unit_test(test_elf_bad),
+        cmocka_unit_test(test_elf_bss_past_eof),
+        cmocka_unit_test(test_illegal_block_start),
+        cmocka_unit_test(test_unfinished),
         cmocka_unit_test(test_hello),
         cmocka_unit_test(test_fault),
         cmocka_unit_test(test_unknown_syscall),

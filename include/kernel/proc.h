@@ -1,0 +1,156 @@
+/* Processes and the Linux system-call ABI of the reference kernel
+ * (docs/exec.md): what a static glibc or musl program for riscv64 or
+ * aarch64 needs from "Linux" — its initial stack (argc, argv, envp, auxv),
+ * brk and anonymous mmap, a small file table, time, identity, signals as
+ * records, futexes — with the asm-generic syscall numbers both
+ * architectures share.
+ *
+ * Freestanding: the kernel reaches user memory, time, output and
+ * randomness only through struct proc_ops, which the platform provides
+ * (hw/isa on the simulated machine). User addresses are virtual addresses
+ * of the process; today the platform maps them 1:1 onto its flat guest RAM,
+ * and when page tables arrive copy_in/copy_out translate through them and
+ * the regions below (image, brk, mmap, stack) become VMAs — nothing in this
+ * API names physical memory.
+ *
+ * Invariants (proc_check):
+ *   1. brk_start <= brk <= brk_max; the brk area never meets the mmap area.
+ *   2. aMap is sorted, non-overlapping, page-aligned, and inside
+ *      [mmap_lo, mmap_hi).
+ *   3. every open descriptor of aFd names a valid kind (and an image that
+ *      exists for PROC_FD_IMAGE).
+ *   4. once exited, no syscall is taken (the platform stops the task). */
+#ifndef KERNEL_PROC_H
+#define KERNEL_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROC_PAGE 4096u
+#define PROC_MAX_FILES 32u   /* descriptors per process */
+#define PROC_MAX_MAPS 128u   /* anonymous mmap regions per process */
+#define PROC_NR_COUNTED 512u /* syscall numbers counted one by one */
+#define PROC_NSIG 64u
+
+enum proc_arch { PROC_RISCV64, PROC_AARCH64 };
+
+/* The platform's side. ctx is proc.ctx. Every member is required. */
+struct proc_ops {
+    /* Copy n bytes from user address uaddr into dst (copy_in) or from src
+     * to uaddr (copy_out); zero n user bytes. 0, or -1 when any byte of
+     * [uaddr, uaddr + n) is not user memory (nothing is then copied; the
+     * syscall returns -EFAULT). */
+    int (*copy_in)(void *ctx, void *dst, uint64_t uaddr, size_t n);
+    int (*copy_out)(void *ctx, uint64_t uaddr, const void *src, size_t n);
+    int (*zero)(void *ctx, uint64_t uaddr, size_t n);
+    /* The task's simulated time in nanoseconds since the run began. */
+    uint64_t (*now_ns)(void *ctx);
+    /* Bytes the process wrote to fd 1 (stdout) or 2 (stderr). */
+    void (*output)(void *ctx, int fd, const void *buf, size_t n);
+    /* n bytes derived from the run's seed (getrandom, AT_RANDOM). */
+    void (*seeded_bytes)(void *ctx, void *buf, size_t n);
+};
+
+/* A read-only file the scenario maps in: opened by exact path. */
+struct proc_file {
+    const char *path;
+    const uint8_t *data;
+    uint64_t size;
+};
+
+enum proc_fd_kind { PROC_FD_CLOSED, PROC_FD_STDIN, PROC_FD_STDOUT, PROC_FD_STDERR, PROC_FD_NULL,
+                    PROC_FD_IMAGE };
+
+struct proc_fd {
+    uint8_t eKind;   /* enum proc_fd_kind */
+    uint16_t iFile;  /* PROC_FD_IMAGE: index in aFile */
+    uint64_t pos;
+};
+
+/* Where things are in the process's address range, chosen by the
+ * platform. All page-aligned except phdr/entry. */
+struct proc_layout {
+    uint64_t image_lo, image_hi; /* the loaded program */
+    uint64_t brk_max;            /* the heap grows from image_hi up to here */
+    uint64_t mmap_lo, mmap_hi;   /* anonymous mappings, allocated top-down */
+    uint64_t stack_lo, stack_hi; /* the stack (the guard page lies below stack_lo) */
+    uint64_t entry, phdr;        /* AT_ENTRY, AT_PHDR */
+    uint32_t phnum, phent;       /* AT_PHNUM, AT_PHENT */
+    uint64_t hwcap;              /* AT_HWCAP */
+};
+
+struct proc {
+    int pid;
+    enum proc_arch eArch;
+    const struct proc_ops *ops;
+    void *ctx;
+    struct proc_layout lay;
+    uint64_t brk_start, brk, brk_max;
+    struct { uint64_t lo, hi; } aMap[PROC_MAX_MAPS];
+    unsigned nMap;
+    struct proc_fd aFd[PROC_MAX_FILES];
+    const struct proc_file *aFile;
+    unsigned nFile;
+    const char *exe;   /* what readlink("/proc/self/exe") says; the platform sets it */
+    uint64_t clear_child_tid, robust_list;
+    uint64_t sigmask;
+    struct { uint64_t handler, flags, mask; } aSig[PROC_NSIG];
+    bool exited;
+    int exit_status;   /* 0..255, or 128 + signal when killed */
+    int term_signal;   /* the signal that killed it, or 0 */
+    uint64_t nSyscall, nUnknown;
+    uint32_t aCount[PROC_NR_COUNTED];   /* calls per number */
+    uint32_t aUnknown[PROC_NR_COUNTED]; /* unimplemented calls per number */
+};
+
+/* What the platform does after proc_syscall. */
+enum proc_action {
+    PROC_RETURN,     /* put ret in a0/x0 and go on */
+    PROC_EXIT,       /* the process is gone (exit_status set); stop the task */
+    PROC_YIELD,      /* put ret in a0/x0; let others run (sched_yield) */
+    PROC_SLEEP,      /* put ret in a0/x0; advance the task's time by arg0 ns */
+    PROC_FUTEX_WAIT, /* block on the word at arg0 (it held arg1); 0 on wake */
+    PROC_FUTEX_WAKE, /* wake up to arg1 waiters on arg0; ret = how many */
+};
+
+struct proc_result {
+    int64_t ret;
+    enum proc_action eAction;
+    uint64_t arg0, arg1;
+};
+
+/* Set up p (zeroed by the caller is not required): stdin/stdout/stderr
+ * open, brk at the page after image_hi, no mappings. files (nFile of them)
+ * must outlive p. Returns 0 or -EINVAL for a layout that breaks invariant
+ * 1 or 2. */
+int proc_init(struct proc *p, int pid, enum proc_arch arch, const struct proc_layout *lay,
+              const struct proc_ops *ops, void *ctx, const struct proc_file *files,
+              unsigned nFile);
+
+/* Build the initial stack at the top of lay.stack_hi as Linux does for
+ * execve: 16 random bytes (AT_RANDOM), the argument and environment
+ * strings, auxv (AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_ENTRY,
+ * AT_RANDOM, AT_HWCAP, AT_CLKTCK, AT_UID.., AT_SECURE, AT_NULL), envp,
+ * argv and argc, 16-byte aligned. *sp is the stack pointer to start with.
+ * Returns 0, or -E2BIG when they do not fit in a quarter of the stack
+ * (Linux's limit), or -EFAULT if the platform refused a copy. */
+int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
+                     const char *const *envp, unsigned envc, uint64_t *sp);
+
+/* Take system call nr with arguments a[0..5] (asm-generic numbers). */
+struct proc_result proc_syscall(struct proc *p, uint64_t nr, const uint64_t a[6]);
+
+/* The process died of signal sig (a fault the platform saw): exit status
+ * 128 + sig. */
+void proc_kill(struct proc *p, int sig);
+
+/* The syscall's name ("write"), or NULL for a number the table lacks. */
+const char *proc_syscall_name(uint64_t nr);
+/* True if nr is implemented. */
+bool proc_syscall_known(uint64_t nr);
+
+/* Invariants 1-4 hold. */
+bool proc_check(const struct proc *p);
+
+#endif

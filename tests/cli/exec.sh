@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `orrery exec` (docs/exec.md): the static glibc corpus (workloads/guest/
+# linux) runs on riscv64 and aarch64 with the same output and exit status
+# as under qemu-user, a crash is SIGSEGV (139) with PC and address, files
+# map in, bad programs exit 125; instruction counts are printed next to
+# qemu's (-singlestep -d exec,nochain) with MIPS and syscall counts.
+. "$(dirname "$0")/lib.sh"
+G=$(dirname "$ORRERY")/guest
+if [ ! -x "$G/libc-crc-riscv64" ] || [ ! -x "$G/libc-crc-aarch64" ]; then
+  fail "no libc guests in $G (libc6-dev-riscv64-cross, libc6-dev-arm64-cross: scripts/deps.sh)"
+  finish; exit 1
+fi
+QEMU=1
+command -v qemu-riscv64 >/dev/null && command -v qemu-aarch64 >/dev/null || {
+  fail "qemu-user is not installed (scripts/deps.sh)"; QEMU=0; }
+printf 'alpha beta\ngamma\n\ndelta epsilon zeta\n' > input.txt
+cp "$G"/libc-* .
+
+for arch in riscv64 aarch64; do
+  for p in list matrix crc sort; do
+    expect_exit 0 "$p-$arch self-check" -- "$ORRERY" exec --no-db -q ./libc-$p-$arch
+    expect_out "^$p: .* ok$" "$p-$arch prints its check"
+    if [ $QEMU -eq 1 ]; then
+      want=$(env -i qemu-$arch ./libc-$p-$arch 2>&1)
+      got=$("$ORRERY" exec --no-db -q ./libc-$p-$arch 2>&1)
+      [ "$want" = "$got" ] && pass || fail "$p-$arch: output differs from qemu-$arch: '$got' vs '$want'"
+    fi
+  done
+  expect_exit 0 "malloc+printf $arch" -- "$ORRERY" exec --no-db -q --env WHO=tester ./libc-mallocprintf-$arch one "two words"
+  expect_out "argv\[2\] = two words" "argv reaches main ($arch)"
+  expect_out "WHO=tester" "environment reaches getenv ($arch)"
+  expect_out "big block 4096 KiB sum 130560" "a 4 MiB malloc (mmap) works ($arch)"
+  if [ $QEMU -eq 1 ]; then
+    want=$(env -i WHO=tester qemu-$arch ./libc-mallocprintf-$arch one "two words" 2>&1)
+    [ "$want" = "$OUT" ] && pass || fail "mallocprintf-$arch differs from qemu: '$OUT' vs '$want'"
+  fi
+  expect_exit 0 "mapped-in file $arch" -- "$ORRERY" exec --no-db -q --file /data/input.txt=input.txt ./libc-fileread-$arch
+  expect_out "^4 6 37 /data/input.txt \(size 37, starts \"alpha\"\)" "wc of the mapped file ($arch)"
+  expect_exit 2 "a file not mapped in ($arch)" -- "$ORRERY" exec --no-db -q ./libc-fileread-$arch /nosuch
+  expect_out "/nosuch: No such file or directory" "ENOENT reaches perror ($arch)"
+  expect_exit 139 "NULL store ($arch)" -- "$ORRERY" exec --no-db ./libc-crash-$arch
+  expect_out "about to crash" "output before the crash ($arch)"
+  expect_out "SIGSEGV: store to unmapped address 0 at pc 0x[0-9a-f]+" "the crash names address and PC ($arch)"
+  expect_out "killed, status 139" "summary says killed ($arch)"
+  timed=$(grep -o 'SIGSEGV.*' <<< "$OUT" | head -1)
+  "$ORRERY" exec --no-db --functional ./libc-crash-$arch > /dev/null 2> func.txt
+  # functional mode's PC is the decoded or exact one; timed mode must name
+  # the same instruction (it named a stale PC in _start before)
+  [ "$timed" = "$(grep -o 'SIGSEGV.*' func.txt | head -1)" ] && pass ||
+    fail "crash PC differs between timed and functional ($arch): $timed vs $(head -1 func.txt)"
+done
+
+# the summary: instructions, MIPS, syscalls by name; the DB gets the run
+expect_exit 0 "timed summary" -- "$ORRERY" exec --db r.db ./libc-crc-riscv64
+expect_out "orrery exec: [0-9]+ instructions, [0-9]+ cycles, .* MIPS \(timed\)" "instructions and MIPS"
+expect_out "syscalls:.* exit_group 1.* brk [0-9]+" "syscall counts by name"
+expect_out "digest [0-9a-f]{16} seed 1; results r.db \(run 1\)" "digest and stored run"
+n=$(sqlite3 r.db "select count(*) from runs where scenario like 'exec:%libc-crc-riscv64' and status='ok'")
+[ "$n" = 1 ] && pass || fail "the exec run is not in the results DB ($n rows)"
+d1=$(grep -o 'digest [0-9a-f]*' <<< "$OUT")
+"$ORRERY" exec --no-db ./libc-crc-riscv64 >/dev/null 2>out2
+grep -q "$d1" out2 && pass || fail "exec is not deterministic: $d1 vs $(grep -o 'digest [0-9a-f]*' out2)"
+
+# instruction counts and speed next to qemu's exact count (-singlestep: one
+# instruction per translation block; -d exec,nochain logs every block run).
+# The programs must see the same OS: an empty environment, the same argv[0],
+# stdout a pipe (as orrery's stdio reports itself), and on aarch64 the
+# Cortex-A72 Unicorn emulates (AT_HWCAP picks glibc's string routines).
+# riscv64 is then exact but for one instruction: Linux's set_robust_list
+# succeeds, qemu-user 7.2's returns ENOSYS, and glibc's start-up takes one
+# more instruction on success (checked by making ours fail the same way).
+for arch in riscv64 aarch64; do
+  for p in crc list sort matrix; do
+    f=$("$ORRERY" exec --no-db --functional ./libc-$p-$arch 2>&1 >/dev/null | grep -o '[0-9]* instructions.*MIPS')
+    t=$("$ORRERY" exec --no-db ./libc-$p-$arch 2>&1 >/dev/null | grep -o '[0-9]* instructions.*MIPS')
+    ours=${f%% *}
+    [ "$ours" = "${t%% *}" ] && pass || fail "$p-$arch: timed and functional counts differ: $f / $t"
+    if [ $QEMU -eq 1 ]; then
+      cpu=; [ $arch = aarch64 ] && cpu="-cpu cortex-a72"
+      env -i qemu-$arch $cpu -singlestep -d exec,nochain -D q.log ./libc-$p-$arch | cat >/dev/null
+      q=$(grep -c '^Trace' q.log)
+      echo "BENCH-INFO exec $p-$arch: ours $ours, qemu $q (diff $((ours - q))); functional: $f; timed: $t"
+      if [ $arch = riscv64 ]; then
+        [ $((ours - q)) -eq 1 ] && pass || fail "$p-$arch: $ours instructions vs qemu's $q (expected qemu + 1)"
+      else # a few start-up instructions apart, not yet explained
+        d=$((ours - q)); d=${d#-}
+        [ "$d" -le 10 ] && pass || fail "$p-$arch: $ours instructions vs qemu's $q"
+      fi
+    fi
+  done
+done
+
+# bad programs: 125 with a clear message
+expect_exit 125 "missing program" -- "$ORRERY" exec --no-db ./nosuch
+expect_out "orrery exec: cannot open './nosuch': No such file or directory" "missing-file message"
+printf 'not an elf' > junk
+expect_exit 125 "not an ELF" -- "$ORRERY" exec --no-db ./junk
+expect_out "not an ELF file" "not-an-ELF message"
+expect_exit 125 "wrong architecture" -- "$ORRERY" exec --no-db /bin/true
+expect_out "is an ELF for x86-64.*runs riscv64 and aarch64 programs" "wrong-arch message"
+printf '#include <stdio.h>\nint main(void){puts("x");return 0;}\n' > dyn.c
+if riscv64-linux-gnu-gcc -o dyn dyn.c 2>/dev/null; then
+  expect_exit 125 "dynamically linked" -- "$ORRERY" exec --no-db ./dyn
+  expect_out "link with -static" "dynamic-link message"
+else
+  fail "cannot build a dynamic riscv64 program for the test"
+fi
+expect_exit 125 "bad option" -- "$ORRERY" exec --cpus 0 ./libc-crc-riscv64
+expect_exit 125 "time limit" -- "$ORRERY" exec --no-db --max-time 10us ./libc-crc-riscv64
+expect_out "did not finish within 10us" "time-limit message"
+finish
