@@ -694,10 +694,13 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
     set_state(pc, &s, line, next);
     if ((a & (CA_HIT_R | CA_HIT_W)) && m && m->has_req) {
         uint64_t v = perform(pc, d, &m->req, m->buf);
-        orr_histogram_add(pc->miss_latency, orr_now(sim) - m->req_start);
+        /* a demand that joined a late prefetch while running ahead of now
+         * may find the line arrived before it asked: it waited 0 */
+        orr_time_t lat = orr_now(sim) > m->req_start ? orr_now(sim) - m->req_start : 0;
+        orr_histogram_add(pc->miss_latency, lat);
         long hi = home_index(pc, line);
         if (hi >= 0)
-            orr_histogram_add(pc->aNodeLatency[hi], orr_now(sim) - m->req_start);
+            orr_histogram_add(pc->aNodeLatency[hi], lat);
         m->has_req = false;
         if (s.frame >= 0)
             l1_fill(pc, line);

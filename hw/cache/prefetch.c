@@ -241,12 +241,13 @@ int pf_check_level(const struct orr_params *level, const char *keypath, const ch
         const struct pf_type *t = &pf_types[orr_param_enum(&a[i], "type")];
         uint64_t deg = orr_param_u64(&a[i], "degree");
         bool given = orr_param_given(&a[i], "degree");
-        uint64_t eff = deg ? deg : t->degree;
-        if ((given && deg == 0) || eff > mshrs) {
+        uint64_t eff = deg || given ? deg : t->degree;
+        if (eff == 0 || eff > mshrs) {
             char *kp = orr_keypath_join(keypath, key);
-            orr_diag_error(d, orr_param_mark(&a[i], "degree"), kp,
+            orr_diag_error(d, orr_param_mark(&a[i], given ? "degree" : "type"), kp,
                            "prefetch.%zu: degree %llu of a %s prefetcher must be 1..%u (the "
-                           "core's mshrs: more lines per trigger than the miss buffers hold)",
+                           "lines this level can have in flight: more per trigger than its miss "
+                           "buffers hold is a mistake)",
                            i, (unsigned long long)eff, t->name, mshrs);
             free(kp);
             rc = ORR_ESCHEMA;

@@ -175,6 +175,7 @@ struct tcore {
     orr_time_t meas_start, meas_end;
     struct orr_value *meas_bw, *meas_t0, *meas_t1;
     struct orr_counter *meas_bytes;
+    struct orr_counter *bad_values;
 };
 
 #define TAG_SB 0x80000000u
@@ -552,6 +553,7 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
         t->iters = orr_counter_new(c, "iterations", "iter");
         t->iter_time = orr_value_new(c, "time_per_iteration", "ns");
         t->meas_bytes = orr_counter_new(c, "measured.bytes", "B");
+        t->bad_values = orr_counter_new(c, "bad_values", "value");
         t->meas_t0 = orr_value_new(c, "measured.start", "ns");
         t->meas_t1 = orr_value_new(c, "measured.end", "ns");
         t->meas_bw = orr_value_new(c, "measured.bandwidth", "GB/s");
@@ -657,6 +659,7 @@ static void tcore_finish(struct orr_component *c)
         struct memgen_stats st;
         memgen_stats(t->gen, &st);
         t->iters->v = st.nIter;
+        t->bad_values->v = st.nBadValue;
         t->iter_time->v = st.nIter ? (double)end / 1000.0 / (double)st.nIter : 0.0;
         if (t->meas_on || t->meas_done) {
             orr_time_t t1 = t->meas_done ? t->meas_end : end;
@@ -711,6 +714,9 @@ static const struct orr_metric_doc tcore_metrics[] = {
     {"iterations", "iter", ORR_METRIC_COUNTER,
      "workload iterations completed (cores with a workload)"},
     {"time_per_iteration", "ns", ORR_METRIC_VALUE, "simulated time per workload iteration"},
+    {"bad_values", "value", ORR_METRIC_COUNTER,
+     "values the workload read that its pattern rules out (memgen nBadValue: a stream's "
+     "array check, a chase's pointers, a protocol's words)"},
     {"measured.bytes", "B", ORR_METRIC_COUNTER,
      "bytes the workload's timed phase moved, by its convention (stream: STREAM's)"},
     {"measured.start", "ns", ORR_METRIC_VALUE, "when the timed phase began (core local time)"},

@@ -103,8 +103,8 @@ void pf_observe(struct pf_unit *u, const struct pf_access *a, pf_issue_fn issue,
 void pf_outcome(struct pf_unit *u, enum pf_outcome o);
 
 /* The load-time checks of a level's list (keypath.key.prefetch): degree
- * 1..mshrs (a degree the miss buffers cannot hold is a typo), distance at
- * least degree. Returns 0 or ORR_ESCHEMA. */
+ * 1..mshrs, where mshrs is what the level can have in flight (the L1's
+ * miss buffers; the superqueue for the L2). Returns 0 or ORR_ESCHEMA. */
 int pf_check_level(const struct orr_params *level, const char *keypath, const char *key,
                    uint32_t mshrs, struct orr_diag *d);
 

@@ -88,7 +88,8 @@ unsigned memgen_mlp(const struct memgen *g);
 void memgen_stats(const struct memgen *g, struct memgen_stats *out);
 void memgen_destroy(struct memgen *g);
 /* Whether the ops now coming are the pattern's timed phase (stream's
- * kernel passes, not its setup and check), and the bytes that phase has
+ * kernel passes, not its setup and check; a chase's dependent loads, not
+ * its pointer-writing setup), and the bytes that phase has
  * moved so far by the pattern's own convention (stream: STREAM's bytes per
  * element); 0 and false for patterns without one. */
 bool memgen_measuring(const struct memgen *g);

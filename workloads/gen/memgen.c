@@ -238,11 +238,11 @@ static enum memgen_status next_stream_kernel(struct memgen *g, struct orr_rng *r
         if (++g->j == n) {
             g->j = 0;
             g->eStep = isB ? ST_SETUP_C : ST_LOAD_B;
-            g->bMeasuring = !isB;
         }
         return MEMGEN_OP;
     }
     case ST_LOAD_B:
+        g->bMeasuring = true;
         g->eStep = reads_c ? ST_LOAD_C : ST_STORE_A;
         emit(g, out, ORR_OP_LOAD, b + i * 8, 8, 0, 0, false);
         out->site = 2;
@@ -336,6 +336,7 @@ static enum memgen_status next_chase(struct memgen *g, struct orr_rng *rng, stru
                 chase_build(g, rng);
             if (g->j == g->nLine) {
                 g->eStep = CHASE_LOAD;
+                g->bMeasuring = true; /* the chase itself, not its setup */
                 continue;
             }
             g->st.nSetup++;
