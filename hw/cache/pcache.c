@@ -201,6 +201,7 @@ static void mshr_release(struct pcache *pc, struct pc_mshr *m)
     m->used = false;
     pc->nMshrBusy--;
     pc->nL1Busy -= m->l1;
+    pc->nWbBusy -= m->wb;
     if (pc->want_wake) {
         pc->want_wake = false;
         pc->ops.wake(pc->arg);
@@ -214,7 +215,8 @@ static struct slot find(struct pcache *pc, uint64_t line)
         s.state = (enum coh_state)pc->aState[s.frame];
         return s;
     }
-    struct pc_mshr *m = mshr_find(pc, line);
+    /* only a writeback MSHR holds a line's state: skip the scan without one */
+    struct pc_mshr *m = pc->nWbBusy ? mshr_find(pc, line) : NULL;
     if (m && m->wb) {
         s.wb = m;
         s.state = (enum coh_state)m->wb_state;
@@ -420,6 +422,7 @@ static int64_t make_room(struct pcache *pc, uint64_t line)
         if (!m)
             return -1;
         m->wb = true;
+        pc->nWbBusy++;
         memcpy(m->wb_data, pc->aData + (size_t)f * ORR_LINE_BYTES, ORR_LINE_BYTES);
         m->wb_state = (uint8_t)v.state;
         pc->writebacks->v++;
@@ -452,7 +455,8 @@ static enum pf_result pf_issue(void *arg, struct pf_unit *u, uint64_t line, bool
 {
     struct pcache *pc = arg;
     struct slot s = find(pc, line);
-    if (s.state != CS_I || mshr_find(pc, line)) {
+    /* (a line in I with no frame has no MSHR: find() saw writebacks) */
+    if (s.state != CS_I || (s.frame >= 0 && mshr_find(pc, line))) {
         if (u->level == PF_L1 && s.frame >= 0 && coh_states[s.state].valid &&
             cache_array_find(&pc->l1, line) < 0)
             l1_fill(pc, line);
@@ -566,7 +570,7 @@ static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8
     }
     if (c->actions & (CA_HIT_R | CA_HIT_W)) {
         bool in_l1 = !pc->has_l2 || cache_array_find(&pc->l1, line) >= 0;
-        bool prefetched = pc->aPf[s.frame] != 0;
+        bool prefetched = s.frame >= 0 && pc->aPf[s.frame] != 0;
         if (in_l1) {
             pc->hits_l1->v++;
             *cycles = pc->cfg.l1_cycles;
@@ -581,7 +585,8 @@ static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8
         *value = perform(pc, slot_data(pc, &s), r, buf);
         set_state(pc, &s, line, (enum coh_state)c->next);
         if (pc->nUnit && (prefetched || !in_l1)) {
-            pf_resolve(pc, s.frame, PF_USEFUL);
+            if (prefetched)
+                pf_resolve(pc, s.frame, PF_USEFUL);
             pf_train(pc, PF_L1, line, r->pc, !in_l1, e != CE_LOAD);
             if (!in_l1)
                 pf_train(pc, PF_L2, line, r->pc, false, e != CE_LOAD);

@@ -44,8 +44,9 @@ static enum pf_result propose(struct pf_unit *u, int64_t idx, int64_t origin, pf
 {
     if (idx < 0 || idx / PAGE_LINES != origin / PAGE_LINES) /* invariant 1 */
         return PF_DROPPED;
-    if (!u->gate)
+    if (!u->nLeft)
         return PF_DROPPED;
+    u->nLeft--;
     return issue(arg, u, (uint64_t)idx << LINE_SHIFT, u->exclusive || write);
 }
 
@@ -211,7 +212,7 @@ void pf_unit_free(struct pf_unit *u)
 void pf_observe(struct pf_unit *u, const struct pf_access *a, pf_issue_fn issue, void *arg)
 {
     u->clock++;
-    u->gate = !u->throttled || u->nSkip++ % PF_SAMPLE == 0;
+    u->nLeft = !u->throttled ? UINT32_MAX : u->nSkip++ % PF_SAMPLE == 0 ? 1 : 0;
     pf_types[u->kind].observe(u, a, issue, arg);
 }
 

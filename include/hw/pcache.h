@@ -93,6 +93,7 @@ struct pcache {
     uint32_t nSlot;               /* MSHR entries: max(mshrs, superqueue) */
     uint32_t nMshrBusy;
     uint32_t nL1Busy;             /* of those, demand misses and L1 prefetches */
+    uint32_t nWbBusy;             /* of those, writebacks */
     struct pf_unit *aUnit;        /* prefetchers, L1's first */
     uint32_t nUnit;
     uint8_t *aPf;                 /* per outer frame: 1 + the unit that prefetched the

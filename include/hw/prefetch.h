@@ -16,8 +16,9 @@
  *      page's physical address is unknown to them).
  *   2. Training reads only the access stream and the outcomes: no random
  *      numbers, no time, so prefetching is as deterministic as the stream.
- *   3. A throttled unit still issues one trigger in PF_SAMPLE, so it keeps
- *      measuring its accuracy and turns itself back on when it improves. */
+ *   3. A throttled unit still proposes one line on one trigger in
+ *      PF_SAMPLE, so it keeps measuring its accuracy and turns itself back
+ *      on when it improves. */
 #ifndef HW_CACHE_PREFETCH_H
 #define HW_CACHE_PREFETCH_H
 
@@ -84,12 +85,12 @@ struct pf_unit {
     uint32_t nGood, nBad;     /* recent outcomes, halved every PF_WINDOW */
     uint32_t nSkip;           /* triggers since the last one a throttled unit used */
     bool throttled;
-    bool gate;                /* this trigger may propose (invariant 3) */
+    uint32_t nLeft;           /* lines this trigger may still propose (invariant 3) */
 };
 
 /* Outcomes between halvings of a unit's accuracy counters; accuracy below
  * 1/PF_MIN_ACCURACY_INV (with at least PF_WINDOW/2 outcomes seen)
- * throttles the unit to one trigger in PF_SAMPLE. */
+ * throttles the unit to one line on one trigger in PF_SAMPLE. */
 #define PF_WINDOW 64
 #define PF_MIN_ACCURACY_INV 4
 #define PF_SAMPLE 16

@@ -54,13 +54,26 @@ up=$(m seqwrite.json upgrades)
 echo "seqwrite: upgrades $up, l2 issued $(m seqwrite.json l2.pf.issued)"
 le "$up" 100 "stores into prefetched lines need no upgrade"
 
-# ---- random loads: next-line prefetches go unused; throttling caps them
-run randread '{cores: "0", pattern: random, footprint: 64MiB, count: 20000, mlp: 8}'
+# ---- random dependent loads (one in flight, so the L1 has room to
+# prefetch): next-line prefetches go unused; throttling caps them
+run randread '{cores: "0", pattern: random, footprint: 64MiB, count: 20000, mlp: 1}'
 rmiss=$(m randread.json misses); ri1=$(m randread.json l1.pf.issued)
 rx1=$(m randread.json l1.pf.useless); ru1=$(m randread.json l1.pf.useful)
 echo "randread: $rmiss misses, l1 issued $ri1 useful $ru1 useless $rx1"
 le "$((4 * ri1))" "$rmiss" "accuracy throttling keeps next-line prefetches under a quarter of the misses"
 le "$((10 * ru1))" "$ri1" "random next-line prefetches are rarely useful"
+
+# ---- every other line (stride 128 B): half of what the prefetchers fetch
+# is never used and is evicted by later fills, demand and prefetch alike;
+# every prefetched line is resolved except those still resident (at most
+# the L2's 4096 lines) or in flight (the superqueue's 32)
+run stride2 '{cores: "0", pattern: stride, stride: 128B, footprint: 16MiB, count: 20000, mlp: 8}'
+si=$(( $(m stride2.json l1.pf.issued) + $(m stride2.json l2.pf.issued) ))
+sr=$(( $(m stride2.json l1.pf.useful) + $(m stride2.json l2.pf.useful) + $(m stride2.json l1.pf.late) \
+     + $(m stride2.json l2.pf.late) + $(m stride2.json l1.pf.useless) + $(m stride2.json l2.pf.useless) ))
+echo "stride2: issued $si, resolved $sr (useless $(m stride2.json l1.pf.useless) + $(m stride2.json l2.pf.useless))"
+le "$sr" "$si" "stride2: resolved <= issued"
+le "$((si - sr))" "$((4096 + 32))" "stride2: unresolved prefetches fit in the L2 and superqueue"
 
 # ---- a superqueue equal to the L1's buffers leaves prefetches no room
 SQ=10 run tightsq '{cores: "0", pattern: bandwidth, footprint: 16MiB, count: 20000, mlp: 8}'
