@@ -2,7 +2,9 @@
  * IP-stride and stream, each one observe rule plus default parameters.
  *
  *   type       trains on                     proposes (per trigger, same page)
- *   next_line  every access it sees          L+1 .. L+degree
+ *   next_line  an access whose previous line  L+1 .. L+degree
+ *              was among the last `entries`
+ *              it saw (train 0: every access)
  *   ip_stride  accesses of one request id    L+s .. L+degree*s once the stride s
  *              (pc % entries, direct-mapped)  repeated `train` times; never more
  *                                            than `distance` lines ahead
@@ -50,10 +52,22 @@ static enum pf_result propose(struct pf_unit *u, int64_t idx, int64_t origin, pf
     return issue(arg, u, (uint64_t)idx << LINE_SHIFT, u->exclusive || write);
 }
 
+/* With train > 0 (the default) it fires only on an ascending access: one
+ * whose previous line is among the last `entries` lines it saw (Intel's
+ * DCU prefetcher fires on ascending accesses to recently loaded data), so
+ * a lock word or a random load does not drag its neighbour in. */
 static void observe_next_line(struct pf_unit *u, const struct pf_access *a, pf_issue_fn issue,
                               void *arg)
 {
     int64_t l = (int64_t)(a->line >> LINE_SHIFT);
+    if (u->train && u->nEntry) {
+        bool ascending = false;
+        for (uint32_t i = 0; i < u->nEntry && !ascending; i++)
+            ascending = u->aEntry[i].valid && u->aEntry[i].last == l - 1;
+        u->aEntry[u->clock % u->nEntry] = (struct pf_entry){.valid = true, .last = l};
+        if (!ascending)
+            return;
+    }
     for (uint32_t k = 1; k <= u->degree; k++)
         if (propose(u, l + k, l, issue, arg, a->write) == PF_DROPPED)
             return;
@@ -144,8 +158,10 @@ static void observe_stream(struct pf_unit *u, const struct pf_access *a, pf_issu
 }
 
 const struct pf_type pf_types[PF_NKIND] = {
-    [PF_NEXT_LINE] = {"next_line", "the next `degree` lines after each access it sees", 1, 1, 0,
-                      0, observe_next_line},
+    [PF_NEXT_LINE] = {"next_line",
+                      "the next `degree` lines after an ascending access (its previous line "
+                      "among the last `entries` seen; train 0: after every access)",
+                      1, 1, 1, 8, observe_next_line},
     [PF_IP_STRIDE] = {"ip_stride",
                       "a per-request-id stride table: once a stride repeats `train` times, "
                       "lines a stride, two strides, ... ahead",
@@ -169,10 +185,12 @@ const struct orr_param pf_entry_params[] = {
      "furthest lines ahead at full confidence, >= degree; 0 = the type's default (1, 8, 20)",
      NULL, 0, PAGE_LINES},
     {"train", ORR_P_UINT, "0", 0,
-     "confirming accesses before proposing (ip_stride, stream); 0 = the type's default (2)",
+     "confirming accesses before proposing (ip_stride, stream; next_line: 1 = only after an "
+     "ascending access; 0 = every access); absent = the type's default (1, 2, 2)",
      NULL, 0, MAX_CONF},
     {"entries", ORR_P_UINT, "0", 0,
-     "streams or request ids tracked; 0 = the type's default (64 ip_stride, 32 stream)", NULL, 0,
+     "recent lines (next_line), request ids (ip_stride) or streams tracked; 0 = the type's "
+     "default (8, 64, 32)", NULL, 0,
      1024},
     {"exclusive", ORR_P_BOOL, "false", 0,
      "ask for write permission (a GETM) instead of a shared read (GETS)"},
@@ -195,7 +213,7 @@ int pf_unit_init(struct pf_unit *u, enum pf_level level, const struct orr_params
     u->distance = or_default(entry, "distance", t->distance);
     if (u->distance < u->degree)
         u->distance = u->degree;
-    u->train = orr_param_u64(entry, "train") ? (uint32_t)orr_param_u64(entry, "train") : t->train;
+    u->train = orr_param_given(entry, "train") ? (uint32_t)orr_param_u64(entry, "train") : t->train;
     u->nEntry = or_default(entry, "entries", t->entries);
     u->exclusive = orr_param_bool(entry, "exclusive");
     if (u->nEntry && !(u->aEntry = calloc(u->nEntry, sizeof *u->aEntry)))
