@@ -93,6 +93,9 @@ void memgen_destroy(struct memgen *g);
  * moved so far by the pattern's own convention (stream: STREAM's bytes per
  * element); 0 and false for patterns without one. */
 bool memgen_measuring(const struct memgen *g);
+/* Whether the pattern has a timed phase at all (a core need not ask
+ * memgen_measuring per operation otherwise). */
+bool memgen_has_phase(const struct memgen *g);
 uint64_t memgen_measured_bytes(const struct memgen *g);
 
 #endif

@@ -911,6 +911,11 @@ void memgen_stats(const struct memgen *g, struct memgen_stats *out)
 
 bool memgen_measuring(const struct memgen *g) { return g->bMeasuring; }
 
+bool memgen_has_phase(const struct memgen *g)
+{
+    return g->ePat == PAT_STREAM || g->ePat == PAT_CHASE || g->ePat == PAT_LATENCY_PROBE;
+}
+
 uint64_t memgen_measured_bytes(const struct memgen *g)
 {
     return g->ePat == PAT_STREAM ? g->st.nIter * stream_bytes[g->eKernel] : 0;
