@@ -64,6 +64,9 @@ mem_rate() { # scenario -> accesses per wall second
 }
 echo "BENCH mem.l1_stream $(mem_rate tests/bench/mem-l1.yaml) accesses/s"
 echo "BENCH mem.sharing_stream $(mem_rate tests/bench/mem-sharing.yaml) accesses/s"
+# STREAM triad on a socket with the preset's prefetchers: simulated memory
+# ops (the cores' ops: loads, stores, the fence) per host second
+echo "BENCH mem.stream_triad $(mem_rate scenarios/mem-stream.yaml) accesses/s"
 
 # Kernel CPUs (docs/kernel-platform.md): host ns per fiber switch, and the
 # kernel's HAL shared accesses per wall second when they hit in L1 (one CPU,

@@ -121,6 +121,11 @@ struct dirent {
     uint64_t sharers[SW];    /* bit i = cache first_cache + i */
 };
 
+struct home_out {
+    struct orr_port *port;
+    struct orr_msg m;
+};
+
 struct home {
     struct orr_port *net;
     struct orr_port **aMem;
@@ -146,9 +151,11 @@ struct home {
     bool has_llc;
     struct cache_array llc;
     uint8_t *aLlcData, *aLlcDirty;
-    /* messages refused by a busy port */
-    struct orr_msg *aOut;
+    /* messages refused by a busy port, in send order; each port's stay in
+     * order (a memory port's too: reads must see earlier writes) */
+    struct home_out *aOut;
     size_t nOut, nOutAlloc;
+    uint32_t *aQueued;       /* per port index: its messages in aOut */
     struct orr_counter *gets, *getm, *puts, *probes, *llc_hits, *llc_misses, *mem_reads,
         *mem_writes, *queued, *recalls, *llc_bypass;
     struct orr_histogram *txn_latency;
@@ -249,24 +256,38 @@ static void out(struct orr_component *c, struct orr_port *p, const struct orr_ms
                 orr_time_t delay)
 {
     struct home *h = c->state;
-    if (p == h->net && h->nOut) {
-        goto queue;
-    }
-    if (orr_port_send(p, m, delay) != ORR_EBUSY)
+    /* a port with messages waiting keeps its order: this one waits too
+     * (a memory link with a bandwidth limit refuses sends when full) */
+    if (!h->aQueued[p->index] && orr_port_send(p, m, delay) != ORR_EBUSY)
         return;
-    if (p != h->net) {
-        /* memory links are sized by the builder; a refusal there is a model bug */
-        orr_sim_fail(c, "memory port busy: give memory links no bandwidth limit or a wider one");
-        return;
-    }
-queue:
     if (h->nOut == h->nOutAlloc) {
         h->nOutAlloc = h->nOutAlloc ? 2 * h->nOutAlloc : 16;
         h->aOut = realloc(h->aOut, h->nOutAlloc * sizeof *h->aOut);
         if (!h->aOut)
             orr_oom();
     }
-    h->aOut[h->nOut++] = *m;
+    h->aOut[h->nOut++] = (struct home_out){p, *m};
+    h->aQueued[p->index]++;
+}
+
+/* Port `index` can send again: send its waiting messages in order until it
+ * refuses one; the other ports' stay queued. */
+static void out_ready(struct home *h, uint16_t index)
+{
+    size_t w = 0;
+    bool blocked = false;
+    for (size_t i = 0; i < h->nOut; i++) {
+        struct home_out *o = &h->aOut[i];
+        if (o->port->index == index && !blocked) {
+            if (orr_port_send(o->port, &o->m, 0) != ORR_EBUSY) {
+                h->aQueued[index]--;
+                continue;
+            }
+            blocked = true;
+        }
+        h->aOut[w++] = *o;
+    }
+    h->nOut = w;
 }
 
 static void send(struct orr_component *c, enum orr_coh_type t, unsigned flags, uint64_t line,
@@ -789,11 +810,7 @@ static void home_handle(struct orr_component *c, const struct orr_event *ev)
         return;
     }
     if (ev->kind == ORR_TK_READY) {
-        size_t i = 0;
-        while (i < h->nOut && orr_port_send(h->net, &h->aOut[i], 0) != ORR_EBUSY)
-            i++;
-        memmove(h->aOut, h->aOut + i, (h->nOut - i) * sizeof *h->aOut);
-        h->nOut -= i;
+        out_ready(h, ev->port);
         return;
     }
     if (ev->kind != ORR_TK_MSG)
@@ -848,6 +865,12 @@ static int home_create(struct orr_component *c, const struct orr_params *p, stru
         snprintf(n, sizeof n, "m%u", i);
         h->aMem[i] = orr_port_add(c, n);
     }
+    uint16_t nPort = h->net->index;
+    for (uint32_t i = 0; i < h->nMem; i++)
+        if (h->aMem[i]->index > nPort)
+            nPort = h->aMem[i]->index;
+    if (!(h->aQueued = calloc((size_t)nPort + 1, sizeof *h->aQueued)))
+        return ORR_ENOMEM;
     if (orr_param_bool(p, "check"))
         h->mon = cohmon_get(c->sim);
     orr_sim_knob(c, "protocol", h->proto->name);
@@ -890,6 +913,7 @@ static void home_destroy(struct orr_component *c)
     free(h->aTxn);
     free(h->aWait);
     free(h->aOut);
+    free(h->aQueued);
     free(h->aRecall);
     free(h->aMem);
     free(h->mutated);

@@ -16,9 +16,13 @@ struct pc_mshr {
     bool used;
     bool wb;             /* a writeback: state and data live here, not in a frame */
     bool has_req;        /* a core request waits for the grant */
+    bool l1;             /* counts against the L1 miss buffers (cfg.mshrs) */
+    uint8_t pf;          /* a prefetch: 1 + its unit; 0 once a demand joined it */
+    bool pf_excl;        /* the prefetch asked for write permission */
     uint8_t wb_state;
     uint64_t line;
     orr_time_t start;
+    orr_time_t req_start; /* when the waiting request was made (miss_latency) */
     struct pc_req req;
     uint8_t *buf;        /* a whole-line request's data (pcache_access_line) */
     uint8_t wb_data[ORR_LINE_BYTES];
@@ -37,6 +41,8 @@ struct slot {
 };
 
 static orr_time_t cyc(const struct pcache *pc, uint32_t n) { return (orr_time_t)n * pc->cfg.cycle_ps; }
+
+static int prefetch_init(struct pcache *pc, const struct pcache_config *cfg);
 
 bool pcache_geometry_ok(uint64_t size, uint32_t ways, uint32_t *sets)
 {
@@ -62,8 +68,10 @@ int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *por
     pc->has_l2 = cfg->l2_size != 0;
     uint32_t s1, s2 = 0;
     if (!pcache_geometry_ok(cfg->l1_size, cfg->l1_ways, &s1) ||
-        (pc->has_l2 && !pcache_geometry_ok(cfg->l2_size, cfg->l2_ways, &s2)) || !cfg->mshrs)
+        (pc->has_l2 && !pcache_geometry_ok(cfg->l2_size, cfg->l2_ways, &s2)) || !cfg->mshrs ||
+        (cfg->superqueue && cfg->superqueue < cfg->mshrs))
         return ORR_EINVAL;
+    pc->nSlot = cfg->superqueue ? cfg->superqueue : cfg->mshrs;
     int rc = cache_array_init(&pc->l1, s1, cfg->l1_ways, cfg->repl);
     if (rc == 0 && pc->has_l2)
         rc = cache_array_init(&pc->outer, s2, cfg->l2_ways, cfg->repl);
@@ -73,9 +81,13 @@ int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *por
     size_t n = (size_t)o->sets * o->ways;
     pc->aState = calloc(n, 1);
     pc->aData = calloc(n, ORR_LINE_BYTES);
-    pc->aMshr = calloc(cfg->mshrs, sizeof *pc->aMshr);
-    if (!pc->aState || !pc->aData || !pc->aMshr)
+    pc->aMshr = calloc(pc->nSlot, sizeof *pc->aMshr);
+    pc->aPf = calloc(n, 1);
+    if (!pc->aState || !pc->aData || !pc->aMshr || !pc->aPf)
         return ORR_ENOMEM;
+    int prc = prefetch_init(pc, cfg);
+    if (prc)
+        return prc;
     if (cfg->check)
         pc->mon = cohmon_get(c->sim);
     if (cfg->trace_states)
@@ -89,6 +101,18 @@ int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *por
     pc->probe_data = orr_counter_new(c, "c2c_transfers", "line");
     pc->retries = orr_counter_new(c, "retries", "access");
     pc->msgs_out = orr_counter_new(c, "coh_msgs_out", "msg");
+    static const char *const outcome_names[3] = {"useful", "late", "useless"};
+    for (unsigned l = 0; l < PF_NLEVEL; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s.pf.issued", pf_level_names[l]);
+        pc->aPfIssued[l] = orr_counter_new(c, name, "line");
+        snprintf(name, sizeof name, "%s.pf.dropped", pf_level_names[l]);
+        pc->aPfDropped[l] = orr_counter_new(c, name, "line");
+        for (unsigned o = 0; o < 3; o++) {
+            snprintf(name, sizeof name, "%s.pf.%s", pf_level_names[l], outcome_names[o]);
+            pc->aPfOutcome[l][o] = orr_counter_new(c, name, "line");
+        }
+    }
     pc->miss_latency = orr_histogram_new(c, "miss_latency", "ps");
     pc->aNodeLatency = calloc(cfg->nHome, sizeof *pc->aNodeLatency);
     if (!pc->aNodeLatency)
@@ -109,6 +133,10 @@ void pcache_free(struct pcache *pc)
     free(pc->aState);
     free(pc->aData);
     free(pc->aMshr);
+    free(pc->aPf);
+    for (uint32_t i = 0; i < pc->nUnit; i++)
+        pf_unit_free(&pc->aUnit[i]);
+    free(pc->aUnit);
     free(pc->aOut);
     free(pc->aNodeLatency);
 }
@@ -144,22 +172,25 @@ static uint32_t home_of(const struct pcache *pc, uint64_t line)
 
 static struct pc_mshr *mshr_find(struct pcache *pc, uint64_t line)
 {
-    for (uint32_t i = 0; i < pc->cfg.mshrs; i++)
+    for (uint32_t i = 0; i < pc->nSlot; i++)
         if (pc->aMshr[i].used && pc->aMshr[i].line == line)
             return &pc->aMshr[i];
     return NULL;
 }
 
-static struct pc_mshr *mshr_alloc(struct pcache *pc, uint64_t line)
+static struct pc_mshr *mshr_alloc(struct pcache *pc, uint64_t line, bool l1)
 {
-    for (uint32_t i = 0; i < pc->cfg.mshrs; i++)
+    for (uint32_t i = 0; i < pc->nSlot; i++)
         if (!pc->aMshr[i].used) {
             struct pc_mshr *m = &pc->aMshr[i];
             memset(m, 0, sizeof *m);
             m->used = true;
             m->line = line;
             m->start = orr_now(pc->comp->sim) + pc->skew;
+            m->req_start = m->start;
+            m->l1 = l1;
             pc->nMshrBusy++;
+            pc->nL1Busy += l1;
             return m;
         }
     return NULL;
@@ -169,6 +200,8 @@ static void mshr_release(struct pcache *pc, struct pc_mshr *m)
 {
     m->used = false;
     pc->nMshrBusy--;
+    pc->nL1Busy -= m->l1;
+    pc->nWbBusy -= m->wb;
     if (pc->want_wake) {
         pc->want_wake = false;
         pc->ops.wake(pc->arg);
@@ -182,7 +215,8 @@ static struct slot find(struct pcache *pc, uint64_t line)
         s.state = (enum coh_state)pc->aState[s.frame];
         return s;
     }
-    struct pc_mshr *m = mshr_find(pc, line);
+    /* only a writeback MSHR holds a line's state: skip the scan without one */
+    struct pc_mshr *m = pc->nWbBusy ? mshr_find(pc, line) : NULL;
     if (m && m->wb) {
         s.wb = m;
         s.state = (enum coh_state)m->wb_state;
@@ -211,6 +245,19 @@ static void set_state(struct pcache *pc, struct slot *s, uint64_t line, enum coh
         pc->aState[s->frame] = (uint8_t)next;
     else if (s->wb)
         s->wb->wb_state = (uint8_t)next;
+}
+
+/* A prefetched line's fate is known: count it for its unit's level and
+ * teach the unit (a no-op for a frame no prefetch filled). */
+static void pf_resolve(struct pcache *pc, int64_t frame, enum pf_outcome o)
+{
+    uint8_t k = pc->aPf[frame];
+    if (!k)
+        return;
+    pc->aPf[frame] = 0;
+    struct pf_unit *u = &pc->aUnit[k - 1];
+    pc->aPfOutcome[u->level][o]->v++;
+    pf_outcome(u, o);
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -359,6 +406,8 @@ static int64_t make_room(struct pcache *pc, uint64_t line)
 {
     struct cache_array *o = outer(pc);
     int64_t f = cache_array_victim(o, line, &pc->comp->rng, evictable, pc);
+    if (f >= 0)
+        pf_resolve(pc, f, PF_USELESS);
     if (f < 0 || !o->aValid[f])
         return f;
     uint64_t vline = o->aTag[f];
@@ -369,10 +418,11 @@ static int64_t make_room(struct pcache *pc, uint64_t line)
         return -1;
     }
     if (c->actions & CA_PUT) {
-        struct pc_mshr *m = mshr_alloc(pc, vline);
+        struct pc_mshr *m = mshr_alloc(pc, vline, false);
         if (!m)
             return -1;
         m->wb = true;
+        pc->nWbBusy++;
         memcpy(m->wb_data, pc->aData + (size_t)f * ORR_LINE_BYTES, ORR_LINE_BYTES);
         m->wb_state = (uint8_t)v.state;
         pc->writebacks->v++;
@@ -391,6 +441,114 @@ static int64_t make_room(struct pcache *pc, uint64_t line)
     return f;
 }
 
+/* ------------------------------------------------------------- prefetching */
+
+/* Entries a prefetch leaves free for demand misses, in the L1 miss buffers
+ * and in the superqueue: a prefetch never takes the last ones (MSHR/queue
+ * pressure throttling). */
+#define PF_DEMAND_RESERVE 2
+
+/* pf_issue_fn: send a prefetch of line for unit u as an ordinary GETS (a
+ * GETM for an exclusive unit) from state I, if the line is absent and
+ * there is room; an L1 unit's line already in the L2 moves to the L1. */
+static enum pf_result pf_issue(void *arg, struct pf_unit *u, uint64_t line, bool exclusive)
+{
+    struct pcache *pc = arg;
+    struct slot s = find(pc, line);
+    /* (a line in I with no frame has no MSHR: find() saw writebacks) */
+    if (s.state != CS_I || (s.frame >= 0 && mshr_find(pc, line))) {
+        if (u->level == PF_L1 && s.frame >= 0 && coh_states[s.state].valid &&
+            cache_array_find(&pc->l1, line) < 0)
+            l1_fill(pc, line);
+        return PF_PRESENT;
+    }
+    const struct coh_cell *c = &pc->cfg.proto->cache[CS_I][exclusive ? CE_STORE : CE_LOAD];
+    uint32_t need = s.frame < 0 ? 2 : 1;
+    bool room = pc->nMshrBusy + need + PF_DEMAND_RESERVE <= pc->nSlot &&
+                (u->level != PF_L1 || pc->nL1Busy + 1 + PF_DEMAND_RESERVE <= pc->cfg.mshrs);
+    if (!room || !(c->actions & (CA_GETS | CA_GETM)))
+        goto dropped;
+    if (s.frame < 0) {
+        s.frame = make_room(pc, line);
+        if (s.frame < 0)
+            goto dropped;
+        cache_array_fill(outer(pc), (uint32_t)s.frame, line);
+        pc->aState[s.frame] = CS_I;
+        memset(pc->aData + (size_t)s.frame * ORR_LINE_BYTES, 0, ORR_LINE_BYTES);
+    } else {
+        pf_resolve(pc, s.frame, PF_USELESS);
+    }
+    uint8_t k = (uint8_t)(u - pc->aUnit + 1);
+    struct pc_mshr *m = mshr_alloc(pc, line, u->level == PF_L1);
+    m->pf = k;
+    m->pf_excl = (c->actions & CA_GETM) != 0;
+    pc->aPf[s.frame] = k;
+    pc->aPfIssued[u->level]->v++;
+    send(pc, c->actions & CA_GETS ? ORR_COH_GETS : ORR_COH_GETM, 0, line, home_of(pc, line), NULL,
+         pc->skew + cyc(pc, pc->cfg.l2_cycles));
+    set_state(pc, &s, line, (enum coh_state)c->next);
+    return PF_ISSUED;
+dropped:
+    pc->aPfDropped[u->level]->v++;
+    return PF_DROPPED;
+}
+
+/* An access reached level lvl (the L1: every access that missed it or
+ * touched a line a prefetch brought; the L2: every L1 miss). */
+static void pf_train(struct pcache *pc, enum pf_level lvl, uint64_t line, uint32_t id, bool miss,
+                     bool write)
+{
+    struct pf_access a = {line, id, miss, write};
+    for (uint32_t i = 0; i < pc->nUnit; i++)
+        if (pc->aUnit[i].level == lvl)
+            pf_observe(&pc->aUnit[i], &a, pf_issue, pc);
+}
+
+static int prefetch_init(struct pcache *pc, const struct pcache_config *cfg)
+{
+    size_t n = cfg->nPfList[PF_L1] + cfg->nPfList[PF_L2];
+    if (!n)
+        return 0;
+    if (n > 255)
+        return ORR_EINVAL;
+    if (!(pc->aUnit = calloc(n, sizeof *pc->aUnit)))
+        return ORR_ENOMEM;
+    for (unsigned l = 0; l < PF_NLEVEL; l++)
+        for (size_t i = 0; i < cfg->nPfList[l]; i++) {
+            /* without an L2, an L2 list trains on the one level's misses */
+            int rc = pf_unit_init(&pc->aUnit[pc->nUnit], (enum pf_level)l, &cfg->aPfList[l][i]);
+            if (rc)
+                return rc;
+            pc->nUnit++;
+        }
+    return 0;
+}
+
+/* A demand load found its line still arriving for a prefetch: it joins the
+ * prefetch's MSHR (a late prefetch) instead of waiting for it to end. A
+ * store joins only an exclusive prefetch. Returns false if it cannot. */
+static bool pf_join(struct pcache *pc, const struct slot *s, const struct pc_req *r,
+                    uint8_t *buf, enum coh_event e)
+{
+    uint64_t line = r->addr & ~(uint64_t)(ORR_LINE_BYTES - 1);
+    struct pc_mshr *m = s->frame >= 0 ? mshr_find(pc, line) : NULL;
+    if (!m || !m->pf || m->has_req || m->wb || pc->nL1Busy + (m->l1 ? 0 : 1) > pc->cfg.mshrs ||
+        (e != CE_LOAD && !m->pf_excl))
+        return false;
+    pf_resolve(pc, s->frame, PF_LATE);
+    m->pf = 0;
+    if (!m->l1) {
+        m->l1 = true;
+        pc->nL1Busy++;
+    }
+    m->has_req = true;
+    m->req = *r;
+    m->buf = buf;
+    m->req_start = orr_now(pc->comp->sim) + pc->skew;
+    pc->misses->v++;
+    return true;
+}
+
 static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8_t *buf,
                                 uint64_t *value, uint32_t *cycles)
 {
@@ -398,14 +556,21 @@ static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8
     enum coh_event e = r->op == ORR_OP_LOAD || r->op == PC_OP_LINE_READ ? CE_LOAD : CE_STORE;
     struct slot s = find(pc, line);
     const struct coh_cell *c = &pc->cfg.proto->cache[s.state][e];
-    if (c->actions & CA_STALL)
+    if (c->actions & CA_STALL) {
+        if (pc->nUnit && pf_join(pc, &s, r, buf, e)) {
+            pf_train(pc, PF_L1, line, r->pc, true, e != CE_LOAD);
+            pf_train(pc, PF_L2, line, r->pc, true, e != CE_LOAD);
+            return PC_MISS;
+        }
         goto retry;
+    }
     if (c->actions & CA_ERROR || !c->actions) {
         bug(pc, s.state, e, line);
         return PC_RETRY;
     }
     if (c->actions & (CA_HIT_R | CA_HIT_W)) {
         bool in_l1 = !pc->has_l2 || cache_array_find(&pc->l1, line) >= 0;
+        bool prefetched = s.frame >= 0 && pc->aPf[s.frame] != 0;
         if (in_l1) {
             pc->hits_l1->v++;
             *cycles = pc->cfg.l1_cycles;
@@ -419,11 +584,19 @@ static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8
         cache_array_touch(outer(pc), (uint32_t)s.frame);
         *value = perform(pc, slot_data(pc, &s), r, buf);
         set_state(pc, &s, line, (enum coh_state)c->next);
+        if (pc->nUnit && (prefetched || !in_l1)) {
+            if (prefetched)
+                pf_resolve(pc, s.frame, PF_USEFUL);
+            pf_train(pc, PF_L1, line, r->pc, !in_l1, e != CE_LOAD);
+            if (!in_l1)
+                pf_train(pc, PF_L2, line, r->pc, false, e != CE_LOAD);
+        }
         return PC_HIT;
     }
-    /* a miss or an upgrade: one MSHR, and a frame if the line has none
-     * (two MSHRs then, in case the victim needs a writeback) */
-    if (pc->nMshrBusy + (s.frame < 0 ? 2 : 1) > pc->cfg.mshrs)
+    /* a miss or an upgrade: one MSHR (an L1 miss buffer too), and a frame
+     * if the line has none (two MSHRs then, in case the victim needs a
+     * writeback) */
+    if (pc->nL1Busy >= pc->cfg.mshrs || pc->nMshrBusy + (s.frame < 0 ? 2 : 1) > pc->nSlot)
         goto retry;
     if (s.frame < 0) {
         s.frame = make_room(pc, line);
@@ -433,7 +606,8 @@ static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8
         pc->aState[s.frame] = CS_I;
         memset(pc->aData + (size_t)s.frame * ORR_LINE_BYTES, 0, ORR_LINE_BYTES);
     }
-    struct pc_mshr *m = mshr_alloc(pc, line);
+    pf_resolve(pc, s.frame, s.state == CS_I ? PF_USELESS : PF_USEFUL);
+    struct pc_mshr *m = mshr_alloc(pc, line, true);
     m->has_req = true;
     m->req = *r;
     m->buf = buf;
@@ -444,6 +618,10 @@ static enum pcache_rc pc_access(struct pcache *pc, const struct pc_req *r, uint8
     send(pc, c->actions & CA_GETS ? ORR_COH_GETS : ORR_COH_GETM, 0, line, home_of(pc, line),
          NULL, pc->skew + cyc(pc, pc->cfg.l2_cycles));
     set_state(pc, &s, line, (enum coh_state)c->next);
+    if (pc->nUnit) {
+        pf_train(pc, PF_L1, line, r->pc, true, e != CE_LOAD);
+        pf_train(pc, PF_L2, line, r->pc, true, e != CE_LOAD);
+    }
     return PC_MISS;
 retry:
     pc->retries->v++;
@@ -521,10 +699,13 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
     set_state(pc, &s, line, next);
     if ((a & (CA_HIT_R | CA_HIT_W)) && m && m->has_req) {
         uint64_t v = perform(pc, d, &m->req, m->buf);
-        orr_histogram_add(pc->miss_latency, orr_now(sim) - m->start);
+        /* a demand that joined a late prefetch while running ahead of now
+         * may find the line arrived before it asked: it waited 0 */
+        orr_time_t lat = orr_now(sim) > m->req_start ? orr_now(sim) - m->req_start : 0;
+        orr_histogram_add(pc->miss_latency, lat);
         long hi = home_index(pc, line);
         if (hi >= 0)
-            orr_histogram_add(pc->aNodeLatency[hi], orr_now(sim) - m->start);
+            orr_histogram_add(pc->aNodeLatency[hi], lat);
         m->has_req = false;
         if (s.frame >= 0)
             l1_fill(pc, line);
@@ -547,6 +728,7 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
         send(pc, ORR_COH_WB_CANCEL, 0, line, home, NULL, 0);
     if (a & CA_DEALLOC) {
         if (s.frame >= 0) {
+            pf_resolve(pc, s.frame, PF_USELESS);
             cache_array_drop(outer(pc), (uint32_t)s.frame);
             l1_drop(pc, line);
         }
@@ -554,6 +736,9 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
     /* a transaction is over when the line is stable again */
     if (coh_states[next].stable) {
         struct pc_mshr *done = s.wb ? s.wb : mshr_find(pc, line);
+        if (done && done->pf && pc->aUnit[done->pf - 1].level == PF_L1 && s.frame >= 0 &&
+            coh_states[next].valid)
+            l1_fill(pc, line);
         if (done)
             mshr_release(pc, done);
     }
@@ -562,7 +747,7 @@ void pcache_message(struct pcache *pc, const struct orr_event *ev)
 uint32_t pcache_inflight(const struct pcache *pc, orr_time_t *oldest, uint64_t *line)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < pc->cfg.mshrs; i++) {
+    for (uint32_t i = 0; i < pc->nSlot; i++) {
         const struct pc_mshr *m = &pc->aMshr[i];
         if (m->used && (n++ == 0 || m->start < *oldest)) {
             *oldest = m->start;
@@ -600,6 +785,10 @@ const struct orr_param pcache_l1_params[] = {
     {"size", ORR_P_SIZE, "32KiB", ORR_PF_POSITIVE, "capacity"},
     {"ways", ORR_P_UINT, "8", ORR_PF_POSITIVE, "L1 associativity", NULL, 1, 64},
     {"latency", ORR_P_CYCLES, "4cy", 0, "hit latency"},
+    {"prefetch", ORR_P_GROUPS, "[]", 0,
+     "prefetchers training on this level: [{type: next_line | ip_stride | stream, degree, "
+     "distance, train, entries, exclusive}, ...] (docs/memory.md); [] = none",
+     .group = pf_entry_params},
     {NULL},
 };
 
@@ -607,6 +796,10 @@ const struct orr_param pcache_l2_params[] = {
     {"size", ORR_P_SIZE, "0B", 0, "capacity; 0 = no L2"},
     {"ways", ORR_P_UINT, "16", ORR_PF_POSITIVE, "L2 associativity", NULL, 1, 64},
     {"latency", ORR_P_CYCLES, "14cy", 0, "hit latency (also the miss-detect time)"},
+    {"prefetch", ORR_P_GROUPS, "[]", 0,
+     "prefetchers training on this level: [{type: next_line | ip_stride | stream, degree, "
+     "distance, train, entries, exclusive}, ...] (docs/memory.md); [] = none",
+     .group = pf_entry_params},
     {NULL},
 };
 
@@ -617,8 +810,14 @@ const struct orr_param pcache_params[] = {
     {"l2", ORR_P_GROUP, "{}", 0, "private L2: size (0 = none), ways, latency",
      .group = pcache_l2_params},
     {"replacement", ORR_P_ENUM, "lru", 0, "private cache replacement", cache_repl_names},
-    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE, "lines in flight per core (misses and writebacks)",
-     NULL, 2, 256},
+    {"mshrs", ORR_P_UINT, "16", ORR_PF_POSITIVE,
+     "L1 miss buffers: demand misses and L1 prefetches in flight per core (with writebacks "
+     "too when there is no superqueue)", NULL, 2, 256},
+    {"superqueue", ORR_P_UINT, "0", 0,
+     "lines in flight in the private hierarchy (the L2 miss queue: demand misses, prefetches and "
+     "writebacks share it); 0 = mshrs; else at least mshrs", NULL, 0, 256},
+    {"prefetchers", ORR_P_BOOL, "true", 0,
+     "false turns off every level's prefetch list (an A/B switch)"},
     {"snoop_latency", ORR_P_TIME, "0ps", 0,
      "time a core takes to answer a probe (snoop pipeline + on-die trip); 0 = its outer "
      "private cache's hit latency"},
@@ -697,6 +896,11 @@ int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
     cfg->l2_cycles = (uint32_t)orr_param_u64(l2, "latency");
     cfg->repl = (enum cache_repl)orr_param_enum(p, "replacement");
     cfg->mshrs = (uint32_t)orr_param_u64(p, "mshrs");
+    cfg->superqueue = (uint32_t)orr_param_u64(p, "superqueue");
+    if (orr_param_bool(p, "prefetchers")) {
+        cfg->aPfList[PF_L1] = orr_param_groups(l1, "prefetch", &cfg->nPfList[PF_L1]);
+        cfg->aPfList[PF_L2] = orr_param_groups(l2, "prefetch", &cfg->nPfList[PF_L2]);
+    }
     cfg->cycle_ps = (orr_time_t)(UINT64_C(1000000000000) / orr_param_u64(p, "frequency"));
     cfg->check = orr_param_bool(p, "check");
     cfg->trace_states = orr_param_bool(p, "trace_states");
@@ -704,9 +908,29 @@ int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
     if (!cfg->snoop)
         cfg->snoop = (orr_time_t)(cfg->l2_size ? cfg->l2_cycles : cfg->l1_cycles) * cfg->cycle_ps;
     return pcache_check_level(l1, c->keypath, "l1d", false, d) ||
-                   pcache_check_level(l2, c->keypath, "l2", true, d)
+                   pcache_check_level(l2, c->keypath, "l2", true, d) ||
+                   pcache_check_prefetch(p, c->keypath, d)
                ? ORR_ESCHEMA
                : 0;
+}
+
+int pcache_check_prefetch(const struct orr_params *p, const char *keypath, struct orr_diag *d)
+{
+    uint32_t mshrs = (uint32_t)orr_param_u64(p, "mshrs");
+    uint64_t sq = orr_param_u64(p, "superqueue");
+    int rc = 0;
+    if (sq && sq < mshrs) {
+        orr_diag_error(d, orr_param_mark(p, "superqueue"), keypath,
+                       "superqueue %llu is smaller than mshrs %u: every L1 miss also holds a "
+                       "superqueue entry, so it needs at least mshrs (or 0 = mshrs)",
+                       (unsigned long long)sq, mshrs);
+        rc = ORR_ESCHEMA;
+    }
+    if (pf_check_level(orr_param_group(p, "l1d"), keypath, "l1d", mshrs, d))
+        rc = ORR_ESCHEMA;
+    if (pf_check_level(orr_param_group(p, "l2"), keypath, "l2", sq ? (uint32_t)sq : mshrs, d))
+        rc = ORR_ESCHEMA;
+    return rc;
 }
 
 int pcache_check_level(const struct orr_params *level, const char *keypath, const char *key,

@@ -180,6 +180,13 @@ struct tcore {
     struct orr_value *ipc, *iter_time;
     struct orr_counter *iters;
     orr_time_t finish_time;
+    /* the workload's timed phase (memgen_measuring): local times it began
+     * and ended, and what it moved */
+    bool meas_on, meas_done;
+    orr_time_t meas_start, meas_end;
+    struct orr_value *meas_bw, *meas_t0, *meas_t1;
+    struct orr_counter *meas_bytes;
+    struct orr_counter *bad_values;
 };
 
 #define TAG_SB 0x80000000u
@@ -205,6 +212,20 @@ static void src_result(struct tcore *t, uint64_t v)
 }
 
 static void run(struct tcore *t);
+
+/* The op just fetched starts or ends the workload's timed phase. */
+static void note_phase(struct tcore *t)
+{
+    bool m = memgen_measuring(t->gen);
+    if (m && !t->meas_on) {
+        t->meas_on = true;
+        t->meas_start = t->sh.local;
+    } else if (!m && t->meas_on) {
+        t->meas_on = false;
+        t->meas_done = true;
+        t->meas_end = t->sh.local;
+    }
+}
 
 static void on_done(void *arg, uint32_t tag, uint64_t value)
 {
@@ -361,7 +382,8 @@ static bool issue(struct tcore *t, const struct memop *op)
             return false;
         break;
     }
-    struct pc_req r = {op->op, op->size, t->next_tag & 0xFFFFFF, op->addr, op->val, op->expect};
+    struct pc_req r = {op->op,  op->size,   t->next_tag & 0xFFFFFF, op->addr,
+                       op->val, op->expect, op->site};
     t->sh.pc.skew = t->sh.local - orr_now(sim);
     enum pcache_rc rc = pcache_access(&t->sh.pc, &r, &v, &cyc);
     if (rc == PC_RETRY) {
@@ -432,6 +454,8 @@ static void run(struct tcore *t)
                 break;
             }
             t->have_op = true;
+            if (t->gen && !t->meas_done)
+                note_phase(t);
         }
         if (!issue(t, &t->op))
             break;
@@ -539,6 +563,12 @@ static int tcore_create(struct orr_component *c, const struct orr_params *p, str
     if (t->gen) {
         t->iters = orr_counter_new(c, "iterations", "iter");
         t->iter_time = orr_value_new(c, "time_per_iteration", "ns");
+        t->meas_bytes = orr_counter_new(c, "measured.bytes", "B");
+        t->bad_values = orr_counter_new(c, "bad_values", "value");
+        t->meas_done = !memgen_has_phase(t->gen); /* nothing to watch per op */
+        t->meas_t0 = orr_value_new(c, "measured.start", "ns");
+        t->meas_t1 = orr_value_new(c, "measured.end", "ns");
+        t->meas_bw = orr_value_new(c, "measured.bandwidth", "GB/s");
     }
     return 0;
 }
@@ -641,7 +671,17 @@ static void tcore_finish(struct orr_component *c)
         struct memgen_stats st;
         memgen_stats(t->gen, &st);
         t->iters->v = st.nIter;
+        t->bad_values->v = st.nBadValue;
         t->iter_time->v = st.nIter ? (double)end / 1000.0 / (double)st.nIter : 0.0;
+        if (t->meas_on || t->meas_done) {
+            orr_time_t t1 = t->meas_done ? t->meas_end : end;
+            t->meas_bytes->v = memgen_measured_bytes(t->gen);
+            t->meas_t0->v = (double)t->meas_start / 1000.0;
+            t->meas_t1->v = (double)t1 / 1000.0;
+            t->meas_bw->v = t1 > t->meas_start ? (double)t->meas_bytes->v * 1000.0 /
+                                                     (double)(t1 - t->meas_start)
+                                               : 0.0;
+        }
     }
     for (unsigned r = 0; t->lt && r < LITMUS_NREG; r++)
         t->aLitReg[r]->v = (double)(int32_t)t->ls.aReg[r];
@@ -686,6 +726,15 @@ static const struct orr_metric_doc tcore_metrics[] = {
     {"iterations", "iter", ORR_METRIC_COUNTER,
      "workload iterations completed (cores with a workload)"},
     {"time_per_iteration", "ns", ORR_METRIC_VALUE, "simulated time per workload iteration"},
+    {"bad_values", "value", ORR_METRIC_COUNTER,
+     "values the workload read that its pattern rules out (memgen nBadValue: a stream's "
+     "array check, a chase's pointers, a protocol's words)"},
+    {"measured.bytes", "B", ORR_METRIC_COUNTER,
+     "bytes the workload's timed phase moved, by its convention (stream: STREAM's)"},
+    {"measured.start", "ns", ORR_METRIC_VALUE, "when the timed phase began (core local time)"},
+    {"measured.end", "ns", ORR_METRIC_VALUE, "when it ended (the first check op, or the end)"},
+    {"measured.bandwidth", "GB/s", ORR_METRIC_VALUE,
+     "measured.bytes over the timed phase (stream: this core's STREAM figure)"},
     {NULL},
 };
 

@@ -1010,7 +1010,8 @@ static int machine_read(struct mach *m)
     int r3 = pcache_check_level(orr_param_group(&m->top, "l1d"), "machine", "l1d", false, m->d);
     int r4 = pcache_check_level(orr_param_group(&m->top, "l2"), "machine", "l2", true, m->d);
     int r5 = pcache_check_level(orr_param_group(&m->top, "llc"), "machine", "llc", true, m->d);
-    if (r1 || r2 || r3 || r4 || r5)
+    int r6 = pcache_check_prefetch(&m->top, "machine", m->d);
+    if (r1 || r2 || r3 || r4 || r5 || r6)
         return ORR_ESCHEMA;
     if ((rc = check_memory_map(m)) || (rc = read_distances(m)))
         return rc;

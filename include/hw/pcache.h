@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "hw/array.h"
+#include "hw/prefetch.h"
 #include "hw/protocol.h"
 #include "orrery/coh.h"
 #include "orrery/sim.h"
@@ -44,7 +45,11 @@ struct pcache_config {
     orr_time_t snoop;                /* answering a probe: the private hierarchy's
                                       * snoop pipeline and the trip to its port */
     enum cache_repl repl;
-    uint32_t mshrs;
+    uint32_t mshrs;                  /* L1 miss buffers: demand misses and L1 prefetches */
+    uint32_t superqueue;             /* lines in flight in the hierarchy (demand, prefetch,
+                                      * writeback); 0 = mshrs */
+    const struct orr_params *aPfList[PF_NLEVEL]; /* each level's `prefetch:` entries */
+    size_t nPfList[PF_NLEVEL];
     orr_time_t cycle_ps;             /* the core's clock period */
     const struct pc_home_range *aHome;
     size_t nHome;
@@ -57,6 +62,8 @@ struct pc_req {
     uint8_t size;  /* 1, 2, 4, 8; naturally aligned */
     uint32_t tag;  /* the core's, returned in done() */
     uint64_t addr, val, expect;
+    uint32_t pc;   /* request identity for IP-indexed prefetchers: the program
+                    * counter, or a workload's access-site id; 0 = none */
 };
 
 enum pcache_rc { PC_HIT, PC_MISS, PC_RETRY };
@@ -83,7 +90,14 @@ struct pcache {
     uint8_t *aState;              /* per outer frame */
     uint8_t *aData;               /* per outer frame, ORR_LINE_BYTES each */
     struct pc_mshr *aMshr;
+    uint32_t nSlot;               /* MSHR entries: max(mshrs, superqueue) */
     uint32_t nMshrBusy;
+    uint32_t nL1Busy;             /* of those, demand misses and L1 prefetches */
+    uint32_t nWbBusy;             /* of those, writebacks */
+    struct pf_unit *aUnit;        /* prefetchers, L1's first */
+    uint32_t nUnit;
+    uint8_t *aPf;                 /* per outer frame: 1 + the unit that prefetched the
+                                   * line and no demand has touched it yet, or 0 */
     struct pc_msg *aOut;          /* messages refused by a busy port, in order */
     size_t nOut, nOutHead, nOutAlloc;
     bool want_wake;
@@ -93,6 +107,8 @@ struct pcache {
     struct orr_counter *hits_l1, *hits_l2, *misses, *upgrades, *writebacks, *probes, *retries;
     struct orr_counter *probe_data; /* probes answered with the line: cache-to-cache */
     struct orr_counter *msgs_out;
+    /* prefetch outcomes per level: [PF_USEFUL], [PF_LATE], [PF_USELESS] */
+    struct orr_counter *aPfIssued[PF_NLEVEL], *aPfDropped[PF_NLEVEL], *aPfOutcome[PF_NLEVEL][3];
     struct orr_histogram *miss_latency;
     struct orr_histogram **aNodeLatency; /* miss latency per home (memory node) */
 };
@@ -115,6 +131,16 @@ struct pcache {
     {"retries", "access", ORR_METRIC_COUNTER,                                                      \
      "accesses refused for now (no free MSHR or frame, line busy) and retried"},                   \
     {"coh_msgs_out", "msg", ORR_METRIC_COUNTER, "coherence messages sent"},                        \
+    {"<LEVEL>.pf.issued", "line", ORR_METRIC_COUNTER,                                              \
+     "prefetches LEVEL (l1, l2) sent to the home"},                                                \
+    {"<LEVEL>.pf.useful", "line", ORR_METRIC_COUNTER,                                              \
+     "prefetched lines a demand access found present"},                                            \
+    {"<LEVEL>.pf.late", "line", ORR_METRIC_COUNTER,                                                \
+     "prefetches a demand access found still in flight (and waited for)"},                         \
+    {"<LEVEL>.pf.useless", "line", ORR_METRIC_COUNTER,                                             \
+     "prefetched lines evicted or invalidated before any demand access"},                          \
+    {"<LEVEL>.pf.dropped", "line", ORR_METRIC_COUNTER,                                             \
+     "prefetches proposed but not sent: no free miss buffer or superqueue entry, or no frame"},    \
     {"miss_latency", "ps", ORR_METRIC_HISTOGRAM,                                                   \
      "misses and upgrades: request to the access being performed"},                                \
     {"miss_latency.<HOME...>", "ps", ORR_METRIC_HISTOGRAM,                                         \
@@ -206,5 +232,9 @@ struct pcache_setup {
 int pcache_setup_parse(struct pcache_setup *s, struct orr_component *c,
                        const struct orr_params *p, struct orr_diag *d);
 void pcache_setup_free(struct pcache_setup *s);
+/* The load-time checks of the prefetch keys of a hierarchy's params p
+ * (pcache_params): superqueue 0 or >= mshrs, and each level's prefetch
+ * list (pf_check_level). Returns 0 or ORR_ESCHEMA. */
+int pcache_check_prefetch(const struct orr_params *p, const char *keypath, struct orr_diag *d);
 
 #endif

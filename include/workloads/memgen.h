@@ -44,6 +44,9 @@ struct memop {
     uint64_t val;    /* STORE/SWAP value, FAA addend, CAS desired value */
     uint64_t expect; /* CAS expected value */
     uint32_t cycles; /* COMPUTE: cycles of non-memory work */
+    uint32_t site;   /* which access of the pattern's loop this is (1, 2, ...; 0 =
+                      * none): the program counter a real core would have, for
+                      * IP-indexed prefetchers */
 };
 
 enum memgen_status {
@@ -84,5 +87,15 @@ void memgen_result(struct memgen *g, uint64_t value);
 unsigned memgen_mlp(const struct memgen *g);
 void memgen_stats(const struct memgen *g, struct memgen_stats *out);
 void memgen_destroy(struct memgen *g);
+/* Whether the ops now coming are the pattern's timed phase (stream's
+ * kernel passes, not its setup and check; a chase's dependent loads, not
+ * its pointer-writing setup), and the bytes that phase has
+ * moved so far by the pattern's own convention (stream: STREAM's bytes per
+ * element); 0 and false for patterns without one. */
+bool memgen_measuring(const struct memgen *g);
+/* Whether the pattern has a timed phase at all (a core need not ask
+ * memgen_measuring per operation otherwise). */
+bool memgen_has_phase(const struct memgen *g);
+uint64_t memgen_measured_bytes(const struct memgen *g);
 
 #endif

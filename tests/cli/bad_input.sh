@@ -152,4 +152,27 @@ expect_out 'corrupt' "corrupt trace is reported"
 expect_exit 2 "diff missing" -- "$ORRERY" diff a.trace nope.trace
 expect_exit 2 "diff one arg" -- "$ORRERY" diff a.trace
 
+# prefetchers and the superqueue (docs/memory.md): an unknown type, a
+# degree of 0 or above the miss buffers, a superqueue below the L1's
+cat > pf_good.yaml <<'Y'
+name: pf
+stop: {duration: 1us}
+machine:
+  cores_per_socket: 1
+  mshrs: 8
+  superqueue: 16
+  l1d: {size: 32KiB, ways: 8, prefetch: [{type: next_line}]}
+  l2: {size: 256KiB, ways: 8, prefetch: [{type: stream, degree: 4}]}
+Y
+expect_exit 0 "prefetch scenario loads" -- "$ORRERY" validate pf_good.yaml
+pf_variant() { sed "$2" pf_good.yaml > "$1.yaml"; }
+pf_variant pf_unknown_type 's/type: stream/type: streem/'
+check_bad pf_unknown_type 'pf_unknown_type\.yaml:8:[0-9]+' 'machine\.l2\.prefetch' "streem" 'next_line'
+pf_variant pf_degree_zero 's/degree: 4/degree: 0/'
+check_bad pf_degree_zero 'pf_degree_zero\.yaml:8:[0-9]+' 'machine\.l2' 'degree 0' 'must be 1\.\.16'
+pf_variant pf_degree_big 's/type: next_line}/type: next_line, degree: 9}/'
+check_bad pf_degree_big 'pf_degree_big\.yaml:7:[0-9]+' 'machine\.l1d' 'degree 9' 'must be 1\.\.8'
+pf_variant pf_small_sq 's/superqueue: 16/superqueue: 4/'
+check_bad pf_small_sq 'pf_small_sq\.yaml:6:[0-9]+' 'machine' 'superqueue 4 is smaller than mshrs 8'
+
 finish

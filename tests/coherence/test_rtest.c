@@ -8,7 +8,9 @@
  *
  * Then every injected bug (coh_mutations[]) must be caught, for every
  * protocol it applies to, within MUTATION_SEEDS seeds: proof that the
- * checks above can fail. ORRERY_RTEST_SEEDS sets the seed count (default
+ * checks above can fail. Prefetchers (the scenarios' prefetch lists) are on
+ * for half the seeds: prefetches are ordinary coherence requests and must
+ * keep every check silent too. ORRERY_RTEST_SEEDS sets the seed count (default
  * 200 per protocol). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,16 +43,17 @@ static struct outcome run_one(const char *protocol, const char *mutation, uint64
 {
     bool snoop = strstr(protocol, "snoop") != NULL;
     /* directory variants alternate between the one- and two-socket setups */
-    char path[1024], set_p[64], set_m[64];
+    char path[1024], set_p[64], set_m[64], set_f[64];
     snprintf(path, sizeof path, "%s/tests/coherence/%s", src(),
              snoop || seed % 2 ? "rtest-snoop.yaml" : "rtest-dir.yaml");
     snprintf(set_p, sizeof set_p, "machine.protocol=%s", protocol);
     snprintf(set_m, sizeof set_m, "machine.mutation=%s", mutation ? mutation : "");
-    const char *sets[] = {set_p, set_m};
+    snprintf(set_f, sizeof set_f, "machine.prefetchers=%s", seed / 2 % 2 ? "true" : "false");
+    const char *sets[] = {set_p, set_m, set_f};
     struct orr_scenario sc;
     struct orr_diag d;
     orr_diag_init(&d);
-    int rc = orr_scenario_open(&sc, path, sets, 2, &seed, orr_builtin_types, &d);
+    int rc = orr_scenario_open(&sc, path, sets, 3, &seed, orr_builtin_types, &d);
     if (rc) {
         orr_diag_print(&d, stderr);
         fail_msg("%s does not load", path);

@@ -254,6 +254,84 @@ static void test_bandwidth_streams(void **state)
     free(m);
 }
 
+/* ---- stream: STREAM's kernels with a final check ---------------------------- */
+
+/* Run one core's stream to the end against memory; *measured counts the ops
+ * issued while memgen_measuring said so. */
+static void stream_run(struct gen_set *s, struct memory *m, uint64_t *measured)
+{
+    struct core k = {0};
+    struct memop op;
+    *measured = 0;
+    while (core_step(s, 0, m, &k, &op))
+        *measured += memgen_measuring(s->ag[0]);
+}
+
+static void test_stream_kernels(void **state)
+{
+    (void)state;
+    /* footprint 3 KiB: three 1 KiB arrays of 128 words: a at 0, b at 1 KiB, c at 2 KiB */
+    static const struct { const char *kernel; uint64_t a5; unsigned nLoad, bytes; } aCase[] = {
+        {"copy", 2 * 5 + 1, 1, 16}, {"scale", 3 * (2 * 5 + 1), 1, 16},
+        {"add", (2 * 5 + 1) + (5 + 7), 2, 24}, {"triad", (2 * 5 + 1) + 3 * (5 + 7), 2, 24},
+    };
+    for (size_t k = 0; k < sizeof aCase / sizeof aCase[0]; k++) {
+        char yaml[160];
+        snprintf(yaml, sizeof yaml, "pattern: stream\nkernel: %s\nfootprint: 3KiB\ncount: 2\nmlp: 6\n",
+                 aCase[k].kernel);
+        struct gen_set s;
+        struct memory *m = mem_new();
+        gens_open(&s, yaml, 1);
+        assert_int_equal(memgen_mlp(s.ag[0]), 6);
+        uint64_t measured;
+        stream_run(&s, m, &measured);
+        struct memgen_stats st = stats_of(&s, 0);
+        /* two passes of 128 elements: nLoad loads and a store each, plus the
+         * fence that ends them; setup stores b and c; the check reads 16 lines */
+        assert_int_equal(st.nIter, 2 * 128);
+        assert_int_equal(measured, 2 * 128 * (aCase[k].nLoad + 1) + 1);
+        assert_int_equal(st.nSetup, 2 * 128);
+        assert_int_equal(st.nOp, 2 * 128 + 2 * 128 * (aCase[k].nLoad + 1) + 16);
+        assert_int_equal(st.nBadValue, 0);
+        assert_int_equal(memgen_measured_bytes(s.ag[0]), 2 * 128 * aCase[k].bytes);
+        assert_int_equal(*mem_slot(m, 1024 + 5 * 8), 2 * 5 + 1);
+        assert_int_equal(*mem_slot(m, 2048 + 5 * 8), 5 + 7);
+        assert_int_equal(*mem_slot(m, 5 * 8), aCase[k].a5);
+        assert_false(memgen_measuring(s.ag[0]));
+        gens_close(&s);
+        free(m);
+    }
+}
+
+/* The final check reads back a[] and counts what the kernel did not store. */
+static void test_stream_check_catches(void **state)
+{
+    (void)state;
+    struct gen_set s;
+    struct memory *m = mem_new();
+    gens_open(&s, "pattern: stream\nfootprint: 3KiB\ncount: 1\n", 1);
+    struct core k = {0};
+    struct memop op;
+    unsigned nStoreA = 0;
+    for (;;) {
+        enum memgen_status st = memgen_next(s.ag[0], &s.aRng[0], &op);
+        if (st == MEMGEN_WAIT) {
+            memgen_result(s.ag[0], k.pending);
+            continue;
+        }
+        if (st == MEMGEN_DONE)
+            break;
+        /* a lost store: the triad's write of a[9] never reaches memory */
+        if (op.op == ORR_OP_STORE && op.addr == 9 * 8 && nStoreA++ == 0)
+            continue;
+        k.pending = mem_exec(m, &op);
+    }
+    /* the check reads word (line + line % 8) of each line: a[9] is line 1's */
+    assert_int_equal(stats_of(&s, 0).nBadValue, 1);
+    gens_close(&s);
+    free(m);
+}
+
 /* ---- chase ---------------------------------------------------------------- */
 
 static void test_chase_single_cycle(void **state)
@@ -610,7 +688,7 @@ static void test_bad_params(void **state)
     expect_error("pattern: spin\n", 1,
                  "g.yaml:1:10: error: gen.pattern: expected one of seq, stride, random, chase, "
                  "prodcons, false_share, lock, pingpong, latency_probe, bandwidth, idle, rtest, "
-                 "latency_matrix, got 'spin'");
+                 "latency_matrix, stream, got 'spin'");
     expect_error("pattern: latency_matrix\nfootprint: 1MiB\n", 1,
                  "g.yaml:1:10: error: gen.pattern: latency_matrix needs targets: 1 to 16 node "
                  "base addresses, such as [0B, 16GiB]");
@@ -699,6 +777,8 @@ int main(void)
         cmocka_unit_test(test_seq_and_stride),
         cmocka_unit_test(test_random_within_footprint),
         cmocka_unit_test(test_bandwidth_streams),
+        cmocka_unit_test(test_stream_kernels),
+        cmocka_unit_test(test_stream_check_catches),
         cmocka_unit_test(test_chase_single_cycle),
         cmocka_unit_test(test_chase_follows_loaded_values),
         cmocka_unit_test(test_latency_probe_one_core),

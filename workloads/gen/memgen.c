@@ -36,18 +36,24 @@
 enum pattern_id {
     PAT_SEQ, PAT_STRIDE, PAT_RANDOM, PAT_CHASE, PAT_PRODCONS, PAT_FALSE_SHARE,
     PAT_LOCK, PAT_PINGPONG, PAT_LATENCY_PROBE, PAT_BANDWIDTH, PAT_IDLE, PAT_RTEST,
-    PAT_LATENCY_MATRIX,
+    PAT_LATENCY_MATRIX, PAT_STREAM,
 };
 
 static const char *const pattern_names[] = {
     "seq", "stride", "random", "chase", "prodcons", "false_share",
-    "lock", "pingpong", "latency_probe", "bandwidth", "idle", "rtest", "latency_matrix", NULL,
+    "lock", "pingpong", "latency_probe", "bandwidth", "idle", "rtest", "latency_matrix", "stream", NULL,
 };
+
+enum stream_kernel { SK_COPY, SK_SCALE, SK_ADD, SK_TRIAD };
+static const char *const stream_kernels[] = {"copy", "scale", "add", "triad", NULL};
+/* STREAM's convention: bytes a kernel moves per element (8-byte words
+ * read and written, not counting write-allocate reads) */
+static const unsigned stream_bytes[] = {16, 16, 24, 24};
 
 /* Index of each key in memgen_params[]; K(x) is its bit in a key mask. */
 enum key_id {
     KEY_PATTERN, KEY_BASE, KEY_FOOTPRINT, KEY_COUNT, KEY_STRIDE, KEY_READ, KEY_WRITE,
-    KEY_COMPUTE, KEY_SIZE, KEY_CRITICAL, KEY_MLP, KEY_STREAMS, KEY_TARGETS, KEY_N,
+    KEY_COMPUTE, KEY_SIZE, KEY_CRITICAL, KEY_MLP, KEY_STREAMS, KEY_TARGETS, KEY_KERNEL, KEY_N,
 };
 #define K(x) (1u << KEY_##x)
 
@@ -81,6 +87,9 @@ const struct orr_param memgen_params[] = {
                      "bandwidth: interleaved sequential streams", NULL, 1, 64},
     [KEY_TARGETS] = {"targets", ORR_P_LIST, "[]", 0,
                      "latency_matrix: base address of each memory node to probe (sizes: 0B, 16GiB)"},
+    [KEY_KERNEL] = {"kernel", ORR_P_ENUM, "triad", 0,
+                    "stream: copy (a = b), scale (a = 3b), add (a = b + c) or triad (a = b + 3c)",
+                    stream_kernels},
     [KEY_N] = {NULL},
 };
 
@@ -112,6 +121,9 @@ struct memgen {
     unsigned eStep;      /* protocol state */
     bool bWaiting, bComputeDue, bDone;
     uint64_t value;      /* the last fed-back value */
+    /* stream */
+    enum stream_kernel eKernel;
+    bool bMeasuring;     /* in the timed kernel passes */
     /* latency_matrix */
     uint64_t aTarget[16];
     unsigned nTarget;
@@ -173,11 +185,107 @@ static enum memgen_status next_stream(struct memgen *g, struct orr_rng *rng, str
     uint64_t addr = g->region + g->pat->offset(g, rng);
     bool load = g->readPct == 100 || (g->readPct > 0 && orr_rng_below(rng, 100) < g->readPct);
     uint64_t val = (uint64_t)g->core << 32 | (g->i & 0xFFFFFFFFu);
+    unsigned site = 1 + (unsigned)(g->ePat == PAT_BANDWIDTH ? g->i % g->streams : 0);
     g->i++;
     g->st.nIter++;
     g->bComputeDue = true;
-    return emit(g, out, load ? ORR_OP_LOAD : ORR_OP_STORE, addr, g->size, load ? 0 : val, 0,
-                false);
+    emit(g, out, load ? ORR_OP_LOAD : ORR_OP_STORE, addr, g->size, load ? 0 : val, 0, false);
+    out->site = site;
+    return MEMGEN_OP;
+}
+
+/* ---- stream: STREAM's kernels over three arrays, then a check ---------- *
+ *
+ * region = a[n] b[n] c[n], n = footprint / 3 in whole lines. SETUP stores
+ * b[i] = 2i + 1 and c[i] = i + 7; KERNEL makes `count` passes of the kernel
+ * (loads of b and c issued without waiting, the store of a with the value
+ * the kernel computes from the values SETUP stored); CHECK drains the store
+ * buffer (a FENCE) and loads one word of a in every line, rotating through
+ * the line's words, waiting for each and comparing it with what the kernel
+ * stored (a mismatch is a nBadValue). Only KERNEL is measured
+ * (memgen_measuring): a unit (nIter) is one element of one pass. */
+
+enum { ST_SETUP_B, ST_SETUP_C, ST_LOAD_B, ST_LOAD_C, ST_STORE_A, ST_FENCE, ST_CHECK, ST_VERIFY };
+
+static uint64_t stream_b(uint64_t i) { return 2 * i + 1; }
+static uint64_t stream_c(uint64_t i) { return i + 7; }
+
+static uint64_t stream_a(const struct memgen *g, uint64_t i)
+{
+    switch (g->eKernel) {
+    case SK_COPY: return stream_b(i);
+    case SK_SCALE: return 3 * stream_b(i);
+    case SK_ADD: return stream_b(i) + stream_c(i);
+    default: return stream_b(i) + 3 * stream_c(i);
+    }
+}
+
+static enum memgen_status next_stream_kernel(struct memgen *g, struct orr_rng *rng,
+                                             struct memop *out)
+{
+    (void)rng;
+    uint64_t n = g->nElem, i = g->j % n;
+    uint64_t a = g->region, b = a + n * 8, c = b + n * 8;
+    bool reads_c = g->eKernel == SK_ADD || g->eKernel == SK_TRIAD;
+    switch (g->eStep) {
+    case ST_SETUP_B:
+    case ST_SETUP_C: {
+        bool isB = g->eStep == ST_SETUP_B;
+        emit(g, out, ORR_OP_STORE, (isB ? b : c) + i * 8, 8, isB ? stream_b(i) : stream_c(i), 0,
+             false);
+        g->st.nSetup++;
+        out->site = isB ? 2 : 3;
+        if (++g->j == n) {
+            g->j = 0;
+            g->eStep = isB ? ST_SETUP_C : ST_LOAD_B;
+        }
+        return MEMGEN_OP;
+    }
+    case ST_LOAD_B:
+        g->bMeasuring = true;
+        g->eStep = reads_c ? ST_LOAD_C : ST_STORE_A;
+        emit(g, out, ORR_OP_LOAD, b + i * 8, 8, 0, 0, false);
+        out->site = 2;
+        return MEMGEN_OP;
+    case ST_LOAD_C:
+        g->eStep = ST_STORE_A;
+        emit(g, out, ORR_OP_LOAD, c + i * 8, 8, 0, 0, false);
+        out->site = 3;
+        return MEMGEN_OP;
+    case ST_STORE_A:
+        emit(g, out, ORR_OP_STORE, a + i * 8, 8, stream_a(g, i), 0, false);
+        out->site = 1;
+        g->st.nIter++;
+        g->bComputeDue = true;
+        g->eStep = ST_LOAD_B;
+        if (++g->j == n) {
+            g->j = 0;
+            if (++g->i == g->count)
+                g->eStep = ST_FENCE;
+        }
+        return MEMGEN_OP;
+    case ST_FENCE:
+        emit(g, out, ORR_OP_FENCE, 0, 0, 0, 0, false);
+        g->st.nOp--; /* a fence is not a memory operation */
+        g->eStep = ST_CHECK;
+        return MEMGEN_OP;
+    case ST_CHECK:
+        if (g->j == n / 8) {
+            g->bDone = true;
+            return MEMGEN_DONE;
+        }
+        g->bMeasuring = false;
+        g->eStep = ST_VERIFY;
+        emit(g, out, ORR_OP_LOAD, a + (g->j * 8 + g->j % 8) * 8, 8, 0, 0, true);
+        out->site = 4;
+        return MEMGEN_OP;
+    default: /* ST_VERIFY: the value of the check load */
+        if (g->value != stream_a(g, g->j * 8 + g->j % 8))
+            g->st.nBadValue++;
+        g->j++;
+        g->eStep = ST_CHECK;
+        return next_stream_kernel(g, rng, out);
+    }
 }
 
 /* ---- chase, latency_probe: dependent loads through a random cycle -------- */
@@ -228,6 +336,7 @@ static enum memgen_status next_chase(struct memgen *g, struct orr_rng *rng, stru
                 chase_build(g, rng);
             if (g->j == g->nLine) {
                 g->eStep = CHASE_LOAD;
+                g->bMeasuring = true; /* the chase itself, not its setup */
                 continue;
             }
             g->st.nSetup++;
@@ -568,6 +677,8 @@ static const struct pattern patterns[] = {
     [PAT_RTEST] = {K(BASE) | K(FOOTPRINT) | K(COUNT) | K(COMPUTE) | K(MLP), 1, 0, false, next_rtest},
     [PAT_LATENCY_MATRIX] = {K(BASE) | K(FOOTPRINT) | K(COUNT) | K(TARGETS), 1, 0, false,
                             next_latency_matrix},
+    [PAT_STREAM] = {K(BASE) | K(FOOTPRINT) | K(COUNT) | K(COMPUTE) | K(MLP) | K(KERNEL), 1, 0, true,
+                    next_stream_kernel},
 };
 
 /* ---- validation --------------------------------------------------------- */
@@ -639,6 +750,9 @@ static int check_layout(struct memgen *g, const struct orr_params *p, const char
     if (lines && g->ePat != PAT_BANDWIDTH && g->footprint / ORR_LINE_BYTES > (UINT64_C(1) << 24))
         return key_error(d, p, keypath, KEY_FOOTPRINT,
                          "at most 1GiB for a pointer chase (2^24 lines)");
+    if (g->ePat == PAT_STREAM && g->footprint < 3 * ORR_LINE_BYTES)
+        return key_error(d, p, keypath, KEY_FOOTPRINT,
+                         "stream needs at least three lines (arrays a, b and c)");
     if (g->ePat == PAT_BANDWIDTH && g->footprint / ORR_LINE_BYTES < g->streams)
         return key_error(d, p, keypath, KEY_FOOTPRINT, "needs a line per stream (%u streams)",
                          g->streams);
@@ -746,6 +860,9 @@ int memgen_create(struct memgen **out, const struct orr_params *p, const char *k
     }
     g->nElem = g->footprint / g->size;
     g->nLine = g->footprint / ORR_LINE_BYTES;
+    g->eKernel = (enum stream_kernel)orr_param_enum(p, "kernel");
+    if (g->ePat == PAT_STREAM) /* three arrays of whole lines */
+        g->nElem = g->footprint / 3 / ORR_LINE_BYTES * (ORR_LINE_BYTES / 8);
     /* one prober at a time: the others of a latency_probe group sit idle */
     g->bDone = g->ePat == PAT_IDLE || (g->ePat == PAT_LATENCY_PROBE && core != 0);
     *out = g;
@@ -784,12 +901,24 @@ void memgen_result(struct memgen *g, uint64_t value)
 
 unsigned memgen_mlp(const struct memgen *g)
 {
-    return g->pat->offset || g->ePat == PAT_RTEST ? g->mlp : 1;
+    return g->pat->offset || g->ePat == PAT_RTEST || g->ePat == PAT_STREAM ? g->mlp : 1;
 }
 
 void memgen_stats(const struct memgen *g, struct memgen_stats *out)
 {
     *out = g->st;
+}
+
+bool memgen_measuring(const struct memgen *g) { return g->bMeasuring; }
+
+bool memgen_has_phase(const struct memgen *g)
+{
+    return g->ePat == PAT_STREAM || g->ePat == PAT_CHASE || g->ePat == PAT_LATENCY_PROBE;
+}
+
+uint64_t memgen_measured_bytes(const struct memgen *g)
+{
+    return g->ePat == PAT_STREAM ? g->st.nIter * stream_bytes[g->eKernel] : 0;
 }
 
 void memgen_destroy(struct memgen *g)
