@@ -46,6 +46,7 @@ struct orr_trace_writer {
     int rc;                     /* first error, sticky */
 };
 
+__attribute__((unused)) /* only assert() calls it: unused under NDEBUG */
 static inline bool writer_ok(const struct orr_trace_writer *w)
 {
     uint64_t ck = w->checkpoint_every;

@@ -183,7 +183,8 @@ static struct proc_result sys_lseek(struct proc *p, const uint64_t *a)
 /* struct stat of asm-generic (riscv64 and aarch64 share it): 128 bytes. */
 static int64_t put_stat(struct proc *p, const struct proc_fd *f, uint64_t u)
 {
-    uint64_t st[16] = {0};
+    uint64_t st[16];
+    kmemset(st, 0, sizeof st); /* not `= {0}`: gcc makes that a memset call, which kernel/ lacks */
     uint32_t mode, rdev = 0;
     uint64_t size = 0, ino = 1;
     switch (f->eKind) {
@@ -385,7 +386,8 @@ static struct proc_result sys_getrandom(struct proc *p, const uint64_t *a)
  * buffer by it), uptime the simulated time, one process. */
 static struct proc_result sys_sysinfo(struct proc *p, const uint64_t *a)
 {
-    uint64_t si[14] = {0}; /* struct sysinfo on LP64: 112 bytes */
+    uint64_t si[14]; /* struct sysinfo on LP64: 112 bytes */
+    kmemset(si, 0, sizeof si);
     uint64_t mapped = 0;
     for (unsigned i = 0; i < p->nMap; i++)
         mapped += p->aMap[i].hi - p->aMap[i].lo;
