@@ -6,12 +6,24 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "orrery/outfile.h"
-#include "orrery/results.h"
-
 static int g_oom_exit = ORR_EXIT_USAGE;
+/* What orr_oom runs before exiting; registered by the modules that own
+ * something to clean up, so this file links nothing else. */
+static void (*g_oom_cleanup[4])(void);
 
 void orr_oom_set_exit(int code) { g_oom_exit = code; }
+
+void orr_oom_on_exit(void (*fn)(void))
+{
+    for (unsigned i = 0; i < sizeof g_oom_cleanup / sizeof g_oom_cleanup[0]; i++) {
+        if (g_oom_cleanup[i] == fn)
+            return;
+        if (!g_oom_cleanup[i]) {
+            g_oom_cleanup[i] = fn;
+            return;
+        }
+    }
+}
 
 void orr_oom(void)
 {
@@ -21,8 +33,9 @@ void orr_oom(void)
     /* write(2), not stdio: stdio may need the memory that just ran out */
     ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)n;
-    orr_outfile_remove_temporaries();
-    orr_results_remove_new();
+    for (unsigned i = 0; i < sizeof g_oom_cleanup / sizeof g_oom_cleanup[0]; i++)
+        if (g_oom_cleanup[i])
+            g_oom_cleanup[i]();
     _exit(g_oom_exit);
 }
 

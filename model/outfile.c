@@ -133,6 +133,7 @@ static char *volatile g_aTmp[MAX_TEMPORARIES];
 
 static int temporary_add(char *tmp)
 {
+    orr_oom_on_exit(orr_outfile_remove_temporaries);
     for (int i = 0; i < MAX_TEMPORARIES; i++)
         if (!g_aTmp[i]) {
             g_aTmp[i] = tmp;

@@ -293,8 +293,10 @@ int orr_results_open(struct orr_results **out, const char *path, struct orr_diag
     if ((rc = ensure_schema(r, d)) || (rc = prepare_statements(r, d)))
         goto fail;
     r->created = !existed;
-    if (r->created)
+    if (r->created) {
         g_created = r;
+        orr_oom_on_exit(orr_results_remove_new);
+    }
     *out = r;
     return 0;
 fail:

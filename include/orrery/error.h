@@ -38,11 +38,15 @@ enum orr_exit {
 
 /* Memory ran out: every allocation in the tree is sized by the input
  * (components, links, events, tasks, traces), so this is the input asking
- * for more than the host has. Prints why on stderr, removes this process's
- * temporary output files and a results database it created and stored
- * nothing in, and exits ORR_EXIT_USAGE (docs/testing.md, Budgets). */
+ * for more than the host has. Prints why on stderr, runs the registered
+ * cleanups (this process's temporary output files, a results database it
+ * created and stored nothing in) and exits ORR_EXIT_USAGE
+ * (docs/testing.md, Budgets). */
 __attribute__((noreturn)) void orr_oom(void);
 /* The exit code orr_oom uses instead (`orrery exec`: 125, its own failures). */
 void orr_oom_set_exit(int code);
+/* Run fn in orr_oom before exiting (at most 4 distinct; outfile.c and
+ * results.c register their cleanups the first time they have any). */
+void orr_oom_on_exit(void (*fn)(void));
 
 #endif
