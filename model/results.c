@@ -723,7 +723,7 @@ static char *col_dup(sqlite3_stmt *st, int i)
     const unsigned char *t = sqlite3_column_text(st, i);
     char *s = strdup(t ? (const char *)t : "");
     if (!s)
-        abort();
+        orr_oom();
     return s;
 }
 
@@ -788,7 +788,7 @@ int orr_results_read_explore(struct orr_results *db, int64_t id, struct orr_expl
             cap = cap ? cap * 2 : 64;
             out->aSeed = realloc(out->aSeed, cap * sizeof *out->aSeed);
             if (!out->aSeed)
-                abort();
+                orr_oom();
         }
         seed_row(st, &out->aSeed[out->nSeed++]);
     }

@@ -59,7 +59,7 @@ void isa_output(struct isacore *t, int fd, const uint8_t *p, size_t n)
             unsigned k = fd == 2;
             char *f = realloc(t->aFdOut[k], t->nFdOut[k] + keep + 1);
             if (!f)
-                abort();
+                orr_oom();
             memcpy(f + t->nFdOut[k], p, keep);
             t->nFdOut[k] += keep;
             f[t->nFdOut[k]] = 0;
