@@ -37,7 +37,14 @@
  * `panic` (hal_panic at the CPU's next HAL call, masked or not).
  *
  * Attribution: time, accesses, misses and stalls go to the subsystem the
- * CPU is in (kc_sub_enter: boot, sync, sched, irq, task, idle).
+ * CPU is in (kc_sub_enter: boot, sync, sched, irq, task, idle, mm).
+ *
+ * Virtual memory (hal_v*): a two-level TLB, a miss walks the kernel's
+ * Sv48 tables with PTE loads through kc_access, a fault calls
+ * kern_page_fault with interrupts off (include/hw/mmu.h, kernel/mm).
+ *
+ * The per-CPU checker: every access is checked against the per-CPU areas
+ * (kc_check_percpu); one into another CPU's area fails it and the run.
  *
  * States and transitions (k->st):
  *   RUN        -> WAIT_MEM    [kc_access: a miss]
@@ -57,6 +64,9 @@
  *      (interrupts on, nothing pending) and no timer in the past.
  *   4. At most one access is outstanding (accesses perform in program
  *      order, each before the next starts).
+ *   5. No CPU touches another CPU's per-CPU area (checked on every access).
+ *   6. The TLBs keep mmu_tlb_check's invariants (checked at every flush
+ *      and at the end of the run).
  */
 #include "hw/kcore.h"
 

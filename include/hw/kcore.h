@@ -9,8 +9,8 @@
 #include "orrery/params.h"
 #include "orrery/sim.h"
 
-/* cpus, selftest, sync_bench, vm_bench, tlb, sched, tasks, memory, relax,
- * irq_cost, ipi_latency, start_jitter, cost_jitter (kcore.c) */
+/* cpus, selftest, sync_bench, vm_bench, tlb, sched, tasks, memory, percpu,
+ * relax, irq_cost, ipi_latency, start_jitter, cost_jitter (kcore.c) */
 extern const struct orr_param kernel_params[];
 
 /* Every name in kernel.selftest (the section's node, may be NULL) is a
