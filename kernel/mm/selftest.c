@@ -50,6 +50,17 @@ static int space(struct hal_cpu *c, struct vm_space *s, hal_paddr_t *w)
     return KTEST_OK;
 }
 
+/* space(), for the tests that need the platform's MMU: KTEST_SKIP where
+ * the HAL has none (hal_vload with translation off is a physical load). */
+static int mmu_space(struct hal_cpu *c, struct vm_space *s, hal_paddr_t *w)
+{
+    int rc = space(c, s, w);
+    uint64_t v = 0;
+    if (!rc && hal_vload(c, 0, 8, &v) == HAL_ENOTSUP)
+        rc = KTEST_SKIP;
+    return rc;
+}
+
 static uint64_t frames_used(struct hal_cpu *c, const struct vm_space *s)
 {
     uint64_t cur = 0;
@@ -113,12 +124,10 @@ static int test_translate(struct hal_cpu *c)
 {
     struct vm_space s;
     hal_paddr_t w;
-    int rc = space(c, &s, &w);
+    int rc = mmu_space(c, &s, &w);
     if (rc)
         return rc;
     uint64_t v = 0;
-    if (hal_vload(c, 0, 8, &v) == HAL_ENOTSUP)
-        return KTEST_SKIP; /* no MMU on this platform's HAL */
     struct seen x = {{0x100000000ull, 0x100000000ull + 4 * PAGE, RWAD, 0}, 0, 0, 0};
     s.fault = record;
     s.arg = &x;
@@ -162,12 +171,10 @@ static int test_tlb_keeps_until_flush(struct hal_cpu *c)
 {
     struct vm_space s;
     hal_paddr_t w;
-    int rc = space(c, &s, &w);
+    int rc = mmu_space(c, &s, &w);
     if (rc)
         return rc;
     uint64_t v = 0;
-    if (hal_vload(c, 0, 8, &v) == HAL_ENOTSUP)
-        return KTEST_SKIP;
     hal_paddr_t a = 0, b = 0;
     KTEST_CHECK(vm_frame_alloc(c, &s.frames, &a) == HAL_OK);
     KTEST_CHECK(vm_frame_alloc(c, &s.frames, &b) == HAL_OK);
@@ -192,12 +199,10 @@ static int test_superpage(struct hal_cpu *c)
 {
     struct vm_space s;
     hal_paddr_t w;
-    int rc = space(c, &s, &w);
+    int rc = mmu_space(c, &s, &w);
     if (rc)
         return rc;
     uint64_t v = 0;
-    if (hal_vload(c, 0, 8, &v) == HAL_ENOTSUP)
-        return KTEST_SKIP;
     hal_paddr_t big;
     if ((rc = big_frame(c, w, &big)))
         return rc;
