@@ -230,6 +230,10 @@ expect_out "error: sock0.core2: kernel cpu 2 touched cpu 1's per-CPU area at 0x[
 # its own area is allowed: the same fault aimed at itself changes nothing
 sed -i 's/cpu: 1}/cpu: 2}/' stray.yaml
 expect_exit 0 "a store into its own per-CPU area" -- "$ORRERY" run stray.yaml --no-db --quiet
+# a CPU the kernel does not have is an input error, not a store somewhere else
+sed -i 's/cpu: 2}/cpu: 9}/' stray.yaml
+expect_exit 2 "stray_write to a CPU that does not exist" -- "$ORRERY" run stray.yaml --no-db
+expect_out "stray.yaml:[0-9]+:[0-9]+: error: .*stray_write: cpu 9, but the kernel has 4 CPUs" "stray_write cpu message"
 
 # --- a kernel panic fails the run ----------------------------------------------------
 # injected on CPU 1 while it schedules threads: exit 1 naming the CPU, the
@@ -257,7 +261,7 @@ expect_exit 2 "cpus naming a missing core" -- "$ORRERY" run no-core.yaml --no-db
 expect_out "no-core.yaml:[0-9]+:[0-9]+: error: kernel.cpus: '99' is not .* cores 0..15" "missing core message"
 scenario no-suite 1 '  selftest: [kstring, nosuch]'
 expect_exit 2 "unknown selftest suite" -- "$ORRERY" run no-suite.yaml --no-db
-expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm\)" "unknown suite message"
+expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm, dev, iommu\)" "unknown suite message"
 scenario bad-key 1 '  cpus: all
   sched_tick: 1ms'
 expect_exit 2 "unknown kernel key" -- "$ORRERY" run bad-key.yaml --no-db
