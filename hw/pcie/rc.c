@@ -31,6 +31,8 @@
  * gets CPL_UR, an MWR is dropped; the fault is counted, traced
  * (iommu.fault) and sent to the interrupt controller (kern_dma_fault).
  * Bus addresses come from a per-device bump allocator from `iova_base`.
+ * `passthrough`: a page no mapping covers translates to itself (the
+ * IOTLB still caches and charges it), for devices nobody maps for.
  * Off, bus addresses are physical ones and nothing is checked.
  *
  * Invariants: a line tag is in use iff a line request is outstanding; an
@@ -73,6 +75,9 @@ const struct orr_param pcie_rc_params[] = {
      NULL, 1, 4096},
     {"iotlb_miss", ORR_P_TIME, "150ns", 0, "an IOTLB miss: the IOMMU's table walk"},
     {"iova_base", ORR_P_SIZE, "4GiB", 0, "first bus address the IOMMU hands out, per device"},
+    {"passthrough", ORR_P_BOOL, "false", 0,
+     "with iommu: a page no mapping covers translates to itself (a passthrough domain: devices "
+     "with no driver to map for them, NICs, still go through the IOTLB); nothing is refused"},
     {NULL},
 };
 
@@ -152,7 +157,7 @@ struct rc {
     struct rc_host_read aHost[RC_HOST_TAGS];
     uint16_t kIrq, kBadBar, kFault;
     /* the IOMMU */
-    bool iommu;
+    bool iommu, passthrough;
     orr_time_t iotlb_miss;
     uint64_t iova_base, *aNextBus; /* per device: next free bus page */
     orr_time_t *aXlateFree;        /* per device: its translations are serialised */
@@ -177,6 +182,7 @@ static int rc_create(struct orr_component *c, const struct orr_params *p, struct
     s->msix_base = orr_param_u64(p, "msix_base");
     s->nHost = 1 + (unsigned)orr_param_u64(p, "cpus");
     s->iommu = orr_param_bool(p, "iommu");
+    s->passthrough = orr_param_bool(p, "passthrough");
     s->iotlb_miss = orr_param_u64(p, "iotlb_miss");
     s->iova_base = orr_param_u64(p, "iova_base");
     s->nTlb = (unsigned)orr_param_u64(p, "iotlb_entries");
@@ -355,10 +361,11 @@ static bool iommu_page(struct rc *s, unsigned dev, uint64_t page, bool write, ui
     (*miss)++;
     s->iotlb_misses->v++;
     const struct rc_map *m = map_find(s, dev, page);
-    if (!m || (write && !m->write))
+    bool mw = m ? m->write : s->passthrough;
+    if ((!m && !s->passthrough) || (m && write && !m->write))
         return false;
-    *pa = m->pa + (page - m->bus);
-    *victim = (struct rc_iotlb){.valid = true, .write = m->write, .dev = dev, .bus = page,
+    *pa = m ? m->pa + (page - m->bus) : page;
+    *victim = (struct rc_iotlb){.valid = true, .write = mw, .dev = dev, .bus = page,
                                 .pa = *pa, .used = ++s->tlb_clock};
     return true;
 }
@@ -399,7 +406,7 @@ static uint64_t iommu_line(struct rc *s, unsigned dev, uint64_t line)
     if (!s->iommu)
         return line;
     const struct rc_map *m = map_find(s, dev, line / RC_PAGE);
-    return (m->pa + (line / RC_PAGE - m->bus)) * RC_PAGE + line % RC_PAGE;
+    return m ? (m->pa + (line / RC_PAGE - m->bus)) * RC_PAGE + line % RC_PAGE : line;
 }
 
 /* An IOMMU command from a host: the answer for MMIO_RESP's data[1]. */
