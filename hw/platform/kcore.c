@@ -166,6 +166,9 @@ const struct orr_param kernel_params[] = {
     {"tasks", ORR_P_SEQ, "[]", 0,
      "rt-app-style tasks, as a sched_node's (docs/sched.md), run as kernel threads on the "
      "kernel CPUs once they have booted"},
+    {"groups", ORR_P_SEQ, "[]", 0,
+     "CPU bandwidth groups {name, quota, period}, as a sched_node's: normal tasks join one with "
+     "their `group` key"},
     {"memory", ORR_P_SIZE, "16MiB", ORR_PF_POSITIVE,
      "kernel memory: physical [0, memory) of memory node 0 (hal_mem_region)"},
     {"percpu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE,
