@@ -58,6 +58,7 @@
 #define RC_LINE_TAGS (ORR_MEM_TAG_MAX + 1)
 #define RC_HOST_TAGS 1024u
 #define RC_PAGE 4096u
+#define RC_MAX_MAPS 65536u /* live IOMMU mappings: a kernel mapping more gets ENOSPC */
 
 const struct orr_param pcie_rc_params[] = {
     {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "downstream ports, named dev0..dev<N-1>", NULL, 1,
@@ -409,7 +410,8 @@ static uint64_t iommu_line(struct rc *s, unsigned dev, uint64_t line)
     return m ? (m->pa + (line / RC_PAGE - m->bus)) * RC_PAGE + line % RC_PAGE : line;
 }
 
-/* An IOMMU command from a host: the answer for MMIO_RESP's data[1]. */
+/* An IOMMU command from a host: the answer for MMIO_RESP's data[1]. An
+ * unmap revokes the whole mappings that start in [bus, bus + len). */
 static int64_t iommu_command(struct rc *s, enum pcie_mmio_op op, const struct pcie_iommu_cmd *k)
 {
     if (k->dev >= s->nDev || k->len == 0)
@@ -419,7 +421,7 @@ static int64_t iommu_command(struct rc *s, enum pcie_mmio_op op, const struct pc
         if (!s->iommu)
             return (int64_t)k->pa;
         uint64_t first = k->pa / RC_PAGE, n = (k->pa + k->len - 1) / RC_PAGE - first + 1;
-        if (s->aNextBus[k->dev] + n > (UINT64_C(1) << 36))
+        if (s->aNextBus[k->dev] + n > (UINT64_C(1) << 36) || s->nMap == RC_MAX_MAPS)
             return PCIE_IOMMU_ENOSPC;
         if (s->nMap == s->nMapAlloc) {
             s->nMapAlloc = s->nMapAlloc ? 2 * s->nMapAlloc : 16;

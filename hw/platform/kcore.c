@@ -905,7 +905,7 @@ static int kc_mmio(struct hal_cpu *c, bool write, hal_paddr_t addr, unsigned siz
                    uint64_t *out)
 {
     struct kcore *k = kc_of(c);
-    if (!k->ndev)
+    if (!k->ndev || !orr_port_peer(k->pcie))
         return HAL_ENOTSUP;
     if ((size != 1 && size != 2 && size != 4 && size != 8) || (addr & (size - 1)))
         return HAL_EINVAL;
@@ -941,7 +941,7 @@ static int kc_dma(struct hal_cpu *c, bool map, uint32_t dev, uint64_t addr, size
                   uint64_t *bus)
 {
     struct kcore *k = kc_of(c);
-    if (!k->ndev)
+    if (!k->ndev || !orr_port_peer(k->pcie))
         return HAL_ENOTSUP;
     if (dev >= k->ndev || len == 0)
         return HAL_EINVAL;
