@@ -265,6 +265,8 @@ static void summary(const struct orr_scenario *sc, const struct orr_component *c
     fprintf(stderr, "\norrery exec: %.0f instructions, %.0f cycles, %s simulated; %.3f s wall, "
             "%.2f MIPS (%s)\n", insns, cycles, t, wall, wall > 0 ? insns / wall / 1e6 : 0.0,
             o->functional ? "functional" : "timed");
+    fprintf(stderr, "orrery exec: %" PRIu64 " thread%s, %" PRIu64 " context switches\n",
+            ps->threads, ps->threads == 1 ? "" : "s", ps->switches);
     fprintf(stderr, "orrery exec: %" PRIu64 " syscalls:", ps->syscalls);
     for (size_t nr = 0; nr < ps->nCount; nr++) {
         if (!ps->aCount[nr])

@@ -546,6 +546,13 @@ static void run(struct isacore *t)
             core_done(t);
             return;
         }
+        if (t->proc && t->proc->sched && t->shell.local >= t->next_tick) {
+            while (t->next_tick <= t->shell.local) /* the tick, at a slice boundary */
+                t->next_tick += t->tick_ps;
+            if (!isa_linux_switch(t, true))
+                return;
+            continue; /* the tick's cost may have put the core ahead */
+        }
         t->slice_end = now + t->shell.quantum;
         t->stop = STOP_NONE;
         uint64_t count = t->final_count, before = t->insns->v + t->blocks->v;
@@ -566,6 +573,10 @@ static void run(struct isacore *t)
         case STOP_EXIT:
             core_done(t);
             return;
+        case STOP_SWITCH:
+            if (!isa_linux_switch(t, false))
+                return;
+            continue;
         case STOP_YIELD:
             t->shell.step_pending = true;
             orr_timer(t->c, t->shell.local - now, T_STEP, 0, 0);
@@ -957,6 +968,10 @@ static int isacore_start(struct orr_component *c, struct orr_diag *d)
     struct isacore *t = c->state;
     if (core_shell_check_linked(&t->shell, d))
         return ORR_ESCHEMA;
+    if (t->proc && isa_linux_start(t)) {
+        orr_diag_error(d, &c->mark, c->keypath, "cannot start the process's first thread");
+        return ORR_ESCHEMA;
+    }
     t->shell.step_pending = true;
     orr_timer(c, 0, T_STEP, 0, 0);
     core_shell_arm_deadlock(&t->shell);
@@ -1046,7 +1061,14 @@ static const struct orr_metric_doc isacore_metrics[] = {
     {"futex_woken", "thread", ORR_METRIC_COUNTER, "threads woken by futex wakes"},
     {"output_bytes", "B", ORR_METRIC_COUNTER, "bytes the guest wrote to stdout and stderr, kept"},
     {"output_dropped", "B", ORR_METRIC_COUNTER, "bytes written beyond the output limit, dropped"},
-    {"stall.sleep", "cy", ORR_METRIC_COUNTER, "cycles a Linux process slept (nanosleep)"},
+    {"stall.sleep", "cy", ORR_METRIC_COUNTER,
+     "cycles the core idled with every thread of its Linux process asleep (nanosleep, futex "
+     "timeouts)"},
+    {"context_switches", "switch", ORR_METRIC_COUNTER,
+     "abi linux: switches between the process's threads (kernel/sched picks)"},
+    {"threads", "thread", ORR_METRIC_COUNTER, "abi linux: threads the process ran (1 + clones)"},
+    {"cycles.kernel", "cy", ORR_METRIC_COUNTER,
+     "abi linux: cycles the reference scheduler charged (hal_cost: enqueue, pick, tick, switch)"},
     {"signal", "", ORR_METRIC_VALUE,
      "abi linux: the signal that killed the process (11 SIGSEGV, 4 SIGILL, ...), else 0"},
     {"exited", "", ORR_METRIC_VALUE, "1 if the guest called exit"},

@@ -27,11 +27,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/sched.h"
+
 #define PROC_PAGE 4096u
 #define PROC_MAX_FILES 32u   /* descriptors per process */
 #define PROC_MAX_MAPS 128u   /* anonymous mmap regions per process */
 #define PROC_NR_COUNTED 512u /* syscall numbers counted one by one */
 #define PROC_NSIG 64u
+#define PROC_MAX_THREADS 64u /* threads per process (clone with CLONE_THREAD) */
 
 enum proc_arch { PROC_RISCV64, PROC_AARCH64 };
 
@@ -80,6 +83,30 @@ struct proc_layout {
     uint64_t hwcap;              /* AT_HWCAP */
 };
 
+/* A thread of the process: a task of the reference scheduler
+ * (kernel/sched). The kernel keeps its identity, its blocking state and
+ * the value its blocked syscall returns; the platform keeps its registers
+ * (uctx) and switches them when proc_schedule picks another thread. */
+enum proc_thread_state {
+    PROC_T_FREE,     /* slot unused */
+    PROC_T_RUN,      /* runnable or running */
+    PROC_T_FUTEX,    /* blocked in FUTEX_WAIT on futex_addr (until wake_at if nonzero) */
+    PROC_T_SLEEP,    /* blocked in nanosleep until wake_at */
+};
+
+struct proc_thread {
+    int tid;
+    uint8_t state;          /* enum proc_thread_state */
+    bool has_ret;           /* resumed from a block: the platform puts ret in a0 */
+    int64_t ret;
+    uint64_t clear_child_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
+    uint64_t robust_list;
+    uint64_t futex_addr, wait_seq; /* FUTEX: the word and the order of waiting */
+    uint64_t wake_at;       /* ns: sleep end or futex timeout, 0 none */
+    struct sched_task task; /* the scheduler's entity (task.id = tid) */
+    void *uctx;             /* the platform's saved registers */
+};
+
 struct proc {
     int pid;
     enum proc_arch eArch;
@@ -102,6 +129,15 @@ struct proc {
     uint64_t nSyscall, nUnknown;
     uint32_t aCount[PROC_NR_COUNTED];   /* calls per number */
     uint32_t aUnknown[PROC_NR_COUNTED]; /* unimplemented calls per number */
+    /* threads (proc_threads_start): the scheduler and the CPU they run on */
+    struct sched *sched;
+    struct hal_cpu *cpu;
+    struct proc_thread aThread[PROC_MAX_THREADS];
+    unsigned cur;           /* index of the running thread in aThread */
+    unsigned nLive;         /* threads not exited */
+    int next_tid;
+    uint64_t wait_seq;
+    uint64_t nClone, nSwitch, nFutexWait, nFutexWake;
 };
 
 /* What the platform does after proc_syscall. */
@@ -112,12 +148,20 @@ enum proc_action {
     PROC_SLEEP,      /* put ret in a0/x0; advance the task's time by arg0 ns */
     PROC_FUTEX_WAIT, /* block on the word at arg0 (it held arg1); 0 on wake */
     PROC_FUTEX_WAKE, /* wake up to arg1 waiters on arg0; ret = how many */
+    /* with threads (proc_threads_start) the kernel blocks and wakes
+     * threads itself; these two replace SLEEP, YIELD and the futex ones: */
+    PROC_RESCHED,    /* put ret in a0 (unless the thread blocked: it gets its
+                        ret when it resumes); then if sched_need_resched,
+                        proc_schedule and switch to the thread it picks */
+    PROC_CLONE,      /* as RESCHED, after creating the registers of the new
+                        thread aThread[arg0]: the caller's, with a0 = 0,
+                        sp = arg1 and, if arg2 != 0, the TLS pointer = arg3 */
 };
 
 struct proc_result {
     int64_t ret;
     enum proc_action eAction;
-    uint64_t arg0, arg1;
+    uint64_t arg0, arg1, arg2, arg3;
 };
 
 /* Set up p (zeroed by the caller is not required): stdin/stdout/stderr
@@ -149,6 +193,22 @@ void proc_kill(struct proc *p, int sig);
 const char *proc_syscall_name(uint64_t nr);
 /* True if nr is implemented. */
 bool proc_syscall_known(uint64_t nr);
+
+/* Threads. Make the process's first thread (tid = pid) a task of s on
+ * CPU c and running: from then on clone, futex, nanosleep, sched_yield,
+ * exit and exit_group block, wake and end threads through the scheduler
+ * and answer PROC_RESCHED / PROC_CLONE / PROC_EXIT. uctx0 is the first
+ * thread's saved-register handle. Returns 0 or a negative SCHED_E*. */
+int proc_threads_start(struct proc *p, struct sched *s, struct hal_cpu *c, void *uctx0);
+/* The tick: wake the threads whose sleep or futex timeout ended by now,
+ * account the running one (sched_tick). True if the platform must call
+ * proc_schedule. */
+bool proc_tick(struct proc *p, bool tick);
+/* The earliest time (ns) a blocked thread wakes by itself, or 0. */
+uint64_t proc_next_wake(const struct proc *p);
+/* Pick the thread to run (sched_schedule): its index in aThread, or -1
+ * when every thread is blocked. Counts switches in nSwitch. */
+int proc_schedule(struct proc *p);
 
 /* Invariants 1-4 hold. */
 bool proc_check(const struct proc *p);

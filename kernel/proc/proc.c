@@ -62,7 +62,7 @@ bool proc_check(const struct proc *p)
         if (p->aFd[i].eKind > PROC_FD_IMAGE ||
             (p->aFd[i].eKind == PROC_FD_IMAGE && p->aFd[i].iFile >= p->nFile))
             return false;
-    return true;
+    return proc_threads_check(p);
 }
 
 /* ------------------------------------------------------------ the stack */

@@ -13,7 +13,7 @@
 
 typedef struct proc_result (*sys_fn)(struct proc *p, const uint64_t *a);
 
-static struct proc_result ret(int64_t v) { return (struct proc_result){v, PROC_RETURN, 0, 0}; }
+static struct proc_result ret(int64_t v) { return (struct proc_result){v, PROC_RETURN, 0, 0, 0, 0}; }
 
 /* ---------------------------------------------------------- files */
 
@@ -318,17 +318,31 @@ static struct proc_result sys_zero(struct proc *p, const uint64_t *a)
     return ret(0); /* getuid, geteuid, getgid, getegid: root */
 }
 
+static struct proc_result sys_gettid(struct proc *p, const uint64_t *a)
+{
+    (void)a;
+    return ret(proc_tid(p));
+}
+
+/* Per thread once threads started (clear_child_tid is what the thread's
+ * exit zeroes and wakes). */
 static struct proc_result sys_set_tid_address(struct proc *p, const uint64_t *a)
 {
-    p->clear_child_tid = a[0];
-    return ret(p->pid);
+    if (p->sched)
+        proc_cur(p)->clear_child_tid = a[0];
+    else
+        p->clear_child_tid = a[0];
+    return ret(proc_tid(p));
 }
 
 static struct proc_result sys_set_robust_list(struct proc *p, const uint64_t *a)
 {
     if (a[1] != 24) /* sizeof(struct robust_list_head) */
         return ret(-PROC_EINVAL);
-    p->robust_list = a[0];
+    if (p->sched)
+        proc_cur(p)->robust_list = a[0];
+    else
+        p->robust_list = a[0];
     return ret(0);
 }
 
@@ -465,7 +479,7 @@ static struct proc_result self_signal(struct proc *p, uint64_t sig)
         (p->aSig[sig].handler == 0 && ignore_default))
         return ret(0);
     proc_kill(p, (int)sig);
-    return (struct proc_result){0, PROC_EXIT, 0, 0};
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
 }
 
 static struct proc_result sys_kill(struct proc *p, const uint64_t *a)
@@ -477,14 +491,14 @@ static struct proc_result sys_kill(struct proc *p, const uint64_t *a)
 
 static struct proc_result sys_tkill(struct proc *p, const uint64_t *a)
 {
-    if (a[0] != (uint64_t)p->pid)
+    if (a[0] != (uint64_t)proc_tid(p))
         return ret(-PROC_ESRCH);
     return self_signal(p, a[1]);
 }
 
 static struct proc_result sys_tgkill(struct proc *p, const uint64_t *a)
 {
-    if (a[0] != (uint64_t)p->pid || a[1] != (uint64_t)p->pid)
+    if (a[0] != (uint64_t)p->pid || a[1] != (uint64_t)proc_tid(p))
         return ret(-PROC_ESRCH);
     return self_signal(p, a[2]);
 }
@@ -528,7 +542,9 @@ static struct proc_result sleep_for(struct proc *p, uint64_t req, bool absolute)
         uint64_t now = p->ops->now_ns(p->ctx);
         ns = ns > now ? ns - now : 0;
     }
-    return (struct proc_result){0, PROC_SLEEP, ns, 0};
+    if (p->sched)
+        return proc_sleep(p, ns);
+    return (struct proc_result){0, PROC_SLEEP, ns, 0, 0, 0};
 }
 
 static struct proc_result sys_nanosleep(struct proc *p, const uint64_t *a)
@@ -547,8 +563,10 @@ static struct proc_result sys_clock_nanosleep(struct proc *p, const uint64_t *a)
 
 static struct proc_result sys_sched_yield(struct proc *p, const uint64_t *a)
 {
-    (void)p, (void)a;
-    return (struct proc_result){0, PROC_YIELD, 0, 0};
+    (void)a;
+    if (p->sched)
+        return proc_yield(p);
+    return (struct proc_result){0, PROC_YIELD, 0, 0, 0, 0};
 }
 
 static struct proc_result sys_futex(struct proc *p, const uint64_t *a)
@@ -559,22 +577,68 @@ static struct proc_result sys_futex(struct proc *p, const uint64_t *a)
     uint32_t word;
     if (a[0] % 4)
         return ret(-PROC_EINVAL);
-    if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)
-        return (struct proc_result){0, PROC_FUTEX_WAKE, a[0], (uint32_t)a[2]};
+    if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) {
+        if (p->sched)
+            return (struct proc_result){proc_futex_wake(p, a[0], (uint32_t)a[2]), PROC_RESCHED,
+                                        0, 0, 0, 0};
+        return (struct proc_result){0, PROC_FUTEX_WAKE, a[0], (uint32_t)a[2], 0, 0};
+    }
     if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET)
         return ret(-PROC_ENOSYS);
     if (p->ops->copy_in(p->ctx, &word, a[0], 4))
         return ret(-PROC_EFAULT);
     if (word != (uint32_t)a[2])
         return ret(-PROC_EAGAIN);
-    return (struct proc_result){0, PROC_FUTEX_WAIT, a[0], (uint32_t)a[2]};
+    if (!p->sched)
+        return (struct proc_result){0, PROC_FUTEX_WAIT, a[0], (uint32_t)a[2], 0, 0};
+    /* the timeout: FUTEX_WAIT's is relative, FUTEX_WAIT_BITSET's absolute
+     * (both clocks are the run's one clock); the bitset is not matched:
+     * every wake wakes a waiter */
+    uint64_t ns = 0;
+    if (a[3]) {
+        uint64_t ts[2];
+        if (p->ops->copy_in(p->ctx, ts, a[3], sizeof ts))
+            return ret(-PROC_EFAULT);
+        if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0)
+            return ret(-PROC_EINVAL);
+        ns = ts[0] > UINT64_MAX / 2000000000u ? UINT64_MAX / 2 : ts[0] * 1000000000u + ts[1];
+        if (op == FUTEX_WAIT_BITSET) {
+            uint64_t now = p->ops->now_ns(p->ctx);
+            ns = ns > now ? ns - now : 0;
+        }
+    }
+    return proc_futex_wait(p, a[0], ns, a[3] != 0);
 }
 
+/* exit: with threads, the calling thread's end (the process's with the
+ * last one); exit_group, or exit before threads started: the process's. */
 static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
+{
+    if (p->sched)
+        return proc_thread_exit(p, (int)(a[0] & 0xff));
+    p->exited = true;
+    p->exit_status = (int)(a[0] & 0xff);
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
+}
+
+static struct proc_result sys_exit_group(struct proc *p, const uint64_t *a)
 {
     p->exited = true;
     p->exit_status = (int)(a[0] & 0xff);
-    return (struct proc_result){0, PROC_EXIT, 0, 0};
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
+}
+
+static struct proc_result sys_clone(struct proc *p, const uint64_t *a) { return proc_clone(p, a); }
+static struct proc_result sys_clone3(struct proc *p, const uint64_t *a) { return proc_clone3(p, a); }
+
+/* wait4: no process has children (no fork): -ECHILD; threads are joined
+ * through their clear_child_tid futex, as glibc does. */
+static struct proc_result sys_wait4(struct proc *p, const uint64_t *a)
+{
+    (void)p;
+    if (a[2] & ~(uint64_t)(1 | 2 | 8 | 0x01000000 | 0x40000000 | 0x80000000u | 0x20000000))
+        return ret(-PROC_EINVAL);
+    return ret(-PROC_ECHILD);
 }
 
 /* ---------------------------------------------------------- the table */
@@ -592,7 +656,7 @@ static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
     X(79, "newfstatat", sys_newfstatat)                                                            \
     X(80, "fstat", sys_fstat)                                                                      \
     X(93, "exit", sys_exit)                                                                        \
-    X(94, "exit_group", sys_exit)                                                                  \
+    X(94, "exit_group", sys_exit_group)                                                                  \
     X(96, "set_tid_address", sys_set_tid_address)                                                  \
     X(98, "futex", sys_futex)                                                                      \
     X(99, "set_robust_list", sys_set_robust_list)                                                  \
@@ -615,15 +679,18 @@ static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
     X(175, "geteuid", sys_zero)                                                                    \
     X(176, "getgid", sys_zero)                                                                     \
     X(177, "getegid", sys_zero)                                                                    \
-    X(178, "gettid", sys_getpid)                                                                   \
+    X(178, "gettid", sys_gettid)                                                                   \
     X(179, "sysinfo", sys_sysinfo)                                                                 \
     X(214, "brk", sys_brk)                                                                         \
+    X(220, "clone", sys_clone)                                                                         \
     X(215, "munmap", sys_munmap)                                                                   \
     X(222, "mmap", sys_mmap)                                                                       \
     X(226, "mprotect", sys_mprotect)                                                               \
     X(233, "madvise", sys_madvise)                                                                 \
+    X(260, "wait4", sys_wait4)                                                                 \
     X(261, "prlimit64", sys_prlimit64)                                                             \
-    X(278, "getrandom", sys_getrandom)
+    X(278, "getrandom", sys_getrandom)                                                             \
+    X(435, "clone3", sys_clone3)
 
 static const struct {
     uint16_t nr;
