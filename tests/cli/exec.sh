@@ -50,6 +50,34 @@ for arch in riscv64 aarch64; do
     fail "crash PC differs between timed and functional ($arch): $timed vs $(head -1 func.txt)"
 done
 
+# threads: pthread create/join, a contended mutex, TLS, a spinner that only
+# the scheduler's tick can preempt on the one core, a nanosleep; same output
+# as qemu-user; threads and context switches in the summary; a thread that
+# waits on its own mutex is a deadlock the kernel reports (qemu hangs)
+for arch in riscv64 aarch64; do
+  expect_exit 0 "pthreads $arch" -- "$ORRERY" exec --no-db ./libc-threads-$arch
+  expect_out "total 20000 \(want 20000\), joined values 60" "mutex-protected total and join values ($arch)"
+  expect_out "spinner saw the flag: yes" "a spinning thread is preempted ($arch)"
+  expect_out "orrery exec: 7 threads, [0-9]+ context switches" "threads and switches in the summary ($arch)"
+  sw=$(grep -o '[0-9]* context switches' <<< "$OUT"); sw=${sw%% *}
+  [ "${sw:-0}" -ge 7 ] && pass || fail "threads-$arch: only ${sw:-0} context switches for 7 threads"
+  expect_out "syscalls:.* exit 6 .*futex [0-9]+.* clone 6" "thread exits, futexes and clones counted ($arch)"
+  echo "BENCH-INFO exec threads-$arch: $(grep -o '[0-9]* instructions.*MIPS.*' <<< "$OUT"); $(grep -o '[0-9]* threads, .*' <<< "$OUT")"
+  if [ $QEMU -eq 1 ]; then
+    want=$(env -i qemu-$arch ./libc-threads-$arch 2>&1)
+    got=$("$ORRERY" exec --no-db -q ./libc-threads-$arch 2>&1)
+    [ "$want" = "$got" ] && pass || fail "threads-$arch: output differs from qemu-$arch: '$got' vs '$want'"
+    got=$("$ORRERY" exec --no-db -q --functional ./libc-threads-$arch 2>&1)
+    [ "$want" = "$got" ] && pass || fail "threads-$arch functional: output differs from qemu-$arch: '$got' vs '$want'"
+  fi
+  expect_exit 125 "self-deadlock $arch" -- "$ORRERY" exec --no-db ./libc-threads-$arch deadlock
+  expect_out "locking twice" "output before the deadlock ($arch)"
+  expect_out "deadlock: every thread of the process \(1\) waits on a futex" "the deadlock is named ($arch)"
+done
+d1=$("$ORRERY" exec --no-db ./libc-threads-riscv64 2>&1 >/dev/null | grep -o 'digest [0-9a-f]*')
+d2=$("$ORRERY" exec --no-db ./libc-threads-riscv64 2>&1 >/dev/null | grep -o 'digest [0-9a-f]*')
+[ -n "$d1" ] && [ "$d1" = "$d2" ] && pass || fail "threads are not deterministic: $d1 vs $d2"
+
 # the summary: instructions, MIPS, syscalls by name; the DB gets the run
 expect_exit 0 "timed summary" -- "$ORRERY" exec --db r.db ./libc-crc-riscv64
 expect_out "orrery exec: [0-9]+ instructions, [0-9]+ cycles, .* MIPS \(timed\)" "instructions and MIPS"

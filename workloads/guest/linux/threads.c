@@ -2,8 +2,8 @@
  * under a mutex (futex wait/wake when they contend), each keeps a private
  * checksum in thread-local storage, main joins them (the clear_child_tid
  * futex); then a thread spins on a flag only another thread sets, which
- * finishes only if the spinner is preempted (the scheduler's tick on one
- * core), and one thread sleeps. Prints only after the joins, so the output
+ * finishes only if the spinner is preempted (the scheduler's tick, or the
+ * sleeper's wake-up, on one core), and one thread sleeps. Prints only after the joins, so the output
  * does not depend on how the threads interleave. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,26 +39,39 @@ static void *worker(void *arg)
     return (void *)(id * 10);
 }
 
+static atomic_int started;
+
 static void *spinner(void *arg)
 {
     (void)arg;
-    unsigned long spins = 0;
+    atomic_store(&started, 1);
     while (!atomic_load(&flag))
-        spins++;
-    return (void *)(spins > 0 ? 1L : 2L);
+        ;
+    return (void *)1L;
 }
 
 static void *setter(void *arg)
 {
     (void)arg;
     struct timespec ts = {0, 200000}; /* 200 µs */
-    nanosleep(&ts, NULL);
+    do
+        nanosleep(&ts, NULL);
+    while (!atomic_load(&started)); /* the spinner runs before the flag is set */
     atomic_store(&flag, 1);
     return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "deadlock") == 0) {
+        /* a default mutex locked twice by one thread: it waits on its own
+         * futex for ever (the kernel sees every thread blocked) */
+        puts("locking twice");
+        fflush(stdout);
+        pthread_mutex_lock(&lock);
+        pthread_mutex_lock(&lock);
+        return 3;
+    }
     pthread_t th[NTHREADS];
     for (long i = 0; i < NTHREADS; i++)
         if (pthread_create(&th[i], NULL, worker, (void *)i)) {
