@@ -317,6 +317,17 @@ static const struct orr_component *find_process(const struct orr_sim *s,
     return NULL;
 }
 
+/* The temporary scenario, removed by orr_oom too: an out-of-memory exit
+ * between mkstemps and the scenario's loading must not leave it behind. */
+static char exec_tmp[64];
+
+static void remove_tmp(void)
+{
+    if (exec_tmp[0])
+        unlink(exec_tmp);
+    exec_tmp[0] = 0;
+}
+
 int cmd_exec(int argc, char **argv)
 {
     orr_oom_set_exit(EXEC_EXIT_SELF); /* out of memory is one of exec's own failures */
@@ -344,19 +355,25 @@ int cmd_exec(int argc, char **argv)
         fail125("--machine: cannot open '%s': %s", o.machine, strerror(errno));
         goto out_args;
     }
+    orr_oom_on_exit(remove_tmp);
     int fd = mkstemps(tmp, 5);
+    if (fd >= 0)
+        snprintf(exec_tmp, sizeof exec_tmp, "%s", tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         fail125("cannot write a temporary scenario: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        remove_tmp();
         goto out_args;
     }
     rc = write_scenario(f, &o, prog_abs, arch, o.machine ? machine_abs : NULL);
     if (fclose(f) || rc) {
-        unlink(tmp);
+        remove_tmp();
         goto out_args;
     }
     rc = orr_scenario_open(&sc, tmp, NULL, 0, NULL, orr_builtin_types, &d);
-    unlink(tmp);
+    remove_tmp();
     if (rc) {
         /* the scenario is ours; its errors are about the program or options */
         fprintf(stderr, "orrery exec: cannot set up the run:\n");

@@ -58,6 +58,7 @@ for arch in riscv64 aarch64; do
   expect_exit 0 "pthreads $arch" -- "$ORRERY" exec --no-db ./libc-threads-$arch
   expect_out "total 20000 \(want 20000\), joined values 60" "mutex-protected total and join values ($arch)"
   expect_out "spinner saw the flag: yes" "a spinning thread is preempted ($arch)"
+  expect_out "futex timeout: ETIMEDOUT" "a futex wait times out with ETIMEDOUT in a0 ($arch)"
   expect_out "orrery exec: 7 threads, [0-9]+ context switches" "threads and switches in the summary ($arch)"
   sw=$(grep -o '[0-9]* context switches' <<< "$OUT"); sw=${sw%% *}
   [ "${sw:-0}" -ge 7 ] && pass || fail "threads-$arch: only ${sw:-0} context switches for 7 threads"

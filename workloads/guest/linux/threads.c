@@ -5,10 +5,13 @@
  * finishes only if the spinner is preempted (the scheduler's tick, or the
  * sleeper's wake-up, on one core), and one thread sleeps. Prints only after the joins, so the output
  * does not depend on how the threads interleave. */
+#include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,6 +98,7 @@ int main(int argc, char **argv)
             w += (unsigned long)k * (unsigned long)(i + 1);
         printf("thread %d tls sum %lu %s\n", i, per_thread[i], w == per_thread[i] ? "ok" : "BAD");
     }
+    int ok = total == want && rets == 60;
     pthread_t s, z;
     pthread_create(&s, NULL, spinner, NULL);
     pthread_create(&z, NULL, setter, NULL);
@@ -102,7 +106,12 @@ int main(int argc, char **argv)
     pthread_join(s, &sr);
     pthread_join(z, NULL);
     printf("spinner saw the flag: %s\n", (long)sr == 1 ? "yes" : "no");
-    int ok = total == want && rets == 60;
+    /* a futex wait nobody wakes ends at its timeout with ETIMEDOUT */
+    static int never;
+    struct timespec to = {0, 50000};
+    long fr = syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, &to, NULL, 0);
+    printf("futex timeout: %s\n", fr == -1 && errno == ETIMEDOUT ? "ETIMEDOUT" : "WRONG");
+    ok = ok && fr == -1 && errno == ETIMEDOUT;
     printf("threads: %s\n", ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }
