@@ -81,6 +81,7 @@ struct proc_layout {
     uint64_t entry, phdr;        /* AT_ENTRY, AT_PHDR */
     uint32_t phnum, phent;       /* AT_PHNUM, AT_PHENT */
     uint64_t hwcap;              /* AT_HWCAP */
+    uint64_t hwcap2;             /* AT_HWCAP2 (aarch64 only, as Linux gives it) */
 };
 
 /* A thread of the process: a task of the reference scheduler
@@ -175,7 +176,8 @@ int proc_init(struct proc *p, int pid, enum proc_arch arch, const struct proc_la
 /* Build the initial stack at the top of lay.stack_hi as Linux does for
  * execve: 16 random bytes (AT_RANDOM), the argument and environment
  * strings, auxv (AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_ENTRY,
- * AT_RANDOM, AT_HWCAP, AT_CLKTCK, AT_UID.., AT_SECURE, AT_NULL), envp,
+ * AT_RANDOM, AT_HWCAP, AT_HWCAP2 (aarch64), AT_CLKTCK, AT_UID..,
+ * AT_SECURE, AT_NULL), envp,
  * argv and argc, 16-byte aligned. *sp is the stack pointer to start with.
  * Returns 0, or -E2BIG when they do not fit in a quarter of the stack
  * (Linux's limit), or -EFAULT if the platform refused a copy. */

@@ -71,7 +71,7 @@ enum {
     AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
     AT_FLAGS = 8, AT_ENTRY = 9, AT_PLATFORM = 15, AT_EXECFN = 31,
     AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_HWCAP = 16, AT_CLKTCK = 17,
-    AT_SECURE = 23, AT_RANDOM = 25,
+    AT_SECURE = 23, AT_RANDOM = 25, AT_HWCAP2 = 26,
 };
 
 /* Push n bytes below *top; false if they would leave [lo, ...). */
@@ -139,11 +139,15 @@ int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
         {AT_ENTRY, p->lay.entry}, {AT_UID, 0},              {AT_EUID, 0},
         {AT_GID, 0},              {AT_EGID, 0},             {AT_SECURE, 0},
         {AT_RANDOM, at_random},   {AT_HWCAP, p->lay.hwcap}, {AT_CLKTCK, 100},
-        {AT_EXECFN, at_execfn},   {AT_PLATFORM, at_platform}, {AT_NULL, 0},
+        {AT_HWCAP2, p->lay.hwcap2}, {AT_EXECFN, at_execfn}, {AT_PLATFORM, at_platform},
+        {AT_NULL, 0},
     };
     uint64_t aux[sizeof all / sizeof all[0]][2], nAux = 0;
     for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i][0] != AT_PLATFORM || at_platform) { /* no platform string: no entry */
+        /* no platform string: no entry; AT_HWCAP2 only where Linux gives
+         * it (arm64 always; riscv64 does not) */
+        if ((all[i][0] != AT_PLATFORM || at_platform) &&
+            (all[i][0] != AT_HWCAP2 || p->eArch == PROC_AARCH64)) {
             aux[nAux][0] = all[i][0];
             aux[nAux++][1] = all[i][1];
         }

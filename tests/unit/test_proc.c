@@ -120,6 +120,22 @@ static void test_stack(void **state)
     assert_int_equal(found, (1u << 7) - 1);
     assert_true(random_at > a && random_at + 16 <= lay.stack_hi);
     assert_int_equal(mem[random_at - BASE], 0x5a);
+    /* AT_HWCAP2 and AT_PLATFORM only on aarch64, as Linux gives them (one
+     * auxv entry less made glibc's start-up 4 instructions shorter than
+     * under qemu-aarch64) */
+    for (unsigned arch = 0; arch < 2; arch++) {
+        struct proc q;
+        assert_int_equal(proc_init(&q, 1, arch ? PROC_AARCH64 : PROC_RISCV64, &lay, &ops, NULL,
+                                   files, 1), 0);
+        assert_int_equal(proc_build_stack(&q, argv, 2, envp, 1, &sp), 0);
+        unsigned hwcap2 = 0, platform = 0;
+        for (a = sp + 48; rd64(a) != 0; a += 16) {
+            hwcap2 += rd64(a) == 26;
+            platform += rd64(a) == 15;
+        }
+        assert_int_equal(hwcap2, arch);
+        assert_int_equal(platform, arch);
+    }
     /* a quarter of the 60 KiB stack is the limit */
     static char big[20000];
     memset(big, 'x', sizeof big - 1);
