@@ -120,7 +120,7 @@ struct isacore {
     bool clone_pending;
     uint64_t clone_slot, clone_sp, clone_settls, clone_tls;
     uint16_t tk_switch;
-    struct orr_counter *ctx_switches, *threads, *cy_kernel;
+    struct orr_counter *ctx_switches, *threads, *cy_kernel, *signals;
 
     uint16_t tk_out;
     struct orr_counter *insns, *blocks, *cy_compute, *cy_l2, *cy_miss, *cy_fetch, *cy_syscall,
@@ -144,6 +144,11 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6]);
 /* A fault the process cannot survive: it dies of signal sig (exit status
  * 128 + sig) with msg kept for the report; the run goes on. */
 void isa_linux_kill(struct isacore *t, int sig, const char *msg);
+/* A fault at pc: signal sig (si_code code, si_addr addr) goes to the
+ * process's handler if it has one (the core goes on in the handler), else
+ * kills it as isa_linux_kill. */
+void isa_linux_fault(struct isacore *t, int sig, int code, uint64_t addr, uint64_t pc,
+                     const char *msg);
 void isa_linux_free(struct isacore *t);
 int isa_linux_start(struct isacore *t);
 /* After STOP_SWITCH or a tick: create a cloned thread's registers, wake

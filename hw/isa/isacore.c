@@ -473,7 +473,8 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *arg)
         snprintf(msg, sizeof msg, "%s at pc %#llx (instruction %#010x)",
                  illegal ? "SIGILL: illegal instruction" : "SIGTRAP: exception",
                  (unsigned long long)pc, insn);
-        isa_linux_kill(t, illegal ? 4 : 5, msg);
+        /* ILL_ILLOPC; SIGTRAP: TRAP_BRKPT */
+        isa_linux_fault(t, illegal ? 4 : 5, illegal ? 1 : 1, pc, pc, msg);
         return;
     }
     if (illegal)
@@ -518,9 +519,14 @@ static void report_fault(struct isacore *t, uc_err err)
         pc = aarch64_fault_pc(t, t->fault_addr);
     if (t->proc) {
         char msg[200];
-        snprintf(msg, sizeof msg, "SIGSEGV: %s unmapped address %#llx at pc %#llx", what,
-                 (unsigned long long)t->fault_addr, (unsigned long long)pc);
-        isa_linux_kill(t, 11, msg);
+        bool prot = t->fault_type == UC_MEM_READ_PROT || t->fault_type == UC_MEM_WRITE_PROT ||
+                    t->fault_type == UC_MEM_FETCH_PROT;
+        bool guard = t->fault_addr >= t->guard && t->fault_addr - t->guard < ISA_PAGE;
+        snprintf(msg, sizeof msg, "SIGSEGV: %s %s address %#llx at pc %#llx%s", what,
+                 prot ? "protected" : "unmapped", (unsigned long long)t->fault_addr,
+                 (unsigned long long)pc, guard ? " (the stack's guard page: stack overflow)" : "");
+        t->fault = false;
+        isa_linux_fault(t, 11, prot ? 2 : 1, t->fault_addr, pc, msg); /* SEGV_ACCERR / MAPERR */
         return;
     }
     isa_fail(t, "%s unmapped address %#llx at pc %#llx", what, (unsigned long long)t->fault_addr,
@@ -1067,6 +1073,8 @@ static const struct orr_metric_doc isacore_metrics[] = {
     {"context_switches", "switch", ORR_METRIC_COUNTER,
      "abi linux: switches between the process's threads (kernel/sched picks)"},
     {"threads", "thread", ORR_METRIC_COUNTER, "abi linux: threads the process ran (1 + clones)"},
+    {"signals", "signal", ORR_METRIC_COUNTER,
+     "abi linux: fault signals delivered to a handler the process installed"},
     {"cycles.kernel", "cy", ORR_METRIC_COUNTER,
      "abi linux: cycles the reference scheduler charged (hal_cost: enqueue, pick, tick, switch)"},
     {"signal", "", ORR_METRIC_VALUE,

@@ -157,6 +157,7 @@ static int threads_setup(struct isacore *t)
     t->ctx_switches = orr_counter_new(t->c, "context_switches", "switch");
     t->threads = orr_counter_new(t->c, "threads", "thread");
     t->cy_kernel = orr_counter_new(t->c, "cycles.kernel", "cy");
+    t->signals = orr_counter_new(t->c, "signals", "signal");
     t->tk_switch = orr_trace_kind(t->c, "sched_switch");
     if (sched_init(&t->ksched, NULL, &t->krq, 1))
         return ORR_EINVAL;
@@ -333,6 +334,64 @@ static void process_gone(struct isacore *t)
     uc_emu_stop(t->uc);
 }
 
+/* The integer registers for signal delivery (struct proc_regs). */
+static int a64_reg(unsigned i)
+{
+    return i < 29 ? UC_ARM64_REG_X0 + (int)i : i == 29 ? UC_ARM64_REG_X29 : UC_ARM64_REG_X30;
+}
+
+static void get_regs(struct isacore *t, struct proc_regs *r)
+{
+    memset(r, 0, sizeof *r);
+    if (t->arch == ISA_RISCV64) {
+        for (unsigned i = 1; i < 32; i++)
+            uc_reg_read(t->uc, UC_RISCV_REG_X0 + (int)i, &r->x[i]);
+        r->sp = r->x[2];
+    } else {
+        for (unsigned i = 0; i < 31; i++)
+            uc_reg_read(t->uc, a64_reg(i), &r->x[i]);
+        uc_reg_read(t->uc, UC_ARM64_REG_SP, &r->sp);
+        uint64_t nzcv = 0;
+        uc_reg_read(t->uc, UC_ARM64_REG_NZCV, &nzcv);
+        r->pstate = nzcv & UINT64_C(0xf0000000);
+    }
+    r->pc = isa_pc(t);
+}
+
+static void set_regs(struct isacore *t, const struct proc_regs *r)
+{
+    if (t->arch == ISA_RISCV64) {
+        for (unsigned i = 1; i < 32; i++)
+            uc_reg_write(t->uc, UC_RISCV_REG_X0 + (int)i, i == 2 ? &r->sp : &r->x[i]);
+        uc_reg_write(t->uc, UC_RISCV_REG_PC, &r->pc);
+    } else {
+        for (unsigned i = 0; i < 31; i++)
+            uc_reg_write(t->uc, a64_reg(i), &r->x[i]);
+        uc_reg_write(t->uc, UC_ARM64_REG_SP, &r->sp);
+        uint64_t nzcv = r->pstate & UINT64_C(0xf0000000);
+        uc_reg_write(t->uc, UC_ARM64_REG_NZCV, &nzcv);
+        uc_reg_write(t->uc, UC_ARM64_REG_PC, &r->pc);
+    }
+    t->pc_next = r->pc;
+}
+
+void isa_linux_fault(struct isacore *t, int sig, int code, uint64_t addr, uint64_t pc,
+                     const char *msg)
+{
+    struct proc_regs r;
+    get_regs(t, &r);
+    r.pc = pc;
+    struct proc_result res = proc_fault_signal(t->proc, sig, code, addr, &r);
+    if (res.eAction != PROC_SIGNAL) {
+        isa_linux_kill(t, t->proc->term_signal, msg);
+        return;
+    }
+    set_regs(t, &r); /* the handler runs next */
+    t->signals->v++;
+    t->stop = STOP_SWITCH;
+    uc_emu_stop(t->uc);
+}
+
 void isa_linux_kill(struct isacore *t, int sig, const char *msg)
 {
     snprintf(t->kill_msg, sizeof t->kill_msg, "%s", msg);
@@ -343,6 +402,21 @@ void isa_linux_kill(struct isacore *t, int sig, const char *msg)
 
 void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
 {
+    if (nr == 139) { /* rt_sigreturn: the registers come back from the frame */
+        struct proc_regs r;
+        get_regs(t, &r);
+        if (proc_sigreturn(t->proc, &r).eAction == PROC_EXIT) {
+            snprintf(t->kill_msg, sizeof t->kill_msg, "SIGSEGV: rt_sigreturn with no signal "
+                     "frame at sp %#llx", (unsigned long long)r.sp);
+            t->v_signal->v = 11;
+            process_gone(t);
+            return;
+        }
+        set_regs(t, &r);
+        t->stop = STOP_SWITCH;
+        uc_emu_stop(t->uc);
+        return;
+    }
     if (!proc_syscall_known(nr)) {
         t->unknown->v++;
         if (t->unknown_fail) {
@@ -384,6 +458,9 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
         t->threads->v++;
         t->stop = STOP_SWITCH;
         uc_emu_stop(t->uc);
+        break;
+    case PROC_SIGNAL:
+    case PROC_SIGRETURN: /* only from proc_fault_signal / proc_sigreturn */
         break;
     case PROC_RESCHED: /* a blocked thread gets its value when it resumes */
         if (sched_need_resched(&t->krq)) {

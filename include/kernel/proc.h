@@ -123,7 +123,7 @@ struct proc {
     const char *exe;   /* what readlink("/proc/self/exe") says; the platform sets it */
     uint64_t clear_child_tid, robust_list;
     uint64_t sigmask;
-    struct { uint64_t handler, flags, mask; } aSig[PROC_NSIG];
+    struct { uint64_t handler, flags, mask, restorer; } aSig[PROC_NSIG];
     bool exited;
     int exit_status;   /* 0..255, or 128 + signal when killed */
     int term_signal;   /* the signal that killed it, or 0 */
@@ -139,6 +139,14 @@ struct proc {
     int next_tid;
     uint64_t wait_seq;
     uint64_t nClone, nSwitch, nFutexWait, nFutexWake;
+    uint64_t nSignal;       /* signals delivered to handlers */
+};
+
+/* A thread's integer registers, for signal delivery: riscv64 x[0..31]
+ * (x[2] = sp, also in sp), aarch64 x[0..30] and sp, pstate's NZCV. */
+struct proc_regs {
+    uint64_t x[32];
+    uint64_t sp, pc, pstate;
 };
 
 /* What the platform does after proc_syscall. */
@@ -157,6 +165,9 @@ enum proc_action {
     PROC_CLONE,      /* as RESCHED, after creating the registers of the new
                         thread aThread[arg0]: the caller's, with a0 = 0,
                         sp = arg1 and, if arg2 != 0, the TLS pointer = arg3 */
+    PROC_SIGNAL,     /* proc_fault_signal: a handler runs; load the registers
+                        it left in struct proc_regs */
+    PROC_SIGRETURN,  /* proc_sigreturn: load the registers it restored */
 };
 
 struct proc_result {
@@ -211,6 +222,19 @@ uint64_t proc_next_wake(const struct proc *p);
 /* Pick the thread to run (sched_schedule): its index in aThread, or -1
  * when every thread is blocked. Counts switches in nSwitch. */
 int proc_schedule(struct proc *p);
+
+/* Signals (kernel/proc/signal.c). The thread with registers *r took a
+ * fault: signal sig (SIGSEGV 11, SIGILL 4, SIGBUS 7, SIGFPE 8, SIGTRAP
+ * 5) with si_code code and si_addr addr. With a handler installed (and
+ * the signal not blocked) the kernel writes Linux's rt_sigframe below
+ * r->sp, edits *r to enter the handler and answers PROC_SIGNAL; else the
+ * process is killed (PROC_EXIT, status 128 + sig). */
+struct proc_result proc_fault_signal(struct proc *p, int sig, int code, uint64_t addr,
+                                     struct proc_regs *r);
+/* rt_sigreturn (139), which needs the registers: restore *r and the
+ * signal mask from the frame at r->sp (PROC_SIGRETURN), or kill with
+ * SIGSEGV if the frame cannot be read. Counted like any syscall. */
+struct proc_result proc_sigreturn(struct proc *p, struct proc_regs *r);
 
 /* Invariants 1-4 hold. */
 bool proc_check(const struct proc *p);

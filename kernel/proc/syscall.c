@@ -428,7 +428,7 @@ static struct proc_result sys_rt_sigaction(struct proc *p, const uint64_t *a)
     /* struct sigaction as the kernel takes it: handler, flags, then the
      * mask (riscv64) or restorer and mask (aarch64) */
     const unsigned mask_at = p->eArch == PROC_AARCH64 ? 3 : 2;
-    uint64_t sig = a[0], act[4] = {0}, old[4] = {0};
+    uint64_t sig = a[0], act[4] = {0, 0, 0, 0}, old[4] = {0, 0, 0, 0};
     if (sig < 1 || sig >= PROC_NSIG || a[3] != 8)
         return ret(-PROC_EINVAL);
     if (a[1] && (sig == 9 || sig == 19))
@@ -438,12 +438,15 @@ static struct proc_result sys_rt_sigaction(struct proc *p, const uint64_t *a)
     old[0] = p->aSig[sig].handler;
     old[1] = p->aSig[sig].flags;
     old[mask_at] = p->aSig[sig].mask;
+    if (mask_at == 3)
+        old[2] = p->aSig[sig].restorer;
     if (a[2] && p->ops->copy_out(p->ctx, a[2], old, 8 * (mask_at + 1)))
         return ret(-PROC_EFAULT);
     if (a[1]) {
         p->aSig[sig].handler = act[0];
         p->aSig[sig].flags = act[1];
         p->aSig[sig].mask = act[mask_at];
+        p->aSig[sig].restorer = mask_at == 3 ? act[2] : 0;
     }
     return ret(0);
 }
@@ -629,6 +632,15 @@ static struct proc_result sys_exit_group(struct proc *p, const uint64_t *a)
 }
 
 static struct proc_result sys_clone(struct proc *p, const uint64_t *a) { return proc_clone(p, a); }
+
+/* rt_sigreturn needs the registers: the platform calls proc_sigreturn;
+ * reached through proc_syscall it has no frame to return from. */
+static struct proc_result sys_rt_sigreturn(struct proc *p, const uint64_t *a)
+{
+    (void)a;
+    proc_kill(p, 11);
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
+}
 static struct proc_result sys_clone3(struct proc *p, const uint64_t *a) { return proc_clone3(p, a); }
 
 /* wait4: no process has children (no fork): -ECHILD; threads are joined
@@ -671,6 +683,7 @@ static struct proc_result sys_wait4(struct proc *p, const uint64_t *a)
     X(131, "tgkill", sys_tgkill)                                                                   \
     X(134, "rt_sigaction", sys_rt_sigaction)                                                       \
     X(135, "rt_sigprocmask", sys_rt_sigprocmask)                                                   \
+    X(139, "rt_sigreturn", sys_rt_sigreturn)                                                       \
     X(160, "uname", sys_uname)                                                                     \
     X(169, "gettime" "ofday", sys_timeofday)                                                       \
     X(172, "getpid", sys_getpid)                                                                   \
