@@ -99,8 +99,22 @@ static void op_random(void *ctx, void *buf, size_t n)
     }
 }
 
+/* The program's view of its pages: Unicorn's protection of the range
+ * (uc_mem_protect splits the RAM mapping as needed). Execute permission
+ * goes with read: it is not enforced (a signal trampoline may live on a
+ * thread's PROT_READ|PROT_WRITE stack). */
+static int op_protect(void *ctx, uint64_t u, uint64_t n, unsigned prot)
+{
+    struct isacore *t = ctx;
+    if (!user_range(t, u, (size_t)n))
+        return -1;
+    uint32_t perms = (prot & 1 ? UC_PROT_READ | UC_PROT_EXEC : 0) | (prot & 2 ? UC_PROT_WRITE : 0) |
+                     (prot & 4 ? UC_PROT_READ | UC_PROT_EXEC : 0);
+    return uc_mem_protect(t->uc, u, n, perms) ? -1 : 0;
+}
+
 static const struct proc_ops isa_proc_ops = {op_copy_in, op_copy_out, op_zero, op_now_ns,
-                                             op_output, op_random};
+                                             op_output, op_random, op_protect};
 
 /* ------------------------------------------------------ the HAL of the scheduler */
 

@@ -13,6 +13,11 @@
  * the regions below (image, brk, mmap, stack) become VMAs — nothing in this
  * API names physical memory.
  *
+ * mprotect and mmap's prot are enforced through ops->protect (a store to
+ * a read-only page faults: SIGSEGV, SEGV_ACCERR); a file the scenario maps
+ * in can be mmapped read-only (MAP_PRIVATE, or MAP_SHARED without
+ * PROT_WRITE): its bytes are copied into the new region.
+ *
  * Invariants (proc_check):
  *   1. brk_start <= brk <= brk_max; the brk area never meets the mmap area.
  *   2. aMap is sorted, non-overlapping, page-aligned, and inside
@@ -53,6 +58,10 @@ struct proc_ops {
     void (*output)(void *ctx, int fd, const void *buf, size_t n);
     /* n bytes derived from the run's seed (getrandom, AT_RANDOM). */
     void (*seeded_bytes)(void *ctx, void *buf, size_t n);
+    /* Give user pages [uaddr, uaddr + n) (page-aligned) the protection
+     * prot (PROT_READ 1 | PROT_WRITE 2 | PROT_EXEC 4) for the program's
+     * own accesses; the kernel's copies are not checked. 0 or -1. */
+    int (*protect)(void *ctx, uint64_t uaddr, uint64_t n, unsigned prot);
 };
 
 /* A read-only file the scenario maps in: opened by exact path. */

@@ -264,16 +264,49 @@ static struct proc_result sys_brk(struct proc *p, const uint64_t *a)
     return ret(proc_brk(p, a[0]));
 }
 
+/* A file mapping: a scenario-mapped (read-only) file's bytes from offset
+ * off copied into the new region, the rest of its last page zero. */
+static int64_t map_file(struct proc *p, uint64_t fd, uint64_t off, uint64_t fixed, uint64_t len,
+                        uint64_t prot, uint64_t flags)
+{
+    struct proc_fd *f = fd_get(p, fd);
+    if (!f)
+        return -PROC_EBADF;
+    if (f->eKind != PROC_FD_IMAGE)
+        return -PROC_ENODEV; /* stdio, /dev/null: nothing to map */
+    if (off % PROC_PAGE)
+        return -PROC_EINVAL;
+    if ((flags & 3) == MAP_SHARED && (prot & 2))
+        return -PROC_EACCES; /* the file is open read-only */
+    int64_t at = proc_map(p, fixed, len);
+    if (at < 0)
+        return at;
+    const struct proc_file *img = &p->aFile[f->iFile];
+    uint64_t n = off < img->size ? img->size - off : 0;
+    if (n > len)
+        n = len;
+    if (n && p->ops->copy_out(p->ctx, (uint64_t)at, img->data + off, (size_t)n)) {
+        proc_unmap(p, (uint64_t)at, (uint64_t)at + len);
+        return -PROC_EFAULT;
+    }
+    return at;
+}
+
 static struct proc_result sys_mmap(struct proc *p, const uint64_t *a)
 {
     uint64_t addr = a[0], len = proc_page_up(a[1]), flags = a[3];
     if (!a[1] || len < a[1] || addr % PROC_PAGE || (a[2] & ~(uint64_t)PROT_MASK))
         return ret(-PROC_EINVAL);
-    if (!(flags & MAP_ANONYMOUS))
-        return ret(-PROC_ENODEV); /* file mappings: not supported */
     if ((flags & 3) != MAP_PRIVATE && (flags & 3) != MAP_SHARED)
         return ret(-PROC_EINVAL);
-    return ret(proc_map(p, flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) ? addr : 0, len));
+    uint64_t fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) ? addr : 0;
+    int64_t at = flags & MAP_ANONYMOUS ? proc_map(p, fixed, len)
+                                       : map_file(p, a[4], a[5], fixed, len, a[2], flags);
+    if (at >= 0 && p->ops->protect(p->ctx, (uint64_t)at, len, (unsigned)a[2])) {
+        proc_unmap(p, (uint64_t)at, (uint64_t)at + len);
+        return ret(-PROC_ENOMEM);
+    }
+    return ret(at);
 }
 
 static struct proc_result sys_munmap(struct proc *p, const uint64_t *a)
@@ -284,12 +317,22 @@ static struct proc_result sys_munmap(struct proc *p, const uint64_t *a)
     return ret(proc_unmap(p, a[0], a[0] + len));
 }
 
-/* Protection is not enforced on the flat RAM (docs/exec.md): mprotect
- * checks its arguments and records nothing; madvise is advice. */
+/* mprotect: the pages get prot for the program's accesses (a store to a
+ * read-only page is SIGSEGV with SEGV_ACCERR); the range must lie in the
+ * process's memory (image, brk, mmap area or stack): else -ENOMEM. */
 static struct proc_result sys_mprotect(struct proc *p, const uint64_t *a)
 {
-    (void)p;
-    return ret(a[0] % PROC_PAGE || (a[2] & ~(uint64_t)PROT_MASK) ? -PROC_EINVAL : 0);
+    uint64_t len = proc_page_up(a[1]);
+    if (a[0] % PROC_PAGE || (a[2] & ~(uint64_t)PROT_MASK) || len < a[1])
+        return ret(-PROC_EINVAL);
+    if (!len)
+        return ret(0);
+    uint64_t lo = a[0], hi = a[0] + len;
+    bool inside = hi > lo && lo >= (p->lay.image_lo & ~(uint64_t)(PROC_PAGE - 1)) &&
+                  hi <= p->lay.stack_hi;
+    if (!inside || p->ops->protect(p->ctx, lo, len, (unsigned)a[2]))
+        return ret(-PROC_ENOMEM);
+    return ret(0);
 }
 
 static struct proc_result sys_madvise(struct proc *p, const uint64_t *a)

@@ -36,6 +36,7 @@ for arch in riscv64 aarch64; do
   fi
   expect_exit 0 "mapped-in file $arch" -- "$ORRERY" exec --no-db -q --file /data/input.txt=input.txt ./libc-fileread-$arch
   expect_out "^4 6 37 /data/input.txt \(size 37, starts \"alpha\"\)" "wc of the mapped file ($arch)"
+  expect_out "^mmap: same bytes, after the end 0, shared writable EACCES" "mmap of the mapped-in file ($arch)"
   expect_exit 2 "a file not mapped in ($arch)" -- "$ORRERY" exec --no-db -q ./libc-fileread-$arch /nosuch
   expect_out "/nosuch: No such file or directory" "ENOENT reaches perror ($arch)"
   expect_exit 139 "NULL store ($arch)" -- "$ORRERY" exec --no-db ./libc-crash-$arch
@@ -75,6 +76,29 @@ for arch in riscv64 aarch64; do
   expect_out "locking twice" "output before the deadlock ($arch)"
   expect_out "deadlock: every thread of the process \(1\) waits on a futex" "the deadlock is named ($arch)"
 done
+# signals: handlers for SIGSEGV and SIGILL run (si_addr, si_code), return
+# through rt_sigreturn with the registers the handler left (pc moved past
+# the fault; a value held in a register survives), SA_RESETHAND restores the
+# default (then 139); a stack overflow hits the guard page and dies of
+# SIGSEGV naming it (no handler can run on the overflowed stack)
+for arch in riscv64 aarch64; do
+  expect_exit 139 "signal handlers $arch" -- "$ORRERY" exec --no-db ./libc-signals-$arch
+  expect_out "SIGSEGV handled: sig 11 code 1 addr 0x40, register kept 12345" "SIGSEGV handler and sigreturn ($arch)"
+  expect_out "SIGILL handled: sig 4" "SIGILL handler ($arch)"
+  expect_out "read-only page: code 2, at the page yes, value 41" "mprotect honoured: SEGV_ACCERR at the read-only page ($arch)"
+  expect_out "writable again: 42" "mprotect back to writable ($arch)"
+  expect_out "once more: addr 0x50, 5 handler calls" "SA_RESETHAND ($arch)"
+  expect_out "SIGSEGV: store to unmapped address 0x58 at pc" "the default action after SA_RESETHAND ($arch)"
+  expect_out "rt_sigreturn 5" "five returns from handlers ($arch)"
+  if [ $QEMU -eq 1 ]; then
+    want=$(env -i qemu-$arch ./libc-signals-$arch 2>/dev/null)
+    got=$("$ORRERY" exec --no-db -q ./libc-signals-$arch 2>/dev/null)
+    [ "$want" = "$got" ] && pass || fail "signals-$arch: output differs from qemu-$arch: '$got' vs '$want'"
+  fi
+  expect_exit 139 "stack overflow $arch" -- "$ORRERY" exec --no-db ./libc-signals-$arch overflow
+  expect_out "SIGSEGV: store to unmapped address 0x[0-9a-f]+ at pc 0x[0-9a-f]+ \(the stack's guard page: stack overflow\)" "the overflow names the guard page ($arch)"
+done
+
 d1=$("$ORRERY" exec --no-db ./libc-threads-riscv64 2>&1 >/dev/null | grep -o 'digest [0-9a-f]*')
 d2=$("$ORRERY" exec --no-db ./libc-threads-riscv64 2>&1 >/dev/null | grep -o 'digest [0-9a-f]*')
 [ -n "$d1" ] && [ "$d1" = "$d2" ] && pass || fail "threads are not deterministic: $d1 vs $d2"

@@ -50,7 +50,12 @@ static int h_zero(void *c, uint64_t u, size_t n)
 static uint64_t h_now_ns(void *c) { (void)c; return H.now; }
 static void h_output(void *c, int fd, const void *b, size_t n) { (void)c, (void)fd, (void)b, (void)n; }
 static void h_random(void *c, void *b, size_t n) { (void)c; memset(b, 0x5a, n); }
-static const struct proc_ops ops = {h_in, h_out, h_zero, h_now_ns, h_output, h_random};
+static int h_protect(void *c, uint64_t u, uint64_t n, unsigned prot)
+{
+    (void)c, (void)prot;
+    return ok(u, (size_t)n) && u % 4096 == 0 && n % 4096 == 0 ? 0 : -1;
+}
+static const struct proc_ops ops = {h_in, h_out, h_zero, h_now_ns, h_output, h_random, h_protect};
 
 static const struct proc_layout lay = {
     .image_lo = BASE, .image_hi = BASE + 0x2100, .brk_max = BASE + 0x40000,

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 
 static volatile uintptr_t seen_addr;
@@ -89,6 +90,23 @@ int main(int argc, char **argv)
     printf("SIGILL handled: sig %d\n", seen_sig); /* si_code: qemu-aarch64 says ILL_ILLOPN, Linux ILL_ILLOPC */
     kept = store_to(0x48, 777);
     printf("again: addr %#lx kept %ld, %d handler calls\n", (unsigned long)seen_addr, kept, calls);
+    /* mprotect is honoured: a store to a page made read-only faults
+     * (SEGV_ACCERR) and the value stays; reads still work; made writable
+     * again, the store lands */
+    long *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        puts("mmap failed");
+        return 1;
+    }
+    page[1] = 41;
+    if (mprotect(page, 4096, PROT_READ))
+        puts("mprotect failed");
+    store_to((uintptr_t)&page[1], 0);
+    printf("read-only page: code %d, at the page %s, value %ld\n", seen_code,
+           seen_addr == (uintptr_t)&page[1] ? "yes" : "no", page[1]);
+    mprotect(page, 4096, PROT_READ | PROT_WRITE);
+    page[1] = 42;
+    printf("writable again: %ld, %d handler calls\n", page[1], calls);
     /* SA_RESETHAND: the second fault finds the default action */
     sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
     sigaction(SIGSEGV, &sa, NULL);
