@@ -476,6 +476,25 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
     case PROC_SIGNAL:
     case PROC_SIGRETURN: /* only from proc_fault_signal / proc_sigreturn */
         break;
+    case PROC_RAISE: { /* the handler runs as the syscall returns 0 */
+        isa_set_reg(t, 0, 0);
+        struct proc_regs regs;
+        get_regs(t, &regs);
+        /* SI_TKILL (-6); si_pid = the pid, si_uid = 0 where si_addr would be */
+        struct proc_result d = proc_fault_signal(t->proc, (int)r.arg0, -6,
+                                                 (uint64_t)(uint32_t)t->proc->pid, &regs);
+        if (d.eAction != PROC_SIGNAL) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "signal %d: no room for its frame", (int)r.arg0);
+            isa_linux_kill(t, t->proc->term_signal, msg);
+            return;
+        }
+        set_regs(t, &regs);
+        t->signals->v++;
+        t->stop = STOP_SWITCH;
+        uc_emu_stop(t->uc);
+        return;
+    }
     case PROC_RESCHED: /* a blocked thread gets its value when it resumes */
         if (sched_need_resched(&t->krq)) {
             t->stop = STOP_SWITCH;

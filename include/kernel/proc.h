@@ -177,6 +177,9 @@ enum proc_action {
     PROC_SIGNAL,     /* proc_fault_signal: a handler runs; load the registers
                         it left in struct proc_regs */
     PROC_SIGRETURN,  /* proc_sigreturn: load the registers it restored */
+    PROC_RAISE,      /* kill/tkill/tgkill to itself with a handler installed:
+                        put ret in a0, then deliver signal arg0 with
+                        proc_fault_signal (si_code SI_TKILL, si_pid = pid) */
 };
 
 struct proc_result {

@@ -511,9 +511,11 @@ static struct proc_result sys_rt_sigprocmask(struct proc *p, const uint64_t *a)
     return ret(0);
 }
 
-/* kill/tgkill/tkill to itself: no handler runs (delivery is not
- * implemented), so a signal whose default action ends the process ends it
- * (abort() -> SIGABRT, status 134); ignored or blocked ones are dropped. */
+/* kill/tgkill/tkill to itself: a handler runs at once (PROC_RAISE: the
+ * platform delivers it with proc_fault_signal, si_code SI_TKILL, when the
+ * syscall returns); else a signal whose default action ends the process
+ * ends it (abort() -> SIGABRT, status 134); ignored or blocked ones are
+ * dropped (no pending signals). */
 static struct proc_result self_signal(struct proc *p, uint64_t sig)
 {
     if (sig >= PROC_NSIG)
@@ -524,6 +526,8 @@ static struct proc_result self_signal(struct proc *p, uint64_t sig)
     if (p->aSig[sig].handler == 1 || (sig != 9 && (p->sigmask >> (sig - 1) & 1)) ||
         (p->aSig[sig].handler == 0 && ignore_default))
         return ret(0);
+    if (p->aSig[sig].handler > 1 && sig != 9 && sig != 19) /* a handler: the platform runs it */
+        return (struct proc_result){0, PROC_RAISE, sig, 0, 0, 0};
     proc_kill(p, (int)sig);
     return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
 }

@@ -87,9 +87,10 @@ for arch in riscv64 aarch64; do
   expect_out "SIGILL handled: sig 4" "SIGILL handler ($arch)"
   expect_out "read-only page: code 2, at the page yes, value 41" "mprotect honoured: SEGV_ACCERR at the read-only page ($arch)"
   expect_out "writable again: 42" "mprotect back to writable ($arch)"
-  expect_out "once more: addr 0x50, 5 handler calls" "SA_RESETHAND ($arch)"
+  expect_out "SIGUSR1 handled: sig 10 code -6, 5 handler calls" "raise() runs the handler, SI_TKILL ($arch)"
+  expect_out "once more: addr 0x50, 6 handler calls" "SA_RESETHAND ($arch)"
   expect_out "SIGSEGV: store to unmapped address 0x58 at pc" "the default action after SA_RESETHAND ($arch)"
-  expect_out "rt_sigreturn 5" "five returns from handlers ($arch)"
+  expect_out "rt_sigreturn 6" "six returns from handlers ($arch)"
   if [ $QEMU -eq 1 ]; then
     want=$(env -i qemu-$arch ./libc-signals-$arch 2>/dev/null)
     got=$("$ORRERY" exec --no-db -q ./libc-signals-$arch 2>/dev/null)

@@ -1,7 +1,9 @@
 /* Signals from faults, handled: a SIGSEGV handler sees the faulting
  * address and skips the store by moving the saved pc (rt_sigreturn puts
  * the registers back, so a value held in a register across the fault
- * survives), a SIGILL handler does the same for an undefined instruction.
+ * survives), a SIGILL handler does the same for an undefined instruction,
+ * a store to a page mprotect made read-only faults, and raise() runs a
+ * handler that returns to where raise's syscall left off.
  * `signals overflow` recurses until the stack's guard page: no handler
  * can run on the overflowed stack, so the process dies of SIGSEGV. */
 #define _GNU_SOURCE
@@ -32,6 +34,14 @@ static void handler(int sig, siginfo_t *si, void *uc)
     seen_addr = (uintptr_t)si->si_addr;
     calls++;
     skip(uc);
+}
+
+static void note(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    seen_sig = sig;
+    seen_code = si->si_code;
+    calls++;
 }
 
 static long store_to(uintptr_t a, long keep)
@@ -107,6 +117,14 @@ int main(int argc, char **argv)
     mprotect(page, 4096, PROT_READ | PROT_WRITE);
     page[1] = 42;
     printf("writable again: %ld, %d handler calls\n", page[1], calls);
+    /* raise(): a handler for a signal sent to itself runs at once */
+    struct sigaction su;
+    memset(&su, 0, sizeof su);
+    su.sa_sigaction = note;
+    su.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGUSR1, &su, NULL) == 0 && raise(SIGUSR1) == 0)
+        printf("SIGUSR1 handled: sig %d code %d, %d handler calls\n", seen_sig, seen_code,
+               calls);
     /* SA_RESETHAND: the second fault finds the default action */
     sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
     sigaction(SIGSEGV, &sa, NULL);
