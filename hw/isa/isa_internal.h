@@ -28,7 +28,8 @@
  * (syscall.c). Both are read and written only inside events, in event
  * order, so they are as deterministic as the event order. */
 struct isa_shared {
-    bool has_linux;                /* a Linux process owns the address range */
+    unsigned nLinux;               /* the run's: Linux processes (each with its own RAM) */
+    uint64_t linux_next;           /* the run's: where the next one's physical range starts */
     uint8_t *ram;
     uint64_t size;
     unsigned nElf;
@@ -59,6 +60,8 @@ struct isacore {
     struct orr_component *c;
     struct isa_shared *sh;
     unsigned slot;                 /* index in sh->aWait */
+    bool sh_private;               /* abi linux: sh is this process's own memory */
+    uint64_t phys_base;            /* abi linux: physical address of its RAM's byte 0 */
     enum isa_arch arch;
     uc_engine *uc;
     struct core_shell shell;       /* caches, local time, step and run flags, liveness */

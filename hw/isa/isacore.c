@@ -300,7 +300,7 @@ static bool waiting(const struct isacore *t) { return t->miss_out || t->retry_wa
 /* One timing access through the pcache, now (at the core's local time). */
 static enum pcache_rc timed_access(struct isacore *t, const struct isa_acc *a)
 {
-    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, a->addr, a->val, 0};
+    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, t->phys_base + a->addr, a->val, 0};
     uint64_t v;
     uint32_t cyc = 0;
     t->shell.pc.skew = t->shell.local - orr_now(t->c->sim);
@@ -705,6 +705,49 @@ static void shared_fini(void *p)
         munmap(sh->ram, sh->size);
 }
 
+/* A Linux process's own memory (abi linux): a private struct isa_shared
+ * with its own RAM, so each process has its own address space (its
+ * Unicorn engine maps only this RAM). Its physical addresses, as the
+ * caches see them, start at phys_base: the processes of a run take
+ * consecutive ranges of the homes' memory in creation order. */
+static int attach_private_ram(struct isacore *t, struct isa_shared *run, uint64_t size,
+                              const struct orr_mark *at, struct orr_diag *d)
+{
+    if (run->nCore) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) does not "
+                       "share a run with bare isacores (docs/exec.md)");
+        return ORR_ESCHEMA;
+    }
+    t->phys_base = run->linux_next;
+    run->nLinux++;
+    run->linux_next += size;
+    t->sh = calloc(1, sizeof *t->sh);
+    if (!t->sh)
+        return ORR_ENOMEM;
+    t->sh_private = true;
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        orr_diag_error(d, at, t->c->keypath, "cannot allocate %llu bytes of guest RAM",
+                       (unsigned long long)size);
+        return ORR_ESCHEMA;
+    }
+    t->sh->ram = m;
+    t->sh->size = size;
+    t->slot = t->sh->nCore++;
+    bool covered = false;
+    for (size_t i = 0; i < t->shell.setup.cfg.nHome; i++)
+        covered |= t->shell.setup.cfg.aHome[i].base <= t->phys_base &&
+                   t->shell.setup.cfg.aHome[i].base + t->shell.setup.cfg.aHome[i].size >=
+                       t->phys_base + size;
+    if (!covered) {
+        orr_diag_error(d, at, t->c->keypath, "process memory [%#llx, %#llx) (each Linux process "
+                       "takes its own range) must lie in one memory range of 'homes'",
+                       (unsigned long long)t->phys_base, (unsigned long long)(t->phys_base + size));
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
 /* Guest RAM: created by the first isacore, checked by the others. */
 static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
 {
@@ -714,7 +757,10 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, at, t->c->keypath, "ram must be a multiple of 4 KiB");
         return ORR_ESCHEMA;
     }
-    t->sh = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
+    struct isa_shared *run = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
+    if (orr_param_enum(p, "abi") == 1)
+        return attach_private_ram(t, run, size, at, d);
+    t->sh = run;
     struct isa_shared *sh = t->sh;
     if (!sh->ram) {
         void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -735,9 +781,9 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, &t->c->mark, t->c->keypath, "at most %u isacores per run", ISA_MAX_CORES);
         return ORR_ESCHEMA;
     }
-    if (sh->has_linux) {
-        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) owns guest "
-                       "RAM: no other isacore may share the run (docs/exec.md)");
+    if (sh->nLinux) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) does not "
+                       "share a run with bare isacores (docs/exec.md)");
         return ORR_ESCHEMA;
     }
     t->slot = sh->nCore++;
@@ -1028,6 +1074,10 @@ static void isacore_destroy(struct orr_component *c)
     free(t->aQ);
     free(t->aOut);
     isa_linux_free(t);
+    if (t->sh_private) {
+        shared_fini(t->sh);
+        free(t->sh);
+    }
 }
 
 const char *isacore_output(const struct orr_component *c, size_t *n)

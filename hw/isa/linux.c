@@ -266,13 +266,12 @@ static int load_files(struct isacore *t, const struct orr_params *p, struct orr_
 int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
 {
     const struct orr_mark *at = orr_param_mark(p, "abi");
-    if (t->ncores != 1 || t->sh->nCore != 1) {
-        orr_diag_error(d, at, t->c->keypath, "abi linux runs one process on one core, and no "
-                       "other isacore in the run (processes get address spaces of their own "
-                       "with the MMU; docs/exec.md)");
+    if (t->ncores != 1) {
+        orr_diag_error(d, at, t->c->keypath, "abi linux runs one process on one core (its "
+                       "threads share it; a process on several cores is not supported yet: "
+                       "docs/exec.md)");
         return ORR_ESCHEMA;
     }
-    t->sh->has_linux = true;
     int rc = load_files(t, p, d);
     if (rc)
         return rc;
