@@ -265,6 +265,8 @@ static void summary(const struct orr_scenario *sc, const struct orr_component *c
     fprintf(stderr, "\norrery exec: %.0f instructions, %.0f cycles, %s simulated; %.3f s wall, "
             "%.2f MIPS (%s)\n", insns, cycles, t, wall, wall > 0 ? insns / wall / 1e6 : 0.0,
             o->functional ? "functional" : "timed");
+    fprintf(stderr, "orrery exec: %" PRIu64 " thread%s, %" PRIu64 " context switches\n",
+            ps->threads, ps->threads == 1 ? "" : "s", ps->switches);
     fprintf(stderr, "orrery exec: %" PRIu64 " syscalls:", ps->syscalls);
     for (size_t nr = 0; nr < ps->nCount; nr++) {
         if (!ps->aCount[nr])
@@ -315,6 +317,17 @@ static const struct orr_component *find_process(const struct orr_sim *s,
     return NULL;
 }
 
+/* The temporary scenario, removed by orr_oom too: an out-of-memory exit
+ * between mkstemps and the scenario's loading must not leave it behind. */
+static char exec_tmp[64];
+
+static void remove_tmp(void)
+{
+    if (exec_tmp[0])
+        unlink(exec_tmp);
+    exec_tmp[0] = 0;
+}
+
 int cmd_exec(int argc, char **argv)
 {
     orr_oom_set_exit(EXEC_EXIT_SELF); /* out of memory is one of exec's own failures */
@@ -342,19 +355,25 @@ int cmd_exec(int argc, char **argv)
         fail125("--machine: cannot open '%s': %s", o.machine, strerror(errno));
         goto out_args;
     }
+    orr_oom_on_exit(remove_tmp);
     int fd = mkstemps(tmp, 5);
+    if (fd >= 0)
+        snprintf(exec_tmp, sizeof exec_tmp, "%s", tmp);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         fail125("cannot write a temporary scenario: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        remove_tmp();
         goto out_args;
     }
     rc = write_scenario(f, &o, prog_abs, arch, o.machine ? machine_abs : NULL);
     if (fclose(f) || rc) {
-        unlink(tmp);
+        remove_tmp();
         goto out_args;
     }
     rc = orr_scenario_open(&sc, tmp, NULL, 0, NULL, orr_builtin_types, &d);
-    unlink(tmp);
+    remove_tmp();
     if (rc) {
         /* the scenario is ours; its errors are about the program or options */
         fprintf(stderr, "orrery exec: cannot set up the run:\n");

@@ -11,7 +11,9 @@
 #include "hw/core.h"
 #include "hw/elf.h"
 #include "hw/pcache.h"
+#include "hw/platform.h"
 #include "kernel/proc.h"
+#include "kernel/sched.h"
 #include "orrery/sim.h"
 
 #define ISA_MAX_CORES 1024u
@@ -26,7 +28,8 @@
  * (syscall.c). Both are read and written only inside events, in event
  * order, so they are as deterministic as the event order. */
 struct isa_shared {
-    bool has_linux;                /* a Linux process owns the address range */
+    unsigned nLinux;               /* the run's: Linux processes (each with its own RAM) */
+    uint64_t linux_next;           /* the run's: where the next one's physical range starts */
     uint8_t *ram;
     uint64_t size;
     unsigned nElf;
@@ -43,6 +46,7 @@ enum isa_stop {
     STOP_YIELD,     /* sched_yield: let global time catch up */
     STOP_FUTEX,     /* futex wait: sleep and poll */
     STOP_FAILED,    /* a fault or a fatal syscall: reported with orr_sim_fail */
+    STOP_SWITCH,    /* abi linux: the kernel may switch threads (isa_linux_switch) */
 };
 
 /* A timing access the core could not perform yet (a miss is in flight):
@@ -56,6 +60,8 @@ struct isacore {
     struct orr_component *c;
     struct isa_shared *sh;
     unsigned slot;                 /* index in sh->aWait */
+    bool sh_private;               /* abi linux: sh is this process's own memory */
+    uint64_t phys_base;            /* abi linux: physical address of its RAM's byte 0 */
     enum isa_arch arch;
     uc_engine *uc;
     struct core_shell shell;       /* caches, local time, step and run flags, liveness */
@@ -105,6 +111,19 @@ struct isacore {
     char *aFdOut[2];
     size_t nFdOut[2];
     char kill_msg[320];            /* why a signal killed the process */
+    /* abi linux threads (linux.c): the reference scheduler on this one
+     * CPU, whose HAL calls come back to this core (kcpu.ops), and each
+     * thread's saved registers */
+    struct sched ksched;
+    struct sched_rq krq;
+    struct platform kplat;
+    struct hal_cpu kcpu;
+    uc_context *aCtx[PROC_MAX_THREADS];
+    orr_time_t tick_ps, next_tick;
+    bool clone_pending;
+    uint64_t clone_slot, clone_sp, clone_settls, clone_tls;
+    uint16_t tk_switch;
+    struct orr_counter *ctx_switches, *threads, *cy_kernel, *signals;
 
     uint16_t tk_out;
     struct orr_counter *insns, *blocks, *cy_compute, *cy_l2, *cy_miss, *cy_fetch, *cy_syscall,
@@ -128,7 +147,18 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6]);
 /* A fault the process cannot survive: it dies of signal sig (exit status
  * 128 + sig) with msg kept for the report; the run goes on. */
 void isa_linux_kill(struct isacore *t, int sig, const char *msg);
+/* A fault at pc: signal sig (si_code code, si_addr addr) goes to the
+ * process's handler if it has one (the core goes on in the handler), else
+ * kills it as isa_linux_kill. */
+void isa_linux_fault(struct isacore *t, int sig, int code, uint64_t addr, uint64_t pc,
+                     const char *msg);
 void isa_linux_free(struct isacore *t);
+int isa_linux_start(struct isacore *t);
+/* After STOP_SWITCH or a tick: create a cloned thread's registers, wake
+ * expired sleepers, and switch to the thread the scheduler picks (idling
+ * the core until a sleeper wakes when none can run). False when the run
+ * failed (every thread blocked for good). tick: the scheduler tick is due. */
+bool isa_linux_switch(struct isacore *t, bool tick);
 
 /* isacore.c: registers by number (a0..a7 / x0..x8) and the core's clock. */
 uint64_t isa_reg(struct isacore *t, unsigned i);

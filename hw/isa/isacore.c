@@ -300,7 +300,7 @@ static bool waiting(const struct isacore *t) { return t->miss_out || t->retry_wa
 /* One timing access through the pcache, now (at the core's local time). */
 static enum pcache_rc timed_access(struct isacore *t, const struct isa_acc *a)
 {
-    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, a->addr, a->val, 0};
+    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, t->phys_base + a->addr, a->val, 0};
     uint64_t v;
     uint32_t cyc = 0;
     t->shell.pc.skew = t->shell.local - orr_now(t->c->sim);
@@ -473,7 +473,8 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *arg)
         snprintf(msg, sizeof msg, "%s at pc %#llx (instruction %#010x)",
                  illegal ? "SIGILL: illegal instruction" : "SIGTRAP: exception",
                  (unsigned long long)pc, insn);
-        isa_linux_kill(t, illegal ? 4 : 5, msg);
+        /* ILL_ILLOPC; SIGTRAP: TRAP_BRKPT */
+        isa_linux_fault(t, illegal ? 4 : 5, illegal ? 1 : 1, pc, pc, msg);
         return;
     }
     if (illegal)
@@ -518,9 +519,14 @@ static void report_fault(struct isacore *t, uc_err err)
         pc = aarch64_fault_pc(t, t->fault_addr);
     if (t->proc) {
         char msg[200];
-        snprintf(msg, sizeof msg, "SIGSEGV: %s unmapped address %#llx at pc %#llx", what,
-                 (unsigned long long)t->fault_addr, (unsigned long long)pc);
-        isa_linux_kill(t, 11, msg);
+        bool prot = t->fault_type == UC_MEM_READ_PROT || t->fault_type == UC_MEM_WRITE_PROT ||
+                    t->fault_type == UC_MEM_FETCH_PROT;
+        bool guard = t->fault_addr >= t->guard && t->fault_addr - t->guard < ISA_PAGE;
+        snprintf(msg, sizeof msg, "SIGSEGV: %s %s address %#llx at pc %#llx%s", what,
+                 prot ? "protected" : "unmapped", (unsigned long long)t->fault_addr,
+                 (unsigned long long)pc, guard ? " (the stack's guard page: stack overflow)" : "");
+        t->fault = false;
+        isa_linux_fault(t, 11, prot ? 2 : 1, t->fault_addr, pc, msg); /* SEGV_ACCERR / MAPERR */
         return;
     }
     isa_fail(t, "%s unmapped address %#llx at pc %#llx", what, (unsigned long long)t->fault_addr,
@@ -546,6 +552,13 @@ static void run(struct isacore *t)
             core_done(t);
             return;
         }
+        if (t->proc && t->proc->sched && t->shell.local >= t->next_tick) {
+            while (t->next_tick <= t->shell.local) /* the tick, at a slice boundary */
+                t->next_tick += t->tick_ps;
+            if (!isa_linux_switch(t, true))
+                return;
+            continue; /* the tick's cost may have put the core ahead */
+        }
         t->slice_end = now + t->shell.quantum;
         t->stop = STOP_NONE;
         uint64_t count = t->final_count, before = t->insns->v + t->blocks->v;
@@ -566,6 +579,10 @@ static void run(struct isacore *t)
         case STOP_EXIT:
             core_done(t);
             return;
+        case STOP_SWITCH:
+            if (!isa_linux_switch(t, false))
+                return;
+            continue;
         case STOP_YIELD:
             t->shell.step_pending = true;
             orr_timer(t->c, t->shell.local - now, T_STEP, 0, 0);
@@ -688,6 +705,49 @@ static void shared_fini(void *p)
         munmap(sh->ram, sh->size);
 }
 
+/* A Linux process's own memory (abi linux): a private struct isa_shared
+ * with its own RAM, so each process has its own address space (its
+ * Unicorn engine maps only this RAM). Its physical addresses, as the
+ * caches see them, start at phys_base: the processes of a run take
+ * consecutive ranges of the homes' memory in creation order. */
+static int attach_private_ram(struct isacore *t, struct isa_shared *run, uint64_t size,
+                              const struct orr_mark *at, struct orr_diag *d)
+{
+    if (run->nCore) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) does not "
+                       "share a run with bare isacores (docs/exec.md)");
+        return ORR_ESCHEMA;
+    }
+    t->phys_base = run->linux_next;
+    run->nLinux++;
+    run->linux_next += size;
+    t->sh = calloc(1, sizeof *t->sh);
+    if (!t->sh)
+        return ORR_ENOMEM;
+    t->sh_private = true;
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        orr_diag_error(d, at, t->c->keypath, "cannot allocate %llu bytes of guest RAM",
+                       (unsigned long long)size);
+        return ORR_ESCHEMA;
+    }
+    t->sh->ram = m;
+    t->sh->size = size;
+    t->slot = t->sh->nCore++;
+    bool covered = false;
+    for (size_t i = 0; i < t->shell.setup.cfg.nHome; i++)
+        covered |= t->shell.setup.cfg.aHome[i].base <= t->phys_base &&
+                   t->shell.setup.cfg.aHome[i].base + t->shell.setup.cfg.aHome[i].size >=
+                       t->phys_base + size;
+    if (!covered) {
+        orr_diag_error(d, at, t->c->keypath, "process memory [%#llx, %#llx) (each Linux process "
+                       "takes its own range) must lie in one memory range of 'homes'",
+                       (unsigned long long)t->phys_base, (unsigned long long)(t->phys_base + size));
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
 /* Guest RAM: created by the first isacore, checked by the others. */
 static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
 {
@@ -697,7 +757,10 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, at, t->c->keypath, "ram must be a multiple of 4 KiB");
         return ORR_ESCHEMA;
     }
-    t->sh = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
+    struct isa_shared *run = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
+    if (orr_param_enum(p, "abi") == 1)
+        return attach_private_ram(t, run, size, at, d);
+    t->sh = run;
     struct isa_shared *sh = t->sh;
     if (!sh->ram) {
         void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -718,9 +781,9 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, &t->c->mark, t->c->keypath, "at most %u isacores per run", ISA_MAX_CORES);
         return ORR_ESCHEMA;
     }
-    if (sh->has_linux) {
-        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) owns guest "
-                       "RAM: no other isacore may share the run (docs/exec.md)");
+    if (sh->nLinux) {
+        orr_diag_error(d, &t->c->mark, t->c->keypath, "a Linux process (abi: linux) does not "
+                       "share a run with bare isacores (docs/exec.md)");
         return ORR_ESCHEMA;
     }
     t->slot = sh->nCore++;
@@ -957,6 +1020,10 @@ static int isacore_start(struct orr_component *c, struct orr_diag *d)
     struct isacore *t = c->state;
     if (core_shell_check_linked(&t->shell, d))
         return ORR_ESCHEMA;
+    if (t->proc && isa_linux_start(t)) {
+        orr_diag_error(d, &c->mark, c->keypath, "cannot start the process's first thread");
+        return ORR_ESCHEMA;
+    }
     t->shell.step_pending = true;
     orr_timer(c, 0, T_STEP, 0, 0);
     core_shell_arm_deadlock(&t->shell);
@@ -1007,6 +1074,10 @@ static void isacore_destroy(struct orr_component *c)
     free(t->aQ);
     free(t->aOut);
     isa_linux_free(t);
+    if (t->sh_private) {
+        shared_fini(t->sh);
+        free(t->sh);
+    }
 }
 
 const char *isacore_output(const struct orr_component *c, size_t *n)
@@ -1046,7 +1117,16 @@ static const struct orr_metric_doc isacore_metrics[] = {
     {"futex_woken", "thread", ORR_METRIC_COUNTER, "threads woken by futex wakes"},
     {"output_bytes", "B", ORR_METRIC_COUNTER, "bytes the guest wrote to stdout and stderr, kept"},
     {"output_dropped", "B", ORR_METRIC_COUNTER, "bytes written beyond the output limit, dropped"},
-    {"stall.sleep", "cy", ORR_METRIC_COUNTER, "cycles a Linux process slept (nanosleep)"},
+    {"stall.sleep", "cy", ORR_METRIC_COUNTER,
+     "cycles the core idled with every thread of its Linux process asleep (nanosleep, futex "
+     "timeouts)"},
+    {"context_switches", "switch", ORR_METRIC_COUNTER,
+     "abi linux: switches between the process's threads (kernel/sched picks)"},
+    {"threads", "thread", ORR_METRIC_COUNTER, "abi linux: threads the process ran (1 + clones)"},
+    {"signals", "signal", ORR_METRIC_COUNTER,
+     "abi linux: fault signals delivered to a handler the process installed"},
+    {"cycles.kernel", "cy", ORR_METRIC_COUNTER,
+     "abi linux: cycles the reference scheduler charged (hal_cost: enqueue, pick, tick, switch)"},
     {"signal", "", ORR_METRIC_VALUE,
      "abi linux: the signal that killed the process (11 SIGSEGV, 4 SIGILL, ...), else 0"},
     {"exited", "", ORR_METRIC_VALUE, "1 if the guest called exit"},

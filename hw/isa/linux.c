@@ -12,7 +12,22 @@
  * allocates top-down below the stack. One Linux process per run, on one
  * core, until processes get page tables of their own (the MMU work); the
  * layout is handed to the kernel as a struct proc_layout, which is what
- * becomes the process's VMAs then. */
+ * becomes the process's VMAs then.
+ *
+ * Threads (docs/exec.md "Threads"): the process's threads are tasks of the
+ * reference scheduler (kernel/sched) running on this core, which is CPU 0
+ * of a one-CPU scheduler whose HAL calls come back here (kcpu.ops): time
+ * is the core's local clock, hal_cost (enqueue, pick, the context switch
+ * itself) advances it, sched_switch goes into the trace. Each thread's
+ * registers live in a Unicorn context (uc_context_save/restore) while it
+ * does not run; the switch happens between two uc_emu_start calls, never
+ * inside a hook: a syscall that blocks, wakes, yields or clones stops
+ * emulation with STOP_SWITCH and the run loop calls isa_linux_switch. The
+ * tick (the scheduler's tick_ns, 4 ms) is checked at every slice boundary
+ * (a quantum at most), so a thread that never enters the kernel is still
+ * preempted. With no runnable thread the core idles to the earliest
+ * sleeper's wake-up; with none at all every thread waits on a futex no one
+ * can wake, and the run fails naming the deadlock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,8 +99,104 @@ static void op_random(void *ctx, void *buf, size_t n)
     }
 }
 
+/* The program's view of its pages: Unicorn's protection of the range
+ * (uc_mem_protect splits the RAM mapping as needed). Execute permission
+ * goes with read: it is not enforced (a signal trampoline may live on a
+ * thread's PROT_READ|PROT_WRITE stack). */
+static int op_protect(void *ctx, uint64_t u, uint64_t n, unsigned prot)
+{
+    struct isacore *t = ctx;
+    if (!user_range(t, u, (size_t)n))
+        return -1;
+    uint32_t perms = (prot & 1 ? UC_PROT_READ | UC_PROT_EXEC : 0) | (prot & 2 ? UC_PROT_WRITE : 0) |
+                     (prot & 4 ? UC_PROT_READ | UC_PROT_EXEC : 0);
+    return uc_mem_protect(t->uc, u, n, perms) ? -1 : 0;
+}
+
 static const struct proc_ops isa_proc_ops = {op_copy_in, op_copy_out, op_zero, op_now_ns,
-                                             op_output, op_random};
+                                             op_output, op_random, op_protect};
+
+/* ------------------------------------------------------ the HAL of the scheduler */
+
+static struct isacore *host(const struct hal_cpu *c) { return c->host; }
+
+static hal_ns_t k_now(const struct hal_cpu *c) { return host(c)->shell.local / 1000; }
+static void k_timer_set(struct hal_cpu *c, hal_ns_t when) { (void)c, (void)when; } /* the run loop ticks */
+static void k_void(struct hal_cpu *c) { (void)c; }
+static void k_ipi(struct hal_cpu *c, unsigned target, uint32_t reason) { (void)c, (void)target, (void)reason; }
+static int k_access(struct hal_cpu *c, unsigned op, hal_paddr_t pa, unsigned size, uint64_t value,
+                    uint64_t expect, uint64_t *out)
+{
+    (void)c, (void)op, (void)pa, (void)size, (void)value, (void)expect, (void)out;
+    return HAL_ENOTSUP;
+}
+static int k_set_root(struct hal_cpu *c, hal_paddr_t root, void *ctx) { (void)c, (void)root, (void)ctx; return HAL_ENOTSUP; }
+static void *k_mmu_ctx(const struct hal_cpu *c) { (void)c; return NULL; }
+static int k_flush(struct hal_cpu *c, uint64_t va, uint64_t len) { (void)c, (void)va, (void)len; return HAL_ENOTSUP; }
+static int k_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size) { (void)c, (void)base, (void)size; return HAL_ENOTSUP; }
+
+static void k_cost(struct hal_cpu *c, uint32_t cycles)
+{
+    struct isacore *t = host(c);
+    t->shell.local += (orr_time_t)cycles * t->shell.cycle;
+    t->cy_kernel->v += cycles;
+}
+
+static void k_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b)
+{
+    struct isacore *t = host(c);
+    if (point == SCHED_TP_SWITCH)
+        orr_trace_point(t->c, t->tk_switch, a, b);
+}
+
+static void k_report(struct hal_cpu *c, const char *name, uint64_t value) { (void)c, (void)name, (void)value; }
+
+__attribute__((noreturn)) static void k_panic(struct hal_cpu *c, const char *why)
+{
+    /* the scheduler's own invariants broke inside a Unicorn hook, where
+     * nothing can unwind: say so and stop */
+    fprintf(stderr, "orrery: kernel panic in %s: %s\n", host(c)->c->path, why);
+    abort();
+}
+
+static const struct platform_cpu_ops isa_cpu_ops = {
+    .now = k_now, .timer_set = k_timer_set, .irq_restored = k_void, .ipi_send = k_ipi,
+    .idle = k_void, .access = k_access, .relax = k_void, .mmu_set_root = k_set_root,
+    .mmu_context = k_mmu_ctx, .tlb_flush = k_flush, .vaccess = k_access, .mem_region = k_region,
+    .percpu_area = k_region, .cost = k_cost, .trace = k_trace, .report = k_report,
+    .panic = k_panic};
+
+static int threads_setup(struct isacore *t)
+{
+    t->ctx_switches = orr_counter_new(t->c, "context_switches", "switch");
+    t->threads = orr_counter_new(t->c, "threads", "thread");
+    t->cy_kernel = orr_counter_new(t->c, "cycles.kernel", "cy");
+    t->signals = orr_counter_new(t->c, "signals", "signal");
+    t->tk_switch = orr_trace_kind(t->c, "sched_switch");
+    if (sched_init(&t->ksched, NULL, &t->krq, 1))
+        return ORR_EINVAL;
+    memset(&t->kplat, 0, sizeof t->kplat);
+    t->kplat.comp = t->c;
+    t->kplat.ncpu = 1;
+    t->kplat.aCpu = &t->kcpu;
+    t->kcpu = (struct hal_cpu){.plat = &t->kplat, .id = 0, .irq_on = false, .ops = &isa_cpu_ops,
+                               .host = t};
+    t->tick_ps = t->ksched.cfg.tick_ns * 1000;
+    if (uc_context_alloc(t->uc, &t->aCtx[0]))
+        return ORR_ENOMEM;
+    return 0;
+}
+
+/* At the component's start (the scheduler's first switch is a trace
+ * record, which only a started run takes): the first thread runs. */
+int isa_linux_start(struct isacore *t)
+{
+    t->next_tick = t->shell.local + t->tick_ps;
+    if (proc_threads_start(t->proc, &t->ksched, &t->kcpu, t->aCtx[0]))
+        return ORR_EINVAL;
+    t->threads->v++;
+    return 0;
+}
 
 /* ------------------------------------------------------ setup */
 
@@ -155,13 +266,12 @@ static int load_files(struct isacore *t, const struct orr_params *p, struct orr_
 int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
 {
     const struct orr_mark *at = orr_param_mark(p, "abi");
-    if (t->ncores != 1 || t->sh->nCore != 1) {
-        orr_diag_error(d, at, t->c->keypath, "abi linux runs one process on one core, and no "
-                       "other isacore in the run (processes get address spaces of their own "
-                       "with the MMU; docs/exec.md)");
+    if (t->ncores != 1) {
+        orr_diag_error(d, at, t->c->keypath, "abi linux runs one process on one core (its "
+                       "threads share it; a process on several cores is not supported yet: "
+                       "docs/exec.md)");
         return ORR_ESCHEMA;
     }
-    t->sh->has_linux = true;
     int rc = load_files(t, p, d);
     if (rc)
         return rc;
@@ -207,6 +317,10 @@ int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_di
     uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &sp);
     isa_set_reg(t, 0, 0); /* rtld_fini: none (glibc's _start registers a nonzero one) */
     isa_set_reg(t, 1, 0);
+    if ((rc = threads_setup(t))) {
+        orr_diag_error(d, at, t->c->keypath, "cannot start the process's first thread");
+        return rc;
+    }
     return 0;
 }
 
@@ -215,6 +329,9 @@ void isa_linux_free(struct isacore *t)
     for (unsigned i = 0; i < t->nFile; i++)
         free((void *)t->aFile[i].data);
     free(t->aFile);
+    for (unsigned i = 0; i < PROC_MAX_THREADS; i++)
+        if (t->aCtx[i])
+            uc_context_free(t->aCtx[i]);
     free(t->proc);
     free(t->aFdOut[0]);
     free(t->aFdOut[1]);
@@ -230,6 +347,64 @@ static void process_gone(struct isacore *t)
     uc_emu_stop(t->uc);
 }
 
+/* The integer registers for signal delivery (struct proc_regs). */
+static int a64_reg(unsigned i)
+{
+    return i < 29 ? UC_ARM64_REG_X0 + (int)i : i == 29 ? UC_ARM64_REG_X29 : UC_ARM64_REG_X30;
+}
+
+static void get_regs(struct isacore *t, struct proc_regs *r)
+{
+    memset(r, 0, sizeof *r);
+    if (t->arch == ISA_RISCV64) {
+        for (unsigned i = 1; i < 32; i++)
+            uc_reg_read(t->uc, UC_RISCV_REG_X0 + (int)i, &r->x[i]);
+        r->sp = r->x[2];
+    } else {
+        for (unsigned i = 0; i < 31; i++)
+            uc_reg_read(t->uc, a64_reg(i), &r->x[i]);
+        uc_reg_read(t->uc, UC_ARM64_REG_SP, &r->sp);
+        uint64_t nzcv = 0;
+        uc_reg_read(t->uc, UC_ARM64_REG_NZCV, &nzcv);
+        r->pstate = nzcv & UINT64_C(0xf0000000);
+    }
+    r->pc = isa_pc(t);
+}
+
+static void set_regs(struct isacore *t, const struct proc_regs *r)
+{
+    if (t->arch == ISA_RISCV64) {
+        for (unsigned i = 1; i < 32; i++)
+            uc_reg_write(t->uc, UC_RISCV_REG_X0 + (int)i, i == 2 ? &r->sp : &r->x[i]);
+        uc_reg_write(t->uc, UC_RISCV_REG_PC, &r->pc);
+    } else {
+        for (unsigned i = 0; i < 31; i++)
+            uc_reg_write(t->uc, a64_reg(i), &r->x[i]);
+        uc_reg_write(t->uc, UC_ARM64_REG_SP, &r->sp);
+        uint64_t nzcv = r->pstate & UINT64_C(0xf0000000);
+        uc_reg_write(t->uc, UC_ARM64_REG_NZCV, &nzcv);
+        uc_reg_write(t->uc, UC_ARM64_REG_PC, &r->pc);
+    }
+    t->pc_next = r->pc;
+}
+
+void isa_linux_fault(struct isacore *t, int sig, int code, uint64_t addr, uint64_t pc,
+                     const char *msg)
+{
+    struct proc_regs r;
+    get_regs(t, &r);
+    r.pc = pc;
+    struct proc_result res = proc_fault_signal(t->proc, sig, code, addr, &r);
+    if (res.eAction != PROC_SIGNAL) {
+        isa_linux_kill(t, t->proc->term_signal, msg);
+        return;
+    }
+    set_regs(t, &r); /* the handler runs next */
+    t->signals->v++;
+    t->stop = STOP_SWITCH;
+    uc_emu_stop(t->uc);
+}
+
 void isa_linux_kill(struct isacore *t, int sig, const char *msg)
 {
     snprintf(t->kill_msg, sizeof t->kill_msg, "%s", msg);
@@ -240,6 +415,21 @@ void isa_linux_kill(struct isacore *t, int sig, const char *msg)
 
 void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
 {
+    if (nr == 139) { /* rt_sigreturn: the registers come back from the frame */
+        struct proc_regs r;
+        get_regs(t, &r);
+        if (proc_sigreturn(t->proc, &r).eAction == PROC_EXIT) {
+            snprintf(t->kill_msg, sizeof t->kill_msg, "SIGSEGV: rt_sigreturn with no signal "
+                     "frame at sp %#llx", (unsigned long long)r.sp);
+            t->v_signal->v = 11;
+            process_gone(t);
+            return;
+        }
+        set_regs(t, &r);
+        t->stop = STOP_SWITCH;
+        uc_emu_stop(t->uc);
+        return;
+    }
     if (!proc_syscall_known(nr)) {
         t->unknown->v++;
         if (t->unknown_fail) {
@@ -272,8 +462,117 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
     case PROC_FUTEX_WAKE:
         r.ret = isa_futex_wake(t, r.arg0, r.arg1);
         break;
+    case PROC_CLONE: /* the child's registers are made outside the hook */
+        t->clone_pending = true;
+        t->clone_slot = r.arg0;
+        t->clone_sp = r.arg1;
+        t->clone_settls = r.arg2;
+        t->clone_tls = r.arg3;
+        t->threads->v++;
+        t->stop = STOP_SWITCH;
+        uc_emu_stop(t->uc);
+        break;
+    case PROC_SIGNAL:
+    case PROC_SIGRETURN: /* only from proc_fault_signal / proc_sigreturn */
+        break;
+    case PROC_RAISE: { /* the handler runs as the syscall returns 0 */
+        isa_set_reg(t, 0, 0);
+        struct proc_regs regs;
+        get_regs(t, &regs);
+        /* SI_TKILL (-6); si_pid = the pid, si_uid = 0 where si_addr would be */
+        struct proc_result d = proc_fault_signal(t->proc, (int)r.arg0, -6,
+                                                 (uint64_t)(uint32_t)t->proc->pid, &regs);
+        if (d.eAction != PROC_SIGNAL) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "signal %d: no room for its frame", (int)r.arg0);
+            isa_linux_kill(t, t->proc->term_signal, msg);
+            return;
+        }
+        set_regs(t, &regs);
+        t->signals->v++;
+        t->stop = STOP_SWITCH;
+        uc_emu_stop(t->uc);
+        return;
+    }
+    case PROC_RESCHED: /* a blocked thread gets its value when it resumes */
+        if (sched_need_resched(&t->krq)) {
+            t->stop = STOP_SWITCH;
+            uc_emu_stop(t->uc);
+        }
+        break;
     }
     isa_set_reg(t, 0, (uint64_t)r.ret);
+}
+
+/* The new thread: the parent's registers as the clone left them (pc past
+ * the ecall/svc), with a0 = 0, its own stack and, with CLONE_SETTLS, its
+ * TLS pointer (tp / TPIDR_EL0). */
+static bool make_child(struct isacore *t)
+{
+    unsigned slot = (unsigned)t->clone_slot;
+    struct proc_thread *th = &t->proc->aThread[slot];
+    t->clone_pending = false;
+    if (!t->aCtx[slot] && uc_context_alloc(t->uc, &t->aCtx[slot]))
+        return false;
+    th->uctx = t->aCtx[slot];
+    uint64_t zero = 0;
+    bool rv = t->arch == ISA_RISCV64;
+    uc_err e = uc_context_save(t->uc, t->aCtx[slot]);
+    if (!e)
+        e = uc_context_reg_write(t->aCtx[slot], rv ? UC_RISCV_REG_A0 : UC_ARM64_REG_X0, &zero);
+    if (!e)
+        e = uc_context_reg_write(t->aCtx[slot], rv ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->clone_sp);
+    if (!e && t->clone_settls)
+        e = uc_context_reg_write(t->aCtx[slot], rv ? UC_RISCV_REG_TP : UC_ARM64_REG_TPIDR_EL0,
+                                 &t->clone_tls);
+    return !e;
+}
+
+bool isa_linux_switch(struct isacore *t, bool tick)
+{
+    struct proc *p = t->proc;
+    if (t->clone_pending && !make_child(t)) {
+        isa_fail(t, "cannot create the registers of thread %d", p->aThread[t->clone_slot].tid);
+        return false;
+    }
+    bool resched = proc_tick(p, tick);
+    while (resched) {
+        unsigned prev = p->cur;
+        bool prev_live = p->aThread[prev].state != PROC_T_FREE;
+        int next = proc_schedule(p);
+        if (next < 0) { /* idle until a sleeper or a futex timeout wakes */
+            uint64_t at = proc_next_wake(p);
+            if (!at) {
+                isa_fail(t, "deadlock: every thread of the process (%u) waits on a futex no "
+                         "thread can wake", p->nLive);
+                return false;
+            }
+            orr_time_t from = t->shell.local;
+            if (t->shell.local < at * 1000)
+                t->shell.local = at * 1000;
+            t->cy_sleep->v += (t->shell.local - from) / t->shell.cycle;
+            proc_tick(p, false); /* wakes it: pick again */
+            continue;
+        }
+        if ((unsigned)next != prev) {
+            if (prev_live)
+                uc_context_save(t->uc, t->aCtx[prev]);
+            uc_context_restore(t->uc, t->aCtx[next]);
+            t->ctx_switches->v++;
+        }
+        struct proc_thread *th = &p->aThread[next];
+        if (th->has_ret) {
+            isa_set_reg(t, 0, (uint64_t)th->ret);
+            th->has_ret = false;
+        }
+        t->pc_next = isa_pc(t);
+        resched = false;
+    }
+    if (!proc_check(p)) {
+        isa_fail(t, "the process's thread invariants broke (kernel/proc)");
+        return false;
+    }
+    return true;
 }
 
 bool isacore_process(const struct orr_component *c, struct isacore_process *st)
@@ -288,6 +587,7 @@ bool isacore_process(const struct orr_component *c, struct isacore_process *st)
         .exited = p->exited, .status = p->exit_status, .signal = p->term_signal,
         .message = t->kill_msg, .syscalls = p->nSyscall, .unknown = p->nUnknown,
         .aCount = p->aCount, .aUnknown = p->aUnknown, .nCount = PROC_NR_COUNTED,
+        .threads = p->nClone + 1, .switches = p->nSwitch,
         .out = {t->aFdOut[0] ? t->aFdOut[0] : "", t->aFdOut[1] ? t->aFdOut[1] : ""},
         .nOut = {t->nFdOut[0], t->nFdOut[1]}};
     return true;

@@ -25,6 +25,7 @@ struct isacore_process {
     int signal;                   /* the killing signal, or 0 */
     const char *message;          /* why it was killed ("SIGSEGV: store to ..."), or "" */
     uint64_t syscalls, unknown;   /* calls taken; of them unimplemented */
+    uint64_t threads, switches;   /* threads it ran (clone + 1); context switches */
     const uint32_t *aCount;       /* calls per number, nCount entries */
     const uint32_t *aUnknown;     /* unimplemented calls per number */
     size_t nCount;

@@ -13,6 +13,11 @@
  * the regions below (image, brk, mmap, stack) become VMAs — nothing in this
  * API names physical memory.
  *
+ * mprotect and mmap's prot are enforced through ops->protect (a store to
+ * a read-only page faults: SIGSEGV, SEGV_ACCERR); a file the scenario maps
+ * in can be mmapped read-only (MAP_PRIVATE, or MAP_SHARED without
+ * PROT_WRITE): its bytes are copied into the new region.
+ *
  * Invariants (proc_check):
  *   1. brk_start <= brk <= brk_max; the brk area never meets the mmap area.
  *   2. aMap is sorted, non-overlapping, page-aligned, and inside
@@ -27,11 +32,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/sched.h"
+
 #define PROC_PAGE 4096u
 #define PROC_MAX_FILES 32u   /* descriptors per process */
 #define PROC_MAX_MAPS 128u   /* anonymous mmap regions per process */
 #define PROC_NR_COUNTED 512u /* syscall numbers counted one by one */
 #define PROC_NSIG 64u
+#define PROC_MAX_THREADS 64u /* threads per process (clone with CLONE_THREAD) */
 
 enum proc_arch { PROC_RISCV64, PROC_AARCH64 };
 
@@ -50,6 +58,10 @@ struct proc_ops {
     void (*output)(void *ctx, int fd, const void *buf, size_t n);
     /* n bytes derived from the run's seed (getrandom, AT_RANDOM). */
     void (*seeded_bytes)(void *ctx, void *buf, size_t n);
+    /* Give user pages [uaddr, uaddr + n) (page-aligned) the protection
+     * prot (PROT_READ 1 | PROT_WRITE 2 | PROT_EXEC 4) for the program's
+     * own accesses; the kernel's copies are not checked. 0 or -1. */
+    int (*protect)(void *ctx, uint64_t uaddr, uint64_t n, unsigned prot);
 };
 
 /* A read-only file the scenario maps in: opened by exact path. */
@@ -78,6 +90,31 @@ struct proc_layout {
     uint64_t entry, phdr;        /* AT_ENTRY, AT_PHDR */
     uint32_t phnum, phent;       /* AT_PHNUM, AT_PHENT */
     uint64_t hwcap;              /* AT_HWCAP */
+    uint64_t hwcap2;             /* AT_HWCAP2 (aarch64 only, as Linux gives it) */
+};
+
+/* A thread of the process: a task of the reference scheduler
+ * (kernel/sched). The kernel keeps its identity, its blocking state and
+ * the value its blocked syscall returns; the platform keeps its registers
+ * (uctx) and switches them when proc_schedule picks another thread. */
+enum proc_thread_state {
+    PROC_T_FREE,     /* slot unused */
+    PROC_T_RUN,      /* runnable or running */
+    PROC_T_FUTEX,    /* blocked in FUTEX_WAIT on futex_addr (until wake_at if nonzero) */
+    PROC_T_SLEEP,    /* blocked in nanosleep until wake_at */
+};
+
+struct proc_thread {
+    int tid;
+    uint8_t state;          /* enum proc_thread_state */
+    bool has_ret;           /* resumed from a block: the platform puts ret in a0 */
+    int64_t ret;
+    uint64_t clear_child_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
+    uint64_t robust_list;
+    uint64_t futex_addr, wait_seq; /* FUTEX: the word and the order of waiting */
+    uint64_t wake_at;       /* ns: sleep end or futex timeout, 0 none */
+    struct sched_task task; /* the scheduler's entity (task.id = tid) */
+    void *uctx;             /* the platform's saved registers */
 };
 
 struct proc {
@@ -95,13 +132,30 @@ struct proc {
     const char *exe;   /* what readlink("/proc/self/exe") says; the platform sets it */
     uint64_t clear_child_tid, robust_list;
     uint64_t sigmask;
-    struct { uint64_t handler, flags, mask; } aSig[PROC_NSIG];
+    struct { uint64_t handler, flags, mask, restorer; } aSig[PROC_NSIG];
     bool exited;
     int exit_status;   /* 0..255, or 128 + signal when killed */
     int term_signal;   /* the signal that killed it, or 0 */
     uint64_t nSyscall, nUnknown;
     uint32_t aCount[PROC_NR_COUNTED];   /* calls per number */
     uint32_t aUnknown[PROC_NR_COUNTED]; /* unimplemented calls per number */
+    /* threads (proc_threads_start): the scheduler and the CPU they run on */
+    struct sched *sched;
+    struct hal_cpu *cpu;
+    struct proc_thread aThread[PROC_MAX_THREADS];
+    unsigned cur;           /* index of the running thread in aThread */
+    unsigned nLive;         /* threads not exited */
+    int next_tid;
+    uint64_t wait_seq;
+    uint64_t nClone, nSwitch, nFutexWait, nFutexWake;
+    uint64_t nSignal;       /* signals delivered to handlers */
+};
+
+/* A thread's integer registers, for signal delivery: riscv64 x[0..31]
+ * (x[2] = sp, also in sp), aarch64 x[0..30] and sp, pstate's NZCV. */
+struct proc_regs {
+    uint64_t x[32];
+    uint64_t sp, pc, pstate;
 };
 
 /* What the platform does after proc_syscall. */
@@ -112,12 +166,26 @@ enum proc_action {
     PROC_SLEEP,      /* put ret in a0/x0; advance the task's time by arg0 ns */
     PROC_FUTEX_WAIT, /* block on the word at arg0 (it held arg1); 0 on wake */
     PROC_FUTEX_WAKE, /* wake up to arg1 waiters on arg0; ret = how many */
+    /* with threads (proc_threads_start) the kernel blocks and wakes
+     * threads itself; these two replace SLEEP, YIELD and the futex ones: */
+    PROC_RESCHED,    /* put ret in a0 (unless the thread blocked: it gets its
+                        ret when it resumes); then if sched_need_resched,
+                        proc_schedule and switch to the thread it picks */
+    PROC_CLONE,      /* as RESCHED, after creating the registers of the new
+                        thread aThread[arg0]: the caller's, with a0 = 0,
+                        sp = arg1 and, if arg2 != 0, the TLS pointer = arg3 */
+    PROC_SIGNAL,     /* proc_fault_signal: a handler runs; load the registers
+                        it left in struct proc_regs */
+    PROC_SIGRETURN,  /* proc_sigreturn: load the registers it restored */
+    PROC_RAISE,      /* kill/tkill/tgkill to itself with a handler installed:
+                        put ret in a0, then deliver signal arg0 with
+                        proc_fault_signal (si_code SI_TKILL, si_pid = pid) */
 };
 
 struct proc_result {
     int64_t ret;
     enum proc_action eAction;
-    uint64_t arg0, arg1;
+    uint64_t arg0, arg1, arg2, arg3;
 };
 
 /* Set up p (zeroed by the caller is not required): stdin/stdout/stderr
@@ -131,7 +199,8 @@ int proc_init(struct proc *p, int pid, enum proc_arch arch, const struct proc_la
 /* Build the initial stack at the top of lay.stack_hi as Linux does for
  * execve: 16 random bytes (AT_RANDOM), the argument and environment
  * strings, auxv (AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_ENTRY,
- * AT_RANDOM, AT_HWCAP, AT_CLKTCK, AT_UID.., AT_SECURE, AT_NULL), envp,
+ * AT_RANDOM, AT_HWCAP, AT_HWCAP2 (aarch64), AT_CLKTCK, AT_UID..,
+ * AT_SECURE, AT_NULL), envp,
  * argv and argc, 16-byte aligned. *sp is the stack pointer to start with.
  * Returns 0, or -E2BIG when they do not fit in a quarter of the stack
  * (Linux's limit), or -EFAULT if the platform refused a copy. */
@@ -149,6 +218,35 @@ void proc_kill(struct proc *p, int sig);
 const char *proc_syscall_name(uint64_t nr);
 /* True if nr is implemented. */
 bool proc_syscall_known(uint64_t nr);
+
+/* Threads. Make the process's first thread (tid = pid) a task of s on
+ * CPU c and running: from then on clone, futex, nanosleep, sched_yield,
+ * exit and exit_group block, wake and end threads through the scheduler
+ * and answer PROC_RESCHED / PROC_CLONE / PROC_EXIT. uctx0 is the first
+ * thread's saved-register handle. Returns 0 or a negative SCHED_E*. */
+int proc_threads_start(struct proc *p, struct sched *s, struct hal_cpu *c, void *uctx0);
+/* The tick: wake the threads whose sleep or futex timeout ended by now,
+ * account the running one (sched_tick). True if the platform must call
+ * proc_schedule. */
+bool proc_tick(struct proc *p, bool tick);
+/* The earliest time (ns) a blocked thread wakes by itself, or 0. */
+uint64_t proc_next_wake(const struct proc *p);
+/* Pick the thread to run (sched_schedule): its index in aThread, or -1
+ * when every thread is blocked. Counts switches in nSwitch. */
+int proc_schedule(struct proc *p);
+
+/* Signals (kernel/proc/signal.c). The thread with registers *r took a
+ * fault: signal sig (SIGSEGV 11, SIGILL 4, SIGBUS 7, SIGFPE 8, SIGTRAP
+ * 5) with si_code code and si_addr addr. With a handler installed (and
+ * the signal not blocked) the kernel writes Linux's rt_sigframe below
+ * r->sp, edits *r to enter the handler and answers PROC_SIGNAL; else the
+ * process is killed (PROC_EXIT, status 128 + sig). */
+struct proc_result proc_fault_signal(struct proc *p, int sig, int code, uint64_t addr,
+                                     struct proc_regs *r);
+/* rt_sigreturn (139), which needs the registers: restore *r and the
+ * signal mask from the frame at r->sp (PROC_SIGRETURN), or kill with
+ * SIGSEGV if the frame cannot be read. Counted like any syscall. */
+struct proc_result proc_sigreturn(struct proc *p, struct proc_regs *r);
 
 /* Invariants 1-4 hold. */
 bool proc_check(const struct proc *p);

@@ -62,7 +62,7 @@ bool proc_check(const struct proc *p)
         if (p->aFd[i].eKind > PROC_FD_IMAGE ||
             (p->aFd[i].eKind == PROC_FD_IMAGE && p->aFd[i].iFile >= p->nFile))
             return false;
-    return true;
+    return proc_threads_check(p);
 }
 
 /* ------------------------------------------------------------ the stack */
@@ -71,7 +71,7 @@ enum {
     AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
     AT_FLAGS = 8, AT_ENTRY = 9, AT_PLATFORM = 15, AT_EXECFN = 31,
     AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_HWCAP = 16, AT_CLKTCK = 17,
-    AT_SECURE = 23, AT_RANDOM = 25,
+    AT_SECURE = 23, AT_RANDOM = 25, AT_HWCAP2 = 26,
 };
 
 /* Push n bytes below *top; false if they would leave [lo, ...). */
@@ -95,14 +95,33 @@ int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
         need += kstrlen(envp[i]) + 1;
     if (argc > PROC_MAX_ARGS || envc > PROC_MAX_ENV || need + 32 > p->lay.stack_hi - lo)
         return -PROC_E2BIG;
-    uint64_t top = p->lay.stack_hi;
-    /* AT_EXECFN: the file name execve was given, at the very top as Linux
-     * puts it; here argv[0] (what a shell passes), else the platform's path */
+    /* Laid out as Linux's execve (and qemu-user's loader) do, so that a
+     * program's start-up sees the same string alignments: below one
+     * pointer at the very top, the strings in ascending order argv[],
+     * envp[], then the file name (AT_EXECFN: argv[0], what a shell
+     * passes, else the platform's path); below them the AT_PLATFORM
+     * string (arm64 names itself; riscv64 Linux gives none) in 8-byte
+     * units, then the 16 AT_RANDOM bytes. */
+    uint64_t top = p->lay.stack_hi - 8;
     const char *execfn = argc ? argv[0] : p->exe ? p->exe : "";
-    if (!push(p, &top, lo, execfn, kstrlen(execfn) + 1))
+    uint64_t nStr = kstrlen(execfn) + 1;
+    for (unsigned i = 0; i < argc; i++)
+        nStr += kstrlen(argv[i]) + 1;
+    for (unsigned i = 0; i < envc; i++)
+        nStr += kstrlen(envp[i]) + 1;
+    if (top - lo < nStr)
         return -PROC_E2BIG;
-    const uint64_t at_execfn = top;
-    /* AT_PLATFORM: arm64 names itself; riscv64 Linux gives none */
+    top -= nStr;
+    const uint64_t str_lo = top;
+    uint64_t at = str_lo;
+    for (unsigned i = 0; i <= argc + envc; i++) {
+        const char *s = i < argc ? argv[i] : i < argc + envc ? envp[i - argc] : execfn;
+        uint64_t n = kstrlen(s) + 1;
+        if (p->ops->copy_out(p->ctx, at, s, n))
+            return -PROC_EFAULT;
+        at += n;
+    }
+    const uint64_t at_execfn = at - (kstrlen(execfn) + 1);
     uint64_t at_platform = 0;
     if (p->eArch == PROC_AARCH64) {
         if (!push(p, &top, lo, "aarch64", 8))
@@ -114,36 +133,21 @@ int proc_build_stack(struct proc *p, const char *const *argv, unsigned argc,
     if (!push(p, &top, lo, rnd, sizeof rnd))
         return -PROC_EFAULT;
     uint64_t at_random = top;
-    /* the strings, argv's then envp's in ascending order as Linux lays
-     * them out; their addresses are recomputed when the pointers go in */
-    uint64_t nStr = 0;
-    for (unsigned i = 0; i < argc; i++)
-        nStr += kstrlen(argv[i]) + 1;
-    for (unsigned i = 0; i < envc; i++)
-        nStr += kstrlen(envp[i]) + 1;
-    if (top - lo < nStr)
-        return -PROC_E2BIG;
-    top -= nStr;
-    const uint64_t str_lo = top;
-    uint64_t at = str_lo;
-    for (unsigned i = 0; i < argc + envc; i++) {
-        const char *s = i < argc ? argv[i] : envp[i - argc];
-        uint64_t n = kstrlen(s) + 1;
-        if (p->ops->copy_out(p->ctx, at, s, n))
-            return -PROC_EFAULT;
-        at += n;
-    }
     const uint64_t all[][2] = {
         {AT_PHDR, p->lay.phdr},   {AT_PHENT, p->lay.phent}, {AT_PHNUM, p->lay.phnum},
         {AT_PAGESZ, PROC_PAGE},   {AT_BASE, 0},             {AT_FLAGS, 0},
         {AT_ENTRY, p->lay.entry}, {AT_UID, 0},              {AT_EUID, 0},
         {AT_GID, 0},              {AT_EGID, 0},             {AT_SECURE, 0},
         {AT_RANDOM, at_random},   {AT_HWCAP, p->lay.hwcap}, {AT_CLKTCK, 100},
-        {AT_EXECFN, at_execfn},   {AT_PLATFORM, at_platform}, {AT_NULL, 0},
+        {AT_HWCAP2, p->lay.hwcap2}, {AT_EXECFN, at_execfn}, {AT_PLATFORM, at_platform},
+        {AT_NULL, 0},
     };
     uint64_t aux[sizeof all / sizeof all[0]][2], nAux = 0;
     for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (all[i][0] != AT_PLATFORM || at_platform) { /* no platform string: no entry */
+        /* no platform string: no entry; AT_HWCAP2 only where Linux gives
+         * it (arm64 always; riscv64 does not) */
+        if ((all[i][0] != AT_PLATFORM || at_platform) &&
+            (all[i][0] != AT_HWCAP2 || p->eArch == PROC_AARCH64)) {
             aux[nAux][0] = all[i][0];
             aux[nAux++][1] = all[i][1];
         }

@@ -13,7 +13,7 @@
 
 typedef struct proc_result (*sys_fn)(struct proc *p, const uint64_t *a);
 
-static struct proc_result ret(int64_t v) { return (struct proc_result){v, PROC_RETURN, 0, 0}; }
+static struct proc_result ret(int64_t v) { return (struct proc_result){v, PROC_RETURN, 0, 0, 0, 0}; }
 
 /* ---------------------------------------------------------- files */
 
@@ -264,16 +264,49 @@ static struct proc_result sys_brk(struct proc *p, const uint64_t *a)
     return ret(proc_brk(p, a[0]));
 }
 
+/* A file mapping: a scenario-mapped (read-only) file's bytes from offset
+ * off copied into the new region, the rest of its last page zero. */
+static int64_t map_file(struct proc *p, uint64_t fd, uint64_t off, uint64_t fixed, uint64_t len,
+                        uint64_t prot, uint64_t flags)
+{
+    struct proc_fd *f = fd_get(p, fd);
+    if (!f)
+        return -PROC_EBADF;
+    if (f->eKind != PROC_FD_IMAGE)
+        return -PROC_ENODEV; /* stdio, /dev/null: nothing to map */
+    if (off % PROC_PAGE)
+        return -PROC_EINVAL;
+    if ((flags & 3) == MAP_SHARED && (prot & 2))
+        return -PROC_EACCES; /* the file is open read-only */
+    int64_t at = proc_map(p, fixed, len);
+    if (at < 0)
+        return at;
+    const struct proc_file *img = &p->aFile[f->iFile];
+    uint64_t n = off < img->size ? img->size - off : 0;
+    if (n > len)
+        n = len;
+    if (n && p->ops->copy_out(p->ctx, (uint64_t)at, img->data + off, (size_t)n)) {
+        proc_unmap(p, (uint64_t)at, (uint64_t)at + len);
+        return -PROC_EFAULT;
+    }
+    return at;
+}
+
 static struct proc_result sys_mmap(struct proc *p, const uint64_t *a)
 {
     uint64_t addr = a[0], len = proc_page_up(a[1]), flags = a[3];
     if (!a[1] || len < a[1] || addr % PROC_PAGE || (a[2] & ~(uint64_t)PROT_MASK))
         return ret(-PROC_EINVAL);
-    if (!(flags & MAP_ANONYMOUS))
-        return ret(-PROC_ENODEV); /* file mappings: not supported */
     if ((flags & 3) != MAP_PRIVATE && (flags & 3) != MAP_SHARED)
         return ret(-PROC_EINVAL);
-    return ret(proc_map(p, flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) ? addr : 0, len));
+    uint64_t fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) ? addr : 0;
+    int64_t at = flags & MAP_ANONYMOUS ? proc_map(p, fixed, len)
+                                       : map_file(p, a[4], a[5], fixed, len, a[2], flags);
+    if (at >= 0 && p->ops->protect(p->ctx, (uint64_t)at, len, (unsigned)a[2])) {
+        proc_unmap(p, (uint64_t)at, (uint64_t)at + len);
+        return ret(-PROC_ENOMEM);
+    }
+    return ret(at);
 }
 
 static struct proc_result sys_munmap(struct proc *p, const uint64_t *a)
@@ -284,12 +317,22 @@ static struct proc_result sys_munmap(struct proc *p, const uint64_t *a)
     return ret(proc_unmap(p, a[0], a[0] + len));
 }
 
-/* Protection is not enforced on the flat RAM (docs/exec.md): mprotect
- * checks its arguments and records nothing; madvise is advice. */
+/* mprotect: the pages get prot for the program's accesses (a store to a
+ * read-only page is SIGSEGV with SEGV_ACCERR); the range must lie in the
+ * process's memory (image, brk, mmap area or stack): else -ENOMEM. */
 static struct proc_result sys_mprotect(struct proc *p, const uint64_t *a)
 {
-    (void)p;
-    return ret(a[0] % PROC_PAGE || (a[2] & ~(uint64_t)PROT_MASK) ? -PROC_EINVAL : 0);
+    uint64_t len = proc_page_up(a[1]);
+    if (a[0] % PROC_PAGE || (a[2] & ~(uint64_t)PROT_MASK) || len < a[1])
+        return ret(-PROC_EINVAL);
+    if (!len)
+        return ret(0);
+    uint64_t lo = a[0], hi = a[0] + len;
+    bool inside = hi > lo && lo >= (p->lay.image_lo & ~(uint64_t)(PROC_PAGE - 1)) &&
+                  hi <= p->lay.stack_hi;
+    if (!inside || p->ops->protect(p->ctx, lo, len, (unsigned)a[2]))
+        return ret(-PROC_ENOMEM);
+    return ret(0);
 }
 
 static struct proc_result sys_madvise(struct proc *p, const uint64_t *a)
@@ -318,17 +361,31 @@ static struct proc_result sys_zero(struct proc *p, const uint64_t *a)
     return ret(0); /* getuid, geteuid, getgid, getegid: root */
 }
 
+static struct proc_result sys_gettid(struct proc *p, const uint64_t *a)
+{
+    (void)a;
+    return ret(proc_tid(p));
+}
+
+/* Per thread once threads started (clear_child_tid is what the thread's
+ * exit zeroes and wakes). */
 static struct proc_result sys_set_tid_address(struct proc *p, const uint64_t *a)
 {
-    p->clear_child_tid = a[0];
-    return ret(p->pid);
+    if (p->sched)
+        proc_cur(p)->clear_child_tid = a[0];
+    else
+        p->clear_child_tid = a[0];
+    return ret(proc_tid(p));
 }
 
 static struct proc_result sys_set_robust_list(struct proc *p, const uint64_t *a)
 {
     if (a[1] != 24) /* sizeof(struct robust_list_head) */
         return ret(-PROC_EINVAL);
-    p->robust_list = a[0];
+    if (p->sched)
+        proc_cur(p)->robust_list = a[0];
+    else
+        p->robust_list = a[0];
     return ret(0);
 }
 
@@ -414,7 +471,7 @@ static struct proc_result sys_rt_sigaction(struct proc *p, const uint64_t *a)
     /* struct sigaction as the kernel takes it: handler, flags, then the
      * mask (riscv64) or restorer and mask (aarch64) */
     const unsigned mask_at = p->eArch == PROC_AARCH64 ? 3 : 2;
-    uint64_t sig = a[0], act[4] = {0}, old[4] = {0};
+    uint64_t sig = a[0], act[4] = {0, 0, 0, 0}, old[4] = {0, 0, 0, 0};
     if (sig < 1 || sig >= PROC_NSIG || a[3] != 8)
         return ret(-PROC_EINVAL);
     if (a[1] && (sig == 9 || sig == 19))
@@ -424,12 +481,15 @@ static struct proc_result sys_rt_sigaction(struct proc *p, const uint64_t *a)
     old[0] = p->aSig[sig].handler;
     old[1] = p->aSig[sig].flags;
     old[mask_at] = p->aSig[sig].mask;
+    if (mask_at == 3)
+        old[2] = p->aSig[sig].restorer;
     if (a[2] && p->ops->copy_out(p->ctx, a[2], old, 8 * (mask_at + 1)))
         return ret(-PROC_EFAULT);
     if (a[1]) {
         p->aSig[sig].handler = act[0];
         p->aSig[sig].flags = act[1];
         p->aSig[sig].mask = act[mask_at];
+        p->aSig[sig].restorer = mask_at == 3 ? act[2] : 0;
     }
     return ret(0);
 }
@@ -451,9 +511,11 @@ static struct proc_result sys_rt_sigprocmask(struct proc *p, const uint64_t *a)
     return ret(0);
 }
 
-/* kill/tgkill/tkill to itself: no handler runs (delivery is not
- * implemented), so a signal whose default action ends the process ends it
- * (abort() -> SIGABRT, status 134); ignored or blocked ones are dropped. */
+/* kill/tgkill/tkill to itself: a handler runs at once (PROC_RAISE: the
+ * platform delivers it with proc_fault_signal, si_code SI_TKILL, when the
+ * syscall returns); else a signal whose default action ends the process
+ * ends it (abort() -> SIGABRT, status 134); ignored or blocked ones are
+ * dropped (no pending signals). */
 static struct proc_result self_signal(struct proc *p, uint64_t sig)
 {
     if (sig >= PROC_NSIG)
@@ -464,8 +526,10 @@ static struct proc_result self_signal(struct proc *p, uint64_t sig)
     if (p->aSig[sig].handler == 1 || (sig != 9 && (p->sigmask >> (sig - 1) & 1)) ||
         (p->aSig[sig].handler == 0 && ignore_default))
         return ret(0);
+    if (p->aSig[sig].handler > 1 && sig != 9 && sig != 19) /* a handler: the platform runs it */
+        return (struct proc_result){0, PROC_RAISE, sig, 0, 0, 0};
     proc_kill(p, (int)sig);
-    return (struct proc_result){0, PROC_EXIT, 0, 0};
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
 }
 
 static struct proc_result sys_kill(struct proc *p, const uint64_t *a)
@@ -477,14 +541,14 @@ static struct proc_result sys_kill(struct proc *p, const uint64_t *a)
 
 static struct proc_result sys_tkill(struct proc *p, const uint64_t *a)
 {
-    if (a[0] != (uint64_t)p->pid)
+    if (a[0] != (uint64_t)proc_tid(p))
         return ret(-PROC_ESRCH);
     return self_signal(p, a[1]);
 }
 
 static struct proc_result sys_tgkill(struct proc *p, const uint64_t *a)
 {
-    if (a[0] != (uint64_t)p->pid || a[1] != (uint64_t)p->pid)
+    if (a[0] != (uint64_t)p->pid || a[1] != (uint64_t)proc_tid(p))
         return ret(-PROC_ESRCH);
     return self_signal(p, a[2]);
 }
@@ -528,7 +592,9 @@ static struct proc_result sleep_for(struct proc *p, uint64_t req, bool absolute)
         uint64_t now = p->ops->now_ns(p->ctx);
         ns = ns > now ? ns - now : 0;
     }
-    return (struct proc_result){0, PROC_SLEEP, ns, 0};
+    if (p->sched)
+        return proc_sleep(p, ns);
+    return (struct proc_result){0, PROC_SLEEP, ns, 0, 0, 0};
 }
 
 static struct proc_result sys_nanosleep(struct proc *p, const uint64_t *a)
@@ -547,8 +613,10 @@ static struct proc_result sys_clock_nanosleep(struct proc *p, const uint64_t *a)
 
 static struct proc_result sys_sched_yield(struct proc *p, const uint64_t *a)
 {
-    (void)p, (void)a;
-    return (struct proc_result){0, PROC_YIELD, 0, 0};
+    (void)a;
+    if (p->sched)
+        return proc_yield(p);
+    return (struct proc_result){0, PROC_YIELD, 0, 0, 0, 0};
 }
 
 static struct proc_result sys_futex(struct proc *p, const uint64_t *a)
@@ -559,22 +627,77 @@ static struct proc_result sys_futex(struct proc *p, const uint64_t *a)
     uint32_t word;
     if (a[0] % 4)
         return ret(-PROC_EINVAL);
-    if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)
-        return (struct proc_result){0, PROC_FUTEX_WAKE, a[0], (uint32_t)a[2]};
+    if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) {
+        if (p->sched)
+            return (struct proc_result){proc_futex_wake(p, a[0], (uint32_t)a[2]), PROC_RESCHED,
+                                        0, 0, 0, 0};
+        return (struct proc_result){0, PROC_FUTEX_WAKE, a[0], (uint32_t)a[2], 0, 0};
+    }
     if (op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET)
         return ret(-PROC_ENOSYS);
     if (p->ops->copy_in(p->ctx, &word, a[0], 4))
         return ret(-PROC_EFAULT);
     if (word != (uint32_t)a[2])
         return ret(-PROC_EAGAIN);
-    return (struct proc_result){0, PROC_FUTEX_WAIT, a[0], (uint32_t)a[2]};
+    if (!p->sched)
+        return (struct proc_result){0, PROC_FUTEX_WAIT, a[0], (uint32_t)a[2], 0, 0};
+    /* the timeout: FUTEX_WAIT's is relative, FUTEX_WAIT_BITSET's absolute
+     * (both clocks are the run's one clock); the bitset is not matched:
+     * every wake wakes a waiter */
+    uint64_t ns = 0;
+    if (a[3]) {
+        uint64_t ts[2];
+        if (p->ops->copy_in(p->ctx, ts, a[3], sizeof ts))
+            return ret(-PROC_EFAULT);
+        if (ts[1] >= 1000000000u || (int64_t)ts[0] < 0)
+            return ret(-PROC_EINVAL);
+        ns = ts[0] > UINT64_MAX / 2000000000u ? UINT64_MAX / 2 : ts[0] * 1000000000u + ts[1];
+        if (op == FUTEX_WAIT_BITSET) {
+            uint64_t now = p->ops->now_ns(p->ctx);
+            ns = ns > now ? ns - now : 0;
+        }
+    }
+    return proc_futex_wait(p, a[0], ns, a[3] != 0);
 }
 
+/* exit: with threads, the calling thread's end (the process's with the
+ * last one); exit_group, or exit before threads started: the process's. */
 static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
+{
+    if (p->sched)
+        return proc_thread_exit(p, (int)(a[0] & 0xff));
+    p->exited = true;
+    p->exit_status = (int)(a[0] & 0xff);
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
+}
+
+static struct proc_result sys_exit_group(struct proc *p, const uint64_t *a)
 {
     p->exited = true;
     p->exit_status = (int)(a[0] & 0xff);
-    return (struct proc_result){0, PROC_EXIT, 0, 0};
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
+}
+
+static struct proc_result sys_clone(struct proc *p, const uint64_t *a) { return proc_clone(p, a); }
+
+/* rt_sigreturn needs the registers: the platform calls proc_sigreturn;
+ * reached through proc_syscall it has no frame to return from. */
+static struct proc_result sys_rt_sigreturn(struct proc *p, const uint64_t *a)
+{
+    (void)a;
+    proc_kill(p, 11);
+    return (struct proc_result){0, PROC_EXIT, 0, 0, 0, 0};
+}
+static struct proc_result sys_clone3(struct proc *p, const uint64_t *a) { return proc_clone3(p, a); }
+
+/* wait4: no process has children (no fork): -ECHILD; threads are joined
+ * through their clear_child_tid futex, as glibc does. */
+static struct proc_result sys_wait4(struct proc *p, const uint64_t *a)
+{
+    (void)p;
+    if (a[2] & ~(uint64_t)(1 | 2 | 8 | 0x01000000 | 0x40000000 | 0x80000000u | 0x20000000))
+        return ret(-PROC_EINVAL);
+    return ret(-PROC_ECHILD);
 }
 
 /* ---------------------------------------------------------- the table */
@@ -592,7 +715,7 @@ static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
     X(79, "newfstatat", sys_newfstatat)                                                            \
     X(80, "fstat", sys_fstat)                                                                      \
     X(93, "exit", sys_exit)                                                                        \
-    X(94, "exit_group", sys_exit)                                                                  \
+    X(94, "exit_group", sys_exit_group)                                                                  \
     X(96, "set_tid_address", sys_set_tid_address)                                                  \
     X(98, "futex", sys_futex)                                                                      \
     X(99, "set_robust_list", sys_set_robust_list)                                                  \
@@ -607,6 +730,7 @@ static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
     X(131, "tgkill", sys_tgkill)                                                                   \
     X(134, "rt_sigaction", sys_rt_sigaction)                                                       \
     X(135, "rt_sigprocmask", sys_rt_sigprocmask)                                                   \
+    X(139, "rt_sigreturn", sys_rt_sigreturn)                                                       \
     X(160, "uname", sys_uname)                                                                     \
     X(169, "gettime" "ofday", sys_timeofday)                                                       \
     X(172, "getpid", sys_getpid)                                                                   \
@@ -615,15 +739,18 @@ static struct proc_result sys_exit(struct proc *p, const uint64_t *a)
     X(175, "geteuid", sys_zero)                                                                    \
     X(176, "getgid", sys_zero)                                                                     \
     X(177, "getegid", sys_zero)                                                                    \
-    X(178, "gettid", sys_getpid)                                                                   \
+    X(178, "gettid", sys_gettid)                                                                   \
     X(179, "sysinfo", sys_sysinfo)                                                                 \
     X(214, "brk", sys_brk)                                                                         \
+    X(220, "clone", sys_clone)                                                                         \
     X(215, "munmap", sys_munmap)                                                                   \
     X(222, "mmap", sys_mmap)                                                                       \
     X(226, "mprotect", sys_mprotect)                                                               \
     X(233, "madvise", sys_madvise)                                                                 \
+    X(260, "wait4", sys_wait4)                                                                 \
     X(261, "prlimit64", sys_prlimit64)                                                             \
-    X(278, "getrandom", sys_getrandom)
+    X(278, "getrandom", sys_getrandom)                                                             \
+    X(435, "clone3", sys_clone3)
 
 static const struct {
     uint16_t nr;

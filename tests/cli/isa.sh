@@ -115,6 +115,17 @@ if [ -x "$G/libc-mallocprintf-riscv64" ]; then
   linux two.yaml "$G/libc-crc-riscv64" riscv64 "" 2
   expect_exit 2 "two cores for one Linux process" -- "$ORRERY" run two.yaml --no-db
   expect_out "abi linux runs one process on one core" "one core only"
+  cat > mix.yaml <<EOT
+name: mix
+stop: {duration: 1ms}
+machine:
+  cores_per_socket: 2
+  workloads:
+    - {cores: 0, elf: $G/hello-riscv64, arch: riscv64}
+    - {cores: 1, elf: $G/libc-crc-riscv64, arch: riscv64, abi: linux}
+EOT
+  expect_exit 2 "a bare guest and a Linux process in one run" -- "$ORRERY" run mix.yaml --no-db
+  expect_out "does not share a run with bare isacores" "bare and linux do not mix"
   scenario bare.yaml "$G/hello-riscv64" riscv64 ", argv: [x]"
   expect_exit 2 "argv on a bare guest" -- "$ORRERY" run bare.yaml --no-db
   expect_out "bare.yaml:7:[0-9]+: .*'argv' needs abi: linux" "argv needs abi linux"
@@ -122,6 +133,32 @@ if [ -x "$G/libc-mallocprintf-riscv64" ]; then
   expect_exit 0 "a crashing process ends, the run does not fail" -- "$ORRERY" run crash.yaml --no-db
   expect_out "signal +11" "signal metric"
   expect_out "exit_code +139" "exit status 139"
+  # several processes on one machine, each with its own address space: the
+  # same program twice (same virtual addresses, each its own heap and
+  # stack) and a crashing one; each reports its own exit status
+  cat > procs.yaml <<EOT
+name: procs
+seed: 1
+stop: {duration: 1s}
+machine:
+  cores_per_socket: 3
+  workloads:
+    - {cores: 0, elf: $G/libc-mallocprintf-riscv64, arch: riscv64, abi: linux, argv: [one], env: [WHO=first]}
+    - {cores: 1, elf: $G/libc-mallocprintf-riscv64, arch: riscv64, abi: linux, argv: [two], env: [WHO=second]}
+    - {cores: 2, elf: $G/libc-crash-aarch64, arch: aarch64, abi: linux}
+EOT
+  expect_exit 0 "three processes, separate address spaces" -- "$ORRERY" run procs.yaml --no-db
+  expect_out "WHO=first" "the first process's environment"
+  expect_out "WHO=second" "the second process's environment"
+  n=$(grep -c "big block 4096 KiB sum 130560" <<< "$OUT")
+  [ "$n" = 2 ] && pass || fail "both copies should finish their 4 MiB malloc check ($n did)"
+  n=$(grep -cE "exit_code +0$" <<< "$OUT")
+  [ "$n" = 2 ] && pass || fail "two processes should exit 0 ($n did)"
+  expect_out "exit_code +139" "the third process's status"
+  sed -i 's/cores_per_socket: 3/cores_per_socket: 3\n  memory: {size: 128MiB}/' procs.yaml
+  grep -q "memory:" procs.yaml || fail "could not shrink the memory"
+  expect_exit 2 "processes beyond the homes' memory" -- "$ORRERY" run procs.yaml --no-db
+  expect_out "process memory \[0x[0-9a-f]+, 0x[0-9a-f]+\) .* must lie in one memory range of 'homes'" "names the range that does not fit"
 else
   fail "no libc guests in $G (scripts/deps.sh)"
 fi

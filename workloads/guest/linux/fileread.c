@@ -1,7 +1,11 @@
 /* Reads a file the run maps in (argv[1], default /data/input.txt): counts
- * its lines, words and bytes like wc, with stdio and with read(2)+lseek. */
+ * its lines, words and bytes like wc, with stdio and with read(2)+lseek,
+ * then maps it (mmap of the read-only file) and compares. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +29,16 @@ int main(int argc, char **argv)
     char first[16] = {0};
     lseek(fd, 0, SEEK_SET);
     ssize_t got = read(fd, first, sizeof first - 1);
+    /* the file mapped: its bytes, zeros after its end in the last page;
+     * a shared writable mapping of a read-only file is refused */
+    const char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *w = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int werr = errno;
+    if (m == MAP_FAILED) { perror("mmap"); return 2; }
+    int same = got > 0 && memcmp(m, first, (size_t)got) == 0;
+    printf("mmap: %s, after the end %d, shared writable %s\n", same ? "same bytes" : "DIFFERENT",
+           m[st.st_size], w == MAP_FAILED && werr == EACCES ? "EACCES" : "mapped");
+    munmap((void *)m, (size_t)st.st_size);
     close(fd);
     printf("%ld %ld %ld %s (size %lld, starts \"%.5s\")\n", lines, words, bytes, path,
            (long long)st.st_size, got > 0 ? first : "");
