@@ -85,6 +85,7 @@
 #include "kernel/hal.h"
 #include "kernel/ktest.h"
 #include "kernel/mm.h"
+#include "kernel/palloc.h"
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "orrery/mem.h"
@@ -124,6 +125,42 @@ static const struct orr_param vm_bench_params[] = {
     {NULL},
 };
 
+static const char *const mm_policies[] = {"local", "preferred", "bind", "interleave", NULL};
+
+static const struct orr_param mm_bench_params[] = {
+    {"cpus", ORR_P_UINT, "0", 0,
+     "CPUs that churn: the first N kernel CPUs; 0 = no benchmark (needs kernel.page_memory)",
+     NULL, 0, 256},
+    {"iterations", ORR_P_UINT, "500", ORR_PF_POSITIVE,
+     "steps per CPU: allocate or free a page (and a slab object with objects)", NULL, 1,
+     10000000},
+    {"max_order", ORR_P_UINT, "3", 0,
+     "one allocation in eight is a block of order 1..max_order (0: order 0 only)", NULL, 0,
+     MM_MAX_ORDER},
+    {"pcp", ORR_P_BOOL, "true", 0, "per-CPU page lists for order-0 pages (false: every "
+                                   "allocation and free takes the zone lock)"},
+    {"batch", ORR_P_UINT, "16", ORR_PF_POSITIVE,
+     "pages a per-CPU list takes from or gives back to its zone at once", NULL, 1, MM_PCP_MAX},
+    {"high", ORR_P_UINT, "48", ORR_PF_POSITIVE,
+     "a per-CPU list above this many pages gives batch back", NULL, 1, MM_PCP_MAX},
+    {"objects", ORR_P_BOOL, "false", 0,
+     "every step also allocates or frees an object of a shared slab cache"},
+    {"object_size", ORR_P_SIZE, "64B", ORR_PF_POSITIVE, "the slab cache's object size (8B..1KiB)",
+     NULL, 8, 1024},
+    {"hardened", ORR_P_BOOL, "false", 0,
+     "the hardened profile: freed slab objects are poisoned and checked at allocation"},
+    {"policy", ORR_P_ENUM, "local", 0,
+     "NUMA policy: local, preferred (nodes[0] first), bind (only nodes), interleave (nodes in "
+     "turn); fallback along the distance matrix",
+     mm_policies},
+    {"nodes", ORR_P_LIST, "", 0, "node numbers for preferred, bind and interleave"},
+    {"fail_every", ORR_P_UINT, "0", 0,
+     "fault point: every Nth allocation on a CPU fails (the benchmark counts and carries on); "
+     "0 = never",
+     NULL, 0, 1000000},
+    {NULL},
+};
+
 static const struct orr_param tlb_params[] = {
     {"entries", ORR_P_UINT, "64", ORR_PF_POSITIVE,
      "first-level TLB entries (any page size); entries / ways sets, a power of two", NULL, 1,
@@ -143,11 +180,17 @@ const struct orr_param kernel_params[] = {
      "sockN, a core number or a range A-B, several joined by commas or spaces (0-3,8-11 or "
      "0-3 8-11, the form sweeps can list)"},
     {"selftest", ORR_P_LIST, "", 0,
-     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm); a failure fails the run"},
+     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm, palloc); a failure fails the run"},
     {"sync_bench", ORR_P_GROUP, "{}", 0, "the lock contention benchmark (kernel/sync)",
      .group = sync_bench_params},
     {"vm_bench", ORR_P_GROUP, "{}", 0,
      "the TLB shootdown and page-fault benchmark (kernel/mm, vm_bench)", .group = vm_bench_params},
+    {"mm_bench", ORR_P_GROUP, "{}", 0,
+     "the allocation-churn benchmark of the buddy and slab allocators (kernel/mm, docs/mm.md)",
+     .group = mm_bench_params},
+    {"page_memory", ORR_P_SIZE, "0B", 0,
+     "memory of each socket's NUMA node given to the page allocator (hal_mem_node): on node 0 "
+     "right after kernel memory (rounded up to 4 MiB), on the others from their start; 0 = none"},
     {"tlb", ORR_P_GROUP, "{}", 0,
      "each kernel CPU's TLBs and page walker (docs/kernel-platform.md, Virtual memory)",
      .group = tlb_params},
@@ -183,6 +226,12 @@ static const struct orr_param kcore_params[] = {
     {"cpu", ORR_P_UINT, "0", 0, "this core's kernel CPU number", NULL, 0, 255},
     {"ncpu", ORR_P_UINT, "1", ORR_PF_POSITIVE, "kernel CPUs in the machine", NULL, 1, 256},
     {"kernel", ORR_P_GROUP, "{}", 0, "the scenario's `kernel:` section", .group = kernel_params},
+    {"node", ORR_P_UINT, "0", 0, "this core's NUMA node (its socket)", NULL, 0, 255},
+    {"mem_nodes", ORR_P_UINT, "1", ORR_PF_POSITIVE, "NUMA nodes with memory and cores (sockets)",
+     NULL, 1, 255},
+    {"node_bytes", ORR_P_SIZE, "0B", 0, "each socket node's memory; node n starts at n x this"},
+    {"distances", ORR_P_STRING, "", 0,
+     "the nodes' distance matrix, row-major, blank-separated (empty: 10 local, 20 remote)"},
     {NULL},
 };
 
@@ -715,6 +764,36 @@ static int kc_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
     return HAL_OK;
 }
 
+/* Where node n's page memory starts: node 0's after kernel memory. */
+static hal_paddr_t page_memory_base(const struct orr_params *kern, uint64_t node_bytes, unsigned n)
+{
+    uint64_t skip = n ? 0 : (orr_param_u64(kern, "memory") + (4u << 20) - 1) & ~(uint64_t)((4u << 20) - 1);
+    return (hal_paddr_t)n * node_bytes + skip;
+}
+
+static int kc_mem_node(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size)
+{
+    struct kcore *k = kc_of(c);
+    uint64_t bytes = orr_param_u64(&k->kp, "page_memory");
+    if (bytes == 0)
+        return HAL_ENOTSUP;
+    if (node >= k->mem_nodes)
+        return HAL_EINVAL;
+    *base = page_memory_base(&k->kp, k->node_bytes, node);
+    *size = bytes & ~(uint64_t)(HAL_PAGE_SIZE - 1);
+    return HAL_OK;
+}
+
+static unsigned kc_cpu_node(const struct hal_cpu *c) { return kc_of(c)->node; }
+
+static unsigned kc_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b)
+{
+    const struct kcore *k = kc_of(c);
+    if (a >= k->mem_nodes || b >= k->mem_nodes)
+        return a == b ? 10 : 20;
+    return k->aDist[a][b];
+}
+
 static void kc_cost(struct hal_cpu *c, uint32_t cycles)
 {
     struct kcore *k = kc_of(c);
@@ -846,6 +925,9 @@ static const struct platform_cpu_ops kc_ops = {
     .vaccess = kc_vaccess,
     .mem_region = kc_mem_region,
     .percpu_area = kc_percpu_area,
+    .mem_node = kc_mem_node,
+    .cpu_node = kc_cpu_node,
+    .numa_distance = kc_numa_distance,
     .cost = kc_cost,
     .trace = kc_trace,
     .report = kc_report,
@@ -1029,6 +1111,129 @@ static void run_vm_bench(struct kcore *k)
                      cfg.cpus * cfg.demand, rc);
 }
 
+/* The allocator configuration kernel.mm_bench gives. */
+static struct mm_config mm_config_of(const struct orr_params *b)
+{
+    return (struct mm_config){
+        .pcp = orr_param_bool(b, "pcp"),
+        .batch = (unsigned)orr_param_u64(b, "batch"),
+        .high = (unsigned)orr_param_u64(b, "high"),
+        .hardened = orr_param_bool(b, "hardened"),
+        .fail_every = (uint32_t)orr_param_u64(b, "fail_every"),
+    };
+}
+
+int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned sockets,
+                    uint64_t node_bytes, struct orr_diag *d)
+{
+    int rc = 0;
+    uint64_t bytes = orr_param_u64(kern, "page_memory");
+    unsigned nodes = sockets < MM_MAX_NODES ? sockets : MM_MAX_NODES;
+    const struct orr_params *b = orr_param_group(kern, "mm_bench");
+    if (bytes) {
+        uint64_t end0 = page_memory_base(kern, node_bytes, 0) + bytes;
+        if (end0 > node_bytes) {
+            orr_diag_error(d, orr_param_mark(kern, "page_memory"), "kernel.page_memory",
+                           "%llu bytes after kernel memory (from %llu) do not fit memory node 0 "
+                           "(%llu bytes)",
+                           (unsigned long long)bytes,
+                           (unsigned long long)page_memory_base(kern, node_bytes, 0),
+                           (unsigned long long)node_bytes);
+            return ORR_ESCHEMA;
+        }
+        struct mm m;
+        struct mm_node_mem nm[MM_MAX_NODES];
+        for (unsigned n = 0; n < nodes; n++)
+            nm[n] = (struct mm_node_mem){page_memory_base(kern, node_bytes, n),
+                                         bytes & ~(uint64_t)(HAL_PAGE_SIZE - 1)};
+        struct mm_config cfg = mm_config_of(b);
+        cfg.batch = 1, cfg.high = 1; /* checked below */
+        if (mm_layout(&m, nm, nodes, NULL, ncpu, &cfg) != HAL_OK) {
+            orr_diag_error(d, orr_param_mark(kern, "page_memory"), "kernel.page_memory",
+                           "%llu bytes per node: too small for the page allocator's own "
+                           "descriptors and %u CPUs' page lists (give at least 1MiB)",
+                           (unsigned long long)bytes, ncpu);
+            return ORR_ESCHEMA;
+        }
+    }
+    unsigned cpus = (unsigned)orr_param_u64(b, "cpus");
+    if (cpus > ncpu) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.mm_bench.cpus",
+                       "%u CPUs, but kernel.cpus gives the kernel %u", cpus, ncpu);
+        rc = ORR_ESCHEMA;
+    } else if (cpus && !bytes) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.mm_bench.cpus",
+                       "the benchmark needs memory for the page allocator: set kernel.page_memory");
+        rc = ORR_ESCHEMA;
+    }
+    if (orr_param_u64(b, "batch") > orr_param_u64(b, "high")) {
+        orr_diag_error(d, orr_param_mark(b, "high"), "kernel.mm_bench.high",
+                       "the per-CPU list's high mark (%llu) is below its batch (%llu): a list "
+                       "would give back more than it holds",
+                       (unsigned long long)orr_param_u64(b, "high"),
+                       (unsigned long long)orr_param_u64(b, "batch"));
+        rc = ORR_ESCHEMA;
+    }
+    size_t n = 0;
+    const char *const *list = orr_param_list(b, "nodes", &n);
+    unsigned policy = (unsigned)orr_param_enum(b, "policy");
+    if (policy != MM_POL_LOCAL && n == 0) {
+        orr_diag_error(d, orr_param_mark(b, "policy"), "kernel.mm_bench.nodes",
+                       "policy %s needs nodes: a list of NUMA node numbers", mm_policies[policy]);
+        rc = ORR_ESCHEMA;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        unsigned long v = strtoul(list[i], &end, 10);
+        if (end == list[i] || *end || v >= nodes) {
+            orr_diag_error(d, orr_param_mark(b, "nodes"), "kernel.mm_bench.nodes",
+                           "'%s' is not a NUMA node of the machine (nodes with page memory: "
+                           "0..%u)",
+                           list[i], nodes - 1);
+            rc = ORR_ESCHEMA;
+        }
+    }
+    return rc;
+}
+
+/* Every CPU: the allocation-churn benchmark, when kernel.mm_bench.cpus asks. */
+static void run_mm_bench(struct kcore *k)
+{
+    const struct orr_params *b = orr_param_group(&k->kp, "mm_bench");
+    struct mm_bench_cfg cfg = {
+        .cpus = (unsigned)orr_param_u64(b, "cpus"),
+        .iterations = (unsigned)orr_param_u64(b, "iterations"),
+        .max_order = (unsigned)orr_param_u64(b, "max_order"),
+        .objects = orr_param_bool(b, "objects"),
+        .object_size = (uint32_t)orr_param_u64(b, "object_size"),
+        .policy = {.mode = (enum mm_policy_mode)orr_param_enum(b, "policy")},
+    };
+    if (cfg.cpus == 0)
+        return;
+    size_t n = 0;
+    const char *const *list = orr_param_list(b, "nodes", &n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned)strtoul(list[i], NULL, 10);
+        cfg.policy.mask |= 1u << v;
+        if (i == 0)
+            cfg.policy.node = v;
+    }
+    struct mm m;
+    struct mm_config mc = mm_config_of(b);
+    if (mm_layout_hal(&k->cpu, &m, &mc) != HAL_OK)
+        hal_panic(&k->cpu, "mm_bench: no page memory in the memory map");
+    if (k->cpu.id == 0)
+        mm_boot(&k->cpu, &m);
+    kc_sub_enter(k, KS_MM);
+    int rc = mm_bench(&k->cpu, &m, &cfg);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel mm_bench: the allocator's state is inconsistent after the churn "
+                     "(mm_check/mm_slab_check failed at kernel/mm line %d; %.0f allocations, "
+                     "%.0f frees)",
+                     rc, report_value(k, "mm.allocs"), report_value(k, "mm.frees"));
+}
+
 static void kc_main(void *arg)
 {
     struct kcore *k = arg;
@@ -1046,6 +1251,8 @@ static void kc_main(void *arg)
     run_bench(k);
     kc_sub_enter(k, KS_MM);
     run_vm_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_mm_bench(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);
@@ -1150,6 +1357,22 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     }
     if ((rc = orr_params_copy(&k->kp, orr_param_group(p, "kernel"))))
         return rc;
+    k->node = (unsigned)orr_param_u64(p, "node");
+    k->mem_nodes = (unsigned)orr_param_u64(p, "mem_nodes");
+    k->mem_nodes = k->mem_nodes < KC_MAX_NODES ? k->mem_nodes : KC_MAX_NODES;
+    k->node_bytes = orr_param_u64(p, "node_bytes");
+    const char *ds = orr_param_str(p, "distances");
+    for (unsigned a = 0; a < KC_MAX_NODES; a++)
+        for (unsigned b = 0; b < KC_MAX_NODES; b++)
+            k->aDist[a][b] = a == b ? 10 : 20;
+    for (unsigned i = 0; ds && i < k->mem_nodes * k->mem_nodes; i++) {
+        char *end;
+        unsigned long v = strtoul(ds, &end, 10);
+        if (end == ds)
+            break;
+        k->aDist[i / k->mem_nodes][i % k->mem_nodes] = (uint8_t)(v < 255 ? v : 255);
+        ds = end;
+    }
     size_t nsuite = 0;
     const char *const *suites = orr_param_list(&k->kp, "selftest", &nsuite);
     for (size_t i = 0; i < nsuite; i++)

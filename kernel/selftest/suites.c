@@ -6,11 +6,13 @@ extern const struct ktest kstring_ktests[];  /* kernel/lib/kstring_selftest.c */
 extern const struct ktest hal_ktests[];      /* kernel/selftest/hal_selftest.c */
 extern const struct ktest sched_ktests[];    /* kernel/sched/selftest.c */
 extern const struct ktest mm_ktests[];       /* kernel/mm/selftest.c */
+extern const struct ktest palloc_ktests[];   /* kernel/mm/palloc_selftest.c */
 
 const struct ktest_suite ktest_suites[] = {
     {"kstring", kstring_ktests},
     {"hal", hal_ktests},
     {"sched", sched_ktests},
     {"mm", mm_ktests},
+    {"palloc", palloc_ktests},
     {0, 0},
 };
