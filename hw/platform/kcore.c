@@ -86,6 +86,7 @@
 #include "kernel/ktest.h"
 #include "kernel/mm.h"
 #include "kernel/palloc.h"
+#include "kernel/rcu.h"
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "orrery/mem.h"
@@ -161,6 +162,41 @@ static const struct orr_param mm_bench_params[] = {
     {NULL},
 };
 
+static const struct orr_param rcu_bench_params[] = {
+    {"cpus", ORR_P_UINT, "0", 0,
+     "CPUs in the RCU benchmark: the first N kernel CPUs (at most 64); 0 = no benchmark", NULL,
+     0, 64},
+    {"updaters", ORR_P_UINT, "1", 0, "the first of them update the table; the rest read", NULL, 0,
+     64},
+    {"keys", ORR_P_UINT, "512", ORR_PF_POSITIVE, "keys in the RCU-protected hash table", NULL, 1,
+     1u << 20},
+    {"buckets", ORR_P_UINT, "64", ORR_PF_POSITIVE, "its buckets (a multiple of updaters)", NULL,
+     1, 1u << 20},
+    {"sections", ORR_P_UINT, "200", ORR_PF_POSITIVE, "measured read sections per reader", NULL, 1,
+     10000000},
+    {"updates", ORR_P_UINT, "100", ORR_PF_POSITIVE,
+     "steps per updater: replace an entry (without update: one synchronize)", NULL, 1,
+     10000000},
+    {"hold", ORR_P_CYCLES, "0cy", 0, "work after each lookup, inside the read section"},
+    {"lookups", ORR_P_UINT, "8", ORR_PF_POSITIVE, "lookups per read section", NULL, 1, 100000},
+    {"warm", ORR_P_UINT, "20", 0, "read sections before the measured ones (after a full scan)",
+     NULL, 0, 1000000},
+    {"pool", ORR_P_UINT, "128", ORR_PF_POSITIVE,
+     "spare nodes per updater: an update waits for a grace period when none is left", NULL, 1,
+     RCU_POOL_MAX},
+    {"tick", ORR_P_TIME, "1ms", ORR_PF_POSITIVE,
+     "each CPU's tick, which reports quiescent states and runs callbacks"},
+    {"update", ORR_P_BOOL, "true", 0,
+     "updaters replace entries (false: they only run synchronize, the table stays still)"},
+    {"check", ORR_P_BOOL, "true", 0,
+     "rcu_check: readers check no grace period ended under them, freed nodes are poisoned and "
+     "a reader finding poison counts a use after free (the run fails on either)"},
+    {"premature", ORR_P_BOOL, "false", 0,
+     "a grace period ends at its first report, readers or not: a planted bug rcu_check must "
+     "catch (the run fails)"},
+    {NULL},
+};
+
 static const struct orr_param tlb_params[] = {
     {"entries", ORR_P_UINT, "64", ORR_PF_POSITIVE,
      "first-level TLB entries (any page size); entries / ways sets, a power of two", NULL, 1,
@@ -188,6 +224,10 @@ const struct orr_param kernel_params[] = {
     {"mm_bench", ORR_P_GROUP, "{}", 0,
      "the allocation-churn benchmark of the buddy and slab allocators (kernel/mm, docs/mm.md)",
      .group = mm_bench_params},
+    {"rcu_bench", ORR_P_GROUP, "{}", 0,
+     "the RCU benchmark: a hash table read under RCU while updaters replace entries "
+     "(kernel/sync, docs/sync.md)",
+     .group = rcu_bench_params},
     {"page_memory", ORR_P_SIZE, "0B", 0,
      "memory of each socket's NUMA node given to the page allocator (hal_mem_node): on node 0 "
      "right after kernel memory (rounded up to 4 MiB), on the others from their start; 0 = none"},
@@ -1196,6 +1236,98 @@ int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned socke
     return rc;
 }
 
+/* Where rcu_bench's region starts: from five eighths of kernel memory, up
+ * to vm_bench's last quarter. */
+static hal_paddr_t rcu_bench_region(const struct orr_params *kern)
+{
+    return (orr_param_u64(kern, "memory") / 8 * 5) & ~(hal_paddr_t)(HAL_PAGE_SIZE - 1);
+}
+
+static struct rcu_bench_cfg rcu_cfg_of(const struct orr_params *kern)
+{
+    const struct orr_params *b = orr_param_group(kern, "rcu_bench");
+    return (struct rcu_bench_cfg){
+        .cpus = (unsigned)orr_param_u64(b, "cpus"),
+        .updaters = (unsigned)orr_param_u64(b, "updaters"),
+        .keys = (unsigned)orr_param_u64(b, "keys"),
+        .buckets = (unsigned)orr_param_u64(b, "buckets"),
+        .sections = (unsigned)orr_param_u64(b, "sections"),
+        .updates = (unsigned)orr_param_u64(b, "updates"),
+        .hold = (uint32_t)orr_param_u64(b, "hold"),
+        .lookups = (unsigned)orr_param_u64(b, "lookups"),
+        .warm = (unsigned)orr_param_u64(b, "warm"),
+        .pool = (unsigned)orr_param_u64(b, "pool"),
+        .tick_ns = orr_param_u64(b, "tick") / ORR_NS,
+        .update = orr_param_bool(b, "update"),
+        .check = orr_param_bool(b, "check"),
+        .premature = orr_param_bool(b, "premature"),
+        .region = rcu_bench_region(kern),
+    };
+}
+
+int kernel_check_rcu(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d)
+{
+    const struct orr_params *b = orr_param_group(kern, "rcu_bench");
+    struct rcu_bench_cfg cfg = rcu_cfg_of(kern);
+    if (cfg.cpus == 0)
+        return 0;
+    if (cfg.cpus > ncpu) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.rcu_bench.cpus",
+                       "%u CPUs, but kernel.cpus gives the kernel %u", cfg.cpus, ncpu);
+        return ORR_ESCHEMA;
+    }
+    if (cfg.updaters > cfg.cpus || (cfg.updaters && cfg.buckets % cfg.updaters)) {
+        orr_diag_error(d, orr_param_mark(b, "updaters"), "kernel.rcu_bench.updaters",
+                       "%u updaters: at most the benchmark's %u CPUs, and a divisor of its %u "
+                       "buckets (each updater owns every updaters-th bucket)",
+                       cfg.updaters, cfg.cpus, cfg.buckets);
+        return ORR_ESCHEMA;
+    }
+    if (cfg.tick_ns == 0) {
+        orr_diag_error(d, orr_param_mark(b, "tick"), "kernel.rcu_bench.tick",
+                       "a tick of at least 1ns");
+        return ORR_ESCHEMA;
+    }
+    uint64_t need = RCU_BENCH_BYTES(ncpu, cfg.keys, cfg.buckets, cfg.updaters, cfg.pool);
+    uint64_t room = vm_bench_region(kern) - cfg.region;
+    if (need > room) {
+        orr_diag_error(d, orr_param_mark(b, "keys"), "kernel.rcu_bench.keys",
+                       "the table, its spare nodes and the bookkeeping need %llu bytes; kernel "
+                       "memory gives the benchmark %llu (from 5/8 to 3/4 of kernel.memory): "
+                       "fewer keys or more kernel.memory",
+                       (unsigned long long)need, (unsigned long long)room);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
+/* Every CPU: the RCU benchmark's three phases, each in its subsystem: the
+ * measured loop alone is `sync`, so a reader's sub.sync.misses are its
+ * read sections' own. */
+static void run_rcu_bench(struct kcore *k)
+{
+    struct rcu_bench_cfg cfg = rcu_cfg_of(&k->kp);
+    if (cfg.cpus == 0)
+        return;
+    struct rcu_bench_state *st = calloc(1, sizeof *st);
+    if (!st)
+        orr_oom();
+    kc_sub_enter(k, KS_BOOT);
+    rcu_bench(&k->cpu, &cfg, 0, st);
+    kc_sub_enter(k, KS_SYNC);
+    rcu_bench(&k->cpu, &cfg, 1, st);
+    kc_sub_enter(k, KS_BOOT);
+    int rc = rcu_bench(&k->cpu, &cfg, 2, st);
+    free(st);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel rcu_bench: rcu_check failed at kernel/sync/rcu_bench.c line %d: %.0f read "
+                     "sections saw a grace period end under them, %.0f lookups found a freed "
+                     "(poisoned) node, %.0f a wrong or missing key",
+                     rc, report_value(k, "rcu.violations"), report_value(k, "rcu.use_after_free"),
+                     report_value(k, "rcu.wrong") + report_value(k, "rcu.missing"));
+}
+
 /* Every CPU: the allocation-churn benchmark, when kernel.mm_bench.cpus asks. */
 static void run_mm_bench(struct kcore *k)
 {
@@ -1253,6 +1385,8 @@ static void kc_main(void *arg)
     run_vm_bench(k);
     kc_sub_enter(k, KS_BOOT);
     run_mm_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_rcu_bench(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);

@@ -32,6 +32,10 @@ int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, uint64_t threa
 int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned sockets,
                     uint64_t node_bytes, struct orr_diag *d);
 
+/* kernel.rcu_bench against the kernel's CPUs and the room its table
+ * needs in kernel memory: 0, or ORR_ESCHEMA at the key. */
+int kernel_check_rcu(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
+
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u
 
