@@ -87,6 +87,7 @@
 #include "kernel/mm.h"
 #include "kernel/palloc.h"
 #include "kernel/rcu.h"
+#include "kernel/ring.h"
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "orrery/mem.h"
@@ -197,6 +198,24 @@ static const struct orr_param rcu_bench_params[] = {
     {NULL},
 };
 
+static const char *const ring_kinds[] = {"none", "spsc", "mpmc", NULL};
+
+static const struct orr_param ring_bench_params[] = {
+    {"kind", ORR_P_ENUM, "none", 0,
+     "none, spsc (one producer, one consumer) or mpmc (producers then consumers)", ring_kinds},
+    {"producer", ORR_P_UINT, "0", 0, "spsc: the producing kernel CPU", NULL, 0, 255},
+    {"consumer", ORR_P_UINT, "1", 0, "spsc: the consuming kernel CPU", NULL, 0, 255},
+    {"producers", ORR_P_UINT, "1", ORR_PF_POSITIVE, "mpmc: the first N kernel CPUs produce",
+     NULL, 1, 255},
+    {"consumers", ORR_P_UINT, "1", ORR_PF_POSITIVE, "mpmc: the next N consume", NULL, 1, 255},
+    {"items", ORR_P_UINT, "2000", ORR_PF_POSITIVE, "items per producer", NULL, 1, 100000000},
+    {"capacity", ORR_P_UINT, "256", ORR_PF_POSITIVE, "ring slots, a power of two", NULL, 2,
+     1u << 16},
+    {"batch", ORR_P_UINT, "1", ORR_PF_POSITIVE,
+     "spsc: each side publishes its index every N items (1: every item)", NULL, 1, 1u << 16},
+    {NULL},
+};
+
 static const struct orr_param tlb_params[] = {
     {"entries", ORR_P_UINT, "64", ORR_PF_POSITIVE,
      "first-level TLB entries (any page size); entries / ways sets, a power of two", NULL, 1,
@@ -216,7 +235,7 @@ const struct orr_param kernel_params[] = {
      "sockN, a core number or a range A-B, several joined by commas or spaces (0-3,8-11 or "
      "0-3 8-11, the form sweeps can list)"},
     {"selftest", ORR_P_LIST, "", 0,
-     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm, palloc); a failure fails the run"},
+     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm, palloc, sync); a failure fails the run"},
     {"sync_bench", ORR_P_GROUP, "{}", 0, "the lock contention benchmark (kernel/sync)",
      .group = sync_bench_params},
     {"vm_bench", ORR_P_GROUP, "{}", 0,
@@ -228,6 +247,9 @@ const struct orr_param kernel_params[] = {
      "the RCU benchmark: a hash table read under RCU while updaters replace entries "
      "(kernel/sync, docs/sync.md)",
      .group = rcu_bench_params},
+    {"ring_bench", ORR_P_GROUP, "{}", 0,
+     "the ring benchmark: SPSC or MPMC transfer between kernel CPUs (kernel/sync, docs/sync.md)",
+     .group = ring_bench_params},
     {"page_memory", ORR_P_SIZE, "0B", 0,
      "memory of each socket's NUMA node given to the page allocator (hal_mem_node): on node 0 "
      "right after kernel memory (rounded up to 4 MiB), on the others from their start; 0 = none"},
@@ -1328,6 +1350,98 @@ static void run_rcu_bench(struct kcore *k)
                      report_value(k, "rcu.wrong") + report_value(k, "rcu.missing"));
 }
 
+/* Where ring_bench's region starts: from nine sixteenths of kernel memory,
+ * up to rcu_bench's. */
+static hal_paddr_t ring_bench_region(const struct orr_params *kern)
+{
+    return (orr_param_u64(kern, "memory") / 16 * 9) & ~(hal_paddr_t)(HAL_PAGE_SIZE - 1);
+}
+
+static struct ring_bench_cfg ring_cfg_of(const struct orr_params *kern)
+{
+    const struct orr_params *b = orr_param_group(kern, "ring_bench");
+    unsigned kind = (unsigned)orr_param_enum(b, "kind");
+    return (struct ring_bench_cfg){
+        .kind = kind == 2 ? RING_MPMC : RING_SPSC,
+        .producer = (unsigned)orr_param_u64(b, "producer"),
+        .consumer = (unsigned)orr_param_u64(b, "consumer"),
+        .producers = (unsigned)orr_param_u64(b, "producers"),
+        .consumers = (unsigned)orr_param_u64(b, "consumers"),
+        .items = (unsigned)orr_param_u64(b, "items"),
+        .cap = (unsigned)orr_param_u64(b, "capacity"),
+        .batch = (unsigned)orr_param_u64(b, "batch"),
+        .region = ring_bench_region(kern),
+    };
+}
+
+int kernel_check_ring(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d)
+{
+    const struct orr_params *b = orr_param_group(kern, "ring_bench");
+    unsigned kind = (unsigned)orr_param_enum(b, "kind");
+    if (kind == 0)
+        return 0;
+    struct ring_bench_cfg cfg = ring_cfg_of(kern);
+    int rc = 0;
+    if (cfg.cap & (cfg.cap - 1)) {
+        orr_diag_error(d, orr_param_mark(b, "capacity"), "kernel.ring_bench.capacity",
+                       "%u slots: a ring's capacity is a power of two", cfg.cap);
+        rc = ORR_ESCHEMA;
+    } else if (RING_BENCH_BYTES(cfg.cap) > rcu_bench_region(kern) - cfg.region) {
+        orr_diag_error(d, orr_param_mark(b, "capacity"), "kernel.ring_bench.capacity",
+                       "%u slots do not fit the benchmark's %llu bytes of kernel memory (from "
+                       "9/16 to 5/8 of kernel.memory)",
+                       cfg.cap, (unsigned long long)(rcu_bench_region(kern) - cfg.region));
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.batch > cfg.cap) {
+        orr_diag_error(d, orr_param_mark(b, "batch"), "kernel.ring_bench.batch",
+                       "a batch of %u items is more than the ring's %u slots", cfg.batch,
+                       cfg.cap);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.kind == RING_SPSC &&
+        (cfg.producer >= ncpu || cfg.consumer >= ncpu || cfg.producer == cfg.consumer)) {
+        orr_diag_error(d, orr_param_mark(b, cfg.producer >= ncpu ? "producer" : "consumer"),
+                       "kernel.ring_bench", "producer %u and consumer %u: two different kernel "
+                       "CPUs of the kernel's %u",
+                       cfg.producer, cfg.consumer, ncpu);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.kind == RING_MPMC && (cfg.producers + cfg.consumers > ncpu ||
+                                  ((uint64_t)cfg.items * cfg.producers) % cfg.consumers)) {
+        orr_diag_error(d, orr_param_mark(b, "consumers"), "kernel.ring_bench.consumers",
+                       "%u producers and %u consumers: at most the kernel's %u CPUs, and the "
+                       "consumers must divide the %llu items evenly",
+                       cfg.producers, cfg.consumers, ncpu,
+                       (unsigned long long)cfg.items * cfg.producers);
+        rc = ORR_ESCHEMA;
+    }
+    return rc;
+}
+
+/* Every CPU: the ring benchmark's phases; the transfer alone is `sync`. */
+static void run_ring_bench(struct kcore *k)
+{
+    if (orr_param_enum(orr_param_group(&k->kp, "ring_bench"), "kind") == 0)
+        return;
+    struct ring_bench_cfg cfg = ring_cfg_of(&k->kp);
+    struct ring_bench_state st;
+    memset(&st, 0, sizeof st);
+    kc_sub_enter(k, KS_BOOT);
+    ring_bench(&k->cpu, &cfg, 0, &st);
+    kc_sub_enter(k, KS_SYNC);
+    ring_bench(&k->cpu, &cfg, 1, &st);
+    kc_sub_enter(k, KS_BOOT);
+    int rc = ring_bench(&k->cpu, &cfg, 2, &st);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel ring_bench: %.0f items arrived of %u sent, %.0f out of order (check "
+                     "at kernel/sync/ring.c line %d)",
+                     report_value(k, "ring.items"),
+                     cfg.items * (cfg.kind == RING_SPSC ? 1 : cfg.producers),
+                     report_value(k, "ring.errors"), rc);
+}
+
 /* Every CPU: the allocation-churn benchmark, when kernel.mm_bench.cpus asks. */
 static void run_mm_bench(struct kcore *k)
 {
@@ -1387,6 +1501,8 @@ static void kc_main(void *arg)
     run_mm_bench(k);
     kc_sub_enter(k, KS_BOOT);
     run_rcu_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_ring_bench(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);

@@ -36,6 +36,10 @@ int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned socke
  * needs in kernel memory: 0, or ORR_ESCHEMA at the key. */
 int kernel_check_rcu(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
 
+/* kernel.ring_bench: capacity a power of two that fits its memory, batch
+ * within it, its CPUs the kernel's: 0, or ORR_ESCHEMA at the key. */
+int kernel_check_ring(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
+
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u
 

@@ -7,6 +7,7 @@ extern const struct ktest hal_ktests[];      /* kernel/selftest/hal_selftest.c *
 extern const struct ktest sched_ktests[];    /* kernel/sched/selftest.c */
 extern const struct ktest mm_ktests[];       /* kernel/mm/selftest.c */
 extern const struct ktest palloc_ktests[];   /* kernel/mm/palloc_selftest.c */
+extern const struct ktest sync_ktests[];     /* kernel/sync/selftest.c */
 
 const struct ktest_suite ktest_suites[] = {
     {"kstring", kstring_ktests},
@@ -14,5 +15,6 @@ const struct ktest_suite ktest_suites[] = {
     {"sched", sched_ktests},
     {"mm", mm_ktests},
     {"palloc", palloc_ktests},
+    {"sync", sync_ktests},
     {0, 0},
 };

@@ -64,6 +64,34 @@ scenario premature '  cpus: all
 expect_exit 1 "premature grace periods fail the run" -- "$ORRERY" run premature.yaml --no-db
 expect_out "rcu_check failed .*[1-9][0-9]* read sections saw a grace period end under them" "premature message"
 
+# --- rings: SPSC with and without batching, MPMC ---------------------------------------
+ringrun() { # ringrun NAME "RING KEYS" -> prints "items/us misses/item"
+  scenario "$1" "  cpus: \"0-3\"
+  ring_bench: {$2, items: 4000}"
+  "$ORRERY" run "$1.yaml" --no-db --json >"$1.json" || { fail "ring $1 failed"; return; }
+  local items el m
+  items=$(metric "$1.json" sock0.core0 report.ring.items)
+  el=$(metric "$1.json" sock0.core0 report.ring.elapsed_ns)
+  m=$(jq -r '[.metrics[] | select(.name == "sub.sync.misses") | .value] | add' "$1.json")
+  printf '%.2f %.3f\n' "$(echo "$items * 1000 / $el" | bc -l)" "$(echo "$m / $items" | bc -l)"
+}
+read -r t1 m1 < <(ringrun b1 'kind: spsc, batch: 1, capacity: 256')
+read -r t16 m16 < <(ringrun b16 'kind: spsc, batch: 16, capacity: 256')
+read -r t64 m64 < <(ringrun b64 'kind: spsc, batch: 64, capacity: 256')
+read -r tmp mmp < <(ringrun mp 'kind: mpmc, producers: 2, consumers: 2, capacity: 256')
+echo "spsc ring (CPU 0 -> CPU 1, 256 slots): batch 1: $t1 items/us, $m1 misses/item; batch 16: $t16 items/us, $m16 misses/item; batch 64: $t64 items/us, $m64 misses/item; mpmc 2x2: $tmp items/us, $mmp misses/item"
+read -r _ _ < <(ringrun tiny 'kind: spsc, batch: 1, capacity: 8') # the producer fills it and waits
+[ "$(metric tiny.json sock0.core0 report.ring.full_waits)" -gt 0 ] && pass || fail "an 8-slot ring never filled"
+for r in b1 b16 b64 mp tiny; do # (ringrun runs in a subshell: its verdicts are judged here)
+  [ -s "$r.json" ] && [ "$(metric "$r.json" sock0.core0 report.ring.errors)" = 0 ] &&
+    [ "$(metric "$r.json" sock0.core0 report.ring.items)" -ge 4000 ] && pass || fail "ring $r: run failed or items lost"
+done
+# batching publishes the indices 16x less often: fewer misses, more items per us
+[ "$(echo "$m16 < $m1 / 2 && $t16 > $t1 * 1.5" | bc -l)" = 1 ] && pass ||
+  fail "batching: $m16 misses/item vs $m1, $t16 items/us vs $t1"
+# a slot line holds 8 items: at least 1/8 miss per item whatever the batch
+[ "$(echo "$m64 >= 0.125" | bc -l)" = 1 ] && pass || fail "batch 64: $m64 misses/item, below a slot line's 1/8"
+
 # --- bad input ------------------------------------------------------------------------
 bad() { # bad NAME REGEX "KERNEL LINES"
   scenario "$1" "$3"
@@ -77,4 +105,8 @@ bad rcu-cpus "rcu-cpus.yaml:[0-9]+:[0-9]+: error: kernel.rcu_bench.cpus" '  cpus
   rcu_bench: {cpus: 8}'
 bad rcu-keys "rcu-keys.yaml:[0-9]+:[0-9]+: error: kernel.rcu_bench.keys" '  cpus: all
   rcu_bench: {cpus: 16, keys: 1000000}'
+bad ring-cap "ring-cap.yaml:[0-9]+:[0-9]+: error: kernel.ring_bench.capacity: 100 slots" '  cpus: 0-3
+  ring_bench: {kind: spsc, capacity: 100}'
+bad ring-cpu "ring-cpu.yaml:[0-9]+:[0-9]+: error: kernel.ring_bench: producer 0 and consumer 7" '  cpus: 0-3
+  ring_bench: {kind: spsc, consumer: 7}'
 finish
