@@ -78,6 +78,17 @@ a=$(rep inter.json allocs) rm=$(rep inter.json remote_allocs)
   fail "interleave [0, 1]: $rm remote of $a, expected about half"
 echo "numa: bind [1] $(rep bind.json remote_allocs)/$(rep bind.json allocs) remote; interleave $rm/$a remote"
 
+# a small node 1 (2 MiB): preferred falls back to node 0 when it is empty, bind fails
+pm() { printf '  cpus: all\n  page_memory: 2MiB\n  mm_bench: {cpus: 16, iterations: 600, max_order: 0, %s}' "$1"; }
+scenario pref "$(pm 'policy: preferred, nodes: [1]')"
+scenario bind1 "$(pm 'policy: bind, nodes: [1]')"
+"$ORRERY" run pref.yaml --no-db --json >pref.json && "$ORRERY" run bind1.yaml --no-db --json >bind1.json ||
+  fail "small-node runs"
+fp=$(rep pref.json alloc_failures) fb=$(rep bind1.json alloc_failures)
+echo "numa, node 1 of 2 MiB: preferred [1]: $fp failures, $(rep pref.json remote_allocs)/$(rep pref.json allocs) remote; bind [1]: $fb failures"
+[ "$fp" = 0 ] && [ "$fb" -gt 0 ] && [ "$(rep bind1.json check)" = 0 ] && pass ||
+  fail "small node 1: preferred $fp failures (expected 0), bind $fb (expected some)"
+
 # --- the allocation fault point ------------------------------------------------------
 churn faulty 'max_order: 0, fail_every: 7'
 inj=$(rep faulty.json injected_failures)
