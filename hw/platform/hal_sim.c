@@ -286,6 +286,11 @@ unsigned hal_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b)
     return a == b ? 10 : 20;
 }
 
+bool hal_fault_point(struct hal_cpu *c, unsigned point)
+{
+    return c->ops && c->ops->fault_point ? c->ops->fault_point(c, point) : false;
+}
+
 void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
 {
     if (c->ops)

@@ -321,7 +321,19 @@ static const struct orr_param stray_params[] = {
     {"cpu", ORR_P_UINT, "0", 0, "the kernel CPU whose per-CPU area is written", NULL, 0, 255},
     {NULL},
 };
-enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY };
+static const struct orr_param alloc_fail_params[] = {
+    {"count", ORR_P_UINT, "1", ORR_PF_POSITIVE, "allocations that fail", NULL, 1, 1000000},
+    {NULL},
+};
+/* explore: 1..16 allocation failures at a time, at most one firing per
+ * microsecond on average (permanent: each is consumed by allocations) */
+static const struct orr_fault_draw alloc_fail_draws[] = {
+    {"count", ORR_FD_VALUE, 1, 16},
+    {NULL},
+};
+static const struct orr_fault_explore alloc_fail_explore = {.min_interval = (1 * ORR_US),
+                                                            .draws = alloc_fail_draws};
+enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY, F_ALLOC };
 static const struct orr_fault_desc kcore_faults[] = {
     {"stall", "the CPU runs nothing for a while (an SMI, a preempted vCPU): its clock jumps",
      stall_params},
@@ -335,6 +347,10 @@ static const struct orr_fault_desc kcore_faults[] = {
      "at its next HAL call the CPU stores a word into kernel CPU `cpu`'s per-CPU area, as a "
      "wild pointer would: the per-CPU checker fails the run (exit 1) naming both CPUs",
      stray_params},
+    {"alloc_fail",
+     "the CPU's next `count` page allocations fail (hal_fault_point HAL_FP_ALLOC): the kernel "
+     "handles it, or panics naming the path that could not",
+     alloc_fail_params, &alloc_fail_explore},
     {NULL},
 };
 
@@ -353,6 +369,8 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.cost_cycles", "cy", ORR_METRIC_COUNTER, "cycles the kernel charged with hal_cost"},
     {"kern.relax_cycles", "cy", ORR_METRIC_COUNTER, "cycles spent in hal_relax (spinning)"},
     {"kern.idle", "ps", ORR_METRIC_COUNTER, "time spent in hal_idle"},
+    {"kern.allocs_failed", "alloc", ORR_METRIC_COUNTER,
+     "page allocations failed by the alloc_fail fault (hal_fault_point)"},
     {"kern.timer_irqs", "irq", ORR_METRIC_COUNTER, "timer interrupts taken"},
     {"kern.ipis_in", "irq", ORR_METRIC_COUNTER, "IPIs taken"},
     {"kern.ipis_out", "ipi", ORR_METRIC_COUNTER, "IPIs sent"},
@@ -856,6 +874,16 @@ static unsigned kc_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b
     return k->aDist[a][b];
 }
 
+static bool kc_fault_point(struct hal_cpu *c, unsigned point)
+{
+    struct kcore *k = kc_of(c);
+    if (point != HAL_FP_ALLOC || k->alloc_fail == 0)
+        return false;
+    k->alloc_fail--;
+    k->allocs_failed->v++;
+    return true;
+}
+
 static void kc_cost(struct hal_cpu *c, uint32_t cycles)
 {
     struct kcore *k = kc_of(c);
@@ -990,6 +1018,7 @@ static const struct platform_cpu_ops kc_ops = {
     .mem_node = kc_mem_node,
     .cpu_node = kc_cpu_node,
     .numa_distance = kc_numa_distance,
+    .fault_point = kc_fault_point,
     .cost = kc_cost,
     .trace = kc_trace,
     .report = kc_report,
@@ -1683,6 +1712,7 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->cost = orr_counter_new(c, "kern.cost_cycles", "cy");
     k->relaxed = orr_counter_new(c, "kern.relax_cycles", "cy");
     k->idle = orr_counter_new(c, "kern.idle", "ps");
+    k->allocs_failed = orr_counter_new(c, "kern.allocs_failed", "alloc");
     k->timer_irqs = orr_counter_new(c, "kern.timer_irqs", "irq");
     k->ipis_in = orr_counter_new(c, "kern.ipis_in", "irq");
     k->ipis_out = orr_counter_new(c, "kern.ipis_out", "ipi");
@@ -1756,6 +1786,10 @@ static void kcore_fault(struct orr_component *c, unsigned fault, const struct or
             k->stalled->v += until - (k->stall_until > now ? k->stall_until : now);
             k->stall_until = until;
         }
+        return;
+    }
+    if (fault == F_ALLOC) { /* taken at the CPU's next allocations, whenever they come */
+        k->alloc_fail += orr_param_u64(p, "count");
         return;
     }
     if (fault == F_STRAY) {

@@ -97,6 +97,8 @@ struct kcore {
     char inject_panic[128]; /* a panic fault's text, until the CPU takes it */
     unsigned stray_to;      /* a stray_write fault's target CPU + 1, until the CPU takes it */
     /* the memory map (hal_mem_node): this CPU's node, the socket nodes, their size, distances */
+    uint64_t alloc_fail;              /* alloc_fail fault: allocations left to fail */
+    struct orr_counter *allocs_failed; /* kern.allocs_failed */
     unsigned node, mem_nodes;
     uint64_t node_bytes;
     uint8_t aDist[KC_MAX_NODES][KC_MAX_NODES];

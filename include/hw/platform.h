@@ -59,6 +59,7 @@ struct platform_cpu_ops {
     int (*mem_node)(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size);
     unsigned (*cpu_node)(const struct hal_cpu *c);
     unsigned (*numa_distance)(const struct hal_cpu *c, unsigned a, unsigned b);
+    bool (*fault_point)(struct hal_cpu *c, unsigned point); /* optional: NULL never fires */
     void (*cost)(struct hal_cpu *c, uint32_t cycles);
     void (*trace)(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
     void (*report)(struct hal_cpu *c, const char *name, uint64_t value);

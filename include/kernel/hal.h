@@ -352,6 +352,16 @@ int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t
  * simulated platform it becomes a trace record (and part of the digest). */
 void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
 
+/* --- fault points -----------------------------------------------------------
+ * hal_fault_point: whether the platform injects a failure at fault point
+ * `point` (enum hal_fault_point) on this CPU now; each true consumes one
+ * injected failure. The kernel asks at the top of a path that can fail
+ * and then fails it as it would for real (an allocation returns "no
+ * memory"). The simulated machine fires them from a scenario's `faults:`
+ * or `explore:` (kcore fault `alloc_fail`); elsewhere always false. */
+enum hal_fault_point { HAL_FP_ALLOC = 1 /* a page allocation */ };
+bool hal_fault_point(struct hal_cpu *c, unsigned point);
+
 /* --- cost annotation ------------------------------------------------------
  * hal_cost: this CPU just did kernel work worth `cycles` CPU cycles (the
  * subsystem's own estimate of the operation). The simulated platform charges

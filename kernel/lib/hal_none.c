@@ -67,6 +67,12 @@ HAL_DEFAULT unsigned hal_numa_distance(const struct hal_cpu *c, unsigned a, unsi
     return a == b ? 10 : 20;
 }
 
+HAL_DEFAULT bool hal_fault_point(struct hal_cpu *c, unsigned point)
+{
+    (void)c, (void)point;
+    return false;
+}
+
 /* "report NAME VALUE" on the console. */
 HAL_DEFAULT void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
 {

@@ -293,7 +293,8 @@ int mm_page_alloc(struct hal_cpu *c, const struct mm *m, struct mm_cpu *pc, unsi
     if (z->npages == 0)
         return MM_ENOMEM;
     pc->nalloc++;
-    if (m->cfg.fail_every && pc->nalloc % m->cfg.fail_every == 0) {
+    if ((m->cfg.fail_every && pc->nalloc % m->cfg.fail_every == 0) ||
+        hal_fault_point(c, HAL_FP_ALLOC)) {
         pc->injected++; /* the fault point: this allocation fails */
         return MM_ENOMEM;
     }
@@ -558,6 +559,7 @@ int mm_alloc_policy(struct hal_cpu *c, const struct mm *m, struct mm_cpu *pc,
     if (pol->mode == MM_POL_INTERLEAVE)
         pc->interleave = next_interleave(m, pc, pol);
     int rc = MM_ENOMEM;
+    uint32_t injected = pc->injected;
     for (unsigned j = 0; j < k; j++) {
         rc = mm_page_alloc(c, m, pc, order_of[j], order, pa);
         if (rc == HAL_OK) {
@@ -565,7 +567,7 @@ int mm_alloc_policy(struct hal_cpu *c, const struct mm *m, struct mm_cpu *pc,
                 *node = order_of[j];
             return HAL_OK;
         }
-        if (rc != MM_ENOMEM || (m->cfg.fail_every && pc->nalloc % m->cfg.fail_every == 0))
+        if (rc != MM_ENOMEM || pc->injected != injected)
             return rc; /* an injected failure fails the request, as a failed slow path */
     }
     return rc;

@@ -14,6 +14,7 @@
 #define LINE 64u
 #define HELD 64u
 #define HELD_OBJ 32u
+#define RETRIES 64u
 
 static uint64_t ld(struct hal_cpu *c, hal_paddr_t pa)
 {
@@ -69,12 +70,18 @@ int mm_bench(struct hal_cpu *c, const struct mm *m, const struct mm_bench_cfg *c
     hal_paddr_t user = mm_zone_user(m, 0), ctl;
     struct mm_slab_cache sc;
     if (id == 0) {
-        if (mm_page_alloc(c, m, &pc, 0, 0, &ctl) != HAL_OK)
+        /* an injected allocation failure is retried, a few dozen times */
+        int rc = MM_ENOMEM;
+        for (unsigned t = 0; t < RETRIES && rc == MM_ENOMEM; t++)
+            rc = mm_page_alloc(c, m, &pc, 0, 0, &ctl);
+        if (rc != HAL_OK)
             hal_panic(c, "mm_bench: no page for the control page");
         for (unsigned w = 0; w < 4 * LINE; w += 8)
             st(c, ctl + w, 0);
-        if (cfg->objects &&
-            mm_slab_create(c, m, &pc, &sc, cfg->object_size, 0, NULL, NULL) != HAL_OK)
+        rc = cfg->objects ? MM_ENOMEM : HAL_OK;
+        for (unsigned t = 0; t < RETRIES && rc == MM_ENOMEM; t++)
+            rc = mm_slab_create(c, m, &pc, &sc, cfg->object_size, 0, NULL, NULL);
+        if (rc != HAL_OK)
             hal_panic(c, "mm_bench: the slab cache could not be made");
         st(c, ctl + LINE, cfg->objects ? sc.ctl : 0);
         hal_fence(c);

@@ -95,6 +95,26 @@ inj=$(rep faulty.json injected_failures)
 [ "$inj" -gt 0 ] && [ "$(rep faulty.json alloc_failures)" = "$inj" ] && pass ||
   fail "fault point: $inj injected, $(rep faulty.json alloc_failures) failures seen"
 
+# the alloc_fail fault (hal_fault_point): CPU 3's next 5 allocations fail and the
+# churn carries on; 100 on CPU 0 before the benchmark's control page (which it
+# retries 64 times): a kernel panic naming the path
+printf 'name: af\nextends: %s\nseed: 1\nstop: {duration: 100ms}\nkernel:\n  cpus: all\n  page_memory: 8MiB\n  mm_bench: {cpus: 16, iterations: 500, max_order: 0}\nfaults:\n  - {at: 1us, component: sock0.core3, fault: alloc_fail, count: 5}\n' \
+  "$PRESET" >af.yaml
+expect_exit 0 "alloc_fail on cpu 3" -- "$ORRERY" run af.yaml --no-db --json
+echo "$OUT" >af.json
+[ "$(rep af.json injected_failures)" = 5 ] && [ "$(rep af.json alloc_failures)" = 5 ] &&
+  [ "$(metric af.json sock0.core3 kern.allocs_failed)" = 5 ] && [ "$(rep af.json check)" = 0 ] && pass ||
+  fail "alloc_fail: $(rep af.json injected_failures) injected, $(rep af.json alloc_failures) failures"
+sed 's/sock0.core3/sock0.core0/; s/count: 5/count: 100/' af.yaml >af0.yaml
+expect_exit 1 "alloc_fail on cpu 0 before the control page" -- "$ORRERY" run af0.yaml --no-db
+expect_out "kernel panic on cpu 0 .*mm_bench: no page for the control page" "the panic names the path"
+
+# explore fires alloc_fail on random kernel CPUs: the allocators handle every one
+printf 'name: afx\nextends: %s\nseed: 1\nstop: {duration: 100ms}\nkernel:\n  cpus: all\n  page_memory: 8MiB\n  mm_bench: {cpus: 16, iterations: 300, max_order: 3, objects: true}\nexplore:\n  horizon: 200us\n  faults:\n    - {component: "sock*.core*", fault: alloc_fail, mean_interval: 20us, max: 4}\n  properties:\n    metrics:\n      "sock0.core0.report.mm.check": "== 0"\n' \
+  "$PRESET" >afx.yaml
+expect_exit 0 "explore alloc_fail, 12 seeds" -- "$ORRERY" explore afx.yaml --seeds 12 -j 2 --db afx.db
+expect_out "12 of 12 seeds run, 0 failed" "explore verdict"
+
 # --- bad input ----------------------------------------------------------------------
 bad() { # bad NAME REGEX "KERNEL LINES"
   scenario "$1" "$3"
