@@ -6,6 +6,7 @@
  * lock benchmark's); split into two "nodes" where a test wants two. */
 #include "kernel/ktest.h"
 #include "kernel/kstring.h"
+#include "kernel/mm.h"
 #include "kernel/palloc.h"
 
 #define PAGE HAL_PAGE_SIZE
@@ -359,6 +360,40 @@ static int test_fault_point(struct hal_cpu *c)
     return KTEST_OK;
 }
 
+/* Page tables on buddy frames: the space's root, mailbox and tables come
+ * from the zone, zeroed, and the zone stays consistent. */
+static int test_vm_frames(struct hal_cpu *c)
+{
+    struct mm m;
+    struct mm_cpu pc;
+    struct mm_config cfg = config(true);
+    int rc = setup(c, &m, &pc, 1, &cfg);
+    if (rc)
+        return rc;
+    uint64_t all = mm_zone_free(c, &m, 0);
+    struct vm_frames f;
+    struct vm_space s;
+    vm_frames_init_buddy(&f, &m);
+    KTEST_CHECK(vm_space_init(c, &s, &f) == HAL_OK);
+    KTEST_CHECK(mm_page_node(&m, s.root) == 0 && mm_page_node(&m, s.shoot) == 0);
+    hal_paddr_t data;
+    KTEST_CHECK(vm_frame_alloc(c, &s.frames, &data) == HAL_OK && mm_page_node(&m, data) == 0);
+    uint64_t v = 1;
+    hal_load(c, data + 4088, 8, &v);
+    KTEST_CHECK(v == 0); /* zeroed */
+    const uint64_t va = 0x40201000;
+    KTEST_CHECK(vm_map(c, &s, va, data, 0, HAL_PTE_R | HAL_PTE_W | HAL_PTE_A | HAL_PTE_D) ==
+                HAL_OK);
+    uint64_t pte = 0;
+    unsigned level = 9;
+    KTEST_CHECK(vm_lookup(c, &s, va, &pte, &level) == HAL_OK && level == 0);
+    KTEST_CHECK(pte >> HAL_PTE_PPN_SHIFT << HAL_PAGE_SHIFT == data);
+    /* root, mailbox, data, three tables: six pages, out of two batches of 4 */
+    KTEST_CHECK(mm_zone_free(c, &m, 0) == all - 8);
+    KTEST_CHECK(mm_check(c, &m) == 0);
+    return KTEST_OK;
+}
+
 const struct ktest palloc_ktests[] = {
     {"boot", test_boot},
     {"split_merge", test_split_merge},
@@ -370,5 +405,6 @@ const struct ktest palloc_ktests[] = {
     {"slab", test_slab},
     {"slab_poison", test_slab_poison},
     {"fault_point", test_fault_point},
+    {"vm_frames", test_vm_frames},
     {0, 0},
 };
