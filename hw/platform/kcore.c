@@ -129,6 +129,16 @@ static const struct orr_param vm_bench_params[] = {
 
 static const char *const mm_policies[] = {"local", "preferred", "bind", "interleave", NULL};
 
+static const struct orr_param wmark_params[] = {
+    {"min", ORR_P_UINT, "0", 0, "pages a zone keeps free: an allocation below it is refused",
+     NULL, 0, 1u << 30},
+    {"low", ORR_P_UINT, "0", 0, "falling below it is a pressure event; 0 = no watermarks", NULL,
+     0, 1u << 30},
+    {"high", ORR_P_UINT, "0", 0, "back above it, the next fall below low is a new event", NULL, 0,
+     1u << 30},
+    {NULL},
+};
+
 static const struct orr_param mm_bench_params[] = {
     {"cpus", ORR_P_UINT, "0", 0,
      "CPUs that churn: the first N kernel CPUs; 0 = no benchmark (needs kernel.page_memory)",
@@ -160,6 +170,10 @@ static const struct orr_param mm_bench_params[] = {
      "fault point: every Nth allocation on a CPU fails (the benchmark counts and carries on); "
      "0 = never",
      NULL, 0, 1000000},
+    {"watermarks", ORR_P_GROUP, "{}", 0,
+     "each zone's watermarks in pages: min (allocations refused below it, a policy falls back), "
+     "low (a pressure event), high (the event re-arms above it); min <= low <= high",
+     .group = wmark_params},
     {NULL},
 };
 
@@ -1211,6 +1225,9 @@ static struct mm_config mm_config_of(const struct orr_params *b)
         .high = (unsigned)orr_param_u64(b, "high"),
         .hardened = orr_param_bool(b, "hardened"),
         .fail_every = (uint32_t)orr_param_u64(b, "fail_every"),
+        .wmark_min = (uint32_t)orr_param_u64(orr_param_group(b, "watermarks"), "min"),
+        .wmark_low = (uint32_t)orr_param_u64(orr_param_group(b, "watermarks"), "low"),
+        .wmark_high = (uint32_t)orr_param_u64(orr_param_group(b, "watermarks"), "high"),
     };
 }
 
@@ -1255,6 +1272,24 @@ int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned socke
     } else if (cpus && !bytes) {
         orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.mm_bench.cpus",
                        "the benchmark needs memory for the page allocator: set kernel.page_memory");
+        rc = ORR_ESCHEMA;
+    }
+    const struct orr_params *wm = orr_param_group(b, "watermarks");
+    uint64_t wmin = orr_param_u64(wm, "min"), wlow = orr_param_u64(wm, "low"),
+             whigh = orr_param_u64(wm, "high");
+    if ((wmin || wlow || whigh) && !(wmin <= wlow && wlow <= whigh && wlow > 0)) {
+        orr_diag_error(d, orr_param_mark(wm, wlow > whigh ? "high" : "low"),
+                       "kernel.mm_bench.watermarks",
+                       "min %llu, low %llu, high %llu pages: the watermarks must be in order, "
+                       "0 < low and min <= low <= high",
+                       (unsigned long long)wmin, (unsigned long long)wlow,
+                       (unsigned long long)whigh);
+        rc = ORR_ESCHEMA;
+    } else if (bytes && whigh >= bytes / HAL_PAGE_SIZE) {
+        orr_diag_error(d, orr_param_mark(wm, "high"), "kernel.mm_bench.watermarks.high",
+                       "%llu pages: at least a zone's %llu pages (kernel.page_memory)",
+                       (unsigned long long)whigh,
+                       (unsigned long long)(bytes / HAL_PAGE_SIZE));
         rc = ORR_ESCHEMA;
     }
     if (orr_param_u64(b, "batch") > orr_param_u64(b, "high")) {

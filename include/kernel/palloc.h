@@ -15,7 +15,9 @@
  * A zone (one per NUMA node) over [base, base + npages * 4 KiB):
  *
  *     page 0                    header: line 0 the zone lock (a ticket
- *                               lock), line 1 counters, lines 2-3 the
+ *                               lock), line 1 counters (free pages,
+ *                               ready, pressure events, min refusals,
+ *                               under-pressure flag), lines 2-3 the
  *                               free-list heads of orders 0..MM_MAX_ORDER,
  *                               line 4 a word for the zone's users
  *     pages 1..                 per-CPU page lists, MM_PCP_BYTES each
@@ -80,6 +82,12 @@ struct mm_config {
     unsigned high;       /* a per-CPU list above this many pages gives `batch` back */
     bool hardened;       /* slab poisoning: freed objects are filled and checked at allocation */
     uint32_t fail_every; /* fault point: every Nth allocation on a CPU fails (0: never) */
+    /* Zone watermarks in pages (all 0: none; else min <= low <= high). An
+     * allocation that would leave a zone below `min` free pages is refused
+     * there (a policy then falls back to the next node); falling below
+     * `low` is a pressure event (counted once until the zone is back above
+     * `high`, the hysteresis of Linux's kswapd wake-up and sleep). */
+    uint32_t wmark_min, wmark_low, wmark_high;
 };
 
 struct mm {
@@ -139,6 +147,10 @@ int mm_page_node(const struct mm *m, hal_paddr_t pa);
 uint64_t mm_zone_free(struct hal_cpu *c, const struct mm *m, unsigned node);
 /* Free blocks of each order in node's zone: out[0..MM_MAX_ORDER]. */
 void mm_zone_blocks(struct hal_cpu *c, const struct mm *m, unsigned node, uint64_t *out);
+/* node's zone: pressure events (falls below the low watermark) and
+ * allocations refused at the min watermark, since boot. */
+void mm_zone_pressure(struct hal_cpu *c, const struct mm *m, unsigned node, uint64_t *events,
+                      uint64_t *refusals);
 /* The address of the user word in node's zone header (line 4). */
 hal_paddr_t mm_zone_user(const struct mm *m, unsigned node);
 

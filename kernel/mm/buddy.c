@@ -18,6 +18,9 @@
 #define H_LOCK 0u
 #define H_FREE (1u * MM_LINE)      /* pages on the free lists */
 #define H_READY (1u * MM_LINE + 8) /* 1 once mm_boot wrote the zone */
+#define H_EVENTS (1u * MM_LINE + 16) /* pressure events: falls below the low watermark */
+#define H_REFUSED (1u * MM_LINE + 24) /* allocations refused at the min watermark */
+#define H_UNDER (1u * MM_LINE + 32)  /* 1 from a fall below low until back above high */
 #define H_HEADS (2u * MM_LINE)     /* u64 per order: first index + 1 */
 #define H_USER (4u * MM_LINE)
 
@@ -134,8 +137,20 @@ static void list_del(struct hal_cpu *c, const struct mm_zone *z, unsigned order,
 
 /* A free block of 2^order pages taken off the lists (split as needed): its
  * first page index, or -1. Its state is left to the caller. */
-static int64_t zone_take(struct hal_cpu *c, const struct mm_zone *z, unsigned order)
+static int64_t zone_take(struct hal_cpu *c, const struct mm *m, const struct mm_zone *z,
+                         unsigned order)
 {
+    if (m->cfg.wmark_low) { /* watermarks (only read when set: no traffic otherwise) */
+        uint64_t free = ld(c, z->base + H_FREE, 8);
+        if (free < (1ull << order) + m->cfg.wmark_min) {
+            st(c, z->base + H_REFUSED, 8, ld(c, z->base + H_REFUSED, 8) + 1);
+            return -1;
+        }
+        if (free - (1ull << order) < m->cfg.wmark_low && !ld(c, z->base + H_UNDER, 8)) {
+            st(c, z->base + H_UNDER, 8, 1);
+            st(c, z->base + H_EVENTS, 8, ld(c, z->base + H_EVENTS, 8) + 1);
+        }
+    }
     unsigned o = order;
     uint64_t head = 0;
     for (; o <= MM_MAX_ORDER; o++)
@@ -157,10 +172,14 @@ static int64_t zone_take(struct hal_cpu *c, const struct mm_zone *z, unsigned or
 }
 
 /* Block [i, i + 2^order) back on the lists, merged with its free buddies. */
-static void zone_put(struct hal_cpu *c, const struct mm_zone *z, uint32_t i, unsigned order)
+static void zone_put(struct hal_cpu *c, const struct mm *m, const struct mm_zone *z, uint32_t i,
+                     unsigned order)
 {
     hal_paddr_t nf = z->base + H_FREE;
-    st(c, nf, 8, ld(c, nf, 8) + (1ull << order));
+    uint64_t free = ld(c, nf, 8) + (1ull << order);
+    st(c, nf, 8, free);
+    if (m->cfg.wmark_low && free > m->cfg.wmark_high && ld(c, z->base + H_UNDER, 8))
+        st(c, z->base + H_UNDER, 8, 0); /* back above high: the next fall is a new event */
     while (order < MM_MAX_ORDER) {
         uint32_t b = i ^ (1u << order);
         if (b < z->first || (uint64_t)b + (1u << order) > z->npages)
@@ -246,7 +265,7 @@ static void pcp_refill(struct hal_cpu *c, const struct mm *m, const struct mm_zo
     hal_paddr_t p = pcp_of(z, cpu);
     lock(c, z);
     for (unsigned k = 0; k < m->cfg.batch && count < MM_PCP_MAX; k++) {
-        int64_t i = zone_take(c, z, 0);
+        int64_t i = zone_take(c, m, z, 0);
         if (i < 0)
             break;
         set_state(c, z, (uint32_t)i, ST(0, MM_PG_PCP, cpu));
@@ -258,7 +277,8 @@ static void pcp_refill(struct hal_cpu *c, const struct mm *m, const struct mm_zo
 }
 
 /* Give `n` pages from the top of this CPU's list back to the zone. */
-static void pcp_give(struct hal_cpu *c, const struct mm_zone *z, unsigned cpu, unsigned n)
+static void pcp_give(struct hal_cpu *c, const struct mm *m, const struct mm_zone *z, unsigned cpu,
+                     unsigned n)
 {
     hal_paddr_t p = pcp_of(z, cpu);
     uint64_t count = ld(c, p, 8);
@@ -269,7 +289,7 @@ static void pcp_give(struct hal_cpu *c, const struct mm_zone *z, unsigned cpu, u
     lock(c, z);
     for (unsigned k = 0; k < n; k++) {
         uint32_t i = (uint32_t)ld(c, p + 64 + 4 * (count - 1 - k), 4);
-        zone_put(c, z, i, 0);
+        zone_put(c, m, z, i, 0);
     }
     unlock(c, z);
     st(c, p, 8, count - n);
@@ -279,7 +299,7 @@ void mm_pcp_drain(struct hal_cpu *c, const struct mm *m, struct mm_cpu *pc)
 {
     for (unsigned n = 0; n < m->nzones; n++)
         if (m->zone[n].npages)
-            pcp_give(c, &m->zone[n], pc->cpu, MM_PCP_MAX);
+            pcp_give(c, m, &m->zone[n], pc->cpu, MM_PCP_MAX);
 }
 
 /* --- allocation ---------------------------------------------------------------- */
@@ -312,7 +332,7 @@ int mm_page_alloc(struct hal_cpu *c, const struct mm *m, struct mm_cpu *pc, unsi
         st(c, p, 8, count - 1);
     } else {
         lock(c, z);
-        i = zone_take(c, z, order);
+        i = zone_take(c, m, z, order);
         if (i >= 0)
             set_state(c, z, (uint32_t)i, ST(order, MM_PG_ALLOC, 0));
         unlock(c, z);
@@ -353,18 +373,18 @@ int mm_page_free(struct hal_cpu *c, const struct mm *m, struct mm_cpu *pc, hal_p
         hal_paddr_t p = pcp_of(z, pc->cpu);
         uint64_t count = ld(c, p, 8);
         if (count >= MM_PCP_MAX) {
-            pcp_give(c, z, pc->cpu, m->cfg.batch);
+            pcp_give(c, m, z, pc->cpu, m->cfg.batch);
             count = ld(c, p, 8);
         }
         set_state(c, z, i, ST(0, MM_PG_PCP, pc->cpu));
         st(c, p + 64 + 4 * count, 4, i);
         st(c, p, 8, ++count);
         if (count > m->cfg.high)
-            pcp_give(c, z, pc->cpu, m->cfg.batch);
+            pcp_give(c, m, z, pc->cpu, m->cfg.batch);
         return HAL_OK;
     }
     lock(c, z);
-    zone_put(c, z, i, order);
+    zone_put(c, m, z, i, order);
     unlock(c, z);
     return HAL_OK;
 }
@@ -387,6 +407,16 @@ void mm_zone_blocks(struct hal_cpu *c, const struct mm *m, unsigned node, uint64
         for (uint64_t e = ld(c, z->base + H_HEADS + 8 * o, 8); e && out[o] <= z->npages;
              e = (uint32_t)ld(c, desc(z, (uint32_t)e - 1) + 8, 8))
             out[o]++;
+}
+
+void mm_zone_pressure(struct hal_cpu *c, const struct mm *m, unsigned node, uint64_t *events,
+                      uint64_t *refusals)
+{
+    *events = *refusals = 0;
+    if (node >= m->nzones || m->zone[node].npages == 0)
+        return;
+    *events = ld(c, m->zone[node].base + H_EVENTS, 8);
+    *refusals = ld(c, m->zone[node].base + H_REFUSED, 8);
 }
 
 hal_paddr_t mm_zone_user(const struct mm *m, unsigned node) { return m->zone[node].base + H_USER; }

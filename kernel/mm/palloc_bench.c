@@ -206,6 +206,15 @@ int mm_bench(struct hal_cpu *c, const struct mm *m, const struct mm_bench_cfg *c
         big += b[top] << top;
     }
     hal_report(c, "mm.free_pages", free);
+    uint64_t events = 0, refusals = 0;
+    for (unsigned z = 0; z < m->nzones; z++) {
+        uint64_t e, r;
+        mm_zone_pressure(c, m, z, &e, &r);
+        events += e;
+        refusals += r;
+    }
+    hal_report(c, "mm.pressure_events", events);
+    hal_report(c, "mm.min_refusals", refusals);
     hal_report(c, "mm.fragmentation", free ? (free - big) * 1000 / free : 0);
     return rc;
 }

@@ -394,6 +394,40 @@ static int test_vm_frames(struct hal_cpu *c)
     return KTEST_OK;
 }
 
+/* Watermarks: refused at min, one pressure event per fall below low until
+ * the zone is back above high. */
+static int test_watermarks(struct hal_cpu *c)
+{
+    struct mm m;
+    struct mm_cpu pc;
+    struct mm_config cfg = config(false);
+    cfg.wmark_min = 8, cfg.wmark_low = 16, cfg.wmark_high = 32;
+    int rc = setup(c, &m, &pc, 1, &cfg);
+    if (rc)
+        return rc;
+    static hal_paddr_t pa[1024];
+    uint64_t n = 0, ev = 9, ref = 9;
+    while (n < 1024 && mm_page_alloc(c, &m, &pc, 0, 0, &pa[n]) == HAL_OK)
+        n++;
+    KTEST_CHECK(n < 1024 && n == managed(&m, 0) - 8); /* min pages stay free */
+    mm_zone_pressure(c, &m, 0, &ev, &ref);
+    KTEST_CHECK(ev == 1 && ref == 1);
+    for (unsigned k = 0; k < 20; k++) /* 28 free: above low, not above high */
+        KTEST_CHECK(mm_page_free(c, &m, &pc, pa[--n], 0) == HAL_OK);
+    for (unsigned k = 0; k < 15; k++) /* below low again: the same event */
+        KTEST_CHECK(mm_page_alloc(c, &m, &pc, 0, 0, &pa[n++]) == HAL_OK);
+    mm_zone_pressure(c, &m, 0, &ev, &ref);
+    KTEST_CHECK(ev == 1);
+    for (unsigned k = 0; k < 30; k++) /* 43 free: above high */
+        KTEST_CHECK(mm_page_free(c, &m, &pc, pa[--n], 0) == HAL_OK);
+    for (unsigned k = 0; k < 30; k++) /* 13 free: a new fall */
+        KTEST_CHECK(mm_page_alloc(c, &m, &pc, 0, 0, &pa[n++]) == HAL_OK);
+    mm_zone_pressure(c, &m, 0, &ev, &ref);
+    KTEST_CHECK(ev == 2 && ref == 1);
+    KTEST_CHECK(mm_check(c, &m) == 0);
+    return KTEST_OK;
+}
+
 const struct ktest palloc_ktests[] = {
     {"boot", test_boot},
     {"split_merge", test_split_merge},
@@ -406,5 +440,6 @@ const struct ktest palloc_ktests[] = {
     {"slab_poison", test_slab_poison},
     {"fault_point", test_fault_point},
     {"vm_frames", test_vm_frames},
+    {"watermarks", test_watermarks},
     {0, 0},
 };

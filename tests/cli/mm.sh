@@ -89,6 +89,20 @@ echo "numa, node 1 of 2 MiB: preferred [1]: $fp failures, $(rep pref.json remote
 [ "$fp" = 0 ] && [ "$fb" -gt 0 ] && [ "$(rep bind1.json check)" = 0 ] && pass ||
   fail "small node 1: preferred $fp failures (expected 0), bind $fb (expected some)"
 
+# watermarks: socket 0's 8 CPUs churn with policy local on 2 MiB zones; node 0
+# refused at its min mark sends allocations to node 1 (no failure); without
+# watermarks nothing is remote
+wmk() { printf '  cpus: all\n  page_memory: 2MiB\n  mm_bench: {cpus: 8, iterations: 600, max_order: 0, policy: local%s}' "$1"; }
+scenario wm "$(wmk ', watermarks: {min: 300, low: 340, high: 400}')"
+scenario nowm "$(wmk '')"
+"$ORRERY" run wm.yaml --no-db --json >wm.json && "$ORRERY" run nowm.yaml --no-db --json >nowm.json ||
+  fail "watermark runs"
+echo "watermarks min 300 low 340 high 400 (2 MiB zones): $(rep wm.json pressure_events) pressure events, $(rep wm.json min_refusals) refusals at min, $(rep wm.json remote_allocs)/$(rep wm.json allocs) remote (without: $(rep nowm.json remote_allocs))"
+[ "$(rep wm.json pressure_events)" -gt 0 ] && [ "$(rep wm.json min_refusals)" -gt 0 ] &&
+  [ "$(rep wm.json remote_allocs)" -gt 0 ] && [ "$(rep wm.json alloc_failures)" = 0 ] &&
+  [ "$(rep nowm.json remote_allocs)" = 0 ] && [ "$(rep nowm.json pressure_events)" = 0 ] &&
+  [ "$(rep wm.json check)" = 0 ] && pass || fail "watermarks: no spill to the other node, or failures"
+
 # --- the allocation fault point ------------------------------------------------------
 churn faulty 'max_order: 0, fail_every: 7'
 inj=$(rep faulty.json injected_failures)
@@ -129,6 +143,8 @@ bad watermarks "watermarks.yaml:[0-9]+:[0-9]+: error: kernel.mm_bench.high" '  p
 bad no-memory "no-memory.yaml:[0-9]+:[0-9]+: error: kernel.mm_bench.cpus: .*page_memory" '  mm_bench: {cpus: 2}'
 bad too-big "too-big.yaml:[0-9]+:[0-9]+: error: kernel.page_memory" '  page_memory: 64GiB
   mm_bench: {cpus: 2}'
+bad wmark-order "wmark-order.yaml:[0-9]+:[0-9]+: error: kernel.mm_bench.watermarks: min 10, low 50, high 20" '  page_memory: 4MiB
+  mm_bench: {cpus: 2, watermarks: {min: 10, low: 50, high: 20}}'
 bad no-nodes "no-nodes.yaml:[0-9]+:[0-9]+: error: kernel.mm_bench.nodes: policy bind" '  page_memory: 4MiB
   mm_bench: {cpus: 2, policy: bind}'
 finish
