@@ -78,7 +78,12 @@ int vm_frame_alloc(struct hal_cpu *c, const struct vm_frames *f, hal_paddr_t *pa
 
 int vm_space_init(struct hal_cpu *c, struct vm_space *s, const struct vm_frames *frames)
 {
-    *s = (struct vm_space){.frames = *frames};
+    /* field by field: a compound literal this size becomes a memset call,
+     * which the freestanding aarch64 link does not have */
+    s->root = s->shoot = 0;
+    s->frames = *frames;
+    s->fault = 0;
+    s->arg = 0;
     int rc = vm_frame_alloc(c, frames, &s->root);
     if (!rc)
         rc = vm_frame_alloc(c, frames, &s->shoot);
