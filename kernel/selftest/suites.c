@@ -8,6 +8,8 @@ extern const struct ktest sched_ktests[];    /* kernel/sched/selftest.c */
 extern const struct ktest mm_ktests[];       /* kernel/mm/selftest.c */
 extern const struct ktest palloc_ktests[];   /* kernel/mm/palloc_selftest.c */
 extern const struct ktest sync_ktests[];     /* kernel/sync/selftest.c */
+extern const struct ktest dev_ktests[];      /* kernel/drivers/selftest.c */
+extern const struct ktest iommu_ktests[];    /* kernel/drivers/selftest.c */
 
 const struct ktest_suite ktest_suites[] = {
     {"kstring", kstring_ktests},
@@ -16,5 +18,7 @@ const struct ktest_suite ktest_suites[] = {
     {"mm", mm_ktests},
     {"palloc", palloc_ktests},
     {"sync", sync_ktests},
+    {"dev", dev_ktests},
+    {"iommu", iommu_ktests},
     {0, 0},
 };
