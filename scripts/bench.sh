@@ -95,6 +95,15 @@ boot_wall() {
   printf '%s\n' "${walls[@]}" | median
 }
 echo "BENCH kernel.boot_32cpu_100ms $(boot_wall) s"
+# kernel/mm: simulated page allocations per wall second under churn on 16
+# kernel CPUs (tests/bench/mm-churn-16.yaml; docs/mm.md; median of REPEAT)
+mm_rate() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run tests/bench/mm-churn-16.yaml --no-db --quiet --json |
+      jq -r '([.metrics[] | select(.name == "report.mm.allocs") | .value] | add) / .wall_time_s'
+  done | median
+}
+echo "BENCH mm.churn_16cpu_allocs $(mm_rate) allocs/s"
 
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started

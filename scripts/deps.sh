@@ -16,6 +16,7 @@ PKGS=(
   qemu-user                              # tests/cli/exec.sh: output and instruction counts vs qemu-riscv64/-aarch64
   qemu-system-misc                       # qemu-system-riscv64 boots the kernel selftest
   libgraphviz-dev                        # orrery graph: topology and protocol diagrams (libgvc)
+  graphviz                               # dot: renders the diagrams of docs/img/*.dot (docs/mm.md, docs/sync.md)
   chromium                               # the HTML report is checked in headless Chromium
   libunicorn-dev                         # ISA mode: riscv64/aarch64 guests on simulated cores
   time                                   # GNU time: wall and peak RSS of benchmark runs

@@ -679,6 +679,12 @@ static int read_kernel(struct mach *m)
                        (unsigned long long)m->mem_size);
         rc = ORR_ESCHEMA;
     }
+    if (rc == 0)
+        rc = kernel_check_mm(&m->kern, m->nKcpu, m->S, m->mem_size, m->d);
+    if (rc == 0)
+        rc = kernel_check_rcu(&m->kern, m->nKcpu, m->d);
+    if (rc == 0)
+        rc = kernel_check_ring(&m->kern, m->nKcpu, m->d);
     if (rc == 0) { /* the scheduler's keys and the tasks, against the kernel's CPUs */
         struct sched_config cfg;
         struct rtapp_set tasks = {0};
@@ -822,7 +828,17 @@ static int build_core(struct mach *m, unsigned s, unsigned c)
     if (rc == 0 && t == &orr_kcore_type) {
         orr_param_set_u64(&p, "cpu", (uint64_t)m->aKcpu[id]);
         orr_param_set_u64(&p, "ncpu", m->nKcpu);
-        rc = orr_param_set_group(&p, "kernel", &m->kern);
+        orr_param_set_u64(&p, "node", s);
+        orr_param_set_u64(&p, "mem_nodes", m->S);
+        orr_param_set_u64(&p, "node_bytes", m->mem_size);
+        char dist[MAX_SOCKETS * MAX_SOCKETS * 4 + 1] = "";
+        for (unsigned a = 0; a < m->S; a++)
+            for (unsigned b = 0; b < m->S; b++)
+                snprintf(dist + strlen(dist), sizeof dist - strlen(dist), "%s%u",
+                         a + b ? " " : "", (unsigned)m->distance[a][b]);
+        rc = orr_param_set_str(&p, "distances", dist);
+        if (rc == 0)
+            rc = orr_param_set_group(&p, "kernel", &m->kern);
         if (m->nIo) { /* where the devices' BARs are (hal_dev_bar) */
             const struct orr_params *pp = orr_param_group(&m->top, "pcie");
             orr_param_set_u64(&p, "pcie_devices", orr_param_u64(pp, "ports"));

@@ -269,6 +269,28 @@ int hal_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
     return c->ops ? c->ops->percpu_area(c, base, size) : HAL_ENOTSUP;
 }
 
+int hal_mem_node(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size)
+{
+    return c->ops && c->ops->mem_node ? c->ops->mem_node(c, node, base, size) : HAL_ENOTSUP;
+}
+
+unsigned hal_cpu_node(const struct hal_cpu *c)
+{
+    return c->ops && c->ops->cpu_node ? c->ops->cpu_node(c) : 0;
+}
+
+unsigned hal_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b)
+{
+    if (c->ops && c->ops->numa_distance)
+        return c->ops->numa_distance(c, a, b);
+    return a == b ? 10 : 20;
+}
+
+bool hal_fault_point(struct hal_cpu *c, unsigned point)
+{
+    return c->ops && c->ops->fault_point ? c->ops->fault_point(c, point) : false;
+}
+
 void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
 {
     if (c->ops)

@@ -91,6 +91,9 @@
 #include "kernel/hal.h"
 #include "kernel/ktest.h"
 #include "kernel/mm.h"
+#include "kernel/palloc.h"
+#include "kernel/rcu.h"
+#include "kernel/ring.h"
 #include "kernel/sched.h"
 #include "kernel/sync.h"
 #include "orrery/irq.h"
@@ -132,6 +135,109 @@ static const struct orr_param vm_bench_params[] = {
     {NULL},
 };
 
+static const char *const mm_policies[] = {"local", "preferred", "bind", "interleave", NULL};
+
+static const struct orr_param wmark_params[] = {
+    {"min", ORR_P_UINT, "0", 0, "pages a zone keeps free: an allocation below it is refused",
+     NULL, 0, 1u << 30},
+    {"low", ORR_P_UINT, "0", 0, "falling below it is a pressure event; 0 = no watermarks", NULL,
+     0, 1u << 30},
+    {"high", ORR_P_UINT, "0", 0, "back above it, the next fall below low is a new event", NULL, 0,
+     1u << 30},
+    {NULL},
+};
+
+static const struct orr_param mm_bench_params[] = {
+    {"cpus", ORR_P_UINT, "0", 0,
+     "CPUs that churn: the first N kernel CPUs; 0 = no benchmark (needs kernel.page_memory)",
+     NULL, 0, 256},
+    {"iterations", ORR_P_UINT, "500", ORR_PF_POSITIVE,
+     "steps per CPU: allocate or free a page (and a slab object with objects)", NULL, 1,
+     10000000},
+    {"max_order", ORR_P_UINT, "3", 0,
+     "one allocation in eight is a block of order 1..max_order (0: order 0 only)", NULL, 0,
+     MM_MAX_ORDER},
+    {"pcp", ORR_P_BOOL, "true", 0, "per-CPU page lists for order-0 pages (false: every "
+                                   "allocation and free takes the zone lock)"},
+    {"batch", ORR_P_UINT, "16", ORR_PF_POSITIVE,
+     "pages a per-CPU list takes from or gives back to its zone at once", NULL, 1, MM_PCP_MAX},
+    {"high", ORR_P_UINT, "48", ORR_PF_POSITIVE,
+     "a per-CPU list above this many pages gives batch back", NULL, 1, MM_PCP_MAX},
+    {"objects", ORR_P_BOOL, "false", 0,
+     "every step also allocates or frees an object of a shared slab cache"},
+    {"object_size", ORR_P_SIZE, "64B", ORR_PF_POSITIVE, "the slab cache's object size (8B..1KiB)",
+     NULL, 8, 1024},
+    {"hardened", ORR_P_BOOL, "false", 0,
+     "the hardened profile: freed slab objects are poisoned and checked at allocation"},
+    {"policy", ORR_P_ENUM, "local", 0,
+     "NUMA policy: local, preferred (nodes[0] first), bind (only nodes), interleave (nodes in "
+     "turn); fallback along the distance matrix",
+     mm_policies},
+    {"nodes", ORR_P_LIST, "", 0, "node numbers for preferred, bind and interleave"},
+    {"fail_every", ORR_P_UINT, "0", 0,
+     "fault point: every Nth allocation on a CPU fails (the benchmark counts and carries on); "
+     "0 = never",
+     NULL, 0, 1000000},
+    {"watermarks", ORR_P_GROUP, "{}", 0,
+     "each zone's watermarks in pages: min (allocations refused below it, a policy falls back), "
+     "low (a pressure event), high (the event re-arms above it); min <= low <= high",
+     .group = wmark_params},
+    {NULL},
+};
+
+static const struct orr_param rcu_bench_params[] = {
+    {"cpus", ORR_P_UINT, "0", 0,
+     "CPUs in the RCU benchmark: the first N kernel CPUs (at most 64); 0 = no benchmark", NULL,
+     0, 64},
+    {"updaters", ORR_P_UINT, "1", 0, "the first of them update the table; the rest read", NULL, 0,
+     64},
+    {"keys", ORR_P_UINT, "512", ORR_PF_POSITIVE, "keys in the RCU-protected hash table", NULL, 1,
+     1u << 20},
+    {"buckets", ORR_P_UINT, "64", ORR_PF_POSITIVE, "its buckets (a multiple of updaters)", NULL,
+     1, 1u << 20},
+    {"sections", ORR_P_UINT, "200", ORR_PF_POSITIVE, "measured read sections per reader", NULL, 1,
+     10000000},
+    {"updates", ORR_P_UINT, "100", ORR_PF_POSITIVE,
+     "steps per updater: replace an entry (without update: one synchronize)", NULL, 1,
+     10000000},
+    {"hold", ORR_P_CYCLES, "0cy", 0, "work after each lookup, inside the read section"},
+    {"lookups", ORR_P_UINT, "8", ORR_PF_POSITIVE, "lookups per read section", NULL, 1, 100000},
+    {"warm", ORR_P_UINT, "20", 0, "read sections before the measured ones (after a full scan)",
+     NULL, 0, 1000000},
+    {"pool", ORR_P_UINT, "128", ORR_PF_POSITIVE,
+     "spare nodes per updater: an update waits for a grace period when none is left", NULL, 1,
+     RCU_POOL_MAX},
+    {"tick", ORR_P_TIME, "1ms", ORR_PF_POSITIVE,
+     "each CPU's tick, which reports quiescent states and runs callbacks"},
+    {"update", ORR_P_BOOL, "true", 0,
+     "updaters replace entries (false: they only run synchronize, the table stays still)"},
+    {"check", ORR_P_BOOL, "true", 0,
+     "rcu_check: readers check no grace period ended under them, freed nodes are poisoned and "
+     "a reader finding poison counts a use after free (the run fails on either)"},
+    {"premature", ORR_P_BOOL, "false", 0,
+     "a grace period ends at its first report, readers or not: a planted bug rcu_check must "
+     "catch (the run fails)"},
+    {NULL},
+};
+
+static const char *const ring_kinds[] = {"none", "spsc", "mpmc", NULL};
+
+static const struct orr_param ring_bench_params[] = {
+    {"kind", ORR_P_ENUM, "none", 0,
+     "none, spsc (one producer, one consumer) or mpmc (producers then consumers)", ring_kinds},
+    {"producer", ORR_P_UINT, "0", 0, "spsc: the producing kernel CPU", NULL, 0, 255},
+    {"consumer", ORR_P_UINT, "1", 0, "spsc: the consuming kernel CPU", NULL, 0, 255},
+    {"producers", ORR_P_UINT, "1", ORR_PF_POSITIVE, "mpmc: the first N kernel CPUs produce",
+     NULL, 1, 255},
+    {"consumers", ORR_P_UINT, "1", ORR_PF_POSITIVE, "mpmc: the next N consume", NULL, 1, 255},
+    {"items", ORR_P_UINT, "2000", ORR_PF_POSITIVE, "items per producer", NULL, 1, 100000000},
+    {"capacity", ORR_P_UINT, "256", ORR_PF_POSITIVE, "ring slots, a power of two", NULL, 2,
+     1u << 16},
+    {"batch", ORR_P_UINT, "1", ORR_PF_POSITIVE,
+     "spsc: each side publishes its index every N items (1: every item)", NULL, 1, 1u << 16},
+    {NULL},
+};
+
 static const struct orr_param tlb_params[] = {
     {"entries", ORR_P_UINT, "64", ORR_PF_POSITIVE,
      "first-level TLB entries (any page size); entries / ways sets, a power of two", NULL, 1,
@@ -151,11 +257,24 @@ const struct orr_param kernel_params[] = {
      "sockN, a core number or a range A-B, several joined by commas or spaces (0-3,8-11 or "
      "0-3 8-11, the form sweeps can list)"},
     {"selftest", ORR_P_LIST, "", 0,
-     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm); a failure fails the run"},
+     "selftest suites CPU 0 runs at boot (kstring, hal, sched, mm, palloc, sync, dev, iommu); a failure fails the run"},
     {"sync_bench", ORR_P_GROUP, "{}", 0, "the lock contention benchmark (kernel/sync)",
      .group = sync_bench_params},
     {"vm_bench", ORR_P_GROUP, "{}", 0,
      "the TLB shootdown and page-fault benchmark (kernel/mm, vm_bench)", .group = vm_bench_params},
+    {"mm_bench", ORR_P_GROUP, "{}", 0,
+     "the allocation-churn benchmark of the buddy and slab allocators (kernel/mm, docs/mm.md)",
+     .group = mm_bench_params},
+    {"rcu_bench", ORR_P_GROUP, "{}", 0,
+     "the RCU benchmark: a hash table read under RCU while updaters replace entries "
+     "(kernel/sync, docs/sync.md)",
+     .group = rcu_bench_params},
+    {"ring_bench", ORR_P_GROUP, "{}", 0,
+     "the ring benchmark: SPSC or MPMC transfer between kernel CPUs (kernel/sync, docs/sync.md)",
+     .group = ring_bench_params},
+    {"page_memory", ORR_P_SIZE, "0B", 0,
+     "memory of each socket's NUMA node given to the page allocator (hal_mem_node): on node 0 "
+     "right after kernel memory (rounded up to 4 MiB), on the others from their start; 0 = none"},
     {"tlb", ORR_P_GROUP, "{}", 0,
      "each kernel CPU's TLBs and page walker (docs/kernel-platform.md, Virtual memory)",
      .group = tlb_params},
@@ -196,6 +315,12 @@ static const struct orr_param kcore_params[] = {
     {"cpu", ORR_P_UINT, "0", 0, "this core's kernel CPU number", NULL, 0, 255},
     {"ncpu", ORR_P_UINT, "1", ORR_PF_POSITIVE, "kernel CPUs in the machine", NULL, 1, 256},
     {"kernel", ORR_P_GROUP, "{}", 0, "the scenario's `kernel:` section", .group = kernel_params},
+    {"node", ORR_P_UINT, "0", 0, "this core's NUMA node (its socket)", NULL, 0, 255},
+    {"mem_nodes", ORR_P_UINT, "1", ORR_PF_POSITIVE, "NUMA nodes with memory and cores (sockets)",
+     NULL, 1, 255},
+    {"node_bytes", ORR_P_SIZE, "0B", 0, "each socket node's memory; node n starts at n x this"},
+    {"distances", ORR_P_STRING, "", 0,
+     "the nodes' distance matrix, row-major, blank-separated (empty: 10 local, 20 remote)"},
     {"pcie_devices", ORR_P_UINT, "0", 0,
      "devices behind the machine's root complex (its ports; the machine sets it)", NULL, 0, 32},
     {"pcie_bar_base", ORR_P_SIZE, "0B", 0, "BAR of device 0 (the machine sets it)"},
@@ -227,7 +352,19 @@ static const struct orr_param stray_params[] = {
     {"cpu", ORR_P_UINT, "0", 0, "the kernel CPU whose per-CPU area is written", NULL, 0, 255},
     {NULL},
 };
-enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY };
+static const struct orr_param alloc_fail_params[] = {
+    {"count", ORR_P_UINT, "1", ORR_PF_POSITIVE, "allocations that fail", NULL, 1, 1000000},
+    {NULL},
+};
+/* explore: 1..16 allocation failures at a time, at most one firing per
+ * microsecond on average (permanent: each is consumed by allocations) */
+static const struct orr_fault_draw alloc_fail_draws[] = {
+    {"count", ORR_FD_VALUE, 1, 16},
+    {NULL},
+};
+static const struct orr_fault_explore alloc_fail_explore = {.min_interval = (1 * ORR_US),
+                                                            .draws = alloc_fail_draws};
+enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY, F_ALLOC };
 static const struct orr_fault_desc kcore_faults[] = {
     {"stall", "the CPU runs nothing for a while (an SMI, a preempted vCPU): its clock jumps",
      stall_params},
@@ -241,6 +378,10 @@ static const struct orr_fault_desc kcore_faults[] = {
      "at its next HAL call the CPU stores a word into kernel CPU `cpu`'s per-CPU area, as a "
      "wild pointer would: the per-CPU checker fails the run (exit 1) naming both CPUs",
      stray_params},
+    {"alloc_fail",
+     "the CPU's next `count` page allocations fail (hal_fault_point HAL_FP_ALLOC): the kernel "
+     "handles it, or panics naming the path that could not",
+     alloc_fail_params, &alloc_fail_explore},
     {NULL},
 };
 
@@ -260,6 +401,8 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.cost_cycles", "cy", ORR_METRIC_COUNTER, "cycles the kernel charged with hal_cost"},
     {"kern.relax_cycles", "cy", ORR_METRIC_COUNTER, "cycles spent in hal_relax (spinning)"},
     {"kern.idle", "ps", ORR_METRIC_COUNTER, "time spent in hal_idle"},
+    {"kern.allocs_failed", "alloc", ORR_METRIC_COUNTER,
+     "page allocations failed by the alloc_fail fault (hal_fault_point)"},
     {"kern.timer_irqs", "irq", ORR_METRIC_COUNTER, "timer interrupts taken"},
     {"kern.ipis_in", "irq", ORR_METRIC_COUNTER, "IPIs taken"},
     {"kern.ipis_out", "ipi", ORR_METRIC_COUNTER, "IPIs sent"},
@@ -752,6 +895,46 @@ static int kc_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size)
     return HAL_OK;
 }
 
+/* Where node n's page memory starts: node 0's after kernel memory. */
+static hal_paddr_t page_memory_base(const struct orr_params *kern, uint64_t node_bytes, unsigned n)
+{
+    uint64_t skip = n ? 0 : (orr_param_u64(kern, "memory") + (4u << 20) - 1) & ~(uint64_t)((4u << 20) - 1);
+    return (hal_paddr_t)n * node_bytes + skip;
+}
+
+static int kc_mem_node(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size)
+{
+    struct kcore *k = kc_of(c);
+    uint64_t bytes = orr_param_u64(&k->kp, "page_memory");
+    if (bytes == 0)
+        return HAL_ENOTSUP;
+    if (node >= k->mem_nodes)
+        return HAL_EINVAL;
+    *base = page_memory_base(&k->kp, k->node_bytes, node);
+    *size = bytes & ~(uint64_t)(HAL_PAGE_SIZE - 1);
+    return HAL_OK;
+}
+
+static unsigned kc_cpu_node(const struct hal_cpu *c) { return kc_of(c)->node; }
+
+static unsigned kc_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b)
+{
+    const struct kcore *k = kc_of(c);
+    if (a >= k->mem_nodes || b >= k->mem_nodes)
+        return a == b ? 10 : 20;
+    return k->aDist[a][b];
+}
+
+static bool kc_fault_point(struct hal_cpu *c, unsigned point)
+{
+    struct kcore *k = kc_of(c);
+    if (point != HAL_FP_ALLOC || k->alloc_fail == 0)
+        return false;
+    k->alloc_fail--;
+    k->allocs_failed->v++;
+    return true;
+}
+
 static void kc_cost(struct hal_cpu *c, uint32_t cycles)
 {
     struct kcore *k = kc_of(c);
@@ -984,6 +1167,10 @@ static const struct platform_cpu_ops kc_ops = {
     .vaccess = kc_vaccess,
     .mem_region = kc_mem_region,
     .percpu_area = kc_percpu_area,
+    .mem_node = kc_mem_node,
+    .cpu_node = kc_cpu_node,
+    .numa_distance = kc_numa_distance,
+    .fault_point = kc_fault_point,
     .cost = kc_cost,
     .trace = kc_trace,
     .report = kc_report,
@@ -1168,6 +1355,334 @@ static void run_vm_bench(struct kcore *k)
                      cfg.cpus * cfg.demand, rc);
 }
 
+/* The allocator configuration kernel.mm_bench gives. */
+static struct mm_config mm_config_of(const struct orr_params *b)
+{
+    return (struct mm_config){
+        .pcp = orr_param_bool(b, "pcp"),
+        .batch = (unsigned)orr_param_u64(b, "batch"),
+        .high = (unsigned)orr_param_u64(b, "high"),
+        .hardened = orr_param_bool(b, "hardened"),
+        .fail_every = (uint32_t)orr_param_u64(b, "fail_every"),
+        .wmark_min = (uint32_t)orr_param_u64(orr_param_group(b, "watermarks"), "min"),
+        .wmark_low = (uint32_t)orr_param_u64(orr_param_group(b, "watermarks"), "low"),
+        .wmark_high = (uint32_t)orr_param_u64(orr_param_group(b, "watermarks"), "high"),
+    };
+}
+
+int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned sockets,
+                    uint64_t node_bytes, struct orr_diag *d)
+{
+    int rc = 0;
+    uint64_t bytes = orr_param_u64(kern, "page_memory");
+    unsigned nodes = sockets < MM_MAX_NODES ? sockets : MM_MAX_NODES;
+    const struct orr_params *b = orr_param_group(kern, "mm_bench");
+    if (bytes) {
+        uint64_t end0 = page_memory_base(kern, node_bytes, 0) + bytes;
+        if (end0 > node_bytes) {
+            orr_diag_error(d, orr_param_mark(kern, "page_memory"), "kernel.page_memory",
+                           "%llu bytes after kernel memory (from %llu) do not fit memory node 0 "
+                           "(%llu bytes)",
+                           (unsigned long long)bytes,
+                           (unsigned long long)page_memory_base(kern, node_bytes, 0),
+                           (unsigned long long)node_bytes);
+            return ORR_ESCHEMA;
+        }
+        struct mm m;
+        struct mm_node_mem nm[MM_MAX_NODES];
+        for (unsigned n = 0; n < nodes; n++)
+            nm[n] = (struct mm_node_mem){page_memory_base(kern, node_bytes, n),
+                                         bytes & ~(uint64_t)(HAL_PAGE_SIZE - 1)};
+        struct mm_config cfg = mm_config_of(b);
+        cfg.batch = 1, cfg.high = 1; /* checked below */
+        if (mm_layout(&m, nm, nodes, NULL, ncpu, &cfg) != HAL_OK) {
+            orr_diag_error(d, orr_param_mark(kern, "page_memory"), "kernel.page_memory",
+                           "%llu bytes per node: too small for the page allocator's own "
+                           "descriptors and %u CPUs' page lists (give at least 1MiB)",
+                           (unsigned long long)bytes, ncpu);
+            return ORR_ESCHEMA;
+        }
+    }
+    unsigned cpus = (unsigned)orr_param_u64(b, "cpus");
+    if (cpus > ncpu) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.mm_bench.cpus",
+                       "%u CPUs, but kernel.cpus gives the kernel %u", cpus, ncpu);
+        rc = ORR_ESCHEMA;
+    } else if (cpus && !bytes) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.mm_bench.cpus",
+                       "the benchmark needs memory for the page allocator: set kernel.page_memory");
+        rc = ORR_ESCHEMA;
+    }
+    const struct orr_params *wm = orr_param_group(b, "watermarks");
+    uint64_t wmin = orr_param_u64(wm, "min"), wlow = orr_param_u64(wm, "low"),
+             whigh = orr_param_u64(wm, "high");
+    if ((wmin || wlow || whigh) && !(wmin <= wlow && wlow <= whigh && wlow > 0)) {
+        orr_diag_error(d, orr_param_mark(wm, wlow > whigh ? "high" : "low"),
+                       "kernel.mm_bench.watermarks",
+                       "min %llu, low %llu, high %llu pages: the watermarks must be in order, "
+                       "0 < low and min <= low <= high",
+                       (unsigned long long)wmin, (unsigned long long)wlow,
+                       (unsigned long long)whigh);
+        rc = ORR_ESCHEMA;
+    } else if (bytes && whigh >= bytes / HAL_PAGE_SIZE) {
+        orr_diag_error(d, orr_param_mark(wm, "high"), "kernel.mm_bench.watermarks.high",
+                       "%llu pages: at least a zone's %llu pages (kernel.page_memory)",
+                       (unsigned long long)whigh,
+                       (unsigned long long)(bytes / HAL_PAGE_SIZE));
+        rc = ORR_ESCHEMA;
+    }
+    if (orr_param_u64(b, "batch") > orr_param_u64(b, "high")) {
+        orr_diag_error(d, orr_param_mark(b, "high"), "kernel.mm_bench.high",
+                       "the per-CPU list's high mark (%llu) is below its batch (%llu): a list "
+                       "would give back more than it holds",
+                       (unsigned long long)orr_param_u64(b, "high"),
+                       (unsigned long long)orr_param_u64(b, "batch"));
+        rc = ORR_ESCHEMA;
+    }
+    size_t n = 0;
+    const char *const *list = orr_param_list(b, "nodes", &n);
+    unsigned policy = (unsigned)orr_param_enum(b, "policy");
+    if (policy != MM_POL_LOCAL && n == 0) {
+        orr_diag_error(d, orr_param_mark(b, "policy"), "kernel.mm_bench.nodes",
+                       "policy %s needs nodes: a list of NUMA node numbers", mm_policies[policy]);
+        rc = ORR_ESCHEMA;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        unsigned long v = strtoul(list[i], &end, 10);
+        if (end == list[i] || *end || v >= nodes) {
+            orr_diag_error(d, orr_param_mark(b, "nodes"), "kernel.mm_bench.nodes",
+                           "'%s' is not a NUMA node of the machine (nodes with page memory: "
+                           "0..%u)",
+                           list[i], nodes - 1);
+            rc = ORR_ESCHEMA;
+        }
+    }
+    return rc;
+}
+
+/* Where rcu_bench's region starts: from five eighths of kernel memory, up
+ * to vm_bench's last quarter. */
+static hal_paddr_t rcu_bench_region(const struct orr_params *kern)
+{
+    return (orr_param_u64(kern, "memory") / 8 * 5) & ~(hal_paddr_t)(HAL_PAGE_SIZE - 1);
+}
+
+static struct rcu_bench_cfg rcu_cfg_of(const struct orr_params *kern)
+{
+    const struct orr_params *b = orr_param_group(kern, "rcu_bench");
+    return (struct rcu_bench_cfg){
+        .cpus = (unsigned)orr_param_u64(b, "cpus"),
+        .updaters = (unsigned)orr_param_u64(b, "updaters"),
+        .keys = (unsigned)orr_param_u64(b, "keys"),
+        .buckets = (unsigned)orr_param_u64(b, "buckets"),
+        .sections = (unsigned)orr_param_u64(b, "sections"),
+        .updates = (unsigned)orr_param_u64(b, "updates"),
+        .hold = (uint32_t)orr_param_u64(b, "hold"),
+        .lookups = (unsigned)orr_param_u64(b, "lookups"),
+        .warm = (unsigned)orr_param_u64(b, "warm"),
+        .pool = (unsigned)orr_param_u64(b, "pool"),
+        .tick_ns = orr_param_u64(b, "tick") / ORR_NS,
+        .update = orr_param_bool(b, "update"),
+        .check = orr_param_bool(b, "check"),
+        .premature = orr_param_bool(b, "premature"),
+        .region = rcu_bench_region(kern),
+    };
+}
+
+int kernel_check_rcu(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d)
+{
+    const struct orr_params *b = orr_param_group(kern, "rcu_bench");
+    struct rcu_bench_cfg cfg = rcu_cfg_of(kern);
+    if (cfg.cpus == 0)
+        return 0;
+    if (cfg.cpus > ncpu) {
+        orr_diag_error(d, orr_param_mark(b, "cpus"), "kernel.rcu_bench.cpus",
+                       "%u CPUs, but kernel.cpus gives the kernel %u", cfg.cpus, ncpu);
+        return ORR_ESCHEMA;
+    }
+    if (cfg.updaters > cfg.cpus || (cfg.updaters && cfg.buckets % cfg.updaters)) {
+        orr_diag_error(d, orr_param_mark(b, "updaters"), "kernel.rcu_bench.updaters",
+                       "%u updaters: at most the benchmark's %u CPUs, and a divisor of its %u "
+                       "buckets (each updater owns every updaters-th bucket)",
+                       cfg.updaters, cfg.cpus, cfg.buckets);
+        return ORR_ESCHEMA;
+    }
+    if (cfg.tick_ns == 0) {
+        orr_diag_error(d, orr_param_mark(b, "tick"), "kernel.rcu_bench.tick",
+                       "a tick of at least 1ns");
+        return ORR_ESCHEMA;
+    }
+    uint64_t need = RCU_BENCH_BYTES(ncpu, cfg.keys, cfg.buckets, cfg.updaters, cfg.pool);
+    uint64_t room = vm_bench_region(kern) - cfg.region;
+    if (need > room) {
+        orr_diag_error(d, orr_param_mark(b, "keys"), "kernel.rcu_bench.keys",
+                       "the table, its spare nodes and the bookkeeping need %llu bytes; kernel "
+                       "memory gives the benchmark %llu (from 5/8 to 3/4 of kernel.memory): "
+                       "fewer keys or more kernel.memory",
+                       (unsigned long long)need, (unsigned long long)room);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
+/* Every CPU: the RCU benchmark's three phases, each in its subsystem: the
+ * measured loop alone is `sync`, so a reader's sub.sync.misses are its
+ * read sections' own. */
+static void run_rcu_bench(struct kcore *k)
+{
+    struct rcu_bench_cfg cfg = rcu_cfg_of(&k->kp);
+    if (cfg.cpus == 0)
+        return;
+    struct rcu_bench_state *st = calloc(1, sizeof *st);
+    if (!st)
+        orr_oom();
+    kc_sub_enter(k, KS_BOOT);
+    rcu_bench(&k->cpu, &cfg, 0, st);
+    kc_sub_enter(k, KS_SYNC);
+    rcu_bench(&k->cpu, &cfg, 1, st);
+    kc_sub_enter(k, KS_BOOT);
+    int rc = rcu_bench(&k->cpu, &cfg, 2, st);
+    free(st);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel rcu_bench: rcu_check failed at kernel/sync/rcu_bench.c line %d: %.0f read "
+                     "sections saw a grace period end under them, %.0f lookups found a freed "
+                     "(poisoned) node, %.0f a wrong or missing key",
+                     rc, report_value(k, "rcu.violations"), report_value(k, "rcu.use_after_free"),
+                     report_value(k, "rcu.wrong") + report_value(k, "rcu.missing"));
+}
+
+/* Where ring_bench's region starts: from nine sixteenths of kernel memory,
+ * up to rcu_bench's. */
+static hal_paddr_t ring_bench_region(const struct orr_params *kern)
+{
+    return (orr_param_u64(kern, "memory") / 16 * 9) & ~(hal_paddr_t)(HAL_PAGE_SIZE - 1);
+}
+
+static struct ring_bench_cfg ring_cfg_of(const struct orr_params *kern)
+{
+    const struct orr_params *b = orr_param_group(kern, "ring_bench");
+    unsigned kind = (unsigned)orr_param_enum(b, "kind");
+    return (struct ring_bench_cfg){
+        .kind = kind == 2 ? RING_MPMC : RING_SPSC,
+        .producer = (unsigned)orr_param_u64(b, "producer"),
+        .consumer = (unsigned)orr_param_u64(b, "consumer"),
+        .producers = (unsigned)orr_param_u64(b, "producers"),
+        .consumers = (unsigned)orr_param_u64(b, "consumers"),
+        .items = (unsigned)orr_param_u64(b, "items"),
+        .cap = (unsigned)orr_param_u64(b, "capacity"),
+        .batch = (unsigned)orr_param_u64(b, "batch"),
+        .region = ring_bench_region(kern),
+    };
+}
+
+int kernel_check_ring(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d)
+{
+    const struct orr_params *b = orr_param_group(kern, "ring_bench");
+    unsigned kind = (unsigned)orr_param_enum(b, "kind");
+    if (kind == 0)
+        return 0;
+    struct ring_bench_cfg cfg = ring_cfg_of(kern);
+    int rc = 0;
+    if (cfg.cap & (cfg.cap - 1)) {
+        orr_diag_error(d, orr_param_mark(b, "capacity"), "kernel.ring_bench.capacity",
+                       "%u slots: a ring's capacity is a power of two", cfg.cap);
+        rc = ORR_ESCHEMA;
+    } else if (RING_BENCH_BYTES(cfg.cap) > rcu_bench_region(kern) - cfg.region) {
+        orr_diag_error(d, orr_param_mark(b, "capacity"), "kernel.ring_bench.capacity",
+                       "%u slots do not fit the benchmark's %llu bytes of kernel memory (from "
+                       "9/16 to 5/8 of kernel.memory)",
+                       cfg.cap, (unsigned long long)(rcu_bench_region(kern) - cfg.region));
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.batch > cfg.cap) {
+        orr_diag_error(d, orr_param_mark(b, "batch"), "kernel.ring_bench.batch",
+                       "a batch of %u items is more than the ring's %u slots", cfg.batch,
+                       cfg.cap);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.kind == RING_SPSC &&
+        (cfg.producer >= ncpu || cfg.consumer >= ncpu || cfg.producer == cfg.consumer)) {
+        orr_diag_error(d, orr_param_mark(b, cfg.producer >= ncpu ? "producer" : "consumer"),
+                       "kernel.ring_bench", "producer %u and consumer %u: two different kernel "
+                       "CPUs of the kernel's %u",
+                       cfg.producer, cfg.consumer, ncpu);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.kind == RING_MPMC && (cfg.producers + cfg.consumers > ncpu ||
+                                  ((uint64_t)cfg.items * cfg.producers) % cfg.consumers)) {
+        orr_diag_error(d, orr_param_mark(b, "consumers"), "kernel.ring_bench.consumers",
+                       "%u producers and %u consumers: at most the kernel's %u CPUs, and the "
+                       "consumers must divide the %llu items evenly",
+                       cfg.producers, cfg.consumers, ncpu,
+                       (unsigned long long)cfg.items * cfg.producers);
+        rc = ORR_ESCHEMA;
+    }
+    return rc;
+}
+
+/* Every CPU: the ring benchmark's phases; the transfer alone is `sync`. */
+static void run_ring_bench(struct kcore *k)
+{
+    if (orr_param_enum(orr_param_group(&k->kp, "ring_bench"), "kind") == 0)
+        return;
+    struct ring_bench_cfg cfg = ring_cfg_of(&k->kp);
+    struct ring_bench_state st;
+    memset(&st, 0, sizeof st);
+    kc_sub_enter(k, KS_BOOT);
+    ring_bench(&k->cpu, &cfg, 0, &st);
+    kc_sub_enter(k, KS_SYNC);
+    ring_bench(&k->cpu, &cfg, 1, &st);
+    kc_sub_enter(k, KS_BOOT);
+    int rc = ring_bench(&k->cpu, &cfg, 2, &st);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel ring_bench: %.0f items arrived of %u sent, %.0f out of order (check "
+                     "at kernel/sync/ring.c line %d)",
+                     report_value(k, "ring.items"),
+                     cfg.items * (cfg.kind == RING_SPSC ? 1 : cfg.producers),
+                     report_value(k, "ring.errors"), rc);
+}
+
+/* Every CPU: the allocation-churn benchmark, when kernel.mm_bench.cpus asks. */
+static void run_mm_bench(struct kcore *k)
+{
+    const struct orr_params *b = orr_param_group(&k->kp, "mm_bench");
+    struct mm_bench_cfg cfg = {
+        .cpus = (unsigned)orr_param_u64(b, "cpus"),
+        .iterations = (unsigned)orr_param_u64(b, "iterations"),
+        .max_order = (unsigned)orr_param_u64(b, "max_order"),
+        .objects = orr_param_bool(b, "objects"),
+        .object_size = (uint32_t)orr_param_u64(b, "object_size"),
+        .policy = {.mode = (enum mm_policy_mode)orr_param_enum(b, "policy")},
+    };
+    if (cfg.cpus == 0)
+        return;
+    size_t n = 0;
+    const char *const *list = orr_param_list(b, "nodes", &n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned)strtoul(list[i], NULL, 10);
+        cfg.policy.mask |= 1u << v;
+        if (i == 0)
+            cfg.policy.node = v;
+    }
+    struct mm m;
+    struct mm_config mc = mm_config_of(b);
+    if (mm_layout_hal(&k->cpu, &m, &mc) != HAL_OK)
+        hal_panic(&k->cpu, "mm_bench: no page memory in the memory map");
+    if (k->cpu.id == 0)
+        mm_boot(&k->cpu, &m);
+    kc_sub_enter(k, KS_MM);
+    int rc = mm_bench(&k->cpu, &m, &cfg);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel mm_bench: the allocator's state is inconsistent after the churn "
+                     "(mm_check/mm_slab_check failed at kernel/mm line %d; %.0f allocations, "
+                     "%.0f frees)",
+                     rc, report_value(k, "mm.allocs"), report_value(k, "mm.frees"));
+}
+
 static void kc_main(void *arg)
 {
     struct kcore *k = arg;
@@ -1185,6 +1700,12 @@ static void kc_main(void *arg)
     run_bench(k);
     kc_sub_enter(k, KS_MM);
     run_vm_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_mm_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_rcu_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_ring_bench(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);
@@ -1289,6 +1810,22 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     }
     if ((rc = orr_params_copy(&k->kp, orr_param_group(p, "kernel"))))
         return rc;
+    k->node = (unsigned)orr_param_u64(p, "node");
+    k->mem_nodes = (unsigned)orr_param_u64(p, "mem_nodes");
+    k->mem_nodes = k->mem_nodes < KC_MAX_NODES ? k->mem_nodes : KC_MAX_NODES;
+    k->node_bytes = orr_param_u64(p, "node_bytes");
+    const char *ds = orr_param_str(p, "distances");
+    for (unsigned a = 0; a < KC_MAX_NODES; a++)
+        for (unsigned b = 0; b < KC_MAX_NODES; b++)
+            k->aDist[a][b] = a == b ? 10 : 20;
+    for (unsigned i = 0; ds && i < k->mem_nodes * k->mem_nodes; i++) {
+        char *end;
+        unsigned long v = strtoul(ds, &end, 10);
+        if (end == ds)
+            break;
+        k->aDist[i / k->mem_nodes][i % k->mem_nodes] = (uint8_t)(v < 255 ? v : 255);
+        ds = end;
+    }
     size_t nsuite = 0;
     const char *const *suites = orr_param_list(&k->kp, "selftest", &nsuite);
     for (size_t i = 0; i < nsuite; i++)
@@ -1359,6 +1896,7 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->cost = orr_counter_new(c, "kern.cost_cycles", "cy");
     k->relaxed = orr_counter_new(c, "kern.relax_cycles", "cy");
     k->idle = orr_counter_new(c, "kern.idle", "ps");
+    k->allocs_failed = orr_counter_new(c, "kern.allocs_failed", "alloc");
     k->timer_irqs = orr_counter_new(c, "kern.timer_irqs", "irq");
     k->ipis_in = orr_counter_new(c, "kern.ipis_in", "irq");
     k->ipis_out = orr_counter_new(c, "kern.ipis_out", "ipi");
@@ -1432,6 +1970,10 @@ static void kcore_fault(struct orr_component *c, unsigned fault, const struct or
             k->stalled->v += until - (k->stall_until > now ? k->stall_until : now);
             k->stall_until = until;
         }
+        return;
+    }
+    if (fault == F_ALLOC) { /* taken at the CPU's next allocations, whenever they come */
+        k->alloc_fail += orr_param_u64(p, "count");
         return;
     }
     if (fault == F_STRAY) {

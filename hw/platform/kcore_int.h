@@ -69,6 +69,8 @@ struct kc_wakes {
     size_t head, n, cap;
 };
 
+#define KC_MAX_NODES 8 /* NUMA nodes the memory map gives the kernel */
+
 struct kcore {
     struct orr_component *c;
     struct core_shell sh;
@@ -109,6 +111,12 @@ struct kcore {
     orr_time_t stall_until; /* stall fault: nothing runs before then */
     char inject_panic[128]; /* a panic fault's text, until the CPU takes it */
     unsigned stray_to;      /* a stray_write fault's target CPU + 1, until the CPU takes it */
+    /* the memory map (hal_mem_node): this CPU's node, the socket nodes, their size, distances */
+    uint64_t alloc_fail;              /* alloc_fail fault: allocations left to fail */
+    struct orr_counter *allocs_failed; /* kern.allocs_failed */
+    unsigned node, mem_nodes;
+    uint64_t node_bytes;
+    uint8_t aDist[KC_MAX_NODES][KC_MAX_NODES];
     hal_paddr_t percpu_base; /* kernel CPU 0's per-CPU area; CPU i's follows at i * percpu */
     uint64_t percpu;
     uint32_t irq_cost, relax, cost_jitter;

@@ -9,7 +9,7 @@
 #include "orrery/params.h"
 #include "orrery/sim.h"
 
-/* cpus, selftest, sync_bench, vm_bench, tlb, sched, tasks, memory, percpu,
+/* cpus, selftest, sync_bench, vm_bench, mm_bench, page_memory, tlb, sched, tasks, memory, percpu,
  * relax, irq_cost, ipi_latency, start_jitter, cost_jitter (kcore.c) */
 extern const struct orr_param kernel_params[];
 
@@ -25,6 +25,20 @@ int kernel_check_selftests(const struct orr_node *list, const char *keypath,
  * or ORR_ESCHEMA with each error reported at its key. */
 int kernel_check_vm(const struct orr_params *kern, unsigned ncpu, uint64_t threads,
                     struct orr_diag *d);
+
+/* kernel.page_memory against the machine's `sockets` memory nodes of
+ * `node_bytes` each, and kernel.mm_bench (its CPUs, its policy's nodes,
+ * batch <= high): 0, or ORR_ESCHEMA with each error at its key. */
+int kernel_check_mm(const struct orr_params *kern, unsigned ncpu, unsigned sockets,
+                    uint64_t node_bytes, struct orr_diag *d);
+
+/* kernel.rcu_bench against the kernel's CPUs and the room its table
+ * needs in kernel memory: 0, or ORR_ESCHEMA at the key. */
+int kernel_check_rcu(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
+
+/* kernel.ring_bench: capacity a power of two that fits its memory, batch
+ * within it, its CPUs the kernel's: 0, or ORR_ESCHEMA at the key. */
+int kernel_check_ring(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
 
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u

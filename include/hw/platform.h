@@ -65,6 +65,12 @@ struct platform_cpu_ops {
                    uint64_t expect, uint64_t *out);
     int (*mem_region)(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
     int (*percpu_area)(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
+    /* the memory map (hal.h); optional: NULL gives HAL_ENOTSUP, node 0 and
+     * distances 10/20 */
+    int (*mem_node)(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size);
+    unsigned (*cpu_node)(const struct hal_cpu *c);
+    unsigned (*numa_distance)(const struct hal_cpu *c, unsigned a, unsigned b);
+    bool (*fault_point)(struct hal_cpu *c, unsigned point); /* optional: NULL never fires */
     void (*cost)(struct hal_cpu *c, uint32_t cycles);
     void (*trace)(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
     void (*report)(struct hal_cpu *c, const char *name, uint64_t value);

@@ -119,6 +119,19 @@ void hal_relax(struct hal_cpu *c);
 int hal_mem_region(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
 int hal_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *size);
 
+/* --- the memory map: NUMA nodes -------------------------------------------
+ * hal_mem_node: the physical memory of NUMA node `node` the kernel's page
+ * allocator may manage, [*base, *base + *size) (4 KiB-aligned; *size may be
+ * 0: a node without such memory); nodes are numbered 0, 1, ... with no
+ * gaps: HAL_EINVAL past the last one, HAL_ENOTSUP where the platform gives
+ * none. It never overlaps hal_mem_region.
+ * hal_cpu_node: the node this CPU belongs to (0 where there is one node).
+ * hal_numa_distance: the SLIT distance from node a to node b (10 for a
+ * node to itself; about 10 x the relative latency otherwise). */
+int hal_mem_node(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size);
+unsigned hal_cpu_node(const struct hal_cpu *c);
+unsigned hal_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b);
+
 /* --- virtual memory: page tables, the TLB, page faults ----------------------
  * Page tables are the kernel's own data in physical memory, written with
  * hal_store, in the RISC-V Sv48 format: four levels of 512 8-byte PTEs, a
@@ -362,6 +375,16 @@ int hal_net_poll(struct hal_cpu *c, uint32_t cq, struct hal_net_cqe *out, size_t
  * subsystem's header) with two arguments, stamped with time and CPU. On the
  * simulated platform it becomes a trace record (and part of the digest). */
 void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
+
+/* --- fault points -----------------------------------------------------------
+ * hal_fault_point: whether the platform injects a failure at fault point
+ * `point` (enum hal_fault_point) on this CPU now; each true consumes one
+ * injected failure. The kernel asks at the top of a path that can fail
+ * and then fails it as it would for real (an allocation returns "no
+ * memory"). The simulated machine fires them from a scenario's `faults:`
+ * or `explore:` (kcore fault `alloc_fail`); elsewhere always false. */
+enum hal_fault_point { HAL_FP_ALLOC = 1 /* a page allocation */ };
+bool hal_fault_point(struct hal_cpu *c, unsigned point);
 
 /* --- cost annotation ------------------------------------------------------
  * hal_cost: this CPU just did kernel work worth `cycles` CPU cycles (the

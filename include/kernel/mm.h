@@ -58,10 +58,16 @@ enum mm_tracepoint {
 };
 
 /* The frame allocator: `cursor` is the physical address of a shared 8-byte
- * word holding the next free frame; frames run up to `end`. */
+ * word holding the next free frame; frames run up to `end`. Or, with `mm`
+ * set (vm_frames_init_buddy), frames come from that buddy allocator
+ * (include/kernel/palloc.h: this CPU's node first, then by distance). */
+struct mm;
 struct vm_frames {
     hal_paddr_t cursor, end;
+    const struct mm *mm; /* NULL: the bump cursor */
 };
+/* Frames from the buddy allocator m (booted); no shared word of its own. */
+void vm_frames_init_buddy(struct vm_frames *f, const struct mm *m);
 /* Set up frames [base, base + size) (4 KiB-aligned), the cursor word
  * being the first 8 bytes of the first frame (which is not handed out).
  * One CPU calls it; the others copy the struct. */

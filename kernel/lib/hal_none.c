@@ -48,6 +48,31 @@ HAL_DEFAULT int hal_percpu_area(struct hal_cpu *c, hal_paddr_t *base, uint64_t *
     return HAL_ENOTSUP;
 }
 
+HAL_DEFAULT int hal_mem_node(struct hal_cpu *c, unsigned node, hal_paddr_t *base, uint64_t *size)
+{
+    (void)c, (void)node, (void)base, (void)size;
+    return HAL_ENOTSUP;
+}
+
+/* One node: every CPU on node 0, a node's distance to itself 10. */
+HAL_DEFAULT unsigned hal_cpu_node(const struct hal_cpu *c)
+{
+    (void)c;
+    return 0;
+}
+
+HAL_DEFAULT unsigned hal_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b)
+{
+    (void)c;
+    return a == b ? 10 : 20;
+}
+
+HAL_DEFAULT bool hal_fault_point(struct hal_cpu *c, unsigned point)
+{
+    (void)c, (void)point;
+    return false;
+}
+
 /* "report NAME VALUE" on the console. */
 HAL_DEFAULT void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
 {

@@ -99,7 +99,7 @@ int vm_bench(struct hal_cpu *c, const struct vm_bench_cfg *cfg)
             hal_relax(c);
         uint64_t bytes = VM_BENCH_BYTES(hal_cpu_count(c), cfg->pages, cfg->rounds, cfg->demand);
         s = (struct vm_space){load8(c, pub), load8(c, pub + 8),
-                              {ctl + PAGE, ctl + bytes}, 0, 0};
+                              {ctl + PAGE, ctl + bytes, 0}, 0, 0};
     }
     struct vm_demand d = {VA_DEMAND + (uint64_t)id * (1ull << 30),
                           VA_DEMAND + (uint64_t)id * (1ull << 30) + (uint64_t)cfg->demand * PAGE,

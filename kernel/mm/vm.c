@@ -8,6 +8,7 @@
  *   +128  u64 acknowledgements of the current shootdown
  *   +192  u64 mask[4]: the CPUs that have the space active */
 #include "kernel/mm.h"
+#include "kernel/palloc.h"
 #include "kernel/sync.h"
 
 #define PAGE HAL_PAGE_SIZE
@@ -29,11 +30,35 @@ int vm_frames_init(struct hal_cpu *c, struct vm_frames *f, hal_paddr_t base, uin
         return HAL_EINVAL;
     f->cursor = base;
     f->end = base + size;
+    f->mm = 0;
     return hal_store(c, base, 8, base + PAGE);
+}
+
+void vm_frames_init_buddy(struct vm_frames *f, const struct mm *m)
+{
+    f->cursor = f->end = 0;
+    f->mm = m;
+}
+
+/* A zeroed frame from the buddy allocator. */
+static int buddy_frame(struct hal_cpu *c, const struct mm *m, hal_paddr_t *pa)
+{
+    struct mm_cpu pc;
+    mm_cpu_init(c, m, &pc);
+    struct mm_policy local = {MM_POL_LOCAL, 0, 0};
+    int rc = mm_alloc_policy(c, m, &pc, &local, 0, pa, 0);
+    if (rc)
+        return rc == MM_ENOMEM ? VM_ENOMEM : rc;
+    for (unsigned off = 0; off < PAGE; off += 8)
+        if ((rc = hal_store(c, *pa + off, 8, 0)))
+            return rc;
+    return HAL_OK;
 }
 
 int vm_frame_alloc(struct hal_cpu *c, const struct vm_frames *f, hal_paddr_t *pa)
 {
+    if (f->mm)
+        return buddy_frame(c, f->mm, pa);
     uint64_t at = 0;
     int rc = hal_atomic(c, HAL_ATOMIC_FAA, f->cursor, 8, PAGE, 0, &at);
     if (rc)
@@ -53,7 +78,12 @@ int vm_frame_alloc(struct hal_cpu *c, const struct vm_frames *f, hal_paddr_t *pa
 
 int vm_space_init(struct hal_cpu *c, struct vm_space *s, const struct vm_frames *frames)
 {
-    *s = (struct vm_space){.frames = *frames};
+    /* field by field: a compound literal this size becomes a memset call,
+     * which the freestanding aarch64 link does not have */
+    s->root = s->shoot = 0;
+    s->frames = *frames;
+    s->fault = 0;
+    s->arg = 0;
     int rc = vm_frame_alloc(c, frames, &s->root);
     if (!rc)
         rc = vm_frame_alloc(c, frames, &s->shoot);

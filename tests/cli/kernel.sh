@@ -282,7 +282,7 @@ expect_exit 2 "cpus naming a missing core" -- "$ORRERY" run no-core.yaml --no-db
 expect_out "no-core.yaml:[0-9]+:[0-9]+: error: kernel.cpus: '99' is not .* cores 0..15" "missing core message"
 scenario no-suite 1 '  selftest: [kstring, nosuch]'
 expect_exit 2 "unknown selftest suite" -- "$ORRERY" run no-suite.yaml --no-db
-expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm, dev, iommu\)" "unknown suite message"
+expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm, palloc, sync, dev, iommu\)" "unknown suite message"
 scenario bad-key 1 '  cpus: all
   sched_tick: 1ms'
 expect_exit 2 "unknown kernel key" -- "$ORRERY" run bad-key.yaml --no-db
