@@ -469,8 +469,8 @@ static void restore_blobs(struct orr_sim *s, struct orr_ckpt_reader *r)
 }
 
 /* The digest's running state: XXH3's state struct as it is in memory. The
- * build id pins the xxHash version, and the state holds no pointer while
- * it uses the default secret (extSecret NULL), which orr_digest_init does. */
+ * build id pins the xxHash version; the one pointer it holds (extSecret,
+ * the library's default secret) is taken from the fresh state on restore. */
 static void save_digest(const struct orr_sim *s, struct orr_ckpt_writer *w)
 {
     const XXH3_state_t *st = s->digest.state;
@@ -485,10 +485,15 @@ static void restore_digest(struct orr_sim *s, struct orr_ckpt_reader *r)
     orr_ckpt_get_into(r, &tmp, sizeof tmp);
     if (!orr_ckpt_ok(r))
         return;
-    if (tmp.extSecret != NULL) {
+    /* the one pointer in the state: the library's default secret, whose
+     * address is this process's; the fresh state (reset the same way by
+     * orr_digest_init) holds it */
+    const XXH3_state_t *fresh = s->digest.state;
+    if ((tmp.extSecret == NULL) != (fresh->extSecret == NULL) || tmp.seed != fresh->seed) {
         orr_ckpt_fail(r, "the digest state is not this build's");
         return;
     }
+    tmp.extSecret = fresh->extSecret;
     memcpy(s->digest.state, &tmp, sizeof tmp);
     s->ndbuf = 0;
 }
