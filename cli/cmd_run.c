@@ -528,13 +528,8 @@ static int restore_identity(struct run_opts *o, struct orr_ckpt_file *f, struct 
     int rc = orr_ckpt_load(f, o->restore, d);
     if (rc)
         return rc;
-    if (strcmp(f->build_id, orr_build_id())) {
-        orr_diag_error(d, NULL, NULL,
-                       "checkpoint '%s' was written by another build (%s; this is %s); "
-                       "refusing to restore",
-                       o->restore, f->build_id, orr_build_id());
-        return ORR_EINVAL;
-    }
+    if ((rc = orr_ckpt_check_build(f, o->restore, d)))
+        return rc;
     o->scenario = f->scenario;
     o->seed = f->seed;
     o->has_seed = true;

@@ -40,6 +40,7 @@
 
 #include "orrery/error.h"
 #include "orrery/outfile.h"
+#include "orrery/version.h"
 #include "sim_internal.h"
 
 static const char kMagic[8] = {'O', 'R', 'R', 'C', 'K', 'P', 'T', 0};
@@ -609,6 +610,8 @@ static void restore_components(struct orr_sim *s, struct orr_ckpt_reader *r, cha
             c->type->restore(c, &sub);
         end_section(r, &sub);
     }
+    if (!orr_ckpt_ok(r))
+        return; /* where names the component */
     uint64_t nShared = orr_ckpt_get_u64(r);
     snprintf(where, nWhere, "shared objects");
     if (orr_ckpt_ok(r) && nShared != s->nShared)
@@ -624,7 +627,8 @@ static void restore_components(struct orr_sim *s, struct orr_ckpt_reader *r, cha
             s->aShared[i].restore(s->aShared[i].p, &sub);
         end_section(r, &sub);
     }
-    snprintf(where, nWhere, "the end");
+    if (orr_ckpt_ok(r))
+        snprintf(where, nWhere, "the end");
 }
 
 /* ------------------------------------------------------------------ file */
@@ -831,6 +835,17 @@ int orr_ckpt_load(struct orr_ckpt_file *f, const char *path, struct orr_diag *d)
         return rc ? rc : ORR_ECORRUPT;
     }
     return 0;
+}
+
+int orr_ckpt_check_build(const struct orr_ckpt_file *f, const char *path, struct orr_diag *d)
+{
+    if (strcmp(f->build_id, orr_build_id()) == 0)
+        return 0;
+    orr_diag_error(d, NULL, NULL,
+                   "checkpoint '%s' was written by another build (%s; this is %s); refusing "
+                   "to restore",
+                   path, f->build_id, orr_build_id());
+    return ORR_EINVAL;
 }
 
 int orr_ckpt_restore(struct orr_sim *s, const struct orr_ckpt_file *f, const char *path,

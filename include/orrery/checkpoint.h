@@ -131,6 +131,11 @@ struct orr_ckpt_file {
 int orr_ckpt_load(struct orr_ckpt_file *f, const char *path, struct orr_diag *d);
 void orr_ckpt_file_free(struct orr_ckpt_file *f);
 
+/* Refuse (ORR_EINVAL, message naming both) a file written by a build other
+ * than this one (orr_build_id): restoring into other code would continue a
+ * different model. */
+int orr_ckpt_check_build(const struct orr_ckpt_file *f, const char *path, struct orr_diag *d);
+
 /* Restore s, freshly built from the identity's scenario and started, to
  * the saved state. The caller has checked the identity (build id, hash);
  * this checks that the model matches the file (components, types, links,
