@@ -40,6 +40,8 @@
 
 #include "orrery/error.h"
 #include "orrery/outfile.h"
+#include "orrery/outq.h"
+#include "orrery/ring.h"
 #include "orrery/version.h"
 #include "sim_internal.h"
 
@@ -215,6 +217,69 @@ uint64_t orr_ckpt_get_count(struct orr_ckpt_reader *r, size_t min_bytes)
         return 0;
     }
     return n;
+}
+
+void orr_ckpt_put_array(struct orr_ckpt_writer *w, const void *p, size_t n, size_t elem)
+{
+    orr_ckpt_put_bytes(w, p, n * elem);
+}
+
+void *orr_ckpt_get_array(struct orr_ckpt_reader *r, size_t elem, size_t *n)
+{
+    size_t len;
+    const void *src = orr_ckpt_get_bytes(r, &len);
+    *n = 0;
+    if (!orr_ckpt_ok(r))
+        return NULL;
+    if (len % elem) {
+        orr_ckpt_fail(r, "an array of elements of another size");
+        return NULL;
+    }
+    void *p = malloc(len ? len : elem);
+    if (!p)
+        orr_oom();
+    if (len)
+        memcpy(p, src, len);
+    *n = len / elem;
+    return p;
+}
+
+void orr_ckpt_put_ring(struct orr_ckpt_writer *w, const struct orr_ring *r, size_t elem)
+{
+    orr_ckpt_put_u64(w, r->n);
+    for (size_t i = 0; i < r->n; i++)
+        w_raw(w, orr_ring_at(r, elem, i), elem);
+}
+
+void orr_ckpt_get_ring(struct orr_ckpt_reader *rd, struct orr_ring *r, size_t elem)
+{
+    orr_ring_free(r);
+    uint64_t n = orr_ckpt_get_count(rd, elem);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(rd); i++) {
+        const uint8_t *p = r_raw(rd, elem);
+        if (p)
+            memcpy(orr_ring_push(r, elem), p, elem);
+    }
+}
+
+void orr_ckpt_put_outq(struct orr_ckpt_writer *w, const struct orr_outq *q)
+{
+    orr_ckpt_put_ring(w, &q->ring, sizeof(struct orr_outq_entry));
+}
+
+void orr_ckpt_get_outq(struct orr_ckpt_reader *rd, struct orr_outq *q)
+{
+    orr_ckpt_get_ring(rd, &q->ring, sizeof(struct orr_outq_entry));
+}
+
+void orr_ckpt_save_none(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    (void)c, (void)w;
+}
+
+void orr_ckpt_restore_none(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    (void)c, (void)r;
 }
 
 /* A nested section: a sub-writer whose bytes go out length-prefixed, and a

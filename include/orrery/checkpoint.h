@@ -80,6 +80,26 @@ uint64_t orr_ckpt_get_count(struct orr_ckpt_reader *r, size_t min_bytes);
 void orr_ckpt_fail(struct orr_ckpt_reader *r, const char *why);
 bool orr_ckpt_ok(const struct orr_ckpt_reader *r);
 
+/* A growable array of n plain-data elements (no pointers) of elem bytes.
+ * get returns a fresh malloc'ed copy (room for at least one element; the
+ * caller frees old) and its length in *n; NULL on error. */
+void orr_ckpt_put_array(struct orr_ckpt_writer *w, const void *p, size_t n, size_t elem);
+void *orr_ckpt_get_array(struct orr_ckpt_reader *r, size_t elem, size_t *n);
+
+/* A FIFO ring (orrery/ring.h) of plain-data elements of elem bytes, oldest
+ * first; restore empties r first. And an orr_outq (its gauge stays). */
+struct orr_ring;
+struct orr_outq;
+void orr_ckpt_put_ring(struct orr_ckpt_writer *w, const struct orr_ring *r, size_t elem);
+void orr_ckpt_get_ring(struct orr_ckpt_reader *rd, struct orr_ring *r, size_t elem);
+void orr_ckpt_put_outq(struct orr_ckpt_writer *w, const struct orr_outq *q);
+void orr_ckpt_get_outq(struct orr_ckpt_reader *rd, struct orr_outq *q);
+
+/* The save and restore ops of a type with no state that changes while it
+ * runs (everything it has comes from its params): they save nothing. */
+void orr_ckpt_save_none(const struct orr_component *c, struct orr_ckpt_writer *w);
+void orr_ckpt_restore_none(struct orr_component *c, struct orr_ckpt_reader *r);
+
 /* Save and restore ops of a shared object or observer (orrery/sim.h), so
  * it travels with the components that use it. Register once, from create
  * or start, by any of its users. */
