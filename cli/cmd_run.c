@@ -101,6 +101,13 @@ struct run_opts {
     size_t nSet;
 };
 
+/* Wall time of --restore's two steps (reading and checking the file;
+ * putting the state into the built model), and of --checkpoint's save:
+ * shown in the summary and --json for docs/checkpoint.md's figures. */
+static struct {
+    double load_s, restore_s, save_s;
+} g_ckpt_wall;
+
 /* set by SIGINT, SIGTERM or SIGHUP to the signal; the only signal-visible state */
 static volatile sig_atomic_t g_interrupted;
 
@@ -378,6 +385,12 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
         printf("results   %s (run %" PRId64 ")\n", o->db, run_id);
     if (o->trace)
         printf("trace     %s\n", o->trace);
+    if (o->checkpoint)
+        printf("checkpoint %s (at %s; saved in %.3g s)\n", o->checkpoint, o->checkpoint_at_text,
+               g_ckpt_wall.save_s);
+    if (o->restore)
+        printf("restored  %s (read in %.3g s, restored in %.3g s)\n", o->restore,
+               g_ckpt_wall.load_s, g_ckpt_wall.restore_s);
 }
 
 static void json_budgets(struct orr_json *j, const struct budget_report *br)
@@ -427,6 +440,14 @@ static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, 
     orr_json_key(&j, "db"), o->no_db ? orr_json_null(&j) : orr_json_str(&j, o->db);
     orr_json_key(&j, "run_id"), run_id > 0 ? orr_json_i64(&j, run_id) : orr_json_null(&j);
     orr_json_key(&j, "trace"), orr_json_str(&j, o->trace);
+    orr_json_key(&j, "checkpoint"), orr_json_str(&j, o->checkpoint);
+    orr_json_key(&j, "restore"), orr_json_str(&j, o->restore);
+    if (o->checkpoint)
+        orr_json_key(&j, "checkpoint_save_s"), orr_json_dbl(&j, g_ckpt_wall.save_s);
+    if (o->restore) {
+        orr_json_key(&j, "restore_read_s"), orr_json_dbl(&j, g_ckpt_wall.load_s);
+        orr_json_key(&j, "restore_s"), orr_json_dbl(&j, g_ckpt_wall.restore_s);
+    }
     orr_json_key(&j, "metrics");
     orr_json_arr_begin(&j);
     for (size_t i = 0; i < nm; i++) {
@@ -582,8 +603,10 @@ int cmd_run(int argc, char **argv)
         return rc < 0 ? ORR_EXIT_OK : rc;
     }
     orr_systemc_cli_init(); /* a tlm_target loads SystemC even on the native engine */
+    double tl = cli_wall_seconds();
     if (o.restore && restore_identity(&o, &ckf, &d))
         goto out;
+    g_ckpt_wall.load_s = cli_wall_seconds() - tl;
     if (orr_scenario_open(&sc, o.scenario, o.aSet, o.nSet, o.has_seed ? &o.seed : NULL,
                           orr_builtin_types, &d))
         goto out;
@@ -628,8 +651,10 @@ int cmd_run(int argc, char **argv)
     double t0 = cli_wall_seconds();
     enum orr_stop_reason why = ORR_STOP_ERROR;
     int paused = -1;
-    if (o.restore)
+    if (o.restore) {
         rc = orr_ckpt_restore(sc.sim, &ckf, o.restore, &d);
+        g_ckpt_wall.restore_s = cli_wall_seconds() - t0;
+    }
     if (rc) {
         cli_restore_stop_signals(&saved);
         cli_progress_clear(&prog);
@@ -637,18 +662,20 @@ int cmd_run(int argc, char **argv)
     }
     if (o.checkpoint) {
         paused = orr_sim_run_until(sc.sim, &hooks, o.checkpoint_at);
+        double ts = cli_wall_seconds();
         if (paused < 0)
             rc = orr_ckpt_save(sc.sim, &(struct orr_ckpt_identity){
                 .build_id = orr_build_id(), .scenario = o.scenario, .scenario_hash = sc.hash,
                 .aSet = o.aSet, .nSet = o.nSet, .seed = sc.seed}, o.checkpoint, &d);
+        g_ckpt_wall.save_s = cli_wall_seconds() - ts;
     }
     if (rc || (paused < 0 && o.stop_after_checkpoint)) {
         cli_restore_stop_signals(&saved);
         cli_progress_clear(&prog);
         if (rc == 0 && !o.quiet)
             printf("checkpoint %s at %s after %" PRIu64 " events (digest so far %016" PRIx64
-                   ")\n", o.checkpoint, o.checkpoint_at_text, orr_sim_events(sc.sim),
-                   orr_sim_digest(sc.sim));
+                   "; saved in %.3g s)\n", o.checkpoint, o.checkpoint_at_text,
+                   orr_sim_events(sc.sim), orr_sim_digest(sc.sim), g_ckpt_wall.save_s);
         exit_code = rc ? ORR_EXIT_USAGE : ORR_EXIT_OK;
         goto out; /* w is aborted below: a trace of half a run is not kept */
     }

@@ -217,3 +217,20 @@ shrink_wall() {
       "${xbug[@]}" >/dev/null || true; } 2>&1
 }
 echo "BENCH explore.shrink_lost_retransmit.wall $(for _ in $(seq "$REPEAT"); do shrink_wall; done | median) s"
+
+# Checkpoint/restore (docs/checkpoint.md): the file size and the wall time
+# to save and to restore (read + check the file; put the state into the
+# built model) for mem-bandwidth.yaml at its mid point. Median of REPEAT.
+# isa-matmul.yaml is not measured: isacore has no save/restore yet.
+ck=$BUILD/ckpt-bench.ckpt
+ckpt_point() {
+  "$BUILD/orrery" run scenarios/mem-bandwidth.yaml --no-db --quiet --json --checkpoint-at 17us \
+    --checkpoint "$ck" | jq -r .checkpoint_save_s
+}
+echo "BENCH checkpoint.mem_bandwidth.save $(for _ in $(seq "$REPEAT"); do ckpt_point; done | median) s"
+echo "BENCH checkpoint.mem_bandwidth.size $(stat -c %s "$ck") B"
+restore_point() {
+  "$BUILD/orrery" run --restore "$ck" --no-db --quiet --json | jq -r '.restore_read_s + .restore_s'
+}
+echo "BENCH checkpoint.mem_bandwidth.restore $(for _ in $(seq "$REPEAT"); do restore_point; done | median) s"
+rm -f "$ck"
