@@ -326,9 +326,10 @@ bool orr_ckpt_unsupported(const struct orr_sim *s, char *buf, size_t n)
         if (seen)
             continue;
         any = true;
-        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%scomponent type '%s'",
-                                len ? ", " : "",
-                                t->name);
+        len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%scomponent type '%s'%s%s%s",
+                                len ? ", " : "", t->name, t->no_checkpoint ? " (never: " : "",
+                                t->no_checkpoint ? t->no_checkpoint : "",
+                                t->no_checkpoint ? ")" : "");
     }
     for (size_t i = 0; i < s->nShared; i++) {
         if (s->aShared[i].save && s->aShared[i].restore)

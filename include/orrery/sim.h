@@ -189,6 +189,9 @@ struct orr_component_type {
      * cannot be checkpointed (the request fails naming the type). */
     void (*save)(const struct orr_component *c, struct orr_ckpt_writer *w);
     void (*restore)(struct orr_component *c, struct orr_ckpt_reader *r);
+    /* Why this type can never be checkpointed (no save/restore will come),
+     * for the refusal message; NULL otherwise. */
+    const char *no_checkpoint;
 };
 
 struct orr_port {
