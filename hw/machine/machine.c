@@ -20,9 +20,15 @@
  *   cxlK.mem      cxl_mem: the Type-3 expander, behind its CXL link
  *   cxlK.switch   cxl_switch, when the expander sits behind one
  *   numa          numa_info: the SLIT-style distance matrix, as metrics
+ *   pcie          pcie_rc, when `pcie:` is given: devices link to its
+ *                 dev<N> ports in the scenario's links:
+ *   pcie.io       coh_port: the root complex's coherent agent, so device
+ *                 DMA snoops and invalidates the cores' caches (on the
+ *                 router of pcie.socket, after the other ports)
  *
  * Agents (coherence endpoints) are numbered cores first (socket-major),
- * then socket homes, then CXL homes. Routers of different sockets are
+ * then the root complex's agent (when there is one), then socket homes,
+ * then CXL homes. Routers of different sockets are
  * fully connected by NUMA links. Address map: socket s owns
  * [s·M, (s+1)·M) for M = memory.size; expanders follow, in order, unless
  * given a base; overlaps are load-time errors.
@@ -53,6 +59,7 @@
 #include "hw/memmap.h"
 #include "hw/numa.h"
 #include "hw/pcache.h"
+#include "hw/pcie_rc.h"
 #include "hw/protocol.h"
 #include "hw/registry.h"
 #include "hw/sched_machine.h"
@@ -87,6 +94,16 @@ static const struct orr_param cxl_entry_params[] = {
     {NULL},
 };
 
+/* `pcie:` — a root complex: where its coherent agent sits, and the root
+ * complex's own keys (pcie_rc's declarations). */
+static const struct orr_param pcie_key_params[] = {
+    {"socket", ORR_P_UINT, "0", 0, "socket whose router the root complex's coherent agent joins"},
+    {"mem_link", ORR_P_TIME, "10ns", ORR_PF_POSITIVE,
+     "root complex to its coherent agent (the I/O hub's internal path)"},
+    {"", ORR_P_INCLUDE, .group = pcie_rc_params}, /* ports, gen, width, latency, bars, iommu */
+    {NULL},
+};
+
 static const struct orr_param machine_params[] = {
     {"sockets", ORR_P_UINT, "1", ORR_PF_POSITIVE, "sockets (NUMA nodes with cores)", NULL, 1, MAX_SOCKETS},
     {"cores_per_socket", ORR_P_UINT, "4", ORR_PF_POSITIVE, "cores in each socket", NULL, 1, 128},
@@ -109,6 +126,11 @@ static const struct orr_param machine_params[] = {
      "CXL Type-3 expanders: socket, size, base, link_latency, link_bandwidth, switch, and "
      "cxl_mem's keys", .group = cxl_entry_params},
     {"distances", ORR_P_SEQ, "[]", 0, "SLIT distance matrix to use instead of the derived one"},
+    {"pcie", ORR_P_GROUP, "{}", 0,
+     "a PCIe root complex (only when the key is given): socket, mem_link and pcie_rc's keys "
+     "(ports, gen, width, latency, bar_base, bar_size, msix_base, iommu, iotlb_entries, "
+     "iotlb_miss, iova_base); devices link to pcie.dev<N> (docs/pcie.md)",
+     .group = pcie_key_params},
     {"workloads", ORR_P_SEQ, "[]", 0, "what cores run: {cores: all | sockN | [0, 2-3], pattern: ...}; "
      "{cores: ..., port: true} builds them as coh_port for an outside requester"},
     {NULL},
@@ -142,6 +164,7 @@ struct mach {
     struct orr_params memp;          /* memory: with its component's schema */
     const struct orr_component_type *memtype;
     unsigned S, C, N, X;
+    unsigned nIo, io_socket; /* 1: a root complex and its coherent agent (agent N) */
     const struct coh_protocol *proto;
     struct cxl cx[MAX_CXL];
     uint64_t mem_size;
@@ -572,6 +595,35 @@ static int read_workloads(struct mach *m)
     return rc;
 }
 
+/* The device suites need what they test: "dev" a root complex (its device
+ * 0 a dma_engine, which the suite checks by its ID register), "iommu" one
+ * with its IOMMU on — without it every refused DMA would go through and
+ * the suite would only report what is not there. */
+static int check_device_suites(struct mach *m, const struct orr_node *list)
+{
+    int rc = 0;
+    const struct orr_params *pp = orr_param_group(&m->top, "pcie");
+    for (size_t i = 0; list && list->kind == ORR_NODE_SEQ && i < list->n; i++) {
+        const struct orr_node *v = list->aItem[i];
+        if (v->kind != ORR_NODE_SCALAR)
+            continue;
+        bool dev = strcmp(v->scalar, "dev") == 0, iommu = strcmp(v->scalar, "iommu") == 0;
+        if ((dev || iommu) && !m->nIo) {
+            orr_diag_error(m->d, &v->mark, "kernel.selftest",
+                           "suite '%s' drives a device: give the machine a root complex "
+                           "(machine.pcie) with a dma_engine linked to pcie.dev0",
+                           v->scalar);
+            rc = ORR_ESCHEMA;
+        } else if (iommu && !orr_param_bool(pp, "iommu")) {
+            orr_diag_error(m->d, &v->mark, "kernel.selftest",
+                           "suite 'iommu' tests the IOMMU's refusals: set machine.pcie.iommu: "
+                           "true");
+            rc = ORR_ESCHEMA;
+        }
+    }
+    return rc;
+}
+
 /* The cores a `kernel:` section claims (kernel.cpus) become kernel CPUs
  * 0, 1, ... in core order. The section's other keys are the kernel
  * builder's to check (hw/platform/kernel.c); parsing them here reports
@@ -612,6 +664,7 @@ static int read_kernel(struct mach *m)
             rc = ORR_ESCHEMA;
         }
     }
+    rc = rc ? rc : check_device_suites(m, orr_node_get(sec, "selftest"));
     const struct orr_params *bench = orr_param_group(&m->kern, "sync_bench");
     if (rc == 0 && orr_param_u64(bench, "cpus") > m->nKcpu) {
         orr_diag_error(m->d, orr_param_mark(bench, "cpus"), "kernel.sync_bench.cpus",
@@ -658,7 +711,7 @@ static int link(struct mach *m, const char *a, const char *b, orr_time_t lat, ui
     return orr_sim_link(m->s, a, b, lat, bw, mk(m), m->d);
 }
 
-static unsigned home_agent(const struct mach *m, unsigned node) { return m->N + node; }
+static unsigned home_agent(const struct mach *m, unsigned node) { return m->N + m->nIo + node; }
 
 /* A child's parameters: every key at its default, then every key the
  * machine accepts on its behalf (the same declarations) with the user's
@@ -770,6 +823,12 @@ static int build_core(struct mach *m, unsigned s, unsigned c)
         orr_param_set_u64(&p, "cpu", (uint64_t)m->aKcpu[id]);
         orr_param_set_u64(&p, "ncpu", m->nKcpu);
         rc = orr_param_set_group(&p, "kernel", &m->kern);
+        if (m->nIo) { /* where the devices' BARs are (hal_dev_bar) */
+            const struct orr_params *pp = orr_param_group(&m->top, "pcie");
+            orr_param_set_u64(&p, "pcie_devices", orr_param_u64(pp, "ports"));
+            orr_param_set_u64(&p, "pcie_bar_base", orr_param_u64(pp, "bar_base"));
+            orr_param_set_u64(&p, "pcie_bar_size", orr_param_u64(pp, "bar_size"));
+        }
     }
     char path[64];
     snprintf(path, sizeof path, "sock%u.core%u", s, c);
@@ -793,7 +852,7 @@ static int build_home(struct mach *m, const char *path, unsigned agent, uint64_t
     }
     orr_param_set_u64(&p, "agent", agent);
     orr_param_set_u64(&p, "first_cache", 0);
-    orr_param_set_u64(&p, "caches", m->N);
+    orr_param_set_u64(&p, "caches", m->N + m->nIo);
     orr_param_set_u64(&p, "base", base);
     orr_param_set_u64(&p, "size", size);
     orr_param_set_u64(&p, "latency", orr_param_u64(&m->top, "home_latency"));
@@ -812,15 +871,30 @@ static unsigned router_port_of_socket(const struct mach *m, unsigned s, unsigned
     return base + (other < s ? other : other - 1);
 }
 
+/* The port of socket s's router the root complex's agent hangs off: after
+ * all the others. */
+static unsigned router_io_port(const struct mach *m, unsigned s)
+{
+    return m->S == 1 ? router_port_of_socket(m, s, 1)
+                     : router_port_of_socket(m, s, s == 0 ? 1 : 0) + (m->S - 1);
+}
+
 static int build_router(struct mach *m, unsigned s)
 {
-    unsigned nports = router_port_of_socket(m, s, s == 0 ? 1 : 0) + (m->S - 1);
-    if (m->S == 1)
-        nports = router_port_of_socket(m, s, 1);
-    unsigned agents = m->N + m->S + m->X;
-    uint64_t routes[256 + MAX_SOCKETS + MAX_CXL];
+    unsigned nports = router_io_port(m, s) + (m->nIo && s == m->io_socket);
+    unsigned agents = m->N + m->nIo + m->S + m->X;
+    uint64_t routes[256 + 1 + MAX_SOCKETS + MAX_CXL];
     for (unsigned a = 0; a < agents; a++) {
         unsigned port;
+        if (a >= m->N && a < m->N + m->nIo) {
+            port = s == m->io_socket ? router_io_port(m, s)
+                                     : router_port_of_socket(m, s, m->io_socket);
+            routes[a] = port;
+            continue;
+        }
+        unsigned a0 = a;
+        if (a > m->N)
+            a -= m->nIo; /* the numbering without the root complex's agent */
         if (a < m->N) {
             unsigned sa = a / m->C;
             port = sa == s ? a % m->C : router_port_of_socket(m, s, sa);
@@ -837,7 +911,8 @@ static int build_router(struct mach *m, unsigned s)
                 port = router_port_of_socket(m, s, sa);
             }
         }
-        routes[a] = port;
+        routes[a0] = port;
+        a = a0;
     }
     struct orr_params p;
     int rc = child_params(m, &orr_router_type, &p);
@@ -990,6 +1065,69 @@ static void mach_free(struct mach *m)
     free(m->aWorkCount);
 }
 
+/* `pcie:`: a root complex only when the key is given. */
+static int read_pcie(struct mach *m)
+{
+    const struct orr_node *n = orr_node_get(m->root, "pcie");
+    if (!n)
+        return 0;
+    const struct orr_params *p = orr_param_group(&m->top, "pcie");
+    if (orr_node_get(n, "cpus")) {
+        orr_diag_error(m->d, orr_param_mark(p, "cpus"), "machine.pcie.cpus",
+                       "set by the machine: one MMIO port per kernel CPU (kernel.cpus)");
+        return ORR_ESCHEMA;
+    }
+    m->io_socket = (unsigned)orr_param_u64(p, "socket");
+    if (m->io_socket >= m->S) {
+        orr_diag_error(m->d, orr_param_mark(p, "socket"), "machine.pcie.socket",
+                       "socket %u, but the machine has %u (0..%u)", m->io_socket, m->S, m->S - 1);
+        return ORR_ESCHEMA;
+    }
+    if (m->N + 1 > 256) {
+        orr_diag_error(m->d, &n->mark, "machine.pcie",
+                       "the root complex's coherent agent needs one of the 256 cache agents, "
+                       "and the %u cores take them all", m->N);
+        return ORR_ESCHEMA;
+    }
+    m->nIo = 1;
+    return 0;
+}
+
+/* The root complex `pcie` and its coherent agent `pcie.io`, linked to
+ * each other and to the router of pcie.socket. */
+static int build_pcie(struct mach *m)
+{
+    const struct orr_params *kp = orr_param_group(&m->top, "pcie");
+    struct orr_params p;
+    int rc = child_params(m, &orr_coh_port_type, &p);
+    if (rc == 0)
+        rc = set_protocol(m, &p);
+    if (rc == 0)
+        rc = set_homes(m, &p);
+    if (rc) {
+        orr_params_free(&p);
+        return rc;
+    }
+    orr_param_set_u64(&p, "agent", m->N);
+    if ((rc = add(m, &orr_coh_port_type, "pcie.io", &p, "machine.pcie")))
+        return rc;
+    if ((rc = orr_params_defaults(&p, pcie_rc_params, mk(m))))
+        return rc;
+    if ((rc = orr_params_forward_all(&p, kp))) {
+        orr_params_free(&p);
+        return rc;
+    }
+    orr_param_set_u64(&p, "cpus", m->nKcpu);
+    if ((rc = add(m, &orr_pcie_rc_type, "pcie", &p, "machine.pcie")))
+        return rc;
+    char b[32];
+    snprintf(b, sizeof b, "sock%u.router.p%u", m->io_socket, router_io_port(m, m->io_socket));
+    rc = link(m, "pcie.io.mem", b, orr_param_u64(net(m), "core_link"), 0);
+    if (rc == 0)
+        rc = link(m, "pcie.mem", "pcie.io.cpu", orr_param_u64(kp, "mem_link"), 0);
+    return rc;
+}
+
 /* Everything is read and checked before anything is built. */
 static int machine_read(struct mach *m)
 {
@@ -1005,6 +1143,8 @@ static int machine_read(struct mach *m)
                        "at most 256 cores per machine (%u sockets × %u cores)", m->S, m->C);
         return ORR_ESCHEMA;
     }
+    if ((rc = read_pcie(m)))
+        return rc;
     int r1 = read_cxl(m);
     int r2 = pick_protocol(m);
     int r3 = pcache_check_level(orr_param_group(&m->top, "l1d"), "machine", "l1d", false, m->d);
@@ -1041,6 +1181,8 @@ static int machine_build(struct mach *m)
         rc = build_numa_info(m);
     if (rc == 0)
         rc = build_links(m);
+    if (rc == 0 && m->nIo)
+        rc = build_pcie(m);
     return rc;
 }
 
@@ -1067,7 +1209,7 @@ static const struct orr_component_type *const machine_children[] = {
     &orr_tcore_type, &orr_isacore_type, &orr_coh_port_type, &orr_kcore_type, &orr_home_type,
     &orr_router_type,
     &orr_dram_type, &orr_flatmem_type, &orr_tlm_target_type, &orr_cxl_mem_type,
-    &orr_cxl_switch_type, &orr_numa_info_type, NULL};
+    &orr_cxl_switch_type, &orr_numa_info_type, &orr_pcie_rc_type, NULL};
 
 const struct orr_component_type orr_machine_type = {
     .name = "machine",

@@ -5,16 +5,22 @@
  * BAR registers (8 bytes each, written by MMIO through the root complex):
  *   0x00 SRC   0x08 DST   0x10 LEN   0x18 DOORBELL (a write starts a copy)
  *   0x20 DONE  (read: copies completed)
+ *   0x28 STATUS (read: bit 0 = a read of the last copy was refused: its
+ *        bytes were not copied; cleared by the next doorbell)
+ *   0x30 ID    (read: DMA_ENGINE_ID, so a kernel driver can tell the device)
  * A copy reads [SRC, SRC+LEN) in max_read requests (at most `tags` in
  * flight), writes each completion's bytes to DST in max_payload MWRs
  * (mode copy), then raises MSI-X vector `vector` with an MWR to msix_addr.
  * Mode `read` only reads (into the device), mode `write` only writes
  * (zeros, from the device).
  *
- * There is no kernel driver yet, so a built-in one stands in: `copies`
+ * Without a kernel driver (copies > 0) a built-in one stands in: `copies`
  * copies of `bytes` from `src` to `dst`, each rung by the device on itself
  * as if the host had written the registers, the next one when the last
- * one's interrupt is raised. A workload: done `drain` after the last copy. */
+ * one's interrupt is raised. A workload: done `drain` after the last copy.
+ * A refused read (CPL_UR) fails the run under the built-in driver; under
+ * a kernel's it sets STATUS and the copy completes without those bytes,
+ * for the driver to notice. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +30,16 @@
 #include "orrery/outq.h"
 #include "orrery/error.h"
 
-enum { REG_SRC = 0x00, REG_DST = 0x08, REG_LEN = 0x10, REG_DOORBELL = 0x18, REG_DONE = 0x20 };
+enum {
+    REG_SRC = 0x00,
+    REG_DST = 0x08,
+    REG_LEN = 0x10,
+    REG_DOORBELL = 0x18,
+    REG_DONE = 0x20,
+    REG_STATUS = 0x28,
+    REG_ID = 0x30,
+};
+#define DMA_ENGINE_ID UINT64_C(0x45414d44) /* "DMAE" */
 enum { MODE_COPY, MODE_READ, MODE_WRITE };
 static const char *const dma_modes[] = {"copy", "read", "write", NULL};
 enum { TIMER_RING = 1, TIMER_DONE = 2 };
@@ -63,7 +78,7 @@ struct dma {
     uint16_t requester;
     unsigned mode, tags, vector;
     uint32_t max_read, max_payload;
-    uint64_t msix_addr, reg[5];
+    uint64_t msix_addr, reg[7];
     uint64_t copies, bytes, src, dst, rung;
     orr_time_t start, drain;
     /* the copy in progress */
@@ -198,6 +213,7 @@ static void doorbell(struct orr_component *c, struct dma *s)
     s->busy = true;
     s->copy_t0 = orr_now(c->sim);
     s->read_next = s->read_done = s->write_next = 0;
+    s->reg[REG_STATUS / 8] = 0;
     if (s->mode == MODE_WRITE)
         write_out(c, s, 0, NULL, s->reg[REG_LEN / 8]);
     copy_pump(c, s);
@@ -217,8 +233,15 @@ static void completion(struct orr_component *c, struct dma *s, const struct orr_
     orr_histogram_add(s->rtt, (orr_now(c->sim) - s->aSent[h.tag]) / ORR_NS);
     if (h.type == PCIE_CPL_UR) {
         s->errors->v++;
-        orr_sim_fail(c, "read at 0x%llx: unsupported request",
-                     (unsigned long long)(s->reg[REG_SRC / 8] + s->aTagOff[h.tag]));
+        if (s->copies) {
+            orr_sim_fail(c, "read at 0x%llx: unsupported request",
+                         (unsigned long long)(s->reg[REG_SRC / 8] + s->aTagOff[h.tag]));
+            return;
+        }
+        s->reg[REG_STATUS / 8] |= 1;
+        uint64_t len = s->reg[REG_LEN / 8], off = s->aTagOff[h.tag];
+        s->read_done += len - off < s->max_read ? len - off : s->max_read;
+        copy_pump(c, s);
         return;
     }
     s->read_done += h.length;
@@ -241,11 +264,13 @@ static void bar_access(struct orr_component *c, struct dma *s, const struct orr_
         orr_blob_free(c->sim, ev->data[1]);
         if (off == REG_DOORBELL)
             doorbell(c, s);
-        else if (off < sizeof s->reg && off % 8 == 0)
+        else if (off < REG_DONE && off % 8 == 0)
             s->reg[off / 8] = v;
         return;
     }
     uint64_t off = ev->data[1], v = off < sizeof s->reg && off % 8 == 0 ? s->reg[off / 8] : 0;
+    if (off == REG_ID)
+        v = DMA_ENGINE_ID;
     void *b;
     struct pcie_hdr r = {.type = PCIE_CPLD, .tag = h.tag, .requester = h.requester,
                          .length = h.length};
@@ -315,7 +340,7 @@ static void dma_save(const struct orr_component *c, struct orr_ckpt_writer *w)
     const struct dma *s = c->state;
     orr_ckpt_put_u64(w, s->tx.free_at);
     orr_ckpt_put_outq(w, &s->q);
-    orr_ckpt_put_array(w, s->reg, 5, sizeof s->reg[0]);
+    orr_ckpt_put_array(w, s->reg, sizeof s->reg / sizeof s->reg[0], sizeof s->reg[0]);
     orr_ckpt_put_u64(w, s->copies);
     orr_ckpt_put_u64(w, s->bytes);
     orr_ckpt_put_u64(w, s->src);

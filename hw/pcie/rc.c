@@ -12,8 +12,34 @@
  *        -> all WR_ACK in -> op retired (an MWR is posted: no completion)
  *   MWR  in the MSI-X window -> irq (counted, trace point pcie.irq)
  *
+ * Hosts: port `host` (a test host, any component speaking pcie.h MMIO)
+ * and cpu0..cpu<N-1> (a machine's kernel CPUs, `cpus`). Each MMIO read is
+ * answered on the port it came from.
+ *
+ * Interrupts: with port `irq` linked (to an interrupt controller's devN)
+ * each MSI-X write becomes an IRQ_OP_MSI message (include/orrery/irq.h);
+ * unlinked, it is only counted and traced, as before.
+ *
+ * The IOMMU (`iommu: true`): every DMA address is a bus address of the
+ * device's own space, translated page by page through the mappings the
+ * kernel made (IOMMU_MAP / IOMMU_UNMAP commands on a host port:
+ * hal_dma_map). An IOTLB of `iotlb_entries` (fully associative, LRU,
+ * tagged by device) caches translations; a miss costs `iotlb_miss`
+ * (the table walk, not modelled access by access: the tables live in the
+ * IOMMU, not in simulated memory). A TLP touching a page the device was
+ * not granted (or writing one granted read-only) is refused whole: an MRD
+ * gets CPL_UR, an MWR is dropped; the fault is counted, traced
+ * (iommu.fault) and sent to the interrupt controller (kern_dma_fault).
+ * Bus addresses come from a per-device bump allocator from `iova_base`.
+ * `passthrough`: a page no mapping covers translates to itself (the
+ * IOTLB still caches and charges it), for devices nobody maps for.
+ * Off, bus addresses are physical ones and nothing is checked.
+ *
  * Invariants: a line tag is in use iff a line request is outstanding; an
- * op is retired when its last line is answered. Simplified: writes to one
+ * op is retired when its last line is answered; no line request goes to
+ * memory for a TLP the IOMMU refused; an IOTLB entry always matches a
+ * live mapping (unmapping and drop_mapping purge the device's entries).
+ * Simplified: writes to one
  * line from two ops in flight are not ordered against each other (a
  * partial-line RMW can lose the other's bytes), and completions are never
  * split. Each downstream port serialises TLPs at its gen/width. */
@@ -21,7 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/pcie_rc.h"
 #include "orrery/checkpoint.h"
+#include "orrery/irq.h"
 #include "orrery/mem.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
@@ -30,8 +58,10 @@
 
 #define RC_LINE_TAGS (ORR_MEM_TAG_MAX + 1)
 #define RC_HOST_TAGS 1024u
+#define RC_PAGE 4096u
+#define RC_MAX_MAPS 65536u /* live IOMMU mappings: a kernel mapping more gets ENOSPC */
 
-static const struct orr_param rc_params[] = {
+const struct orr_param pcie_rc_params[] = {
     {"ports", ORR_P_UINT, "1", ORR_PF_POSITIVE, "downstream ports, named dev0..dev<N-1>", NULL, 1,
      32},
     PCIE_LINK_PARAMS,
@@ -39,6 +69,30 @@ static const struct orr_param rc_params[] = {
     {"bar_base", ORR_P_SIZE, "64GiB", 0, "BAR of device port 0; port i's is bar_base + i*bar_size"},
     {"bar_size", ORR_P_SIZE, "1MiB", ORR_PF_POSITIVE, "bytes of each device's BAR"},
     {"msix_base", ORR_P_SIZE, "4078MiB", 0, "MSI-X window (4 KiB): device writes here are interrupts"},
+    {"cpus", ORR_P_UINT, "0", 0, "kernel CPUs doing MMIO, on ports cpu0..cpu<N-1> (a machine sets it)",
+     NULL, 0, 256},
+    {"iommu", ORR_P_BOOL, "false", 0,
+     "translate and check every DMA address through the kernel's mappings (hal_dma_map)"},
+    {"iotlb_entries", ORR_P_UINT, "64", ORR_PF_POSITIVE, "IOTLB entries (fully associative, LRU)",
+     NULL, 1, 4096},
+    {"iotlb_miss", ORR_P_TIME, "150ns", 0, "an IOTLB miss: the IOMMU's table walk"},
+    {"iova_base", ORR_P_SIZE, "4GiB", 0, "first bus address the IOMMU hands out, per device"},
+    {"passthrough", ORR_P_BOOL, "false", 0,
+     "with iommu: a page no mapping covers translates to itself (a passthrough domain: devices "
+     "with no driver to map for them, NICs, still go through the IOTLB); nothing is refused"},
+    {NULL},
+};
+
+static const struct orr_param drop_params[] = {
+    {"device", ORR_P_UINT, "0", 0, "the downstream port whose newest mapping is lost", NULL, 0, 31},
+    {NULL},
+};
+enum { F_DROP_MAPPING };
+static const struct orr_fault_desc rc_faults[] = {
+    {"drop_mapping",
+     "the IOMMU loses device `device`'s newest mapping (a corrupted table entry): its next DMA "
+     "there faults",
+     drop_params},
     {NULL},
 };
 
@@ -46,6 +100,8 @@ static const struct orr_port_doc rc_ports[] = {
     {"dev<N>", "TLPs to and from the device (or switch) on downstream port N"},
     {"mem", "line requests to memory (include/orrery/mem.h)"},
     {"host", "MMIO messages from a host (include/orrery/pcie.h)"},
+    {"cpu<N>", "MMIO and IOMMU commands from kernel CPU N (include/orrery/pcie.h)"},
+    {"irq", "MSI-X vectors and IOMMU faults to an interrupt controller (include/orrery/irq.h)"},
     {NULL},
 };
 
@@ -65,19 +121,35 @@ struct rc_op {
 struct rc_line {
     uint8_t phase; /* 0 = free */
     uint32_t op;
-    uint64_t line;
+    uint64_t line; /* the line in the device's (bus) address space */
+    uint64_t pa;   /* where it is in memory (line without an IOMMU) */
 };
 
 struct rc_host_read {
     bool used;
+    uint16_t host; /* the port it came from (index into aHostPort) */
     uint64_t word; /* the MMIO_RD */
 };
 
+/* One hal_dma_map: npages pages of device dev from bus page `bus`. */
+struct rc_map {
+    uint32_t dev;
+    bool write;
+    uint64_t bus, pa, npages; /* page numbers */
+};
+
+struct rc_iotlb {
+    bool valid, write;
+    uint32_t dev;
+    uint64_t bus, pa; /* page numbers */
+    uint64_t used;    /* LRU stamp */
+};
+
 struct rc {
-    unsigned nDev;
-    struct orr_port **aDev, *mem, *host;
+    unsigned nDev, nHost;
+    struct orr_port **aDev, *mem, *irq, **aHostPort; /* aHostPort[0] = host, then cpu<N> */
     struct pcie_tx *aTx;
-    struct orr_outq *aDevQ, memQ, hostQ;
+    struct orr_outq *aDevQ, memQ, *aHostQ, irqQ;
     orr_time_t latency;
     uint64_t bar_base, bar_size, msix_base;
     struct rc_op *aOp;
@@ -85,9 +157,19 @@ struct rc {
     struct rc_line aLine[RC_LINE_TAGS];
     unsigned line_cursor;
     struct rc_host_read aHost[RC_HOST_TAGS];
-    uint16_t kIrq, kBadBar;
+    uint16_t kIrq, kBadBar, kFault;
+    /* the IOMMU */
+    bool iommu, passthrough;
+    orr_time_t iotlb_miss;
+    uint64_t iova_base, *aNextBus; /* per device: next free bus page */
+    orr_time_t *aXlateFree;        /* per device: its translations are serialised */
+    struct rc_map *aMap;
+    size_t nMap, nMapAlloc;
+    struct rc_iotlb *aTlb;
+    unsigned nTlb;
+    uint64_t tlb_clock;
     struct orr_counter *irqs, *bad_bar, *unsupported, *dma_rd_bytes, *dma_wr_bytes, *mem_reads,
-        *mem_writes, *mmio;
+        *mem_writes, *mmio, *iotlb_hits, *iotlb_misses, *iommu_faults, *maps, *unmaps, *dropped;
 };
 
 static int rc_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -100,11 +182,31 @@ static int rc_create(struct orr_component *c, const struct orr_params *p, struct
     s->bar_base = orr_param_u64(p, "bar_base");
     s->bar_size = orr_param_u64(p, "bar_size");
     s->msix_base = orr_param_u64(p, "msix_base");
+    s->nHost = 1 + (unsigned)orr_param_u64(p, "cpus");
+    s->iommu = orr_param_bool(p, "iommu");
+    s->passthrough = orr_param_bool(p, "passthrough");
+    s->iotlb_miss = orr_param_u64(p, "iotlb_miss");
+    s->iova_base = orr_param_u64(p, "iova_base");
+    s->nTlb = (unsigned)orr_param_u64(p, "iotlb_entries");
+    if (s->iova_base % RC_PAGE) {
+        orr_diag_error(d, orr_param_mark(p, "iova_base"), c->keypath,
+                       "iova_base %#llx: bus addresses are whole 4 KiB pages",
+                       (unsigned long long)s->iova_base);
+        rc = ORR_ESCHEMA;
+    }
     s->aDev = calloc(s->nDev, sizeof *s->aDev);
     s->aTx = calloc(s->nDev, sizeof *s->aTx);
     s->aDevQ = calloc(s->nDev, sizeof *s->aDevQ);
-    if (!s->aDev || !s->aTx || !s->aDevQ)
+    s->aHostPort = calloc(s->nHost, sizeof *s->aHostPort);
+    s->aHostQ = calloc(s->nHost, sizeof *s->aHostQ);
+    s->aNextBus = calloc(s->nDev, sizeof *s->aNextBus);
+    s->aXlateFree = calloc(s->nDev, sizeof *s->aXlateFree);
+    s->aTlb = calloc(s->nTlb, sizeof *s->aTlb);
+    if (!s->aDev || !s->aTx || !s->aDevQ || !s->aHostPort || !s->aHostQ || !s->aNextBus ||
+        !s->aXlateFree || !s->aTlb)
         orr_oom();
+    for (unsigned i = 0; i < s->nDev; i++)
+        s->aNextBus[i] = s->iova_base / RC_PAGE;
     for (unsigned i = 0; i < s->nDev; i++) {
         char name[16];
         snprintf(name, sizeof name, "dev%u", i);
@@ -112,9 +214,16 @@ static int rc_create(struct orr_component *c, const struct orr_params *p, struct
         s->aTx[i] = t;
     }
     s->mem = orr_port_add(c, "mem");
-    s->host = orr_port_add(c, "host");
+    s->aHostPort[0] = orr_port_add(c, "host");
+    for (unsigned i = 1; i < s->nHost; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "cpu%u", i - 1);
+        s->aHostPort[i] = orr_port_add(c, name);
+    }
+    s->irq = orr_port_add(c, "irq");
     s->kIrq = orr_trace_kind(c, "pcie.irq");
     s->kBadBar = orr_trace_kind(c, "pcie.bad_bar");
+    s->kFault = orr_trace_kind(c, "iommu.fault");
     s->irqs = orr_counter_new(c, "irqs", "irq");
     s->bad_bar = orr_counter_new(c, "mmio_bad_bar", "req");
     s->unsupported = orr_counter_new(c, "unsupported_requests", "tlp");
@@ -123,6 +232,12 @@ static int rc_create(struct orr_component *c, const struct orr_params *p, struct
     s->mem_reads = orr_counter_new(c, "mem_reads", "line");
     s->mem_writes = orr_counter_new(c, "mem_writes", "line");
     s->mmio = orr_counter_new(c, "mmio_requests", "req");
+    s->iotlb_hits = orr_counter_new(c, "iommu.iotlb_hits", "page");
+    s->iotlb_misses = orr_counter_new(c, "iommu.iotlb_misses", "page");
+    s->iommu_faults = orr_counter_new(c, "iommu.faults", "tlp");
+    s->maps = orr_counter_new(c, "iommu.maps", "");
+    s->unmaps = orr_counter_new(c, "iommu.unmaps", "");
+    s->dropped = orr_counter_new(c, "iommu.dropped_mappings", "");
     return rc;
 }
 
@@ -166,7 +281,7 @@ static void op_free(struct rc *s, uint32_t i)
 
 /* Issue one line request for op `op`; false if no line tag is free. */
 static bool line_issue(struct orr_component *c, struct rc *s, uint32_t op, uint64_t line,
-                       uint8_t phase, const uint8_t *wr_bytes)
+                       uint64_t pa, uint8_t phase, const uint8_t *wr_bytes, orr_time_t delay)
 {
     unsigned t = s->line_cursor, n = 0;
     while (s->aLine[t].phase && n < RC_LINE_TAGS) {
@@ -176,20 +291,20 @@ static bool line_issue(struct orr_component *c, struct rc *s, uint32_t op, uint6
     if (n == RC_LINE_TAGS)
         return false;
     s->line_cursor = (t + 1) % RC_LINE_TAGS;
-    s->aLine[t] = (struct rc_line){.phase = phase, .op = op, .line = line};
+    s->aLine[t] = (struct rc_line){.phase = phase, .op = op, .line = line, .pa = pa};
     struct orr_msg m = {.size = ORR_MEM_HDR_BYTES};
     if (phase == LINE_WR) {
         void *b;
         m.size += ORR_LINE_BYTES;
-        m.data[0] = orr_mem_pack(line, ORR_MEM_WR, t);
+        m.data[0] = orr_mem_pack(pa, ORR_MEM_WR, t);
         m.data[1] = orr_blob_new(c->sim, ORR_LINE_BYTES, &b);
         memcpy(b, wr_bytes, ORR_LINE_BYTES);
         s->mem_writes->v++;
     } else {
-        m.data[0] = orr_mem_pack(line, ORR_MEM_RD, t);
+        m.data[0] = orr_mem_pack(pa, ORR_MEM_RD, t);
         s->mem_reads->v++;
     }
-    orr_outq_send(&s->memQ, s->mem, &m, 0);
+    orr_outq_send(&s->memQ, s->mem, &m, delay);
     return true;
 }
 
@@ -204,8 +319,144 @@ static uint32_t overlap(uint64_t line, uint64_t addr, uint32_t len, uint32_t *lo
     return (uint32_t)(e - a);
 }
 
+/* ------------------------------------------------------------ the IOMMU */
+
+static struct rc_map *map_find(struct rc *s, unsigned dev, uint64_t page)
+{
+    for (size_t i = 0; i < s->nMap; i++) {
+        struct rc_map *m = &s->aMap[i];
+        if (m->dev == dev && page >= m->bus && page - m->bus < m->npages)
+            return m;
+    }
+    return NULL;
+}
+
+/* Drop the device's IOTLB entries for bus pages [first, first + n). */
+static void iotlb_purge(struct rc *s, unsigned dev, uint64_t first, uint64_t n)
+{
+    for (unsigned i = 0; i < s->nTlb; i++) {
+        struct rc_iotlb *e = &s->aTlb[i];
+        if (e->valid && e->dev == dev && e->bus >= first && e->bus - first < n)
+            e->valid = false;
+    }
+}
+
+/* Translate one bus page of device dev for an access; false: a fault.
+ * *miss counts the IOTLB misses (each a table walk). */
+static bool iommu_page(struct rc *s, unsigned dev, uint64_t page, bool write, uint64_t *pa,
+                       unsigned *miss)
+{
+    struct rc_iotlb *victim = &s->aTlb[0];
+    for (unsigned i = 0; i < s->nTlb; i++) {
+        struct rc_iotlb *e = &s->aTlb[i];
+        if (e->valid && e->dev == dev && e->bus == page) {
+            if (write && !e->write)
+                return false;
+            e->used = ++s->tlb_clock;
+            s->iotlb_hits->v++;
+            *pa = e->pa;
+            return true;
+        }
+        if (!e->valid ? victim->valid : victim->valid && e->used < victim->used)
+            victim = e;
+    }
+    (*miss)++;
+    s->iotlb_misses->v++;
+    const struct rc_map *m = map_find(s, dev, page);
+    bool mw = m ? m->write : s->passthrough;
+    if ((!m && !s->passthrough) || (m && write && !m->write))
+        return false;
+    *pa = m ? m->pa + (page - m->bus) : page;
+    *victim = (struct rc_iotlb){.valid = true, .write = mw, .dev = dev, .bus = page,
+                                .pa = *pa, .used = ++s->tlb_clock};
+    return true;
+}
+
+/* A device's TLP touching [addr, addr + len): every page must be granted
+ * (the whole TLP is refused otherwise). *delay: when its line requests may
+ * go, after the device's earlier translations and this one's walks. */
+static bool iommu_check(struct orr_component *c, struct rc *s, unsigned dev, uint64_t addr,
+                        uint32_t len, bool write, orr_time_t *delay)
+{
+    *delay = 0;
+    if (!s->iommu)
+        return true;
+    unsigned miss = 0;
+    uint64_t pa, last = (addr + (len ? len : 1) - 1) / RC_PAGE;
+    for (uint64_t page = addr / RC_PAGE; page <= last; page++)
+        if (!iommu_page(s, dev, page, write, &pa, &miss)) {
+            s->iommu_faults->v++;
+            orr_trace_point(c, s->kFault, dev, addr);
+            if (orr_port_peer(s->irq)) {
+                struct orr_msg m = {.size = IRQ_MSG_BYTES,
+                                    .data = {irq_pack(IRQ_OP_DMA_FAULT,
+                                                      (uint64_t)(write ? 2 : 1) << 32 | dev),
+                                             page * RC_PAGE}};
+                orr_outq_send(&s->irqQ, s->irq, &m, s->latency);
+            }
+            return false;
+        }
+    orr_time_t now = orr_now(c->sim), start = s->aXlateFree[dev] > now ? s->aXlateFree[dev] : now;
+    s->aXlateFree[dev] = start + miss * s->iotlb_miss;
+    *delay = s->aXlateFree[dev] - now;
+    return true;
+}
+
+/* Where bus line `line` of device dev is in memory (the check passed). */
+static uint64_t iommu_line(struct rc *s, unsigned dev, uint64_t line)
+{
+    if (!s->iommu)
+        return line;
+    const struct rc_map *m = map_find(s, dev, line / RC_PAGE);
+    return m ? (m->pa + (line / RC_PAGE - m->bus)) * RC_PAGE + line % RC_PAGE : line;
+}
+
+/* An IOMMU command from a host: the answer for MMIO_RESP's data[1]. An
+ * unmap revokes the whole mappings that start in [bus, bus + len). */
+static int64_t iommu_command(struct rc *s, enum pcie_mmio_op op, const struct pcie_iommu_cmd *k)
+{
+    if (k->dev >= s->nDev || k->len == 0)
+        return PCIE_IOMMU_EINVAL;
+    if (op == PCIE_IOMMU_MAP) {
+        s->maps->v++;
+        if (!s->iommu)
+            return (int64_t)k->pa;
+        uint64_t first = k->pa / RC_PAGE, n = (k->pa + k->len - 1) / RC_PAGE - first + 1;
+        if (s->aNextBus[k->dev] + n > (UINT64_C(1) << 36) || s->nMap == RC_MAX_MAPS)
+            return PCIE_IOMMU_ENOSPC;
+        if (s->nMap == s->nMapAlloc) {
+            s->nMapAlloc = s->nMapAlloc ? 2 * s->nMapAlloc : 16;
+            s->aMap = realloc(s->aMap, s->nMapAlloc * sizeof *s->aMap);
+            if (!s->aMap)
+                orr_oom();
+        }
+        uint64_t bus = s->aNextBus[k->dev];
+        s->aNextBus[k->dev] += n;
+        s->aMap[s->nMap++] = (struct rc_map){.dev = k->dev, .write = k->write != 0, .bus = bus,
+                                             .pa = first, .npages = n};
+        return (int64_t)(bus * RC_PAGE + k->pa % RC_PAGE);
+    }
+    s->unmaps->v++;
+    if (!s->iommu)
+        return 0;
+    uint64_t first = k->bus / RC_PAGE, n = (k->bus + k->len - 1) / RC_PAGE - first + 1;
+    size_t w = 0;
+    bool found = false;
+    for (size_t i = 0; i < s->nMap; i++) {
+        struct rc_map *m = &s->aMap[i];
+        if (m->dev == k->dev && m->bus >= first && m->bus - first < n) {
+            found = true;
+            continue;
+        }
+        s->aMap[w++] = *m;
+    }
+    s->nMap = w;
+    iotlb_purge(s, k->dev, first, n);
+    return found ? 0 : PCIE_IOMMU_ENOENT;
+}
+
 static void dma_start(struct orr_component *c, struct rc *s, unsigned port, struct pcie_hdr h,
-                      uint64_t addr, uint8_t *buf)
+                      uint64_t addr, uint8_t *buf, orr_time_t delay)
 {
     uint32_t i = op_alloc(s);
     struct rc_op *op = &s->aOp[i];
@@ -221,7 +472,7 @@ static void dma_start(struct orr_component *c, struct rc *s, unsigned port, stru
     for (uint64_t line = first; line < end; line += ORR_LINE_BYTES) {
         uint32_t lo, off, n = overlap(line, addr, h.length, &lo, &off);
         uint8_t phase = op->kind == OP_READ ? LINE_RD : n == ORR_LINE_BYTES ? LINE_WR : LINE_RMW;
-        if (!line_issue(c, s, i, line, phase, buf + off)) {
+        if (!line_issue(c, s, i, line, iommu_line(s, port, line), phase, buf + off, delay)) {
             orr_sim_fail(c, "dev%u: more than %u line requests outstanding", port, RC_LINE_TAGS);
             return;
         }
@@ -245,10 +496,11 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
         }
         s->aHost[h.tag].used = false;
         uint64_t w = s->aHost[h.tag].word;
+        unsigned host = s->aHost[h.tag].host;
         struct orr_msg m = {.size = PCIE_MMIO_BYTES,
                             .data = {pcie_mmio_pack(PCIE_MMIO_RESP, pcie_mmio_size(w),
                                                     pcie_mmio_addr(w)), value}};
-        orr_outq_send(&s->hostQ, s->host, &m, s->latency);
+        orr_outq_send(&s->aHostQ[host], s->aHostPort[host], &m, s->latency);
         return;
     }
     if (h.type == PCIE_MRD) {
@@ -260,10 +512,17 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
             send_dev(c, s, port, &m);
             return;
         }
+        orr_time_t delay;
+        if (!iommu_check(c, s, port, addr, h.length, false, &delay)) {
+            struct pcie_hdr u = {.type = PCIE_CPL_UR, .tag = h.tag, .requester = h.requester};
+            struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&u), 0}};
+            send_dev(c, s, port, &m);
+            return;
+        }
         uint8_t *buf = calloc(h.length ? h.length : 1, 1);
         if (!buf)
             orr_oom();
-        dma_start(c, s, port, h, addr, buf);
+        dma_start(c, s, port, h, addr, buf, delay);
         return;
     }
     if (h.type != PCIE_MWR) {
@@ -279,7 +538,17 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
         s->irqs->v++;
         orr_trace_point(c, s->kIrq, port, vector);
         orr_blob_free(c->sim, ev->data[1]);
+        if (orr_port_peer(s->irq)) {
+            struct orr_msg m = {.size = IRQ_MSG_BYTES,
+                                .data = {irq_pack(IRQ_OP_MSI, vector % IRQ_VECTORS), port}};
+            orr_outq_send(&s->irqQ, s->irq, &m, s->latency);
+        }
         return;
+    }
+    orr_time_t delay;
+    if (h.length && !iommu_check(c, s, port, addr, h.length, true, &delay)) {
+        orr_blob_free(c->sim, ev->data[1]);
+        return; /* posted: the device never learns; the kernel does */
     }
     uint8_t *buf = malloc(h.length ? h.length : 1);
     if (!buf)
@@ -287,7 +556,7 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
     memcpy(buf, blob + PCIE_WR_ADDR_BYTES, h.length);
     orr_blob_free(c->sim, ev->data[1]);
     if (h.length)
-        dma_start(c, s, port, h, addr, buf);
+        dma_start(c, s, port, h, addr, buf, delay);
     else
         free(buf);
 }
@@ -321,7 +590,7 @@ static void from_memory(struct orr_component *c, struct rc *s, const struct orr_
     uint32_t lo, off, n = overlap(l->line, op->addr, op->hdr.length, &lo, &off);
     uint8_t phase = l->phase;
     uint32_t opi = l->op;
-    uint64_t line = l->line;
+    uint64_t line = l->line, pa = l->pa;
     l->phase = 0;
     if (orr_mem_cmd(ev->data[0]) == ORR_MEM_WR_ACK) {
         line_done(c, s, opi);
@@ -339,7 +608,7 @@ static void from_memory(struct orr_component *c, struct rc *s, const struct orr_
     memcpy(merged, bytes, ORR_LINE_BYTES);
     memcpy(merged + lo, op->buf + off, n);
     orr_blob_free(c->sim, ev->data[1]);
-    if (!line_issue(c, s, opi, line, LINE_WR, merged))
+    if (!line_issue(c, s, opi, line, pa, LINE_WR, merged, 0))
         orr_sim_fail(c, "mem: no line tag for a read-modify-write");
 }
 
@@ -352,11 +621,22 @@ static unsigned bar_port(const struct rc *s, uint64_t addr)
     return i < s->nDev ? (unsigned)i : s->nDev;
 }
 
-static void from_host(struct orr_component *c, struct rc *s, const struct orr_event *ev)
+static void from_host(struct orr_component *c, struct rc *s, unsigned host,
+                      const struct orr_event *ev)
 {
     uint64_t w = ev->data[0], addr = pcie_mmio_addr(w);
     unsigned size = pcie_mmio_size(w), port = bar_port(s, addr);
     enum pcie_mmio_op op = pcie_mmio_op(w);
+    if (op == PCIE_IOMMU_MAP || op == PCIE_IOMMU_UNMAP) {
+        struct pcie_iommu_cmd k;
+        memcpy(&k, orr_blob_get(c->sim, ev->data[1]), sizeof k);
+        orr_blob_free(c->sim, ev->data[1]);
+        int64_t r = iommu_command(s, op, &k);
+        struct orr_msg m = {.size = PCIE_MMIO_BYTES,
+                            .data = {pcie_mmio_pack(PCIE_MMIO_RESP, 0, 0), (uint64_t)r}};
+        orr_outq_send(&s->aHostQ[host], s->aHostPort[host], &m, s->latency);
+        return;
+    }
     s->mmio->v++;
     if (port == s->nDev || size == 0 || size > 8) {
         s->bad_bar->v++;
@@ -364,7 +644,7 @@ static void from_host(struct orr_component *c, struct rc *s, const struct orr_ev
         if (op == PCIE_MMIO_RD) {
             struct orr_msg m = {.size = PCIE_MMIO_BYTES,
                                 .data = {pcie_mmio_pack(PCIE_MMIO_RESP, size, addr), ~UINT64_C(0)}};
-            orr_outq_send(&s->hostQ, s->host, &m, s->latency);
+            orr_outq_send(&s->aHostQ[host], s->aHostPort[host], &m, s->latency);
         }
         return;
     }
@@ -381,7 +661,7 @@ static void from_host(struct orr_component *c, struct rc *s, const struct orr_ev
         orr_sim_fail(c, "host: more than %u MMIO reads outstanding", RC_HOST_TAGS);
         return;
     }
-    s->aHost[t] = (struct rc_host_read){.used = true, .word = w};
+    s->aHost[t] = (struct rc_host_read){.used = true, .host = (uint16_t)host, .word = w};
     struct orr_msg m = pcie_mrd(0, t, offset, size);
     send_dev(c, s, port, &m);
 }
@@ -389,12 +669,15 @@ static void from_host(struct orr_component *c, struct rc *s, const struct orr_ev
 static void rc_handle(struct orr_component *c, const struct orr_event *ev)
 {
     struct rc *s = c->state;
-    unsigned mem = s->mem->index, host = s->host->index;
+    unsigned mem = s->mem->index, host0 = s->aHostPort[0]->index;
+    bool host = ev->port >= host0 && ev->port - host0 < s->nHost;
     if (ev->kind == ORR_TK_READY) {
         if (ev->port == mem)
             orr_outq_drain(&s->memQ, s->mem);
-        else if (ev->port == host)
-            orr_outq_drain(&s->hostQ, s->host);
+        else if (host)
+            orr_outq_drain(&s->aHostQ[ev->port - host0], s->aHostPort[ev->port - host0]);
+        else if (ev->port == s->irq->index)
+            orr_outq_drain(&s->irqQ, s->irq);
         else
             orr_outq_drain(&s->aDevQ[ev->port], s->aDev[ev->port]);
         return;
@@ -403,10 +686,46 @@ static void rc_handle(struct orr_component *c, const struct orr_event *ev)
         return;
     if (ev->port == mem)
         from_memory(c, s, ev);
-    else if (ev->port == host)
-        from_host(c, s, ev);
-    else
+    else if (host)
+        from_host(c, s, ev->port - host0, ev);
+    else if (ev->port < s->nDev)
         tlp_from_device(c, s, ev->port, ev);
+}
+
+static int rc_fault_check(struct orr_component *c, unsigned fault, const struct orr_params *p,
+                          const struct orr_mark *mark, struct orr_diag *d)
+{
+    struct rc *s = c->state;
+    (void)fault;
+    if (!s->iommu) {
+        orr_diag_error(d, mark, c->keypath,
+                       "drop_mapping: %s has no IOMMU (set iommu: true, or machine.pcie.iommu)",
+                       c->path);
+        return ORR_ESCHEMA;
+    }
+    if (orr_param_u64(p, "device") >= s->nDev) {
+        orr_diag_error(d, mark, c->keypath, "drop_mapping: device %llu, but %s has %u ports",
+                       (unsigned long long)orr_param_u64(p, "device"), c->path, s->nDev);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
+static void rc_fault(struct orr_component *c, unsigned fault, const struct orr_params *p)
+{
+    struct rc *s = c->state;
+    unsigned dev = (unsigned)orr_param_u64(p, "device");
+    if (fault != F_DROP_MAPPING || dev >= s->nDev)
+        return;
+    for (size_t i = s->nMap; i-- > 0;)
+        if (s->aMap[i].dev == dev) {
+            struct rc_map m = s->aMap[i];
+            memmove(&s->aMap[i], &s->aMap[i + 1], (s->nMap - i - 1) * sizeof m);
+            s->nMap--;
+            iotlb_purge(s, dev, m.bus, m.npages);
+            s->dropped->v++;
+            return;
+        }
 }
 
 static void rc_destroy(struct orr_component *c)
@@ -416,8 +735,16 @@ static void rc_destroy(struct orr_component *c)
         free(s->aOp[i].buf);
     for (unsigned i = 0; s->aDevQ && i < s->nDev; i++)
         orr_outq_free(&s->aDevQ[i]);
+    for (unsigned i = 0; s->aHostQ && i < s->nHost; i++)
+        orr_outq_free(&s->aHostQ[i]);
     orr_outq_free(&s->memQ);
-    orr_outq_free(&s->hostQ);
+    orr_outq_free(&s->irqQ);
+    free(s->aHostQ);
+    free(s->aHostPort);
+    free(s->aNextBus);
+    free(s->aXlateFree);
+    free(s->aMap);
+    free(s->aTlb);
     free(s->aOp);
     free(s->aFreeOp);
     free(s->aDev);
@@ -437,11 +764,21 @@ static const struct orr_metric_doc rc_metrics[] = {
     {"mem_reads", "line", ORR_METRIC_COUNTER, "line reads sent to memory (port mem)"},
     {"mem_writes", "line", ORR_METRIC_COUNTER, "line writes sent to memory (port mem)"},
     {"mmio_requests", "req", ORR_METRIC_COUNTER, "MMIO requests from the host"},
+    {"iommu.iotlb_hits", "page", ORR_METRIC_COUNTER, "DMA pages the IOTLB translated"},
+    {"iommu.iotlb_misses", "page", ORR_METRIC_COUNTER,
+     "DMA pages that missed the IOTLB (a table walk, iotlb_miss each)"},
+    {"iommu.faults", "tlp", ORR_METRIC_COUNTER,
+     "DMA requests refused: a page the device was not granted, or a write to a read-only one"},
+    {"iommu.maps", "", ORR_METRIC_COUNTER, "IOMMU_MAP commands (hal_dma_map)"},
+    {"iommu.unmaps", "", ORR_METRIC_COUNTER, "IOMMU_UNMAP commands (hal_dma_unmap)"},
+    {"iommu.dropped_mappings", "", ORR_METRIC_COUNTER, "mappings lost to drop_mapping faults"},
     {NULL},
 };
 
 /* Checkpoint/restore: link serialisers, queues, DMA operations (with the
- * bytes each holds: its header's length), line and host tags. */
+ * bytes each holds: its header's length), line and host tags, and the
+ * IOMMU's dynamic state (bus allocation, translation serialisers,
+ * mappings, the IOTLB). */
 static void rc_save(const struct orr_component *c, struct orr_ckpt_writer *w)
 {
     const struct rc *s = c->state;
@@ -450,7 +787,9 @@ static void rc_save(const struct orr_component *c, struct orr_ckpt_writer *w)
         orr_ckpt_put_outq(w, &s->aDevQ[i]);
     }
     orr_ckpt_put_outq(w, &s->memQ);
-    orr_ckpt_put_outq(w, &s->hostQ);
+    for (unsigned i = 0; i < s->nHost; i++)
+        orr_ckpt_put_outq(w, &s->aHostQ[i]);
+    orr_ckpt_put_outq(w, &s->irqQ);
     orr_ckpt_put_u64(w, s->nOp);
     for (uint32_t i = 0; i < s->nOp; i++) {
         struct rc_op op = s->aOp[i];
@@ -464,6 +803,11 @@ static void rc_save(const struct orr_component *c, struct orr_ckpt_writer *w)
     orr_ckpt_put_array(w, s->aLine, RC_LINE_TAGS, sizeof s->aLine[0]);
     orr_ckpt_put_u32(w, s->line_cursor);
     orr_ckpt_put_array(w, s->aHost, RC_HOST_TAGS, sizeof s->aHost[0]);
+    orr_ckpt_put_array(w, s->aNextBus, s->nDev, sizeof *s->aNextBus);
+    orr_ckpt_put_array(w, s->aXlateFree, s->nDev, sizeof *s->aXlateFree);
+    orr_ckpt_put_array(w, s->aMap, s->nMap, sizeof *s->aMap);
+    orr_ckpt_put_array(w, s->aTlb, s->nTlb, sizeof *s->aTlb);
+    orr_ckpt_put_u64(w, s->tlb_clock);
 }
 
 static void rc_restore(struct orr_component *c, struct orr_ckpt_reader *r)
@@ -474,7 +818,9 @@ static void rc_restore(struct orr_component *c, struct orr_ckpt_reader *r)
         orr_ckpt_get_outq(r, &s->aDevQ[i]);
     }
     orr_ckpt_get_outq(r, &s->memQ);
-    orr_ckpt_get_outq(r, &s->hostQ);
+    for (unsigned i = 0; i < s->nHost; i++)
+        orr_ckpt_get_outq(r, &s->aHostQ[i]);
+    orr_ckpt_get_outq(r, &s->irqQ);
     for (uint32_t i = 0; i < s->nOp; i++)
         free(s->aOp[i].buf);
     uint32_t nOp = (uint32_t)orr_ckpt_get_count(r, sizeof(struct rc_op));
@@ -511,18 +857,29 @@ static void rc_restore(struct orr_component *c, struct orr_ckpt_reader *r)
     orr_ckpt_get_into(r, s->aLine, sizeof s->aLine);
     s->line_cursor = orr_ckpt_get_u32(r) % RC_LINE_TAGS;
     orr_ckpt_get_into(r, s->aHost, sizeof s->aHost);
+    orr_ckpt_get_into(r, s->aNextBus, s->nDev * sizeof *s->aNextBus);
+    orr_ckpt_get_into(r, s->aXlateFree, s->nDev * sizeof *s->aXlateFree);
+    free(s->aMap);
+    s->aMap = orr_ckpt_get_array(r, sizeof *s->aMap, &s->nMap);
+    s->nMapAlloc = s->nMap ? s->nMap : 1;
+    orr_ckpt_get_into(r, s->aTlb, s->nTlb * sizeof *s->aTlb);
+    s->tlb_clock = orr_ckpt_get_u64(r);
 }
 
 const struct orr_component_type orr_pcie_rc_type = {
     .name = "pcie_rc",
-    .summary = "PCIe root complex: device DMA to 64 B line requests, MSI-X to irqs, host MMIO to BARs",
-    .params = rc_params,
+    .summary = "PCIe root complex: device DMA to 64 B line requests (through an optional IOMMU), "
+               "MSI-X to irqs, host MMIO to BARs",
+    .params = pcie_rc_params,
     .ports = rc_ports,
+    .faults = rc_faults,
     .metrics = rc_metrics,
     .state_size = sizeof(struct rc),
     .create = rc_create,
     .start = rc_start,
     .handle = rc_handle,
+    .fault = rc_fault,
+    .fault_check = rc_fault_check,
     .destroy = rc_destroy,
     .save = rc_save,
     .restore = rc_restore,

@@ -275,17 +275,42 @@ void hal_report(struct hal_cpu *c, const char *name, uint64_t value)
         c->ops->report(c, name, value);
 }
 
+/* Devices: kernel CPUs of a machine with `pcie:` (kcore); the platform's
+ * own CPUs have none. */
+int hal_dev_bar(struct hal_cpu *c, uint32_t dev, hal_paddr_t *bar, uint64_t *size)
+{
+    return c->ops && c->ops->dev ? c->ops->dev->bar(c, dev, bar, size) : HAL_ENOTSUP;
+}
+
+int hal_mmio_read(struct hal_cpu *c, hal_paddr_t addr, unsigned size, uint64_t *out)
+{
+    return c->ops && c->ops->dev ? c->ops->dev->mmio(c, false, addr, size, 0, out) : HAL_ENOTSUP;
+}
+
+int hal_mmio_write(struct hal_cpu *c, hal_paddr_t addr, unsigned size, uint64_t value)
+{
+    return c->ops && c->ops->dev ? c->ops->dev->mmio(c, true, addr, size, value, NULL)
+                                 : HAL_ENOTSUP;
+}
+
+int hal_irq_route(struct hal_cpu *c, uint32_t vector, unsigned cpu, bool masked)
+{
+    return c->ops && c->ops->dev ? c->ops->dev->irq_route(c, vector, cpu, masked) : HAL_ENOTSUP;
+}
+
 int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,
                 uint64_t *bus)
 {
-    (void)c, (void)dev, (void)pa, (void)len, (void)write, (void)bus;
-    return HAL_ENOTSUP; /* DMA and the IOMMU come with the PCIe model */
+    if (!c->ops || !c->ops->dev)
+        return HAL_ENOTSUP;
+    return c->ops->dev->dma(c, true, dev, pa, len, write, bus);
 }
 
 int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len)
 {
-    (void)c, (void)dev, (void)bus, (void)len;
-    return HAL_ENOTSUP;
+    if (!c->ops || !c->ops->dev)
+        return HAL_ENOTSUP;
+    return c->ops->dev->dma(c, false, dev, bus, len, false, NULL);
 }
 
 /* --- the network: hal_net_* as rdma.h messages ------------------------------

@@ -39,6 +39,12 @@
  * Attribution: time, accesses, misses and stalls go to the subsystem the
  * CPU is in (kc_sub_enter: boot, sync, sched, irq, task, idle, mm).
  *
+ * Devices (hal.h "devices", with the machine's `pcie:`): MMIO goes to the
+ * root complex on port `pcie` (a write posted, a read waits like a miss);
+ * IOMMU map/unmap are commands on the same port, answered like a read;
+ * MSI-X vectors and IOMMU faults come from the interrupt controller on
+ * `irq` and queue after IPIs (kern_irq, kern_dma_fault).
+ *
  * Virtual memory (hal_v*): a two-level TLB, a miss walks the kernel's
  * Sv48 tables with PTE loads through kc_access, a fault calls
  * kern_page_fault with interrupts off (include/hw/mmu.h, kernel/mm).
@@ -87,7 +93,9 @@
 #include "kernel/mm.h"
 #include "kernel/sched.h"
 #include "kernel/sync.h"
+#include "orrery/irq.h"
 #include "orrery/mem.h"
+#include "orrery/pcie.h"
 #include "orrery/error.h"
 
 /* ---------------------------------------------------------------- keys */
@@ -158,6 +166,9 @@ const struct orr_param kernel_params[] = {
     {"tasks", ORR_P_SEQ, "[]", 0,
      "rt-app-style tasks, as a sched_node's (docs/sched.md), run as kernel threads on the "
      "kernel CPUs once they have booted"},
+    {"groups", ORR_P_SEQ, "[]", 0,
+     "CPU bandwidth groups {name, quota, period}, as a sched_node's: normal tasks join one with "
+     "their `group` key"},
     {"memory", ORR_P_SIZE, "16MiB", ORR_PF_POSITIVE,
      "kernel memory: physical [0, memory) of memory node 0 (hal_mem_region)"},
     {"percpu", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE,
@@ -165,6 +176,8 @@ const struct orr_param kernel_params[] = {
      "a CPU touching another's fails the run"},
     {"relax", ORR_P_CYCLES, "40cy", 0, "what hal_relax costs (a pause instruction)"},
     {"irq_cost", ORR_P_CYCLES, "350cy", 0, "taking an interrupt: entry, vector, return"},
+    {"mmio_cost", ORR_P_CYCLES, "60cy", 0,
+     "issuing an uncached MMIO access (hal_mmio_*); a read then waits for the device"},
     {"ipi_latency", ORR_P_TIME, "500ns", 0,
      "interrupt controller: from an IPI's sending to its arrival at the target CPU"},
     {"start_jitter", ORR_P_TIME, "0ps", 0,
@@ -183,6 +196,10 @@ static const struct orr_param kcore_params[] = {
     {"cpu", ORR_P_UINT, "0", 0, "this core's kernel CPU number", NULL, 0, 255},
     {"ncpu", ORR_P_UINT, "1", ORR_PF_POSITIVE, "kernel CPUs in the machine", NULL, 1, 256},
     {"kernel", ORR_P_GROUP, "{}", 0, "the scenario's `kernel:` section", .group = kernel_params},
+    {"pcie_devices", ORR_P_UINT, "0", 0,
+     "devices behind the machine's root complex (its ports; the machine sets it)", NULL, 0, 32},
+    {"pcie_bar_base", ORR_P_SIZE, "0B", 0, "BAR of device 0 (the machine sets it)"},
+    {"pcie_bar_size", ORR_P_SIZE, "0B", 0, "bytes of each device's BAR (the machine sets it)"},
     {NULL},
 };
 
@@ -229,7 +246,8 @@ static const struct orr_fault_desc kcore_faults[] = {
 
 static const struct orr_port_doc kcore_ports[] = {
     {"mem", "coherence messages to and from the homes (through a router)"},
-    {"irq", "to and from the interrupt controller: IPIs out, interrupts in"},
+    {"irq", "to and from the interrupt controller: IPIs and routing out, interrupts in"},
+    {"pcie", "MMIO and IOMMU commands to the machine's root complex, answers back"},
     {NULL},
 };
 
@@ -250,6 +268,12 @@ static const struct orr_metric_doc kcore_metrics[] = {
     {"kern.stalled", "ps", ORR_METRIC_COUNTER, "time the CPU was stalled by stall faults"},
     {"kern.ipis_dropped", "ipi", ORR_METRIC_COUNTER,
      "IPIs lost because 64 were already pending on this CPU"},
+    {"kern.dev_irqs", "irq", ORR_METRIC_COUNTER, "device interrupts (MSI-X vectors) taken"},
+    {"kern.dma_faults", "fault", ORR_METRIC_COUNTER, "IOMMU faults taken (kern_dma_fault)"},
+    {"kern.devirqs_dropped", "irq", ORR_METRIC_COUNTER,
+     "device interrupts lost because 64 were already pending on this CPU"},
+    {"kern.mmio_reads", "access", ORR_METRIC_COUNTER, "MMIO reads (each waits for the device)"},
+    {"kern.mmio_writes", "access", ORR_METRIC_COUNTER, "MMIO writes (posted)"},
     {"kern.busy", "ps", ORR_METRIC_VALUE, "time from boot to the end of this CPU's program"},
     {"kern.ctx_switches", "", ORR_METRIC_COUNTER,
      "context switches between kernel threads (and the CPU's idle loop) on this CPU"},
@@ -312,7 +336,7 @@ static bool timer_due(const struct kcore *k)
 static bool irq_deliverable(const struct kcore *k)
 {
     return k->cpu.irq_on && !k->in_irq &&
-           (timer_due(k) || k->spurious_timer || k->nIpi || k->wakes.n);
+           (timer_due(k) || k->spurious_timer || k->nIpi || k->nDevIrq || k->wakes.n);
 }
 
 /* Run pending interrupt handlers, oldest cause first: the timer, then
@@ -369,6 +393,19 @@ static unsigned kc_deliver(struct kcore *k)
                 kthreads_ipi(k, reason);
             else
                 kern_ipi(c, reason);
+        } else if (k->nDevIrq) { /* the kernel's device handlers, scheduler or not */
+            struct kc_devirq d = k->aDevIrq[k->devIrqHead];
+            k->devIrqHead = (k->devIrqHead + 1) % KC_IPI_QUEUE;
+            k->nDevIrq--;
+            if (irq_op_of(d.w0) == IRQ_OP_MSI) {
+                k->dev_irqs->v++;
+                kern_irq(c, (uint32_t)d.w1);
+            } else {
+                k->dma_faults->v++;
+                uint64_t low = irq_low(d.w0);
+                kern_dma_fault(c, (uint32_t)(low & 0xFFFFFFFFu), d.w1,
+                               (low >> 32) == 2 ? HAL_ACC_WRITE : HAL_ACC_READ);
+            }
         } else {
             uint32_t index = k->wakes.a[k->wakes.head];
             k->wakes.head = (k->wakes.head + 1) % k->wakes.cap;
@@ -832,6 +869,107 @@ static __attribute__((noreturn)) void kc_panic(struct hal_cpu *c, const char *wh
         kc_wait(k, KC_DONE);
 }
 
+/* ------------------------------------------------------------ devices */
+
+static int kc_dev_bar(struct hal_cpu *c, uint32_t dev, hal_paddr_t *bar, uint64_t *size)
+{
+    struct kcore *k = kc_of(c);
+    if (!k->ndev)
+        return HAL_ENOTSUP;
+    if (dev >= k->ndev)
+        return HAL_EINVAL;
+    *bar = k->bar_base + (hal_paddr_t)dev * k->bar_size;
+    *size = k->bar_size;
+    return HAL_OK;
+}
+
+/* Send a message to the root complex at the CPU's local time. */
+static void kc_pcie_send(struct kcore *k, uint64_t w0, uint64_t w1)
+{
+    struct orr_msg m = {.size = PCIE_MMIO_BYTES, .data = {w0, w1}};
+    orr_outq_send(&k->pcie_out, k->pcie, &m, k->sh.local - orr_now(k->c->sim));
+}
+
+/* Wait for the root complex's answer (an MMIO read, an IOMMU command). */
+static uint64_t kc_pcie_wait(struct kcore *k)
+{
+    k->wait_from = k->sh.local;
+    k->mem_done = false;
+    kc_wait(k, KC_WAIT_MEM);
+    k->stall->v += k->sh.local - k->wait_from;
+    k->aSub[k->sub].stall->v += k->sh.local - k->wait_from;
+    return k->value;
+}
+
+static int kc_mmio(struct hal_cpu *c, bool write, hal_paddr_t addr, unsigned size, uint64_t value,
+                   uint64_t *out)
+{
+    struct kcore *k = kc_of(c);
+    if (!k->ndev || !orr_port_peer(k->pcie))
+        return HAL_ENOTSUP;
+    if ((size != 1 && size != 2 && size != 4 && size != 8) || (addr & (size - 1)))
+        return HAL_EINVAL;
+    k->sh.local += (orr_time_t)k->mmio_cost * k->sh.cycle;
+    if (write) {
+        k->mmio_writes->v++;
+        kc_pcie_send(k, pcie_mmio_pack(PCIE_MMIO_WR, size, addr), value);
+        kc_deliver(k);
+        return HAL_OK;
+    }
+    k->mmio_reads->v++;
+    kc_pcie_send(k, pcie_mmio_pack(PCIE_MMIO_RD, size, addr), 0);
+    uint64_t v = kc_pcie_wait(k);
+    if (out)
+        *out = v;
+    kc_deliver(k);
+    return HAL_OK;
+}
+
+static int kc_irq_route(struct hal_cpu *c, uint32_t vector, unsigned cpu, bool masked)
+{
+    struct kcore *k = kc_of(c);
+    if (vector >= IRQ_VECTORS || cpu >= k->k->plat.ncpu)
+        return HAL_EINVAL;
+    struct orr_msg m = {.size = IRQ_MSG_BYTES,
+                        .data = {irq_pack(IRQ_OP_ROUTE, (uint64_t)vector << 24 | cpu),
+                                 masked ? IRQ_ROUTE_MASKED : 0}};
+    orr_outq_send(&k->irq_out, k->irq, &m, k->sh.local - orr_now(k->c->sim));
+    return HAL_OK;
+}
+
+static int kc_dma(struct hal_cpu *c, bool map, uint32_t dev, uint64_t addr, size_t len, bool write,
+                  uint64_t *bus)
+{
+    struct kcore *k = kc_of(c);
+    if (!k->ndev || !orr_port_peer(k->pcie))
+        return HAL_ENOTSUP;
+    if (dev >= k->ndev || len == 0)
+        return HAL_EINVAL;
+    struct pcie_iommu_cmd *cmd;
+    uint64_t blob = orr_blob_new(k->c->sim, sizeof *cmd, (void **)&cmd);
+    *cmd = (struct pcie_iommu_cmd){.dev = dev, .write = write, .len = len};
+    if (map)
+        cmd->pa = addr;
+    else
+        cmd->bus = addr;
+    k->sh.local += (orr_time_t)k->mmio_cost * k->sh.cycle;
+    kc_pcie_send(k, pcie_mmio_pack(map ? PCIE_IOMMU_MAP : PCIE_IOMMU_UNMAP, 0, 0), blob);
+    int64_t r = (int64_t)kc_pcie_wait(k);
+    kc_deliver(k);
+    if (r < 0) /* ENOSPC (bus space used up), EINVAL, ENOENT (nothing mapped there) */
+        return r == PCIE_IOMMU_ENOSPC ? HAL_EBUSY : HAL_EINVAL;
+    if (map)
+        *bus = (uint64_t)r;
+    return HAL_OK;
+}
+
+static const struct platform_dev_ops kc_dev_ops = {
+    .bar = kc_dev_bar,
+    .mmio = kc_mmio,
+    .irq_route = kc_irq_route,
+    .dma = kc_dma,
+};
+
 static const struct platform_cpu_ops kc_ops = {
     .now = kc_now,
     .timer_set = kc_timer_set,
@@ -850,6 +988,7 @@ static const struct platform_cpu_ops kc_ops = {
     .trace = kc_trace,
     .report = kc_report,
     .panic = kc_panic,
+    .dev = &kc_dev_ops,
 };
 
 /* ------------------------------------------------------------ programs */
@@ -1202,6 +1341,16 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
     k->tlb2_latency = (uint32_t)orr_param_u64(tlb, "l2_latency");
     k->walk_cost = (uint32_t)orr_param_u64(tlb, "walk_cost");
     k->irq = orr_port_add(c, "irq");
+    k->pcie = orr_port_add(c, "pcie");
+    k->ndev = (unsigned)orr_param_u64(p, "pcie_devices");
+    k->bar_base = orr_param_u64(p, "pcie_bar_base");
+    k->bar_size = orr_param_u64(p, "pcie_bar_size");
+    k->mmio_cost = (uint32_t)orr_param_u64(&k->kp, "mmio_cost");
+    k->dev_irqs = orr_counter_new(c, "kern.dev_irqs", "irq");
+    k->dma_faults = orr_counter_new(c, "kern.dma_faults", "fault");
+    k->devirqs_dropped = orr_counter_new(c, "kern.devirqs_dropped", "irq");
+    k->mmio_reads = orr_counter_new(c, "kern.mmio_reads", "access");
+    k->mmio_writes = orr_counter_new(c, "kern.mmio_writes", "access");
     if (!fiber_init(&k->fib, kc_main, k, FIBER_STACK_DEFAULT))
         return ORR_ENOMEM;
     k->cur = &k->fib;
@@ -1304,14 +1453,49 @@ static void kcore_fault(struct orr_component *c, unsigned fault, const struct or
         kc_run(k);
 }
 
+/* A device interrupt from the controller (MSI-X or an IOMMU fault). */
+static void kc_queue_devirq(struct kcore *k, uint64_t w0, uint64_t w1)
+{
+    if (k->nDevIrq == KC_IPI_QUEUE) {
+        k->devirqs_dropped->v++;
+        return;
+    }
+    k->aDevIrq[(k->devIrqHead + k->nDevIrq++) % KC_IPI_QUEUE] = (struct kc_devirq){w0, w1};
+    k->sh.run_pending = true;
+}
+
+/* A stray_write must name a kernel CPU that exists. */
+static int kcore_fault_check(struct orr_component *c, unsigned fault, const struct orr_params *p,
+                             const struct orr_mark *mark, struct orr_diag *d)
+{
+    struct kcore *k = c->state;
+    if (fault == F_STRAY && orr_param_u64(p, "cpu") >= k->k->plat.ncpu) {
+        orr_diag_error(d, mark, c->keypath, "stray_write: cpu %llu, but the kernel has %u CPUs",
+                       (unsigned long long)orr_param_u64(p, "cpu"), k->k->plat.ncpu);
+        return ORR_ESCHEMA;
+    }
+    return 0;
+}
+
 static void kcore_handle(struct orr_component *c, const struct orr_event *ev)
 {
     struct kcore *k = c->state;
     if (ev->port == k->irq->index && (ev->kind == ORR_TK_MSG || ev->kind == ORR_TK_READY)) {
         if (ev->kind == ORR_TK_READY)
             orr_outq_drain(&k->irq_out, k->irq);
-        else
+        else if (irq_op_of(ev->data[0]) == IRQ_OP_IPI)
             kc_queue_ipi(k, (uint32_t)ev->data[1]);
+        else if (k->st != KC_DONE)
+            kc_queue_devirq(k, ev->data[0], ev->data[1]);
+    } else if (ev->port == k->pcie->index &&
+               (ev->kind == ORR_TK_MSG || ev->kind == ORR_TK_READY)) {
+        if (ev->kind == ORR_TK_READY) {
+            orr_outq_drain(&k->pcie_out, k->pcie);
+        } else { /* the answer to the one MMIO read or IOMMU command in flight */
+            k->value = ev->data[1];
+            k->mem_done = true;
+            k->sh.run_pending = true;
+        }
     } else {
         enum core_event e = core_shell_event(&k->sh, ev);
         if (e == CORE_EV_STOP)
@@ -1358,6 +1542,7 @@ static void kcore_destroy(struct orr_component *c)
     free(k->wakes.a);
     core_shell_free(&k->sh);
     orr_outq_free(&k->irq_out);
+    orr_outq_free(&k->pcie_out);
     orr_params_free(&k->kp);
 }
 
@@ -1389,6 +1574,7 @@ const struct orr_component_type orr_kcore_type = {
     .start = kcore_start,
     .handle = kcore_handle,
     .fault = kcore_fault,
+    .fault_check = kcore_fault_check,
     .finish = kcore_finish,
     .destroy = kcore_destroy,
     .output = kcore_output,

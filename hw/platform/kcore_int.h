@@ -58,6 +58,12 @@ struct kc_report {
 
 /* Timer wake-ups of kernel threads (K_TWAKE events) waiting for this CPU
  * to take them as interrupts, oldest first. */
+/* A device interrupt waiting for its CPU (include/orrery/irq.h): an MSI-X
+ * vector (kern_irq) or an IOMMU fault (kern_dma_fault). */
+struct kc_devirq {
+    uint64_t w0, w1; /* the controller's message */
+};
+
 struct kc_wakes {
     uint32_t *a;
     size_t head, n, cap;
@@ -88,6 +94,15 @@ struct kcore {
     orr_time_t timer_at;
     uint32_t aIpi[KC_IPI_QUEUE];
     unsigned nIpi, ipiHead;
+    struct kc_devirq aDevIrq[KC_IPI_QUEUE];
+    unsigned nDevIrq, devIrqHead;
+    /* devices (hal.h "devices"): the root complex's port for this CPU */
+    struct orr_port *pcie;
+    struct orr_outq pcie_out;
+    unsigned ndev;
+    uint64_t bar_base, bar_size;
+    uint32_t mmio_cost;
+    struct orr_counter *dev_irqs, *dma_faults, *mmio_reads, *mmio_writes, *devirqs_dropped;
     struct kc_wakes wakes;
     bool in_irq;
     bool spurious_timer;    /* a spurious_irq fault's kern_timer is due */

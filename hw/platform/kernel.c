@@ -3,8 +3,10 @@
  * cores kernel.cpus claims as kernel CPUs (kcore, hw/platform/kcore.c) and
  * checked the section against the machine; this one adds what the kernel
  * CPUs share: the interrupt controller `intc`, linked to every kernel
- * CPU's `irq` port (kernel CPU i on intc.cpu<i>). Built after `machine:`
- * (the type table's order). */
+ * CPU's `irq` port (kernel CPU i on intc.cpu<i>). With the machine's
+ * root complex (`pcie`), it also links each kernel CPU's `pcie` port to
+ * pcie.cpu<i> (MMIO, IOMMU commands) and pcie.irq to intc.dev0 (MSI-X,
+ * IOMMU faults). Built after `machine:` (the type table's order). */
 #include <stdio.h>
 
 #include "hw/kcore.h"
@@ -13,6 +15,8 @@
 /* Each of the two links an IPI crosses (CPU to controller, controller to
  * CPU); the controller's own latency is the rest of ipi_latency. */
 #define IRQ_LINK ORR_NS
+/* A kernel CPU to the root complex: the uncore's path to the I/O hub. */
+#define PCIE_HOST_LINK (20 * ORR_NS)
 
 static int kernel_expand(struct orr_sim *s, const struct orr_node *node, const char *keypath,
                          struct orr_diag *d)
@@ -41,7 +45,9 @@ static int kernel_expand(struct orr_sim *s, const struct orr_node *node, const c
     int rc = orr_params_defaults(&ip, orr_intc_type.params, &node->mark);
     if (rc)
         return rc;
+    const struct orr_component *pcie = orr_sim_find(s, "pcie");
     orr_param_set_u64(&ip, "cpus", n);
+    orr_param_set_u64(&ip, "devices", pcie ? 1 : 0);
     orr_param_set_u64(&ip, "latency", lat - 2 * IRQ_LINK);
     if ((rc = orr_sim_add_component_params(s, &orr_intc_type, "intc", &ip, keypath, d, NULL)))
         return rc;
@@ -53,7 +59,14 @@ static int kernel_expand(struct orr_sim *s, const struct orr_node *node, const c
         snprintf(a, sizeof a, "%s.irq", c->path);
         snprintf(b, sizeof b, "intc.cpu%u", kcore_cpu(c));
         rc = orr_sim_link(s, a, b, IRQ_LINK, 0, &node->mark, d);
+        if (rc == 0 && pcie) {
+            snprintf(a, sizeof a, "%s.pcie", c->path);
+            snprintf(b, sizeof b, "pcie.cpu%u", kcore_cpu(c));
+            rc = orr_sim_link(s, a, b, PCIE_HOST_LINK, 0, &node->mark, d);
+        }
     }
+    if (rc == 0 && pcie)
+        rc = orr_sim_link(s, "pcie.irq", "intc.dev0", IRQ_LINK, 0, &node->mark, d);
     return rc;
 }
 

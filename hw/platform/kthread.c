@@ -95,6 +95,7 @@ struct kthreads {
     struct ktick *aTick;
     unsigned ncpu;
     struct rtapp_set spec;
+    struct sched_groups groups; /* kernel.groups */
     struct kthread *aTask;
     size_t nTask, nFinished;
     uint32_t *aPending;        /* per event: wakes with no waiter yet */
@@ -433,12 +434,10 @@ static int add_threads(struct kcore *k0, struct kthreads *kt, struct orr_diag *d
             if (!(t->name = strdup(buf)) || !fiber_init(&t->fib, thread_main, t, KTHREAD_STACK))
                 return ORR_ENOMEM;
             sched_task_from_rtapp(&t->st, sp, n, kt->ncpu);
-            if (*sp->group) {
+            if (*sp->group && !(t->st.group = sched_groups_find(&kt->groups, sp->group))) {
                 if (j == 0)
                     orr_diag_error(d, &sp->group_mark, sp->keypath,
-                                   "kernel tasks have no CPU bandwidth groups yet (group '%s'); "
-                                   "a sched_node has them",
-                                   sp->group);
+                                   "no group '%s' in kernel.groups", sp->group);
                 rc = ORR_ESCHEMA;
                 continue;
             }
@@ -488,6 +487,9 @@ int kthreads_create(struct kcore *k0, unsigned ncpu, struct orr_diag *d)
         orr_diag_error(d, &c->mark, c->keypath, "the scheduler refused this configuration");
         return ORR_ESCHEMA;
     }
+    if (sched_groups_make(&kt->groups, &kt->s, orr_param_map(&k0->kp, "groups"), "kernel.groups",
+                          d))
+        return ORR_ESCHEMA;
     /* the last line of kernel memory: selftests and sync_bench use the rest */
     kt->lock = orr_param_u64(&k0->kp, "memory") - 64;
     kt->checks = orr_counter_new(c, "sched.checks", "");
@@ -521,6 +523,7 @@ void kthreads_free(struct kthreads *kt)
         fiber_free(&kt->aTask[i].fib);
     }
     free(kt->aTask);
+    sched_groups_free(&kt->groups);
     for (size_t e = 0; kt->aWaiters && e <= kt->spec.nEvent; e++)
         free(kt->aWaiters[e].a);
     free(kt->aWaiters);

@@ -3,7 +3,9 @@
  * cpu = ((socket * cores_per_socket) + core) * threads_per_core + thread,
  * so SMT siblings are adjacent, a socket's CPUs contiguous; cores are split
  * evenly into clusters_per_socket LLCs, sockets evenly into numa_nodes
- * nodes; CPU types take CPUs in list order. */
+ * nodes; CPU types take CPUs in list order. Also the CPU bandwidth groups
+ * a sched_node and a machine's kernel share. */
+#define _POSIX_C_SOURCE 200809L
 #include "hw/sched_machine.h"
 
 #include <stdio.h>
@@ -380,4 +382,75 @@ int sched_config_from_params(struct sched_config *cfg, const struct orr_params *
     cfg->dl_bound_permille = (uint32_t)orr_param_u64(p, "dl_bound_permille");
     cfg->balance_interval = (uint32_t)orr_param_u64(p, "balance_interval");
     return apply_features(cfg, p, keypath, d);
+}
+
+/* ------------------------------------------------------------- groups */
+
+const struct orr_param sched_group_params[] = {
+    {"name", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "group name, used by tasks' group key"},
+    {"quota", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "CPU time the group's tasks may use per period"},
+    {"period", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "accounting period"},
+    {NULL},
+};
+
+int sched_groups_make(struct sched_groups *g, struct sched *s, const struct orr_node *gs,
+                      const char *keypath, struct orr_diag *d)
+{
+    int rc = 0;
+    size_t ng = gs ? gs->n : 0;
+    g->a = calloc(ng ? ng : 1, sizeof *g->a);
+    g->aName = calloc(ng ? ng : 1, sizeof *g->aName);
+    if (!g->a || !g->aName)
+        orr_oom();
+    for (size_t i = 0; i < ng; i++) {
+        char kp[256];
+        struct orr_params gp = {0};
+        snprintf(kp, sizeof kp, "%s.%zu", keypath, i);
+        int r = gs->aItem[i]->kind == ORR_NODE_MAP
+                    ? orr_params_parse(sched_group_params, gs->aItem[i], kp, NULL, &gp, d)
+                    : (orr_diag_error(d, &gs->aItem[i]->mark, kp, "expected {name, quota, period}"),
+                       ORR_ESCHEMA);
+        if (r == 0) {
+            const char *name = orr_param_str(&gp, "name");
+            for (size_t j = 0; j < g->n; j++)
+                if (!strcmp(g->aName[j], name)) {
+                    orr_diag_error(d, orr_param_mark(&gp, "name"), kp, "duplicate group '%s'", name);
+                    r = ORR_ESCHEMA;
+                }
+            hal_ns_t quota = orr_param_u64(&gp, "quota") / ORR_NS;
+            hal_ns_t period = orr_param_u64(&gp, "period") / ORR_NS;
+            if (r == 0 && sched_group_init(s, &g->a[g->n], quota, period)) {
+                orr_diag_error(d, &gs->aItem[i]->mark, kp,
+                               "the scheduler refused group '%s' (quota and period must be at "
+                               "least 1ns and the period below 2^40 ns)",
+                               name);
+                r = ORR_ESCHEMA;
+            }
+            if (r == 0 && !(g->aName[g->n] = strdup(name)))
+                orr_oom();
+            if (r == 0)
+                g->n++;
+        }
+        orr_params_free(&gp);
+        if (r && !rc)
+            rc = r;
+    }
+    return rc;
+}
+
+struct sched_group *sched_groups_find(const struct sched_groups *g, const char *name)
+{
+    for (size_t j = 0; j < g->n; j++)
+        if (!strcmp(g->aName[j], name))
+            return &g->a[j];
+    return NULL;
+}
+
+void sched_groups_free(struct sched_groups *g)
+{
+    for (size_t j = 0; j < g->n; j++)
+        free(g->aName[j]);
+    free(g->aName);
+    free(g->a);
+    *g = (struct sched_groups){0};
 }

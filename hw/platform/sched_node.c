@@ -75,12 +75,6 @@ static const struct orr_param node_params[] = {
 
 static const struct orr_port_doc node_ports[] = {{NULL}};
 
-static const struct orr_param group_params[] = {
-    {"name", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "group name, used by tasks' group key"},
-    {"quota", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "CPU time the group's tasks may use per period"},
-    {"period", ORR_P_TIME, NULL, ORR_PF_POSITIVE, "accounting period"},
-    {NULL},
-};
 
 static const struct platform_tracepoint node_tps[] = {
     {SCHED_TP_SWITCH, "sched_switch"},
@@ -139,9 +133,7 @@ struct node {
     struct rtapp_set spec;
     struct task *aTask;
     size_t nTask, nFinished;
-    struct sched_group *aGroup;      /* CPU bandwidth groups */
-    char **aGroupName;
-    size_t nGroup;
+    struct sched_groups groups;      /* CPU bandwidth groups */
     uint32_t *aPending;              /* per event: wakes with no waiter yet */
     struct waiters *aWaiters;        /* per event: tasks blocked waiting on it */
     uint64_t check_every, entries;
@@ -395,59 +387,6 @@ static void do_add(struct hal_cpu *c, void *arg)
     a->rc = sched_task_add(&a->n->s, c, &a->t->st);
 }
 
-static int make_groups(struct orr_component *c, struct node *n, const struct orr_node *gs,
-                       struct orr_diag *d)
-{
-    int rc = 0;
-    size_t ng = gs ? gs->n : 0;
-    n->aGroup = calloc(ng ? ng : 1, sizeof *n->aGroup);
-    n->aGroupName = calloc(ng ? ng : 1, sizeof *n->aGroupName);
-    if (!n->aGroup || !n->aGroupName)
-        orr_oom();
-    for (size_t i = 0; i < ng; i++) {
-        char kp[256];
-        struct orr_params gp = {0};
-        snprintf(kp, sizeof kp, "%s.groups.%zu", c->keypath, i);
-        int r = gs->aItem[i]->kind == ORR_NODE_MAP
-                    ? orr_params_parse(group_params, gs->aItem[i], kp, NULL, &gp, d)
-                    : (orr_diag_error(d, &gs->aItem[i]->mark, kp, "expected {name, quota, period}"),
-                       ORR_ESCHEMA);
-        if (r == 0) {
-            const char *name = orr_param_str(&gp, "name");
-            for (size_t j = 0; j < n->nGroup; j++)
-                if (!strcmp(n->aGroupName[j], name)) {
-                    orr_diag_error(d, orr_param_mark(&gp, "name"), kp, "duplicate group '%s'", name);
-                    r = ORR_ESCHEMA;
-                }
-            hal_ns_t quota = orr_param_u64(&gp, "quota") / ORR_NS;
-            hal_ns_t period = orr_param_u64(&gp, "period") / ORR_NS;
-            if (r == 0 && sched_group_init(&n->s, &n->aGroup[n->nGroup], quota, period)) {
-                orr_diag_error(d, &gs->aItem[i]->mark, kp,
-                               "the scheduler refused group '%s' (quota and period must be at "
-                               "least 1ns and the period below 2^40 ns)",
-                               name);
-                r = ORR_ESCHEMA;
-            }
-            if (r == 0 && !(n->aGroupName[n->nGroup] = strdup(name)))
-                orr_oom();
-            if (r == 0)
-                n->nGroup++;
-        }
-        orr_params_free(&gp);
-        if (r && !rc)
-            rc = r;
-    }
-    return rc;
-}
-
-static struct sched_group *find_group(struct node *n, const char *name)
-{
-    for (size_t j = 0; j < n->nGroup; j++)
-        if (!strcmp(n->aGroupName[j], name))
-            return &n->aGroup[j];
-    return NULL;
-}
-
 /* "NAME.stat" into buf (160 bytes), for a task instance's metrics. */
 static const char *stat_name(char *buf, const struct task *t, const char *stat)
 {
@@ -476,7 +415,7 @@ static int add_tasks(struct orr_component *c, struct node *n, struct orr_diag *d
             if (!t->name)
                 orr_oom();
             sched_task_from_rtapp(&t->st, sp, k, n->ncpu);
-            if (*sp->group && !(t->st.group = find_group(n, sp->group))) {
+            if (*sp->group && !(t->st.group = sched_groups_find(&n->groups, sp->group))) {
                 if (j == 0)
                     orr_diag_error(d, &sp->group_mark, sp->keypath,
                                    "no group '%s' in this node's groups", sp->group);
@@ -606,7 +545,9 @@ static int node_create(struct orr_component *c, const struct orr_params *p, stru
             return ORR_ESCHEMA;
         }
     }
-    if (make_groups(c, n, orr_param_map(p, "groups"), d))
+    char gkp[256];
+    snprintf(gkp, sizeof gkp, "%s.groups", c->keypath);
+    if (sched_groups_make(&n->groups, &n->s, orr_param_map(p, "groups"), gkp, d))
         return ORR_ESCHEMA;
     char feats[512];
     sched_features_format(&cfg, feats, sizeof feats);
@@ -751,10 +692,7 @@ static void node_destroy(struct orr_component *c)
     free(n->aTask);
     free(n->aRq);
     free(n->aCpu);
-    for (size_t g = 0; g < n->nGroup; g++)
-        free(n->aGroupName[g]);
-    free(n->aGroupName);
-    free(n->aGroup);
+    sched_groups_free(&n->groups);
     free(n->aPending);
     for (size_t e = 0; n->aWaiters && e < n->spec.nEvent; e++)
         free(n->aWaiters[e].a);

@@ -37,6 +37,17 @@ struct hal_cpu;
 /* A CPU that runs on a modelled core of its own (hw/platform/kcore.c)
  * rather than inside the platform's host component: the HAL calls that
  * depend on where a CPU runs go to these. Every member is required. */
+/* Devices behind a root complex (hal.h "devices"); NULL: none. */
+struct platform_dev_ops {
+    int (*bar)(struct hal_cpu *c, uint32_t dev, hal_paddr_t *bar, uint64_t *size);
+    int (*mmio)(struct hal_cpu *c, bool write, hal_paddr_t addr, unsigned size, uint64_t value,
+                uint64_t *out);
+    int (*irq_route)(struct hal_cpu *c, uint32_t vector, unsigned cpu, bool masked);
+    /* map: [addr, addr+len) physical -> *bus; unmap (map false): addr is the bus address */
+    int (*dma)(struct hal_cpu *c, bool map, uint32_t dev, uint64_t addr, size_t len, bool write,
+               uint64_t *bus);
+};
+
 struct platform_cpu_ops {
     hal_ns_t (*now)(const struct hal_cpu *c);
     void (*timer_set)(struct hal_cpu *c, hal_ns_t when);
@@ -58,6 +69,7 @@ struct platform_cpu_ops {
     void (*trace)(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
     void (*report)(struct hal_cpu *c, const char *name, uint64_t value);
     void (*panic)(struct hal_cpu *c, const char *why) __attribute__((noreturn));
+    const struct platform_dev_ops *dev; /* NULL: no devices */
 };
 
 struct hal_cpu {

@@ -70,4 +70,20 @@ void sched_task_from_rtapp(struct sched_task *t, const struct rtapp_task *sp, ui
 void sched_task_add_error(const struct rtapp_task *sp, const char *name, int rc,
                           struct orr_diag *d);
 
+/* CPU bandwidth groups: a sched_node's `groups:` and `kernel.groups`, a
+ * list of {name, quota, period} the scheduler's sched_group_init takes;
+ * tasks join one by name (their `group` key). */
+struct sched_groups {
+    struct sched_group *a;
+    char **aName;
+    size_t n;
+};
+extern const struct orr_param sched_group_params[];
+/* Parse and initialise the groups of `list` (a sequence or NULL) in s;
+ * errors at keypath.N with file:line:col. */
+int sched_groups_make(struct sched_groups *g, struct sched *s, const struct orr_node *list,
+                      const char *keypath, struct orr_diag *d);
+struct sched_group *sched_groups_find(const struct sched_groups *g, const char *name);
+void sched_groups_free(struct sched_groups *g);
+
 #endif

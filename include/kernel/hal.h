@@ -171,10 +171,34 @@ int hal_vstore(struct hal_cpu *c, uint64_t va, unsigned size, uint64_t value);
 int hal_vatomic(struct hal_cpu *c, enum hal_atomic_op op, uint64_t va, unsigned size,
                 uint64_t value, uint64_t expect, uint64_t *old);
 
-/* --- DMA ------------------------------------------------------------------
+/* --- devices: MMIO, interrupts, DMA --------------------------------------
+ * Devices sit behind a PCIe root complex; device `dev` is its downstream
+ * port number (0, 1, ...). What a device is, the kernel learns from its
+ * registers (an ID register, as PCI config space would tell).
+ * hal_dev_bar: where device dev's registers are: [*bar, *bar + *size)
+ * (HAL_EINVAL for a port that does not exist).
+ * hal_mmio_read, hal_mmio_write: an uncached access of 1, 2, 4 or 8
+ * bytes to a register; a write is posted (the CPU goes on), a read waits
+ * for the device's answer (all ones when no device answers). One CPU's
+ * MMIO reaches a device in program order.
+ * hal_irq_route: send device interrupt `vector` (0..255) to CPU `cpu`, or
+ * hold it pending while `masked` (unmasking delivers it once). Until
+ * routed, vector v goes to CPU v mod ncpu, unmasked. The kernel takes it
+ * in kern_irq.
  * hal_dma_map: make [pa, pa+len) reachable by device `dev` (through the
- * IOMMU where there is one); *bus is the address the device uses.
- * hal_dma_unmap: revoke it; later device accesses fault. */
+ * IOMMU where there is one; `write`: the device may write it too); *bus
+ * is the address the device uses.
+ * hal_dma_unmap: revoke the mappings of dev that hal_dma_map returned in
+ * [bus, bus+len) (whole mappings); later device accesses there fault: the
+ * DMA is refused and CPU 0 takes kern_dma_fault. HAL_EBUSY: the IOMMU's
+ * bus space or its table is full.
+ * Without an IOMMU the bus address is the physical one and nothing is
+ * checked. The simulated machine provides these when it has `pcie:`;
+ * elsewhere HAL_ENOTSUP. */
+int hal_dev_bar(struct hal_cpu *c, uint32_t dev, hal_paddr_t *bar, uint64_t *size);
+int hal_mmio_read(struct hal_cpu *c, hal_paddr_t addr, unsigned size, uint64_t *out);
+int hal_mmio_write(struct hal_cpu *c, hal_paddr_t addr, unsigned size, uint64_t value);
+int hal_irq_route(struct hal_cpu *c, uint32_t vector, unsigned cpu, bool masked);
 int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,
                 uint64_t *bus);
 int hal_dma_unmap(struct hal_cpu *c, uint32_t dev, uint64_t bus, size_t len);
@@ -384,5 +408,11 @@ void kern_net(struct hal_cpu *c, uint32_t cq);
  * allow it (the access is tried again), or a negative HAL_E* to fail it
  * with HAL_EFAULT. kernel/mm defines it (vm_fault). */
 int kern_page_fault(struct hal_cpu *c, uint64_t va, unsigned access);
+/* Device interrupt `vector` arrived (hal_irq_route). Optional, like
+ * kern_net: a platform without devices never calls it. */
+void kern_irq(struct hal_cpu *c, uint32_t vector);
+/* The IOMMU refused device dev's DMA at bus address `bus` (the page),
+ * an access of enum hal_access (READ or WRITE). Taken on CPU 0. Optional. */
+void kern_dma_fault(struct hal_cpu *c, uint32_t dev, uint64_t bus, unsigned access);
 
 #endif

@@ -72,5 +72,9 @@ typedef void ktest_timer_hook(struct hal_cpu *c);
 typedef void ktest_ipi_hook(struct hal_cpu *c, uint32_t reason);
 void ktest_upcalls_set(ktest_timer_hook *on_timer, ktest_ipi_hook *on_ipi);
 bool ktest_upcalls_owned(void);
+/* kern_irq and kern_dma_fault likewise (hal.h "devices"). */
+typedef void ktest_irq_hook(struct hal_cpu *c, uint32_t vector);
+typedef void ktest_dma_fault_hook(struct hal_cpu *c, uint32_t dev, uint64_t bus, unsigned access);
+void ktest_dev_upcalls_set(ktest_irq_hook *on_irq, ktest_dma_fault_hook *on_fault);
 
 #endif

@@ -36,7 +36,16 @@
  *             (all ones when no BAR holds the address, as on real PCIe)
  *
  * The root complex turns MMIO into TLPs from requester 0 to the device
- * whose BAR holds the address; the device sees the BAR offset. */
+ * whose BAR holds the address; the device sees the BAR offset.
+ *
+ * IOMMU commands, on the same ports (a kernel's hal_dma_map/unmap):
+ *
+ *   IOMMU_MAP    data[0] = pcie_mmio_pack(IOMMU_MAP, 0, 0)    data[1] = a blob
+ *   IOMMU_UNMAP  data[0] = pcie_mmio_pack(IOMMU_UNMAP, 0, 0)  data[1] = a blob
+ *                (struct pcie_iommu_cmd; the root complex frees it)
+ *   MMIO_RESP    data[1] = MAP: the bus address (the physical one when
+ *                the IOMMU is off); UNMAP: 0; or a negative PCIE_IOMMU_E*
+ *                as int64_t */
 #ifndef ORRERY_PCIE_H
 #define ORRERY_PCIE_H
 
@@ -58,7 +67,22 @@ enum pcie_tlp_type {
     PCIE_CPL_UR = 4, /* completion without data: unsupported request */
 };
 
-enum pcie_mmio_op { PCIE_MMIO_WR = 1, PCIE_MMIO_RD = 2, PCIE_MMIO_RESP = 3 };
+enum pcie_mmio_op {
+    PCIE_MMIO_WR = 1,
+    PCIE_MMIO_RD = 2,
+    PCIE_MMIO_RESP = 3,
+    PCIE_IOMMU_MAP = 4,
+    PCIE_IOMMU_UNMAP = 5,
+};
+
+/* An IOMMU command: map [pa, pa + len) for device port `dev` (writable
+ * when `write`), or unmap [bus, bus + len) of that device. */
+struct pcie_iommu_cmd {
+    uint32_t dev;
+    uint32_t write;
+    uint64_t pa, bus, len;
+};
+enum { PCIE_IOMMU_EINVAL = -1, PCIE_IOMMU_ENOSPC = -2, PCIE_IOMMU_ENOENT = -3 };
 
 /* TLP header (12-16 B) + DLLP sequence and LCRC (6 B) + framing (2 B),
  * rounded: bytes added to every TLP on the wire. */

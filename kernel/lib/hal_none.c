@@ -103,6 +103,30 @@ HAL_DEFAULT int hal_vatomic(struct hal_cpu *c, enum hal_atomic_op op, uint64_t v
     return HAL_ENOTSUP;
 }
 
+HAL_DEFAULT int hal_dev_bar(struct hal_cpu *c, uint32_t dev, hal_paddr_t *bar, uint64_t *size)
+{
+    (void)c, (void)dev, (void)bar, (void)size;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_mmio_read(struct hal_cpu *c, hal_paddr_t addr, unsigned size, uint64_t *out)
+{
+    (void)c, (void)addr, (void)size, (void)out;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_mmio_write(struct hal_cpu *c, hal_paddr_t addr, unsigned size, uint64_t value)
+{
+    (void)c, (void)addr, (void)size, (void)value;
+    return HAL_ENOTSUP;
+}
+
+HAL_DEFAULT int hal_irq_route(struct hal_cpu *c, uint32_t vector, unsigned cpu, bool masked)
+{
+    (void)c, (void)vector, (void)cpu, (void)masked;
+    return HAL_ENOTSUP;
+}
+
 HAL_DEFAULT int hal_dma_map(struct hal_cpu *c, uint32_t dev, hal_paddr_t pa, size_t len, bool write,
                             uint64_t *bus)
 {

@@ -40,3 +40,32 @@ bool ktest_upcalls_owned(void)
     void (*volatile i)(struct hal_cpu *, uint32_t) = kern_ipi;
     return t == selftest_kern_timer && i == selftest_kern_ipi;
 }
+
+/* Device interrupts and IOMMU faults, likewise: weak, forwarding to hooks
+ * a test installs, until a driver layer provides the kernel's own. */
+static _Atomic(ktest_irq_hook *) irq_hook;
+static _Atomic(ktest_dma_fault_hook *) dma_fault_hook;
+
+void ktest_dev_upcalls_set(ktest_irq_hook *on_irq, ktest_dma_fault_hook *on_fault)
+{
+    atomic_store_explicit(&irq_hook, on_irq, memory_order_release);
+    atomic_store_explicit(&dma_fault_hook, on_fault, memory_order_release);
+}
+
+static void selftest_kern_irq(struct hal_cpu *c, uint32_t vector)
+{
+    ktest_irq_hook *h = atomic_load_explicit(&irq_hook, memory_order_acquire);
+    if (h)
+        h(c, vector);
+}
+
+static void selftest_kern_dma_fault(struct hal_cpu *c, uint32_t dev, uint64_t bus, unsigned access)
+{
+    ktest_dma_fault_hook *h = atomic_load_explicit(&dma_fault_hook, memory_order_acquire);
+    if (h)
+        h(c, dev, bus, access);
+}
+
+void kern_irq(struct hal_cpu *c, uint32_t vector) __attribute__((weak, alias("selftest_kern_irq")));
+void kern_dma_fault(struct hal_cpu *c, uint32_t dev, uint64_t bus, unsigned access)
+    __attribute__((weak, alias("selftest_kern_dma_fault")));

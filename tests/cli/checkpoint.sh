@@ -26,14 +26,14 @@ check_point() { # NAME SCENARIO TIME; status 0 if both runs matched
     > "$name.ck.json" 2> "$name.ck.err"
   local rc=$?
   if [ $rc -gt 1 ] || [ ! -s "$name.ckpt" ]; then
-    fail "$name: checkpoint at $at: exit $rc"; head -5 "$name.ck.err" >&2; return
+    fail "$name: checkpoint at $at: exit $rc"; head -5 "$name.ck.err" >&2; return 1
   fi
   [ "$(summary "$name.ck.json")" = "$(summary "$name.full.json")" ] && pass ||
     fail "$name: the checkpointing run differs from the uninterrupted run"
   "$ORRERY" run --restore "$name.ckpt" --no-db --json > "$name.rs.json" 2> "$name.rs.err"
   rc=$?
   if [ $rc -gt 1 ]; then
-    fail "$name: restore from $at: exit $rc"; head -5 "$name.rs.err" >&2; return
+    fail "$name: restore from $at: exit $rc"; head -5 "$name.rs.err" >&2; return 1
   fi
   if [ "$(summary "$name.rs.json")" = "$(summary "$name.full.json")" ]; then
     pass

@@ -220,6 +220,27 @@ echo "one CPU, two threads: $sw switches, $sa scheduler accesses"
 [ "$sw" -gt 100 ] && [ "$sa" -ge $((32 * sw)) ] && pass ||
   fail "switch frames: $sa scheduler accesses for $sw switches (at least 32 each)"
 
+# --- CPU bandwidth groups, as on a sched_node ------------------------------------------
+# two hogs in a 20ms/100ms group share one CPU with a free hog: the group
+# gets 0.2 of it whatever its size, the free task the rest
+scenario groups 1 '  cpus: "0"
+  sched: {tick: 1ms}
+  groups: [{name: batch, quota: 20ms, period: 100ms}]
+  tasks:
+    - {name: hog, count: 2, group: batch, phases: [{run: 1s}]}
+    - {name: free, phases: [{run: 1s}]}'
+sed -i 's/duration: 100ms/duration: 200ms/' groups.yaml
+"$ORRERY" run groups.yaml --no-db --json >groups.json || fail "groups run"
+g=$(jq '[.metrics[] | select(.name | test("^task\\.hog\\.[0-9]+\\.share$")) | .value] | add' groups.json)
+f=$(metric groups.json sock0.core0 task.free.share)
+echo "kernel groups: the 20ms/100ms group got $g of the CPU, the free task $f"
+awk -v g="$g" 'BEGIN { d = g - 0.2; if (d < 0) d = -d; exit !(d < 0.002) }' && pass ||
+  fail "group share $g, quota allows 0.2"
+awk -v f="$f" 'BEGIN { exit !(f > 0.7) }' && pass || fail "free task share $f"
+sed -i 's/group: batch/group: nope/' groups.yaml
+expect_exit 2 "a task in a group kernel.groups lacks" -- "$ORRERY" run groups.yaml --no-db
+expect_out "groups.yaml:[0-9]+:[0-9]+: error: kernel.tasks.0: no group 'nope' in kernel.groups" "unknown group message"
+
 # --- the per-CPU checker ------------------------------------------------------------
 # a wild store into another CPU's per-CPU area fails the run, naming both
 scenario stray 1 '  cpus: "0-3"
@@ -230,6 +251,10 @@ expect_out "error: sock0.core2: kernel cpu 2 touched cpu 1's per-CPU area at 0x[
 # its own area is allowed: the same fault aimed at itself changes nothing
 sed -i 's/cpu: 1}/cpu: 2}/' stray.yaml
 expect_exit 0 "a store into its own per-CPU area" -- "$ORRERY" run stray.yaml --no-db --quiet
+# a CPU the kernel does not have is an input error, not a store somewhere else
+sed -i 's/cpu: 2}/cpu: 9}/' stray.yaml
+expect_exit 2 "stray_write to a CPU that does not exist" -- "$ORRERY" run stray.yaml --no-db
+expect_out "stray.yaml:[0-9]+:[0-9]+: error: .*stray_write: cpu 9, but the kernel has 4 CPUs" "stray_write cpu message"
 
 # --- a kernel panic fails the run ----------------------------------------------------
 # injected on CPU 1 while it schedules threads: exit 1 naming the CPU, the
@@ -257,7 +282,7 @@ expect_exit 2 "cpus naming a missing core" -- "$ORRERY" run no-core.yaml --no-db
 expect_out "no-core.yaml:[0-9]+:[0-9]+: error: kernel.cpus: '99' is not .* cores 0..15" "missing core message"
 scenario no-suite 1 '  selftest: [kstring, nosuch]'
 expect_exit 2 "unknown selftest suite" -- "$ORRERY" run no-suite.yaml --no-db
-expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm\)" "unknown suite message"
+expect_out "no-suite.yaml:[0-9]+:[0-9]+: error: kernel.selftest: no selftest suite 'nosuch' \(suites: kstring, hal, sched, mm, dev, iommu\)" "unknown suite message"
 scenario bad-key 1 '  cpus: all
   sched_tick: 1ms'
 expect_exit 2 "unknown kernel key" -- "$ORRERY" run bad-key.yaml --no-db
@@ -276,9 +301,10 @@ scenario task-cpu 1 '  cpus: "0-3"
   tasks: [{name: a, affinity: ["6"], phases: [{run: 1ms}]}]'
 expect_exit 2 "a task on a CPU the kernel does not have" -- "$ORRERY" run task-cpu.yaml --no-db
 expect_out "task-cpu.yaml:[0-9]+:[0-9]+: error: kernel.tasks.0" "task affinity message"
-scenario task-group 1 '  tasks: [{name: a, group: g, phases: [{run: 1ms}]}]'
-expect_exit 2 "a kernel task in a bandwidth group" -- "$ORRERY" run task-group.yaml --no-db
-expect_out "task-group.yaml:[0-9]+:[0-9]+: error: kernel.tasks.0: kernel tasks have no CPU bandwidth groups" "task group message"
+scenario task-group 1 '  groups: [{name: g, quota: 0ms, period: 10ms}]
+  tasks: [{name: a, group: g, phases: [{run: 1ms}]}]'
+expect_exit 2 "a group with no quota" -- "$ORRERY" run task-group.yaml --no-db
+expect_out "task-group.yaml:[0-9]+:[0-9]+: error: kernel.groups.0" "group quota message"
 scenario task-admit 1 '  cpus: "0"
   tasks: [{name: d, policy: deadline, runtime: 9600us, deadline: 10ms, period: 10ms,
            periodic: {period: 10ms, run: 1ms}}]'

@@ -128,6 +128,68 @@ static const struct orr_component_type probe_type = {
     .handle = probe_handle,
 };
 
+/* The IOMMU probe: a test-only kernel that maps a source page (read) and
+ * a destination page (write) for device 0 through IOMMU commands, then
+ * rings two 1000-byte copies 100 us apart between their bus addresses. */
+struct iprobe {
+    struct orr_port *out;
+    unsigned step, nResp;
+    int64_t aResp[8];
+};
+static int iprobe_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
+{
+    (void)p;
+    (void)d;
+    struct iprobe *s = c->state;
+    s->out = orr_port_add(c, "out");
+    return 0;
+}
+static void iommu_cmd(struct orr_component *c, struct iprobe *s, enum pcie_mmio_op op, uint64_t pa,
+                      bool write)
+{
+    struct pcie_iommu_cmd *k;
+    uint64_t blob = orr_blob_new(c->sim, sizeof *k, (void **)&k);
+    *k = (struct pcie_iommu_cmd){.dev = 0, .write = write, .pa = pa, .bus = pa, .len = 4096};
+    struct orr_msg m = {.size = PCIE_MMIO_BYTES, .data = {pcie_mmio_pack(op, 0, 0), blob}};
+    assert_int_equal(orr_port_send(s->out, &m, 0), 0);
+}
+static void iprobe_handle(struct orr_component *c, const struct orr_event *ev)
+{
+    struct iprobe *s = c->state;
+    if (ev->kind == ORR_TK_MSG) {
+        s->aResp[s->nResp++ % 8] = (int64_t)ev->data[1];
+        return;
+    }
+    if (s->step == 0) {
+        iommu_cmd(c, s, PCIE_IOMMU_MAP, 0x100, false);  /* src: page 0, read only */
+        iommu_cmd(c, s, PCIE_IOMMU_MAP, 0x10000, true); /* dst: page 16, writable */
+        orr_timer(c, 10 * ORR_US, 0, 0, 0);
+    } else if (s->step <= 2) {
+        struct orr_msg m = {.size = PCIE_MMIO_BYTES};
+        uint64_t regs[4][2] = {{0x00, (uint64_t)s->aResp[0]}, {0x08, (uint64_t)s->aResp[1]},
+                               {0x10, 1000}, {0x18, 1}};
+        for (unsigned i = 0; i < 4; i++) {
+            m.data[0] = pcie_mmio_pack(PCIE_MMIO_WR, 8, BAR + regs[i][0]);
+            m.data[1] = regs[i][1];
+            assert_int_equal(orr_port_send(s->out, &m, 0), 0);
+        }
+        if (s->step == 1)
+            orr_timer(c, 100 * ORR_US, 0, 0, 0);
+    }
+    s->step++;
+}
+static int iprobe_start(struct orr_component *c, struct orr_diag *d)
+{
+    (void)d;
+    orr_timer(c, 1000, 0, 0, 0);
+    return 0;
+}
+static const struct orr_component_type iprobe_type = {
+    .name = "iommu_probe", .summary = "test", .params = probe_params, .ports = probe_ports,
+    .state_size = sizeof(struct iprobe), .create = iprobe_create, .start = iprobe_start,
+    .handle = iprobe_handle,
+};
+
 static void run_yaml(struct run *r, const char *name, const char *yaml)
 {
     static const struct orr_component_type *aType[64];
@@ -136,9 +198,10 @@ static void run_yaml(struct run *r, const char *name, const char *yaml)
         aType[n] = orr_builtin_types[n];
         n++;
     }
-    assert_true(n + 2 <= 64);
+    assert_true(n + 3 <= 64);
     aType[n] = &probe_type;
-    aType[n + 1] = NULL;
+    aType[n + 1] = &iprobe_type;
+    aType[n + 2] = NULL;
     char path[512];
     tmpdir_path(path, sizeof path, name);
     FILE *f = fopen(path, "w");
@@ -252,6 +315,71 @@ static void test_mmio(void **state)
     assert_true(metric(&r, "dma", "copies") == 1);
     assert_true(metric(&r, "dma", "dma_write_bytes") == 1000);
     assert_true(metric(&r, "rc", "irqs") == 1);
+    run_free(&r);
+}
+
+/* The IOMMU: two copies through mappings a host made; the first goes
+ * through (its pages miss the IOTLB once each, then hit), then a
+ * drop_mapping fault loses the destination's mapping and the second
+ * copy's writes are refused, counted and traced, and never reach memory;
+ * its reads still go through. Bus addresses are not physical ones. */
+static void test_iommu(void **state)
+{
+    (void)state;
+    struct run r;
+    run_yaml(&r, "iommu.yaml",
+             "name: t\nstop: {duration: 300us, workloads_done: false}\n"
+             "components:\n"
+             "  mem: {type: flatmem, size: 16MiB}\n"
+             "  rc: {type: pcie_rc, iommu: true, iova_base: 1GiB}\n"
+             "  dma: {type: dma_engine, max_payload: 128B, max_read: 512B}\n"
+             "  host: {type: iommu_probe}\n"
+             "links:\n"
+             "  - {from: rc.mem, to: mem.in0, latency: 10ns}\n"
+             "  - {from: rc.dev0, to: dma.pcie, latency: 200ns}\n"
+             "  - {from: host.out, to: rc.host, latency: 50ns}\n"
+             "faults:\n"
+             "  - {at: 60us, component: rc, fault: drop_mapping, device: 0}\n");
+    assert_null(orr_sim_failure(r.sc.sim));
+    const struct iprobe *p = orr_sim_find(r.sc.sim, "host")->state;
+    assert_int_equal(p->nResp, 2);
+    assert_int_equal(p->aResp[0], (1 << 30) + 0x100);          /* page offset kept */
+    assert_int_equal(p->aResp[1], (1 << 30) + 8192); /* after src's two pages (0x100 + 4 KiB) */
+    assert_true(metric(&r, "rc", "iommu.maps") == 2);
+    assert_true(metric(&r, "dma", "copies") == 2);
+    assert_true(metric(&r, "rc", "iommu.dropped_mappings") == 1);
+    /* 1000 bytes in 128-byte writes: 8 MWRs refused in the second copy */
+    assert_true(metric(&r, "rc", "iommu.faults") == 8);
+    assert_true(metric(&r, "rc", "dma_write_bytes") == 1000);  /* only the first copy's */
+    assert_true(metric(&r, "rc", "dma_read_bytes") == 2000);
+    assert_true(metric(&r, "rc", "iommu.iotlb_misses") >= 2);
+    assert_true(metric(&r, "rc", "iommu.iotlb_hits") > 0);
+    run_free(&r);
+}
+
+/* With the IOMMU off a map answers the physical address, and nothing is
+ * checked: both copies write. */
+static void test_iommu_off_identity(void **state)
+{
+    (void)state;
+    struct run r;
+    run_yaml(&r, "noiommu.yaml",
+             "name: t\nstop: {duration: 300us, workloads_done: false}\n"
+             "components:\n"
+             "  mem: {type: flatmem, size: 16MiB}\n"
+             "  rc: {type: pcie_rc}\n"
+             "  dma: {type: dma_engine}\n"
+             "  host: {type: iommu_probe}\n"
+             "links:\n"
+             "  - {from: rc.mem, to: mem.in0, latency: 10ns}\n"
+             "  - {from: rc.dev0, to: dma.pcie, latency: 200ns}\n"
+             "  - {from: host.out, to: rc.host, latency: 50ns}\n");
+    assert_null(orr_sim_failure(r.sc.sim));
+    const struct iprobe *p = orr_sim_find(r.sc.sim, "host")->state;
+    assert_int_equal(p->aResp[0], 0x100); /* off: the bus address is the physical one */
+    assert_int_equal(p->aResp[1], 0x10000);
+    assert_true(metric(&r, "rc", "iommu.faults") == 0);
+    assert_true(metric(&r, "dma", "dma_write_bytes") == 2000);
     run_free(&r);
 }
 
@@ -406,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_link_math),
         cmocka_unit_test(test_header_roundtrip),
         cmocka_unit_test(test_dma_lines),
+        cmocka_unit_test(test_iommu),
+        cmocka_unit_test(test_iommu_off_identity),
         cmocka_unit_test(test_completion_tags),
         cmocka_unit_test(test_mmio),
         cmocka_unit_test(test_dma_outside_memory),
