@@ -22,15 +22,18 @@
 #include "cli.h"
 #include "hw/registry.h"
 #include "orrery/budget.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 #include "orrery/json.h"
 #include "orrery/results.h"
 #include "orrery/scenario.h"
 #include "orrery/systemc.h"
+#include "orrery/units.h"
 #include "orrery/version.h"
 
 static const char run_help[] =
     "Usage: orrery run SCENARIO.yaml [options]\n"
+    "       orrery run --restore FILE [--db PATH | --no-db] [--quiet] [--json]\n"
     "\n"
     "Run a scenario: print a summary of its metrics and its trace digest, and\n"
     "store the run (identity, status, metrics, histograms) in the results DB.\n"
@@ -46,6 +49,17 @@ static const char run_help[] =
     "  --trace FILE      write the run's trace (zstd-compressed) to FILE\n"
     "  --engine E        native (default) or systemc: SystemC's scheduler drives\n"
     "                    time; same trace and digest (docs/systemc.md)\n"
+    "  --checkpoint-at TIME  save the run's whole state at simulated TIME (before\n"
+    "                    the first event at or after it), then run on as usual\n"
+    "  --checkpoint FILE where --checkpoint-at saves (written atomically; the run\n"
+    "                    is refused up front if a component type cannot be saved)\n"
+    "  --stop-after-checkpoint  end the run once the checkpoint is written\n"
+    "                    (nothing stored in the database)\n"
+    "  --restore FILE    continue the run saved in FILE: its scenario, overrides\n"
+    "                    and seed come from the file; the rest of the run gives\n"
+    "                    the digest and metrics of the uninterrupted run. Refused\n"
+    "                    (exit 2) for another build, a changed scenario, or a\n"
+    "                    truncated or corrupt file (docs/checkpoint.md)\n"
     "  --quiet, -q       no progress bar and no summary; errors only\n"
     "  --json            print the result as one JSON object on stdout\n"
     "  --help, -h        this text\n"
@@ -78,11 +92,21 @@ struct budget_report {
 
 struct run_opts {
     const char *scenario, *db, *trace;
+    const char *checkpoint, *restore; /* --checkpoint FILE, --restore FILE */
+    const char *checkpoint_at_text;
+    orr_time_t checkpoint_at;
     uint64_t seed;
-    bool has_seed, no_db, quiet, json, systemc;
+    bool has_seed, no_db, quiet, json, systemc, has_checkpoint_at, stop_after_checkpoint;
     const char **aSet;
     size_t nSet;
 };
+
+/* Wall time of --restore's two steps (reading and checking the file;
+ * putting the state into the built model), and of --checkpoint's save:
+ * shown in the summary and --json for docs/checkpoint.md's figures. */
+static struct {
+    double load_s, restore_s, save_s;
+} g_ckpt_wall;
 
 /* set by SIGINT, SIGTERM or SIGHUP to the signal; the only signal-visible state */
 static volatile sig_atomic_t g_interrupted;
@@ -104,13 +128,18 @@ static int progress_hook(void *arg, const struct orr_sim *s)
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-    enum { OPT_SEED = 256, OPT_SET, OPT_DB, OPT_NODB, OPT_TRACE, OPT_JSON, OPT_ENGINE };
+    enum { OPT_SEED = 256, OPT_SET, OPT_DB, OPT_NODB, OPT_TRACE, OPT_JSON, OPT_ENGINE,
+           OPT_CKPT_AT, OPT_CKPT, OPT_CKPT_STOP, OPT_RESTORE };
     static const struct option longopts[] = {
         {"seed", required_argument, NULL, OPT_SEED}, {"set", required_argument, NULL, OPT_SET},
         {"db", required_argument, NULL, OPT_DB},     {"no-db", no_argument, NULL, OPT_NODB},
         {"trace", required_argument, NULL, OPT_TRACE}, {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
         {"engine", required_argument, NULL, OPT_ENGINE},
+        {"checkpoint-at", required_argument, NULL, OPT_CKPT_AT},
+        {"checkpoint", required_argument, NULL, OPT_CKPT},
+        {"stop-after-checkpoint", no_argument, NULL, OPT_CKPT_STOP},
+        {"restore", required_argument, NULL, OPT_RESTORE},
         CLI_LIMIT_LONGOPTS,
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -140,6 +169,18 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
                                        optarg);
             o->systemc = strcmp(optarg, "systemc") == 0;
             break;
+        case OPT_CKPT_AT: {
+            const char *why = NULL;
+            if (orr_unit_parse(ORR_UNIT_TIME, optarg, &o->checkpoint_at, &why))
+                return cli_usage_error("run", "--checkpoint-at expects a time such as 5ms, got "
+                                       "'%s'%s%s", optarg, why ? ": " : "", why ? why : "");
+            o->has_checkpoint_at = true;
+            o->checkpoint_at_text = optarg;
+            break;
+        }
+        case OPT_CKPT: o->checkpoint = optarg; break;
+        case OPT_CKPT_STOP: o->stop_after_checkpoint = true; break;
+        case OPT_RESTORE: o->restore = optarg; break;
         CLI_LIMIT_CASES:
             if (cli_limit_option("run", ch, optarg) < 0)
                 return ORR_EXIT_USAGE;
@@ -149,11 +190,33 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         default: return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
-        return cli_usage_error("run", "missing SCENARIO.yaml");
-    if (optind + 1 < argc)
-        return cli_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
-    o->scenario = argv[optind];
+    if (o->has_checkpoint_at != (o->checkpoint != NULL))
+        return cli_usage_error("run", "--checkpoint-at and --checkpoint go together");
+    if (o->stop_after_checkpoint && !o->checkpoint)
+        return cli_usage_error("run", "--stop-after-checkpoint needs --checkpoint-at and "
+                               "--checkpoint");
+    if (o->systemc && (o->checkpoint || o->restore))
+        return cli_usage_error("run", "checkpoints work with the native engine only "
+                               "(docs/checkpoint.md)");
+    if (o->restore) {
+        if (optind < argc)
+            return cli_usage_error("run", "--restore takes the scenario from the checkpoint; "
+                                   "unexpected argument '%s'", argv[optind]);
+        if (o->has_seed || o->nSet)
+            return cli_usage_error("run", "--restore takes the seed and overrides from the "
+                                   "checkpoint; --seed and --set cannot change them");
+        if (o->checkpoint)
+            return cli_usage_error("run", "--restore and --checkpoint-at cannot be combined");
+        if (o->trace)
+            return cli_usage_error("run", "--trace with --restore is not supported yet: a trace "
+                                   "starts at the run's first record (docs/checkpoint.md)");
+    } else {
+        if (optind >= argc)
+            return cli_usage_error("run", "missing SCENARIO.yaml");
+        if (optind + 1 < argc)
+            return cli_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
+        o->scenario = argv[optind];
+    }
     if (!o->db)
         o->db = getenv("ORRERY_DB") && *getenv("ORRERY_DB") ? getenv("ORRERY_DB")
                                                             : ORR_RESULTS_DEFAULT_PATH;
@@ -322,6 +385,12 @@ static void print_summary(const struct orr_scenario *sc, enum orr_stop_reason wh
         printf("results   %s (run %" PRId64 ")\n", o->db, run_id);
     if (o->trace)
         printf("trace     %s\n", o->trace);
+    if (o->checkpoint)
+        printf("checkpoint %s (at %s; saved in %.3g s)\n", o->checkpoint, o->checkpoint_at_text,
+               g_ckpt_wall.save_s);
+    if (o->restore)
+        printf("restored  %s (read in %.3g s, restored in %.3g s)\n", o->restore,
+               g_ckpt_wall.load_s, g_ckpt_wall.restore_s);
 }
 
 static void json_budgets(struct orr_json *j, const struct budget_report *br)
@@ -371,6 +440,14 @@ static void print_json(const struct orr_scenario *sc, enum orr_stop_reason why, 
     orr_json_key(&j, "db"), o->no_db ? orr_json_null(&j) : orr_json_str(&j, o->db);
     orr_json_key(&j, "run_id"), run_id > 0 ? orr_json_i64(&j, run_id) : orr_json_null(&j);
     orr_json_key(&j, "trace"), orr_json_str(&j, o->trace);
+    orr_json_key(&j, "checkpoint"), orr_json_str(&j, o->checkpoint);
+    orr_json_key(&j, "restore"), orr_json_str(&j, o->restore);
+    if (o->checkpoint)
+        orr_json_key(&j, "checkpoint_save_s"), orr_json_dbl(&j, g_ckpt_wall.save_s);
+    if (o->restore) {
+        orr_json_key(&j, "restore_read_s"), orr_json_dbl(&j, g_ckpt_wall.load_s);
+        orr_json_key(&j, "restore_s"), orr_json_dbl(&j, g_ckpt_wall.restore_s);
+    }
     orr_json_key(&j, "metrics");
     orr_json_arr_begin(&j);
     for (size_t i = 0; i < nm; i++) {
@@ -465,6 +542,47 @@ int cli_trace_finish(struct orr_scenario *sc, struct orr_trace_writer *w)
     return rc;
 }
 
+/* --restore: read the checkpoint and take the run's identity from it; a
+ * file of another build is refused before any scenario is read. */
+static int restore_identity(struct run_opts *o, struct orr_ckpt_file *f, struct orr_diag *d)
+{
+    int rc = orr_ckpt_load(f, o->restore, d);
+    if (rc)
+        return rc;
+    if ((rc = orr_ckpt_check_build(f, o->restore, d)))
+        return rc;
+    o->scenario = f->scenario;
+    o->seed = f->seed;
+    o->has_seed = true;
+    free(o->aSet);
+    o->aSet = (const char **)f->aSet;
+    o->nSet = f->nSet;
+    return 0;
+}
+
+/* --checkpoint: refused before the run if the model cannot be saved or the
+ * checkpoint time lies at or past the run's end. */
+static int checkpoint_refused(const struct orr_scenario *sc, const struct run_opts *o,
+                              struct orr_diag *d)
+{
+    char bad[1024];
+    if (orr_ckpt_unsupported(sc->sim, bad, sizeof bad)) {
+        orr_diag_error(d, NULL, NULL,
+                       "checkpoint: %s %s no save/restore yet (docs/checkpoint.md); nothing "
+                       "run or written",
+                       bad, strchr(bad, ',') ? "have" : "has");
+        return ORR_ENOTSUP;
+    }
+    orr_time_t end = orr_sim_stop_time(sc->sim);
+    if (end && o->checkpoint_at >= end) {
+        orr_diag_error(d, NULL, NULL,
+                       "--checkpoint-at %s is not before the run's end (stop.duration); "
+                       "nothing run or written", o->checkpoint_at_text);
+        return ORR_EINVAL;
+    }
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -475,6 +593,7 @@ int cmd_run(int argc, char **argv)
     int64_t run_id = 0;
     int exit_code = ORR_EXIT_USAGE;
     struct budget_report br = {0};
+    struct orr_ckpt_file ckf = {0};
 
     orr_diag_init(&d);
     memset(&sc, 0, sizeof sc);
@@ -484,15 +603,30 @@ int cmd_run(int argc, char **argv)
         return rc < 0 ? ORR_EXIT_OK : rc;
     }
     orr_systemc_cli_init(); /* a tlm_target loads SystemC even on the native engine */
+    double tl = cli_wall_seconds();
+    if (o.restore && restore_identity(&o, &ckf, &d))
+        goto out;
+    g_ckpt_wall.load_s = cli_wall_seconds() - tl;
     if (orr_scenario_open(&sc, o.scenario, o.aSet, o.nSet, o.has_seed ? &o.seed : NULL,
                           orr_builtin_types, &d))
         goto out;
+    if (o.restore && sc.hash != ckf.scenario_hash) {
+        orr_diag_error(&d, NULL, NULL,
+                       "checkpoint '%s' belongs to another version of scenario '%s' (hash "
+                       "%016" PRIx64 ", the file now gives %016" PRIx64 "); refusing to restore",
+                       o.restore, o.scenario, ckf.scenario_hash, sc.hash);
+        goto out;
+    }
+    if (o.checkpoint && checkpoint_refused(&sc, &o, &d))
+        goto out; /* before anything is opened or run */
     if (o.systemc && orr_systemc_check(sc.sim, &d))
         goto out; /* refused before anything is opened or run */
     struct cli_files files = {0};
     cli_files_add_config(&files, &sc.cfg);
     cli_files_add(&files, o.no_db ? NULL : o.db, "the database", ORR_FILE_UPDATE);
     cli_files_add(&files, o.trace, "the trace", ORR_FILE_OUTPUT);
+    cli_files_add(&files, o.checkpoint, "the checkpoint", ORR_FILE_OUTPUT);
+    cli_files_add(&files, o.restore, "the checkpoint to restore", ORR_FILE_INPUT);
     if (cli_files_check(&files, "run"))
         goto out; /* no output may clobber an input */
     /* the trace first: a trace that cannot be started must not leave a new,
@@ -516,10 +650,51 @@ int cmd_run(int argc, char **argv)
         .progress = progress_hook, .arg = &prog, .progress_every = 1u << 16, .trace = w};
     double t0 = cli_wall_seconds();
     enum orr_stop_reason why = ORR_STOP_ERROR;
-    if (o.systemc)
+    int paused = -1;
+    if (o.restore) {
+        rc = orr_ckpt_restore(sc.sim, &ckf, o.restore, &d);
+        g_ckpt_wall.restore_s = cli_wall_seconds() - t0;
+    }
+    if (rc) {
+        cli_restore_stop_signals(&saved);
+        cli_progress_clear(&prog);
+        goto out; /* the file does not fit the model: nothing ran */
+    }
+    if (o.checkpoint) {
+        paused = orr_sim_run_until(sc.sim, &hooks, o.checkpoint_at);
+        double ts = cli_wall_seconds();
+        if (paused < 0)
+            rc = orr_ckpt_save(sc.sim, &(struct orr_ckpt_identity){
+                .build_id = orr_build_id(), .scenario = o.scenario, .scenario_hash = sc.hash,
+                .aSet = o.aSet, .nSet = o.nSet, .seed = sc.seed}, o.checkpoint, &d);
+        g_ckpt_wall.save_s = cli_wall_seconds() - ts;
+    }
+    if (rc || (paused < 0 && o.stop_after_checkpoint)) {
+        cli_restore_stop_signals(&saved);
+        cli_progress_clear(&prog);
+        if (rc == 0 && !o.quiet)
+            printf("checkpoint %s at %s after %" PRIu64 " events (digest so far %016" PRIx64
+                   "; saved in %.3g s)\n", o.checkpoint, o.checkpoint_at_text,
+                   orr_sim_events(sc.sim), orr_sim_digest(sc.sim), g_ckpt_wall.save_s);
+        exit_code = rc ? ORR_EXIT_USAGE : ORR_EXIT_OK;
+        goto out; /* w is aborted below: a trace of half a run is not kept */
+    }
+    if (paused >= 0) {
+        why = (enum orr_stop_reason)paused;
+        if (why != ORR_STOP_INTERRUPT && why != ORR_STOP_ERROR) {
+            orr_diag_error(&d, NULL, NULL,
+                           "no checkpoint written: the run ended (%s) before --checkpoint-at %s; "
+                           "nothing stored",
+                           orr_stop_reason_name(why), o.checkpoint_at_text);
+            cli_restore_stop_signals(&saved);
+            cli_progress_clear(&prog);
+            goto out;
+        }
+    } else if (o.systemc) {
         rc = orr_systemc_run(sc.sim, &hooks, &why, &d);
-    else
+    } else {
         why = orr_sim_run(sc.sim, &hooks);
+    }
     double wall = cli_wall_seconds() - t0;
     cli_restore_stop_signals(&saved);
     cli_progress_clear(&prog);
@@ -579,6 +754,8 @@ out:
     free(br.aRow);
     orr_scenario_close(&sc);
     orr_diag_free(&d);
-    free(o.aSet);
+    if ((void *)o.aSet != (void *)ckf.aSet) /* --restore's belong to ckf */
+        free(o.aSet);
+    orr_ckpt_file_free(&ckf);
     return exit_code;
 }

@@ -194,3 +194,13 @@ void orr__shared_free_all(struct orr_sim *s)
     s->aColoc = NULL;
     s->nShared = s->nSharedAlloc = s->nSharedIndexCap = s->nColoc = 0;
 }
+
+void orr_sim_shared_ckpt(struct orr_sim *s, const char *name, orr_shared_save_fn save,
+                         orr_shared_restore_fn restore)
+{
+    long i = find(s, name);
+    if (i < 0)
+        fatal(name, "has save/restore ops but was never created");
+    s->aShared[i].save = save;
+    s->aShared[i].restore = restore;
+}

@@ -887,6 +887,31 @@ static enum orr_stop_reason run_end(struct orr_sim *s, enum orr_stop_reason why)
     return why;
 }
 
+int orr_sim_run_until(struct orr_sim *s, const struct orr_run_hooks *hooks, orr_time_t until)
+{
+    static const struct orr_run_hooks none = {0};
+    const struct orr_run_hooks *h = hooks ? hooks : &none;
+    const orr_time_t stop_time = s->opt.stop_time;
+    assert(s->started && !s->finished);
+    if (stop_time && stop_time <= until)
+        return (int)orr_sim_run(s, hooks); /* the run ends first */
+    s->trace = h->trace;
+    for (;;) {
+        int stop = stop_check(s, h);
+        if (stop >= 0)
+            return (int)run_end(s, (enum orr_stop_reason)stop);
+        struct orr_event ev;
+        if (!orr_evq_pop_before(&s->q, until, &ev))
+            break;
+        s->now = ev.time;
+        s->nDispatched++;
+        dispatch(s, &ev);
+    }
+    if (!orr_evq_size(&s->q))
+        return (int)run_end(s, ORR_STOP_IDLE);
+    return -1;
+}
+
 enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *hooks)
 {
     static const struct orr_run_hooks none = {0};

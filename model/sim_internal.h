@@ -4,6 +4,7 @@
 #define ORRERY_MODEL_SIM_INTERNAL_H
 
 #include "evq.h"
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 
 /* One direction of a link: the sending port's view. */
@@ -62,6 +63,8 @@ struct orr_shared {
     bool state;        /* shared state (users recorded), else an observer */
     uint32_t *aUser;   /* state: component ids that declared it, ascending */
     size_t nUser, nUserAlloc;
+    orr_shared_save_fn save;       /* orr_sim_shared_ckpt; NULL: cannot be saved */
+    orr_shared_restore_fn restore;
 };
 
 struct orr_sim {

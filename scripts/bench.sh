@@ -226,3 +226,23 @@ shrink_wall() {
       "${xbug[@]}" >/dev/null || true; } 2>&1
 }
 echo "BENCH explore.shrink_lost_retransmit.wall $(for _ in $(seq "$REPEAT"); do shrink_wall; done | median) s"
+
+# Checkpoint/restore (docs/checkpoint.md): the file size and the wall time
+# to save and to restore (read + check the file; put the state into the
+# built model) for mem-bandwidth.yaml and isa-matmul.yaml at their mid
+# points. Median of REPEAT.
+ck=$BUILD/ckpt-bench.ckpt
+ckpt_point() { # scenario time
+  "$BUILD/orrery" run "$1" --no-db --quiet --json --checkpoint-at "$2" --checkpoint "$ck" |
+    jq -r .checkpoint_save_s
+}
+restore_point() {
+  "$BUILD/orrery" run --restore "$ck" --no-db --quiet --json | jq -r '.restore_read_s + .restore_s'
+}
+for s in mem-bandwidth:17us isa-matmul:27us; do
+  n=${s%:*}
+  echo "BENCH checkpoint.${n//-/_}.save $(for _ in $(seq "$REPEAT"); do ckpt_point "scenarios/$n.yaml" "${s#*:}"; done | median) s"
+  echo "BENCH checkpoint.${n//-/_}.size $(stat -c %s "$ck") B"
+  echo "BENCH checkpoint.${n//-/_}.restore $(for _ in $(seq "$REPEAT"); do restore_point; done | median) s"
+done
+rm -f "$ck"

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 
 const char *const cache_repl_names[] = {"lru", "plru", "random", NULL};
@@ -126,3 +127,23 @@ void cache_array_fill(struct cache_array *a, uint32_t f, uint64_t line)
 }
 
 void cache_array_drop(struct cache_array *a, uint32_t f) { a->aValid[f] = 0; }
+
+void cache_array_save(const struct cache_array *a, struct orr_ckpt_writer *w)
+{
+    size_t n = (size_t)a->sets * a->ways;
+    orr_ckpt_put_bytes(w, a->aTag, n * sizeof *a->aTag);
+    orr_ckpt_put_bytes(w, a->aValid, n);
+    orr_ckpt_put_bytes(w, a->aStamp, n * sizeof *a->aStamp);
+    orr_ckpt_put_bytes(w, a->aPlru, a->sets * sizeof *a->aPlru);
+    orr_ckpt_put_u64(w, a->clock);
+}
+
+void cache_array_restore(struct cache_array *a, struct orr_ckpt_reader *r)
+{
+    size_t n = (size_t)a->sets * a->ways;
+    orr_ckpt_get_into(r, a->aTag, n * sizeof *a->aTag);
+    orr_ckpt_get_into(r, a->aValid, n);
+    orr_ckpt_get_into(r, a->aStamp, n * sizeof *a->aStamp);
+    orr_ckpt_get_into(r, a->aPlru, a->sets * sizeof *a->aPlru);
+    a->clock = orr_ckpt_get_u64(r);
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/coh.h"
 #include "orrery/error.h"
 
@@ -41,9 +42,40 @@ static void mon_fini(void *p)
     free(m->aLine);
 }
 
+/* Checkpoint/restore: the table as laid out (slot for slot) and the tail
+ * of recent messages that a violation report prints. */
+static void mon_save(const void *p, struct orr_ckpt_writer *w)
+{
+    const struct cohmon *m = p;
+    orr_ckpt_put_u64(w, m->nUsed);
+    orr_ckpt_put_array(w, m->aLine, m->nCap, sizeof *m->aLine);
+    orr_ckpt_put_array(w, m->aTail, m->nTail < TAIL ? m->nTail : TAIL, sizeof *m->aTail);
+    orr_ckpt_put_u64(w, m->nTail);
+}
+
+static void mon_restore(void *p, struct orr_ckpt_reader *r)
+{
+    struct cohmon *m = p;
+    m->nUsed = orr_ckpt_get_u64(r);
+    free(m->aLine);
+    m->aLine = orr_ckpt_get_array(r, sizeof *m->aLine, &m->nCap);
+    if (m->nCap & (m->nCap - 1))
+        orr_ckpt_fail(r, "a coherence monitor table whose size is not a power of two");
+    size_t n;
+    struct tail_entry *t = orr_ckpt_get_array(r, sizeof *t, &n);
+    if (t && n <= TAIL)
+        memcpy(m->aTail, t, n * sizeof *t);
+    else
+        orr_ckpt_fail(r, "a coherence monitor tail longer than its ring");
+    free(t);
+    m->nTail = orr_ckpt_get_u64(r);
+}
+
 struct cohmon *cohmon_get(struct orr_sim *s)
 {
-    return orr_sim_observer(s, "hw.cache.cohmon", sizeof(struct cohmon), mon_fini);
+    struct cohmon *m = orr_sim_observer(s, "hw.cache.cohmon", sizeof(struct cohmon), mon_fini);
+    orr_sim_shared_ckpt(s, "hw.cache.cohmon", mon_save, mon_restore);
+    return m;
 }
 
 static size_t slot_of(uint64_t line, size_t cap)

@@ -38,6 +38,7 @@
 #include "hw/home.h"
 #include "hw/pcache.h"
 #include "hw/protocol.h"
+#include "orrery/checkpoint.h"
 #include "orrery/coh.h"
 #include "orrery/sim.h"
 #include "orrery/error.h"
@@ -944,6 +945,83 @@ static const struct orr_metric_doc home_metrics[] = {
     {NULL},
 };
 
+/* ------------------------------------------------------ checkpoint/restore */
+
+/* Dynamic state: the directory (as laid out: restored slot for slot),
+ * transactions and waiters (their indexes travel in events), the LLC, and
+ * messages waiting for busy ports. */
+static void home_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct home *h = c->state;
+    orr_ckpt_put_u64(w, h->nDirUsed);
+    orr_ckpt_put_array(w, h->aDir, h->nDirCap, sizeof *h->aDir);
+    orr_ckpt_put_u32(w, h->txn_free);
+    orr_ckpt_put_array(w, h->aTxn, h->nTxn, sizeof *h->aTxn);
+    orr_ckpt_put_u32(w, h->wait_free);
+    orr_ckpt_put_array(w, h->aWait, h->nWait, sizeof *h->aWait);
+    orr_ckpt_put_array(w, h->aRecall, h->nRecall, sizeof *h->aRecall);
+    if (h->has_llc) {
+        size_t n = (size_t)h->llc.sets * h->llc.ways;
+        cache_array_save(&h->llc, w);
+        orr_ckpt_put_bytes(w, h->aLlcData, n * ORR_LINE_BYTES);
+        orr_ckpt_put_bytes(w, h->aLlcDirty, n);
+    }
+    orr_ckpt_put_u64(w, h->nOut);
+    for (size_t i = 0; i < h->nOut; i++) {
+        orr_ckpt_put_u32(w, h->aOut[i].port->index);
+        orr_ckpt_put_u32(w, h->aOut[i].m.size);
+        orr_ckpt_put_u64(w, h->aOut[i].m.data[0]);
+        orr_ckpt_put_u64(w, h->aOut[i].m.data[1]);
+    }
+    orr_ckpt_put_array(w, h->aQueued, c->nPort, sizeof *h->aQueued);
+}
+
+static void home_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct home *h = c->state;
+    size_t n;
+    h->nDirUsed = orr_ckpt_get_u64(r);
+    free(h->aDir);
+    h->aDir = orr_ckpt_get_array(r, sizeof *h->aDir, &h->nDirCap);
+    if (h->nDirCap & (h->nDirCap - 1))
+        orr_ckpt_fail(r, "a directory whose size is not a power of two");
+    h->txn_free = orr_ckpt_get_u32(r);
+    free(h->aTxn);
+    h->aTxn = orr_ckpt_get_array(r, sizeof *h->aTxn, &n);
+    h->nTxn = h->nTxnAlloc = (uint32_t)n;
+    h->wait_free = orr_ckpt_get_u32(r);
+    free(h->aWait);
+    h->aWait = orr_ckpt_get_array(r, sizeof *h->aWait, &n);
+    h->nWait = h->nWaitAlloc = (uint32_t)n;
+    free(h->aRecall);
+    h->aRecall = orr_ckpt_get_array(r, sizeof *h->aRecall, &h->nRecall);
+    h->nRecallAlloc = h->nRecall;
+    if (h->has_llc) {
+        n = (size_t)h->llc.sets * h->llc.ways;
+        cache_array_restore(&h->llc, r);
+        orr_ckpt_get_into(r, h->aLlcData, n * ORR_LINE_BYTES);
+        orr_ckpt_get_into(r, h->aLlcDirty, n);
+    }
+    uint64_t nOut = orr_ckpt_get_count(r, 24);
+    free(h->aOut);
+    h->aOut = calloc(nOut ? nOut : 1, sizeof *h->aOut);
+    if (!h->aOut)
+        orr_oom();
+    h->nOut = h->nOutAlloc = 0;
+    for (uint64_t i = 0; i < nOut && orr_ckpt_ok(r); i++) {
+        uint32_t port = orr_ckpt_get_u32(r);
+        struct home_out o = {.port = port < c->nPort ? c->aPort[port] : NULL};
+        o.m.size = orr_ckpt_get_u32(r);
+        o.m.data[0] = orr_ckpt_get_u64(r);
+        o.m.data[1] = orr_ckpt_get_u64(r);
+        if (!o.port)
+            orr_ckpt_fail(r, "a queued message names a port the home does not have");
+        h->aOut[h->nOut++] = o;
+    }
+    h->nOutAlloc = nOut ? nOut : 1;
+    orr_ckpt_get_into(r, h->aQueued, c->nPort * sizeof *h->aQueued);
+}
+
 const struct orr_component_type orr_home_type = {
     .name = "home",
     .summary = "home agent: orders coherence per line, directory or snooping probes, LLC, memory",
@@ -955,4 +1033,6 @@ const struct orr_component_type orr_home_type = {
     .start = home_start,
     .handle = home_handle,
     .destroy = home_destroy,
+    .save = home_save,
+    .restore = home_restore,
 };

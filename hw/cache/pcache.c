@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hw/cohmon.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 #include "orrery/units.h"
 
@@ -955,4 +956,61 @@ void pcache_setup_free(struct pcache_setup *s)
     free(s->mutated);
     s->aHome = NULL;
     s->mutated = NULL;
+}
+
+/* ------------------------------------------------------ checkpoint/restore */
+
+void pcache_save(const struct pcache *pc, struct orr_ckpt_writer *w)
+{
+    const struct cache_array *o = pc->has_l2 ? &pc->outer : &pc->l1;
+    size_t n = (size_t)o->sets * o->ways;
+    cache_array_save(&pc->l1, w);
+    if (pc->has_l2)
+        cache_array_save(&pc->outer, w);
+    orr_ckpt_put_bytes(w, pc->aState, n);
+    orr_ckpt_put_bytes(w, pc->aData, n * ORR_LINE_BYTES);
+    orr_ckpt_put_bytes(w, pc->aPf, n);
+    for (uint32_t i = 0; i < pc->nSlot; i++) {
+        struct pc_mshr m = pc->aMshr[i];
+        orr_ckpt_put_u8(w, m.used && m.buf != NULL); /* a caller's buffer: not ours to save */
+        m.buf = NULL;
+        orr_ckpt_put_bytes(w, &m, sizeof m);
+    }
+    orr_ckpt_put_u32(w, pc->nMshrBusy);
+    orr_ckpt_put_u32(w, pc->nL1Busy);
+    orr_ckpt_put_u32(w, pc->nWbBusy);
+    for (uint32_t i = 0; i < pc->nUnit; i++)
+        pf_unit_save(&pc->aUnit[i], w);
+    orr_ckpt_put_array(w, pc->aOut + pc->nOutHead, pc->nOut - pc->nOutHead, sizeof *pc->aOut);
+    orr_ckpt_put_u8(w, pc->want_wake);
+    orr_ckpt_put_u64(w, pc->skew);
+}
+
+void pcache_restore(struct pcache *pc, struct orr_ckpt_reader *r)
+{
+    const struct cache_array *o = pc->has_l2 ? &pc->outer : &pc->l1;
+    size_t n = (size_t)o->sets * o->ways;
+    cache_array_restore(&pc->l1, r);
+    if (pc->has_l2)
+        cache_array_restore(&pc->outer, r);
+    orr_ckpt_get_into(r, pc->aState, n);
+    orr_ckpt_get_into(r, pc->aData, n * ORR_LINE_BYTES);
+    orr_ckpt_get_into(r, pc->aPf, n);
+    for (uint32_t i = 0; i < pc->nSlot && orr_ckpt_ok(r); i++) {
+        if (orr_ckpt_get_u8(r))
+            orr_ckpt_fail(r, "a whole-line request was in flight (its buffer cannot be saved)");
+        orr_ckpt_get_into(r, &pc->aMshr[i], sizeof pc->aMshr[i]);
+        pc->aMshr[i].buf = NULL;
+    }
+    pc->nMshrBusy = orr_ckpt_get_u32(r);
+    pc->nL1Busy = orr_ckpt_get_u32(r);
+    pc->nWbBusy = orr_ckpt_get_u32(r);
+    for (uint32_t i = 0; i < pc->nUnit; i++)
+        pf_unit_restore(&pc->aUnit[i], r);
+    free(pc->aOut);
+    pc->aOut = orr_ckpt_get_array(r, sizeof *pc->aOut, &pc->nOut);
+    pc->nOutHead = 0;
+    pc->nOutAlloc = pc->nOut ? pc->nOut : 1;
+    pc->want_wake = orr_ckpt_get_u8(r) != 0;
+    pc->skew = orr_ckpt_get_u64(r);
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/config.h"
 #include "orrery/error.h"
 #include "orrery/units.h"
@@ -273,4 +274,26 @@ int pf_check_level(const struct orr_params *level, const char *keypath, const ch
         }
     }
     return rc;
+}
+
+void pf_unit_save(const struct pf_unit *u, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_array(w, u->aEntry, u->nEntry, sizeof *u->aEntry);
+    orr_ckpt_put_u64(w, u->clock);
+    orr_ckpt_put_u32(w, u->nGood);
+    orr_ckpt_put_u32(w, u->nBad);
+    orr_ckpt_put_u32(w, u->nSkip);
+    orr_ckpt_put_u8(w, u->throttled);
+    orr_ckpt_put_u32(w, u->nLeft);
+}
+
+void pf_unit_restore(struct pf_unit *u, struct orr_ckpt_reader *r)
+{
+    orr_ckpt_get_into(r, u->aEntry, u->nEntry * sizeof *u->aEntry);
+    u->clock = orr_ckpt_get_u64(r);
+    u->nGood = orr_ckpt_get_u32(r);
+    u->nBad = orr_ckpt_get_u32(r);
+    u->nSkip = orr_ckpt_get_u32(r);
+    u->throttled = orr_ckpt_get_u8(r) != 0;
+    u->nLeft = orr_ckpt_get_u32(r);
 }

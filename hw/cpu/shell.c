@@ -2,6 +2,8 @@
  * flags, liveness (hw/core.h). */
 #include "hw/core.h"
 
+#include "orrery/checkpoint.h"
+
 int core_shell_create(struct core_shell *sh, struct orr_component *c, const struct orr_params *p,
                       const struct pcache_ops *ops, void *arg, uint16_t tag_step,
                       uint16_t tag_deadlock, struct orr_diag *d)
@@ -79,4 +81,28 @@ void core_shell_free(struct core_shell *sh)
 {
     pcache_free(&sh->pc);
     pcache_setup_free(&sh->setup);
+}
+
+void core_shell_save(const struct core_shell *sh, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_u64(w, sh->cycle);
+    orr_ckpt_put_u64(w, sh->local);
+    orr_ckpt_put_u8(w, sh->step_pending);
+    orr_ckpt_put_u8(w, sh->run_pending);
+    orr_ckpt_put_u8(w, sh->done);
+    orr_ckpt_put_u64(w, sh->pc.cfg.cycle_ps); /* DVFS changes it with cycle */
+    pcache_save(&sh->pc, w);
+}
+
+void core_shell_restore(struct core_shell *sh, struct orr_ckpt_reader *r)
+{
+    sh->cycle = orr_ckpt_get_u64(r);
+    sh->local = orr_ckpt_get_u64(r);
+    sh->step_pending = orr_ckpt_get_u8(r) != 0;
+    sh->run_pending = orr_ckpt_get_u8(r) != 0;
+    sh->done = orr_ckpt_get_u8(r) != 0;
+    sh->pc.cfg.cycle_ps = orr_ckpt_get_u64(r);
+    if (sh->cycle == 0)
+        orr_ckpt_fail(r, "a core clock of zero");
+    pcache_restore(&sh->pc, r);
 }

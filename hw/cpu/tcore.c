@@ -42,6 +42,7 @@
 #include "hw/cohmon.h"
 #include "hw/pcache.h"
 #include "hw/protocol.h"
+#include "orrery/checkpoint.h"
 #include "workloads/litmus.h"
 #include "workloads/memgen.h"
 
@@ -738,6 +739,94 @@ static const struct orr_metric_doc tcore_metrics[] = {
     {NULL},
 };
 
+/* ------------------------------------------------------ checkpoint/restore */
+
+/* Dynamic state: the shell (caches, local time), the generator's progress,
+ * the pipeline (the op waiting to issue, loads out, the store buffer),
+ * energy and DVFS accounting, the timed phase. A litmus thread is not
+ * saved (litmus runs are short and not scenarios): restoring one fails. */
+static void tcore_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct tcore *t = c->state;
+    orr_ckpt_put_u8(w, t->lt != NULL);
+    core_shell_save(&t->sh, w);
+    orr_ckpt_put_u8(w, t->gen != NULL);
+    if (t->gen)
+        memgen_save(t->gen, w);
+    orr_ckpt_put_u64(w, t->drain_hold);
+    orr_ckpt_put_u8(w, t->drain_timer);
+    orr_ckpt_put_u64(w, t->timer_period);
+    orr_ckpt_put_u64(w, t->busy_cycles);
+    orr_ckpt_put_f64(w, t->cycle_pj);
+    orr_ckpt_put_f64(w, t->cycle_scale);
+    orr_ckpt_put_u64(w, t->cyc_mark);
+    orr_ckpt_put_u64(w, t->cyc_acc);
+    orr_ckpt_put_u8(w, t->gen_done);
+    orr_ckpt_put_u8(w, t->waiting_value);
+    orr_ckpt_put_u8(w, t->stalled);
+    orr_ckpt_put_u32(w, t->loads_out);
+    orr_ckpt_put_u8(w, t->have_op);
+    orr_ckpt_put_array(w, &t->op, 1, sizeof t->op);
+    orr_ckpt_put_u64(w, t->nSb);
+    for (uint32_t i = 0; i < t->nSb; i++)
+        orr_ckpt_put_array(w, &t->aSb[(t->sbHead + i) % t->sbCap], 1, sizeof *t->aSb);
+    orr_ckpt_put_u8(w, t->sb_out);
+    orr_ckpt_put_u32(w, t->next_tag);
+    orr_ckpt_put_u32(w, t->value_tag);
+    orr_ckpt_put_u64(w, t->finish_time);
+    orr_ckpt_put_u8(w, t->meas_on);
+    orr_ckpt_put_u8(w, t->meas_done);
+    orr_ckpt_put_u64(w, t->meas_start);
+    orr_ckpt_put_u64(w, t->meas_end);
+}
+
+static void tcore_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct tcore *t = c->state;
+    if (orr_ckpt_get_u8(r) || t->lt) {
+        orr_ckpt_fail(r, "a litmus thread cannot be restored");
+        return;
+    }
+    core_shell_restore(&t->sh, r);
+    if (orr_ckpt_get_u8(r) != (t->gen != NULL)) {
+        orr_ckpt_fail(r, "the core's workload differs from the checkpoint's");
+        return;
+    }
+    if (t->gen)
+        memgen_restore(t->gen, r);
+    t->drain_hold = orr_ckpt_get_u64(r);
+    t->drain_timer = orr_ckpt_get_u8(r) != 0;
+    t->timer_period = orr_ckpt_get_u64(r);
+    t->busy_cycles = orr_ckpt_get_u64(r);
+    t->cycle_pj = orr_ckpt_get_f64(r);
+    t->cycle_scale = orr_ckpt_get_f64(r);
+    t->cyc_mark = orr_ckpt_get_u64(r);
+    t->cyc_acc = orr_ckpt_get_u64(r);
+    t->gen_done = orr_ckpt_get_u8(r) != 0;
+    t->waiting_value = orr_ckpt_get_u8(r) != 0;
+    t->stalled = orr_ckpt_get_u8(r) != 0;
+    t->loads_out = orr_ckpt_get_u32(r);
+    t->have_op = orr_ckpt_get_u8(r) != 0;
+    orr_ckpt_get_into(r, &t->op, sizeof t->op);
+    uint64_t nSb = orr_ckpt_get_count(r, sizeof *t->aSb);
+    if (nSb > t->sbCap) {
+        orr_ckpt_fail(r, "a store buffer longer than the core's");
+        return;
+    }
+    t->sbHead = 0;
+    t->nSb = (uint32_t)nSb;
+    for (uint32_t i = 0; i < t->nSb; i++)
+        orr_ckpt_get_into(r, &t->aSb[i], sizeof *t->aSb);
+    t->sb_out = orr_ckpt_get_u8(r) != 0;
+    t->next_tag = orr_ckpt_get_u32(r);
+    t->value_tag = orr_ckpt_get_u32(r);
+    t->finish_time = orr_ckpt_get_u64(r);
+    t->meas_on = orr_ckpt_get_u8(r) != 0;
+    t->meas_done = orr_ckpt_get_u8(r) != 0;
+    t->meas_start = orr_ckpt_get_u64(r);
+    t->meas_end = orr_ckpt_get_u64(r);
+}
+
 const struct orr_component_type orr_tcore_type = {
     .name = "tcore",
     .summary = "trace-driven core: a workload's loads, stores, atomics and fences through a TSO "
@@ -754,4 +843,6 @@ const struct orr_component_type orr_tcore_type = {
     .handle = tcore_handle,
     .finish = tcore_finish,
     .destroy = tcore_destroy,
+    .save = tcore_save,
+    .restore = tcore_restore,
 };

@@ -18,6 +18,7 @@
 #include "hw/cxl.h"
 #include "hw/dram_media.h"
 #include "hw/registry.h"
+#include "orrery/checkpoint.h"
 #include "orrery/mem.h"
 #include "orrery/outq.h"
 
@@ -160,6 +161,23 @@ static void cxl_mem_destroy(struct orr_component *c)
     dram_media_free(s->media);
 }
 
+/* Dynamic state: responses waiting for the link, the data pipe, the media. */
+static void cxl_mem_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct cxl_mem *s = c->state;
+    orr_ckpt_put_outq(w, &s->out);
+    orr_ckpt_put_u64(w, s->pipe_free);
+    dram_media_save(s->media, w);
+}
+
+static void cxl_mem_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct cxl_mem *s = c->state;
+    orr_ckpt_get_outq(r, &s->out);
+    s->pipe_free = orr_ckpt_get_u64(r);
+    dram_media_restore(s->media, r);
+}
+
 static const struct orr_metric_doc cxl_mem_metrics[] = {
     {"up.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for the up link"},
     {"pipe_wait", "ps", ORR_METRIC_COUNTER, "time lines waited for the device's shared data pipe"},
@@ -178,4 +196,6 @@ const struct orr_component_type orr_cxl_mem_type = {
     .handle = cxl_mem_handle,
     .finish = cxl_mem_finish,
     .destroy = cxl_mem_destroy,
+    .save = cxl_mem_save,
+    .restore = cxl_mem_restore,
 };

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "hw/fabric.h"
+#include "orrery/checkpoint.h"
 #include "orrery/net.h"
 #include "orrery/error.h"
 
@@ -652,6 +653,62 @@ static const struct orr_metric_doc fsw_metrics[] = {
     {NULL},
 };
 
+/* ------------------------------------------------------ checkpoint/restore */
+
+/* Dynamic state per port: the queues per class, the byte accounts, the
+ * PFC pause bits, and what faults set (down, loss, drops). Routes and the
+ * ECMP salt come from the params. */
+static void fsw_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct fsw *s = c->state;
+    for (unsigned i = 0; i < s->nPort; i++) {
+        const struct fport *o = &s->aPort[i];
+        for (unsigned k = 0; k < NET_PRIORITIES; k++) {
+            orr_ckpt_put_u64(w, o->q[k].n);
+            for (size_t j = 0; j < o->q[k].n; j++)
+                orr_ckpt_put_array(w, &o->q[k].a[(o->q[k].head + j) % o->q[k].cap], 1,
+                                   sizeof(struct entry));
+        }
+        orr_ckpt_put_u64(w, o->bytes);
+        orr_ckpt_put_array(w, o->in_bytes, NET_PRIORITIES, sizeof o->in_bytes[0]);
+        orr_ckpt_put_u8(w, o->peer_paused);
+        orr_ckpt_put_u8(w, o->want_paused);
+        orr_ckpt_put_u8(w, o->told_paused);
+        orr_ckpt_put_u8(w, o->down);
+        orr_ckpt_put_u64(w, o->loss);
+        orr_ckpt_put_u64(w, o->drop_after);
+        orr_ckpt_put_u64(w, o->drop_count);
+    }
+}
+
+static void fsw_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct fsw *s = c->state;
+    for (unsigned i = 0; i < s->nPort && orr_ckpt_ok(r); i++) {
+        struct fport *o = &s->aPort[i];
+        for (unsigned k = 0; k < NET_PRIORITIES; k++) {
+            free(o->q[k].a);
+            memset(&o->q[k], 0, sizeof o->q[k]);
+            uint64_t n = orr_ckpt_get_count(r, sizeof(struct entry));
+            for (uint64_t j = 0; j < n && orr_ckpt_ok(r); j++) {
+                struct entry e;
+                orr_ckpt_get_into(r, &e, sizeof e);
+                if (orr_ckpt_ok(r))
+                    ring_push(&o->q[k], &e);
+            }
+        }
+        o->bytes = orr_ckpt_get_u64(r);
+        orr_ckpt_get_into(r, o->in_bytes, sizeof o->in_bytes);
+        o->peer_paused = orr_ckpt_get_u8(r);
+        o->want_paused = orr_ckpt_get_u8(r);
+        o->told_paused = orr_ckpt_get_u8(r);
+        o->down = orr_ckpt_get_u8(r) != 0;
+        o->loss = orr_ckpt_get_u64(r);
+        o->drop_after = orr_ckpt_get_u64(r);
+        o->drop_count = orr_ckpt_get_u64(r);
+    }
+}
+
 const struct orr_component_type orr_fabric_switch_type = {
     .name = "fabric_switch",
     .summary = "cluster fabric switch: output buffers, ECMP routing, ECN marking, PFC, link faults",
@@ -666,4 +723,6 @@ const struct orr_component_type orr_fabric_switch_type = {
     .fault_check = fsw_fault_check,
     .finish = fsw_finish,
     .destroy = fsw_destroy,
+    .save = fsw_save,
+    .restore = fsw_restore,
 };

@@ -28,8 +28,10 @@
  * flight can land before a run stopped by workloads_done ends. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hw/fabric.h"
+#include "orrery/checkpoint.h"
 #include "orrery/net.h"
 #include "orrery/error.h"
 
@@ -361,6 +363,69 @@ static const struct orr_metric_doc host_metrics[] = {
     {NULL},
 };
 
+/* ------------------------------------------------------ checkpoint/restore */
+
+/* The sequence tables are only probed by key: re-inserting restores them. */
+static void seq_save(const struct seq_table *t, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_u64(w, t->n);
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->a[i].node != UINT32_MAX) {
+            orr_ckpt_put_u32(w, t->a[i].node);
+            orr_ckpt_put_u32(w, t->a[i].seq);
+        }
+}
+
+static void seq_restore(struct seq_table *t, struct orr_ckpt_reader *r)
+{
+    free(t->a);
+    memset(t, 0, sizeof *t);
+    uint64_t n = orr_ckpt_get_count(r, 8);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
+        uint32_t node = orr_ckpt_get_u32(r), seq = orr_ckpt_get_u32(r);
+        if (node == UINT32_MAX)
+            orr_ckpt_fail(r, "a sequence table entry for no node");
+        else if (orr_ckpt_ok(r))
+            *seq_of(t, node) = seq;
+    }
+}
+
+/* Dynamic state: what was released and sent, the packet held by a pause,
+ * the pause bits, sequence numbers per peer, the receive window. */
+static void host_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct host *h = c->state;
+    orr_ckpt_put_u64(w, h->released);
+    orr_ckpt_put_u64(w, h->sent);
+    orr_ckpt_put_u8(w, h->paused);
+    orr_ckpt_put_u8(w, h->has_pending);
+    orr_ckpt_put_u32(w, h->pending.size);
+    orr_ckpt_put_u64(w, h->pending.data[0]);
+    orr_ckpt_put_u64(w, h->pending.data[1]);
+    orr_ckpt_put_u32(w, h->perm_dst);
+    seq_save(&h->tx, w);
+    seq_save(&h->rx, w);
+    orr_ckpt_put_u64(w, h->first_rx);
+    orr_ckpt_put_u64(w, h->last_rx);
+}
+
+static void host_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct host *h = c->state;
+    h->released = orr_ckpt_get_u64(r);
+    h->sent = orr_ckpt_get_u64(r);
+    h->paused = orr_ckpt_get_u8(r);
+    h->has_pending = orr_ckpt_get_u8(r) != 0;
+    h->pending.size = orr_ckpt_get_u32(r);
+    h->pending.data[0] = orr_ckpt_get_u64(r);
+    h->pending.data[1] = orr_ckpt_get_u64(r);
+    h->perm_dst = orr_ckpt_get_u32(r);
+    seq_restore(&h->tx, r);
+    seq_restore(&h->rx, r);
+    h->first_rx = orr_ckpt_get_u64(r);
+    h->last_rx = orr_ckpt_get_u64(r);
+}
+
 const struct orr_component_type orr_fabric_host_type = {
     .name = "fabric_host",
     .summary = "cluster fabric traffic endpoint: uniform, permutation, incast, all-to-all (a workload)",
@@ -374,4 +439,6 @@ const struct orr_component_type orr_fabric_host_type = {
     .handle = host_handle,
     .finish = host_finish,
     .destroy = host_destroy,
+    .save = host_save,
+    .restore = host_restore,
 };

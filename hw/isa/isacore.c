@@ -52,6 +52,7 @@
 #include "hw/core.h"
 #include "hw/protocol.h"
 #include "isa_internal.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 
 const char *const isacore_unknown_names[] = {"enosys", "fail", NULL};
@@ -705,6 +706,9 @@ static void shared_fini(void *p)
         munmap(sh->ram, sh->size);
 }
 
+static void ram_save(const void *p, struct orr_ckpt_writer *w);  /* checkpoint, below */
+static void ram_restore(void *p, struct orr_ckpt_reader *r);
+
 /* A Linux process's own memory (abi linux): a private struct isa_shared
  * with its own RAM, so each process has its own address space (its
  * Unicorn engine maps only this RAM). Its physical addresses, as the
@@ -718,6 +722,11 @@ static int attach_private_ram(struct isacore *t, struct isa_shared *run, uint64_
                        "share a run with bare isacores (docs/exec.md)");
         return ORR_ESCHEMA;
     }
+    /* kernel/proc's state of a process has no save/restore yet: this
+     * shared object (which has none either) makes a checkpoint request
+     * refuse the run by name instead of writing half of it */
+    if (!orr_sim_shared_state(t->c, "linux process state (kernel/proc)", 1, NULL))
+        return ORR_ENOMEM;
     t->phys_base = run->linux_next;
     run->nLinux++;
     run->linux_next += size;
@@ -758,6 +767,7 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         return ORR_ESCHEMA;
     }
     struct isa_shared *run = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
+    orr_sim_shared_ckpt(t->c->sim, "isa.ram", ram_save, ram_restore);
     if (orr_param_enum(p, "abi") == 1)
         return attach_private_ram(t, run, size, at, d);
     t->sh = run;
@@ -1136,6 +1146,215 @@ static const struct orr_metric_doc isacore_metrics[] = {
     {NULL},
 };
 
+/* ------------------------------------------------------ checkpoint/restore */
+
+/* Guest RAM: only pages that are not all zero are written (a fresh RAM is
+ * zero, so what was never touched costs nothing); restore zeroes the RAM
+ * (the ELF images create loaded included) and writes them back. Then the
+ * futex wait table. The ELF list and has_linux come from create. */
+static void ram_save(const void *p, struct orr_ckpt_writer *w)
+{
+    const struct isa_shared *sh = p;
+    static const uint8_t zero[ISA_PAGE];
+    uint64_t n = 0;
+    for (uint64_t a = 0; a < sh->size; a += ISA_PAGE)
+        n += memcmp(sh->ram + a, zero, ISA_PAGE) != 0;
+    orr_ckpt_put_u64(w, sh->size);
+    orr_ckpt_put_u64(w, n);
+    for (uint64_t a = 0; a < sh->size; a += ISA_PAGE)
+        if (memcmp(sh->ram + a, zero, ISA_PAGE)) {
+            orr_ckpt_put_u64(w, a);
+            orr_ckpt_put_bytes(w, sh->ram + a, ISA_PAGE);
+        }
+    orr_ckpt_put_u32(w, sh->nCore);
+    for (unsigned i = 0; i < sh->nCore; i++) {
+        orr_ckpt_put_u64(w, sh->aWait[i].addr);
+        orr_ckpt_put_u8(w, sh->aWait[i].state);
+    }
+}
+
+static void ram_restore(void *p, struct orr_ckpt_reader *r)
+{
+    struct isa_shared *sh = p;
+    if (orr_ckpt_get_u64(r) != sh->size) {
+        orr_ckpt_fail(r, "guest RAM of another size");
+        return;
+    }
+    uint64_t n = orr_ckpt_get_count(r, 16 + ISA_PAGE);
+    memset(sh->ram, 0, sh->size);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
+        uint64_t a = orr_ckpt_get_u64(r);
+        if (a % ISA_PAGE || a >= sh->size) {
+            orr_ckpt_fail(r, "a guest RAM page outside the RAM");
+            return;
+        }
+        orr_ckpt_get_into(r, sh->ram + a, ISA_PAGE);
+    }
+    if (orr_ckpt_get_u32(r) != sh->nCore) {
+        orr_ckpt_fail(r, "another number of guest cores");
+        return;
+    }
+    for (unsigned i = 0; i < sh->nCore; i++) {
+        sh->aWait[i].addr = orr_ckpt_get_u64(r);
+        sh->aWait[i].state = orr_ckpt_get_u8(r);
+    }
+}
+
+/* The architectural registers kept across a checkpoint: integer, FP/SIMD,
+ * flags, the thread pointer and the pc. (Unicorn's uc_context holds host
+ * pointers; registers by number are plain values.) */
+static const int riscv_regs[] = {
+#define R(n) UC_RISCV_REG_X0 + (n)
+    R(0), R(1), R(2), R(3), R(4), R(5), R(6), R(7), R(8), R(9), R(10), R(11), R(12), R(13),
+    R(14), R(15), R(16), R(17), R(18), R(19), R(20), R(21), R(22), R(23), R(24), R(25),
+    R(26), R(27), R(28), R(29), R(30), R(31),
+#undef R
+#define F(n) UC_RISCV_REG_F0 + (n)
+    F(0), F(1), F(2), F(3), F(4), F(5), F(6), F(7), F(8), F(9), F(10), F(11), F(12), F(13),
+    F(14), F(15), F(16), F(17), F(18), F(19), F(20), F(21), F(22), F(23), F(24), F(25),
+    F(26), F(27), F(28), F(29), F(30), F(31),
+#undef F
+    UC_RISCV_REG_FCSR, UC_RISCV_REG_PC,
+};
+static const int arm64_regs[] = {
+#define R(n) UC_ARM64_REG_X0 + (n)
+    R(0), R(1), R(2), R(3), R(4), R(5), R(6), R(7), R(8), R(9), R(10), R(11), R(12), R(13),
+    R(14), R(15), R(16), R(17), R(18), R(19), R(20), R(21), R(22), R(23), R(24), R(25),
+    R(26), R(27), R(28),
+#undef R
+    UC_ARM64_REG_X29, UC_ARM64_REG_X30, UC_ARM64_REG_SP, UC_ARM64_REG_NZCV,
+#define Q(n) UC_ARM64_REG_Q0 + (n)
+    Q(0), Q(1), Q(2), Q(3), Q(4), Q(5), Q(6), Q(7), Q(8), Q(9), Q(10), Q(11), Q(12), Q(13),
+    Q(14), Q(15), Q(16), Q(17), Q(18), Q(19), Q(20), Q(21), Q(22), Q(23), Q(24), Q(25),
+    Q(26), Q(27), Q(28), Q(29), Q(30), Q(31),
+#undef Q
+    UC_ARM64_REG_FPCR, UC_ARM64_REG_FPSR, UC_ARM64_REG_TPIDR_EL0, UC_ARM64_REG_PC,
+};
+
+static const int *arch_regs(const struct isacore *t, size_t *n)
+{
+    if (t->arch == ISA_AARCH64) {
+        *n = sizeof arm64_regs / sizeof arm64_regs[0];
+        return arm64_regs;
+    }
+    *n = sizeof riscv_regs / sizeof riscv_regs[0];
+    return riscv_regs;
+}
+
+/* Dynamic state of a bare guest core: registers, the shell (caches, local
+ * time), the L1I, the execution and miss state, deferred timing accesses,
+ * the futex sleep, exit and output. A core running a Linux process (abi
+ * linux) keeps the process's kernel state too, which is not saved yet:
+ * restoring one fails. */
+static void isacore_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct isacore *t = c->state;
+    orr_ckpt_put_u8(w, t->proc != NULL);
+    size_t nReg;
+    const int *regs = arch_regs(t, &nReg);
+    for (size_t i = 0; i < nReg; i++) {
+        uint8_t v[16] = {0};
+        uc_reg_read(t->uc, regs[i], v);
+        orr_ckpt_put_bytes(w, v, sizeof v);
+    }
+    core_shell_save(&t->shell, w);
+    cache_array_save(&t->l1i, w);
+    orr_ckpt_put_u64(w, t->slice_end);
+    orr_ckpt_put_u64(w, t->pc_next);
+    orr_ckpt_put_u8(w, t->sleeping);
+    orr_ckpt_put_u8(w, t->failed);
+    orr_ckpt_put_u8(w, t->limit_hit);
+    orr_ckpt_put_u32(w, (uint32_t)t->stop);
+    orr_ckpt_put_u64(w, t->final_count);
+    orr_ckpt_put_u64(w, t->blk_start);
+    orr_ckpt_put_u64(w, t->blk_end);
+    orr_ckpt_put_u8(w, t->miss_out);
+    orr_ckpt_put_u8(w, t->retry_wait);
+    orr_ckpt_put_u8(w, t->miss_fetch);
+    orr_ckpt_put_u64(w, t->miss_from);
+    orr_ckpt_put_u32(w, t->next_tag);
+    orr_ckpt_put_u64(w, t->nQ);
+    for (uint32_t i = 0; i < t->nQ; i++)
+        orr_ckpt_put_array(w, &t->aQ[(t->qHead + i) % t->qCap], 1, sizeof *t->aQ);
+    orr_ckpt_put_u8(w, t->fault);
+    orr_ckpt_put_u64(w, t->fault_addr);
+    orr_ckpt_put_u64(w, t->fault_pc);
+    orr_ckpt_put_i64(w, t->fault_type);
+    orr_ckpt_put_u64(w, t->futex_addr);
+    orr_ckpt_put_u64(w, t->poll);
+    orr_ckpt_put_u64(w, t->sleep_from);
+    orr_ckpt_put_u8(w, t->exited);
+    orr_ckpt_put_i64(w, t->exit_code);
+    orr_ckpt_put_u64(w, t->finish_time);
+    orr_ckpt_put_u32(w, t->unknown_fail);
+    orr_ckpt_put_bytes(w, t->aOut, t->nOut);
+}
+
+static void isacore_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct isacore *t = c->state;
+    if (orr_ckpt_get_u8(r) || t->proc) {
+        orr_ckpt_fail(r, "a core running a Linux process (abi linux) cannot be restored yet");
+        return;
+    }
+    size_t nReg;
+    const int *regs = arch_regs(t, &nReg);
+    for (size_t i = 0; i < nReg && orr_ckpt_ok(r); i++) {
+        uint8_t v[16];
+        orr_ckpt_get_into(r, v, sizeof v);
+        if (orr_ckpt_ok(r) && uc_reg_write(t->uc, regs[i], v) != UC_ERR_OK)
+            orr_ckpt_fail(r, "a guest register Unicorn refuses");
+    }
+    core_shell_restore(&t->shell, r);
+    cache_array_restore(&t->l1i, r);
+    t->slice_end = orr_ckpt_get_u64(r);
+    t->pc_next = orr_ckpt_get_u64(r);
+    t->sleeping = orr_ckpt_get_u8(r) != 0;
+    t->failed = orr_ckpt_get_u8(r) != 0;
+    t->limit_hit = orr_ckpt_get_u8(r) != 0;
+    t->stop = (enum isa_stop)orr_ckpt_get_u32(r);
+    t->final_count = orr_ckpt_get_u64(r);
+    t->blk_start = orr_ckpt_get_u64(r);
+    t->blk_end = orr_ckpt_get_u64(r);
+    t->miss_out = orr_ckpt_get_u8(r) != 0;
+    t->retry_wait = orr_ckpt_get_u8(r) != 0;
+    t->miss_fetch = orr_ckpt_get_u8(r);
+    t->miss_from = orr_ckpt_get_u64(r);
+    t->next_tag = orr_ckpt_get_u32(r);
+    uint64_t nQ = orr_ckpt_get_count(r, sizeof *t->aQ);
+    free(t->aQ);
+    t->aQ = NULL;
+    t->nQ = t->qHead = t->qCap = 0;
+    for (uint64_t i = 0; i < nQ && orr_ckpt_ok(r); i++) {
+        struct isa_acc a;
+        orr_ckpt_get_into(r, &a, sizeof a);
+        q_push(t, &a);
+    }
+    t->fault = orr_ckpt_get_u8(r) != 0;
+    t->fault_addr = orr_ckpt_get_u64(r);
+    t->fault_pc = orr_ckpt_get_u64(r);
+    t->fault_type = (int)orr_ckpt_get_i64(r);
+    t->futex_addr = orr_ckpt_get_u64(r);
+    t->poll = orr_ckpt_get_u64(r);
+    t->sleep_from = orr_ckpt_get_u64(r);
+    t->exited = orr_ckpt_get_u8(r) != 0;
+    t->exit_code = orr_ckpt_get_i64(r);
+    t->finish_time = orr_ckpt_get_u64(r);
+    t->unknown_fail = orr_ckpt_get_u32(r);
+    size_t n;
+    const void *out = orr_ckpt_get_bytes(r, &n);
+    free(t->aOut);
+    t->aOut = NULL;
+    t->nOut = 0;
+    if (n) {
+        if (!(t->aOut = malloc(n + 1)))
+            orr_oom();
+        memcpy(t->aOut, out, n);
+        t->aOut[n] = 0;
+        t->nOut = n;
+    }
+}
+
 const struct orr_component_type orr_isacore_type = {
     .name = "isacore",
     .summary = "ISA-mode core: a riscv64/aarch64 guest ELF under Unicorn, its fetches, loads and "
@@ -1152,4 +1371,6 @@ const struct orr_component_type orr_isacore_type = {
     .finish = isacore_finish,
     .destroy = isacore_destroy,
     .output = isacore_output,
+    .save = isacore_save,
+    .restore = isacore_restore,
 };

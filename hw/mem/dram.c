@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "hw/dram_media.h"
 #include "hw/memdev.h"
 #include "hw/registry.h"
@@ -119,6 +120,20 @@ static void dram_destroy(struct orr_component *c)
     dram_media_free(s->media);
 }
 
+static void dram_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct dram *s = c->state;
+    memdev_ports_save(&s->ports, w);
+    dram_media_save(s->media, w);
+}
+
+static void dram_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct dram *s = c->state;
+    memdev_ports_restore(&s->ports, r);
+    dram_media_restore(s->media, r);
+}
+
 static const struct orr_metric_doc dram_metrics[] = {
     {"in<N>.backlog", "msg", ORR_METRIC_GAUGE, "responses waiting for port inN's link"},
     DRAM_MEDIA_METRICS,
@@ -136,4 +151,6 @@ const struct orr_component_type orr_dram_type = {
     .handle = dram_handle,
     .finish = dram_finish,
     .destroy = dram_destroy,
+    .save = dram_save,
+    .restore = dram_restore,
 };

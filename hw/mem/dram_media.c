@@ -43,6 +43,7 @@
 #include "hw/dram_media.h"
 #include "hw/linestore.h"
 #include "hw/memdev.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 
 const char *const dram_policy_names[] = {"fr-fcfs", "fcfs", NULL};
@@ -488,4 +489,74 @@ void dram_media_finish(struct dram_media *m)
     double bytes = (double)(m->bytes_read->v + m->bytes_written->v);
     m->bandwidth->v = now ? bytes * 1e3 / (double)now : 0.0; /* B/ps * 1e3 = GB/s */
     m->bus_util->v = now ? (double)busy / ((double)now * m->cfg.channels) : 0.0;
+}
+
+/* --- checkpoint/restore -------------------------------------------------- */
+
+void dram_media_save(const struct dram_media *m, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_bytes(w, m->aReq, m->nReq * sizeof *m->aReq);
+    orr_ckpt_put_u32(w, m->free_head);
+    orr_ckpt_put_u64(w, m->next_age);
+    for (unsigned i = 0; i < m->cfg.channels; i++) {
+        const struct dchan *ch = &m->aChan[i];
+        orr_ckpt_put_bytes(w, ch->aQ, ch->nQ * sizeof *ch->aQ);
+        orr_ckpt_put_u64(w, ch->nWait);
+        for (size_t k = 0; k < ch->nWait; k++)
+            orr_ckpt_put_u32(w, ch->aWait[(ch->waitHead + k) % ch->waitCap]);
+        orr_ckpt_put_bytes(w, ch->aBank, m->cfg.banks * sizeof *ch->aBank);
+        orr_ckpt_put_u64(w, ch->next_pick);
+        orr_ckpt_put_u64(w, ch->bus_free);
+        orr_ckpt_put_u64(w, ch->busy);
+        orr_ckpt_put_u8(w, ch->pick_pending);
+        orr_ckpt_put_u64(w, (uint64_t)ch->occ_area);
+        orr_ckpt_put_u64(w, (uint64_t)(ch->occ_area >> 64));
+        orr_ckpt_put_u64(w, ch->occ_since);
+    }
+    linestore_save(&m->store, w);
+}
+
+void dram_media_restore(struct dram_media *m, struct orr_ckpt_reader *r)
+{
+    size_t n;
+    const void *p = orr_ckpt_get_bytes(r, &n);
+    if (n % sizeof *m->aReq) {
+        orr_ckpt_fail(r, "dram request slots of another size");
+        return;
+    }
+    free(m->aReq);
+    m->nReq = m->nReqAlloc = n / sizeof *m->aReq;
+    m->aReq = xcalloc(m->nReq, sizeof *m->aReq);
+    if (n)
+        memcpy(m->aReq, p, n);
+    m->free_head = orr_ckpt_get_u32(r);
+    m->next_age = orr_ckpt_get_u64(r);
+    if (m->free_head > m->nReq)
+        orr_ckpt_fail(r, "dram free list out of range");
+    for (unsigned i = 0; i < m->cfg.channels && orr_ckpt_ok(r); i++) {
+        struct dchan *ch = &m->aChan[i];
+        p = orr_ckpt_get_bytes(r, &n);
+        if (n % sizeof *ch->aQ || n / sizeof *ch->aQ > m->cfg.queue) {
+            orr_ckpt_fail(r, "a dram channel queue longer than its limit");
+            return;
+        }
+        ch->nQ = n / sizeof *ch->aQ;
+        if (n)
+            memcpy(ch->aQ, p, n);
+        uint64_t nWait = orr_ckpt_get_count(r, 4);
+        free(ch->aWait);
+        ch->aWait = NULL;
+        ch->waitHead = ch->nWait = ch->waitCap = 0;
+        for (uint64_t k = 0; k < nWait && orr_ckpt_ok(r); k++)
+            wait_push(ch, orr_ckpt_get_u32(r));
+        orr_ckpt_get_into(r, ch->aBank, m->cfg.banks * sizeof *ch->aBank);
+        ch->next_pick = orr_ckpt_get_u64(r);
+        ch->bus_free = orr_ckpt_get_u64(r);
+        ch->busy = orr_ckpt_get_u64(r);
+        ch->pick_pending = orr_ckpt_get_u8(r) != 0;
+        uint64_t lo = orr_ckpt_get_u64(r), hi = orr_ckpt_get_u64(r);
+        ch->occ_area = (unsigned __int128)hi << 64 | lo;
+        ch->occ_since = orr_ckpt_get_u64(r);
+    }
+    linestore_restore(&m->store, r);
 }

@@ -16,6 +16,7 @@
 
 #include "hw/hostmem.h"
 #include "hw/memdev.h"
+#include "orrery/checkpoint.h"
 #include "orrery/mem.h"
 #include "orrery/outq.h"
 #include "orrery/sim.h"
@@ -125,6 +126,20 @@ static const struct orr_metric_doc flatmem_metrics[] = {
     {NULL},
 };
 
+/* Dynamic state: responses waiting for busy links (the bytes live in the
+ * node's hostmem, saved with it). */
+static void flatmem_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct flatmem *s = c->state;
+    memdev_ports_save(&s->ports, w);
+}
+
+static void flatmem_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct flatmem *s = c->state;
+    memdev_ports_restore(&s->ports, r);
+}
+
 const struct orr_component_type orr_flatmem_type = {
     .name = "flatmem",
     .summary = "memory of constant latency: the reference for tlm_target, no DRAM timing",
@@ -135,4 +150,6 @@ const struct orr_component_type orr_flatmem_type = {
     .create = flatmem_create,
     .handle = flatmem_handle,
     .destroy = flatmem_destroy,
+    .save = flatmem_save,
+    .restore = flatmem_restore,
 };

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
+
 static void hostmem_fini(void *p)
 {
     linestore_free(&((struct hostmem *)p)->lines);
@@ -21,12 +23,29 @@ static void key_of(char *key, size_t n, const char *name, const char *path)
     snprintf(key, n, "hostmem:%.*s", (int)(len < 128 ? len : 127), path);
 }
 
+/* Checkpoint/restore: the stored lines and the timing-only flag. */
+static void hostmem_save(const void *p, struct orr_ckpt_writer *w)
+{
+    const struct hostmem *m = p;
+    orr_ckpt_put_u8(w, m->timing_only);
+    linestore_save(&m->lines, w);
+}
+
+static void hostmem_restore(void *p, struct orr_ckpt_reader *r)
+{
+    struct hostmem *m = p;
+    m->timing_only = orr_ckpt_get_u8(r) != 0;
+    linestore_restore(&m->lines, r);
+}
+
 struct hostmem *hostmem_for(struct orr_component *c, const char *name)
 {
     char key[160];
     key_of(key, sizeof key, name, c->path);
     /* zeroed = empty */
-    return orr_sim_shared_state(c, key, sizeof(struct hostmem), hostmem_fini);
+    struct hostmem *m = orr_sim_shared_state(c, key, sizeof(struct hostmem), hostmem_fini);
+    orr_sim_shared_ckpt(c->sim, key, hostmem_save, hostmem_restore);
+    return m;
 }
 
 const struct hostmem *hostmem_peek(const struct orr_sim *s, const char *path)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/linestore.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 
 #define LINESTORE_CHUNK 4096u /* lines per chunk: 256 KiB */
@@ -101,4 +102,28 @@ void linestore_write(struct linestore *s, uint64_t addr, const uint8_t in[ORR_LI
         s->aIndex[i] = index;
     }
     memcpy(line_at(s, s->aIndex[i]), in, ORR_LINE_BYTES);
+}
+
+void linestore_save(const struct linestore *s, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_u64(w, s->nLine);
+    for (size_t i = 0; i < s->nSlot; i++)
+        if (s->aKey[i]) {
+            orr_ckpt_put_u64(w, s->aKey[i] - 1);
+            orr_ckpt_put_bytes(w, line_at((struct linestore *)s, s->aIndex[i]), ORR_LINE_BYTES);
+        }
+}
+
+void linestore_restore(struct linestore *s, struct orr_ckpt_reader *r)
+{
+    linestore_free(s);
+    linestore_init(s);
+    uint64_t n = orr_ckpt_get_count(r, 8 + 8 + ORR_LINE_BYTES);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
+        uint64_t addr = orr_ckpt_get_u64(r);
+        uint8_t line[ORR_LINE_BYTES];
+        orr_ckpt_get_into(r, line, sizeof line);
+        if (orr_ckpt_ok(r))
+            linestore_write(s, addr, line);
+    }
 }

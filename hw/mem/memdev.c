@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/mem.h"
 
 const struct orr_param memdev_range_params[] = {
@@ -77,4 +78,16 @@ void memdev_ports_free(struct memdev_ports *mp)
     free(mp->aPort);
     mp->aOut = NULL;
     mp->aPort = NULL;
+}
+
+void memdev_ports_save(const struct memdev_ports *mp, struct orr_ckpt_writer *w)
+{
+    for (unsigned i = 0; i < mp->n; i++)
+        orr_ckpt_put_outq(w, &mp->aOut[i]);
+}
+
+void memdev_ports_restore(struct memdev_ports *mp, struct orr_ckpt_reader *r)
+{
+    for (unsigned i = 0; i < mp->n; i++)
+        orr_ckpt_get_outq(r, &mp->aOut[i]);
 }

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/net.h"
 #include "orrery/outq.h"
 #include "orrery/pcie.h"
@@ -372,6 +373,44 @@ static const struct orr_metric_doc nic_metrics[] = {
     {NULL},
 };
 
+/* Checkpoint/restore: the link serialiser, both queues, the ring
+ * positions and post times, coalescing and pause state. */
+static void nic_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct nic *s = c->state;
+    orr_ckpt_put_u64(w, s->tx.free_at);
+    orr_ckpt_put_outq(w, &s->pcieQ);
+    orr_ckpt_put_outq(w, &s->netQ);
+    orr_ckpt_put_u64(w, s->offered);
+    orr_ckpt_put_u64(w, s->posted);
+    orr_ckpt_put_u64(w, s->sent);
+    orr_ckpt_put_u64(w, s->seq);
+    orr_ckpt_put_array(w, s->aPostTime, NIC_MAX_RING, sizeof s->aPostTime[0]);
+    orr_ckpt_put_u64(w, s->rx_head);
+    orr_ckpt_put_u64(w, s->pending);
+    orr_ckpt_put_u64(w, s->coalesce_gen);
+    orr_ckpt_put_u8(w, s->paused);
+    orr_ckpt_put_u8(w, s->timer_armed);
+}
+
+static void nic_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct nic *s = c->state;
+    s->tx.free_at = orr_ckpt_get_u64(r);
+    orr_ckpt_get_outq(r, &s->pcieQ);
+    orr_ckpt_get_outq(r, &s->netQ);
+    s->offered = orr_ckpt_get_u64(r);
+    s->posted = orr_ckpt_get_u64(r);
+    s->sent = orr_ckpt_get_u64(r);
+    s->seq = orr_ckpt_get_u64(r);
+    orr_ckpt_get_into(r, s->aPostTime, sizeof s->aPostTime);
+    s->rx_head = orr_ckpt_get_u64(r);
+    s->pending = orr_ckpt_get_u64(r);
+    s->coalesce_gen = orr_ckpt_get_u64(r);
+    s->paused = orr_ckpt_get_u8(r) != 0;
+    s->timer_armed = orr_ckpt_get_u8(r) != 0;
+}
+
 const struct orr_component_type orr_nic_type = {
     .name = "nic",
     .summary = "Ethernet NIC: PCIe DMA rings and coalesced MSI-X on one side, a fabric port on the other",
@@ -384,4 +423,6 @@ const struct orr_component_type orr_nic_type = {
     .start = nic_start,
     .handle = nic_handle,
     .destroy = nic_destroy,
+    .save = nic_save,
+    .restore = nic_restore,
 };

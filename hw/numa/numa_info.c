@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 
 static const struct orr_param numa_info_params[] = {
@@ -58,4 +59,6 @@ const struct orr_component_type orr_numa_info_type = {
     .ports = numa_info_ports,
     .metrics = numa_info_metrics,
     .create = numa_info_create,
+    .save = orr_ckpt_save_none, /* its values are set at create */
+    .restore = orr_ckpt_restore_none,
 };

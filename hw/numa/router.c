@@ -14,6 +14,7 @@
 #include "hw/numa.h"
 #include "orrery/coh.h"
 #include "orrery/outq.h"
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 
 const struct orr_param router_jitter_params[] = {
@@ -139,6 +140,23 @@ static void router_destroy(struct orr_component *c)
     free(r->aRoute);
 }
 
+/* Dynamic state: the messages waiting for each output link. */
+static void router_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct router *r = c->state;
+    orr_ckpt_put_u64(w, r->queued);
+    for (uint32_t i = 0; i < r->nPort; i++)
+        orr_ckpt_put_outq(w, &r->aQ[i]);
+}
+
+static void router_restore(struct orr_component *c, struct orr_ckpt_reader *rd)
+{
+    struct router *r = c->state;
+    r->queued = orr_ckpt_get_u64(rd);
+    for (uint32_t i = 0; i < r->nPort; i++)
+        orr_ckpt_get_outq(rd, &r->aQ[i]);
+}
+
 static const struct orr_metric_doc router_metrics[] = {
     {"forwarded", "msg", ORR_METRIC_COUNTER, "coherence messages forwarded"},
     {"queued", "msg", ORR_METRIC_GAUGE, "messages waiting for busy output links"},
@@ -156,4 +174,6 @@ const struct orr_component_type orr_router_type = {
     .start = router_start,
     .handle = router_handle,
     .destroy = router_destroy,
+    .save = router_save,
+    .restore = router_restore,
 };

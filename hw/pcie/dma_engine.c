@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
 #include "orrery/outq.h"
@@ -332,6 +333,54 @@ static const struct orr_metric_doc dma_metrics[] = {
     {NULL},
 };
 
+/* Checkpoint/restore: the link, the queue, the registers and the copy in
+ * progress with its tags. */
+static void dma_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct dma *s = c->state;
+    orr_ckpt_put_u64(w, s->tx.free_at);
+    orr_ckpt_put_outq(w, &s->q);
+    orr_ckpt_put_array(w, s->reg, sizeof s->reg / sizeof s->reg[0], sizeof s->reg[0]);
+    orr_ckpt_put_u64(w, s->copies);
+    orr_ckpt_put_u64(w, s->bytes);
+    orr_ckpt_put_u64(w, s->src);
+    orr_ckpt_put_u64(w, s->dst);
+    orr_ckpt_put_u64(w, s->rung);
+    orr_ckpt_put_u8(w, s->busy);
+    orr_ckpt_put_u64(w, s->read_next);
+    orr_ckpt_put_u64(w, s->read_done);
+    orr_ckpt_put_u64(w, s->write_next);
+    orr_ckpt_put_u32(w, s->in_flight);
+    orr_ckpt_put_u64(w, s->copy_t0);
+    orr_ckpt_put_array(w, s->aSent, s->tags, sizeof *s->aSent);
+    orr_ckpt_put_array(w, s->aTagUsed, s->tags, sizeof *s->aTagUsed);
+    orr_ckpt_put_array(w, s->aTagOff, s->tags, sizeof *s->aTagOff);
+    orr_ckpt_put_u64(w, s->busy_time);
+}
+
+static void dma_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct dma *s = c->state;
+    s->tx.free_at = orr_ckpt_get_u64(r);
+    orr_ckpt_get_outq(r, &s->q);
+    orr_ckpt_get_into(r, s->reg, sizeof s->reg);
+    s->copies = orr_ckpt_get_u64(r);
+    s->bytes = orr_ckpt_get_u64(r);
+    s->src = orr_ckpt_get_u64(r);
+    s->dst = orr_ckpt_get_u64(r);
+    s->rung = orr_ckpt_get_u64(r);
+    s->busy = orr_ckpt_get_u8(r) != 0;
+    s->read_next = orr_ckpt_get_u64(r);
+    s->read_done = orr_ckpt_get_u64(r);
+    s->write_next = orr_ckpt_get_u64(r);
+    s->in_flight = orr_ckpt_get_u32(r);
+    s->copy_t0 = orr_ckpt_get_u64(r);
+    orr_ckpt_get_into(r, s->aSent, s->tags * sizeof *s->aSent);
+    orr_ckpt_get_into(r, s->aTagUsed, s->tags * sizeof *s->aTagUsed);
+    orr_ckpt_get_into(r, s->aTagOff, s->tags * sizeof *s->aTagOff);
+    s->busy_time = orr_ckpt_get_u64(r);
+}
+
 const struct orr_component_type orr_dma_engine_type = {
     .name = "dma_engine",
     .summary = "PCIe DMA copy engine with doorbell registers and MSI-X (a workload)",
@@ -345,4 +394,6 @@ const struct orr_component_type orr_dma_engine_type = {
     .handle = dma_handle,
     .finish = dma_finish,
     .destroy = dma_destroy,
+    .save = dma_save,
+    .restore = dma_restore,
 };

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "hw/pcie_rc.h"
+#include "orrery/checkpoint.h"
 #include "orrery/irq.h"
 #include "orrery/mem.h"
 #include "orrery/pcie.h"
@@ -774,6 +775,97 @@ static const struct orr_metric_doc rc_metrics[] = {
     {NULL},
 };
 
+/* Checkpoint/restore: link serialisers, queues, DMA operations (with the
+ * bytes each holds: its header's length), line and host tags, and the
+ * IOMMU's dynamic state (bus allocation, translation serialisers,
+ * mappings, the IOTLB). */
+static void rc_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct rc *s = c->state;
+    for (unsigned i = 0; i < s->nDev; i++) {
+        orr_ckpt_put_u64(w, s->aTx[i].free_at);
+        orr_ckpt_put_outq(w, &s->aDevQ[i]);
+    }
+    orr_ckpt_put_outq(w, &s->memQ);
+    for (unsigned i = 0; i < s->nHost; i++)
+        orr_ckpt_put_outq(w, &s->aHostQ[i]);
+    orr_ckpt_put_outq(w, &s->irqQ);
+    orr_ckpt_put_u64(w, s->nOp);
+    for (uint32_t i = 0; i < s->nOp; i++) {
+        struct rc_op op = s->aOp[i];
+        op.buf = NULL;
+        orr_ckpt_put_array(w, &op, 1, sizeof op);
+        orr_ckpt_put_u8(w, s->aOp[i].buf != NULL);
+        if (s->aOp[i].buf)
+            orr_ckpt_put_bytes(w, s->aOp[i].buf, op.hdr.length ? op.hdr.length : 1);
+    }
+    orr_ckpt_put_array(w, s->aFreeOp, s->nFreeOp, sizeof *s->aFreeOp);
+    orr_ckpt_put_array(w, s->aLine, RC_LINE_TAGS, sizeof s->aLine[0]);
+    orr_ckpt_put_u32(w, s->line_cursor);
+    orr_ckpt_put_array(w, s->aHost, RC_HOST_TAGS, sizeof s->aHost[0]);
+    orr_ckpt_put_array(w, s->aNextBus, s->nDev, sizeof *s->aNextBus);
+    orr_ckpt_put_array(w, s->aXlateFree, s->nDev, sizeof *s->aXlateFree);
+    orr_ckpt_put_array(w, s->aMap, s->nMap, sizeof *s->aMap);
+    orr_ckpt_put_array(w, s->aTlb, s->nTlb, sizeof *s->aTlb);
+    orr_ckpt_put_u64(w, s->tlb_clock);
+}
+
+static void rc_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct rc *s = c->state;
+    for (unsigned i = 0; i < s->nDev; i++) {
+        s->aTx[i].free_at = orr_ckpt_get_u64(r);
+        orr_ckpt_get_outq(r, &s->aDevQ[i]);
+    }
+    orr_ckpt_get_outq(r, &s->memQ);
+    for (unsigned i = 0; i < s->nHost; i++)
+        orr_ckpt_get_outq(r, &s->aHostQ[i]);
+    orr_ckpt_get_outq(r, &s->irqQ);
+    for (uint32_t i = 0; i < s->nOp; i++)
+        free(s->aOp[i].buf);
+    uint32_t nOp = (uint32_t)orr_ckpt_get_count(r, sizeof(struct rc_op));
+    free(s->aOp);
+    free(s->aFreeOp);
+    s->aOp = calloc(nOp + 1, sizeof *s->aOp);
+    s->aFreeOp = calloc(nOp + 1, sizeof *s->aFreeOp);
+    if (!s->aOp || !s->aFreeOp)
+        orr_oom();
+    s->nOp = nOp;
+    for (uint32_t i = 0; i < nOp && orr_ckpt_ok(r); i++) {
+        orr_ckpt_get_into(r, &s->aOp[i], sizeof s->aOp[i]);
+        s->aOp[i].buf = NULL;
+        if (orr_ckpt_get_u8(r)) {
+            size_t n;
+            const void *b = orr_ckpt_get_bytes(r, &n);
+            if (!orr_ckpt_ok(r))
+                break;
+            if (!(s->aOp[i].buf = malloc(n ? n : 1)))
+                orr_oom();
+            if (n)
+                memcpy(s->aOp[i].buf, b, n);
+        }
+    }
+    size_t nFree;
+    uint32_t *f = orr_ckpt_get_array(r, sizeof *f, &nFree);
+    if (f && nFree <= nOp) {
+        memcpy(s->aFreeOp, f, nFree * sizeof *f);
+        s->nFreeOp = (uint32_t)nFree;
+    } else {
+        orr_ckpt_fail(r, "more free DMA operations than operations");
+    }
+    free(f);
+    orr_ckpt_get_into(r, s->aLine, sizeof s->aLine);
+    s->line_cursor = orr_ckpt_get_u32(r) % RC_LINE_TAGS;
+    orr_ckpt_get_into(r, s->aHost, sizeof s->aHost);
+    orr_ckpt_get_into(r, s->aNextBus, s->nDev * sizeof *s->aNextBus);
+    orr_ckpt_get_into(r, s->aXlateFree, s->nDev * sizeof *s->aXlateFree);
+    free(s->aMap);
+    s->aMap = orr_ckpt_get_array(r, sizeof *s->aMap, &s->nMap);
+    s->nMapAlloc = s->nMap ? s->nMap : 1;
+    orr_ckpt_get_into(r, s->aTlb, s->nTlb * sizeof *s->aTlb);
+    s->tlb_clock = orr_ckpt_get_u64(r);
+}
+
 const struct orr_component_type orr_pcie_rc_type = {
     .name = "pcie_rc",
     .summary = "PCIe root complex: device DMA to 64 B line requests (through an optional IOMMU), "
@@ -789,4 +881,6 @@ const struct orr_component_type orr_pcie_rc_type = {
     .fault = rc_fault,
     .fault_check = rc_fault_check,
     .destroy = rc_destroy,
+    .save = rc_save,
+    .restore = rc_restore,
 };

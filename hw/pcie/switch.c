@@ -35,6 +35,7 @@
 
 #include "hw/memmap.h"
 #include "orrery/outq.h"
+#include "orrery/checkpoint.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
 #include "orrery/error.h"
@@ -290,6 +291,28 @@ static const struct orr_metric_doc sw_metrics[] = {
     {NULL},
 };
 
+/* Checkpoint/restore: each port's link serialiser and queue (the address
+ * map and requester ids come from the params). */
+static void pcie_switch_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct pcie_switch *s = c->state;
+    for (unsigned i = 0; i <= s->nDown; i++) {
+        const struct sw_port *p = i == s->nDown ? &s->up : &s->aDown[i];
+        orr_ckpt_put_u64(w, p->tx.free_at);
+        orr_ckpt_put_outq(w, &p->q);
+    }
+}
+
+static void pcie_switch_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct pcie_switch *s = c->state;
+    for (unsigned i = 0; i <= s->nDown; i++) {
+        struct sw_port *p = i == s->nDown ? &s->up : &s->aDown[i];
+        p->tx.free_at = orr_ckpt_get_u64(r);
+        orr_ckpt_get_outq(r, &p->q);
+    }
+}
+
 const struct orr_component_type orr_pcie_switch_type = {
     .name = "pcie_switch",
     .summary = "PCIe switch: requests down by BAR range, completions down by requester id, "
@@ -301,4 +324,6 @@ const struct orr_component_type orr_pcie_switch_type = {
     .create = sw_create,
     .handle = sw_handle,
     .destroy = sw_destroy,
+    .save = pcie_switch_save,
+    .restore = pcie_switch_restore,
 };

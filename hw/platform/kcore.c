@@ -2120,4 +2120,5 @@ const struct orr_component_type orr_kcore_type = {
     .finish = kcore_finish,
     .destroy = kcore_destroy,
     .output = kcore_output,
+    .no_checkpoint = "kernel CPUs run host C on fibers, whose stacks hold host pointers",
 };

@@ -1,5 +1,6 @@
 /* Packet FIFOs with byte or packet budgets (see packet.h). */
 #include "packet.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 
 #include <stdlib.h>
@@ -61,4 +62,29 @@ size_t pkt_fifo_drain(struct pkt_fifo *f, struct orr_port *p)
         sent++;
     }
     return sent;
+}
+
+void pkt_fifo_save(const struct pkt_fifo *f, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_u64(w, f->n);
+    for (size_t i = 0; i < f->n; i++) {
+        const struct orr_msg *m = &f->a[(f->head + i) % f->cap];
+        orr_ckpt_put_u32(w, m->size);
+        orr_ckpt_put_u64(w, m->data[0]);
+        orr_ckpt_put_u64(w, m->data[1]);
+    }
+}
+
+void pkt_fifo_restore(struct pkt_fifo *f, struct orr_ckpt_reader *r)
+{
+    pkt_fifo_clear(f);
+    uint64_t n = orr_ckpt_get_count(r, 20);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
+        struct orr_msg m;
+        m.size = orr_ckpt_get_u32(r);
+        m.data[0] = orr_ckpt_get_u64(r);
+        m.data[1] = orr_ckpt_get_u64(r);
+        if (orr_ckpt_ok(r) && !pkt_fifo_push(f, &m))
+            orr_ckpt_fail(r, "a packet queue holds more than its limit");
+    }
 }

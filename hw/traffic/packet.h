@@ -31,4 +31,11 @@ void pkt_fifo_free(struct pkt_fifo *f);
  * Returns the number sent. */
 size_t pkt_fifo_drain(struct pkt_fifo *f, struct orr_port *p);
 
+/* Checkpoint/restore of a FIFO's contents, oldest first (the limits come
+ * from the params and are not saved). */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void pkt_fifo_save(const struct pkt_fifo *f, struct orr_ckpt_writer *w);
+void pkt_fifo_restore(struct pkt_fifo *f, struct orr_ckpt_reader *r);
+
 #endif

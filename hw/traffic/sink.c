@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "hw/registry.h"
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 #include "packet.h"
 #include "orrery/error.h"
@@ -115,6 +116,36 @@ static void sink_destroy(struct orr_component *c)
     free(k->aSrc);
 }
 
+/* Dynamic state: the latest creation time seen per source. The table is
+ * only looked up, so re-inserting its entries in any order restores it. */
+static void sink_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct sink *k = c->state;
+    orr_ckpt_put_u64(w, k->nSrc);
+    for (size_t i = 0; i < k->capSrc; i++)
+        if (k->aSrc[i].src != UINT32_MAX) {
+            orr_ckpt_put_u32(w, k->aSrc[i].src);
+            orr_ckpt_put_u64(w, k->aSrc[i].last);
+        }
+}
+
+static void sink_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct sink *k = c->state;
+    free(k->aSrc);
+    k->aSrc = NULL;
+    k->nSrc = k->capSrc = 0;
+    uint64_t n = orr_ckpt_get_count(r, 12);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
+        uint32_t src = orr_ckpt_get_u32(r);
+        orr_time_t last = orr_ckpt_get_u64(r);
+        if (src == UINT32_MAX)
+            orr_ckpt_fail(r, "a sink's source id is out of range");
+        else if (orr_ckpt_ok(r))
+            src_entry(k, src)->last = last;
+    }
+}
+
 static const struct orr_metric_doc sink_metrics[] = {
     {"rx_packets", "pkt", ORR_METRIC_COUNTER, "packets received"},
     {"rx_bytes", "B", ORR_METRIC_COUNTER, "bytes received"},
@@ -138,4 +169,6 @@ const struct orr_component_type orr_sink_type = {
     .handle = sink_handle,
     .finish = sink_finish,
     .destroy = sink_destroy,
+    .save = sink_save,
+    .restore = sink_restore,
 };

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hw/registry.h"
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 #include "packet.h"
 #include "orrery/error.h"
@@ -259,6 +260,26 @@ static void sw_destroy(struct orr_component *c)
     free(s->aRoute);
 }
 
+/* Dynamic state: each output's queue and whether it is down (routes are
+ * fixed at start). */
+static void sw_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct sw *s = c->state;
+    for (unsigned i = 0; i < s->nPort; i++) {
+        orr_ckpt_put_u8(w, s->aOut[i].down);
+        pkt_fifo_save(&s->aOut[i].q, w);
+    }
+}
+
+static void sw_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct sw *s = c->state;
+    for (unsigned i = 0; i < s->nPort; i++) {
+        s->aOut[i].down = orr_ckpt_get_u8(r) != 0;
+        pkt_fifo_restore(&s->aOut[i].q, r);
+    }
+}
+
 static const struct orr_metric_doc switch_metrics[] = {
     {"p<N>.queue_bytes", "B", ORR_METRIC_GAUGE, "bytes queued for output port N"},
     {"rx_packets", "pkt", ORR_METRIC_COUNTER, "packets received on any port"},
@@ -283,4 +304,6 @@ const struct orr_component_type orr_switch_type = {
     .fault = sw_fault,
     .fault_check = sw_fault_check,
     .destroy = sw_destroy,
+    .save = sw_save,
+    .restore = sw_restore,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hw/registry.h"
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 #include "packet.h"
 #include "orrery/error.h"
@@ -152,6 +153,21 @@ static void gen_destroy(struct orr_component *c)
     pkt_fifo_free(&g->q);
 }
 
+/* Dynamic state: packets made so far and the queue in front of the link. */
+static void gen_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    const struct gen *g = c->state;
+    orr_ckpt_put_u64(w, g->made);
+    pkt_fifo_save(&g->q, w);
+}
+
+static void gen_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct gen *g = c->state;
+    g->made = orr_ckpt_get_u64(r);
+    pkt_fifo_restore(&g->q, r);
+}
+
 static const struct orr_metric_doc gen_metrics[] = {
     {"tx_packets", "pkt", ORR_METRIC_COUNTER, "packets sent"},
     {"tx_bytes", "B", ORR_METRIC_COUNTER, "bytes sent"},
@@ -172,4 +188,6 @@ const struct orr_component_type orr_traffic_gen_type = {
     .start = gen_start,
     .handle = gen_handle,
     .destroy = gen_destroy,
+    .save = gen_save,
+    .restore = gen_restore,
 };

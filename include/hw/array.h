@@ -31,6 +31,12 @@ struct cache_array {
     uint64_t *aPlru;   /* PLRU: one word of tree bits per set (ways <= 64) */
 };
 
+/* Checkpoint/restore of the frames and replacement state (same geometry). */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void cache_array_save(const struct cache_array *a, struct orr_ckpt_writer *w);
+void cache_array_restore(struct cache_array *a, struct orr_ckpt_reader *r);
+
 /* sets must be a power of two; ways <= 64 (and a power of two for PLRU). */
 int cache_array_init(struct cache_array *a, uint32_t sets, uint32_t ways, enum cache_repl r);
 void cache_array_free(struct cache_array *a);

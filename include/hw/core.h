@@ -65,5 +65,10 @@ void core_shell_catch_up(struct core_shell *sh);
  * time reaches its local time and return true (stop running). */
 bool core_shell_ahead(struct core_shell *sh);
 void core_shell_free(struct core_shell *sh);
+/* Checkpoint/restore of the shell: clock, local time, flags, caches. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void core_shell_save(const struct core_shell *sh, struct orr_ckpt_writer *w);
+void core_shell_restore(struct core_shell *sh, struct orr_ckpt_reader *r);
 
 #endif

@@ -120,6 +120,13 @@ bool dram_media_timer(struct dram_media *m, const struct orr_event *ev);
 /* Check the engine's invariants (dram_media.c lists them). */
 bool dram_media_check(const struct dram_media *m);
 
+/* Checkpoint/restore of the engine's dynamic state: request slots,
+ * channel queues, banks, the stored bytes. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void dram_media_save(const struct dram_media *m, struct orr_ckpt_writer *w);
+void dram_media_restore(struct dram_media *m, struct orr_ckpt_reader *r);
+
 /* Fold the run into final values (bandwidth, utilisation, mean queue). */
 void dram_media_finish(struct dram_media *m);
 

@@ -28,6 +28,14 @@ void linestore_free(struct linestore *s);
 void linestore_read(const struct linestore *s, uint64_t addr, uint8_t out[ORR_LINE_BYTES]);
 /* Store a whole line. Aborts on out-of-memory (a model cannot go on). */
 void linestore_write(struct linestore *s, uint64_t addr, const uint8_t in[ORR_LINE_BYTES]);
+/* Checkpoint/restore (orrery/checkpoint.h): every stored line; restore
+ * empties s first. The map is only probed by key, so re-inserting in any
+ * order restores it. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void linestore_save(const struct linestore *s, struct orr_ckpt_writer *w);
+void linestore_restore(struct linestore *s, struct orr_ckpt_reader *r);
+
 /* Bytes of simulated memory actually held (lines written * 64). */
 static inline uint64_t linestore_bytes(const struct linestore *s)
 {

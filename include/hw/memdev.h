@@ -35,5 +35,10 @@ void memdev_ports_send(struct memdev_ports *mp, unsigned i, const struct orr_msg
 /* Port i's link can send again (ORR_TK_READY). */
 void memdev_ports_ready(struct memdev_ports *mp, unsigned i);
 void memdev_ports_free(struct memdev_ports *mp);
+/* Checkpoint/restore of the responses waiting for each port. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void memdev_ports_save(const struct memdev_ports *mp, struct orr_ckpt_writer *w);
+void memdev_ports_restore(struct memdev_ports *mp, struct orr_ckpt_reader *r);
 
 #endif

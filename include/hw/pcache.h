@@ -152,6 +152,15 @@ int pcache_init(struct pcache *pc, struct orr_component *c, struct orr_port *por
                 const struct pcache_config *cfg, const struct pcache_ops *ops, void *arg);
 void pcache_free(struct pcache *pc);
 
+/* Checkpoint/restore of the caches' dynamic state: frames, line states and
+ * data, miss buffers, prefetchers, refused messages. A whole-line request
+ * in flight (pcache_access_line's buffer belongs to the caller) makes the
+ * restore fail: its owner cannot be saved yet. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void pcache_save(const struct pcache *pc, struct orr_ckpt_writer *w);
+void pcache_restore(struct pcache *pc, struct orr_ckpt_reader *r);
+
 /* Perform r now if it hits (PC_HIT: *value and *cycles set), start a miss
  * (PC_MISS: done() follows), or refuse (PC_RETRY: wake() follows). */
 enum pcache_rc pcache_access(struct pcache *pc, const struct pc_req *r, uint64_t *value,

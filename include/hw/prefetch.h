@@ -95,6 +95,12 @@ struct pf_unit {
 #define PF_MIN_ACCURACY_INV 4
 #define PF_SAMPLE 16
 
+/* Checkpoint/restore of a unit's tables and counters. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void pf_unit_save(const struct pf_unit *u, struct orr_ckpt_writer *w);
+void pf_unit_restore(struct pf_unit *u, struct orr_ckpt_reader *r);
+
 /* Build a unit from one parsed `prefetch:` entry. Returns 0 or ORR_ENOMEM. */
 int pf_unit_init(struct pf_unit *u, enum pf_level level, const struct orr_params *entry);
 void pf_unit_free(struct pf_unit *u);

@@ -27,6 +27,8 @@
 struct orr_sim;
 struct orr_component;
 struct orr_link;
+struct orr_ckpt_writer; /* orrery/checkpoint.h */
+struct orr_ckpt_reader;
 
 /* Priorities break ties between events at the same instant; lower runs
  * first. Named so the reason for each is written down once. */
@@ -178,6 +180,18 @@ struct orr_component_type {
      * done stops with ORR_STOP_UNFINISHED (a guest program that never
      * exited must not read as a clean run) */
     bool must_finish;
+    /* Checkpoint/restore (orrery/checkpoint.h, docs/checkpoint.md): save
+     * writes every field that changes while the model runs (not what
+     * create/start derive from the params), restore reads them back in the
+     * same order into an instance freshly created and started from the
+     * same params. The engine saves ports, links, stats, the RNG stream
+     * and pending events itself. Both or neither; a type without them
+     * cannot be checkpointed (the request fails naming the type). */
+    void (*save)(const struct orr_component *c, struct orr_ckpt_writer *w);
+    void (*restore)(struct orr_component *c, struct orr_ckpt_reader *r);
+    /* Why this type can never be checkpointed (no save/restore will come),
+     * for the refusal message; NULL otherwise. */
+    const char *no_checkpoint;
 };
 
 struct orr_port {
@@ -315,6 +329,13 @@ struct orr_run_hooks {
 };
 
 enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *hooks);
+
+/* Run like orr_sim_run but pause before the first event at or after
+ * `until`: returns -1 there (no STOP record; the run goes on with
+ * orr_sim_run, or is checkpointed first), or the stop reason if the run
+ * ended before (its STOP record written, as orr_sim_run does). A run
+ * paused and resumed dispatches exactly the events of one not paused. */
+int orr_sim_run_until(struct orr_sim *s, const struct orr_run_hooks *hooks, orr_time_t until);
 
 /* Stepping: for an outside scheduler that owns time (the SystemC engine,
  * docs/systemc.md). It calls orr_sim_step_begin once, then orr_sim_step at

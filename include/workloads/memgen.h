@@ -87,6 +87,12 @@ void memgen_result(struct memgen *g, uint64_t value);
 unsigned memgen_mlp(const struct memgen *g);
 void memgen_stats(const struct memgen *g, struct memgen_stats *out);
 void memgen_destroy(struct memgen *g);
+/* Checkpoint/restore of a generator's progress (the pattern and its keys
+ * come from the params). */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void memgen_save(const struct memgen *g, struct orr_ckpt_writer *w);
+void memgen_restore(struct memgen *g, struct orr_ckpt_reader *r);
 /* Whether the ops now coming are the pattern's timed phase (stream's
  * kernel passes, not its setup and check; a chase's dependent loads, not
  * its pointer-writing setup), and the bytes that phase has

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "orrery/checkpoint.h"
 #include "orrery/config.h"
 #include "orrery/error.h"
 
@@ -927,4 +928,53 @@ void memgen_destroy(struct memgen *g)
         return;
     free(g->aNext);
     free(g);
+}
+
+/* ---- checkpoint/restore ------------------------------------------------- */
+
+void memgen_save(const struct memgen *g, struct orr_ckpt_writer *w)
+{
+    orr_ckpt_put_u64(w, g->i);
+    orr_ckpt_put_u64(w, g->j);
+    orr_ckpt_put_u32(w, g->eStep);
+    orr_ckpt_put_u8(w, g->bWaiting);
+    orr_ckpt_put_u8(w, g->bComputeDue);
+    orr_ckpt_put_u8(w, g->bDone);
+    orr_ckpt_put_u64(w, g->value);
+    orr_ckpt_put_u32(w, (uint32_t)g->eKernel);
+    orr_ckpt_put_u8(w, g->bMeasuring);
+    orr_ckpt_put_array(w, g->aTarget, 16, sizeof g->aTarget[0]);
+    orr_ckpt_put_u32(w, g->nTarget);
+    orr_ckpt_put_u8(w, g->aNext != NULL);
+    if (g->aNext)
+        orr_ckpt_put_array(w, g->aNext, g->nLine, sizeof *g->aNext);
+    orr_ckpt_put_u64(w, g->nLine);
+    orr_ckpt_put_u64(w, g->cur);
+    orr_ckpt_put_array(w, &g->st, 1, sizeof g->st);
+}
+
+void memgen_restore(struct memgen *g, struct orr_ckpt_reader *r)
+{
+    g->i = orr_ckpt_get_u64(r);
+    g->j = orr_ckpt_get_u64(r);
+    g->eStep = orr_ckpt_get_u32(r);
+    g->bWaiting = orr_ckpt_get_u8(r) != 0;
+    g->bComputeDue = orr_ckpt_get_u8(r) != 0;
+    g->bDone = orr_ckpt_get_u8(r) != 0;
+    g->value = orr_ckpt_get_u64(r);
+    g->eKernel = (enum stream_kernel)orr_ckpt_get_u32(r);
+    g->bMeasuring = orr_ckpt_get_u8(r) != 0;
+    orr_ckpt_get_into(r, g->aTarget, sizeof g->aTarget);
+    g->nTarget = orr_ckpt_get_u32(r);
+    if (g->nTarget > 16)
+        orr_ckpt_fail(r, "a generator with more targets than it can hold");
+    free(g->aNext);
+    g->aNext = NULL;
+    if (orr_ckpt_get_u8(r)) {
+        size_t n;
+        g->aNext = orr_ckpt_get_array(r, sizeof *g->aNext, &n);
+    }
+    g->nLine = orr_ckpt_get_u64(r);
+    g->cur = orr_ckpt_get_u64(r);
+    orr_ckpt_get_into(r, &g->st, sizeof g->st);
 }
