@@ -731,6 +731,7 @@ int orr_ckpt_save(const struct orr_sim *cs, const struct orr_ckpt_identity *id, 
     uint64_t digest = orr_sim_digest(s);
     struct orr_ckpt_writer w = {0};
     orr_ckpt_put_str(&w, id->build_id);
+    orr_ckpt_put_u64(&w, orr_ckpt_exe_fingerprint());
     orr_ckpt_put_str(&w, id->scenario);
     orr_ckpt_put_u64(&w, id->scenario_hash);
     orr_ckpt_put_u64(&w, id->nSet);
@@ -876,6 +877,7 @@ int orr_ckpt_load(struct orr_ckpt_file *f, const char *path, struct orr_diag *d)
     if (!bad) {
         struct orr_ckpt_reader r = {.p = f->content, .n = f->nContent};
         f->build_id = orr_ckpt_get_str(&r);
+        f->exe = orr_ckpt_get_u64(&r);
         f->scenario = orr_ckpt_get_str(&r);
         f->scenario_hash = orr_ckpt_get_u64(&r);
         uint64_t nSet = orr_ckpt_get_count(&r, 1);
@@ -903,15 +905,48 @@ int orr_ckpt_load(struct orr_ckpt_file *f, const char *path, struct orr_diag *d)
     return 0;
 }
 
+uint64_t orr_ckpt_exe_fingerprint(void)
+{
+    static bool done; /* a property of the process, not of any simulation */
+    static uint64_t fp;
+    if (done)
+        return fp;
+    done = true;
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (!f)
+        return fp = 0;
+    XXH3_state_t *st = XXH3_createState();
+    if (!st)
+        orr_oom();
+    XXH3_64bits_reset(st);
+    static unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        XXH3_64bits_update(st, buf, n);
+    fp = ferror(f) ? 0 : XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    fclose(f);
+    return fp;
+}
+
 int orr_ckpt_check_build(const struct orr_ckpt_file *f, const char *path, struct orr_diag *d)
 {
-    if (strcmp(f->build_id, orr_build_id()) == 0)
-        return 0;
-    orr_diag_error(d, NULL, NULL,
-                   "checkpoint '%s' was written by another build (%s; this is %s); refusing "
-                   "to restore",
-                   path, f->build_id, orr_build_id());
-    return ORR_EINVAL;
+    if (strcmp(f->build_id, orr_build_id()) != 0) {
+        orr_diag_error(d, NULL, NULL,
+                       "checkpoint '%s' was written by another build (%s; this is %s); refusing "
+                       "to restore",
+                       path, f->build_id, orr_build_id());
+        return ORR_EINVAL;
+    }
+    if (f->exe != orr_ckpt_exe_fingerprint()) {
+        orr_diag_error(d, NULL, NULL,
+                       "checkpoint '%s' was written by another binary of this build (%s): it "
+                       "was rebuilt since, and its models may save other state; refusing to "
+                       "restore",
+                       path, f->build_id);
+        return ORR_EINVAL;
+    }
+    return 0;
 }
 
 int orr_ckpt_restore(struct orr_sim *s, const struct orr_ckpt_file *f, const char *path,

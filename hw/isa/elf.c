@@ -60,8 +60,10 @@ static int read_file(const char *path, uint8_t **out, size_t *len, char *err, si
         return fail(err, n, errno == ENOENT ? ORR_ENOENT : ORR_EIO, "cannot open ELF '%s': %s",
                     path, strerror(errno));
     uint8_t *buf = malloc(MAX_ELF_BYTES + 1u);
-    size_t got = buf ? fread(buf, 1, MAX_ELF_BYTES + 1u, f) : 0;
-    bool bad = !buf || ferror(f);
+    if (!buf)
+        orr_oom(); /* out of memory, not an unreadable file */
+    size_t got = fread(buf, 1, MAX_ELF_BYTES + 1u, f);
+    bool bad = ferror(f);
     fclose(f);
     if (bad || got > MAX_ELF_BYTES) {
         free(buf);

@@ -10,8 +10,8 @@
  *   u64 XXH3-64 of everything before it
  *
  * The content is a sequence of typed fields (orr_ckpt_put_*): first the
- * identity (build id, scenario path, hash, overrides, seed, simulated time,
- * events dispatched, digest), then the engine's state (the event queue,
+ * identity (build id, the binary's fingerprint, scenario path, hash,
+ * overrides, seed, simulated time, events dispatched, digest), then the engine's state (the event queue,
  * sequence counters, RNG streams, workload flags, link serialisers, stats,
  * payload blocks, the digest's running state, records per component), then
  * one section per component by path (its type's save op) and one per shared
@@ -39,7 +39,7 @@
 #include "orrery/diag.h"
 #include "orrery/time.h"
 
-#define ORR_CKPT_VERSION 1u
+#define ORR_CKPT_VERSION 2u
 
 struct orr_sim;
 struct orr_component;
@@ -135,6 +135,7 @@ int orr_ckpt_save(const struct orr_sim *s, const struct orr_ckpt_identity *id, c
  * with its identity. */
 struct orr_ckpt_file {
     char *build_id, *scenario;
+    uint64_t exe; /* the writing binary's fingerprint (orr_ckpt_exe_fingerprint) */
     uint64_t scenario_hash, seed;
     char **aSet;
     size_t nSet;
@@ -149,6 +150,10 @@ struct orr_ckpt_file {
  * and what is wrong (truncated, bad checksum, other version, ...). f is
  * always safe to free. */
 int orr_ckpt_load(struct orr_ckpt_file *f, const char *path, struct orr_diag *d);
+/* This binary, byte for byte: XXH3-64 of /proc/self/exe, 0 where it cannot
+ * be read. The build id names the commit, compiler and build type, which a
+ * rebuild of changed sources without reconfiguring keeps; this changes. */
+uint64_t orr_ckpt_exe_fingerprint(void);
 void orr_ckpt_file_free(struct orr_ckpt_file *f);
 
 /* Refuse (ORR_EINVAL, message naming both) a file written by a build other

@@ -122,7 +122,14 @@ for off in 40 $((size / 2)) $((size - 3)); do
   expect_out "corrupt|checksum" "the flip is named corrupt"
   [ ! -e flip.db ] && pass || fail "a refused restore writes no database"
 done
-# (a checkpoint of another build: tests/unit/test_checkpoint.c)
+# (a checkpoint of another build id: tests/unit/test_checkpoint.c)
+# the same build id, another binary (rebuilt without reconfiguring: here one
+# byte appended, which leaves it runnable) is refused too
+cp "$ORRERY" rebuilt && printf x >>rebuilt
+expect_exit 2 "a checkpoint of another binary of the same build is refused" -- \
+  ./rebuilt run --restore good.ckpt --no-db
+expect_out "written by another binary of this build" "the rebuilt binary is named"
+expect_exit 0 "the writing binary restores it" -- "$ORRERY" run --restore good.ckpt --no-db -q
 cp -r "$SRC/scenarios/presets" .
 expect_exit 2 "a checkpoint of another scenario version is refused" -- bash -c "
   cp '$I' mine.yaml && '$ORRERY' run mine.yaml --no-db -q --checkpoint-at 500us \
