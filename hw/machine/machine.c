@@ -129,7 +129,7 @@ static const struct orr_param machine_params[] = {
     {"pcie", ORR_P_GROUP, "{}", 0,
      "a PCIe root complex (only when the key is given): socket, mem_link and pcie_rc's keys "
      "(ports, gen, width, latency, bar_base, bar_size, msix_base, iommu, iotlb_entries, "
-     "iotlb_miss, iova_base); devices link to pcie.dev<N> (docs/pcie.md)",
+     "iotlb_miss, iova_base, passthrough); devices link to pcie.dev<N> (docs/pcie.md)",
      .group = pcie_key_params},
     {"workloads", ORR_P_SEQ, "[]", 0, "what cores run: {cores: all | sockN | [0, 2-3], pattern: ...}; "
      "{cores: ..., port: true} builds them as coh_port for an outside requester"},
