@@ -43,6 +43,16 @@ steps=$(awk -F, '$7 == "sock0.core0.miss_latency.p50" { if (n++) print $11 - las
 # pick + context switch = 150 + 200 + 2000 cycles at the node's 2 GHz
 rt=$(jq -r '.histograms[] | select(.name == "rt.wakeup_latency") | "\(.p50) \(.max)"' run-scheduling/sched.json)
 [ "$rt" = "1175000 1175000" ] && pass || fail "scheduling: rt wake-up p50 and max '$rt' ps, want 1175000 both"
+# explore: the shrunk schedule is one loss spell (two firings: on, then
+# off), its reproducer fails with the planted bug and passes without it,
+# and a search without the bug finds nothing
+E=run-explore
+grep -q "fault firings -> 1 in" "$E/shrink.txt" && [ "$(grep -c '^  - {at:' "$E/shrink.txt")" = 2 ] &&
+  pass || fail "explore: the shrink did not end at one firing: $(grep shrunk "$E/shrink.txt")"
+grep -q "^stopped   a model reported a failure" "$E/repro-bug.txt" &&
+  grep -q "^stopped   workloads finished" "$E/repro-fixed.txt" && pass ||
+  fail "explore: the reproducer should fail with the bug and pass without it"
+grep -q "40 of 40 seeds run, 0 failed" "$E/fixed.txt" && pass || fail "explore: the fixed search: $(cat "$E/fixed.txt")"
 
 # the pictures the pages show are committed beside them
 for img in $(grep -ho 'img/[A-Za-z0-9_.-]*' "$SRC"/docs/tutorial/*.md | sort -u); do
