@@ -203,8 +203,8 @@ int hal_vatomic(struct hal_cpu *c, enum hal_atomic_op op, uint64_t va, unsigned 
  * is the address the device uses.
  * hal_dma_unmap: revoke the mappings of dev that hal_dma_map returned in
  * [bus, bus+len) (whole mappings); later device accesses there fault: the
- * DMA is refused and CPU 0 takes kern_dma_fault. HAL_EBUSY: the IOMMU's
- * bus space or its table is full.
+ * DMA is refused and CPU 0 takes kern_dma_fault. hal_dma_map returns
+ * HAL_EBUSY when the IOMMU's bus space or its table is full.
  * Without an IOMMU the bus address is the physical one and nothing is
  * checked. The simulated machine provides these when it has `pcie:`;
  * elsewhere HAL_ENOTSUP. */
