@@ -372,19 +372,30 @@ static bool iommu_page(struct rc *s, unsigned dev, uint64_t page, bool write, ui
     return true;
 }
 
+/* Where a TLP's pages are in memory: pa[i] for bus page first + i (a TLP
+ * of at most 8191 bytes spans at most 3 pages). */
+#define RC_TLP_PAGES 3
+struct rc_xlate {
+    uint64_t first, pa[RC_TLP_PAGES];
+};
+
 /* A device's TLP touching [addr, addr + len): every page must be granted
- * (the whole TLP is refused otherwise). *delay: when its line requests may
- * go, after the device's earlier translations and this one's walks. */
+ * (the whole TLP is refused otherwise); x gets the translations, once per
+ * page, for dma_start. *delay: when its line requests may go, after the
+ * device's earlier translations and this one's walks. */
 static bool iommu_check(struct orr_component *c, struct rc *s, unsigned dev, uint64_t addr,
-                        uint32_t len, bool write, orr_time_t *delay)
+                        uint32_t len, bool write, struct rc_xlate *x, orr_time_t *delay)
 {
     *delay = 0;
+    x->first = addr / RC_PAGE;
+    uint64_t last = (addr + (len ? len : 1) - 1) / RC_PAGE;
+    for (uint64_t page = x->first; page <= last; page++)
+        x->pa[page - x->first] = page; /* without an IOMMU, bus = physical */
     if (!s->iommu)
         return true;
     unsigned miss = 0;
-    uint64_t pa, last = (addr + (len ? len : 1) - 1) / RC_PAGE;
-    for (uint64_t page = addr / RC_PAGE; page <= last; page++)
-        if (!iommu_page(s, dev, page, write, &pa, &miss)) {
+    for (uint64_t page = x->first; page <= last; page++)
+        if (!iommu_page(s, dev, page, write, &x->pa[page - x->first], &miss)) {
             s->iommu_faults->v++;
             orr_trace_point(c, s->kFault, dev, addr);
             if (orr_port_peer(s->irq)) {
@@ -400,15 +411,6 @@ static bool iommu_check(struct orr_component *c, struct rc *s, unsigned dev, uin
     s->aXlateFree[dev] = start + miss * s->iotlb_miss;
     *delay = s->aXlateFree[dev] - now;
     return true;
-}
-
-/* Where bus line `line` of device dev is in memory (the check passed). */
-static uint64_t iommu_line(struct rc *s, unsigned dev, uint64_t line)
-{
-    if (!s->iommu)
-        return line;
-    const struct rc_map *m = map_find(s, dev, line / RC_PAGE);
-    return m ? (m->pa + (line / RC_PAGE - m->bus)) * RC_PAGE + line % RC_PAGE : line;
 }
 
 /* An IOMMU command from a host: the answer for MMIO_RESP's data[1]. An
@@ -456,7 +458,7 @@ static int64_t iommu_command(struct rc *s, enum pcie_mmio_op op, const struct pc
 }
 
 static void dma_start(struct orr_component *c, struct rc *s, unsigned port, struct pcie_hdr h,
-                      uint64_t addr, uint8_t *buf, orr_time_t delay)
+                      uint64_t addr, uint8_t *buf, const struct rc_xlate *x, orr_time_t delay)
 {
     uint32_t i = op_alloc(s);
     struct rc_op *op = &s->aOp[i];
@@ -472,7 +474,8 @@ static void dma_start(struct orr_component *c, struct rc *s, unsigned port, stru
     for (uint64_t line = first; line < end; line += ORR_LINE_BYTES) {
         uint32_t lo, off, n = overlap(line, addr, h.length, &lo, &off);
         uint8_t phase = op->kind == OP_READ ? LINE_RD : n == ORR_LINE_BYTES ? LINE_WR : LINE_RMW;
-        if (!line_issue(c, s, i, line, iommu_line(s, port, line), phase, buf + off, delay)) {
+        uint64_t pa = x->pa[line / RC_PAGE - x->first] * RC_PAGE + line % RC_PAGE;
+        if (!line_issue(c, s, i, line, pa, phase, buf + off, delay)) {
             orr_sim_fail(c, "dev%u: more than %u line requests outstanding", port, RC_LINE_TAGS);
             return;
         }
@@ -513,7 +516,8 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
             return;
         }
         orr_time_t delay;
-        if (!iommu_check(c, s, port, addr, h.length, false, &delay)) {
+        struct rc_xlate x;
+        if (!iommu_check(c, s, port, addr, h.length, false, &x, &delay)) {
             struct pcie_hdr u = {.type = PCIE_CPL_UR, .tag = h.tag, .requester = h.requester};
             struct orr_msg m = {.size = pcie_wire_bytes(0), .data = {pcie_hdr_pack(&u), 0}};
             send_dev(c, s, port, &m);
@@ -522,7 +526,7 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
         uint8_t *buf = calloc(h.length ? h.length : 1, 1);
         if (!buf)
             orr_oom();
-        dma_start(c, s, port, h, addr, buf, delay);
+        dma_start(c, s, port, h, addr, buf, &x, delay);
         return;
     }
     if (h.type != PCIE_MWR) {
@@ -546,7 +550,8 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
         return;
     }
     orr_time_t delay;
-    if (h.length && !iommu_check(c, s, port, addr, h.length, true, &delay)) {
+    struct rc_xlate x;
+    if (h.length && !iommu_check(c, s, port, addr, h.length, true, &x, &delay)) {
         orr_blob_free(c->sim, ev->data[1]);
         return; /* posted: the device never learns; the kernel does */
     }
@@ -556,7 +561,7 @@ static void tlp_from_device(struct orr_component *c, struct rc *s, unsigned port
     memcpy(buf, blob + PCIE_WR_ADDR_BYTES, h.length);
     orr_blob_free(c->sim, ev->data[1]);
     if (h.length)
-        dma_start(c, s, port, h, addr, buf, delay);
+        dma_start(c, s, port, h, addr, buf, &x, delay);
     else
         free(buf);
 }
