@@ -52,18 +52,46 @@ enum isa_stop {
 /* A timing access the core could not perform yet (a miss is in flight):
  * replayed through the pcache in program order. */
 struct isa_acc {
-    uint64_t addr, val;
+    uint64_t addr, val;            /* addr: physical (a switch may come between) */
     uint8_t op, size, fetch;
 };
 
-struct isacore {
-    struct orr_component *c;
+/* What the core runs in one address space: a bare guest (the run's
+ * shared RAM), or a Linux process (abi linux: its own RAM). A switch
+ * between processes sharing the core swaps these (isa_linux_switch): the
+ * memory, the Unicorn engine that maps only that memory and holds the
+ * registers of the thread that ran last in it, the image and stack, the
+ * kernel's process and the saved registers of its other threads. */
+struct isa_proc {
     struct isa_shared *sh;
     unsigned slot;                 /* index in sh->aWait */
     bool sh_private;               /* abi linux: sh is this process's own memory */
     uint64_t phys_base;            /* abi linux: physical address of its RAM's byte 0 */
-    enum isa_arch arch;
     uc_engine *uc;
+    char elf[512];
+    uint64_t entry, stack_top;
+    uint64_t img_lo, img_hi;       /* the program's loaded bytes */
+    uint64_t phdr;                 /* its program headers in memory (AT_PHDR) */
+    uint16_t phnum, phent;
+    uint64_t guard;                /* the unmapped lowest page of this core's stack */
+    /* abi linux: the process (NULL for a bare guest), its mapped-in files,
+     * each thread's saved registers and which one the engine holds */
+    struct proc *proc;
+    struct proc_file *aFile;
+    unsigned nFile;
+    uc_context *aCtx[PROC_MAX_THREADS];
+    unsigned loaded;
+    char kill_msg[320];            /* why a signal killed the process */
+    int signal;                    /* that signal, or 0 */
+    struct orr_value *v_exit, *v_signal, *v_pid; /* proc<N>.* with several */
+};
+
+struct isacore {
+    struct orr_component *c;
+    struct isa_proc as;            /* the running one (for a bare guest: the only one) */
+    struct isa_proc *aProc;        /* abi linux: every process of the core; */
+    unsigned nProc, iProc;         /* aProc[iProc] is stale while it is `as` */
+    enum isa_arch arch;
     struct core_shell shell;       /* caches, local time, step and run flags, liveness */
     struct cache_array l1i;
     bool timing, fetch_model;
@@ -71,12 +99,6 @@ struct isacore {
     orr_time_t insn_ps, syscall_ps, poll0;
     uint32_t l1_cycles;
     uint64_t max_insns, out_limit;
-    char elf[512];
-    uint64_t entry, stack_top;
-    uint64_t img_lo, img_hi;       /* the program's loaded bytes */
-    uint64_t phdr;                 /* its program headers in memory (AT_PHDR) */
-    uint16_t phnum, phent;
-    uint64_t guard;                /* the unmapped lowest page of this core's stack */
 
     /* execution state */
     orr_time_t slice_end;
@@ -103,33 +125,30 @@ struct isacore {
     orr_time_t finish_time;
     char *aOut;                    /* the guest's write(1|2) bytes */
     size_t nOut;
-    /* abi linux: the process (NULL for a bare guest), its mapped-in files
-     * and its output per fd (stdout, stderr) */
-    struct proc *proc;
-    struct proc_file *aFile;
-    unsigned nFile;
+    /* abi linux: the processes' output per fd (stdout, stderr), in the
+     * order they wrote it (one console) */
     char *aFdOut[2];
     size_t nFdOut[2];
-    char kill_msg[320];            /* why a signal killed the process */
     /* abi linux threads (linux.c): the reference scheduler on this one
-     * CPU, whose HAL calls come back to this core (kcpu.ops), and each
-     * thread's saved registers */
+     * CPU, whose HAL calls come back to this core (kcpu.ops), and the
+     * processes whose threads it schedules */
     struct sched ksched;
     struct sched_rq krq;
     struct platform kplat;
     struct hal_cpu kcpu;
-    uc_context *aCtx[PROC_MAX_THREADS];
+    struct proc_cpu kpc;
     orr_time_t tick_ps, next_tick;
     bool clone_pending;
     uint64_t clone_slot, clone_sp, clone_settls, clone_tls;
     uint16_t tk_switch;
-    struct orr_counter *ctx_switches, *threads, *cy_kernel, *signals;
+    struct orr_counter *ctx_switches, *threads, *cy_kernel, *signals, *proc_switches;
 
     uint16_t tk_out;
     struct orr_counter *insns, *blocks, *cy_compute, *cy_l2, *cy_miss, *cy_fetch, *cy_syscall,
         *cy_futex, *l1i_hits, *l1i_misses, *syscalls, *unknown, *yields, *futex_waits,
         *futex_wakes, *out_bytes, *out_dropped, *loads, *stores, *cy_sleep;
-    struct orr_value *v_cycles, *v_ipc, *v_exit, *v_exited, *v_limit, *v_faulted, *v_signal;
+    struct orr_value *v_cycles, *v_ipc, *v_exit, *v_exited, *v_limit, *v_faulted, *v_signal,
+        *v_procs;
 };
 
 /* syscall.c: the ecall/svc handler (UC_HOOK_INTR for a system call), and
@@ -142,7 +161,16 @@ void isa_output(struct isacore *t, int fd, const uint8_t *p, size_t n);
 
 /* linux.c: abi linux — the process of the reference kernel (kernel/proc)
  * on this core. */
+/* The core's scheduler and room for its processes (p: the first one's
+ * params, whose `processes` list the others). */
 int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_diag *d);
+/* A process from params p, in t->as (memory, image and engine already
+ * set up): its kernel process, initial stack and first thread's
+ * registers; appended to aProc. several: the core has more than one
+ * (each gets proc<N>.* metrics). */
+int isa_linux_process(struct isacore *t, const struct orr_params *p, bool several,
+                      struct orr_diag *d);
+void isa_linux_free_proc(struct isa_proc *a);
 void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6]);
 /* A fault the process cannot survive: it dies of signal sig (exit status
  * 128 + sig) with msg kept for the report; the run goes on. */

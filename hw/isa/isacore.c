@@ -106,6 +106,10 @@ static const struct orr_param isacore_params[] = {
     {"core", ORR_P_UINT, "0", 0, "this core's index among the cores running the program (a0/x0)"},
     {"ncores", ORR_P_UINT, "1", ORR_PF_POSITIVE, "cores running the program (a1/x1)"},
     {"", ORR_P_INCLUDE, .group = isacore_workload_params},
+    {"processes", ORR_P_GROUPS, "[]", 0,
+     "abi linux: more processes sharing this core, each with the keys of a program (elf, "
+     "arch, abi: linux, ram, stack, argv, env, files); machine.workloads entries naming one "
+     "core fill it (docs/exec.md)", NULL, 0, 0, isacore_workload_params},
     {NULL},
 };
 
@@ -127,19 +131,19 @@ enum { T_STEP = 1, T_DEADLOCK = 2, T_FUTEX = 3 };
 uint64_t isa_reg(struct isacore *t, unsigned i)
 {
     uint64_t v = 0;
-    uc_reg_read(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A0 + (int)i : UC_ARM64_REG_X0 + (int)i, &v);
+    uc_reg_read(t->as.uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A0 + (int)i : UC_ARM64_REG_X0 + (int)i, &v);
     return v;
 }
 
 void isa_set_reg(struct isacore *t, unsigned i, uint64_t v)
 {
-    uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A0 + (int)i : UC_ARM64_REG_X0 + (int)i, &v);
+    uc_reg_write(t->as.uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A0 + (int)i : UC_ARM64_REG_X0 + (int)i, &v);
 }
 
 uint64_t isa_pc(struct isacore *t)
 {
     uint64_t v = 0;
-    uc_reg_read(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_PC : UC_ARM64_REG_PC, &v);
+    uc_reg_read(t->as.uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_PC : UC_ARM64_REG_PC, &v);
     return v;
 }
 
@@ -150,11 +154,11 @@ void isa_fail(struct isacore *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    orr_sim_fail(t->c, "guest (core %u, %s): %s", t->core, t->elf, msg);
+    orr_sim_fail(t->c, "guest (core %u, %s): %s", t->core, t->as.elf, msg);
     t->v_faulted->v = 1;
     t->failed = true; /* not done: a failed run must not read as finished */
     t->stop = STOP_FAILED;
-    uc_emu_stop(t->uc);
+    uc_emu_stop(t->as.uc);
 }
 
 /* ---------------------------------------------------------- the decoder */
@@ -166,8 +170,8 @@ static uint32_t count_insns(const struct isacore *t, uint64_t a, uint64_t e)
     if (t->arch == ISA_AARCH64)
         return (uint32_t)((e - a) / 4);
     uint32_t n = 0;
-    const uint8_t *ram = t->sh->ram;
-    while (a < e && a + 1 < t->sh->size) {
+    const uint8_t *ram = t->as.sh->ram;
+    while (a < e && a + 1 < t->as.sh->size) {
         a += (ram[a] & 3) == 3 ? 4 : 2;
         n++;
     }
@@ -180,8 +184,8 @@ static uint32_t count_insns(const struct isacore *t, uint64_t a, uint64_t e)
  * after the faulting instruction ran), is the faulting address. */
 static uint64_t riscv_fault_pc(struct isacore *t, uint64_t fault)
 {
-    const uint8_t *ram = t->sh->ram;
-    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->sh->size;) {
+    const uint8_t *ram = t->as.sh->ram;
+    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->as.sh->size;) {
         uint32_t w = (uint32_t)ram[a] | (uint32_t)ram[a + 1] << 8 | (uint32_t)ram[a + 2] << 16 |
                      (uint32_t)ram[a + 3] << 24;
         int rs1 = -1;
@@ -218,7 +222,7 @@ static uint64_t riscv_fault_pc(struct isacore *t, uint64_t fault)
         }
         if (rs1 >= 0) {
             uint64_t base = 0;
-            uc_reg_read(t->uc, UC_RISCV_REG_X0 + rs1, &base);
+            uc_reg_read(t->as.uc, UC_RISCV_REG_X0 + rs1, &base);
             uint64_t ea = base + (uint64_t)imm;
             if (fault >= ea && fault - ea < 16)
                 return a;
@@ -236,14 +240,14 @@ static uint64_t riscv_fault_pc(struct isacore *t, uint64_t fault)
 static uint64_t aarch64_xreg(struct isacore *t, unsigned r)
 {
     uint64_t v = 0;
-    uc_reg_read(t->uc, r == 31 ? UC_ARM64_REG_SP : UC_ARM64_REG_X0 + (int)r, &v);
+    uc_reg_read(t->as.uc, r == 31 ? UC_ARM64_REG_SP : UC_ARM64_REG_X0 + (int)r, &v);
     return v;
 }
 
 static uint64_t aarch64_fault_pc(struct isacore *t, uint64_t fault)
 {
-    const uint8_t *ram = t->sh->ram;
-    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->sh->size; a += 4) {
+    const uint8_t *ram = t->as.sh->ram;
+    for (uint64_t a = t->blk_start; a < t->blk_end && a + 3 < t->as.sh->size; a += 4) {
         uint32_t w = (uint32_t)ram[a] | (uint32_t)ram[a + 1] << 8 | (uint32_t)ram[a + 2] << 16 |
                      (uint32_t)ram[a + 3] << 24;
         unsigned rn = w >> 5 & 31, size = w >> 30;
@@ -301,7 +305,7 @@ static bool waiting(const struct isacore *t) { return t->miss_out || t->retry_wa
 /* One timing access through the pcache, now (at the core's local time). */
 static enum pcache_rc timed_access(struct isacore *t, const struct isa_acc *a)
 {
-    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, t->phys_base + a->addr, a->val, 0};
+    struct pc_req r = {a->op, a->size, t->next_tag & 0xFFFFFF, a->addr, a->val, 0};
     uint64_t v;
     uint32_t cyc = 0;
     t->shell.pc.skew = t->shell.local - orr_now(t->c->sim);
@@ -351,13 +355,14 @@ static bool drain_queue(struct isacore *t)
 static void data_access(struct isacore *t, uint8_t op, uint64_t addr, int size, uint64_t val)
 {
     if ((size == 1 || size == 2 || size == 4 || size == 8) && addr % (uint64_t)size == 0) {
-        struct isa_acc a = {addr, val, op, (uint8_t)size, 0};
+        struct isa_acc a = {t->as.phys_base + addr, val, op, (uint8_t)size, 0};
         access_or_queue(t, &a);
         return;
     }
     uint64_t end = addr + (uint64_t)(size > 0 ? size : 1);
     for (uint64_t x = addr; x < end; x = (x | (ORR_LINE_BYTES - 1)) + 1) {
-        struct isa_acc a = {x, x < t->sh->size ? t->sh->ram[x] : 0, op, 1, 0};
+        struct isa_acc a = {t->as.phys_base + x, x < t->as.sh->size ? t->as.sh->ram[x] : 0, op, 1,
+                            0};
         access_or_queue(t, &a);
     }
 }
@@ -374,9 +379,12 @@ static void on_mem(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int
     data_access(t, wr ? ORR_OP_STORE : ORR_OP_LOAD, addr, size, (uint64_t)value);
 }
 
+/* The L1I is tagged by physical line (processes sharing the core run the
+ * same virtual addresses in different memory). */
 static void fetch_lines(struct isacore *t, uint64_t a, uint64_t e)
 {
-    for (uint64_t line = a & ~(uint64_t)(ORR_LINE_BYTES - 1); line < e; line += ORR_LINE_BYTES) {
+    uint64_t lo = t->as.phys_base + (a & ~(uint64_t)(ORR_LINE_BYTES - 1)), hi = t->as.phys_base + e;
+    for (uint64_t line = lo; line < hi; line += ORR_LINE_BYTES) {
         int64_t f = cache_array_find(&t->l1i, line);
         if (f >= 0) {
             cache_array_touch(&t->l1i, (uint32_t)f);
@@ -466,11 +474,11 @@ static void on_intr(uc_engine *uc, uint32_t intno, void *arg)
     if (t->arch == ISA_RISCV64)
         pc -= 4;
     bool illegal = t->arch == ISA_RISCV64 ? intno == 2 : intno == 1;
-    if (t->proc) {
+    if (t->as.proc) {
         char msg[200];
         uint32_t insn = 0;
-        if (pc + 4 <= t->sh->size)
-            memcpy(&insn, t->sh->ram + pc, 4);
+        if (pc + 4 <= t->as.sh->size)
+            memcpy(&insn, t->as.sh->ram + pc, 4);
         snprintf(msg, sizeof msg, "%s at pc %#llx (instruction %#010x)",
                  illegal ? "SIGILL: illegal instruction" : "SIGTRAP: exception",
                  (unsigned long long)pc, insn);
@@ -518,11 +526,11 @@ static void report_fault(struct isacore *t, uc_err err)
         pc = riscv_fault_pc(t, t->fault_addr);
     else if (t->arch == ISA_AARCH64 && !t->timing && pc == t->blk_start)
         pc = aarch64_fault_pc(t, t->fault_addr);
-    if (t->proc) {
+    if (t->as.proc) {
         char msg[200];
         bool prot = t->fault_type == UC_MEM_READ_PROT || t->fault_type == UC_MEM_WRITE_PROT ||
                     t->fault_type == UC_MEM_FETCH_PROT;
-        bool guard = t->fault_addr >= t->guard && t->fault_addr - t->guard < ISA_PAGE;
+        bool guard = t->fault_addr >= t->as.guard && t->fault_addr - t->as.guard < ISA_PAGE;
         snprintf(msg, sizeof msg, "SIGSEGV: %s %s address %#llx at pc %#llx%s", what,
                  prot ? "protected" : "unmapped", (unsigned long long)t->fault_addr,
                  (unsigned long long)pc, guard ? " (the stack's guard page: stack overflow)" : "");
@@ -553,7 +561,7 @@ static void run(struct isacore *t)
             core_done(t);
             return;
         }
-        if (t->proc && t->proc->sched && t->shell.local >= t->next_tick) {
+        if (t->as.proc && t->as.proc->sched && t->shell.local >= t->next_tick) {
             while (t->next_tick <= t->shell.local) /* the tick, at a slice boundary */
                 t->next_tick += t->tick_ps;
             if (!isa_linux_switch(t, true))
@@ -564,8 +572,8 @@ static void run(struct isacore *t)
         t->stop = STOP_NONE;
         uint64_t count = t->final_count, before = t->insns->v + t->blocks->v;
         if (count) /* Unicorn counts with a code hook: retranslate so it is in */
-            uc_ctl_remove_cache(t->uc, t->pc_next, t->pc_next + 1);
-        uc_err err = uc_emu_start(t->uc, t->pc_next, NEVER_PC, 0, count);
+            uc_ctl_remove_cache(t->as.uc, t->pc_next, t->pc_next + 1);
+        uc_err err = uc_emu_start(t->as.uc, t->pc_next, NEVER_PC, 0, count);
         t->pc_next = isa_pc(t);
         if (count) { /* the counted tail before the instruction limit */
             t->final_count = 0;
@@ -727,31 +735,31 @@ static int attach_private_ram(struct isacore *t, struct isa_shared *run, uint64_
      * refuse the run by name instead of writing half of it */
     if (!orr_sim_shared_state(t->c, "linux process state (kernel/proc)", 1, NULL))
         return ORR_ENOMEM;
-    t->phys_base = run->linux_next;
+    t->as.phys_base = run->linux_next;
     run->nLinux++;
     run->linux_next += size;
-    t->sh = calloc(1, sizeof *t->sh);
-    if (!t->sh)
+    t->as.sh = calloc(1, sizeof *t->as.sh);
+    if (!t->as.sh)
         return ORR_ENOMEM;
-    t->sh_private = true;
+    t->as.sh_private = true;
     void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         orr_diag_error(d, at, t->c->keypath, "cannot allocate %llu bytes of guest RAM",
                        (unsigned long long)size);
         return ORR_ESCHEMA;
     }
-    t->sh->ram = m;
-    t->sh->size = size;
-    t->slot = t->sh->nCore++;
+    t->as.sh->ram = m;
+    t->as.sh->size = size;
+    t->as.slot = t->as.sh->nCore++;
     bool covered = false;
     for (size_t i = 0; i < t->shell.setup.cfg.nHome; i++)
-        covered |= t->shell.setup.cfg.aHome[i].base <= t->phys_base &&
+        covered |= t->shell.setup.cfg.aHome[i].base <= t->as.phys_base &&
                    t->shell.setup.cfg.aHome[i].base + t->shell.setup.cfg.aHome[i].size >=
-                       t->phys_base + size;
+                       t->as.phys_base + size;
     if (!covered) {
         orr_diag_error(d, at, t->c->keypath, "process memory [%#llx, %#llx) (each Linux process "
                        "takes its own range) must lie in one memory range of 'homes'",
-                       (unsigned long long)t->phys_base, (unsigned long long)(t->phys_base + size));
+                       (unsigned long long)t->as.phys_base, (unsigned long long)(t->as.phys_base + size));
         return ORR_ESCHEMA;
     }
     return 0;
@@ -766,12 +774,12 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
         orr_diag_error(d, at, t->c->keypath, "ram must be a multiple of 4 KiB");
         return ORR_ESCHEMA;
     }
-    struct isa_shared *run = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->sh, shared_fini);
+    struct isa_shared *run = orr_sim_shared_state(t->c, "isa.ram", sizeof *t->as.sh, shared_fini);
     orr_sim_shared_ckpt(t->c->sim, "isa.ram", ram_save, ram_restore);
     if (orr_param_enum(p, "abi") == 1)
         return attach_private_ram(t, run, size, at, d);
-    t->sh = run;
-    struct isa_shared *sh = t->sh;
+    t->as.sh = run;
+    struct isa_shared *sh = t->as.sh;
     if (!sh->ram) {
         void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED) {
@@ -796,7 +804,7 @@ static int attach_ram(struct isacore *t, const struct orr_params *p, struct orr_
                        "share a run with bare isacores (docs/exec.md)");
         return ORR_ESCHEMA;
     }
-    t->slot = sh->nCore++;
+    t->as.slot = sh->nCore++;
     bool covered = false;
     for (size_t i = 0; i < t->shell.setup.cfg.nHome; i++)
         covered |= t->shell.setup.cfg.aHome[i].base == 0 && t->shell.setup.cfg.aHome[i].size >= size;
@@ -814,24 +822,24 @@ static int load_elf(struct isacore *t, const struct orr_params *p, struct orr_di
 {
     const struct orr_mark *at = orr_param_mark(p, "elf");
     char looked[1024], err[1024];
-    if (!resolve_elf(orr_param_str(p, "elf"), at, t->elf, sizeof t->elf, looked, sizeof looked)) {
+    if (!resolve_elf(orr_param_str(p, "elf"), at, t->as.elf, sizeof t->as.elf, looked, sizeof looked)) {
         if (orr_param_str(p, "elf")[0] == '/')
             orr_diag_error(d, at, t->c->keypath, "cannot open ELF '%s': No such file or directory",
-                           t->elf);
+                           t->as.elf);
         else
             orr_diag_error(d, at, t->c->keypath, "cannot find ELF '%s' (looked in: %s)",
                            orr_param_str(p, "elf"), looked);
         return ORR_ESCHEMA;
     }
-    struct isa_shared *sh = t->sh;
+    struct isa_shared *sh = t->as.sh;
     struct isa_elf_info info;
-    int rc = isa_elf_load(t->elf, t->arch, NULL, sh->size, &info, err, sizeof err);
+    int rc = isa_elf_load(t->as.elf, t->arch, NULL, sh->size, &info, err, sizeof err);
     for (unsigned i = 0; rc == 0 && i < sh->nElf; i++) {
-        if (strcmp(sh->aElf[i].path, t->elf) == 0)
+        if (strcmp(sh->aElf[i].path, t->as.elf) == 0)
             goto loaded;
         if (info.lo < sh->aElf[i].hi && sh->aElf[i].lo < info.hi) {
             snprintf(err, sizeof err, "'%.480s' [%#llx, %#llx) overlaps '%.480s', loaded by an earlier core",
-                     t->elf, (unsigned long long)info.lo, (unsigned long long)info.hi,
+                     t->as.elf, (unsigned long long)info.lo, (unsigned long long)info.hi,
                      sh->aElf[i].path);
             rc = ORR_EINVAL;
         }
@@ -841,24 +849,24 @@ static int load_elf(struct isacore *t, const struct orr_params *p, struct orr_di
         rc = ORR_EINVAL;
     }
     if (rc == 0)
-        rc = isa_elf_load(t->elf, t->arch, sh->ram, sh->size, &info, err, sizeof err);
+        rc = isa_elf_load(t->as.elf, t->arch, sh->ram, sh->size, &info, err, sizeof err);
     if (rc) {
         orr_diag_error(d, at, t->c->keypath, "%s", err);
         return ORR_ESCHEMA;
     }
-    snprintf(sh->aElf[sh->nElf].path, sizeof sh->aElf[0].path, "%s", t->elf);
+    snprintf(sh->aElf[sh->nElf].path, sizeof sh->aElf[0].path, "%s", t->as.elf);
     sh->aElf[sh->nElf].lo = info.lo;
     sh->aElf[sh->nElf++].hi = info.hi;
 loaded:;
     char knob[64];
     snprintf(knob, sizeof knob, "%016llx", (unsigned long long)info.hash);
     orr_sim_knob(t->c, "elf_xxh3", knob);
-    t->entry = info.entry;
-    t->img_lo = info.lo;
-    t->img_hi = info.hi;
-    t->phdr = info.phdr;
-    t->phnum = info.phnum;
-    t->phent = info.phent;
+    t->as.entry = info.entry;
+    t->as.img_lo = info.lo;
+    t->as.img_hi = info.hi;
+    t->as.phdr = info.phdr;
+    t->as.phnum = info.phnum;
+    t->as.phent = info.phent;
     return 0;
 }
 
@@ -867,10 +875,10 @@ loaded:;
  * an overflow faults instead of running into whatever lies below). */
 static uc_err map_ram(struct isacore *t)
 {
-    uint64_t lo = ISA_PAGE, g0 = t->guard, g1 = t->guard + ISA_PAGE, hi = t->sh->size;
-    uc_err e = uc_mem_map_ptr(t->uc, lo, g0 - lo, UC_PROT_ALL, t->sh->ram + lo);
+    uint64_t lo = ISA_PAGE, g0 = t->as.guard, g1 = t->as.guard + ISA_PAGE, hi = t->as.sh->size;
+    uc_err e = uc_mem_map_ptr(t->as.uc, lo, g0 - lo, UC_PROT_ALL, t->as.sh->ram + lo);
     if (!e && hi > g1)
-        e = uc_mem_map_ptr(t->uc, g1, hi - g1, UC_PROT_ALL, t->sh->ram + g1);
+        e = uc_mem_map_ptr(t->as.uc, g1, hi - g1, UC_PROT_ALL, t->as.sh->ram + g1);
     return e;
 }
 
@@ -885,48 +893,48 @@ static int setup_engine(struct isacore *t, const struct orr_params *p, struct or
                        "is the guard)");
         return ORR_ESCHEMA;
     }
-    if ((uint64_t)(t->slot + 1) * stack > t->sh->size - ISA_PAGE ||
-        t->sh->size - (uint64_t)(t->slot + 1) * stack < t->img_hi) {
+    if ((uint64_t)(t->as.slot + 1) * stack > t->as.sh->size - ISA_PAGE ||
+        t->as.sh->size - (uint64_t)(t->as.slot + 1) * stack < t->as.img_hi) {
         orr_diag_error(d, orr_param_mark(p, "stack"), t->c->keypath,
                        "isacore %u's stack (%llu bytes each, carved from the top of RAM) does "
-                       "not fit in guest RAM above the program", t->slot,
+                       "not fit in guest RAM above the program", t->as.slot,
                        (unsigned long long)stack);
         return ORR_ESCHEMA;
     }
-    t->stack_top = t->sh->size - (uint64_t)t->slot * stack;
-    t->guard = t->stack_top - stack;
-    uc_err e = t->arch == ISA_RISCV64 ? uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &t->uc)
-                                      : uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &t->uc);
+    t->as.stack_top = t->as.sh->size - (uint64_t)t->as.slot * stack;
+    t->as.guard = t->as.stack_top - stack;
+    uc_err e = t->arch == ISA_RISCV64 ? uc_open(UC_ARCH_RISCV, UC_MODE_RISCV64, &t->as.uc)
+                                      : uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &t->as.uc);
     if (!e && t->arch == ISA_AARCH64) /* Unicorn's default, named: AT_HWCAP describes it */
-        e = uc_ctl_set_cpu_model(t->uc, UC_CPU_ARM64_A72);
+        e = uc_ctl_set_cpu_model(t->as.uc, UC_CPU_ARM64_A72);
     if (!e)
         e = map_ram(t);
     if (!e && t->arch == ISA_RISCV64) {
         /* F and D on: mstatus.FS = Initial (Unicorn starts with it Off,
          * and every FP instruction of rv64gc code would be illegal) */
         uint64_t ms = 0;
-        e = uc_reg_read(t->uc, UC_RISCV_REG_MSTATUS, &ms);
+        e = uc_reg_read(t->as.uc, UC_RISCV_REG_MSTATUS, &ms);
         ms |= UINT64_C(1) << 13;
         if (!e)
-            e = uc_reg_write(t->uc, UC_RISCV_REG_MSTATUS, &ms);
+            e = uc_reg_write(t->as.uc, UC_RISCV_REG_MSTATUS, &ms);
     }
     uc_hook h;
     if (!e)
-        e = uc_hook_add(t->uc, &h, UC_HOOK_BLOCK, (void *)on_block, t, 1, 0);
+        e = uc_hook_add(t->as.uc, &h, UC_HOOK_BLOCK, (void *)on_block, t, 1, 0);
     if (!e)
-        e = uc_hook_add(t->uc, &h, UC_HOOK_INTR, (void *)on_intr, t, 1, 0);
+        e = uc_hook_add(t->as.uc, &h, UC_HOOK_INTR, (void *)on_intr, t, 1, 0);
     if (!e)
-        e = uc_hook_add(t->uc, &h, UC_HOOK_MEM_INVALID, (void *)on_invalid, t, 1, 0);
+        e = uc_hook_add(t->as.uc, &h, UC_HOOK_MEM_INVALID, (void *)on_invalid, t, 1, 0);
     if (!e && t->timing)
-        e = uc_hook_add(t->uc, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)on_mem, t, 1, 0);
+        e = uc_hook_add(t->as.uc, &h, UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, (void *)on_mem, t, 1, 0);
     if (e) {
         orr_diag_error(d, &t->c->mark, t->c->keypath, "Unicorn: %s", uc_strerror(e));
         return ORR_ESCHEMA;
     }
-    uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->stack_top);
+    uc_reg_write(t->as.uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->as.stack_top);
     isa_set_reg(t, 0, t->core);
     isa_set_reg(t, 1, t->ncores);
-    t->pc_next = t->entry;
+    t->pc_next = t->as.entry;
     return 0;
 }
 
@@ -961,6 +969,59 @@ static void make_stats(struct isacore *t)
     t->v_limit = orr_value_new(c, "instruction_limit", "");
     t->v_faulted = orr_value_new(c, "faulted", "");
     t->tk_out = orr_trace_kind(c, "guest_write");
+}
+
+/* Everything one address space holds (a failed or finished process). */
+static void free_proc(struct isa_proc *a)
+{
+    if (a->uc)
+        uc_close(a->uc);
+    isa_linux_free_proc(a);
+    if (a->sh_private) {
+        shared_fini(a->sh);
+        free(a->sh);
+    }
+    memset(a, 0, sizeof *a);
+}
+
+/* abi linux: the core's processes — the entry's own (already in t->as)
+ * and those of `processes`, which share this core (docs/exec.md): each
+ * with its own memory, image, stack and engine. The first runs first in
+ * t->as; the scheduler decides from there. */
+static int linux_processes(struct isacore *t, const struct orr_params *p, struct orr_diag *d)
+{
+    size_t n = 0;
+    const struct orr_params *g = orr_param_groups(p, "processes", &n);
+    int rc = isa_linux_setup(t, p, d);
+    if (rc == 0)
+        rc = isa_linux_process(t, p, n > 0, d);
+    bool loose = rc != 0; /* t->as holds a process aProc does not */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char kp[300];
+        snprintf(kp, sizeof kp, "%s.processes.%zu", t->c->keypath, i);
+        if (orr_param_enum(&g[i], "abi") != 1 || orr_param_enum(&g[i], "arch") != t->arch) {
+            bool abi = orr_param_enum(&g[i], "abi") != 1;
+            orr_diag_error(d, orr_param_mark(&g[i], abi ? "abi" : "arch"), kp,
+                           abi ? "a process sharing a core needs abi: linux"
+                               : "processes sharing a core run its architecture (%s)",
+                           isa_arch_names[t->arch]);
+            rc = ORR_ESCHEMA;
+            break;
+        }
+        memset(&t->as, 0, sizeof t->as);
+        loose = true;
+        if ((rc = attach_ram(t, &g[i], d)) || (rc = load_elf(t, &g[i], d)) ||
+            (rc = setup_engine(t, &g[i], d)) || (rc = isa_linux_process(t, &g[i], true, d)))
+            break;
+        loose = false;
+    }
+    if (loose)
+        free_proc(&t->as);
+    if (t->nProc) {
+        t->as = t->aProc[0];
+        t->iProc = 0;
+    }
+    return rc;
 }
 
 static int isacore_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -1019,7 +1080,7 @@ static int isacore_create(struct orr_component *c, const struct orr_params *p, s
                        "gets no argv, environment or files)", k);
         return ORR_ESCHEMA;
     }
-    if (linux_abi && (rc = isa_linux_setup(t, p, d)))
+    if (linux_abi && (rc = linux_processes(t, p, d)))
         return rc;
     t->poll = t->poll0;
     return 0;
@@ -1030,7 +1091,7 @@ static int isacore_start(struct orr_component *c, struct orr_diag *d)
     struct isacore *t = c->state;
     if (core_shell_check_linked(&t->shell, d))
         return ORR_ESCHEMA;
-    if (t->proc && isa_linux_start(t)) {
+    if (t->as.proc && isa_linux_start(t)) {
         orr_diag_error(d, &c->mark, c->keypath, "cannot start the process's first thread");
         return ORR_ESCHEMA;
     }
@@ -1070,6 +1131,21 @@ static void isacore_finish(struct orr_component *c)
     t->v_cycles->v = (double)cycles;
     t->v_ipc->v = cycles ? (double)t->insns->v / (double)cycles : 0.0;
     t->cy_compute->v = t->insns->v * t->insn_ps / t->shell.cycle;
+    if (t->nProc) { /* abi linux: done when all are; exit_code and signal: the first's */
+        t->aProc[t->iProc] = t->as;
+        bool all = true;
+        for (unsigned k = 0; k < t->nProc; k++) {
+            const struct isa_proc *a = &t->aProc[k];
+            all &= a->proc->exited;
+            if (a->v_exit) {
+                a->v_exit->v = a->proc->exit_status;
+                a->v_signal->v = a->signal;
+            }
+        }
+        t->exited = all;
+        t->exit_code = t->aProc[0].proc->exit_status;
+        t->v_signal->v = t->aProc[0].signal;
+    }
     t->v_exited->v = t->exited;
     t->v_exit->v = (double)t->exit_code;
 }
@@ -1077,17 +1153,18 @@ static void isacore_finish(struct orr_component *c)
 static void isacore_destroy(struct orr_component *c)
 {
     struct isacore *t = c->state;
-    if (t->uc)
-        uc_close(t->uc);
+    if (t->nProc) {
+        t->aProc[t->iProc] = t->as;
+        for (unsigned k = 0; k < t->nProc; k++)
+            free_proc(&t->aProc[k]);
+    } else {
+        free_proc(&t->as);
+    }
     core_shell_free(&t->shell);
     cache_array_free(&t->l1i);
     free(t->aQ);
     free(t->aOut);
     isa_linux_free(t);
-    if (t->sh_private) {
-        shared_fini(t->sh);
-        free(t->sh);
-    }
 }
 
 const char *isacore_output(const struct orr_component *c, size_t *n)
@@ -1131,16 +1208,30 @@ static const struct orr_metric_doc isacore_metrics[] = {
      "cycles the core idled with every thread of its Linux process asleep (nanosleep, futex "
      "timeouts)"},
     {"context_switches", "switch", ORR_METRIC_COUNTER,
-     "abi linux: switches between the process's threads (kernel/sched picks)"},
-    {"threads", "thread", ORR_METRIC_COUNTER, "abi linux: threads the process ran (1 + clones)"},
+     "abi linux: switches between threads (kernel/sched picks), of one process or of two "
+     "processes sharing the core"},
+    {"process_switches", "switch", ORR_METRIC_COUNTER,
+     "abi linux: the context switches that changed the address space (processes sharing the "
+     "core)"},
+    {"processes", "", ORR_METRIC_VALUE, "abi linux: processes on this core"},
+    {"threads", "thread", ORR_METRIC_COUNTER,
+     "abi linux: threads the core's processes ran (1 + clones each)"},
+    {"proc<N>.exit_code", "", ORR_METRIC_VALUE,
+     "several processes on the core: the exit status of the Nth (workloads order)"},
+    {"proc<N>.signal", "", ORR_METRIC_VALUE,
+     "several processes on the core: the signal that killed the Nth, else 0"},
+    {"proc<N>.pid", "", ORR_METRIC_VALUE,
+     "several processes on the core: the Nth's pid (one pid space per core)"},
     {"signals", "signal", ORR_METRIC_COUNTER,
      "abi linux: fault signals delivered to a handler the process installed"},
     {"cycles.kernel", "cy", ORR_METRIC_COUNTER,
      "abi linux: cycles the reference scheduler charged (hal_cost: enqueue, pick, tick, switch)"},
     {"signal", "", ORR_METRIC_VALUE,
      "abi linux: the signal that killed the process (11 SIGSEGV, 4 SIGILL, ...), else 0"},
-    {"exited", "", ORR_METRIC_VALUE, "1 if the guest called exit"},
-    {"exit_code", "", ORR_METRIC_VALUE, "the guest's exit status"},
+    {"exited", "", ORR_METRIC_VALUE,
+     "1 if the guest called exit (abi linux: every process of the core exited)"},
+    {"exit_code", "", ORR_METRIC_VALUE,
+     "the guest's exit status (several processes: the first one's, as signal)"},
     {"instruction_limit", "", ORR_METRIC_VALUE, "1 if the core stopped at its instruction limit"},
     {"faulted", "", ORR_METRIC_VALUE, "1 if the guest faulted (the run fails)"},
     {NULL},
@@ -1249,12 +1340,12 @@ static const int *arch_regs(const struct isacore *t, size_t *n)
 static void isacore_save(const struct orr_component *c, struct orr_ckpt_writer *w)
 {
     const struct isacore *t = c->state;
-    orr_ckpt_put_u8(w, t->proc != NULL);
+    orr_ckpt_put_u8(w, t->as.proc != NULL);
     size_t nReg;
     const int *regs = arch_regs(t, &nReg);
     for (size_t i = 0; i < nReg; i++) {
         uint8_t v[16] = {0};
-        uc_reg_read(t->uc, regs[i], v);
+        uc_reg_read(t->as.uc, regs[i], v);
         orr_ckpt_put_bytes(w, v, sizeof v);
     }
     core_shell_save(&t->shell, w);
@@ -1293,7 +1384,7 @@ static void isacore_save(const struct orr_component *c, struct orr_ckpt_writer *
 static void isacore_restore(struct orr_component *c, struct orr_ckpt_reader *r)
 {
     struct isacore *t = c->state;
-    if (orr_ckpt_get_u8(r) || t->proc) {
+    if (orr_ckpt_get_u8(r) || t->as.proc) {
         orr_ckpt_fail(r, "a core running a Linux process (abi linux) cannot be restored yet");
         return;
     }
@@ -1302,7 +1393,7 @@ static void isacore_restore(struct orr_component *c, struct orr_ckpt_reader *r)
     for (size_t i = 0; i < nReg && orr_ckpt_ok(r); i++) {
         uint8_t v[16];
         orr_ckpt_get_into(r, v, sizeof v);
-        if (orr_ckpt_ok(r) && uc_reg_write(t->uc, regs[i], v) != UC_ERR_OK)
+        if (orr_ckpt_ok(r) && uc_reg_write(t->as.uc, regs[i], v) != UC_ERR_OK)
             orr_ckpt_fail(r, "a guest register Unicorn refuses");
     }
     core_shell_restore(&t->shell, r);

@@ -44,10 +44,10 @@
 /* User memory: guest RAM minus page 0 and the guard page. */
 static bool user_range(const struct isacore *t, uint64_t a, size_t n)
 {
-    uint64_t size = t->sh->size;
+    uint64_t size = t->as.sh->size;
     if (a < ISA_PAGE || a >= size || n > size - a)
         return false;
-    return a + n <= t->guard || a >= t->guard + ISA_PAGE;
+    return a + n <= t->as.guard || a >= t->as.guard + ISA_PAGE;
 }
 
 static int op_copy_in(void *ctx, void *dst, uint64_t u, size_t n)
@@ -55,7 +55,7 @@ static int op_copy_in(void *ctx, void *dst, uint64_t u, size_t n)
     struct isacore *t = ctx;
     if (!user_range(t, u, n))
         return -1;
-    memcpy(dst, t->sh->ram + u, n);
+    memcpy(dst, t->as.sh->ram + u, n);
     return 0;
 }
 
@@ -64,7 +64,7 @@ static int op_copy_out(void *ctx, uint64_t u, const void *src, size_t n)
     struct isacore *t = ctx;
     if (!user_range(t, u, n))
         return -1;
-    memcpy(t->sh->ram + u, src, n);
+    memcpy(t->as.sh->ram + u, src, n);
     return 0;
 }
 
@@ -73,7 +73,7 @@ static int op_zero(void *ctx, uint64_t u, size_t n)
     struct isacore *t = ctx;
     if (!user_range(t, u, n))
         return -1;
-    memset(t->sh->ram + u, 0, n);
+    memset(t->as.sh->ram + u, 0, n);
     return 0;
 }
 
@@ -110,7 +110,7 @@ static int op_protect(void *ctx, uint64_t u, uint64_t n, unsigned prot)
         return -1;
     uint32_t perms = (prot & 1 ? UC_PROT_READ | UC_PROT_EXEC : 0) | (prot & 2 ? UC_PROT_WRITE : 0) |
                      (prot & 4 ? UC_PROT_READ | UC_PROT_EXEC : 0);
-    return uc_mem_protect(t->uc, u, n, perms) ? -1 : 0;
+    return uc_mem_protect(t->as.uc, u, n, perms) ? -1 : 0;
 }
 
 static const struct proc_ops isa_proc_ops = {op_copy_in, op_copy_out, op_zero, op_now_ns,
@@ -166,12 +166,15 @@ static const struct platform_cpu_ops isa_cpu_ops = {
     .percpu_area = k_region, .cost = k_cost, .trace = k_trace, .report = k_report,
     .panic = k_panic};
 
+/* The core's scheduler and its process set (before the first process:
+ * pids come from it). */
 static int threads_setup(struct isacore *t)
 {
     t->ctx_switches = orr_counter_new(t->c, "context_switches", "switch");
     t->threads = orr_counter_new(t->c, "threads", "thread");
     t->cy_kernel = orr_counter_new(t->c, "cycles.kernel", "cy");
     t->signals = orr_counter_new(t->c, "signals", "signal");
+    t->proc_switches = orr_counter_new(t->c, "process_switches", "switch");
     t->tk_switch = orr_trace_kind(t->c, "sched_switch");
     if (sched_init(&t->ksched, NULL, &t->krq, 1))
         return ORR_EINVAL;
@@ -182,19 +185,55 @@ static int threads_setup(struct isacore *t)
     t->kcpu = (struct hal_cpu){.plat = &t->kplat, .id = 0, .irq_on = false, .ops = &isa_cpu_ops,
                                .host = t};
     t->tick_ps = t->ksched.cfg.tick_ns * 1000;
-    if (uc_context_alloc(t->uc, &t->aCtx[0]))
-        return ORR_ENOMEM;
+    proc_cpu_init(&t->kpc, &t->ksched, &t->kcpu, 1);
     return 0;
 }
 
+/* Make process ip (thread next) the running one: swap address spaces if
+ * it is another process's, then load the thread's registers into its
+ * engine unless they are already there. */
+static void switch_to(struct isacore *t, unsigned ip, unsigned next)
+{
+    if (ip != t->iProc) {
+        t->aProc[t->iProc] = t->as;
+        t->as = t->aProc[ip];
+        t->iProc = ip;
+        t->proc_switches->v++;
+        t->ctx_switches->v++;
+    }
+    struct isa_proc *a = &t->as;
+    if (next != a->loaded) {
+        if (a->proc->aThread[a->loaded].state != PROC_T_FREE)
+            uc_context_save(a->uc, a->aCtx[a->loaded]);
+        uc_context_restore(a->uc, a->aCtx[next]);
+        a->loaded = next;
+        t->ctx_switches->v++;
+    }
+    struct proc_thread *th = &a->proc->aThread[next];
+    if (th->has_ret) {
+        isa_set_reg(t, 0, (uint64_t)th->ret);
+        th->has_ret = false;
+    }
+    t->pc_next = isa_pc(t);
+}
+
 /* At the component's start (the scheduler's first switch is a trace
- * record, which only a started run takes): the first thread runs. */
+ * record, which only a started run takes): every process's first thread
+ * becomes runnable, and the one the scheduler picks runs. */
 int isa_linux_start(struct isacore *t)
 {
     t->next_tick = t->shell.local + t->tick_ps;
-    if (proc_threads_start(t->proc, &t->ksched, &t->kcpu, t->aCtx[0]))
+    t->aProc[t->iProc] = t->as;
+    for (unsigned k = 0; k < t->nProc; k++)
+        if (proc_cpu_add(&t->kpc, t->aProc[k].proc, t->aProc[k].aCtx[0]))
+            return ORR_EINVAL;
+    t->threads->v += t->nProc;
+    unsigned ip = 0;
+    if (proc_cpu_schedule(&t->kpc, &ip) != 0)
         return ORR_EINVAL;
-    t->threads->v++;
+    switch_to(t, ip, 0);
+    t->proc_switches->v = 0; /* starting is not a switch */
+    t->ctx_switches->v = 0;
     return 0;
 }
 
@@ -219,8 +258,8 @@ static int load_files(struct isacore *t, const struct orr_params *p, struct orr_
 {
     size_t n = 0;
     const struct orr_params *g = orr_param_groups(p, "files", &n);
-    t->aFile = calloc(n ? n : 1, sizeof *t->aFile);
-    if (!t->aFile)
+    t->as.aFile = calloc(n ? n : 1, sizeof *t->as.aFile);
+    if (!t->as.aFile)
         return ORR_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const char *from = orr_param_str(&g[i], "from");
@@ -256,9 +295,9 @@ static int load_files(struct isacore *t, const struct orr_params *p, struct orr_
             return ORR_ESCHEMA;
         }
         fclose(f);
-        t->aFile[t->nFile].path = orr_param_str(&g[i], "path");
-        t->aFile[t->nFile].data = buf;
-        t->aFile[t->nFile++].size = len;
+        t->as.aFile[t->as.nFile].path = orr_param_str(&g[i], "path");
+        t->as.aFile[t->as.nFile].data = buf;
+        t->as.aFile[t->as.nFile++].size = len;
     }
     return 0;
 }
@@ -272,33 +311,57 @@ int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_di
                        "docs/exec.md)");
         return ORR_ESCHEMA;
     }
+    size_t nMore = 0;
+    orr_param_groups(p, "processes", &nMore);
+    if (1 + nMore > PROC_CPU_MAX) {
+        orr_diag_error(d, orr_param_mark(p, "processes"), t->c->keypath,
+                       "at most %u processes share a core", PROC_CPU_MAX);
+        return ORR_ESCHEMA;
+    }
+    t->aProc = calloc(1 + nMore, sizeof *t->aProc);
+    if (!t->aProc)
+        return ORR_ENOMEM;
+    if (threads_setup(t)) {
+        orr_diag_error(d, at, t->c->keypath, "cannot set up the core's scheduler");
+        return ORR_EINVAL;
+    }
+    t->v_procs = orr_value_new(t->c, "processes", "");
+    t->v_procs->v = (double)(1 + nMore);
+    return 0;
+}
+
+int isa_linux_process(struct isacore *t, const struct orr_params *p, bool several,
+                      struct orr_diag *d)
+{
+    const struct orr_mark *at = orr_param_mark(p, "abi");
     int rc = load_files(t, p, d);
     if (rc)
         return rc;
-    uint64_t heap_lo = (t->img_hi + ISA_PAGE - 1) & ~(ISA_PAGE - 1);
-    if (heap_lo + 4 * ISA_PAGE > t->guard) {
+    uint64_t heap_lo = (t->as.img_hi + ISA_PAGE - 1) & ~(ISA_PAGE - 1);
+    if (heap_lo + 4 * ISA_PAGE > t->as.guard) {
         orr_diag_error(d, orr_param_mark(p, "ram"), t->c->keypath,
                        "no room for a heap between the program (ends at %#llx) and the stack "
-                       "(guard at %#llx): raise ram", (unsigned long long)t->img_hi,
-                       (unsigned long long)t->guard);
+                       "(guard at %#llx): raise ram", (unsigned long long)t->as.img_hi,
+                       (unsigned long long)t->as.guard);
         return ORR_ESCHEMA;
     }
     /* brk gets the lower half of the room, mmap the upper */
-    uint64_t mid = heap_lo + ((t->guard - heap_lo) / 2 & ~(ISA_PAGE - 1));
+    uint64_t mid = heap_lo + ((t->as.guard - heap_lo) / 2 & ~(ISA_PAGE - 1));
     struct proc_layout lay = {
-        .image_lo = t->img_lo, .image_hi = t->img_hi, .brk_max = mid, .mmap_lo = mid,
-        .mmap_hi = t->guard, .stack_lo = t->guard + ISA_PAGE, .stack_hi = t->stack_top,
-        .entry = t->entry, .phdr = t->phdr, .phnum = t->phnum, .phent = t->phent,
+        .image_lo = t->as.img_lo, .image_hi = t->as.img_hi, .brk_max = mid, .mmap_lo = mid,
+        .mmap_hi = t->as.guard, .stack_lo = t->as.guard + ISA_PAGE, .stack_hi = t->as.stack_top,
+        .entry = t->as.entry, .phdr = t->as.phdr, .phnum = t->as.phnum, .phent = t->as.phent,
         .hwcap = hwcap(t->arch)};
-    t->proc = calloc(1, sizeof *t->proc);
-    if (!t->proc)
+    t->as.proc = calloc(1, sizeof *t->as.proc);
+    if (!t->as.proc)
         return ORR_ENOMEM;
-    if (proc_init(t->proc, 1, t->arch == ISA_RISCV64 ? PROC_RISCV64 : PROC_AARCH64, &lay,
-                  &isa_proc_ops, t, t->aFile, t->nFile)) {
+    int pid = proc_cpu_new_pid(&t->kpc);
+    if (proc_init(t->as.proc, pid, t->arch == ISA_RISCV64 ? PROC_RISCV64 : PROC_AARCH64, &lay,
+                  &isa_proc_ops, t, t->as.aFile, t->as.nFile)) {
         orr_diag_error(d, at, t->c->keypath, "the process layout is inconsistent");
         return ORR_ESCHEMA;
     }
-    t->proc->exe = t->elf; /* the resolved path of the program */
+    t->as.proc->exe = t->as.elf; /* the resolved path of the program */
     size_t argc = 0, envc = 0;
     const char *const *argv = orr_param_list(p, "argv", &argc);
     const char *const *envp = orr_param_list(p, "env", &envc);
@@ -306,45 +369,64 @@ int isa_linux_setup(struct isacore *t, const struct orr_params *p, struct orr_di
     if (!argc)
         argv = argv0, argc = 1;
     uint64_t sp = 0;
-    rc = proc_build_stack(t->proc, argv, (unsigned)argc, envp, (unsigned)envc, &sp);
+    rc = proc_build_stack(t->as.proc, argv, (unsigned)argc, envp, (unsigned)envc, &sp);
     if (rc) {
         orr_diag_error(d, orr_param_mark(p, argc && orr_param_given(p, "argv") ? "argv" : "stack"),
                        t->c->keypath, "argv and env (%zu and %zu strings) do not fit in a "
                        "quarter of the %llu-byte stack: shorten them or raise stack", argc, envc,
-                       (unsigned long long)(t->stack_top - t->guard));
+                       (unsigned long long)(t->as.stack_top - t->as.guard));
         return ORR_ESCHEMA;
     }
-    uc_reg_write(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &sp);
+    bool rv = t->arch == ISA_RISCV64;
+    uc_reg_write(t->as.uc, rv ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &sp);
+    uc_reg_write(t->as.uc, rv ? UC_RISCV_REG_PC : UC_ARM64_REG_PC, &t->as.entry);
     isa_set_reg(t, 0, 0); /* rtld_fini: none (glibc's _start registers a nonzero one) */
     isa_set_reg(t, 1, 0);
-    if ((rc = threads_setup(t))) {
-        orr_diag_error(d, at, t->c->keypath, "cannot start the process's first thread");
-        return rc;
+    if (uc_context_alloc(t->as.uc, &t->as.aCtx[0]))
+        return ORR_ENOMEM;
+    unsigned k = t->nProc;
+    if (several) { /* proc<N>.*: the metrics of each process of a shared core */
+        char name[48];
+        snprintf(name, sizeof name, "proc%u.exit_code", k);
+        t->as.v_exit = orr_value_new(t->c, name, "");
+        snprintf(name, sizeof name, "proc%u.signal", k);
+        t->as.v_signal = orr_value_new(t->c, name, "");
+        snprintf(name, sizeof name, "proc%u.pid", k);
+        t->as.v_pid = orr_value_new(t->c, name, "");
+        t->as.v_pid->v = pid;
     }
+    t->aProc[t->nProc++] = t->as;
     return 0;
+}
+
+void isa_linux_free_proc(struct isa_proc *a)
+{
+    for (unsigned i = 0; i < a->nFile; i++)
+        free((void *)a->aFile[i].data);
+    free(a->aFile);
+    for (unsigned i = 0; i < PROC_MAX_THREADS; i++)
+        if (a->aCtx[i])
+            uc_context_free(a->aCtx[i]);
+    free(a->proc);
 }
 
 void isa_linux_free(struct isacore *t)
 {
-    for (unsigned i = 0; i < t->nFile; i++)
-        free((void *)t->aFile[i].data);
-    free(t->aFile);
-    for (unsigned i = 0; i < PROC_MAX_THREADS; i++)
-        if (t->aCtx[i])
-            uc_context_free(t->aCtx[i]);
-    free(t->proc);
+    free(t->aProc);
     free(t->aFdOut[0]);
     free(t->aFdOut[1]);
 }
 
 /* ------------------------------------------------------ running */
 
+/* The running process ended: its threads leave the scheduler; the core
+ * is done when it was the last of the core's processes. */
 static void process_gone(struct isacore *t)
 {
-    t->exited = true;
-    t->exit_code = t->proc->exit_status;
-    t->stop = STOP_EXIT;
-    uc_emu_stop(t->uc);
+    proc_cpu_exit(&t->kpc, t->as.proc);
+    t->stop = proc_cpu_live(&t->kpc, NULL) ? STOP_SWITCH : STOP_EXIT;
+    t->exited = t->stop == STOP_EXIT;
+    uc_emu_stop(t->as.uc);
 }
 
 /* The integer registers for signal delivery (struct proc_regs). */
@@ -358,14 +440,14 @@ static void get_regs(struct isacore *t, struct proc_regs *r)
     memset(r, 0, sizeof *r);
     if (t->arch == ISA_RISCV64) {
         for (unsigned i = 1; i < 32; i++)
-            uc_reg_read(t->uc, UC_RISCV_REG_X0 + (int)i, &r->x[i]);
+            uc_reg_read(t->as.uc, UC_RISCV_REG_X0 + (int)i, &r->x[i]);
         r->sp = r->x[2];
     } else {
         for (unsigned i = 0; i < 31; i++)
-            uc_reg_read(t->uc, a64_reg(i), &r->x[i]);
-        uc_reg_read(t->uc, UC_ARM64_REG_SP, &r->sp);
+            uc_reg_read(t->as.uc, a64_reg(i), &r->x[i]);
+        uc_reg_read(t->as.uc, UC_ARM64_REG_SP, &r->sp);
         uint64_t nzcv = 0;
-        uc_reg_read(t->uc, UC_ARM64_REG_NZCV, &nzcv);
+        uc_reg_read(t->as.uc, UC_ARM64_REG_NZCV, &nzcv);
         r->pstate = nzcv & UINT64_C(0xf0000000);
     }
     r->pc = isa_pc(t);
@@ -375,15 +457,15 @@ static void set_regs(struct isacore *t, const struct proc_regs *r)
 {
     if (t->arch == ISA_RISCV64) {
         for (unsigned i = 1; i < 32; i++)
-            uc_reg_write(t->uc, UC_RISCV_REG_X0 + (int)i, i == 2 ? &r->sp : &r->x[i]);
-        uc_reg_write(t->uc, UC_RISCV_REG_PC, &r->pc);
+            uc_reg_write(t->as.uc, UC_RISCV_REG_X0 + (int)i, i == 2 ? &r->sp : &r->x[i]);
+        uc_reg_write(t->as.uc, UC_RISCV_REG_PC, &r->pc);
     } else {
         for (unsigned i = 0; i < 31; i++)
-            uc_reg_write(t->uc, a64_reg(i), &r->x[i]);
-        uc_reg_write(t->uc, UC_ARM64_REG_SP, &r->sp);
+            uc_reg_write(t->as.uc, a64_reg(i), &r->x[i]);
+        uc_reg_write(t->as.uc, UC_ARM64_REG_SP, &r->sp);
         uint64_t nzcv = r->pstate & UINT64_C(0xf0000000);
-        uc_reg_write(t->uc, UC_ARM64_REG_NZCV, &nzcv);
-        uc_reg_write(t->uc, UC_ARM64_REG_PC, &r->pc);
+        uc_reg_write(t->as.uc, UC_ARM64_REG_NZCV, &nzcv);
+        uc_reg_write(t->as.uc, UC_ARM64_REG_PC, &r->pc);
     }
     t->pc_next = r->pc;
 }
@@ -394,22 +476,22 @@ void isa_linux_fault(struct isacore *t, int sig, int code, uint64_t addr, uint64
     struct proc_regs r;
     get_regs(t, &r);
     r.pc = pc;
-    struct proc_result res = proc_fault_signal(t->proc, sig, code, addr, &r);
+    struct proc_result res = proc_fault_signal(t->as.proc, sig, code, addr, &r);
     if (res.eAction != PROC_SIGNAL) {
-        isa_linux_kill(t, t->proc->term_signal, msg);
+        isa_linux_kill(t, t->as.proc->term_signal, msg);
         return;
     }
     set_regs(t, &r); /* the handler runs next */
     t->signals->v++;
     t->stop = STOP_SWITCH;
-    uc_emu_stop(t->uc);
+    uc_emu_stop(t->as.uc);
 }
 
 void isa_linux_kill(struct isacore *t, int sig, const char *msg)
 {
-    snprintf(t->kill_msg, sizeof t->kill_msg, "%s", msg);
-    proc_kill(t->proc, sig);
-    t->v_signal->v = sig;
+    snprintf(t->as.kill_msg, sizeof t->as.kill_msg, "%s", msg);
+    proc_kill(t->as.proc, sig);
+    t->as.signal = sig;
     process_gone(t);
 }
 
@@ -418,16 +500,16 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
     if (nr == 139) { /* rt_sigreturn: the registers come back from the frame */
         struct proc_regs r;
         get_regs(t, &r);
-        if (proc_sigreturn(t->proc, &r).eAction == PROC_EXIT) {
-            snprintf(t->kill_msg, sizeof t->kill_msg, "SIGSEGV: rt_sigreturn with no signal "
+        if (proc_sigreturn(t->as.proc, &r).eAction == PROC_EXIT) {
+            snprintf(t->as.kill_msg, sizeof t->as.kill_msg, "SIGSEGV: rt_sigreturn with no signal "
                      "frame at sp %#llx", (unsigned long long)r.sp);
-            t->v_signal->v = 11;
+            t->as.signal = 11;
             process_gone(t);
             return;
         }
         set_regs(t, &r);
         t->stop = STOP_SWITCH;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         return;
     }
     if (!proc_syscall_known(nr)) {
@@ -438,7 +520,7 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
             return;
         }
     }
-    struct proc_result r = proc_syscall(t->proc, nr, a);
+    struct proc_result r = proc_syscall(t->as.proc, nr, a);
     switch (r.eAction) {
     case PROC_RETURN:
         break;
@@ -448,13 +530,13 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
     case PROC_YIELD:
         t->yields->v++;
         t->stop = STOP_YIELD;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         break;
     case PROC_SLEEP: /* the core idles until the time has passed */
         t->shell.local += r.arg0 * 1000;
         t->cy_sleep->v += r.arg0 * 1000 / t->shell.cycle;
         t->stop = STOP_YIELD;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         break;
     case PROC_FUTEX_WAIT:
         isa_futex_wait(t, r.arg0);
@@ -470,7 +552,7 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
         t->clone_tls = r.arg3;
         t->threads->v++;
         t->stop = STOP_SWITCH;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         break;
     case PROC_SIGNAL:
     case PROC_SIGRETURN: /* only from proc_fault_signal / proc_sigreturn */
@@ -480,24 +562,24 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
         struct proc_regs regs;
         get_regs(t, &regs);
         /* SI_TKILL (-6); si_pid = the pid, si_uid = 0 where si_addr would be */
-        struct proc_result d = proc_fault_signal(t->proc, (int)r.arg0, -6,
-                                                 (uint64_t)(uint32_t)t->proc->pid, &regs);
+        struct proc_result d = proc_fault_signal(t->as.proc, (int)r.arg0, -6,
+                                                 (uint64_t)(uint32_t)t->as.proc->pid, &regs);
         if (d.eAction != PROC_SIGNAL) {
             char msg[64];
             snprintf(msg, sizeof msg, "signal %d: no room for its frame", (int)r.arg0);
-            isa_linux_kill(t, t->proc->term_signal, msg);
+            isa_linux_kill(t, t->as.proc->term_signal, msg);
             return;
         }
         set_regs(t, &regs);
         t->signals->v++;
         t->stop = STOP_SWITCH;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         return;
     }
     case PROC_RESCHED: /* a blocked thread gets its value when it resumes */
         if (sched_need_resched(&t->krq)) {
             t->stop = STOP_SWITCH;
-            uc_emu_stop(t->uc);
+            uc_emu_stop(t->as.uc);
         }
         break;
     }
@@ -510,66 +592,60 @@ void isa_linux_syscall(struct isacore *t, uint64_t nr, const uint64_t a[6])
 static bool make_child(struct isacore *t)
 {
     unsigned slot = (unsigned)t->clone_slot;
-    struct proc_thread *th = &t->proc->aThread[slot];
+    struct proc_thread *th = &t->as.proc->aThread[slot];
     t->clone_pending = false;
-    if (!t->aCtx[slot] && uc_context_alloc(t->uc, &t->aCtx[slot]))
+    if (!t->as.aCtx[slot] && uc_context_alloc(t->as.uc, &t->as.aCtx[slot]))
         return false;
-    th->uctx = t->aCtx[slot];
+    th->uctx = t->as.aCtx[slot];
     uint64_t zero = 0;
     bool rv = t->arch == ISA_RISCV64;
-    uc_err e = uc_context_save(t->uc, t->aCtx[slot]);
+    uc_err e = uc_context_save(t->as.uc, t->as.aCtx[slot]);
     if (!e)
-        e = uc_context_reg_write(t->aCtx[slot], rv ? UC_RISCV_REG_A0 : UC_ARM64_REG_X0, &zero);
+        e = uc_context_reg_write(t->as.aCtx[slot], rv ? UC_RISCV_REG_A0 : UC_ARM64_REG_X0, &zero);
     if (!e)
-        e = uc_context_reg_write(t->aCtx[slot], rv ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->clone_sp);
+        e = uc_context_reg_write(t->as.aCtx[slot], rv ? UC_RISCV_REG_SP : UC_ARM64_REG_SP, &t->clone_sp);
     if (!e && t->clone_settls)
-        e = uc_context_reg_write(t->aCtx[slot], rv ? UC_RISCV_REG_TP : UC_ARM64_REG_TPIDR_EL0,
+        e = uc_context_reg_write(t->as.aCtx[slot], rv ? UC_RISCV_REG_TP : UC_ARM64_REG_TPIDR_EL0,
                                  &t->clone_tls);
     return !e;
 }
 
 bool isa_linux_switch(struct isacore *t, bool tick)
 {
-    struct proc *p = t->proc;
+    struct proc_cpu *pc = &t->kpc;
     if (t->clone_pending && !make_child(t)) {
-        isa_fail(t, "cannot create the registers of thread %d", p->aThread[t->clone_slot].tid);
+        isa_fail(t, "cannot create the registers of thread %d",
+                 t->as.proc->aThread[t->clone_slot].tid);
         return false;
     }
-    bool resched = proc_tick(p, tick);
+    bool resched = proc_cpu_tick(pc, tick);
     while (resched) {
-        unsigned prev = p->cur;
-        bool prev_live = p->aThread[prev].state != PROC_T_FREE;
-        int next = proc_schedule(p);
+        unsigned ip = 0;
+        int next = proc_cpu_schedule(pc, &ip);
         if (next < 0) { /* idle until a sleeper or a futex timeout wakes */
-            uint64_t at = proc_next_wake(p);
+            uint64_t at = proc_cpu_next_wake(pc);
             if (!at) {
-                isa_fail(t, "deadlock: every thread of the process (%u) waits on a futex no "
-                         "thread can wake", p->nLive);
+                unsigned threads = 0, live = proc_cpu_live(pc, &threads);
+                if (t->nProc == 1)
+                    isa_fail(t, "deadlock: every thread of the process (%u) waits on a futex "
+                             "no thread can wake", threads);
+                else
+                    isa_fail(t, "deadlock: every thread of the %u live processes on this core "
+                             "(%u) waits on a futex no thread can wake", live, threads);
                 return false;
             }
             orr_time_t from = t->shell.local;
             if (t->shell.local < at * 1000)
                 t->shell.local = at * 1000;
             t->cy_sleep->v += (t->shell.local - from) / t->shell.cycle;
-            proc_tick(p, false); /* wakes it: pick again */
+            proc_cpu_tick(pc, false); /* wakes it: pick again */
             continue;
         }
-        if ((unsigned)next != prev) {
-            if (prev_live)
-                uc_context_save(t->uc, t->aCtx[prev]);
-            uc_context_restore(t->uc, t->aCtx[next]);
-            t->ctx_switches->v++;
-        }
-        struct proc_thread *th = &p->aThread[next];
-        if (th->has_ret) {
-            isa_set_reg(t, 0, (uint64_t)th->ret);
-            th->has_ret = false;
-        }
-        t->pc_next = isa_pc(t);
+        switch_to(t, ip, (unsigned)next);
         resched = false;
     }
-    if (!proc_check(p)) {
-        isa_fail(t, "the process's thread invariants broke (kernel/proc)");
+    if (!proc_cpu_check(pc)) {
+        isa_fail(t, "the processes' thread invariants broke (kernel/proc)");
         return false;
     }
     return true;
@@ -580,12 +656,14 @@ bool isacore_process(const struct orr_component *c, struct isacore_process *st)
     if (!c || c->type != &orr_isacore_type)
         return false;
     const struct isacore *t = c->state;
-    if (!t->proc)
+    if (!t->as.proc)
         return false;
-    const struct proc *p = t->proc;
+    /* the core's first process (orrery exec runs one) */
+    const struct isa_proc *a = t->iProc == 0 ? &t->as : &t->aProc[0];
+    const struct proc *p = a->proc;
     *st = (struct isacore_process){
         .exited = p->exited, .status = p->exit_status, .signal = p->term_signal,
-        .message = t->kill_msg, .syscalls = p->nSyscall, .unknown = p->nUnknown,
+        .message = a->kill_msg, .syscalls = p->nSyscall, .unknown = p->nUnknown,
         .aCount = p->aCount, .aUnknown = p->aUnknown, .nCount = PROC_NR_COUNTED,
         .threads = p->nClone + 1, .switches = p->nSwitch,
         .out = {t->aFdOut[0] ? t->aFdOut[0] : "", t->aFdOut[1] ? t->aFdOut[1] : ""},

@@ -38,7 +38,7 @@ enum { E_FAULT = 14, E_AGAIN = 11, E_INVAL = 22, E_NOSYS = 38, E_BADF = 9 };
 
 static bool in_ram(const struct isacore *t, uint64_t a, uint64_t n)
 {
-    return a < t->sh->size && n <= t->sh->size - a;
+    return a < t->as.sh->size && n <= t->as.sh->size - a;
 }
 
 /* Bytes the guest wrote to fd 1 or 2: kept (up to output_limit) for the
@@ -55,7 +55,7 @@ void isa_output(struct isacore *t, int fd, const uint8_t *p, size_t n)
         t->nOut += keep;
         o[t->nOut] = 0;
         t->aOut = o;
-        if (t->proc) {
+        if (t->as.proc) {
             unsigned k = fd == 2;
             char *f = realloc(t->aFdOut[k], t->nFdOut[k] + keep + 1);
             if (!f)
@@ -85,7 +85,7 @@ static int64_t sys_write(struct isacore *t, uint64_t fd, uint64_t buf, uint64_t 
         return -E_BADF;
     if (!in_ram(t, buf, n))
         return -E_FAULT;
-    isa_output(t, (int)fd, t->sh->ram + buf, n);
+    isa_output(t, (int)fd, t->as.sh->ram + buf, n);
     return (int64_t)n;
 }
 
@@ -95,33 +95,33 @@ static int64_t sys_clock_gettime(struct isacore *t, uint64_t ts)
         return -E_FAULT;
     uint64_t ns = t->shell.local / 1000, v[2] = {ns / 1000000000u, ns % 1000000000u};
     for (unsigned i = 0; i < 16; i++)
-        t->sh->ram[ts + i] = (uint8_t)(v[i / 8] >> (8 * (i % 8)));
+        t->as.sh->ram[ts + i] = (uint8_t)(v[i / 8] >> (8 * (i % 8)));
     return 0;
 }
 
 static uint32_t word_at(const struct isacore *t, uint64_t a)
 {
-    const uint8_t *p = t->sh->ram + a;
+    const uint8_t *p = t->as.sh->ram + a;
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* Sleep on the word at addr until a wake or a change of its value. */
 void isa_futex_wait(struct isacore *t, uint64_t addr)
 {
-    struct isa_shared *sh = t->sh;
+    struct isa_shared *sh = t->as.sh;
     t->futex_waits->v++;
-    sh->aWait[t->slot].addr = addr;
-    sh->aWait[t->slot].state = WAIT_SLEEPING;
+    sh->aWait[t->as.slot].addr = addr;
+    sh->aWait[t->as.slot].state = WAIT_SLEEPING;
     t->futex_addr = addr;
     t->poll = t->poll0;
     t->stop = STOP_FUTEX;
-    uc_emu_stop(t->uc);
+    uc_emu_stop(t->as.uc);
 }
 
 /* Mark up to max waiters on addr woken; how many. */
 int64_t isa_futex_wake(struct isacore *t, uint64_t addr, uint64_t max)
 {
-    struct isa_shared *sh = t->sh;
+    struct isa_shared *sh = t->as.sh;
     int64_t n = 0;
     for (unsigned i = 0; i < sh->nCore && (uint64_t)n < max; i++)
         if (sh->aWait[i].state == WAIT_SLEEPING && sh->aWait[i].addr == addr) {
@@ -151,15 +151,15 @@ static int64_t sys_futex(struct isacore *t, uint64_t addr, uint64_t op, uint64_t
 
 bool isa_futex_poll(struct isacore *t)
 {
-    struct isa_shared *sh = t->sh;
+    struct isa_shared *sh = t->as.sh;
     uint32_t expect = (uint32_t)isa_reg(t, 2);
-    bool woken = sh->aWait[t->slot].state == WAIT_WOKEN || word_at(t, t->futex_addr) != expect;
+    bool woken = sh->aWait[t->as.slot].state == WAIT_WOKEN || word_at(t, t->futex_addr) != expect;
     if (!woken) {
         if (t->poll < 64 * t->poll0)
             t->poll *= 2;
         return false;
     }
-    sh->aWait[t->slot].state = WAIT_NONE;
+    sh->aWait[t->as.slot].state = WAIT_NONE;
     isa_set_reg(t, 0, 0);
     return true;
 }
@@ -167,14 +167,14 @@ bool isa_futex_poll(struct isacore *t)
 void isa_syscall(struct isacore *t)
 {
     uint64_t nr = 0, a[6];
-    uc_reg_read(t->uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A7 : UC_ARM64_REG_X8, &nr);
+    uc_reg_read(t->as.uc, t->arch == ISA_RISCV64 ? UC_RISCV_REG_A7 : UC_ARM64_REG_X8, &nr);
     for (unsigned i = 0; i < 6; i++)
         a[i] = isa_reg(t, i);
     t->syscalls->v++;
     t->shell.local += t->syscall_ps;
     t->cy_syscall->v += t->syscall_ps / t->shell.cycle;
     int64_t r;
-    if (t->proc) {
+    if (t->as.proc) {
         isa_linux_syscall(t, nr, a);
         return;
     }
@@ -187,7 +187,7 @@ void isa_syscall(struct isacore *t)
         t->exited = true;
         t->exit_code = (int32_t)a[0];
         t->stop = STOP_EXIT;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         return;
     case SYS_CLOCK_GETTIME:
         r = sys_clock_gettime(t, a[1]);
@@ -195,7 +195,7 @@ void isa_syscall(struct isacore *t)
     case SYS_SCHED_YIELD:
         t->yields->v++;
         t->stop = STOP_YIELD;
-        uc_emu_stop(t->uc);
+        uc_emu_stop(t->as.uc);
         r = 0;
         break;
     case SYS_FUTEX:

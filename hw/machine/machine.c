@@ -170,6 +170,7 @@ struct mach {
     uint64_t mem_size;
     uint32_t distance[MAX_SOCKETS + MAX_CXL][MAX_SOCKETS + MAX_CXL];
     int *aCoreWork;          /* per core: index into workloads, -1 = idle */
+    int *aProcNext;          /* per workload: the next abi linux entry sharing its core, -1 */
     unsigned *aCoreRank, *aWorkCount;
     struct orr_params *aEntry; /* per workload: an elf or litmus entry's keys */
     size_t nEntry;
@@ -508,6 +509,70 @@ static const struct orr_param isa_entry_params[] = {
     {NULL},
 };
 
+/* Keys of an isacore entry that belong to the core, not to one process:
+ * a process sharing a core takes them from the core's first entry. */
+static const char *const core_keys[] = {"cpi", "timing", "l1i_size", "l1i_ways",
+                                        "syscall_latency", "max_instructions", "unknown_syscall",
+                                        "futex_poll", "output_limit", NULL};
+
+/* Workloads entry w (a guest program, params parsed) selected sel: 1 if
+ * it is a Linux process joining a core whose first entry is one too
+ * (docs/exec.md "Processes sharing a core": chained in aProcNext), 0 if
+ * it takes its cores for itself, -1 after an error. */
+static int shares_core(struct mach *m, int w, const bool *sel, const char *kp)
+{
+    const struct orr_params *e = &m->aEntry[w];
+    unsigned n = 0, core = 0;
+    for (unsigned c = 0; c < m->N; c++)
+        if (sel[c] && m->aCoreWork[c] >= 0)
+            n++, core = c;
+    if (!n)
+        return 0;
+    int w0 = m->aCoreWork[core];
+    const struct orr_node *e0 = orr_param_map(&m->top, "workloads")->aItem[w0];
+    bool linux0 = orr_node_get(e0, "elf") && orr_param_enum(&m->aEntry[w0], "abi") == 1;
+    if (orr_param_enum(e, "abi") != 1 || !linux0) {
+        orr_diag_error(m->d, orr_param_mark(e, "cores"), kp,
+                       "core %u already runs machine.workloads.%d (only Linux processes, abi: "
+                       "linux, share a core)", core, w0);
+        return -1;
+    }
+    if (orr_param_enum(e, "arch") != orr_param_enum(&m->aEntry[w0], "arch")) {
+        orr_diag_error(m->d, orr_param_mark(e, "arch"), kp,
+                       "processes sharing a core run its architecture (%s, from "
+                       "machine.workloads.%d)", isa_arch_names[orr_param_enum(&m->aEntry[w0], "arch")], w0);
+        return -1;
+    }
+    unsigned nSel = 0;
+    for (unsigned c = 0; c < m->N; c++)
+        nSel += sel[c];
+    if (nSel != 1) {
+        orr_diag_error(m->d, orr_param_mark(e, "cores"), kp,
+                       "abi linux runs one process on one core: name just core %u to share it",
+                       core);
+        return -1;
+    }
+    for (const char *const *k = core_keys; *k; k++)
+        if (orr_param_given(e, *k)) {
+            orr_diag_error(m->d, orr_param_mark(e, *k), kp,
+                           "'%s' is a setting of core %u, which machine.workloads.%d already "
+                           "runs: give it there (processes sharing a core share its settings)",
+                           *k, core, w0);
+            return -1;
+        }
+    int *next = &m->aProcNext[w0];
+    unsigned nProc = 1;
+    while (*next >= 0)
+        next = &m->aProcNext[*next], nProc++;
+    if (nProc >= 16) {
+        orr_diag_error(m->d, orr_param_mark(e, "cores"), kp,
+                       "core %u already runs 16 processes, the most one core takes", core);
+        return -1;
+    }
+    *next = w;
+    return 1;
+}
+
 static int read_workloads(struct mach *m)
 {
     const struct orr_node *seq = orr_param_map(&m->top, "workloads");
@@ -515,8 +580,9 @@ static int read_workloads(struct mach *m)
     m->aCoreRank = calloc(m->N, sizeof *m->aCoreRank);
     m->aWorkCount = calloc(seq ? seq->n + 1 : 1, sizeof *m->aWorkCount);
     m->aEntry = calloc(seq ? seq->n + 1 : 1, sizeof *m->aEntry);
+    m->aProcNext = malloc((seq ? seq->n + 1 : 1) * sizeof *m->aProcNext);
     bool *sel = calloc(m->N, 1);
-    if (!m->aCoreWork || !m->aCoreRank || !m->aWorkCount || !m->aEntry || !sel) {
+    if (!m->aCoreWork || !m->aCoreRank || !m->aWorkCount || !m->aEntry || !m->aProcNext || !sel) {
         free(sel);
         return ORR_ENOMEM;
     }
@@ -538,6 +604,20 @@ static int read_workloads(struct mach *m)
         memset(sel, 0, m->N);
         if ((rc = select_cores(m, cores, kp, sel)))
             break;
+        m->aProcNext[w] = -1;
+        if (orr_node_get(e, "elf")) {
+            if (orr_params_parse(isa_entry_params, e, kp, NULL, &m->aEntry[w], m->d)) {
+                rc = ORR_ESCHEMA;
+                break;
+            }
+            int shared = shares_core(m, (int)w, sel, kp);
+            if (shared < 0) {
+                rc = ORR_ESCHEMA;
+                break;
+            }
+            if (shared) /* another process on a core a Linux process runs */
+                continue;
+        }
         unsigned count = 0;
         for (unsigned c = 0; c < m->N; c++)
             if (sel[c]) {
@@ -551,11 +631,8 @@ static int read_workloads(struct mach *m)
                 m->aCoreRank[c] = count++;
             }
         m->aWorkCount[w] = count;
-        if (rc == 0 && orr_node_get(e, "elf")) {
-            if (orr_params_parse(isa_entry_params, e, kp, NULL, &m->aEntry[w], m->d))
-                rc = ORR_ESCHEMA;
+        if (orr_node_get(e, "elf"))
             continue;
-        }
         if (rc == 0 && orr_node_get(e, "port")) {
             struct orr_params pp = {0};
             if (orr_params_parse(port_entry_params, e, kp, NULL, &pp, m->d)) {
@@ -802,8 +879,14 @@ static int set_workload(struct mach *m, unsigned id, struct orr_params *p)
     }
     orr_param_set_u64(p, "core", m->aCoreRank[id]);
     orr_param_set_u64(p, "ncores", m->aWorkCount[w]);
-    if (orr_node_get(e, "elf")) /* a guest program: the entry's keys are isacore's */
-        return orr_params_forward_all(p, entry);
+    if (orr_node_get(e, "elf")) { /* a guest program: the entry's keys are isacore's */
+        int rc = orr_params_forward_all(p, entry);
+        for (int x = m->aProcNext[w]; rc == 0 && x >= 0; x = m->aProcNext[x]) {
+            struct orr_params *g = orr_param_groups_add(p, "processes");
+            rc = g ? orr_params_forward_all(g, &m->aEntry[x]) : ORR_ENOMEM;
+        }
+        return rc;
+    }
     const struct orr_node *wn = orr_node_copy_except(m->a, e, not_workload_keys);
     if (!wn)
         return ORR_ENOMEM;
@@ -1077,6 +1160,7 @@ static void mach_free(struct mach *m)
         orr_params_free(&m->aEntry[w]);
     free(m->aEntry);
     free(m->aCoreWork);
+    free(m->aProcNext);
     free(m->aCoreRank);
     free(m->aWorkCount);
 }

@@ -96,7 +96,7 @@ struct proc_layout {
 /* A thread of the process: a task of the reference scheduler
  * (kernel/sched). The kernel keeps its identity, its blocking state and
  * the value its blocked syscall returns; the platform keeps its registers
- * (uctx) and switches them when proc_schedule picks another thread. */
+ * (uctx) and switches them when proc_cpu_schedule picks another thread. */
 enum proc_thread_state {
     PROC_T_FREE,     /* slot unused */
     PROC_T_RUN,      /* runnable or running */
@@ -139,13 +139,14 @@ struct proc {
     uint64_t nSyscall, nUnknown;
     uint32_t aCount[PROC_NR_COUNTED];   /* calls per number */
     uint32_t aUnknown[PROC_NR_COUNTED]; /* unimplemented calls per number */
-    /* threads (proc_threads_start): the scheduler and the CPU they run on */
+    /* threads (proc_cpu_add): the scheduler and CPU they run on, and the
+     * CPU's process set, whose pid space gives the thread ids */
     struct sched *sched;
     struct hal_cpu *cpu;
+    struct proc_cpu *pcpu;
     struct proc_thread aThread[PROC_MAX_THREADS];
     unsigned cur;           /* index of the running thread in aThread */
     unsigned nLive;         /* threads not exited */
-    int next_tid;
     uint64_t wait_seq;
     uint64_t nClone, nSwitch, nFutexWait, nFutexWake;
     uint64_t nSignal;       /* signals delivered to handlers */
@@ -166,11 +167,11 @@ enum proc_action {
     PROC_SLEEP,      /* put ret in a0/x0; advance the task's time by arg0 ns */
     PROC_FUTEX_WAIT, /* block on the word at arg0 (it held arg1); 0 on wake */
     PROC_FUTEX_WAKE, /* wake up to arg1 waiters on arg0; ret = how many */
-    /* with threads (proc_threads_start) the kernel blocks and wakes
+    /* with threads (proc_cpu_add) the kernel blocks and wakes
      * threads itself; these two replace SLEEP, YIELD and the futex ones: */
     PROC_RESCHED,    /* put ret in a0 (unless the thread blocked: it gets its
                         ret when it resumes); then if sched_need_resched,
-                        proc_schedule and switch to the thread it picks */
+                        proc_cpu_schedule and switch to the thread it picks */
     PROC_CLONE,      /* as RESCHED, after creating the registers of the new
                         thread aThread[arg0]: the caller's, with a0 = 0,
                         sp = arg1 and, if arg2 != 0, the TLS pointer = arg3 */
@@ -219,21 +220,59 @@ const char *proc_syscall_name(uint64_t nr);
 /* True if nr is implemented. */
 bool proc_syscall_known(uint64_t nr);
 
-/* Threads. Make the process's first thread (tid = pid) a task of s on
- * CPU c and running: from then on clone, futex, nanosleep, sched_yield,
- * exit and exit_group block, wake and end threads through the scheduler
- * and answer PROC_RESCHED / PROC_CLONE / PROC_EXIT. uctx0 is the first
- * thread's saved-register handle. Returns 0 or a negative SCHED_E*. */
-int proc_threads_start(struct proc *p, struct sched *s, struct hal_cpu *c, void *uctx0);
+/* Threads and the processes of one CPU. Every process with threads
+ * belongs to a struct proc_cpu: the processes whose threads are tasks of
+ * one scheduler on one CPU (one process, or several sharing the CPU; the
+ * platform switches address spaces when the pick names another process).
+ * From proc_cpu_add on, clone, futex, nanosleep, sched_yield, exit and
+ * exit_group block, wake and end threads through the scheduler and answer
+ * PROC_RESCHED / PROC_CLONE / PROC_EXIT.
+ *
+ * Invariants (proc_cpu_check, besides each process's proc_check): the
+ * running task, if any, is a thread of exactly one process of the CPU, the
+ * one at aProc[cur]; an exited process has no task in the scheduler;
+ * thread ids are unique across the CPU's processes. */
+#define PROC_CPU_MAX 16u /* processes per CPU */
+
+struct proc_cpu {
+    struct sched *sched;
+    struct hal_cpu *cpu;
+    struct proc *aProc[PROC_CPU_MAX];
+    unsigned nProc;
+    unsigned cur;          /* the process of the running (or last) thread */
+    int next_id;           /* pids and tids (one space, as Linux's) */
+    uint64_t nProcSwitch;  /* picks that changed the address space */
+};
+
+/* An empty set on scheduler s, CPU c; ids start at first_id. */
+void proc_cpu_init(struct proc_cpu *pc, struct sched *s, struct hal_cpu *c, int first_id);
+/* The next id of the CPU's pid space (proc_init's pid for the next
+ * process: call it before proc_init). */
+int proc_cpu_new_pid(struct proc_cpu *pc);
+/* Add process p (proc_init done, pid from proc_cpu_new_pid): its first
+ * thread (tid = pid) becomes a runnable task; uctx0 is its saved-register
+ * handle. Nothing runs until proc_cpu_schedule. Returns 0, -PROC_EAGAIN
+ * when the CPU has PROC_CPU_MAX processes, or a negative SCHED_E*. */
+int proc_cpu_add(struct proc_cpu *pc, struct proc *p, void *uctx0);
 /* The tick: wake the threads whose sleep or futex timeout ended by now,
- * account the running one (sched_tick). True if the platform must call
- * proc_schedule. */
-bool proc_tick(struct proc *p, bool tick);
-/* The earliest time (ns) a blocked thread wakes by itself, or 0. */
-uint64_t proc_next_wake(const struct proc *p);
-/* Pick the thread to run (sched_schedule): its index in aThread, or -1
- * when every thread is blocked. Counts switches in nSwitch. */
-int proc_schedule(struct proc *p);
+ * account the running one (sched_tick when tick). True if the platform
+ * must call proc_cpu_schedule. */
+bool proc_cpu_tick(struct proc_cpu *pc, bool tick);
+/* The earliest time (ns) a blocked thread of any process wakes by
+ * itself, or 0. */
+uint64_t proc_cpu_next_wake(const struct proc_cpu *pc);
+/* Pick the thread to run (sched_schedule): its index in the aThread of
+ * process aProc[*iproc], or -1 when every thread is blocked. Counts thread
+ * switches in the process's nSwitch and address-space changes in
+ * nProcSwitch. */
+int proc_cpu_schedule(struct proc_cpu *pc, unsigned *iproc);
+/* Process p ended (PROC_EXIT from a syscall, proc_kill, a fatal signal):
+ * its remaining threads leave the scheduler. The others go on. */
+void proc_cpu_exit(struct proc_cpu *pc, struct proc *p);
+/* Live processes (not exited) and live threads of all of them. */
+unsigned proc_cpu_live(const struct proc_cpu *pc, unsigned *threads);
+/* The invariants above and proc_check of every process. */
+bool proc_cpu_check(const struct proc_cpu *pc);
 
 /* Signals (kernel/proc/signal.c). The thread with registers *r took a
  * fault: signal sig (SIGSEGV 11, SIGILL 4, SIGBUS 7, SIGFPE 8, SIGTRAP

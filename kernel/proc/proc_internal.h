@@ -21,7 +21,7 @@ int64_t proc_brk(struct proc *p, uint64_t want);
 int64_t proc_map(struct proc *p, uint64_t fixed, uint64_t len);
 int proc_unmap(struct proc *p, uint64_t lo, uint64_t hi);
 
-/* thread.c: threads as scheduler tasks (valid once proc_threads_start ran) */
+/* thread.c: threads as scheduler tasks (valid once proc_cpu_add ran) */
 struct proc_thread *proc_cur(struct proc *p);
 int proc_tid(const struct proc *p);
 int64_t proc_futex_wake(struct proc *p, uint64_t addr, uint64_t max);

@@ -7,8 +7,9 @@
  * Each thread is a task of the reference scheduler (kernel/sched): the
  * kernel calls sched_block / sched_wakeup / sched_exit / sched_yield_cpu /
  * sched_tick and picks the next thread with sched_schedule; the platform
- * only saves and restores registers when proc_schedule names another
- * thread. The futex wait queue is the threads themselves: a waiter has
+ * only saves and restores registers when proc_cpu_schedule names another
+ * thread (and switches address spaces when it names another process of
+ * the CPU: struct proc_cpu). The futex wait queue is the threads themselves: a waiter has
  * state PROC_T_FUTEX, its word's address and a sequence number; a wake
  * takes waiters on that address in the order they began to wait (FIFO,
  * as Linux's hash-bucket plist does for equal priorities).
@@ -47,8 +48,22 @@ int proc_tid(const struct proc *p) { return p->sched ? p->aThread[p->cur].tid : 
 
 static unsigned cpu_of(const struct proc *p) { return hal_cpu_id(p->cpu); }
 
-int proc_threads_start(struct proc *p, struct sched *s, struct hal_cpu *c, void *uctx0)
+/* ------------------------------------------------------------ the CPU's processes */
+
+void proc_cpu_init(struct proc_cpu *pc, struct sched *s, struct hal_cpu *c, int first_id)
 {
+    kmemset(pc, 0, sizeof *pc);
+    pc->sched = s;
+    pc->cpu = c;
+    pc->next_id = first_id;
+}
+
+int proc_cpu_new_pid(struct proc_cpu *pc) { return pc->next_id++; }
+
+int proc_cpu_add(struct proc_cpu *pc, struct proc *p, void *uctx0)
+{
+    if (pc->nProc == PROC_CPU_MAX)
+        return -PROC_EAGAIN;
     struct proc_thread *th = &p->aThread[0];
     kmemset(th, 0, sizeof *th);
     th->tid = p->pid;
@@ -58,40 +73,51 @@ int proc_threads_start(struct proc *p, struct sched *s, struct hal_cpu *c, void 
     th->robust_list = p->robust_list;
     th->task.id = (uint64_t)p->pid;
     th->task.policy = SCHED_POLICY_NORMAL;
-    sched_affinity_set(&th->task, hal_cpu_id(c));
-    p->sched = s;
-    p->cpu = c;
+    sched_affinity_set(&th->task, hal_cpu_id(pc->cpu));
+    int rc = sched_task_add(pc->sched, pc->cpu, &th->task);
+    if (!rc)
+        rc = sched_wakeup(pc->sched, pc->cpu, &th->task);
+    if (rc)
+        return rc;
+    p->sched = pc->sched;
+    p->cpu = pc->cpu;
+    p->pcpu = pc;
     p->cur = 0;
     p->nLive = 1;
-    p->next_tid = p->pid + 1;
-    int rc = sched_task_add(s, c, &th->task);
-    if (!rc)
-        rc = sched_wakeup(s, c, &th->task);
-    if (!rc && sched_schedule(s, c) != &th->task)
-        rc = SCHED_ESTATE;
-    return rc;
+    pc->aProc[pc->nProc++] = p;
+    return 0;
 }
 
 static int slot_of(const struct proc *p, const struct sched_task *t)
 {
+    if (!t)
+        return -1;
     for (unsigned i = 0; i < PROC_MAX_THREADS; i++)
-        if (&p->aThread[i].task == t)
+        if (p->aThread[i].state != PROC_T_FREE && &p->aThread[i].task == t)
             return (int)i;
     return -1;
 }
 
-int proc_schedule(struct proc *p)
+int proc_cpu_schedule(struct proc_cpu *pc, unsigned *iproc)
 {
-    struct sched_task *t = sched_schedule(p->sched, p->cpu);
+    struct sched_task *t = sched_schedule(pc->sched, pc->cpu);
     if (!t)
         return -1;
-    int i = slot_of(p, t);
-    if (i < 0)
-        hal_panic(p->cpu, "proc: the scheduler picked a task that is no thread");
-    if ((unsigned)i != p->cur)
-        p->nSwitch++;
-    p->cur = (unsigned)i;
-    return i;
+    for (unsigned k = 0; k < pc->nProc; k++) {
+        struct proc *p = pc->aProc[k];
+        int i = p->exited ? -1 : slot_of(p, t);
+        if (i < 0)
+            continue;
+        if (k != pc->cur)
+            pc->nProcSwitch++;
+        else if ((unsigned)i != p->cur)
+            p->nSwitch++;
+        pc->cur = k;
+        p->cur = (unsigned)i;
+        *iproc = k;
+        return i;
+    }
+    hal_panic(pc->cpu, "proc: the scheduler picked a task that is no thread");
 }
 
 /* A blocked thread becomes runnable; its syscall returns v. */
@@ -104,31 +130,96 @@ static void wake(struct proc *p, struct proc_thread *th, int64_t v)
     sched_wakeup(p->sched, p->cpu, &th->task);
 }
 
-bool proc_tick(struct proc *p, bool tick)
+bool proc_cpu_tick(struct proc_cpu *pc, bool tick)
 {
-    uint64_t now = hal_now(p->cpu);
-    for (unsigned i = 0; i < PROC_MAX_THREADS; i++) {
-        struct proc_thread *th = &p->aThread[i];
-        if ((th->state == PROC_T_FUTEX || th->state == PROC_T_SLEEP) && th->wake_at &&
-            th->wake_at <= now)
-            wake(p, th, th->state == PROC_T_FUTEX ? -PROC_ETIMEDOUT : 0);
+    uint64_t now = hal_now(pc->cpu);
+    for (unsigned k = 0; k < pc->nProc; k++) {
+        struct proc *p = pc->aProc[k];
+        for (unsigned i = 0; !p->exited && i < PROC_MAX_THREADS; i++) {
+            struct proc_thread *th = &p->aThread[i];
+            if ((th->state == PROC_T_FUTEX || th->state == PROC_T_SLEEP) && th->wake_at &&
+                th->wake_at <= now)
+                wake(p, th, th->state == PROC_T_FUTEX ? -PROC_ETIMEDOUT : 0);
+        }
     }
     if (tick)
-        sched_tick(p->sched, p->cpu);
-    return sched_need_resched(&p->sched->rq[cpu_of(p)]);
+        sched_tick(pc->sched, pc->cpu);
+    return sched_need_resched(&pc->sched->rq[hal_cpu_id(pc->cpu)]);
 }
 
-uint64_t proc_next_wake(const struct proc *p)
+uint64_t proc_cpu_next_wake(const struct proc_cpu *pc)
 {
     uint64_t at = 0;
-    for (unsigned i = 0; i < PROC_MAX_THREADS; i++) {
-        const struct proc_thread *th = &p->aThread[i];
-        if ((th->state == PROC_T_FUTEX || th->state == PROC_T_SLEEP) && th->wake_at &&
-            (!at || th->wake_at < at))
-            at = th->wake_at;
+    for (unsigned k = 0; k < pc->nProc; k++) {
+        const struct proc *p = pc->aProc[k];
+        for (unsigned i = 0; !p->exited && i < PROC_MAX_THREADS; i++) {
+            const struct proc_thread *th = &p->aThread[i];
+            if ((th->state == PROC_T_FUTEX || th->state == PROC_T_SLEEP) && th->wake_at &&
+                (!at || th->wake_at < at))
+                at = th->wake_at;
+        }
     }
     return at;
 }
+
+void proc_cpu_exit(struct proc_cpu *pc, struct proc *p)
+{
+    for (unsigned i = 0; i < PROC_MAX_THREADS; i++) {
+        struct proc_thread *th = &p->aThread[i];
+        if (th->state == PROC_T_FREE)
+            continue;
+        sched_exit(pc->sched, pc->cpu, &th->task);
+        th->state = PROC_T_FREE;
+    }
+    p->nLive = 0;
+}
+
+unsigned proc_cpu_live(const struct proc_cpu *pc, unsigned *threads)
+{
+    unsigned n = 0, nt = 0;
+    for (unsigned k = 0; k < pc->nProc; k++)
+        if (!pc->aProc[k]->exited) {
+            n++;
+            nt += pc->aProc[k]->nLive;
+        }
+    if (threads)
+        *threads = nt;
+    return n;
+}
+
+bool proc_cpu_check(const struct proc_cpu *pc)
+{
+    if (pc->nProc > PROC_CPU_MAX || (pc->nProc && pc->cur >= pc->nProc))
+        return false;
+    const struct sched_task *curr = sched_curr(pc->sched, hal_cpu_id(pc->cpu));
+    unsigned owners = 0;
+    for (unsigned k = 0; k < pc->nProc; k++) {
+        const struct proc *p = pc->aProc[k];
+        if (!proc_check(p) || p->pcpu != pc)
+            return false;
+        if (p->exited && p->nLive)
+            return false;
+        int i = slot_of(p, curr);
+        if (i >= 0) {
+            owners++;
+            if (k != pc->cur || (unsigned)i != p->cur)
+                return false;
+        }
+        /* tids unique across the CPU's processes */
+        for (unsigned i2 = 0; i2 < PROC_MAX_THREADS; i2++) {
+            const struct proc_thread *a = &p->aThread[i2];
+            if (a->state == PROC_T_FREE)
+                continue;
+            for (unsigned k2 = 0; k2 < k; k2++)
+                for (unsigned j = 0; j < PROC_MAX_THREADS; j++)
+                    if (pc->aProc[k2]->aThread[j].state != PROC_T_FREE &&
+                        pc->aProc[k2]->aThread[j].tid == a->tid)
+                        return false;
+        }
+    }
+    return !curr || owners == 1;
+}
+
 
 /* The running thread blocks in state st until woken (or wake_at). */
 static struct proc_result block(struct proc *p, uint8_t st, uint64_t wake_at)
@@ -205,7 +296,7 @@ static struct proc_result do_clone(struct proc *p, uint64_t flags, uint64_t sp, 
         slot++;
     if (slot == PROC_MAX_THREADS)
         return res(-PROC_EAGAIN, PROC_RETURN);
-    int tid = p->next_tid;
+    int tid = p->pcpu->next_id;
     uint32_t w = (uint32_t)tid;
     /* validate the user words before anything changes */
     if ((flags & CLONE_PARENT_SETTID) && p->ops->copy_out(p->ctx, ptid, &w, 4))
@@ -226,7 +317,7 @@ static struct proc_result do_clone(struct proc *p, uint64_t flags, uint64_t sp, 
         th->state = PROC_T_FREE;
         return res(-PROC_EAGAIN, PROC_RETURN);
     }
-    p->next_tid++;
+    p->pcpu->next_id++;
     p->nLive++;
     p->nClone++;
     sched_wakeup(p->sched, p->cpu, &th->task);
@@ -303,7 +394,8 @@ bool proc_threads_check(const struct proc *p)
             if (p->aThread[j].state != PROC_T_FREE && p->aThread[j].tid == th->tid)
                 return false;
     }
-    const struct sched_task *curr = sched_curr(p->sched, cpu_of(p));
-    return live == p->nLive && (!curr || (curr == &p->aThread[p->cur].task &&
-                                          p->aThread[p->cur].state == PROC_T_RUN));
+    /* the running task may be another process's (proc_cpu_check) */
+    int run = slot_of(p, sched_curr(p->sched, cpu_of(p)));
+    return live == p->nLive && (run < 0 || ((unsigned)run == p->cur &&
+                                            p->aThread[run].state == PROC_T_RUN));
 }

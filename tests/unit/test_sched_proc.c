@@ -1,10 +1,13 @@
 /* kernel/proc threads (kernel/proc/thread.c) on the scheduler's host
  * harness (sched_harness.c provides the HAL, one CPU): clone makes a
  * scheduler task with its tid, futex wait blocks and wake wakes in FIFO
- * order, a futex timeout and a nanosleep end at proc_tick, a thread's exit
+ * order, a futex timeout and a nanosleep end at the tick, a thread's exit
  * zeroes and wakes its clear_child_tid, exit of the last thread and
  * exit_group end the process, and proc_check catches a thread whose state
- * disagrees with the scheduler's. */
+ * disagrees with the scheduler's; two processes share the CPU (the
+ * scheduler alternates them, thread ids come from one space, one's exit
+ * leaves the other running) and proc_cpu_check catches a CPU whose
+ * running process is misnamed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +75,17 @@ enum { NR_EXIT = 93, NR_EXIT_GROUP = 94, NR_FUTEX = 98, NR_NANOSLEEP = 101, NR_G
 #define TS (BASE + 0x3040)
 
 static struct proc *P;
+static struct proc_cpu PC;
+
+/* Pick like the platform does; returns the thread (of whichever process). */
+static int pick(void)
+{
+    unsigned ip = 99;
+    int i = proc_cpu_schedule(&PC, &ip);
+    if (i >= 0)
+        assert_int_equal(ip, PC.cur);
+    return i;
+}
 
 static int setup(void **state)
 {
@@ -80,9 +94,13 @@ static int setup(void **state)
     h_init(&H, 1, NULL);
     P = calloc(1, sizeof *P);
     assert_non_null(P);
-    assert_int_equal(proc_init(P, 7, PROC_RISCV64, &lay, &ops, NULL, NULL, 0), 0);
-    assert_int_equal(proc_threads_start(P, &H.s, &H.cpu[0], NULL), 0);
+    proc_cpu_init(&PC, &H.s, &H.cpu[0], 7);
+    assert_int_equal(proc_init(P, proc_cpu_new_pid(&PC), PROC_RISCV64, &lay, &ops, NULL, NULL,
+                               0), 0);
+    assert_int_equal(proc_cpu_add(&PC, P, NULL), 0);
+    assert_int_equal(pick(), 0); /* the first thread runs */
     assert_true(proc_check(P));
+    assert_true(proc_cpu_check(&PC));
     return 0;
 }
 
@@ -113,8 +131,8 @@ static int resched(void)
 {
     int cur = (int)P->cur;
     if (sched_need_resched(&H.s.rq[0]))
-        cur = proc_schedule(P);
-    assert_true(proc_check(P));
+        cur = pick();
+    assert_true(proc_cpu_check(&PC));
     return cur;
 }
 
@@ -193,24 +211,24 @@ static void test_timeouts_and_sleep(void **state)
     uint64_t ts[2] = {0, 5000}; /* 5 µs */
     h_out(NULL, TS, ts, sizeof ts);
     assert_int_equal(sys(NR_FUTEX, WORD, 0, 0, TS, 0).eAction, PROC_RESCHED);
-    assert_int_equal(proc_schedule(P), -1); /* nothing else to run */
-    assert_int_equal(proc_next_wake(P), H.now + 5000);
+    assert_int_equal(pick(), -1); /* nothing else to run */
+    assert_int_equal(proc_cpu_next_wake(&PC), H.now + 5000);
     H.now += 4999;
-    proc_tick(P, false);
+    proc_cpu_tick(&PC, false);
     assert_int_equal(P->aThread[0].state, PROC_T_FUTEX);
     H.now += 1;
-    assert_true(proc_tick(P, false));
+    assert_true(proc_cpu_tick(&PC, false));
     assert_int_equal(P->aThread[0].state, PROC_T_RUN);
     assert_int_equal(P->aThread[0].ret, -110); /* ETIMEDOUT */
-    assert_int_equal(proc_schedule(P), 0);
+    assert_int_equal(pick(), 0);
     P->aThread[0].has_ret = false;
     /* nanosleep: 0 when it ends */
     assert_int_equal(sys(NR_NANOSLEEP, TS, 0, 0, 0, 0).eAction, PROC_RESCHED);
     assert_int_equal(P->aThread[0].state, PROC_T_SLEEP);
-    assert_int_equal(proc_schedule(P), -1);
+    assert_int_equal(pick(), -1);
     H.now += 5000;
-    assert_true(proc_tick(P, false));
-    assert_int_equal(proc_schedule(P), 0);
+    assert_true(proc_cpu_tick(&PC, false));
+    assert_int_equal(pick(), 0);
     assert_int_equal(P->aThread[0].ret, 0);
     assert_true(proc_check(P));
 }
@@ -269,6 +287,82 @@ static void test_check_catches_state_mismatch(void **state)
     assert_false(proc_check(P));
 }
 
+static struct proc_result sysp(struct proc *p, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2,
+                               uint64_t a4)
+{
+    const uint64_t a[6] = {a0, a1, a2, 0, a4, 0};
+    return proc_syscall(p, nr, a);
+}
+
+static void test_two_processes_share_the_cpu(void **state)
+{
+    (void)state;
+    struct proc *Q = calloc(1, sizeof *Q);
+    assert_non_null(Q);
+    int qpid = proc_cpu_new_pid(&PC);
+    assert_int_equal(qpid, 8);
+    assert_int_equal(proc_init(Q, qpid, PROC_AARCH64, &lay, &ops, NULL, NULL, 0), 0);
+    assert_int_equal(proc_cpu_add(&PC, Q, NULL), 0);
+    assert_true(proc_cpu_check(&PC));
+    /* 200 ticks of 1 ms, both always runnable: EEVDF shares the CPU */
+    unsigned ms[2] = {0, 0};
+    for (int i = 0; i < 200; i++) {
+        H.now += 1000000;
+        if (proc_cpu_tick(&PC, true))
+            assert_true(pick() >= 0);
+        ms[PC.cur]++;
+        assert_true(proc_cpu_check(&PC));
+    }
+    assert_in_range(ms[0], 90, 110);
+    assert_in_range(ms[1], 90, 110);
+    assert_true(PC.nProcSwitch >= 20);
+    assert_int_equal(P->nSwitch + Q->nSwitch, 0); /* one thread each: no thread switches */
+    /* a clone takes the next id of the CPU's one pid space */
+    while (PC.cur != 1) {
+        H.now += 1000000;
+        if (proc_cpu_tick(&PC, true))
+            pick();
+    }
+    struct proc_result r = sysp(Q, NR_CLONE, THREAD_FLAGS, BASE + 0x9000, PTID, CTID);
+    assert_int_equal(r.eAction, PROC_CLONE);
+    assert_int_equal(r.ret, 9);
+    assert_true(proc_cpu_check(&PC));
+    unsigned threads = 0;
+    assert_int_equal(proc_cpu_live(&PC, &threads), 2);
+    assert_int_equal(threads, 3);
+    /* Q ends (exit_group from its running thread): its threads leave the
+     * scheduler, and from then on only P runs */
+    assert_int_equal(sysp(Q, NR_EXIT_GROUP, 3, 0, 0, 0).eAction, PROC_EXIT);
+    proc_cpu_exit(&PC, Q);
+    assert_int_equal(proc_cpu_live(&PC, &threads), 1);
+    assert_int_equal(threads, 1);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(pick(), 0);
+        assert_int_equal(PC.cur, 0);
+        assert_true(proc_cpu_check(&PC));
+        H.now += 1000000;
+        proc_cpu_tick(&PC, true);
+    }
+    free(Q);
+}
+
+static void test_cpu_check_catches_a_misnamed_process(void **state)
+{
+    (void)state;
+    struct proc *Q = calloc(1, sizeof *Q);
+    assert_non_null(Q);
+    assert_int_equal(proc_init(Q, proc_cpu_new_pid(&PC), PROC_RISCV64, &lay, &ops, NULL, NULL, 0),
+                     0);
+    assert_int_equal(proc_cpu_add(&PC, Q, NULL), 0);
+    assert_true(proc_cpu_check(&PC));
+    PC.cur = 1; /* P's thread runs, but the CPU names Q */
+    assert_false(proc_cpu_check(&PC));
+    PC.cur = 0;
+    Q->aThread[0].tid = P->aThread[0].tid; /* one tid in two processes */
+    assert_false(proc_cpu_check(&PC));
+    free(Q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +373,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_exit_wakes_joiner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_group_ends_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_catches_state_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_share_the_cpu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cpu_check_catches_a_misnamed_process, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
