@@ -9,6 +9,7 @@
  * the IOMMU. */
 #include "hw/platform.h"
 
+#include "orrery/checkpoint.h"
 #include "orrery/mem.h"
 #include "orrery/rdma.h"
 #include "orrery/error.h"
@@ -40,6 +41,65 @@ void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, u
     p->ipis = orr_counter_new(c, "kern.ipis", "ipi");
     p->timer_irqs = orr_counter_new(c, "kern.timer_irqs", "irq");
     p->cost_cycles = orr_counter_new(c, "kern.cost_cycles", "cy");
+}
+
+static struct platform_cq *net_cq(struct platform *p, uint32_t cqn);
+
+void platform_save(const struct platform *p, struct orr_ckpt_writer *w)
+{
+    for (unsigned i = 0; i < p->ncpu; i++) {
+        const struct hal_cpu *c = &p->aCpu[i];
+        orr_ckpt_put_u8(w, c->irq_on);
+        orr_ckpt_put_u8(w, c->timer_armed);
+        orr_ckpt_put_u64(w, c->timer_gen);
+        orr_ckpt_put_u64(w, c->cost_cycles);
+    }
+    orr_ckpt_put_bytes(w, p->aConsole, p->nConsole);
+    orr_ckpt_put_u8(w, p->panicked);
+    orr_ckpt_put_u32(w, p->net.nCq);
+    for (uint32_t q = 0; q < p->net.nCq; q++) {
+        orr_ckpt_put_ring(w, &p->net.aCq[q].cqes, sizeof(struct hal_net_cqe));
+        orr_ckpt_put_u8(w, p->net.aCq[q].irq_pending);
+    }
+    orr_ckpt_put_outq(w, &p->net.out);
+}
+
+void platform_restore(struct platform *p, struct orr_ckpt_reader *r)
+{
+    for (unsigned i = 0; i < p->ncpu; i++) {
+        struct hal_cpu *c = &p->aCpu[i];
+        c->irq_on = orr_ckpt_get_u8(r) != 0;
+        c->timer_armed = orr_ckpt_get_u8(r) != 0;
+        c->timer_gen = orr_ckpt_get_u64(r);
+        c->cost_cycles = orr_ckpt_get_u64(r);
+    }
+    size_t n = 0;
+    const void *con = orr_ckpt_get_bytes(r, &n);
+    if (n > sizeof p->aConsole) {
+        orr_ckpt_fail(r, "platform console longer than its buffer");
+        return;
+    }
+    if (n)
+        memcpy(p->aConsole, con, n);
+    p->nConsole = (uint32_t)n;
+    p->panicked = orr_ckpt_get_u8(r) != 0;
+    uint32_t nCq = orr_ckpt_get_u32(r);
+    if (nCq > (1u << 16)) {
+        orr_ckpt_fail(r, "platform: more completion queues than a kernel opens");
+        return;
+    }
+    if (nCq > p->net.nCq) /* they are created as the kernel names them */
+        net_cq(p, nCq - 1);
+    for (uint32_t q = 0; q < nCq; q++) {
+        orr_ckpt_get_ring(r, &p->net.aCq[q].cqes, sizeof(struct hal_net_cqe));
+        p->net.aCq[q].irq_pending = orr_ckpt_get_u8(r) != 0;
+    }
+    for (uint32_t q = nCq; q < p->net.nCq; q++) { /* made since: empty, as they were */
+        while (p->net.aCq[q].cqes.n)
+            orr_ring_pop(&p->net.aCq[q].cqes);
+        p->net.aCq[q].irq_pending = false;
+    }
+    orr_ckpt_get_outq(r, &p->net.out);
 }
 
 void platform_free(struct platform *p)

@@ -45,6 +45,7 @@
 #include "kernel/ktest.h"
 #include "kernel/ktick.h"
 #include "kernel/sched.h"
+#include "orrery/checkpoint.h"
 #include "orrery/sim.h"
 #include "workloads/rtapp.h"
 #include "workloads/schedgen.h"
@@ -735,6 +736,174 @@ static const char *node_output(const struct orr_component *c, size_t *len)
     return n->plat.aConsole;
 }
 
+/* ------------------------------------------------------------ checkpoints
+ *
+ * The kernel's scheduler goes through sched_snapshot (tasks and groups by
+ * index); around it, the platform's CPUs and ticks, what each CPU is
+ * running and since when, each task's program position, and the event
+ * bookkeeping of wait/wake phases. Pending RUN_END and WAKE timers are the
+ * engine's. What create built from the parameters (specs, names, stats,
+ * the topology) stays. */
+
+struct snap_ctx {
+    struct node *n;
+    struct orr_ckpt_writer *w;
+    struct orr_ckpt_reader *r;
+};
+
+static void snap_put(void *ctx, const void *p, size_t len)
+{
+    orr_ckpt_put_bytes(((struct snap_ctx *)ctx)->w, p, len);
+}
+
+static int snap_get(void *ctx, void *p, size_t len)
+{
+    struct orr_ckpt_reader *r = ((struct snap_ctx *)ctx)->r;
+    orr_ckpt_get_into(r, p, len);
+    return orr_ckpt_ok(r) ? 0 : -1;
+}
+
+static struct sched_task *snap_task_at(void *ctx, uint32_t i)
+{
+    struct node *n = ((struct snap_ctx *)ctx)->n;
+    return i < n->nTask ? &n->aTask[i].st : NULL;
+}
+
+static uint32_t snap_task_index(void *ctx, const struct sched_task *t)
+{
+    const struct node *n = ((struct snap_ctx *)ctx)->n;
+    uintptr_t a = (uintptr_t)t, base = (uintptr_t)n->aTask;
+    if (a < base || (a - base) % sizeof *n->aTask || (a - base) / sizeof *n->aTask >= n->nTask)
+        return SCHED_SNAP_NONE;
+    return (uint32_t)((a - base) / sizeof *n->aTask);
+}
+
+static struct sched_group *snap_group_at(void *ctx, uint32_t i)
+{
+    struct node *n = ((struct snap_ctx *)ctx)->n;
+    return i < n->groups.n ? &n->groups.a[i] : NULL;
+}
+
+static uint32_t snap_group_index(void *ctx, const struct sched_group *g)
+{
+    const struct node *n = ((struct snap_ctx *)ctx)->n;
+    for (size_t i = 0; i < n->groups.n; i++)
+        if (&n->groups.a[i] == g)
+            return (uint32_t)i;
+    return SCHED_SNAP_NONE;
+}
+
+static struct sched_snap_io snap_io(struct snap_ctx *x)
+{
+    return (struct sched_snap_io){x, snap_put, snap_get, snap_task_at, snap_task_index,
+                                  snap_group_at, snap_group_index};
+}
+
+static void node_save(const struct orr_component *c, struct orr_ckpt_writer *w)
+{
+    struct node *n = c->state;
+    platform_save(&n->plat, w);
+    struct snap_ctx x = {n, w, NULL};
+    struct sched_snap_io io = snap_io(&x);
+    sched_snapshot_save(&n->s, &io);
+    for (unsigned i = 0; i < n->ncpu; i++) {
+        const struct cpu *cp = &n->aCpu[i];
+        orr_ckpt_put_u64(w, cp->tick.next_tick);
+        orr_ckpt_put_u64(w, cp->tick.armed_for);
+        orr_ckpt_put_u64(w, cp->tick.ticks);
+        orr_ckpt_put_u32(w, cp->running ? cp->running->index : UINT32_MAX);
+        orr_ckpt_put_u64(w, cp->run_start);
+        orr_ckpt_put_u64(w, cp->gen);
+    }
+    for (size_t i = 0; i < n->nTask; i++) {
+        const struct task *t = &n->aTask[i];
+        orr_ckpt_put_u64(w, t->phase);
+        orr_ckpt_put_u64(w, t->loops_done);
+        orr_ckpt_put_u64(w, t->remaining);
+        orr_ckpt_put_u8(w, t->finished);
+        orr_ckpt_put_u64(w, t->release);
+        orr_ckpt_put_u64(w, t->abs_deadline);
+        orr_ckpt_put_u8(w, t->woken);
+        orr_ckpt_put_u64(w, t->woken_at);
+        orr_ckpt_put_u64(w, t->cpu_time);
+    }
+    orr_ckpt_put_u64(w, n->nFinished);
+    orr_ckpt_put_u64(w, n->entries);
+    orr_ckpt_put_u64(w, (uint64_t)n->selftest_failures);
+    orr_ckpt_put_array(w, n->aPending, n->spec.nEvent + 1, sizeof *n->aPending);
+    for (size_t e = 0; e <= n->spec.nEvent; e++)
+        orr_ckpt_put_array(w, n->aWaiters[e].a, n->aWaiters[e].n, sizeof *n->aWaiters[e].a);
+}
+
+static void node_restore(struct orr_component *c, struct orr_ckpt_reader *r)
+{
+    struct node *n = c->state;
+    platform_restore(&n->plat, r);
+    struct snap_ctx x = {n, NULL, r};
+    struct sched_snap_io io = snap_io(&x);
+    if (sched_snapshot_restore(&n->s, &io) != SCHED_OK) {
+        orr_ckpt_fail(r, "sched_node: the scheduler's state does not fit this node");
+        return;
+    }
+    for (unsigned i = 0; i < n->ncpu; i++) {
+        struct cpu *cp = &n->aCpu[i];
+        cp->tick.next_tick = orr_ckpt_get_u64(r);
+        cp->tick.armed_for = orr_ckpt_get_u64(r);
+        cp->tick.ticks = orr_ckpt_get_u64(r);
+        uint32_t run = orr_ckpt_get_u32(r);
+        if (run != UINT32_MAX && run >= n->nTask) {
+            orr_ckpt_fail(r, "sched_node: a CPU runs a task that does not exist");
+            return;
+        }
+        cp->running = run == UINT32_MAX ? NULL : &n->aTask[run];
+        cp->run_start = orr_ckpt_get_u64(r);
+        cp->gen = orr_ckpt_get_u64(r);
+    }
+    for (size_t i = 0; i < n->nTask; i++) {
+        struct task *t = &n->aTask[i];
+        t->phase = (size_t)orr_ckpt_get_u64(r);
+        if (t->phase > t->spec->nPhase)
+            orr_ckpt_fail(r, "sched_node: a task past the end of its program");
+        t->loops_done = orr_ckpt_get_u64(r);
+        t->remaining = orr_ckpt_get_u64(r);
+        t->finished = orr_ckpt_get_u8(r) != 0;
+        t->release = orr_ckpt_get_u64(r);
+        t->abs_deadline = orr_ckpt_get_u64(r);
+        t->woken = orr_ckpt_get_u8(r) != 0;
+        t->woken_at = orr_ckpt_get_u64(r);
+        t->cpu_time = orr_ckpt_get_u64(r);
+    }
+    n->nFinished = (size_t)orr_ckpt_get_u64(r);
+    n->entries = orr_ckpt_get_u64(r);
+    n->selftest_failures = (int)orr_ckpt_get_u64(r);
+    size_t k = 0;
+    uint32_t *pend = orr_ckpt_get_array(r, sizeof *n->aPending, &k);
+    if (pend && k == n->spec.nEvent + 1) {
+        free(n->aPending);
+        n->aPending = pend;
+    } else {
+        free(pend);
+        orr_ckpt_fail(r, "sched_node: another number of events");
+        return;
+    }
+    for (size_t e = 0; e <= n->spec.nEvent; e++) {
+        size_t nw = 0;
+        uint32_t *a = orr_ckpt_get_array(r, sizeof *n->aWaiters[e].a, &nw);
+        if (!a)
+            return;
+        for (size_t j = 0; j < nw; j++)
+            if (a[j] >= n->nTask) {
+                free(a);
+                orr_ckpt_fail(r, "sched_node: a waiter that is no task");
+                return;
+            }
+        free(n->aWaiters[e].a);
+        n->aWaiters[e] = (struct waiters){a, nw, nw ? nw : 1};
+    }
+    if (orr_ckpt_ok(r) && sched_check(&n->s))
+        orr_ckpt_fail(r, "sched_node: the restored scheduler breaks its invariants");
+}
+
 const struct orr_component_type orr_sched_node_type = {
     .name = "sched_node",
     .summary = "synthetic cores running the reference kernel's scheduler on rt-app tasks",
@@ -749,4 +918,6 @@ const struct orr_component_type orr_sched_node_type = {
     .finish = node_finish,
     .destroy = node_destroy,
     .output = node_output,
+    .save = node_save,
+    .restore = node_restore,
 };

@@ -159,6 +159,15 @@ void platform_init(struct platform *p, struct orr_component *c, unsigned ncpu, u
                    const struct platform_upcalls *up);
 void platform_free(struct platform *p);
 
+/* Checkpoints: the platform's dynamic state (each CPU's interrupt flag,
+ * timer arming and generation, uncharged cost; the console; the net
+ * side's CQEs and queued sends). Pending timer and IPI events travel with
+ * the engine's queue. The kernel's own state is the caller's to save. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void platform_save(const struct platform *p, struct orr_ckpt_writer *w);
+void platform_restore(struct platform *p, struct orr_ckpt_reader *r);
+
 /* Give the kernel an RNIC: port (created by the component, linked by the
  * scenario to an rnic's `host` port) carries include/orrery/rdma.h
  * messages. A CQE or control answer arriving for CQ n raises kern_net(cpu 0,

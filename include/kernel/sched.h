@@ -507,6 +507,36 @@ enum sched_check_code {
 int sched_check(const struct sched *s);
 const char *sched_check_name(int code);
 
+/* ---- snapshots (checkpoint and restore; kernel/sched/snapshot.c) ----
+ * Everything the scheduler owns, as a byte stream the platform stores, and
+ * back. The platform owns the tasks and the bandwidth groups, so it names
+ * them: index i <-> object (task_at/group_at give NULL past the end;
+ * task_index/group_index give SCHED_SNAP_NONE for anything that is not
+ * one). The stream refers to tasks, groups and tree nodes by those
+ * indices, never by address, so it restores into another process.
+ *
+ * Restore needs the same scheduler set up the same way (sched_init, the
+ * same topology, groups initialised, the same tasks added at the same
+ * indices): it then overwrites every field the scheduler owns in the
+ * struct sched, each runqueue, each task and each group — the treaps
+ * keep their exact shape, lists their order. */
+#define SCHED_SNAP_NONE UINT32_MAX
+struct sched_snap_io {
+    void *ctx;
+    void (*put)(void *ctx, const void *p, size_t n);
+    int (*get)(void *ctx, void *p, size_t n);     /* 0, or -1 when the stream ends */
+    struct sched_task *(*task_at)(void *ctx, uint32_t i);
+    uint32_t (*task_index)(void *ctx, const struct sched_task *t);
+    struct sched_group *(*group_at)(void *ctx, uint32_t i);
+    uint32_t (*group_index)(void *ctx, const struct sched_group *g);
+};
+void sched_snapshot_save(const struct sched *s, const struct sched_snap_io *io);
+/* 0, or SCHED_EINVAL for a stream that does not fit this scheduler (other
+ * counts, an index out of range, a short stream): s is then half
+ * overwritten, and the caller must discard it (a failed restore fails the
+ * run before anything runs). */
+int sched_snapshot_restore(struct sched *s, const struct sched_snap_io *io);
+
 /* ---- helpers ---- */
 
 /* nice -20..19 -> weight (Linux sched_prio_to_weight). */

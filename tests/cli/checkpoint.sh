@@ -13,7 +13,7 @@
 
 # scenarios whose every type can be saved today; keep in step with
 # docs/checkpoint.md
-SUPPORTED="incast nic-pair cluster-nics pcie-dma pcie-switch isa-chase isa-matmul isa-spinlock-aarch64 isa-sum fabric-fattree fabric-faults fabric-incast mem-bandwidth mem-latency tutorial-cxl mem-c2c mem-contention mem-loaded-latency mem-stream"
+SUPPORTED="incast nic-pair cluster-nics pcie-dma pcie-switch isa-chase isa-matmul isa-spinlock-aarch64 isa-sum fabric-fattree fabric-faults fabric-incast mem-bandwidth mem-latency tutorial-cxl mem-c2c mem-contention mem-loaded-latency mem-stream quickstart sched-bw sched-eas sched-edf sched-fair sched-mixed sched-rt sched-schbench sched-topology tutorial-sched"
 
 # what must agree: everything in --json but wall time, ids and paths
 summary() {
@@ -101,10 +101,10 @@ done
 
 # --- refusals ------------------------------------------------------------
 I=$SRC/scenarios/incast.yaml
-Q=$SRC/scenarios/quickstart.yaml
+Q=$SRC/scenarios/rdma-perftest-lat.yaml
 expect_exit 2 "a type without save/restore is refused" -- \
   "$ORRERY" run "$Q" --db q.db --checkpoint-at 1ms --checkpoint q.ckpt
-expect_out "component type 'sched_node'" "the message names the type"
+expect_out "component type 'rnic'" "the message names the type"
 [ ! -e q.ckpt ] && [ ! -e q.db ] && pass || fail "a refused checkpoint writes nothing"
 
 "$ORRERY" run "$I" --no-db -q --checkpoint-at 500us --checkpoint good.ckpt --stop-after-checkpoint ||
