@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "hw/registry.h"
+#include "orrery/checkpoint.h"
 #include "orrery/error.h"
 #include "orrery/explore.h"
 #include "orrery/json.h"
@@ -36,6 +37,7 @@ static const char explore_help[] =
     "       orrery explore SCENARIO.yaml --replay S [--trace FILE]\n"
     "       orrery explore SCENARIO.yaml --shrink S\n"
     "       orrery explore --resume ID [-j J] [options]\n"
+    "       orrery explore --from CKPT [SCENARIO.yaml] [--seeds N | --replay S | --shrink S]\n"
     "\n"
     "Run seeds S, S+1, ... of a scenario, each with a fault schedule drawn at\n"
     "random from the scenario's `explore:` section (docs/explore.md), and\n"
@@ -62,6 +64,11 @@ static const char explore_help[] =
     "                     change that still fails the same way; print the result\n"
     "                     as a `faults:` list for a plain `orrery run`\n"
     "  --shrink-budget T  wall seconds shrinking may take (default 120)\n"
+    "  --from CKPT        start every seed from checkpoint CKPT (`orrery run\n"
+    "                     --checkpoint-at T --checkpoint CKPT`): the warm-up up to T\n"
+    "                     is paid once; faults are drawn after T. The scenario,\n"
+    "                     overrides and model seed are the checkpoint's (no --set);\n"
+    "                     --replay, --shrink and --resume need the same --from\n"
     "  --json             search: print the outcome as one JSON object instead\n"
     "  --quiet, -q        errors and failures only\n"
     "  --help, -h         this text\n"
@@ -77,6 +84,9 @@ static const char explore_help[] =
 
 struct xopts {
     const char *scenario, *db, *trace;
+    const char *from;          /* --from CKPT */
+    struct orr_ckpt_file ckf;  /* --from: the checkpoint, read once */
+    char from_id[640];         /* --from: PATH@TIMEps#DIGEST, as stored */
     const char **aSet;
     size_t nSet;
     uint64_t seeds, first_seed, jobs, max_failures, replay, shrink, run_seed, resume;
@@ -105,7 +115,7 @@ static int parse_time_arg(const char *what, const char *arg, double *out)
 static int parse_args(int argc, char **argv, struct xopts *o)
 {
     enum { OPT_SEEDS = 256, OPT_SEED, OPT_MAXF, OPT_TBUDGET, OPT_SET, OPT_DB, OPT_RESUME,
-           OPT_REPLAY, OPT_TRACE, OPT_SHRINK, OPT_SBUDGET, OPT_RUNSEED, OPT_JSON };
+           OPT_REPLAY, OPT_TRACE, OPT_SHRINK, OPT_SBUDGET, OPT_RUNSEED, OPT_JSON, OPT_FROM };
     static const struct option longopts[] = {
         {"seeds", required_argument, NULL, OPT_SEEDS},
         {"seed", required_argument, NULL, OPT_SEED},
@@ -119,6 +129,7 @@ static int parse_args(int argc, char **argv, struct xopts *o)
         {"shrink", required_argument, NULL, OPT_SHRINK},
         {"shrink-budget", required_argument, NULL, OPT_SBUDGET},
         {"run-seed", required_argument, NULL, OPT_RUNSEED},
+        {"from", required_argument, NULL, OPT_FROM},
         {"quiet", no_argument, NULL, 'q'},
         {"json", no_argument, NULL, OPT_JSON},
         {"jobs", required_argument, NULL, 'j'},
@@ -143,6 +154,7 @@ static int parse_args(int argc, char **argv, struct xopts *o)
         case OPT_SET: o->aSet[o->nSet++] = optarg; continue;
         case OPT_DB: o->db = optarg; continue;
         case OPT_TRACE: o->trace = optarg; continue;
+        case OPT_FROM: o->from = optarg; continue;
         case 'q': o->quiet = true; continue;
         case OPT_JSON: o->json = o->quiet = true; continue;
         case OPT_TBUDGET:
@@ -179,8 +191,16 @@ static int parse_args(int argc, char **argv, struct xopts *o)
     if (optind + 1 < argc)
         return cli_usage_error("explore", "unexpected argument '%s'", argv[optind + 1]);
     o->scenario = optind < argc ? argv[optind] : NULL;
-    if (!o->scenario && !o->has_resume)
+    if (!o->scenario && !o->has_resume && !o->from)
         return cli_usage_error("explore", "missing SCENARIO.yaml");
+    if (o->from && (o->nSet || o->has_resume))
+        return cli_usage_error("explore", "--from takes the scenario's overrides from the "
+                                          "checkpoint (drop --set); --resume finds the "
+                                          "checkpoint in the stored explore (drop --from)");
+    if (o->from && o->trace)
+        return cli_usage_error("explore", "--trace with --from is not supported yet: a trace "
+                                          "begins at time 0 (replay without --from, or use "
+                                          "orrery run)");
     if (o->has_resume && (o->scenario || o->has_first_seed || o->nSet || o->has_seeds))
         return cli_usage_error("explore", "--resume takes the scenario, overrides and seeds of "
                                           "the stored explore; drop SCENARIO, --set, --seed and "
@@ -261,13 +281,106 @@ static int watch_hook(void *arg, const struct orr_sim *s)
     return 0;
 }
 
+/* One more override (the stored or the checkpoint's: more than argv had room
+ * for). */
+static void add_set(struct xopts *o, const char *v)
+{
+    const char **a = realloc(o->aSet, (o->nSet + 2) * sizeof *a);
+    if (!a)
+        orr_oom();
+    o->aSet = a;
+    o->aSet[o->nSet++] = v;
+    o->aSet[o->nSet] = NULL;
+}
+
+/* --from: read the checkpoint once and take the run's scenario, overrides
+ * and model seed from it (a file of another build is refused). The stored
+ * identity names the file and what it holds (time, digest). */
+static int from_open(struct xopts *o, struct orr_diag *d)
+{
+    int rc = orr_ckpt_load(&o->ckf, o->from, d);
+    if (rc == 0)
+        rc = orr_ckpt_check_build(&o->ckf, o->from, d);
+    if (rc)
+        return rc;
+    if (!o->scenario)
+        o->scenario = o->ckf.scenario;
+    for (size_t i = 0; i < o->ckf.nSet; i++)
+        add_set(o, o->ckf.aSet[i]);
+    snprintf(o->from_id, sizeof o->from_id, "%s@%" PRIu64 "ps#%016" PRIx64, o->from,
+             (uint64_t)o->ckf.time, o->ckf.digest);
+    return 0;
+}
+
+/* --from: the built scenario is the checkpoint's, and its explore horizon
+ * lies after the checkpoint; then the faults are drawn from there. */
+static int from_check(const struct xopts *o, struct orr_scenario *sc, struct orr_diag *d)
+{
+    if (sc->hash != o->ckf.scenario_hash) {
+        orr_diag_error(d, NULL, NULL,
+                       "checkpoint '%s' belongs to another version of scenario '%s' (hash "
+                       "%016" PRIx64 ", the file now gives %016" PRIx64 ")",
+                       o->from, o->scenario, o->ckf.scenario_hash, sc->hash);
+        return ORR_EINVAL;
+    }
+    if (sc->explore && o->ckf.time >= sc->explore->horizon) {
+        orr_diag_error(d, NULL, NULL,
+                       "checkpoint '%s' was taken at %" PRIu64 " ps, not before the explore "
+                       "horizon (%" PRIu64 " ps): no fault could fire after it",
+                       o->from, (uint64_t)o->ckf.time, (uint64_t)sc->explore->horizon);
+        return ORR_EINVAL;
+    }
+    if (sc->explore)
+        sc->explore->from = o->ckf.time;
+    return 0;
+}
+
+/* --from: restore the checkpoint into the freshly built sc, then draw (or
+ * take) the seed's schedule after its time and schedule it. */
+static int from_restore(const struct xopts *o, struct orr_scenario *sc, struct seed_run *r,
+                        struct orr_diag *d)
+{
+    int rc = from_check(o, sc, d);
+    if (rc == 0)
+        rc = orr_ckpt_restore(sc->sim, &o->ckf, o->from, d);
+    if (rc)
+        return rc;
+    size_t first = orr_sim_fault_count(sc->sim);
+    if (r->forced) {
+        if (orr_schedule_copy(&r->sch, r->forced))
+            return ORR_ENOMEM;
+    } else {
+        orr_explore_draw(sc->explore, sc->sim, r->seed, &r->sch);
+    }
+    rc = orr_explore_apply(sc->explore, sc->sim, &r->sch, d);
+    if (rc == 0 && orr_sim_schedule_faults_from(sc->sim, first)) {
+        orr_diag_error(d, NULL, NULL, "a fault of the schedule lies before the checkpoint");
+        rc = ORR_EINVAL;
+    }
+    return rc;
+}
+
 /* Build, run and judge one seed. 0, or an input error in d (exit 2). */
 static int run_seed(const struct xopts *o, struct seed_run *r, struct orr_diag *d)
 {
     struct orr_scenario sc;
     struct orr_trace_writer *w = NULL;
-    int rc = orr_scenario_open_hook(&sc, o->scenario, o->aSet, o->nSet, &r->seed,
+    int rc;
+    if (o->from) { /* the model seed is the checkpoint's; r->seed draws the faults */
+        uint64_t model_seed = o->ckf.seed;
+        rc = orr_scenario_open(&sc, o->scenario, o->aSet, o->nSet, &model_seed,
+                               orr_builtin_types, d);
+        if (rc == 0 && !sc.explore) {
+            orr_diag_error(d, &sc.cfg.root->mark, "explore",
+                           "the scenario has no `explore:` section (docs/explore.md)");
+            rc = ORR_ESCHEMA;
+        }
+        if (rc == 0)
+            rc = from_restore(o, &sc, r, d);
+    } else {
+        rc = orr_scenario_open_hook(&sc, o->scenario, o->aSet, o->nSet, &r->seed,
                                     orr_builtin_types, add_schedule, r, d);
+    }
     if (rc == 0 && r->trace)
         rc = cli_trace_open(&sc, o->scenario, r->trace, &w, d);
     if (rc) {
@@ -375,7 +488,9 @@ struct search {
 static void print_replay_command(const struct search *x, uint64_t seed, FILE *out)
 {
     fprintf(out, "    replay: orrery explore %s --replay %" PRIu64, x->o->scenario, seed);
-    for (size_t i = 0; i < x->o->nSet; i++)
+    if (x->o->from)
+        fprintf(out, " --from %s", x->o->from);
+    for (size_t i = 0; !x->o->from && i < x->o->nSet; i++)
         fprintf(out, " --set %s", x->o->aSet[i]);
     if (strcmp(x->o->db, ORR_RESULTS_DEFAULT_PATH))
         fprintf(out, " --db %s", x->o->db);
@@ -431,7 +546,11 @@ static char **seed_argv(const struct xopts *o, uint64_t seed)
     av[k++] = strdup(o->scenario);
     av[k++] = strdup("--run-seed");
     av[k++] = strdup(num);
-    for (size_t i = 0; i < o->nSet; i++) {
+    if (o->from) { /* the child takes the overrides from the checkpoint */
+        av[k++] = strdup("--from");
+        av[k++] = strdup(o->from);
+    }
+    for (size_t i = 0; !o->from && i < o->nSet; i++) {
         av[k++] = strdup("--set");
         av[k++] = strdup(o->aSet[i]);
     }
@@ -630,6 +749,8 @@ static int check_scenario(const struct xopts *o, struct orr_scenario *sc, struct
                        "the scenario has no `explore:` section (docs/explore.md)");
         rc = ORR_ESCHEMA;
     }
+    if (rc == 0 && o->from)
+        rc = from_check(o, sc, d);
     return rc;
 }
 
@@ -646,11 +767,28 @@ static int cmd_search(struct xopts *o, struct orr_diag *d)
             orr_results_read_explore(x.db, (int64_t)o->resume, &info, d))
             goto out;
         o->scenario = info.scenario;
+        if (info.from && *info.from) { /* PATH@TIMEps#DIGEST: the same file, unchanged */
+            static char path[640];
+            snprintf(path, sizeof path, "%s", info.from);
+            char *at = strrchr(path, '@');
+            if (at)
+                *at = 0;
+            o->from = path;
+            if (from_open(o, d))
+                goto out;
+            o->nSet = 0; /* the stored overrides follow */
+            if (strcmp(o->from_id, info.from)) {
+                orr_diag_error(d, NULL, NULL, "explore %" PRIu64 " started from checkpoint %s; "
+                               "'%s' now holds another (%s)", o->resume, info.from, path,
+                               o->from_id);
+                goto out;
+            }
+        }
         /* the stored overrides, one per line */
         if (!(ov = strdup(info.overrides)))
             orr_oom();
         for (char *p = strtok(ov, "\n"); p; p = strtok(NULL, "\n"))
-            o->aSet[o->nSet++] = p;
+            add_set(o, p);
         if (check_scenario(o, &sc, d))
             goto out;
         if (sc.hash != info.scenario_hash) {
@@ -701,7 +839,8 @@ static int cmd_search(struct xopts *o, struct orr_diag *d)
             goto out;
         struct orr_explore_record rec = {.scenario = o->scenario, .scenario_hash = sc.hash,
                                          .overrides = sc.overrides, .build_id = orr_build_id(),
-                                         .first_seed = x.first_seed, .seeds = x.seeds};
+                                         .first_seed = x.first_seed, .seeds = x.seeds,
+                                         .from = o->from ? o->from_id : NULL};
         if (orr_results_create_explore(x.db, &rec, &x.id, d))
             goto out;
         if (!o->quiet)
@@ -751,7 +890,8 @@ static int find_seed(const struct xopts *o, uint64_t seed, struct orr_explore_se
     if (rc == 0)
         rc = orr_results_open(&db, o->db, d);
     if (rc == 0) {
-        rc = orr_results_find_explore_seed(db, sc.hash, sc.overrides, seed, out, &id, d);
+        rc = orr_results_find_explore_seed(db, sc.hash, sc.overrides,
+                                           o->from ? o->from_id : NULL, seed, out, &id, d);
         if (rc == ORR_ENOENT)
             orr_diag_error(d, NULL, NULL,
                            "seed %" PRIu64 " of '%s' is not in the results database '%s' (with "
@@ -865,6 +1005,8 @@ static int cmd_shrink(const struct xopts *o, struct orr_diag *d)
     /* the model the schedules index (component ids, rules): built, never run */
     if (orr_scenario_open(&tpl, o->scenario, o->aSet, o->nSet, &o->shrink, orr_builtin_types, d))
         goto out;
+    if (o->from && from_check(o, &tpl, d))
+        goto out;
     double t0 = cli_wall_seconds();
     if (run_seed(o, &first, d))
         goto out;
@@ -911,8 +1053,13 @@ static int cmd_shrink(const struct xopts *o, struct orr_diag *d)
            o->shrink, first.sch.n, cur.n, runs, kept, wall,
            interrupted ? " (interrupted)" : out_of_time ? " (shrink budget spent)" : ", a local minimum");
     printf("still fails: %s\n", first.v.property);
-    printf("reproduce with `orrery run SCENARIO --seed %" PRIu64 "` after appending these "
-           "entries to the scenario's faults:\n", o->shrink);
+    if (o->from)
+        printf("reproduce with `orrery run SCENARIO --seed %" PRIu64 "` (it runs the warm-up "
+               "again) after appending these entries, all after the checkpoint's %" PRIu64
+               " ps, to the scenario's faults:\n", o->ckf.seed, (uint64_t)o->ckf.time);
+    else
+        printf("reproduce with `orrery run SCENARIO --seed %" PRIu64 "` after appending these "
+               "entries to the scenario's faults:\n", o->shrink);
     printf("faults:\n%s", yaml);
     free(yaml);
     code = interrupted ? 128 + (int)g_interrupted : ORR_EXIT_FAILED;
@@ -935,7 +1082,9 @@ int cmd_explore(int argc, char **argv)
         return rc < 0 ? ORR_EXIT_OK : rc;
     }
     int code;
-    if (o.has_run_seed)
+    if (o.from && from_open(&o, &d))
+        code = ORR_EXIT_USAGE;
+    else if (o.has_run_seed)
         code = cmd_run_seed(&o, &d);
     else if (o.has_replay)
         code = cmd_replay(&o, &d);
@@ -947,5 +1096,6 @@ int cmd_explore(int argc, char **argv)
         orr_diag_print(&d, stderr);
     orr_diag_free(&d);
     free(o.aSet);
+    orr_ckpt_file_free(&o.ckf);
     return code;
 }

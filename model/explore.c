@@ -635,8 +635,9 @@ void orr_explore_draw(const struct orr_explore *x, const struct orr_sim *s, uint
             orr_rng_seed(&rng, seed, name); /* invariant 1: a stream of its own */
             free(name);
             unsigned count = 0;
-            if (r->chance) {
-                for (orr_time_t t = r->period; t < x->horizon && count < r->max; t += r->period) {
+            if (r->chance) { /* on the rule's grid, after `from` */
+                for (orr_time_t t = (x->from / r->period + 1) * r->period;
+                     t < x->horizon && count < r->max; t += r->period) {
                     if (orr_rng_below(&rng, PPM) >= r->ppm)
                         continue;
                     struct orr_firing f = {.at = t, .rule = ri, .comp = c->id};
@@ -645,8 +646,8 @@ void orr_explore_draw(const struct orr_explore *x, const struct orr_sim *s, uint
                     count++;
                 }
             } else {
-                orr_time_t t = 0;
-                while (count < r->max) {
+                orr_time_t t = x->from;
+                while (count < r->max && t < x->horizon) {
                     uint64_t gap = orr_rng_exp(&rng, r->mean_interval);
                     if (gap >= x->horizon - t)
                         break;
@@ -696,7 +697,7 @@ bool orr_explore_drawable(const struct orr_explore *x, const struct orr_sim *s,
         if (f->rule >= x->nRule)
             return false;
         const struct orr_explore_rule *r = &x->aRule[f->rule];
-        if (!rule_has(r, f->comp) || f->at >= x->horizon)
+        if (!rule_has(r, f->comp) || f->at >= x->horizon || f->at < x->from)
             return false;
         if (r->chance && (f->at == 0 || f->at % r->period))
             return false;

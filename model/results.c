@@ -23,7 +23,7 @@
 
 #include "orrery/error.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define BUSY_TIMEOUT_MS 5000
 
 static const char kSchema[] =
@@ -99,7 +99,8 @@ static const char kSchema[] =
     " overrides TEXT NOT NULL,"
     " build_id TEXT NOT NULL,"
     " first_seed INTEGER NOT NULL,"
-    " seeds INTEGER NOT NULL);"
+    " seeds INTEGER NOT NULL,"
+    " from_ckpt TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS explore_seeds("
     " explore_id INTEGER NOT NULL REFERENCES explores(id) ON DELETE CASCADE,"
     " seed INTEGER NOT NULL,"
@@ -117,7 +118,11 @@ static const char kSchema[] =
     "CREATE INDEX IF NOT EXISTS metrics_run_id ON metrics(run_id);"
     "CREATE INDEX IF NOT EXISTS histograms_run_id ON histograms(run_id);"
     "CREATE INDEX IF NOT EXISTS budgets_run_id ON budgets(run_id);"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/* From schema 1: explores started from a checkpoint (explore --from). */
+static const char kMigrate1[] =
+    "ALTER TABLE explores ADD COLUMN from_ckpt TEXT NOT NULL DEFAULT '';";
 
 static const char kInsertRun[] =
     "INSERT INTO runs(started_at, scenario, scenario_hash, overrides, seed, build_id, status,"
@@ -210,6 +215,10 @@ static int ensure_schema(struct orr_results *r, struct orr_diag *d)
         orr_diag_error(d, &(struct orr_mark){r->path, 0, 0}, NULL,
                        "database '%s' has schema version %d; this orrery understands %d",
                        r->path, version, SCHEMA_VERSION);
+        goto fail;
+    }
+    if (version == 1 && exec(r->db, kMigrate1) != SQLITE_OK) {
+        sqlite_error(d, r->path, "cannot upgrade schema 1 to 2", r->db);
         goto fail;
     }
     if (exec(r->db, kSchema) != SQLITE_OK) {
@@ -641,14 +650,14 @@ int orr_results_schema_version(void) { return SCHEMA_VERSION; }
 
 static const char kInsertExplore[] =
     "INSERT INTO explores(created_at, scenario, scenario_hash, overrides, build_id, first_seed,"
-    " seeds) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    " seeds, from_ckpt) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char kInsertExploreSeed[] =
     "INSERT OR REPLACE INTO explore_seeds(explore_id, seed, status, property, location, detail,"
     " fail_time_ps, digest, events, firings, schedule, wall_time_s)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char kSelectExplore[] =
-    "SELECT scenario, scenario_hash, overrides, build_id, first_seed, seeds FROM explores"
-    " WHERE id = ?1";
+    "SELECT scenario, scenario_hash, overrides, build_id, first_seed, seeds, from_ckpt"
+    " FROM explores WHERE id = ?1";
 static const char kSelectExploreSeeds[] =
     "SELECT seed, status, property, location, detail, fail_time_ps, digest, events, firings,"
     " schedule, wall_time_s FROM explore_seeds WHERE explore_id = ?1 ORDER BY seed";
@@ -656,7 +665,7 @@ static const char kFindExploreSeed[] =
     "SELECT s.seed, s.status, s.property, s.location, s.detail, s.fail_time_ps, s.digest,"
     " s.events, s.firings, s.schedule, s.wall_time_s, s.explore_id FROM explore_seeds s"
     " JOIN explores e ON e.id = s.explore_id"
-    " WHERE e.scenario_hash = ?1 AND e.overrides = ?2 AND s.seed = ?3"
+    " WHERE e.scenario_hash = ?1 AND e.overrides = ?2 AND s.seed = ?3 AND e.from_ckpt = ?4"
     " ORDER BY s.explore_id DESC LIMIT 1";
 
 static int prepare_once(struct orr_results *db, const char *sql, sqlite3_stmt **st,
@@ -683,6 +692,7 @@ int orr_results_create_explore(struct orr_results *db, const struct orr_explore_
     rc = rc ? rc : bind_text(st, 5, e->build_id);
     rc = rc ? rc : sqlite3_bind_int64(st, 6, u64_column(e->first_seed));
     rc = rc ? rc : sqlite3_bind_int64(st, 7, u64_column(e->seeds));
+    rc = rc ? rc : bind_text(st, 8, e->from ? e->from : "");
     rc = step_insert(st, rc);
     sqlite3_finalize(st);
     if (rc != SQLITE_OK)
@@ -778,6 +788,7 @@ int orr_results_read_explore(struct orr_results *db, int64_t id, struct orr_expl
     out->build_id = col_dup(st, 3);
     out->first_seed = (uint64_t)sqlite3_column_int64(st, 4);
     out->seeds = (uint64_t)sqlite3_column_int64(st, 5);
+    out->from = col_dup(st, 6);
     sqlite3_finalize(st);
     if (prepare_once(db, kSelectExploreSeeds, &st, d))
         return ORR_EDB;
@@ -806,11 +817,12 @@ void orr_results_explore_free(struct orr_explore_info *e)
     free((char *)e->scenario);
     free((char *)e->overrides);
     free((char *)e->build_id);
+    free((char *)e->from);
     memset(e, 0, sizeof *e);
 }
 
 int orr_results_find_explore_seed(struct orr_results *db, uint64_t scenario_hash,
-                                  const char *overrides, uint64_t seed,
+                                  const char *overrides, const char *from, uint64_t seed,
                                   struct orr_explore_seed *out, int64_t *explore_id,
                                   struct orr_diag *d)
 {
@@ -823,6 +835,7 @@ int orr_results_find_explore_seed(struct orr_results *db, uint64_t scenario_hash
     bind_text(st, 1, hash);
     bind_text(st, 2, overrides);
     sqlite3_bind_int64(st, 3, u64_column(seed));
+    bind_text(st, 4, from ? from : "");
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         seed_row(st, out);

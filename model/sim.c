@@ -553,6 +553,25 @@ int orr_sim_add_fault_params(struct orr_sim *s, orr_time_t at, uint32_t comp, un
     return 0;
 }
 
+size_t orr_sim_fault_count(const struct orr_sim *s) { return s->nFault; }
+
+static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t origin,
+                     uint64_t seq, uint32_t target, uint8_t kind, uint16_t port, uint32_t size,
+                     const uint64_t data[2]);
+
+int orr_sim_schedule_faults_from(struct orr_sim *s, size_t first)
+{
+    for (size_t i = first; i < s->nFault; i++)
+        if (s->aFault[i].at < s->now)
+            return ORR_EINVAL;
+    for (size_t i = first; i < s->nFault; i++) {
+        const uint64_t data[2] = {i, 0};
+        schedule(s, s->aFault[i].at, ORR_PRIO_FAULT, ORR_ORIGIN_ENGINE, s->engine_seq++,
+                 s->aFault[i].comp, ORR_TK_FAULT, 0, 0, data);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------- scheduling */
 
 static void schedule(struct orr_sim *s, orr_time_t when, uint32_t prio, uint32_t origin,

@@ -59,7 +59,8 @@ struct orr_explore_props {
 };
 
 struct orr_explore {
-    orr_time_t horizon; /* firings are drawn in [0, horizon) */
+    orr_time_t horizon; /* firings are drawn in [from, horizon) */
+    orr_time_t from;    /* 0, or explore --from: the checkpoint's time (set by the caller) */
     size_t nRule;
     struct orr_explore_rule *aRule;
     struct orr_explore_props props;

@@ -19,6 +19,15 @@
  *      repeat, written 'pending' when the sweep is created and updated as
  *      each point's run ends (docs/sweeps.md). Also added without a version
  *      bump, like budgets.
+ *   explores(id, created_at, scenario, scenario_hash, overrides, build_id,
+ *            first_seed, seeds, from_ckpt)
+ *   explore_seeds(explore_id, seed, status, property, location, detail,
+ *                 fail_time_ps, digest, events, firings, schedule,
+ *                 wall_time_s)
+ *      `orrery explore` (docs/explore.md, docs/results.md). from_ckpt is
+ *      the identity of the checkpoint an explore --from started its seeds
+ *      from ("" for none): version 2 added it; a version-1 file gains the
+ *      column (ALTER TABLE) on first open by this orrery.
  * status is 'ok' (the run reached one of its stop conditions),
  * 'interrupted' (SIGINT) or 'failed' (a model reported a failure, e.g. a
  * broken kernel invariant; the run is kept for inspection); stop_reason says
@@ -139,6 +148,7 @@ struct orr_explore_record {
     const char *overrides;
     const char *build_id;
     uint64_t first_seed, seeds;
+    const char *from; /* explore --from: the checkpoint's identity, else NULL */
 };
 
 #define ORR_EXPLORE_PASS "pass"   /* every property held */
@@ -158,6 +168,7 @@ struct orr_explore_seed {
 struct orr_explore_info {
     int64_t id;
     const char *scenario, *overrides, *build_id;
+    const char *from; /* "" unless the explore started from a checkpoint */
     uint64_t scenario_hash, first_seed, seeds;
     size_t nSeed;
     struct orr_explore_seed *aSeed; /* the seeds stored so far, ascending */
@@ -175,10 +186,11 @@ int orr_results_add_explore_seed(struct orr_results *db, int64_t id,
 int orr_results_read_explore(struct orr_results *db, int64_t id, struct orr_explore_info *out,
                              struct orr_diag *d);
 void orr_results_explore_free(struct orr_explore_info *e);
-/* The newest stored outcome of seed under a scenario (hash, overrides):
+/* The newest stored outcome of seed under a scenario (hash, overrides,
+ * and the checkpoint identity of explore --from, NULL or "" for none):
  * 0 and *out (strings malloc'ed), ORR_ENOENT if none, ORR_EDB (in d). */
 int orr_results_find_explore_seed(struct orr_results *db, uint64_t scenario_hash,
-                                  const char *overrides, uint64_t seed,
+                                  const char *overrides, const char *from, uint64_t seed,
                                   struct orr_explore_seed *out, int64_t *explore_id,
                                   struct orr_diag *d);
 void orr_results_explore_seed_free(struct orr_explore_seed *s);

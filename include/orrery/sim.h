@@ -284,6 +284,14 @@ int orr_sim_add_fault(struct orr_sim *s, orr_time_t at, const char *path, const 
 int orr_sim_add_fault_params(struct orr_sim *s, orr_time_t at, uint32_t comp, unsigned fault,
                              struct orr_params *p, struct orr_diag *d);
 
+/* Faults added so far (orr_sim_add_fault and _params), in order. */
+size_t orr_sim_fault_count(const struct orr_sim *s);
+/* After orr_ckpt_restore (explore --from): schedule the faults added
+ * since the first `first` — the restored queue holds only the earlier
+ * ones' pending events. Each must lie at or after the current time;
+ * ORR_EINVAL otherwise (nothing scheduled). */
+int orr_sim_schedule_faults_from(struct orr_sim *s, size_t first);
+
 /* The type called name in the options' table, or NULL: how a builder
  * finds the types it instantiates (the engine names none itself). */
 const struct orr_component_type *orr_sim_type(const struct orr_sim *s, const char *name);

@@ -262,7 +262,7 @@ expect_out "no axis 'nosuch' \(axes: links.6.latency, components.sw0.queue\)" "u
 expect_exit 2 "--x on runs" -- "$ORRERY" report --db r.db --run 1 --x queue
 cp r.db newer.db && sqlite3 newer.db 'PRAGMA user_version = 99'
 expect_exit 2 "newer schema" -- "$ORRERY" report --db newer.db
-expect_out 'schema version 99; this orrery understands 1' "newer schema"
+expect_out 'schema version 99; this orrery understands 2' "newer schema"
 expect_exit 2 "bad --format" -- "$ORRERY" report --db r.db --format pdf
 expect_exit 2 "two selections" -- "$ORRERY" report --db r.db --sweep 1 --run 2
 expect_exit 2 "--last 0" -- "$ORRERY" report --db r.db --last 0

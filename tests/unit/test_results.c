@@ -88,7 +88,7 @@ static void test_schema_created(void **state)
     struct orr_results *db;
     assert_int_equal(orr_results_open(&db, path, &d), 0);
     /* read through a second connection while the first is open */
-    assert_query(path, "PRAGMA user_version", "1");
+    assert_query(path, "PRAGMA user_version", "2");
     assert_query(path,
                  "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
                  " WHERE type IN ('table', 'index') ORDER BY name)",
@@ -302,11 +302,40 @@ static void test_newer_schema_refused(void **state)
     struct orr_results *db;
     assert_int_equal(orr_results_open(&db, path, &d), ORR_EDB);
     char want[256];
-    snprintf(want, sizeof want, "database '%s' has schema version 7; this orrery understands 1",
+    snprintf(want, sizeof want, "database '%s' has schema version 7; this orrery understands 2",
              path);
     assert_string_equal(d.aMsg[0].text, want);
     assert_true(exists(path));
     assert_query(path, "PRAGMA user_version", "7");
+    orr_diag_free(&d);
+}
+
+/* A version-1 file (explores without from_ckpt) gains the column on open,
+ * keeps its rows, and says version 2 from then on. */
+static void test_schema_1_upgraded(void **state)
+{
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "v1.db");
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "CREATE TABLE explores(id INTEGER PRIMARY KEY, created_at TEXT "
+                                  "NOT NULL, scenario TEXT NOT NULL, scenario_hash TEXT NOT NULL, "
+                                  "overrides TEXT NOT NULL, build_id TEXT NOT NULL, first_seed "
+                                  "INTEGER NOT NULL, seeds INTEGER NOT NULL);"
+                                  "INSERT INTO explores VALUES(1, 't', 's.yaml', '00', '', 'b', 1, "
+                                  "5); PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    struct orr_diag d = {0};
+    struct orr_results *db;
+    assert_int_equal(orr_results_open(&db, path, &d), 0);
+    orr_results_close(db);
+    assert_query(path, "PRAGMA user_version", "2");
+    assert_query(path, "SELECT scenario || '|' || from_ckpt FROM explores WHERE id = 1",
+                 "s.yaml|");
     orr_diag_free(&d);
 }
 
@@ -429,16 +458,20 @@ static void test_explore_rows(void **state)
     assert_int_equal(orr_results_add_explore_seed(db, id2, &s, &d), 0);
     struct orr_explore_seed got;
     int64_t from = 0;
-    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", 12, &got, &from, &d), 0);
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", NULL, 12, &got, &from, &d), 0);
     assert_int_equal(from, id2);
     assert_int_equal(got.events, 1234);
     assert_int_equal(got.at, 123456);
     assert_string_equal(got.property, "failure");
     orr_results_explore_seed_free(&got);
     assert_int_equal(orr_diag_count(&d), 0);
-    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=2", 12, &got, &from, &d),
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=2", NULL, 12, &got, &from, &d),
                      ORR_ENOENT);
-    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", 11, &got, &from, &d),
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", NULL, 11, &got, &from, &d),
+                     ORR_ENOENT);
+    /* an explore --from a checkpoint is another explore */
+    assert_int_equal(orr_results_find_explore_seed(db, e.scenario_hash, "a=1", "q.ckpt@5ps#0a", 12,
+                                                   &got, &from, &d),
                      ORR_ENOENT);
     assert_int_equal(orr_results_read_explore(db, id2 + 1, &info, &d), ORR_ENOENT);
     assert_int_equal(orr_diag_count(&d), 1);
@@ -458,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_unusable_paths),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_two_writers),
+        cmocka_unit_test(test_schema_1_upgraded),
         cmocka_unit_test(test_sweep_rows),
         cmocka_unit_test(test_explore_rows),
     };
