@@ -215,6 +215,19 @@ for s in rdma-faults:20 quickstart:40; do
   rate=$(for _ in $(seq "$REPEAT"); do explore_rate "scenarios/${s%:*}.yaml" "${s#*:}"; done | median)
   echo "BENCH explore.${s%:*}.seeds_per_hour_j2 $rate seeds/h"
 done
+# the same 40 quickstart seeds started from a checkpoint at 5 ms of its
+# 10 ms (explore --from: the warm-up simulated once), measured in this run
+# beside the figure above so the two compare
+"$BUILD/orrery" run scenarios/quickstart.yaml --no-db -q --checkpoint-at 5ms \
+  --checkpoint "$BUILD/explore-from.ckpt" --stop-after-checkpoint
+explore_from_rate() {
+  local db=$BUILD/explore-bench.db t; rm -f "$db"
+  TIMEFORMAT=%R
+  t=$( { time "$BUILD/orrery" explore --from "$BUILD/explore-from.ckpt" --seeds 40 -j 2 -q \
+           --db "$db" >/dev/null || true; } 2>&1 )
+  awk -v t="$t" 'BEGIN{printf "%.0f\n", 40 * 3600 / t}'
+}
+echo "BENCH explore.quickstart_from_5ms.seeds_per_hour_j2 $(for _ in $(seq "$REPEAT"); do explore_from_rate; done | median) seeds/h"
 xbug=(--set cluster.node.components.rnic.inject_bug=lost_retransmit)
 xdb=$BUILD/explore-shrink.db; rm -f "$xdb"
 "$BUILD/orrery" explore tests/cli/explore/rdma-loss.yaml --seeds 40 -j 2 -q --db "$xdb" "${xbug[@]}" \
