@@ -188,6 +188,18 @@ int isa_linux_start(struct isacore *t);
  * failed (every thread blocked for good). tick: the scheduler tick is due. */
 bool isa_linux_switch(struct isacore *t, bool tick);
 
+/* Checkpoints. isacore.c: a RAM's non-zero pages, and the registers a
+ * checkpoint keeps (by Unicorn number). linux.c: the processes' state
+ * (memory, protections, the kernel's processes and their scheduler, each
+ * thread's registers), saved before the core's own. */
+struct orr_ckpt_writer;
+struct orr_ckpt_reader;
+void isa_ram_save(const struct isa_shared *sh, struct orr_ckpt_writer *w);
+void isa_ram_restore(struct isa_shared *sh, struct orr_ckpt_reader *r);
+const int *isa_ckpt_regs(const struct isacore *t, size_t *n);
+void isa_linux_save(const struct isacore *t, struct orr_ckpt_writer *w);
+void isa_linux_restore(struct isacore *t, struct orr_ckpt_reader *r);
+
 /* isacore.c: registers by number (a0..a7 / x0..x8) and the core's clock. */
 uint64_t isa_reg(struct isacore *t, unsigned i);
 void isa_set_reg(struct isacore *t, unsigned i, uint64_t v);

@@ -730,11 +730,6 @@ static int attach_private_ram(struct isacore *t, struct isa_shared *run, uint64_
                        "share a run with bare isacores (docs/exec.md)");
         return ORR_ESCHEMA;
     }
-    /* kernel/proc's state of a process has no save/restore yet: this
-     * shared object (which has none either) makes a checkpoint request
-     * refuse the run by name instead of writing half of it */
-    if (!orr_sim_shared_state(t->c, "linux process state (kernel/proc)", 1, NULL))
-        return ORR_ENOMEM;
     t->as.phys_base = run->linux_next;
     run->nLinux++;
     run->linux_next += size;
@@ -1243,9 +1238,8 @@ static const struct orr_metric_doc isacore_metrics[] = {
  * zero, so what was never touched costs nothing); restore zeroes the RAM
  * (the ELF images create loaded included) and writes them back. Then the
  * futex wait table. The ELF list and has_linux come from create. */
-static void ram_save(const void *p, struct orr_ckpt_writer *w)
+void isa_ram_save(const struct isa_shared *sh, struct orr_ckpt_writer *w)
 {
-    const struct isa_shared *sh = p;
     static const uint8_t zero[ISA_PAGE];
     uint64_t n = 0;
     for (uint64_t a = 0; a < sh->size; a += ISA_PAGE)
@@ -1257,6 +1251,31 @@ static void ram_save(const void *p, struct orr_ckpt_writer *w)
             orr_ckpt_put_u64(w, a);
             orr_ckpt_put_bytes(w, sh->ram + a, ISA_PAGE);
         }
+}
+
+void isa_ram_restore(struct isa_shared *sh, struct orr_ckpt_reader *r)
+{
+    if (orr_ckpt_get_u64(r) != sh->size) {
+        orr_ckpt_fail(r, "guest RAM of another size");
+        return;
+    }
+    uint64_t n = orr_ckpt_get_count(r, 16 + ISA_PAGE);
+    if (sh->size)
+        memset(sh->ram, 0, sh->size);
+    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
+        uint64_t a = orr_ckpt_get_u64(r);
+        if (a % ISA_PAGE || a >= sh->size) {
+            orr_ckpt_fail(r, "a guest RAM page outside the RAM");
+            return;
+        }
+        orr_ckpt_get_into(r, sh->ram + a, ISA_PAGE);
+    }
+}
+
+static void ram_save(const void *p, struct orr_ckpt_writer *w)
+{
+    const struct isa_shared *sh = p;
+    isa_ram_save(sh, w);
     orr_ckpt_put_u32(w, sh->nCore);
     for (unsigned i = 0; i < sh->nCore; i++) {
         orr_ckpt_put_u64(w, sh->aWait[i].addr);
@@ -1267,20 +1286,9 @@ static void ram_save(const void *p, struct orr_ckpt_writer *w)
 static void ram_restore(void *p, struct orr_ckpt_reader *r)
 {
     struct isa_shared *sh = p;
-    if (orr_ckpt_get_u64(r) != sh->size) {
-        orr_ckpt_fail(r, "guest RAM of another size");
+    isa_ram_restore(sh, r);
+    if (!orr_ckpt_ok(r))
         return;
-    }
-    uint64_t n = orr_ckpt_get_count(r, 16 + ISA_PAGE);
-    memset(sh->ram, 0, sh->size);
-    for (uint64_t i = 0; i < n && orr_ckpt_ok(r); i++) {
-        uint64_t a = orr_ckpt_get_u64(r);
-        if (a % ISA_PAGE || a >= sh->size) {
-            orr_ckpt_fail(r, "a guest RAM page outside the RAM");
-            return;
-        }
-        orr_ckpt_get_into(r, sh->ram + a, ISA_PAGE);
-    }
     if (orr_ckpt_get_u32(r) != sh->nCore) {
         orr_ckpt_fail(r, "another number of guest cores");
         return;
@@ -1322,7 +1330,7 @@ static const int arm64_regs[] = {
     UC_ARM64_REG_FPCR, UC_ARM64_REG_FPSR, UC_ARM64_REG_TPIDR_EL0, UC_ARM64_REG_PC,
 };
 
-static const int *arch_regs(const struct isacore *t, size_t *n)
+const int *isa_ckpt_regs(const struct isacore *t, size_t *n)
 {
     if (t->arch == ISA_AARCH64) {
         *n = sizeof arm64_regs / sizeof arm64_regs[0];
@@ -1341,8 +1349,10 @@ static void isacore_save(const struct orr_component *c, struct orr_ckpt_writer *
 {
     const struct isacore *t = c->state;
     orr_ckpt_put_u8(w, t->as.proc != NULL);
+    if (t->as.proc)
+        isa_linux_save(t, w);
     size_t nReg;
-    const int *regs = arch_regs(t, &nReg);
+    const int *regs = isa_ckpt_regs(t, &nReg);
     for (size_t i = 0; i < nReg; i++) {
         uint8_t v[16] = {0};
         uc_reg_read(t->as.uc, regs[i], v);
@@ -1384,12 +1394,14 @@ static void isacore_save(const struct orr_component *c, struct orr_ckpt_writer *
 static void isacore_restore(struct orr_component *c, struct orr_ckpt_reader *r)
 {
     struct isacore *t = c->state;
-    if (orr_ckpt_get_u8(r) || t->as.proc) {
-        orr_ckpt_fail(r, "a core running a Linux process (abi linux) cannot be restored yet");
+    if ((orr_ckpt_get_u8(r) != 0) != (t->as.proc != NULL)) {
+        orr_ckpt_fail(r, "a Linux process's core (abi linux) against a bare guest's");
         return;
     }
+    if (t->as.proc)
+        isa_linux_restore(t, r);
     size_t nReg;
-    const int *regs = arch_regs(t, &nReg);
+    const int *regs = isa_ckpt_regs(t, &nReg);
     for (size_t i = 0; i < nReg && orr_ckpt_ok(r); i++) {
         uint8_t v[16];
         orr_ckpt_get_into(r, v, sizeof v);

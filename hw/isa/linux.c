@@ -28,6 +28,7 @@
  * preempted. With no runnable thread the core idles to the earliest
  * sleeper's wake-up; with none at all every thread waits on a futex no one
  * can wake, and the run fails naming the deadlock. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "isa_internal.h"
 #include "orrery/diag.h"
 #include "orrery/error.h"
+#include "orrery/checkpoint.h"
 #include "orrery/params.h"
 
 /* ------------------------------------------------------ kernel ops */
@@ -672,3 +674,248 @@ bool isacore_process(const struct orr_component *c, struct isacore_process *st)
 }
 
 const char *isacore_syscall_name(uint64_t nr) { return proc_syscall_name(nr); }
+
+/* ------------------------------------------------------ checkpoints
+ *
+ * Per process: its memory (non-zero pages), its struct proc as bytes
+ * (proc_restore_bytes keeps what the platform set up), which thread's
+ * registers its engine holds, how it died, its memory protections (the
+ * Unicorn regions' permissions, which mprotect split), the engine's
+ * registers and every thread context's. Then the core's side: the tick,
+ * which process runs, the CPU's process set, the output so far, and the
+ * scheduler (sched_snapshot: the threads of every process are its tasks,
+ * process k's slot j being task k x PROC_MAX_THREADS + j). */
+
+static const struct isa_proc *proc_at(const struct isacore *t, unsigned k)
+{
+    return k == t->iProc ? &t->as : &t->aProc[k];
+}
+
+struct lx_snap {
+    const struct isacore *t;
+    struct orr_ckpt_writer *w;
+    struct orr_ckpt_reader *r;
+};
+
+static void lx_put(void *ctx, const void *p, size_t n)
+{
+    orr_ckpt_put_bytes(((struct lx_snap *)ctx)->w, p, n);
+}
+
+static int lx_get(void *ctx, void *p, size_t n)
+{
+    struct orr_ckpt_reader *r = ((struct lx_snap *)ctx)->r;
+    orr_ckpt_get_into(r, p, n);
+    return orr_ckpt_ok(r) ? 0 : -1;
+}
+
+static struct sched_task *lx_task_at(void *ctx, uint32_t i)
+{
+    const struct isacore *t = ((struct lx_snap *)ctx)->t;
+    unsigned k = i / PROC_MAX_THREADS;
+    return k < t->nProc ? &proc_at(t, k)->proc->aThread[i % PROC_MAX_THREADS].task : NULL;
+}
+
+static uint32_t lx_task_index(void *ctx, const struct sched_task *st)
+{
+    const struct isacore *t = ((struct lx_snap *)ctx)->t;
+    uintptr_t a = (uintptr_t)st;
+    for (unsigned k = 0; k < t->nProc; k++) {
+        const struct proc *p = proc_at(t, k)->proc;
+        uintptr_t b = (uintptr_t)&p->aThread[0];
+        if (a < b || a >= b + sizeof p->aThread)
+            continue;
+        size_t off = (a - b) % sizeof p->aThread[0], j = (a - b) / sizeof p->aThread[0];
+        if (off != offsetof(struct proc_thread, task))
+            return SCHED_SNAP_NONE;
+        return (uint32_t)(k * PROC_MAX_THREADS + j);
+    }
+    return SCHED_SNAP_NONE;
+}
+
+static struct sched_group *lx_group_at(void *ctx, uint32_t i) { (void)ctx, (void)i; return NULL; }
+static uint32_t lx_group_index(void *ctx, const struct sched_group *g)
+{
+    (void)ctx, (void)g;
+    return SCHED_SNAP_NONE;
+}
+
+static struct sched_snap_io lx_io(struct lx_snap *x)
+{
+    return (struct sched_snap_io){x, lx_put, lx_get, lx_task_at, lx_task_index, lx_group_at,
+                                  lx_group_index};
+}
+
+void isa_linux_save(const struct isacore *t, struct orr_ckpt_writer *w)
+{
+    size_t nReg;
+    const int *regs = isa_ckpt_regs(t, &nReg);
+    orr_ckpt_put_u32(w, t->nProc);
+    for (unsigned k = 0; k < t->nProc; k++) {
+        const struct isa_proc *a = proc_at(t, k);
+        isa_ram_save(a->sh, w);
+        orr_ckpt_put_bytes(w, a->proc, sizeof *a->proc);
+        orr_ckpt_put_u32(w, a->loaded);
+        orr_ckpt_put_i64(w, a->signal);
+        orr_ckpt_put_str(w, a->kill_msg);
+        uc_mem_region *rg = NULL;
+        uint32_t nRg = 0;
+        if (uc_mem_regions(a->uc, &rg, &nRg) != UC_ERR_OK)
+            nRg = 0;
+        orr_ckpt_put_u32(w, nRg);
+        for (uint32_t i = 0; i < nRg; i++) {
+            orr_ckpt_put_u64(w, rg[i].begin);
+            orr_ckpt_put_u64(w, rg[i].end);
+            orr_ckpt_put_u32(w, rg[i].perms);
+        }
+        uc_free(rg);
+        for (size_t i = 0; i < nReg; i++) {
+            uint8_t v[16] = {0};
+            uc_reg_read(a->uc, regs[i], v);
+            orr_ckpt_put_bytes(w, v, sizeof v);
+        }
+        /* a context's registers are read by loading it into the engine
+         * (Unicorn's uc_context_reg_read/_write reach past the context for
+         * riscv64 CSRs such as fcsr), which then gets its own back */
+        uc_context *keep = NULL;
+        if (uc_context_alloc(a->uc, &keep) != UC_ERR_OK)
+            orr_oom();
+        uc_context_save(a->uc, keep);
+        for (unsigned j = 0; j < PROC_MAX_THREADS; j++) {
+            orr_ckpt_put_u8(w, a->aCtx[j] != NULL);
+            if (!a->aCtx[j])
+                continue;
+            uc_context_restore(a->uc, a->aCtx[j]);
+            for (size_t i = 0; i < nReg; i++) {
+                uint8_t v[16] = {0};
+                uc_reg_read(a->uc, regs[i], v);
+                orr_ckpt_put_bytes(w, v, sizeof v);
+            }
+        }
+        uc_context_restore(a->uc, keep);
+        uc_context_free(keep);
+    }
+    orr_ckpt_put_u64(w, t->next_tick);
+    orr_ckpt_put_u32(w, t->iProc);
+    orr_ckpt_put_u32(w, t->kpc.cur);
+    orr_ckpt_put_i64(w, t->kpc.next_id);
+    orr_ckpt_put_u64(w, t->kpc.nProcSwitch);
+    for (int fd = 0; fd < 2; fd++)
+        orr_ckpt_put_bytes(w, t->aFdOut[fd], t->nFdOut[fd]);
+    orr_ckpt_put_u8(w, t->clone_pending);
+    orr_ckpt_put_u64(w, t->clone_slot);
+    orr_ckpt_put_u64(w, t->clone_sp);
+    orr_ckpt_put_u64(w, t->clone_settls);
+    orr_ckpt_put_u64(w, t->clone_tls);
+    struct lx_snap x = {t, w, NULL};
+    struct sched_snap_io io = lx_io(&x);
+    sched_snapshot_save(&t->ksched, &io);
+}
+
+/* One process's part of isa_linux_restore, into a (not the running copy). */
+static void restore_proc(struct isacore *t, struct isa_proc *a, struct orr_ckpt_reader *r)
+{
+    size_t nReg;
+    const int *regs = isa_ckpt_regs(t, &nReg);
+    isa_ram_restore(a->sh, r);
+    size_t n = 0;
+    const void *pb = orr_ckpt_get_bytes(r, &n);
+    if (!orr_ckpt_ok(r) || n != sizeof *a->proc) {
+        orr_ckpt_fail(r, "a Linux process of another layout");
+        return;
+    }
+    proc_restore_bytes(a->proc, pb);
+    a->loaded = orr_ckpt_get_u32(r);
+    a->signal = (int)orr_ckpt_get_i64(r);
+    char *msg = orr_ckpt_get_str(r);
+    snprintf(a->kill_msg, sizeof a->kill_msg, "%s", msg ? msg : "");
+    free(msg);
+    if (a->loaded >= PROC_MAX_THREADS) {
+        orr_ckpt_fail(r, "a thread slot past the process's threads");
+        return;
+    }
+    uint32_t nRg = orr_ckpt_get_u32(r);
+    for (uint32_t i = 0; i < nRg && orr_ckpt_ok(r); i++) {
+        uint64_t lo = orr_ckpt_get_u64(r), hi = orr_ckpt_get_u64(r);
+        uint32_t perms = orr_ckpt_get_u32(r);
+        if (hi < lo || lo % ISA_PAGE || (hi + 1) % ISA_PAGE ||
+            uc_mem_protect(a->uc, lo, hi - lo + 1, perms) != UC_ERR_OK)
+            orr_ckpt_fail(r, "a memory protection Unicorn refuses");
+    }
+    for (size_t i = 0; i < nReg && orr_ckpt_ok(r); i++) {
+        uint8_t v[16];
+        orr_ckpt_get_into(r, v, sizeof v);
+        if (orr_ckpt_ok(r) && uc_reg_write(a->uc, regs[i], v) != UC_ERR_OK)
+            orr_ckpt_fail(r, "a guest register Unicorn refuses");
+    }
+    /* each saved context: its registers written into the engine, which the
+     * context then copies (with the rest of the CPU state — mstatus, ... —
+     * as the engine has it); then the engine gets its own back */
+    uc_context *keep = NULL;
+    if (uc_context_alloc(a->uc, &keep) != UC_ERR_OK)
+        orr_oom();
+    uc_context_save(a->uc, keep);
+    for (unsigned j = 0; j < PROC_MAX_THREADS && orr_ckpt_ok(r); j++) {
+        if (!orr_ckpt_get_u8(r))
+            continue;
+        if (!a->aCtx[j] && uc_context_alloc(a->uc, &a->aCtx[j]) != UC_ERR_OK)
+            orr_oom();
+        for (size_t i = 0; i < nReg && orr_ckpt_ok(r); i++) {
+            uint8_t v[16];
+            orr_ckpt_get_into(r, v, sizeof v);
+            if (orr_ckpt_ok(r) && uc_reg_write(a->uc, regs[i], v) != UC_ERR_OK)
+                orr_ckpt_fail(r, "a thread register Unicorn refuses");
+        }
+        uc_context_save(a->uc, a->aCtx[j]);
+        a->proc->aThread[j].uctx = a->aCtx[j];
+    }
+    uc_context_restore(a->uc, keep);
+    uc_context_free(keep);
+}
+
+void isa_linux_restore(struct isacore *t, struct orr_ckpt_reader *r)
+{
+    if (orr_ckpt_get_u32(r) != t->nProc) {
+        orr_ckpt_fail(r, "another number of Linux processes on the core");
+        return;
+    }
+    t->aProc[t->iProc] = t->as; /* every process in aProc while restoring */
+    for (unsigned k = 0; k < t->nProc && orr_ckpt_ok(r); k++)
+        restore_proc(t, &t->aProc[k], r);
+    t->next_tick = orr_ckpt_get_u64(r);
+    unsigned ip = orr_ckpt_get_u32(r), cur = orr_ckpt_get_u32(r);
+    t->kpc.next_id = (int)orr_ckpt_get_i64(r);
+    t->kpc.nProcSwitch = orr_ckpt_get_u64(r);
+    if (ip >= t->nProc || cur >= t->nProc) {
+        orr_ckpt_fail(r, "a running process that does not exist");
+        ip = cur = 0;
+    }
+    t->kpc.cur = cur;
+    for (int fd = 0; fd < 2; fd++) {
+        size_t n = 0;
+        const void *b = orr_ckpt_get_bytes(r, &n);
+        free(t->aFdOut[fd]);
+        t->aFdOut[fd] = NULL;
+        t->nFdOut[fd] = 0;
+        if (n) {
+            if (!(t->aFdOut[fd] = malloc(n + 1)))
+                orr_oom();
+            memcpy(t->aFdOut[fd], b, n);
+            t->aFdOut[fd][n] = 0;
+            t->nFdOut[fd] = n;
+        }
+    }
+    t->clone_pending = orr_ckpt_get_u8(r) != 0;
+    t->clone_slot = orr_ckpt_get_u64(r);
+    t->clone_sp = orr_ckpt_get_u64(r);
+    t->clone_settls = orr_ckpt_get_u64(r);
+    t->clone_tls = orr_ckpt_get_u64(r);
+    t->iProc = ip;
+    t->as = t->aProc[ip];
+    struct lx_snap x = {t, NULL, r};
+    struct sched_snap_io io = lx_io(&x);
+    if (orr_ckpt_ok(r) && sched_snapshot_restore(&t->ksched, &io) != SCHED_OK)
+        orr_ckpt_fail(r, "the core's scheduler state does not fit its processes");
+    if (orr_ckpt_ok(r) && !proc_cpu_check(&t->kpc))
+        orr_ckpt_fail(r, "the restored processes break their invariants");
+}

@@ -290,4 +290,13 @@ struct proc_result proc_sigreturn(struct proc *p, struct proc_regs *r);
 /* Invariants 1-4 hold. */
 bool proc_check(const struct proc *p);
 
+/* Checkpoints. A process's state is its struct proc as bytes (size
+ * sizeof(struct proc)), apart from what the platform set up: ops, ctx,
+ * the files, exe, the scheduler, the CPU, the CPU's process set and each
+ * thread's register handle. proc_restore_bytes copies saved bytes into p
+ * and keeps those; the threads' scheduler tasks come back garbled and
+ * must then be restored with sched_snapshot_restore (the platform saves
+ * the scheduler's state beside the processes'). */
+void proc_restore_bytes(struct proc *p, const void *saved);
+
 #endif

@@ -46,6 +46,32 @@ void proc_kill(struct proc *p, int sig)
     p->exit_status = 128 + sig;
 }
 
+void proc_restore_bytes(struct proc *p, const void *saved)
+{
+    const struct proc_ops *ops = p->ops;
+    void *ctx = p->ctx;
+    const struct proc_file *aFile = p->aFile;
+    unsigned nFile = p->nFile;
+    const char *exe = p->exe;
+    struct sched *s = p->sched;
+    struct hal_cpu *cpu = p->cpu;
+    struct proc_cpu *pcpu = p->pcpu;
+    void *uctx[PROC_MAX_THREADS];
+    for (unsigned i = 0; i < PROC_MAX_THREADS; i++)
+        uctx[i] = p->aThread[i].uctx;
+    kmemcpy(p, saved, sizeof *p);
+    p->ops = ops;
+    p->ctx = ctx;
+    p->aFile = aFile;
+    p->nFile = nFile;
+    p->exe = exe;
+    p->sched = s;
+    p->cpu = cpu;
+    p->pcpu = pcpu;
+    for (unsigned i = 0; i < PROC_MAX_THREADS; i++)
+        p->aThread[i].uctx = uctx[i];
+}
+
 bool proc_check(const struct proc *p)
 {
     if (p->brk_start > p->brk || p->brk > p->brk_max || p->brk_max > p->lay.mmap_lo)

@@ -13,7 +13,7 @@
 
 # scenarios whose every type can be saved today; keep in step with
 # docs/checkpoint.md
-SUPPORTED="incast nic-pair cluster-nics pcie-dma pcie-switch isa-chase isa-matmul isa-spinlock-aarch64 isa-sum fabric-fattree fabric-faults fabric-incast mem-bandwidth mem-latency tutorial-cxl mem-c2c mem-contention mem-loaded-latency mem-stream quickstart sched-bw sched-eas sched-edf sched-fair sched-mixed sched-rt sched-schbench sched-topology tutorial-sched"
+SUPPORTED="incast nic-pair cluster-nics pcie-dma pcie-switch isa-chase isa-matmul isa-spinlock-aarch64 isa-sum fabric-fattree fabric-faults fabric-incast mem-bandwidth mem-latency tutorial-cxl mem-c2c mem-contention mem-loaded-latency mem-stream quickstart sched-bw sched-eas sched-edf sched-fair sched-mixed sched-rt sched-schbench sched-topology tutorial-sched exec-timeshare"
 
 # what must agree: everything in --json but wall time, ids and paths
 summary() {
