@@ -691,34 +691,16 @@ static const struct isa_proc *proc_at(const struct isacore *t, unsigned k)
     return k == t->iProc ? &t->as : &t->aProc[k];
 }
 
-struct lx_snap {
-    const struct isacore *t;
-    struct orr_ckpt_writer *w;
-    struct orr_ckpt_reader *r;
-};
-
-static void lx_put(void *ctx, const void *p, size_t n)
-{
-    orr_ckpt_put_bytes(((struct lx_snap *)ctx)->w, p, n);
-}
-
-static int lx_get(void *ctx, void *p, size_t n)
-{
-    struct orr_ckpt_reader *r = ((struct lx_snap *)ctx)->r;
-    orr_ckpt_get_into(r, p, n);
-    return orr_ckpt_ok(r) ? 0 : -1;
-}
-
 static struct sched_task *lx_task_at(void *ctx, uint32_t i)
 {
-    const struct isacore *t = ((struct lx_snap *)ctx)->t;
+    const struct isacore *t = ((struct platform_snap *)ctx)->owner;
     unsigned k = i / PROC_MAX_THREADS;
     return k < t->nProc ? &proc_at(t, k)->proc->aThread[i % PROC_MAX_THREADS].task : NULL;
 }
 
 static uint32_t lx_task_index(void *ctx, const struct sched_task *st)
 {
-    const struct isacore *t = ((struct lx_snap *)ctx)->t;
+    const struct isacore *t = ((struct platform_snap *)ctx)->owner;
     uintptr_t a = (uintptr_t)st;
     for (unsigned k = 0; k < t->nProc; k++) {
         const struct proc *p = proc_at(t, k)->proc;
@@ -740,10 +722,10 @@ static uint32_t lx_group_index(void *ctx, const struct sched_group *g)
     return SCHED_SNAP_NONE;
 }
 
-static struct sched_snap_io lx_io(struct lx_snap *x)
+static struct sched_snap_io lx_io(struct platform_snap *x)
 {
-    return (struct sched_snap_io){x, lx_put, lx_get, lx_task_at, lx_task_index, lx_group_at,
-                                  lx_group_index};
+    return (struct sched_snap_io){x, platform_snap_put, platform_snap_get, lx_task_at,
+                                  lx_task_index, lx_group_at, lx_group_index};
 }
 
 void isa_linux_save(const struct isacore *t, struct orr_ckpt_writer *w)
@@ -807,7 +789,7 @@ void isa_linux_save(const struct isacore *t, struct orr_ckpt_writer *w)
     orr_ckpt_put_u64(w, t->clone_sp);
     orr_ckpt_put_u64(w, t->clone_settls);
     orr_ckpt_put_u64(w, t->clone_tls);
-    struct lx_snap x = {t, w, NULL};
+    struct platform_snap x = {(void *)t, w, NULL};
     struct sched_snap_io io = lx_io(&x);
     sched_snapshot_save(&t->ksched, &io);
 }
@@ -912,7 +894,7 @@ void isa_linux_restore(struct isacore *t, struct orr_ckpt_reader *r)
     t->clone_tls = orr_ckpt_get_u64(r);
     t->iProc = ip;
     t->as = t->aProc[ip];
-    struct lx_snap x = {t, NULL, r};
+    struct platform_snap x = {t, NULL, r};
     struct sched_snap_io io = lx_io(&x);
     if (orr_ckpt_ok(r) && sched_snapshot_restore(&t->ksched, &io) != SCHED_OK)
         orr_ckpt_fail(r, "the core's scheduler state does not fit its processes");

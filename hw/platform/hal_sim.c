@@ -102,6 +102,18 @@ void platform_restore(struct platform *p, struct orr_ckpt_reader *r)
     orr_ckpt_get_outq(r, &p->net.out);
 }
 
+void platform_snap_put(void *ctx, const void *p, size_t n)
+{
+    orr_ckpt_put_bytes(((struct platform_snap *)ctx)->w, p, n);
+}
+
+int platform_snap_get(void *ctx, void *p, size_t n)
+{
+    struct orr_ckpt_reader *r = ((struct platform_snap *)ctx)->r;
+    orr_ckpt_get_into(r, p, n);
+    return orr_ckpt_ok(r) ? 0 : -1;
+}
+
 void platform_free(struct platform *p)
 {
     free(p->aCpu);

@@ -745,33 +745,15 @@ static const char *node_output(const struct orr_component *c, size_t *len)
  * engine's. What create built from the parameters (specs, names, stats,
  * the topology) stays. */
 
-struct snap_ctx {
-    struct node *n;
-    struct orr_ckpt_writer *w;
-    struct orr_ckpt_reader *r;
-};
-
-static void snap_put(void *ctx, const void *p, size_t len)
-{
-    orr_ckpt_put_bytes(((struct snap_ctx *)ctx)->w, p, len);
-}
-
-static int snap_get(void *ctx, void *p, size_t len)
-{
-    struct orr_ckpt_reader *r = ((struct snap_ctx *)ctx)->r;
-    orr_ckpt_get_into(r, p, len);
-    return orr_ckpt_ok(r) ? 0 : -1;
-}
-
 static struct sched_task *snap_task_at(void *ctx, uint32_t i)
 {
-    struct node *n = ((struct snap_ctx *)ctx)->n;
+    struct node *n = ((struct platform_snap *)ctx)->owner;
     return i < n->nTask ? &n->aTask[i].st : NULL;
 }
 
 static uint32_t snap_task_index(void *ctx, const struct sched_task *t)
 {
-    const struct node *n = ((struct snap_ctx *)ctx)->n;
+    const struct node *n = ((struct platform_snap *)ctx)->owner;
     uintptr_t a = (uintptr_t)t, base = (uintptr_t)n->aTask;
     if (a < base || (a - base) % sizeof *n->aTask || (a - base) / sizeof *n->aTask >= n->nTask)
         return SCHED_SNAP_NONE;
@@ -780,30 +762,30 @@ static uint32_t snap_task_index(void *ctx, const struct sched_task *t)
 
 static struct sched_group *snap_group_at(void *ctx, uint32_t i)
 {
-    struct node *n = ((struct snap_ctx *)ctx)->n;
+    struct node *n = ((struct platform_snap *)ctx)->owner;
     return i < n->groups.n ? &n->groups.a[i] : NULL;
 }
 
 static uint32_t snap_group_index(void *ctx, const struct sched_group *g)
 {
-    const struct node *n = ((struct snap_ctx *)ctx)->n;
+    const struct node *n = ((struct platform_snap *)ctx)->owner;
     for (size_t i = 0; i < n->groups.n; i++)
         if (&n->groups.a[i] == g)
             return (uint32_t)i;
     return SCHED_SNAP_NONE;
 }
 
-static struct sched_snap_io snap_io(struct snap_ctx *x)
+static struct sched_snap_io snap_io(struct platform_snap *x)
 {
-    return (struct sched_snap_io){x, snap_put, snap_get, snap_task_at, snap_task_index,
-                                  snap_group_at, snap_group_index};
+    return (struct sched_snap_io){x, platform_snap_put, platform_snap_get, snap_task_at,
+                                  snap_task_index, snap_group_at, snap_group_index};
 }
 
 static void node_save(const struct orr_component *c, struct orr_ckpt_writer *w)
 {
     struct node *n = c->state;
     platform_save(&n->plat, w);
-    struct snap_ctx x = {n, w, NULL};
+    struct platform_snap x = {n, w, NULL};
     struct sched_snap_io io = snap_io(&x);
     sched_snapshot_save(&n->s, &io);
     for (unsigned i = 0; i < n->ncpu; i++) {
@@ -839,7 +821,7 @@ static void node_restore(struct orr_component *c, struct orr_ckpt_reader *r)
 {
     struct node *n = c->state;
     platform_restore(&n->plat, r);
-    struct snap_ctx x = {n, NULL, r};
+    struct platform_snap x = {n, NULL, r};
     struct sched_snap_io io = snap_io(&x);
     if (sched_snapshot_restore(&n->s, &io) != SCHED_OK) {
         orr_ckpt_fail(r, "sched_node: the scheduler's state does not fit this node");

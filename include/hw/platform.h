@@ -168,6 +168,18 @@ struct orr_ckpt_reader;
 void platform_save(const struct platform *p, struct orr_ckpt_writer *w);
 void platform_restore(struct platform *p, struct orr_ckpt_reader *r);
 
+/* The byte stream of a kernel snapshot (sched_snapshot_save/_restore's
+ * put and get) over a checkpoint section: the io's ctx is a struct
+ * platform_snap; its owner is what the io's index callbacks read (the
+ * hosting component's state). */
+struct platform_snap {
+    void *owner;
+    struct orr_ckpt_writer *w; /* saving */
+    struct orr_ckpt_reader *r; /* restoring */
+};
+void platform_snap_put(void *ctx, const void *p, size_t n);
+int platform_snap_get(void *ctx, void *p, size_t n);
+
 /* Give the kernel an RNIC: port (created by the component, linked by the
  * scenario to an rnic's `host` port) carries include/orrery/rdma.h
  * messages. A CQE or control answer arriving for CQ n raises kern_net(cpu 0,
