@@ -122,6 +122,7 @@ struct nq {
     uint32_t cq_head, cq_tail;
     bool cq_phase, cq_ien;
     uint16_t cq_iv;
+    uint8_t *cq_shadow; /* what the device wrote into the CQ (it alone writes it) */
 };
 
 struct seg {
@@ -421,7 +422,14 @@ static void cqe_out(struct orr_component *c, struct nvme *s, uint16_t cqid, cons
 {
     struct nq *q = &s->aQ[cqid];
     uint32_t e[4] = {dw[0], dw[1], dw[2], dw[3] | (q->cq_phase ? 1u << 16 : 0)};
-    dma_write(c, s, q->cq_base + (uint64_t)q->cq_tail * NVME_CQE_BYTES, e, sizeof e);
+    /* the whole line the entry sits in, from the shadow: a full-line write
+     * needs no read-modify-write upstream, so two entries of one line in
+     * flight at once cannot undo each other */
+    uint64_t off = (uint64_t)q->cq_tail * NVME_CQE_BYTES, line = off & ~(uint64_t)63;
+    memcpy(q->cq_shadow + off, e, sizeof e);
+    uint64_t bytes = (uint64_t)q->cq_size * NVME_CQE_BYTES;
+    dma_write(c, s, q->cq_base + line, q->cq_shadow + line,
+              (uint32_t)(bytes - line < 64 ? bytes - line : 64));
     orr_trace_point(c, s->kCqe, (uint64_t)cqid << 32 | (dw[3] & 0xFFFFu), dw[3] >> 17);
     if (++q->cq_tail == q->cq_size) {
         q->cq_tail = 0;
@@ -936,6 +944,15 @@ static void identify(struct nvme *s, uint32_t cns, uint8_t *b)
     }
 }
 
+/* A CQ goes live: its shadow, zeros as the host left the queue. */
+static void cq_shadow_new(struct nq *q)
+{
+    free(q->cq_shadow);
+    q->cq_shadow = calloc((size_t)q->cq_size, NVME_CQE_BYTES);
+    if (!q->cq_shadow)
+        orr_oom();
+}
+
 static void queue_kill(struct orr_component *c, struct nvme *s, uint16_t sqid)
 {
     /* commands of a deleted SQ: those still being worked on complete
@@ -1000,6 +1017,7 @@ static void exec_admin(struct orr_component *c, struct nvme *s, unsigned slot)
             q->cq_phase = true;
             q->cq_ien = (cdw11 & 2) != 0;
             q->cq_iv = (uint16_t)(cdw11 >> 16);
+            cq_shadow_new(q);
             cmd_done(c, s, slot, NVME_SC_SUCCESS, 0);
         }
         return;
@@ -1086,6 +1104,8 @@ static void ctrl_reset(struct orr_component *c, struct nvme *s)
     for (unsigned i = 0; i < s->max_commands; i++)
         s->aCmd[i].used = false;
     s->nCmdUsed = 0;
+    for (unsigned i = 0; i < s->nQ; i++)
+        free(s->aQ[i].cq_shadow);
     memset(s->aQ, 0, s->nQ * sizeof *s->aQ);
     s->nPend = 0;
     s->wait_head = s->wait_tail = -1;
@@ -1112,6 +1132,7 @@ static void set_cc(struct orr_component *c, struct nvme *s, uint32_t v)
         a->sq_live = a->cq_live = true;
         a->cq_ien = true;
         a->cq_iv = 0;
+        cq_shadow_new(a);
         orr_timer(c, s->ready_time, T_READY, 1, s->epoch);
     }
 }
@@ -1415,6 +1436,8 @@ static void nvme_destroy(struct orr_component *c)
     for (unsigned i = 0; s->aEnt && i < s->nEnt; i++)
         free(s->aEnt[i].data);
     free(s->aCmd);
+    for (unsigned i = 0; s->aQ && i < s->nQ; i++)
+        free(s->aQ[i].cq_shadow);
     free(s->aQ);
     free(s->aDieFree);
     free(s->aChanFree);
