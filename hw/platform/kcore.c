@@ -269,7 +269,7 @@ static const struct orr_param block_bench_params[] = {
     {"blocks", ORR_P_UINT, "0", 0,
      "working set in 4 KiB blocks from LBA 0; 0 = the namespace (verify needs it bounded)", NULL,
      0, 1u << 30},
-    {"seed", ORR_P_UINT, "1", 0, "the jobs' address streams"},
+    {"seed", ORR_P_UINT, "1", 0, "the jobs' address streams (mixed with the run's seed)"},
     {"io_timeout", ORR_P_TIME, "30s", ORR_PF_POSITIVE,
      "a command not completed by then is issued again (Linux nvme io_timeout: 30 s)"},
     {"admin_timeout", ORR_P_TIME, "60s", ORR_PF_POSITIVE,
@@ -1862,6 +1862,7 @@ static void run_blk_bench(struct kcore *k)
     if (!cfg.jobs || k->cpu.id >= cfg.jobs)
         return;
     struct blk_shared *sh = k->k->blk;
+    cfg.seed = cfg.seed * 0x9E3779B97F4A7C15ull ^ orr_sim_seed(k->c->sim); /* another seed, other addresses */
     int rc = blk_bench(&k->cpu, &cfg, &sh->ctrl, sh->aSt[k->cpu.id], sh->aSt);
     if (rc)
         orr_sim_fail(k->c,
