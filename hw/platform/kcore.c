@@ -266,6 +266,8 @@ static const struct orr_param block_bench_params[] = {
      "per-block generation numbers in every written block, checked by every read: a mismatch "
      "fails the run"},
     {"merge", ORR_P_BOOL, "true", 0, "the block layer merges adjacent requests"},
+    {"readback", ORR_P_BOOL, "false", 0,
+     "verify: after the run, read every block of the working set back and check it"},
     {"blocks", ORR_P_UINT, "0", 0,
      "working set in 4 KiB blocks from LBA 0; 0 = the namespace (verify needs it bounded)", NULL,
      0, 1u << 30},
@@ -1714,6 +1716,7 @@ static struct blk_bench_cfg blk_cfg_of(const struct orr_params *kern)
         .io_timeout = orr_param_u64(b, "io_timeout") / ORR_NS,
         .admin_timeout = orr_param_u64(b, "admin_timeout") / ORR_NS,
         .retries = (unsigned)orr_param_u64(b, "retries"),
+        .readback = orr_param_bool(b, "readback"),
         .region = (mem / 4 + HAL_PAGE_SIZE - 1) & ~(uint64_t)(HAL_PAGE_SIZE - 1),
         .region_size = (mem / 2 - mem / 4) & ~(uint64_t)(HAL_PAGE_SIZE - 1),
     };
@@ -1740,6 +1743,11 @@ int kernel_check_blk(const struct orr_params *kern, unsigned ncpu, bool pcie, st
     if (cfg.bs % NVME_LBA_BYTES) {
         orr_diag_error(d, orr_param_mark(b, "bs"), "kernel.block_bench.bs",
                        "%u bytes: a request is whole 4 KiB blocks", cfg.bs);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.readback && !cfg.verify) {
+        orr_diag_error(d, orr_param_mark(b, "readback"), "kernel.block_bench.readback",
+                       "the read-back checks generations: it needs verify: true");
         rc = ORR_ESCHEMA;
     }
     if (cfg.verify && (!cfg.blocks || cfg.blocks > (1u << 24))) {
@@ -1866,11 +1874,15 @@ static void run_blk_bench(struct kcore *k)
     int rc = blk_bench(&k->cpu, &cfg, &sh->ctrl, sh->aSt[k->cpu.id], sh->aSt);
     if (rc)
         orr_sim_fail(k->c,
-                     "kernel block_bench: job %u failed its check at kernel/block line %d (%.0f "
-                     "requests failed, %.0f reads returned the wrong generation, init error "
-                     "%.0f)",
+                     "kernel block_bench: job %u failed its check at kernel/block/bench.c line %d "
+                     "(%.0f requests failed, init error %.0f; %.0f reads returned a generation "
+                     "older than the newest durable one or other than the newest acknowledged: "
+                     "the first, block %.0f, held generation %.0f, durable %.0f, newest "
+                     "acknowledged %.0f)",
                      k->cpu.id, rc, report_value(k, "blk.errors"),
-                     report_value(k, "blk.verify_errors"), report_value(k, "blk.init_error"));
+                     report_value(k, "blk.init_error"), report_value(k, "blk.verify_errors"),
+                     report_value(k, "blk.verify_lba"), report_value(k, "blk.verify_got"),
+                     report_value(k, "blk.verify_durable"), report_value(k, "blk.verify_newest"));
 }
 
 /* Every CPU: the allocation-churn benchmark, when kernel.mm_bench.cpus asks. */

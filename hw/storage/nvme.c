@@ -27,8 +27,10 @@
  *      and completions of an older epoch (before a reset or power loss)
  *      are dropped when they arrive.
  *   2. The cache's dirty list is in order of the sequence number each
- *      block got when last written; a FLUSH with sequence f is done when
- *      the list's head is newer than f (or the list is empty).
+ *      block got when it became dirty (a block written again while dirty
+ *      keeps its place, its bytes replaced); a FLUSH with sequence f is
+ *      done when the list's head is newer than f (or the list is empty),
+ *      the head staying in the list until its destage ends.
  *   3. The media only ever receives a block's newest bytes at the time of
  *      the write to it (destage copies the cache entry when it finishes).
  *
@@ -163,7 +165,7 @@ struct centry {
     uint64_t lba;
     uint64_t seq;
     int prev, next;
-    bool live, destaging, redirty;
+    bool live, destaging;
     uint8_t *data;
 };
 
@@ -602,7 +604,7 @@ static void cache_put(struct nvme *s, uint64_t lba, const uint8_t *b)
         struct centry *x = &s->aEnt[e];
         x->lba = lba;
         x->live = true;
-        x->destaging = x->redirty = false;
+        x->destaging = false;
         if (!x->data && !(x->data = malloc(NVME_LBA_BYTES)))
             orr_oom();
         hash_put(s, e);
@@ -610,13 +612,14 @@ static void cache_put(struct nvme *s, uint64_t lba, const uint8_t *b)
         s->dirty->v = s->nEntUsed;
         if (s->dirty->v > s->dirty->max)
             s->dirty->max = s->dirty->v;
-    } else {
-        dirty_unlink(s, e);
-        if (s->aEnt[e].destaging)
-            s->aEnt[e].redirty = true;
+        memcpy(s->aEnt[e].data, b, NVME_LBA_BYTES);
+        dirty_append(s, e);
+        return;
     }
+    /* dirty already: the newer bytes replace the older in place, and the
+     * block keeps its place in the list, so a FLUSH that covers the older
+     * version still waits for it (a destage under way writes these bytes) */
     memcpy(s->aEnt[e].data, b, NVME_LBA_BYTES);
-    dirty_append(s, e);
 }
 
 static void destage_next(struct orr_component *c, struct nvme *s)
@@ -625,7 +628,6 @@ static void destage_next(struct orr_component *c, struct nvme *s)
         return;
     int e = s->dirty_head;
     s->aEnt[e].destaging = true;
-    s->aEnt[e].redirty = false;
     s->destaging = true;
     orr_time_t now = orr_now(c->sim), at = (s->prog_free > now ? s->prog_free : now) +
                                             s->block_prog;
@@ -677,16 +679,12 @@ static void destage_done(struct orr_component *c, struct nvme *s, int e)
     s->destaged->v++;
     x->destaging = false;
     s->destaging = false;
-    if (x->redirty) {
-        x->redirty = false; /* written again meanwhile: still dirty, further back */
-    } else {
-        dirty_unlink(s, e);
-        hash_del(s, e);
-        x->live = false;
-        s->aFree[s->nFree++] = e;
-        s->nEntUsed--;
-        s->dirty->v = s->nEntUsed;
-    }
+    dirty_unlink(s, e);
+    hash_del(s, e);
+    x->live = false;
+    s->aFree[s->nFree++] = e;
+    s->nEntUsed--;
+    s->dirty->v = s->nEntUsed;
     wait_retry(c, s);
     destage_next(c, s);
 }
@@ -1085,6 +1083,8 @@ static void fetch_pump(struct orr_component *c, struct nvme *s)
         struct ncmd *k = &s->aCmd[slot];
         k->used = true;
         k->stage = CS_FETCH;
+        k->pending = 0; /* a slot freed by a reset may have had reads in flight */
+        k->dma_err = false;
         k->sqid = (uint16_t)qi;
         k->t0 = orr_now(c->sim);
         s->nCmdUsed++;
@@ -1333,7 +1333,7 @@ static void power_loss(struct orr_component *c, struct nvme *s, orr_time_t off)
     s->lost->v += lost;
     orr_trace_point(c, s->kPower, lost, s->nCmdUsed);
     for (unsigned i = 0; i < s->nEnt; i++)
-        s->aEnt[i].live = s->aEnt[i].destaging = s->aEnt[i].redirty = false;
+        s->aEnt[i].live = s->aEnt[i].destaging = false;
     memset(s->aHash, 0, s->nEnt ? (s->hash_mask + 1) * sizeof *s->aHash : 0);
     for (unsigned i = 0; i < s->nEnt; i++)
         s->aFree[i] = (int)(s->nEnt - 1 - i);

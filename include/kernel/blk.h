@@ -50,6 +50,7 @@ struct nvme_ctrl {
     hal_ns_t admin_timeout;
     struct nvme_q admin;
     uint16_t next_cid;
+    bool mapped;            /* the window is mapped (a re-init keeps the mapping) */
 };
 
 /* Bytes of the window nvme_ctrl_init uses for itself (admin SQ and CQ,
@@ -153,6 +154,11 @@ unsigned blk_poll(struct hal_cpu *c, struct blk_queue *bq);
 /* Commands past their deadline: retried (re-issued) up to max_retries,
  * then failed with BLK_ETIMEDOUT. Returns how many timed out. */
 unsigned blk_timeouts(struct hal_cpu *c, struct blk_queue *bq);
+/* After a controller reset and the queue pair's re-creation (bq->q is
+ * fresh): issue every command still in flight again, counting a retry
+ * each; those past max_retries fail with BLK_ETIMEDOUT. Returns how many
+ * were issued. */
+unsigned blk_requeue(struct hal_cpu *c, struct blk_queue *bq);
 /* The earliest deadline of a command in flight (0: none). */
 hal_ns_t blk_next_deadline(const struct blk_queue *bq);
 unsigned blk_inflight(const struct blk_queue *bq);
@@ -177,6 +183,7 @@ struct blk_bench_cfg {
     uint64_t seed;
     hal_ns_t io_timeout, admin_timeout;
     unsigned retries;
+    bool readback;         /* verify: after the run, read every block of the set back */
     hal_paddr_t region;    /* kernel memory for queues, lists and buffers */
     uint64_t region_size;
 };
@@ -192,7 +199,7 @@ struct blk_bench_state {
     uint32_t *aGen;        /* verify: newest acknowledged generation per block */
     uint32_t *aDurable;    /* verify: newest flushed (or FUA) generation per block */
     uint8_t *aBusy;        /* verify: a request on the block is in flight */
-    uint64_t *aLog;        /* verify: (block << 32 | generation) of each acknowledged write */
+    uint64_t *aLog;        /* verify: (block << 32 | generation) of each submitted write */
     uint64_t nLog, capLog;
     struct blk_rq *aRq;    /* qd requests (the platform allocates these too) */
 };

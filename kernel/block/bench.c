@@ -58,7 +58,12 @@ struct job {
     hal_ns_t *aT0;            /* per request: when submitted */
     uint64_t *aFlushAt;       /* per request (a FLUSH): the log's length at submission */
     unsigned *aFreeRq, nFreeRq; /* request slots not in flight */
-    uint64_t log_done;        /* log entries already made durable */
+    uint64_t log_done;        /* log entries already made durable (or never to be) */
+    uint64_t target;          /* requests to complete: ios, then the read-back */
+    uint64_t rb_next;         /* read-back: the next block */
+    uint64_t recoveries;
+    hal_ns_t recovery_ns;     /* the last one: deadline passed to queue back up */
+    bool lossy;               /* the device lost commands (a reset): unflushed writes may be gone */
     int fail_line;
 };
 
@@ -94,11 +99,14 @@ static int check_block(struct job *j, hal_paddr_t at, uint64_t lba)
     (void)hal_load(j->c, at + 8, 8, &w1);
     (void)hal_load(j->c, at + NVME_LBA_BYTES - 8, 8, &w2);
     uint32_t newest = j->st->aGen[lba], durable = j->st->aDurable[lba];
+    /* nothing lost yet: exactly the newest acknowledged; after a loss,
+     * anything from the newest durable to the newest acknowledged */
+    uint32_t lo = j->lossy ? durable : newest;
     if (w0 == 0 && w1 == 0 && w2 == 0)
-        return durable == 0 ? 0 : __LINE__; /* never written (or lost while unflushed) */
+        return lo == 0 ? 0 : __LINE__; /* never written (or lost while unflushed) */
     if (w0 != (lba ^ MAGIC) || w2 != (w1 ^ lba))
         return __LINE__; /* not this block's, or torn */
-    if (w1 < durable || w1 > newest)
+    if (w1 < lo || w1 > newest)
         return __LINE__;
     return 0;
 }
@@ -122,7 +130,8 @@ static void on_done(void *ctx, struct blk_rq *rq)
     if (!cfg->verify)
         return;
     if (rq->op == BLK_FLUSH) {
-        /* every write acknowledged before it was submitted is durable now */
+        /* every write submitted before it is durable now: the block layer
+         * issues a FLUSH only after the writes before it have completed */
         for (uint64_t k = j->log_done; !rq->status && k < j->aFlushAt[rq->id]; k++) {
             uint32_t b = (uint32_t)(st->aLog[k] >> 32), g = (uint32_t)st->aLog[k];
             if (g > st->aDurable[b])
@@ -142,11 +151,17 @@ static void on_done(void *ctx, struct blk_rq *rq)
             uint64_t g = 0;
             (void)hal_load(j->c, at + 8, 8, &g);
             st->aGen[b] = (uint32_t)g;
-            if (rq->fua)
+            if (rq->fua && (uint32_t)g > st->aDurable[b])
                 st->aDurable[b] = (uint32_t)g;
-            else if (st->nLog < st->capLog)
-                st->aLog[st->nLog++] = b << 32 | (uint32_t)g;
         } else if (check_block(j, at, b)) {
+            if (!j->verify_errors) { /* the first mismatch, for the failure message */
+                uint64_t g = 0;
+                (void)hal_load(j->c, at + 8, 8, &g);
+                hal_report(j->c, "blk.verify_lba", b);
+                hal_report(j->c, "blk.verify_got", g);
+                hal_report(j->c, "blk.verify_durable", st->aDurable[b]);
+                hal_report(j->c, "blk.verify_newest", st->aGen[b]);
+            }
             j->verify_errors++;
             if (!j->fail_line)
                 j->fail_line = __LINE__;
@@ -162,6 +177,15 @@ static void make_rq(struct job *j, struct blk_rq *rq, unsigned slot)
     rq->buf = j->buf0 + (hal_paddr_t)slot * cfg->bs;
     rq->nblk = (uint16_t)nblk;
     rq->fua = false;
+    if (j->issued >= cfg->ios) { /* the read-back: every block of ours, one at a time */
+        while (!mine(j, j->rb_next))
+            j->rb_next++;
+        rq->op = BLK_READ;
+        rq->nblk = 1;
+        rq->lba = j->rb_next++;
+        j->st->aBusy[rq->lba] = 1;
+        return;
+    }
     if (cfg->flush_every && j->writes_since_flush >= cfg->flush_every) {
         j->writes_since_flush = 0;
         rq->op = BLK_FLUSH;
@@ -199,6 +223,8 @@ static void make_rq(struct job *j, struct blk_rq *rq, unsigned slot)
                 (void)hal_store(j->c, at, 8, (lba + i) ^ MAGIC);
                 (void)hal_store(j->c, at + 8, 8, g);
                 (void)hal_store(j->c, at + NVME_LBA_BYTES - 8, 8, (uint64_t)g ^ (lba + i));
+                if (j->st->nLog < j->st->capLog)
+                    j->st->aLog[j->st->nLog++] = (lba + i) << 32 | g;
             }
         }
     }
@@ -214,6 +240,40 @@ static void wait_shared(struct hal_cpu *c, hal_paddr_t at, uint64_t want)
         hal_timer_set(c, hal_now(c) + 2000);
         hal_idle(c);
     }
+}
+
+/* A command's deadline passed with one job: the controller is presumed
+ * lost (a power loss, a hang). Reset it, bring it and the job's queue
+ * pair back, and issue every command in flight again (the block layer
+ * counts the retries). Writes acknowledged before now and not yet covered
+ * by a completed FLUSH may be gone: from here reads are held to the
+ * durable generation, and no FLUSH submitted before now covers them. */
+static int recover(struct job *j, struct nvme_ctrl *ctrl, hal_paddr_t sq, hal_paddr_t cq)
+{
+    struct hal_cpu *c = j->c;
+    const struct blk_bench_cfg *cfg = j->cfg;
+    struct blk_queue *bq = &j->st->bq;
+    hal_ns_t t0 = hal_now(c);
+    j->recoveries++;
+    j->lossy = true;
+    j->log_done = j->st->nLog;
+    for (unsigned attempt = 0; attempt <= cfg->retries; attempt++) {
+        int rc = nvme_ctrl_init(c, ctrl, cfg->dev, cfg->region, cfg->region_size,
+                                cfg->admin_timeout);
+        if (rc == 0)
+            rc = nvme_ioq_create(c, ctrl, &bq->q, 1, cfg->qd + 1, sq, cq, 1);
+        if (rc == 0) {
+            blk_requeue(c, bq);
+            j->recovery_ns = hal_now(c) - t0;
+            return 0;
+        }
+        hal_ns_t until = hal_now(c) + 1000000; /* the device may still be unpowered */
+        while (hal_now(c) < until) {
+            hal_timer_set(c, until);
+            hal_idle(c);
+        }
+    }
+    return __LINE__;
 }
 
 int blk_bench(struct hal_cpu *c, const struct blk_bench_cfg *cfg, struct nvme_ctrl *ctrl,
@@ -294,8 +354,14 @@ int blk_bench(struct hal_cpu *c, const struct blk_bench_cfg *cfg, struct nvme_ct
     j.aFlushAt = aFlushAt;
     for (unsigned i = 0; i < cfg->qd; i++)
         aFreeRq[j.nFreeRq++] = cfg->qd - 1 - i;
-    while (j.completed < cfg->ios && !j.fail_line) {
-        while (j.inflight < cfg->qd && j.issued < cfg->ios && j.nFreeRq) {
+    j.target = cfg->ios;
+    if (cfg->verify && cfg->readback)
+        for (uint64_t b = 0; b < j.blocks; b++)
+            j.target += mine(&j, b);
+    while (j.completed < j.target && !j.fail_line) {
+        while (j.inflight < cfg->qd && j.issued < j.target && j.nFreeRq) {
+            if (j.issued == cfg->ios && j.inflight)
+                break; /* the read-back starts once the run's requests are all back */
             unsigned slot = aFreeRq[--j.nFreeRq];
             struct blk_rq *rq = &st->aRq[slot];
             make_rq(&j, rq, slot);
@@ -311,7 +377,13 @@ int blk_bench(struct hal_cpu *c, const struct blk_bench_cfg *cfg, struct nvme_ct
             continue;
         hal_ns_t dl = blk_next_deadline(&st->bq);
         if (dl && hal_now(c) >= dl) {
-            blk_timeouts(c, &st->bq);
+            if (cfg->jobs == 1) {
+                int rc = recover(&j, ctrl, jobmem, cq);
+                if (rc && !j.fail_line)
+                    j.fail_line = rc;
+            } else {
+                blk_timeouts(c, &st->bq);
+            }
             continue;
         }
         if (dl)
@@ -329,6 +401,9 @@ int blk_bench(struct hal_cpu *c, const struct blk_bench_cfg *cfg, struct nvme_ct
     hal_report(c, "blk.merged", st->bq.nMerged);
     hal_report(c, "blk.commands", st->bq.nCmds);
     hal_report(c, "blk.timeouts", st->bq.nTimeouts);
+    hal_report(c, "blk.retries", st->bq.nRetries);
+    hal_report(c, "blk.recoveries", j.recoveries);
+    hal_report(c, "blk.recovery_ns", j.recovery_ns);
     (void)hal_atomic(c, HAL_ATOMIC_FAA, words + W_IOS, 8, j.completed, 0, 0);
     (void)hal_atomic(c, HAL_ATOMIC_FAA, words + W_BYTES, 8, j.bytes, 0, 0);
     for (;;) { /* the latest end */

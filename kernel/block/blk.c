@@ -213,6 +213,28 @@ unsigned blk_timeouts(struct hal_cpu *c, struct blk_queue *bq)
     return n;
 }
 
+unsigned blk_requeue(struct hal_cpu *c, struct blk_queue *bq)
+{
+    unsigned n = 0;
+    for (unsigned t = 0; t < bq->tags; t++) {
+        struct blk_tag *g = &bq->aTag[t];
+        if (!g->used || !g->first)
+            continue;
+        if (g->retries >= bq->max_retries) {
+            finish(bq, t, BLK_ETIMEDOUT, 0);
+            continue;
+        }
+        g->retries++;
+        bq->nRetries++;
+        if (issue(c, bq, t) != 0)
+            hal_panic(c, "blk: cannot write an SQE into kernel memory");
+        n++;
+    }
+    if (n)
+        nvme_sq_ring(c, bq->n, &bq->q);
+    return n;
+}
+
 int blk_queue_check(const struct blk_queue *bq)
 {
     unsigned used = 0, writes = 0;

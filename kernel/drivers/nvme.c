@@ -126,6 +126,7 @@ int nvme_ctrl_init(struct hal_cpu *c, struct nvme_ctrl *n, uint32_t dev, hal_pad
                    uint64_t size, hal_ns_t admin_timeout)
 {
     uint64_t bar_size, id = 0, cap = 0;
+    n->next_cid = 0;
     n->dev = dev;
     n->mem = mem;
     n->mem_size = size;
@@ -138,9 +139,12 @@ int nvme_ctrl_init(struct hal_cpu *c, struct nvme_ctrl *n, uint32_t dev, hal_pad
     if (hal_mmio_read(c, n->bar + NVME_REG_CAP, 8, &cap) != HAL_OK)
         return NVME_ENODEV;
     n->mqes = (uint32_t)(cap & 0xFFFFu) + 1;
-    int rc = hal_dma_map(c, dev, mem, size, true, &n->bus);
-    if (rc != HAL_OK)
-        return rc;
+    int rc;
+    if (!n->mapped) { /* a re-init (controller reset) keeps the window */
+        if ((rc = hal_dma_map(c, dev, mem, size, true, &n->bus)) != HAL_OK)
+            return rc;
+        n->mapped = true;
+    }
     if ((rc = nvme_ctrl_disable(c, n)) != 0)
         return rc;
     /* admin queues: one page each */

@@ -11,6 +11,9 @@
 #     link is bounded by that link instead (under 4 GB/s);
 #   - verify mode (per-block generations, reads and writes mixed, a FLUSH
 #     every 16 writes, two jobs) finds every block as written;
+#   - nvme-powerloss.yaml: the power fails under writes and FLUSHes, the
+#     driver resets and re-initialises the controller and retries, and the
+#     verify checker and read-back find no flushed write lost;
 #   - bad input is exit 2 with file:line:col: a queue depth of 0, one
 #     above the device's queue entries, a namespace larger than the device.
 . "$(dirname "$0")/lib.sh"
@@ -60,6 +63,20 @@ echo "nvme verify: $rd reads ($hits blocks from the write cache), $wr writes, $f
 [ "${ve%.*}" -eq 0 ] && [ "${fl%.*}" -gt 0 ] && [ "${wr%.*}" -gt 500 ] && [ "${rd%.*}" -gt 500 ] &&
   [ "${hits%.*}" -gt 100 ] && pass ||
   fail "verify run: $ve errors, $fl flushes, $wr writes, $rd reads, $hits cache hits"
+
+# power loss (nvme-powerloss.yaml): the driver recovers once, unflushed
+# blocks are lost, and the checker (verify, then a read-back of every
+# block) finds every flushed write; on three seeds
+for seed in 1 2 3; do
+  OUT=$("$ORRERY" run "$SRC/scenarios/nvme-powerloss.yaml" --no-db --json --seed $seed)
+  expect_out '"stop_reason": *"workloads finished"' "nvme-powerloss seed $seed passes its checker"
+  rec=$(metric "$OUT" sock0.core0 report.blk.recoveries); lost=$(metric "$OUT" ssd lost_blocks)
+  ve=$(metric "$OUT" sock0.core0 report.blk.verify_errors); rns=$(metric "$OUT" sock0.core0 report.blk.recovery_ns)
+  ios=$(metric "$OUT" sock0.core0 report.blk.ios)
+  echo "nvme-powerloss seed $seed: $lost unflushed blocks lost, $rec recovery (${rns} ns: reset, re-init, requeue), $ios requests incl. the read-back, $ve verify errors"
+  [ "${rec%.*}" -eq 1 ] && [ "${lost%.*}" -gt 0 ] && [ "${ve%.*}" -eq 0 ] && [ "${ios%.*}" -eq 4024 ] && pass ||
+    fail "nvme-powerloss seed $seed: $rec recoveries, $lost lost, $ve verify errors, $ios requests"
+done
 
 # bad input: exit 2 with file:line:col, and nothing run
 mkdir -p "$WORK/presets"
