@@ -481,6 +481,8 @@ static void pending_pump(struct orr_component *c, struct nvme *s)
     }
     while (k < s->nPend && !s->aQ[s->aPend[k].cqid].cq_live)
         k++; /* its CQ is gone */
+    if (k == 0)
+        return; /* (and aPend may still be NULL) */
     memmove(s->aPend, s->aPend + k, (s->nPend - k) * sizeof *s->aPend);
     s->nPend -= k;
 }

@@ -472,6 +472,7 @@ static void test_bad_params(void **state)
                                 "2147483648 bytes is larger than the device's capacity"));
     orr_diag_format(&d.aMsg[1], msg, sizeof msg);
     assert_non_null(strstr(msg, "components.ssd.dies: 12 dies on 8 channels"));
+    orr_scenario_close(&sc);
     orr_diag_free(&d);
 }
 
