@@ -15,7 +15,8 @@
 #     driver resets and re-initialises the controller and retries, and the
 #     verify checker and read-back find no flushed write lost;
 #   - bad input is exit 2 with file:line:col: a queue depth of 0, one
-#     above the device's queue entries, a namespace larger than the device.
+#     above the device's queue entries, a namespace larger than the device,
+#     a device port with no nvme.
 . "$(dirname "$0")/lib.sh"
 
 metric() { # JSON COMPONENT NAME
@@ -101,4 +102,7 @@ bad nsbig "{jobs: 1, qd: 4}" "components:
   ssd: {namespace: 4TB}"
 expect_exit 2 "namespace larger than the device" -- "$ORRERY" run "$WORK/nsbig.yaml" --no-db
 expect_out 'nsbig.yaml:7:20: error: .*components.ssd.namespace.*larger than the device' "namespace names its key and place"
+bad nodev "{jobs: 1, qd: 4, device: 3}"
+expect_exit 2 "a device port without an nvme" -- "$ORRERY" run "$WORK/nodev.yaml" --no-db
+expect_out 'nodev.yaml:5:[0-9]+: error: kernel.block_bench.device: device 3: no nvme' "a missing device names its key and place"
 finish
