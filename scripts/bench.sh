@@ -105,6 +105,17 @@ mm_rate() {
 }
 echo "BENCH mm.churn_16cpu_allocs $(mm_rate) allocs/s"
 
+# Storage (docs/storage.md): NVMe I/Os simulated per wall second for
+# scenarios/nvme-basic.yaml (4 KiB random reads, QD32, through the kernel's
+# driver, PCIe, the IOMMU and the device; median of REPEAT).
+nvme_rate() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run scenarios/nvme-basic.yaml --no-db --quiet --json |
+      jq -r '([.metrics[] | select(.name == "report.blk.total_ios") | .value] | add) / .wall_time_s'
+  done | median
+}
+echo "BENCH nvme.basic_ios_per_wall_s $(nvme_rate) io/s"
+
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started
 # one by one, both writing to one results DB (median of REPEAT).

@@ -762,6 +762,8 @@ static int read_kernel(struct mach *m)
         rc = kernel_check_rcu(&m->kern, m->nKcpu, m->d);
     if (rc == 0)
         rc = kernel_check_ring(&m->kern, m->nKcpu, m->d);
+    if (rc == 0)
+        rc = kernel_check_blk(&m->kern, m->nKcpu, m->nIo != 0, m->d);
     if (rc == 0) { /* the scheduler's keys and the tasks, against the kernel's CPUs */
         struct sched_config cfg;
         struct rtapp_set tasks = {0};

@@ -24,22 +24,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/dev/dma_engine.h"
 #include "orrery/checkpoint.h"
 #include "orrery/pcie.h"
 #include "orrery/sim.h"
 #include "orrery/outq.h"
 #include "orrery/error.h"
 
+/* the register map, shared with the kernel's drivers */
 enum {
-    REG_SRC = 0x00,
-    REG_DST = 0x08,
-    REG_LEN = 0x10,
-    REG_DOORBELL = 0x18,
-    REG_DONE = 0x20,
-    REG_STATUS = 0x28,
-    REG_ID = 0x30,
+    REG_SRC = DMAE_SRC,
+    REG_DST = DMAE_DST,
+    REG_LEN = DMAE_LEN,
+    REG_DOORBELL = DMAE_DOORBELL,
+    REG_DONE = DMAE_DONE,
+    REG_STATUS = DMAE_STATUS,
+    REG_ID = DMAE_ID,
 };
-#define DMA_ENGINE_ID UINT64_C(0x45414d44) /* "DMAE" */
+#define DMA_ENGINE_ID ((uint64_t)DMAE_ID_VALUE)
 enum { MODE_COPY, MODE_READ, MODE_WRITE };
 static const char *const dma_modes[] = {"copy", "read", "write", NULL};
 enum { TIMER_RING = 1, TIMER_DONE = 2 };

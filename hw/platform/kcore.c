@@ -84,10 +84,12 @@
 #include "fiber.h"
 #include "kcore_int.h"
 #include "hw/core.h"
+#include "hw/nvme.h"
 #include "hw/pcache.h"
 #include "hw/platform.h"
 #include "hw/registry.h"
 #include "hw/sched_machine.h"
+#include "kernel/blk.h"
 #include "kernel/hal.h"
 #include "kernel/ktest.h"
 #include "kernel/mm.h"
@@ -238,6 +240,48 @@ static const struct orr_param ring_bench_params[] = {
     {NULL},
 };
 
+static const char *const blk_patterns[] = {"random", "sequential", NULL};
+
+static const struct orr_param block_bench_params[] = {
+    {"jobs", ORR_P_UINT, "0", 0,
+     "jobs, on the first N kernel CPUs, each with an NVMe I/O queue pair of its own; 0 = no "
+     "workload",
+     NULL, 0, 64},
+    {"device", ORR_P_UINT, "0", 0, "the NVMe SSD: the root complex port it sits on", NULL, 0,
+     31},
+    {"qd", ORR_P_UINT, "1", ORR_PF_POSITIVE,
+     "requests each job keeps in flight (at most the device's max_queue_entries - 1)", NULL, 1,
+     BLK_MAX_TAGS},
+    {"bs", ORR_P_SIZE, "4KiB", ORR_PF_POSITIVE, "bytes per request, a multiple of 4 KiB", NULL,
+     4096, 1u << 21},
+    {"pattern", ORR_P_ENUM, "random", 0, "random or sequential block addresses", blk_patterns},
+    {"read_pct", ORR_P_UINT, "100", 0, "percent of requests that read; the rest write", NULL, 0,
+     100},
+    {"ios", ORR_P_UINT, "1000", ORR_PF_POSITIVE, "requests each job completes", NULL, 1,
+     100000000},
+    {"flush_every", ORR_P_UINT, "0", 0, "a FLUSH after every N writes; 0 = never", NULL, 0,
+     1000000},
+    {"fua", ORR_P_BOOL, "false", 0, "writes carry FUA (written through to the media)"},
+    {"verify", ORR_P_BOOL, "false", 0,
+     "per-block generation numbers in every written block, checked by every read: a mismatch "
+     "fails the run"},
+    {"merge", ORR_P_BOOL, "true", 0, "the block layer merges adjacent requests"},
+    {"readback", ORR_P_BOOL, "false", 0,
+     "verify: after the run, read every block of the working set back and check it"},
+    {"blocks", ORR_P_UINT, "0", 0,
+     "working set in 4 KiB blocks from LBA 0; 0 = the namespace (verify needs it bounded)", NULL,
+     0, 1u << 30},
+    {"seed", ORR_P_UINT, "1", 0, "the jobs' address streams (mixed with the run's seed)"},
+    {"io_timeout", ORR_P_TIME, "30s", ORR_PF_POSITIVE,
+     "a command not completed by then is issued again (Linux nvme io_timeout: 30 s)"},
+    {"admin_timeout", ORR_P_TIME, "60s", ORR_PF_POSITIVE,
+     "admin commands and CSTS.RDY waits (Linux nvme admin_timeout: 60 s)"},
+    {"retries", ORR_P_UINT, "5", 0, "times a timed-out command is retried before it fails "
+                                    "(Linux nvme max_retries: 5)",
+     NULL, 0, 255},
+    {NULL},
+};
+
 static const struct orr_param tlb_params[] = {
     {"entries", ORR_P_UINT, "64", ORR_PF_POSITIVE,
      "first-level TLB entries (any page size); entries / ways sets, a power of two", NULL, 1,
@@ -272,6 +316,10 @@ const struct orr_param kernel_params[] = {
     {"ring_bench", ORR_P_GROUP, "{}", 0,
      "the ring benchmark: SPSC or MPMC transfer between kernel CPUs (kernel/sync, docs/sync.md)",
      .group = ring_bench_params},
+    {"block_bench", ORR_P_GROUP, "{}", 0,
+     "the fio-like block workload on the NVMe driver and block layer (kernel/block, "
+     "docs/storage.md)",
+     .group = block_bench_params},
     {"page_memory", ORR_P_SIZE, "0B", 0,
      "memory of each socket's NUMA node given to the page allocator (hal_mem_node): on node 0 "
      "right after kernel memory (rounded up to 4 MiB), on the others from their start; 0 = none"},
@@ -1645,6 +1693,198 @@ static void run_ring_bench(struct kcore *k)
                      report_value(k, "ring.errors"), rc);
 }
 
+/* kernel.block_bench: its configuration; its memory is [1/4, 1/2) of
+ * kernel memory (below it the per-CPU areas, above it the selftests'). */
+static struct blk_bench_cfg blk_cfg_of(const struct orr_params *kern)
+{
+    const struct orr_params *b = orr_param_group(kern, "block_bench");
+    uint64_t mem = orr_param_u64(kern, "memory");
+    return (struct blk_bench_cfg){
+        .dev = (uint32_t)orr_param_u64(b, "device"),
+        .jobs = (unsigned)orr_param_u64(b, "jobs"),
+        .qd = (unsigned)orr_param_u64(b, "qd"),
+        .bs = (uint32_t)orr_param_u64(b, "bs"),
+        .sequential = orr_param_enum(b, "pattern") == 1,
+        .read_pct = (unsigned)orr_param_u64(b, "read_pct"),
+        .ios = orr_param_u64(b, "ios"),
+        .flush_every = (unsigned)orr_param_u64(b, "flush_every"),
+        .fua = orr_param_bool(b, "fua"),
+        .verify = orr_param_bool(b, "verify"),
+        .merge = orr_param_bool(b, "merge"),
+        .blocks = orr_param_u64(b, "blocks"),
+        .seed = orr_param_u64(b, "seed"),
+        .io_timeout = orr_param_u64(b, "io_timeout") / ORR_NS,
+        .admin_timeout = orr_param_u64(b, "admin_timeout") / ORR_NS,
+        .retries = (unsigned)orr_param_u64(b, "retries"),
+        .readback = orr_param_bool(b, "readback"),
+        .region = (mem / 4 + HAL_PAGE_SIZE - 1) & ~(uint64_t)(HAL_PAGE_SIZE - 1),
+        .region_size = (mem / 2 - mem / 4) & ~(uint64_t)(HAL_PAGE_SIZE - 1),
+    };
+}
+
+int kernel_check_blk(const struct orr_params *kern, unsigned ncpu, bool pcie, struct orr_diag *d)
+{
+    const struct orr_params *b = orr_param_group(kern, "block_bench");
+    struct blk_bench_cfg cfg = blk_cfg_of(kern);
+    if (!cfg.jobs)
+        return 0;
+    int rc = 0;
+    if (!pcie) {
+        orr_diag_error(d, orr_param_mark(b, "jobs"), "kernel.block_bench.jobs",
+                       "the block workload needs an NVMe SSD behind machine.pcie, and the "
+                       "machine has no pcie");
+        return ORR_ESCHEMA;
+    }
+    if (cfg.jobs > ncpu) {
+        orr_diag_error(d, orr_param_mark(b, "jobs"), "kernel.block_bench.jobs",
+                       "%u jobs, but kernel.cpus gives the kernel %u CPUs", cfg.jobs, ncpu);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.bs % NVME_LBA_BYTES) {
+        orr_diag_error(d, orr_param_mark(b, "bs"), "kernel.block_bench.bs",
+                       "%u bytes: a request is whole 4 KiB blocks", cfg.bs);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.readback && !cfg.verify) {
+        orr_diag_error(d, orr_param_mark(b, "readback"), "kernel.block_bench.readback",
+                       "the read-back checks generations: it needs verify: true");
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.verify && (!cfg.blocks || cfg.blocks > (1u << 24))) {
+        orr_diag_error(d, orr_param_mark(b, "blocks"), "kernel.block_bench.blocks",
+                       "verify keeps a generation per block: give a working set of 1..16777216 "
+                       "blocks");
+        rc = ORR_ESCHEMA;
+    }
+    if (rc == 0 && blk_bench_bytes(&cfg) > cfg.region_size) {
+        orr_diag_error(d, orr_param_mark(b, "qd"), "kernel.block_bench",
+                       "%u jobs of %u requests of %u bytes need %llu bytes of kernel memory, and "
+                       "the workload has %llu (a quarter of kernel.memory)",
+                       cfg.jobs, cfg.qd, cfg.bs, (unsigned long long)blk_bench_bytes(&cfg),
+                       (unsigned long long)cfg.region_size);
+        rc = ORR_ESCHEMA;
+    }
+    return rc;
+}
+
+/* At start: the device the workload names must be an nvme that offers
+ * the queues and depth it asks for. */
+static int blk_check_device(struct kcore *k, struct orr_diag *d)
+{
+    const struct orr_params *b = orr_param_group(&k->kp, "block_bench");
+    struct blk_bench_cfg cfg = blk_cfg_of(&k->kp);
+    if (!cfg.jobs || k->cpu.id != 0)
+        return 0;
+    struct orr_port *up = orr_port_peer(k->pcie);
+    char name[32];
+    snprintf(name, sizeof name, "dev%u", cfg.dev);
+    struct orr_port *dp = up ? orr_port_find(up->owner, name) : NULL;
+    struct orr_port *dev = dp ? orr_port_peer(dp) : NULL;
+    const struct nvme_limits *lim = dev ? nvme_limits_of(dev->owner) : NULL;
+    if (!lim) {
+        orr_diag_error(d, orr_param_mark(b, "device"), "kernel.block_bench.device",
+                       "device %u: no nvme on the root complex's port %s", cfg.dev, name);
+        return ORR_ESCHEMA;
+    }
+    int rc = 0;
+    if (cfg.qd + 1 > lim->max_queue_entries) {
+        orr_diag_error(d, orr_param_mark(b, "qd"), "kernel.block_bench.qd",
+                       "a queue depth of %u needs %u queue entries, and %s offers at most %u "
+                       "(its max_queue_entries)",
+                       cfg.qd, cfg.qd + 1, dev->owner->path, lim->max_queue_entries);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.jobs > lim->io_queues) {
+        orr_diag_error(d, orr_param_mark(b, "jobs"), "kernel.block_bench.jobs",
+                       "%u jobs need as many I/O queue pairs, and %s offers %u", cfg.jobs,
+                       dev->owner->path, lim->io_queues);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.bs > lim->max_transfer && !cfg.merge) {
+        orr_diag_error(d, orr_param_mark(b, "bs"), "kernel.block_bench.bs",
+                       "%u bytes per request, and %s transfers at most %u per command", cfg.bs,
+                       dev->owner->path, lim->max_transfer);
+        rc = ORR_ESCHEMA;
+    }
+    if (cfg.blocks * NVME_LBA_BYTES > lim->namespace_bytes) {
+        orr_diag_error(d, orr_param_mark(b, "blocks"), "kernel.block_bench.blocks",
+                       "%llu blocks, and %s's namespace has %llu",
+                       (unsigned long long)cfg.blocks, dev->owner->path,
+                       (unsigned long long)(lim->namespace_bytes / NVME_LBA_BYTES));
+        rc = ORR_ESCHEMA;
+    }
+    return rc;
+}
+
+/* The block workload's shared state: one record per job, the controller. */
+struct blk_shared {
+    struct nvme_ctrl ctrl;
+    struct blk_bench_state **aSt;
+    unsigned n;
+};
+
+static void blk_shared_free(void *p)
+{
+    struct blk_shared *sh = p;
+    for (unsigned i = 0; i < sh->n; i++) {
+        free(sh->aSt[i]->aGen);
+        free(sh->aSt[i]->aDurable);
+        free(sh->aSt[i]->aBusy);
+        free(sh->aSt[i]->aLog);
+        free(sh->aSt[i]->aRq);
+        free(sh->aSt[i]);
+    }
+    free(sh->aSt);
+    free(sh);
+}
+
+static struct blk_shared *blk_shared_new(const struct orr_params *kern)
+{
+    struct blk_bench_cfg cfg = blk_cfg_of(kern);
+    struct blk_shared *sh = calloc(1, sizeof *sh);
+    if (!sh || !(sh->aSt = calloc(cfg.jobs, sizeof *sh->aSt)))
+        orr_oom();
+    sh->n = cfg.jobs;
+    uint64_t nblk = cfg.bs / NVME_LBA_BYTES;
+    for (unsigned i = 0; i < cfg.jobs; i++) {
+        struct blk_bench_state *st = calloc(1, sizeof *st);
+        if (!st || !(st->aRq = calloc(cfg.qd, sizeof *st->aRq)))
+            orr_oom();
+        if (cfg.verify) {
+            st->capLog = cfg.ios * nblk;
+            st->aGen = calloc(cfg.blocks, sizeof *st->aGen);
+            st->aDurable = calloc(cfg.blocks, sizeof *st->aDurable);
+            st->aBusy = calloc(cfg.blocks, 1);
+            st->aLog = calloc(st->capLog, sizeof *st->aLog);
+            if (!st->aGen || !st->aDurable || !st->aBusy || !st->aLog)
+                orr_oom();
+        }
+        sh->aSt[i] = st;
+    }
+    return sh;
+}
+
+static void run_blk_bench(struct kcore *k)
+{
+    struct blk_bench_cfg cfg = blk_cfg_of(&k->kp);
+    if (!cfg.jobs || k->cpu.id >= cfg.jobs)
+        return;
+    struct blk_shared *sh = k->k->blk;
+    cfg.seed = cfg.seed * 0x9E3779B97F4A7C15ull ^ orr_sim_seed(k->c->sim); /* another seed, other addresses */
+    int rc = blk_bench(&k->cpu, &cfg, &sh->ctrl, sh->aSt[k->cpu.id], sh->aSt);
+    if (rc)
+        orr_sim_fail(k->c,
+                     "kernel block_bench: job %u failed its check at kernel/block/bench.c line %d "
+                     "(%.0f requests failed, init error %.0f; %.0f reads returned a generation "
+                     "older than the newest durable one or other than the newest acknowledged: "
+                     "the first, block %.0f, held generation %.0f, durable %.0f, newest "
+                     "acknowledged %.0f)",
+                     k->cpu.id, rc, report_value(k, "blk.errors"),
+                     report_value(k, "blk.init_error"), report_value(k, "blk.verify_errors"),
+                     report_value(k, "blk.verify_lba"), report_value(k, "blk.verify_got"),
+                     report_value(k, "blk.verify_durable"), report_value(k, "blk.verify_newest"));
+}
+
 /* Every CPU: the allocation-churn benchmark, when kernel.mm_bench.cpus asks. */
 static void run_mm_bench(struct kcore *k)
 {
@@ -1706,6 +1946,8 @@ static void kc_main(void *arg)
     run_rcu_bench(k);
     kc_sub_enter(k, KS_BOOT);
     run_ring_bench(k);
+    kc_sub_enter(k, KS_BOOT);
+    run_blk_bench(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);
@@ -1787,10 +2029,14 @@ static void kc_run(struct kcore *k)
     }
 }
 
+static void blk_shared_free(void *p);
+
 static void kernel_shared_fini(void *p)
 {
     struct kernel_shared *ks = p;
     kthreads_free(ks->kt);
+    if (ks->blk)
+        blk_shared_free(ks->blk);
     free(ks->aCore);
 }
 
@@ -1925,6 +2171,8 @@ static int kcore_create(struct orr_component *c, const struct orr_params *p, str
         snprintf(m, sizeof m, "sub.%s.stall", subs[i]);
         k->aSub[i].stall = orr_counter_new(c, m, "ps");
     }
+    if (id == 0 && blk_cfg_of(&k->kp).jobs && !k->k->blk)
+        k->k->blk = blk_shared_new(&k->kp);
     if (id == 0 && orr_param_map(&k->kp, "tasks") && orr_param_map(&k->kp, "tasks")->n)
         return kthreads_create(k, ncpu, d);
     return 0;
@@ -1940,6 +2188,8 @@ static int kcore_start(struct orr_component *c, struct orr_diag *d)
                        k->cpu.id);
         return ORR_ESCHEMA;
     }
+    if (blk_check_device(k, d))
+        return ORR_ESCHEMA;
     orr_time_t jitter = orr_param_u64(&k->kp, "start_jitter");
     k->st = KC_WAIT_STEP;
     k->sh.step_pending = true;

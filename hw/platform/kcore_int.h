@@ -41,6 +41,7 @@ struct kernel_shared {
     unsigned phase; /* 1 once CPU 0's selftests are over */
     struct kthreads *kt;
     struct kcore **aCore; /* by kernel CPU number, filled as the cores are created */
+    struct blk_shared *blk; /* kernel.block_bench's jobs (kcore.c), or NULL */
 };
 
 /* A tracepoint this CPU passed (the panic message shows the last few). */

@@ -40,6 +40,12 @@ int kernel_check_rcu(const struct orr_params *kern, unsigned ncpu, struct orr_di
  * within it, its CPUs the kernel's: 0, or ORR_ESCHEMA at the key. */
 int kernel_check_ring(const struct orr_params *kern, unsigned ncpu, struct orr_diag *d);
 
+/* kernel.block_bench: its jobs the kernel's CPUs, whole blocks, a bounded
+ * verify set, its memory within a quarter of kernel memory, a machine with
+ * pcie: 0, or ORR_ESCHEMA at the key. (The device's own limits are
+ * checked when the CPUs start, once the device exists.) */
+int kernel_check_blk(const struct orr_params *kern, unsigned ncpu, bool pcie, struct orr_diag *d);
+
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u
 

@@ -13,20 +13,9 @@
  * CPU 0, which takes the interrupts (the test routes its vector there). */
 #include <stdatomic.h>
 
+#include "kernel/dev/dma_engine.h"
 #include "kernel/ktest.h"
 
-/* The DMA engine's registers (BAR offsets) and identity. */
-enum {
-    DMAE_SRC = 0x00,
-    DMAE_DST = 0x08,
-    DMAE_LEN = 0x10,
-    DMAE_DOORBELL = 0x18,
-    DMAE_DONE = 0x20,
-    DMAE_STATUS = 0x28,
-    DMAE_ID = 0x30,
-};
-#define DMAE_ID_VALUE 0x45414d44u /* "DMAE" */
-#define DMAE_VECTOR 0u            /* the engine's default MSI-X vector */
 #define BUF 8192u                 /* two pages: a copy crosses a page boundary */
 #define WAIT_NS 1000000u          /* an interrupt later than 1 ms is lost */
 
