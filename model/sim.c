@@ -792,6 +792,27 @@ static void record(struct orr_sim *s, const struct orr_trace_rec *r)
         digest_flush(s);
 }
 
+/* The run's trace begins (orr_sim_run, _run_until, a step): records made
+ * before it, by components' start ops (a kernel's first context switch)
+ * or an earlier untraced stretch, wait encoded in dbuf; they go to the
+ * trace first, in order, so the trace holds every record and the digest
+ * takes them in the same order as without a trace. */
+static void attach_trace(struct orr_sim *s, struct orr_trace_writer *w)
+{
+    s->trace = w;
+    if (!w)
+        return;
+    for (size_t i = 0; i < s->ndbuf; i++) {
+        const uint8_t *buf = s->dbuf + i * ORR_TRACE_REC_BYTES;
+        struct orr_trace_rec r;
+        orr_trace_rec_decode(buf, &r);
+        orr_digest_add(&s->digest, buf);
+        if (!s->trace_rc)
+            s->trace_rc = orr_trace_writer_append(w, &r, orr_digest_value(&s->digest));
+    }
+    s->ndbuf = 0;
+}
+
 void orr_trace_point(struct orr_component *c, uint16_t kind, uint64_t a, uint64_t b)
 {
     struct orr_trace_rec r = {
@@ -914,7 +935,7 @@ int orr_sim_run_until(struct orr_sim *s, const struct orr_run_hooks *hooks, orr_
     assert(s->started && !s->finished);
     if (stop_time && stop_time <= until)
         return (int)orr_sim_run(s, hooks); /* the run ends first */
-    s->trace = h->trace;
+    attach_trace(s, h->trace);
     for (;;) {
         int stop = stop_check(s, h);
         if (stop >= 0)
@@ -939,7 +960,7 @@ enum orr_stop_reason orr_sim_run(struct orr_sim *s, const struct orr_run_hooks *
     enum orr_stop_reason why = ORR_STOP_IDLE;
 
     assert(s->started && !s->finished);
-    s->trace = h->trace;
+    attach_trace(s, h->trace);
     for (;;) {
         int stop = stop_check(s, h);
         if (stop >= 0) {
@@ -970,7 +991,7 @@ void orr_sim_step_begin(struct orr_sim *s, const struct orr_run_hooks *hooks)
     assert(s->started && !s->finished);
     s->step_hooks = hooks ? *hooks : none;
     s->step_stop = -1;
-    s->trace = s->step_hooks.trace;
+    attach_trace(s, s->step_hooks.trace);
 }
 
 orr_time_t orr_sim_next_time(struct orr_sim *s)
