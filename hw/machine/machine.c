@@ -685,6 +685,12 @@ static int read_kernel(struct mach *m)
         rc = kernel_check_rcu(&m->kern, m->nKcpu, m->d);
     if (rc == 0)
         rc = kernel_check_ring(&m->kern, m->nKcpu, m->d);
+    if (rc == 0) {
+        const struct orr_params *pp = orr_param_group(&m->top, "pcie");
+        rc = kernel_check_drivers(&m->kern, m->nKcpu,
+                                  m->nIo ? (unsigned)orr_param_u64(pp, "ports") : 0,
+                                  m->nIo && orr_param_bool(pp, "iommu"), m->d);
+    }
     if (rc == 0) { /* the scheduler's keys and the tasks, against the kernel's CPUs */
         struct sched_config cfg;
         struct rtapp_set tasks = {0};

@@ -149,6 +149,8 @@ void drv_chan_open(struct drv_chan *mine, const struct drv_chan *shared);
 int drv_chan_push(struct hal_cpu *c, struct drv_chan *ch, const uint64_t *msg);
 int drv_chan_pop(struct hal_cpu *c, struct drv_chan *ch, uint64_t *msg);
 void drv_chan_flush(struct hal_cpu *c, struct drv_chan *ch); /* publish a producer's batch */
+/* Consumer side: no whole message waiting (re-reads the producer's index). */
+bool drv_chan_empty(struct hal_cpu *c, struct drv_chan *ch);
 
 /* ---------------------------------------------------------- the driver env
  * Everything a driver may do, it does through its env; the registry fills
@@ -390,6 +392,22 @@ struct drv_binding {
     void *priv;                /* the instance's host-private state; dropped at a reload,
                                   never read after a crash */
     uint64_t nIrqs, nPolls, nMsgs; /* interrupts taken, poll calls, channel messages */
+    /* --- registry bookkeeping (registry.c; added after the first commit) --- */
+    hal_paddr_t ctl;           /* the binding's control line in kernel memory */
+    hal_paddr_t chan_at;
+    uint64_t epoch_seen;       /* driver CPU: the epoch it serves */
+    unsigned irq_pending;      /* vectors taken, not yet handled (serving context) */
+    int hung;                  /* a hang fault: the driver stopped serving */
+    int dma_poison;            /* an IOMMU fault point: the next DMA mapping is off */
+    int awaiting_first;        /* recovered, waiting for the new instance's first completion */
+    unsigned nMaps;
+    struct { uint64_t bus, len; } aMap[32]; /* the instance's DMA mappings */
+    unsigned nPend, pend_head;  /* driver CPU: requests the driver refused (EAGAIN), to retry */
+    struct drv_req aPend[DRV_MAX_TAGS];
+    hal_ns_t last_beat_at;     /* core: when it last saw the heartbeat move */
+    uint64_t last_beat;
+    uint64_t recovery_ns_sum, recovery_ns_max, nRecoveryTimes;
+    uint64_t nCrashKind[DRV_F_NKINDS];
 };
 
 /* ------------------------------------------------------- the core's calls
