@@ -63,6 +63,7 @@ void drv_revoke_all(struct hal_cpu *c, struct drv_binding *b);
 void drv_channels_reset(struct hal_cpu *c, struct drv_binding *b);
 int drv_instance_start(struct hal_cpu *c, struct drv_binding *b, const struct drv_state *st);
 int drv_dispatch(struct hal_cpu *c, struct drv_binding *b, const struct drv_req *rq);
+int drv_enter(struct drv_env *e);
 int drv_fence_driver(struct hal_cpu *c, struct drv_binding *b, hal_ns_t timeout);
 void drv_unfence_driver(struct hal_cpu *c, struct drv_binding *b);
 bool drv_guards_ok(struct hal_cpu *c, const struct drv_binding *b);
@@ -201,7 +202,11 @@ static int restart(struct hal_cpu *c, struct drv_binding *b)
     b->env.c = c;
     b->env.tier = b->tier;
     struct drv_env *e = &b->env;
-    int rc = b->ops->probe(e);
+    /* the reloaded driver's first entry: a fault point like any other, so
+     * a driver can crash again while it is being recovered */
+    int rc = drv_enter(e);
+    if (rc == DRV_OK)
+        rc = b->ops->probe(e);
     if (rc)
         return b->crashed ? DRV_ECRASHED : rc;
     /* the device stops first (what it finished stays finished, for

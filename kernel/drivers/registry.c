@@ -252,8 +252,10 @@ int drv_enter(struct drv_env *e)
         b->nCrashKind[k]++;
         switch (k) {
         case DRV_F_WILD_WRITE: /* one word past its region: a guard page */
-            if (e->tier == DRV_TIER0)
+            if (e->tier == DRV_TIER0) { /* nothing stops it: kernel memory is hit */
                 (void)hal_store(e->c, e->region + e->region_size, 8, 0xBADBADBADull);
+                return domain_fault(e, DRV_F_WILD_WRITE, e->region + e->region_size);
+            }
             return drv_store(e, e->region + e->region_size, 8, 0xBADBADBADull);
         case DRV_F_NULL_DEREF: {
             uint64_t v;
