@@ -16,7 +16,8 @@
 const struct orr_param kdrv_entry_params[] = {
     {"device", ORR_P_UINT, NULL, 0,
      "the device: its port on the machine's root complex (pcie.devN)", NULL, 0, 255},
-    {"driver", ORR_P_STRING, NULL, ORR_PF_NONEMPTY, "the driver: dmae (the DMA engine)"},
+    {"driver", ORR_P_STRING, NULL, ORR_PF_NONEMPTY,
+     "the driver: dmae (the DMA engine), nic (the Ethernet NIC, host-driven)"},
     {"tier", ORR_P_UINT, "1", 0,
      "isolation tier: 0 in-core (a crash panics), 1 isolated kernel-adjacent (rings, own "
      "region, IOMMU), 2 user-space-like (1 plus a crossing per message)",
@@ -47,6 +48,11 @@ const struct orr_param kdrv_load_params[] = {
      255},
     {"reset_timeout", ORR_P_TIME, "5ms", ORR_PF_POSITIVE,
      "quiesce and reset taking longer than this: the device is failed, the driver disabled"},
+    {"dest", ORR_P_UINT, "1", 0, "nic: the fabric node the packets go to", NULL, 0, 1u << 20},
+    {"receive", ORR_P_UINT, "0", 0, "nic: packets expected from the peer", NULL, 0, 100000000},
+    {"rx_idle", ORR_P_TIME, "200us", ORR_PF_POSITIVE,
+     "nic: once every send completed, stop waiting for the rest after this long without a "
+     "packet (packets dropped during a recovery never come)"},
     {"nap", ORR_P_TIME, "20us", ORR_PF_POSITIVE,
      "longest sleep of a side waiting for the other (a missed wake-up costs at most this)"},
     {NULL},
@@ -57,6 +63,7 @@ static const struct {
     const char *driver, *type;
 } kdrv_types[] = {
     {"dmae", "dma_engine"},
+    {"nic", "nic"},
 };
 
 static const char *type_for(const char *driver)
@@ -164,6 +171,16 @@ int kernel_check_drivers(const struct orr_params *kern, unsigned ncpu, unsigned 
                            cpu, tier, ncpu ? ncpu - 1 : 0);
             rc = ORR_ESCHEMA;
         }
+        if (ops && strcmp(name, "nic") == 0 &&
+            (orr_param_u64(l, "bytes") > 2048 - 62 ||
+             orr_param_u64(l, "depth") * orr_param_u64(l, "bytes") > 256 * 1024)) {
+            orr_diag_error(d, orr_param_mark(l, "bytes"), "kernel.driver_load.bytes",
+                           "the nic driver sends at most 1986 payload bytes per packet (a 2 KiB "
+                           "MTU) from a 256 KiB I/O area: depth x bytes = %llu",
+                           (unsigned long long)(orr_param_u64(l, "depth") *
+                                                orr_param_u64(l, "bytes")));
+            rc = ORR_ESCHEMA;
+        }
         if (ops && !type_for(name)) {
             snprintf(key, sizeof key, "%s.driver", kp);
             orr_diag_error(d, orr_param_mark(&e[i], "driver"), key,
@@ -250,6 +267,9 @@ void kdrv_run(struct kcore *k)
         .region_size = region_bytes(kern, ops),
         .chan_at = chan_base(kern),
         .nap = orr_param_u64(l, "nap") / ORR_NS,
+        .dest = (uint32_t)orr_param_u64(l, "dest"),
+        .receive = (unsigned)orr_param_u64(l, "receive"),
+        .rx_idle = orr_param_u64(l, "rx_idle") / ORR_NS,
     };
     if (cfg.tier == DRV_TIER0)
         cfg.drv_cpu = 0;

@@ -276,6 +276,10 @@ struct drv_ops {
      * safe to repeat: submit it again) or DRV_RECLAIM_FAIL (not safe to
      * repeat: fail it with DRV_EIO). Optional: NULL replays everything. */
     int (*reclaim)(struct drv_env *e, const struct drv_req *rq, uint64_t *value);
+    /* --- added after the first commit (additive) --- */
+    /* Where in the region the clients' I/O buffers start (the driver maps
+     * or checks them); 0: anywhere in the region. */
+    uint64_t io_offset;
 };
 enum drv_reclaim { DRV_RECLAIM_DONE = 1, DRV_RECLAIM_REPLAY = 2, DRV_RECLAIM_FAIL = 3 };
 
@@ -347,6 +351,9 @@ struct drv_tags {
     struct drv_cpl aCpl[DRV_MAX_TAGS];
     unsigned nTags;                 /* usable tags (queue depth) */
     uint64_t nSubmitted, nCompleted, nFailed, nDuplicates, nReplayed, nReclaimed;
+    /* added after the first commit: finished tags in completion order */
+    uint16_t aDoneQ[DRV_MAX_TAGS];
+    unsigned doneHead, nDoneQ;
 };
 void drv_tags_init(struct drv_tags *t, unsigned depth);
 /* A free tag for rq (rq->tag is set), or DRV_EAGAIN. */
@@ -357,6 +364,9 @@ int drv_tags_alloc(struct drv_tags *t, struct drv_req *rq);
 int drv_tags_complete(struct drv_tags *t, const struct drv_cpl *cpl);
 /* The client takes a DONE tag's completion; the tag becomes free. */
 int drv_tags_reap(struct drv_tags *t, uint16_t tag, struct drv_cpl *out);
+/* The oldest finished request's completion (completion order); the tag
+ * becomes free. DRV_EAGAIN when none is waiting. */
+int drv_tags_next_done(struct drv_tags *t, struct drv_cpl *out);
 unsigned drv_tags_inflight(const struct drv_tags *t);
 /* The table's invariants: 0, or the line of the broken one. */
 int drv_tags_check(const struct drv_tags *t);

@@ -23,10 +23,15 @@ struct drv_bench_cfg {
     uint64_t region_size;
     hal_paddr_t chan_at;         /* DRV_BIND_CHAN_BYTES of kernel memory */
     hal_ns_t nap;                /* longest sleep of a waiting side */
+    /* the network client (driver nic) */
+    uint32_t dest;               /* node the packets go to */
+    unsigned receive;            /* packets expected from the peer */
+    hal_ns_t rx_idle;            /* after the last send, give up on the rest after this quiet */
 };
 
 struct drv_bench_result {
     uint64_t submitted, completed, failed, bad_data, crashes_seen;
+    uint64_t sent, received, rx_out_of_order, cancelled;
     hal_ns_t elapsed_ns;
     int check;
 };

@@ -235,8 +235,5 @@ const struct drv_ops drv_dmae_ops = {
     .save_state = dmae_save,
     .restore_state = dmae_restore,
     .reclaim = dmae_reclaim,
+    .io_offset = DMAE_IO,
 };
-
-/* Where a driver of this kind wants its clients' buffers: the I/O area. */
-uint64_t drv_dmae_io_offset(void);
-uint64_t drv_dmae_io_offset(void) { return DMAE_IO; }

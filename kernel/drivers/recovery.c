@@ -98,6 +98,7 @@ int drv_tags_complete(struct drv_tags *t, const struct drv_cpl *cpl)
     }
     t->aState[cpl->tag] = DRV_TAG_DONE;
     t->aCpl[cpl->tag] = *cpl;
+    t->aDoneQ[(t->doneHead + t->nDoneQ++) % DRV_MAX_TAGS] = cpl->tag;
     if (cpl->status == 0)
         t->nCompleted++;
     else
@@ -112,6 +113,18 @@ int drv_tags_reap(struct drv_tags *t, uint16_t tag, struct drv_cpl *out)
     *out = t->aCpl[tag];
     t->aState[tag] = DRV_TAG_FREE;
     return DRV_OK;
+}
+
+int drv_tags_next_done(struct drv_tags *t, struct drv_cpl *out)
+{
+    while (t->nDoneQ) { /* entries of tags reaped by drv_tags_reap are skipped */
+        uint16_t tag = t->aDoneQ[t->doneHead];
+        t->doneHead = (t->doneHead + 1) % DRV_MAX_TAGS;
+        t->nDoneQ--;
+        if (drv_tags_reap(t, tag, out) == DRV_OK)
+            return DRV_OK;
+    }
+    return DRV_EAGAIN;
 }
 
 unsigned drv_tags_inflight(const struct drv_tags *t)

@@ -57,8 +57,9 @@
 #define CTL_STOP 56u
 
 extern const struct drv_ops drv_dmae_ops;
+extern const struct drv_ops drv_nic_ops;
 
-static const struct drv_ops *const drivers[] = {&drv_dmae_ops, NULL};
+static const struct drv_ops *const drivers[] = {&drv_dmae_ops, &drv_nic_ops, NULL};
 
 const struct drv_ops *const *drv_all(void) { return drivers; }
 
@@ -380,6 +381,13 @@ int drv_stop(struct hal_cpu *c, struct drv_binding *b)
         (void)b->ops->remove(e);
     }
     drv_revoke_all(c, b);
+    /* what the driver never finished fails cleanly (receive requests still
+     * waiting for a packet, say): nothing is left in flight */
+    for (unsigned t = 0; t < b->tags.nTags; t++)
+        if (b->tags.aState[t] == DRV_TAG_INFLIGHT) {
+            struct drv_cpl cpl = {.tag = (uint16_t)t, .status = DRV_EIO};
+            (void)drv_tags_complete(&b->tags, &cpl);
+        }
     if (b->eState != DRV_S_DISABLED)
         b->eState = DRV_S_UNBOUND;
     return DRV_OK;
@@ -509,9 +517,8 @@ int drv_reap(struct hal_cpu *c, struct drv_binding *b, struct drv_cpl *out, unsi
         }
     }
     unsigned got = 0;
-    for (unsigned t = 0; t < b->tags.nTags && got < n; t++)
-        if (b->tags.aState[t] == DRV_TAG_DONE)
-            (void)drv_tags_reap(&b->tags, (uint16_t)t, &out[got++]);
+    while (got < n && drv_tags_next_done(&b->tags, &out[got]) == DRV_OK)
+        got++;
     return (int)got;
 }
 

@@ -122,6 +122,36 @@ grep -q "24 of 24 seeds run, 0 failed" ex.txt && pass || { fail "explore: failur
 d2=$("$ORRERY" run "$SCN" --no-db --json | jq -r .digest)
 [ "$(jq -r .digest base.json)" = "$d2" ] && pass || fail "same seed, different digest"
 
+# --- the nic driver: packets both ways, NAPI-like interrupts, a crash ---------------
+NIC=$SRC/scenarios/nic-driver.yaml
+"$ORRERY" run "$NIC" --no-db --json --set 'faults=[]' >nic0.json && pass || fail "nic-driver.yaml without faults"
+expect nic nic0.json sent == 600
+expect nic nic0.json received == 600
+expect nic nic0.json rx_out_of_order == 0
+expect nic nic0.json check == 0
+[ "$(metric nic0.json nic tx_packets)" = 600 ] && [ "$(metric nic0.json node1.nic rx_packets)" = 600 ] && pass ||
+  fail "nic: $(metric nic0.json nic tx_packets) sent on the wire, $(metric nic0.json node1.nic rx_packets) arrived at node 1"
+ni=$(m nic0.json irqs); np=$(m nic0.json polls); nw=$(metric nic0.json nic interrupts)
+echo "nic-driver, no faults: 600 packets each way in $(m nic0.json elapsed_ns) ns; $nw MSI-X raised, $ni taken, $np polls (1,200 completions)"
+# coalescing (8 frames) and NAPI masking: far fewer interrupts than completions
+[ "${ni%.*}" -lt 600 ] && [ "${np%.*}" -ge 1 ] && pass || fail "nic: $ni interrupts for 1,200 completions"
+"$ORRERY" run "$NIC" --no-db --json >nic1.json && pass || fail "nic-driver.yaml"
+expect nic-crash nic1.json crashes == 1
+expect nic-crash nic1.json recoveries == 1
+expect nic-crash nic1.json sent == 600
+expect nic-crash nic1.json duplicates == 0
+expect nic-crash nic1.json rx_out_of_order == 0
+expect nic-crash nic1.json received '>' 500
+echo "nic-driver, one crash: $(m nic1.json received) of 600 packets received (the rest arrived while the NIC was reset), $(m nic1.json replayed) requests replayed, recovery $(m nic1.json recovery_ns_max) ns; $(metric nic1.json nic tx_packets) packets on the wire for 600 sends"
+for s in 2 3; do
+  "$ORRERY" run "$NIC" --no-db --json --seed $s >nics$s.json || fail "nic seed $s"
+  expect "nic seed $s" nics$s.json sent == 600
+  expect "nic seed $s" nics$s.json rx_out_of_order == 0
+done
+
+"$ORRERY" explore "$NIC" --seeds 12 -j 2 --db exn.db >exn.txt 2>&1 && pass || { fail "explore nic"; tail -20 exn.txt >&2; }
+grep -q "12 of 12 seeds run, 0 failed" exn.txt && pass || { fail "explore nic: failures"; tail -20 exn.txt >&2; }
+
 # --- bad input: exit 2 at file:line:col with the key --------------------------------
 variant() { # variant NAME "MACHINE PCIE" "DRIVERS LINE" [COMPONENT TYPE]
   printf 'name: %s\nextends: %s/scenarios/presets/icelake-2s.yaml\nseed: 1\nstop: {duration: 1ms}\nmachine:\n  pcie: %s\nkernel:\n  cpus: "0-3"\n  drivers: [%s]\ncomponents:\n  dev: {type: %s, gen: 3, width: 8}\nlinks:\n  - {from: pcie.dev0, to: dev.pcie, latency: 300ns}\n' \
