@@ -27,6 +27,8 @@ const struct orr_param kdrv_entry_params[] = {
     {NULL},
 };
 
+static const char *const kdrv_bugs[] = {"none", "skip_replay", "replay_done", NULL};
+
 const struct orr_param kdrv_load_params[] = {
     {"requests", ORR_P_UINT, "200", ORR_PF_POSITIVE, "requests the client issues in all", NULL,
      1, 100000000},
@@ -53,6 +55,10 @@ const struct orr_param kdrv_load_params[] = {
     {"rx_idle", ORR_P_TIME, "200us", ORR_PF_POSITIVE,
      "nic: once every send completed, stop waiting for the rest after this long without a "
      "packet (packets dropped during a recovery never come)"},
+    {"inject_bug", ORR_P_ENUM, "none", 0,
+     "a planted recovery bug the checker must catch: skip_replay (requests the device had not "
+     "finished are forgotten), replay_done (finished ones run again)",
+     kdrv_bugs},
     {"nap", ORR_P_TIME, "20us", ORR_PF_POSITIVE,
      "longest sleep of a side waiting for the other (a missed wake-up costs at most this)"},
     {NULL},
@@ -262,7 +268,8 @@ void kdrv_run(struct kcore *k)
                    .max_crashes = (unsigned)orr_param_u64(l, "max_crashes"),
                    .watchdog = orr_param_u64(l, "watchdog") / ORR_NS,
                    .reset_timeout = orr_param_u64(l, "reset_timeout") / ORR_NS,
-                   .max_replays = (unsigned)orr_param_u64(l, "max_replays")},
+                   .max_replays = (unsigned)orr_param_u64(l, "max_replays"),
+                   .inject_bug = orr_param_enum(l, "inject_bug")},
         .region = region_base(kern),
         .region_size = region_bytes(kern, ops),
         .chan_at = chan_base(kern),
@@ -283,12 +290,13 @@ void kdrv_run(struct kcore *k)
         orr_sim_fail(k->c,
                      "kernel drivers: %s on device %u failed its check at kernel/drivers line "
                      "%d (recovery checker %d): %llu of %u requests completed, %llu failed, "
-                     "%llu with wrong data, %llu completions refused as duplicates, %llu still "
-                     "in flight",
+                     "%llu with wrong data, %llu completions refused as duplicates, %llu left "
+                     "by a recovery with nobody to finish them, %llu still in flight",
                      ops->name, cfg.dev, rc, r->check, (unsigned long long)r->completed,
                      cfg.requests, (unsigned long long)r->failed,
                      (unsigned long long)r->bad_data,
                      (unsigned long long)ks->drv->tags.nDuplicates,
+                     (unsigned long long)ks->drv->nForgotten,
                      (unsigned long long)drv_tags_inflight(&ks->drv->tags));
     }
 }

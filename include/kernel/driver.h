@@ -329,6 +329,14 @@ struct drv_policy {
     hal_ns_t watchdog;      /* a driver silent this long with work pending has hung */
     hal_ns_t reset_timeout; /* quiesce + reset longer than this: the device is failed */
     unsigned max_replays;   /* a request replayed more often fails with DRV_EIO */
+    /* added after the first commit: a planted recovery bug, for proving that
+     * the checker and explore find it (enum drv_bug; 0 none) */
+    unsigned inject_bug;
+};
+enum drv_bug {
+    DRV_BUG_NONE = 0,
+    DRV_BUG_SKIP_REPLAY = 1, /* recovery does not replay what the device had not finished */
+    DRV_BUG_REPLAY_DONE = 2, /* recovery also replays what the device had finished */
 };
 
 /* Per-tag state of the generic in-flight accounting (recovery.c). */
@@ -418,6 +426,10 @@ struct drv_binding {
     uint64_t last_beat;
     uint64_t recovery_ns_sum, recovery_ns_max, nRecoveryTimes;
     uint64_t nCrashKind[DRV_F_NKINDS];
+    /* requests a recovery left in flight without handing them to the new
+     * instance (invariant 2 of recovery.c broken; the checker fails) */
+    uint64_t nForgotten;
+    unsigned nDispatched;      /* recovery: replays handed over in this pass */
 };
 
 /* ------------------------------------------------------- the core's calls

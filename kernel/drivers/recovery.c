@@ -259,9 +259,14 @@ static int reclaim_inflight(struct hal_cpu *c, struct drv_binding *b)
             struct drv_cpl cpl = {.tag = (uint16_t)t, .status = 0, .value = value};
             (void)drv_tags_complete(&b->tags, &cpl);
             b->tags.nReclaimed++;
+            if (b->policy.inject_bug == DRV_BUG_REPLAY_DONE) /* planted: a second run */
+                (void)drv_dispatch(c, b, rq);
+        } else if (r == DRV_RECLAIM_REPLAY && b->policy.inject_bug == DRV_BUG_SKIP_REPLAY) {
+            continue; /* planted: forgotten, left in flight */
         } else if (r == DRV_RECLAIM_REPLAY && b->tags.aReplays[t] < b->policy.max_replays) {
             b->tags.aReplays[t]++;
             b->tags.nReplayed++;
+            b->nDispatched++;
             int rc = drv_dispatch(c, b, rq);
             if (rc == DRV_ECRASHED || b->crashed)
                 return DRV_ECRASHED;
@@ -301,10 +306,16 @@ int drv_recover(struct hal_cpu *c, struct drv_binding *b)
                 b->aCrashAt[i] = 0;
         }
         int rc = restart(c, b);
+        b->nDispatched = 0;
         if (rc == DRV_OK)
             rc = reclaim_inflight(c, b);
-        if (rc == DRV_OK)
+        if (rc == DRV_OK) {
+            /* invariant 2: what is still in flight is what was handed over */
+            unsigned live = drv_tags_inflight(&b->tags);
+            if (live > b->nDispatched)
+                b->nForgotten += live - b->nDispatched;
             break;
+        }
         drv_revoke_all(c, b);
         if (rc != DRV_ECRASHED)
             return disable(c, b); /* the device would not come back */
@@ -329,6 +340,8 @@ int drv_recovery_check(const struct drv_binding *b)
         return rc;
     if (b->tags.nDuplicates)
         return __LINE__; /* a request completed twice */
+    if (b->nForgotten)
+        return __LINE__; /* a recovery left requests with nobody to finish them */
     if (b->eState == DRV_S_DISABLED && drv_tags_inflight(&b->tags))
         return __LINE__; /* a disabled driver left requests hanging */
     return 0;

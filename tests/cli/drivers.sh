@@ -118,6 +118,31 @@ expect_out "tier-0 driver crashed: wild write" "tier-0 wild write panics"
 "$ORRERY" explore "$SCN" --seeds 24 -j 2 --db ex.db >ex.txt 2>&1 && pass || { fail "explore"; tail -20 ex.txt >&2; }
 grep -q "24 of 24 seeds run, 0 failed" ex.txt && pass || { fail "explore: failures"; tail -20 ex.txt >&2; }
 
+# --- explore finds each planted recovery bug and shrinks it to a short schedule ------
+BUGS=$SRC/tests/cli/explore/driver-bugs.yaml
+q() { sqlite3 "$1" "$2"; }
+"$ORRERY" explore "$BUGS" --seeds 8 -j 2 --db bclean.db >bclean.txt 2>&1 && pass || { fail "explore driver-bugs clean"; tail -5 bclean.txt >&2; }
+for bug in skip_replay replay_done; do
+  expect_exit 1 "explore finds $bug" -- "$ORRERY" explore "$BUGS" --seeds 8 -j 2 --db b$bug.db \
+    --set kernel.driver_load.inject_bug=$bug
+  nf=$(q b$bug.db "select count(*) from explore_seeds where property = 'failure'")
+  echo "explore, inject_bug=$bug: $nf of 8 seeds fail"
+  [ "${nf:-0}" -ge 1 ] && pass || fail "$bug: no failing seed in 8"
+done
+S=$(q breplay_done.db "select min(seed) from explore_seeds where property = 'failure'")
+expect_exit 1 "shrink replay_done" -- "$ORRERY" explore "$BUGS" --shrink "$S" --db breplay_done.db \
+  --set kernel.driver_load.inject_bug=replay_done
+expect_out "shrunk seed $S: [0-9]+ fault firings -> [0-9]+ in [0-9]+ runs" "shrink: a summary"
+sed -n '/^faults:/,$p' <<< "$OUT" > faults.txt
+nline=$(grep -c '^  - {at: ' faults.txt)
+[ "$nline" -ge 1 ] && [ "$nline" -le 3 ] && pass || fail "shrink: $nline fault entries, want 1..3"
+cat "$BUGS" faults.txt > repro.yaml
+sed -i "s|^extends: .*|extends: $SRC/scenarios/presets/icelake-2s.yaml|" repro.yaml
+expect_exit 1 "the shrunk schedule fails a plain run with the bug" -- "$ORRERY" run repro.yaml \
+  --seed "$S" --no-db --set kernel.driver_load.inject_bug=replay_done
+expect_out "kernel drivers: dmae on device 0 failed its check" "the pasted run fails the same way"
+expect_exit 0 "the shrunk schedule passes without the bug" -- "$ORRERY" run repro.yaml --seed "$S" --no-db
+
 # --- determinism --------------------------------------------------------------------
 d2=$("$ORRERY" run "$SCN" --no-db --json | jq -r .digest)
 [ "$(jq -r .digest base.json)" = "$d2" ] && pass || fail "same seed, different digest"
