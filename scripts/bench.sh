@@ -270,3 +270,21 @@ for s in mem-bandwidth:17us isa-matmul:27us; do
   echo "BENCH checkpoint.${n//-/_}.restore $(for _ in $(seq "$REPEAT"); do restore_point; done | median) s"
 done
 rm -f "$ck"
+
+# Drivers (docs/drivers.md): driver-dmae.yaml's copies simulated per wall
+# second (three crashes and recoveries included), and explore's seeds per
+# hour on it with -j 2 (random driver bugs; median of REPEAT).
+drv_rate() {
+  "$BUILD/orrery" run scenarios/driver-dmae.yaml --no-db --quiet --json |
+    jq -r '([.metrics[] | select(.name == "report.drv.completed") | .value][0]) / .wall_time_s'
+}
+echo "BENCH drivers.dmae_requests_per_wall_s $(for _ in $(seq "$REPEAT"); do drv_rate; done | median) requests/s"
+drv_explore() {
+  local db=$BUILD/drv-explore-bench.db t0 t1; rm -f "$db"
+  t0=$(date +%s.%N)
+  "$BUILD/orrery" explore scenarios/driver-dmae.yaml --seeds 40 -j 2 --db "$db" --quiet >/dev/null
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", 40 * 3600 / (b - a)}'
+  rm -f "$db"
+}
+echo "BENCH drivers.explore_seeds_per_hour $(for _ in $(seq "$REPEAT"); do drv_explore; done | median) seeds/h"

@@ -764,6 +764,21 @@ static int read_kernel(struct mach *m)
         rc = kernel_check_ring(&m->kern, m->nKcpu, m->d);
     if (rc == 0)
         rc = kernel_check_blk(&m->kern, m->nKcpu, m->nIo != 0, m->d);
+    if (rc == 0) {
+        const struct orr_params *pp = orr_param_group(&m->top, "pcie");
+        rc = kernel_check_drivers(&m->kern, m->nKcpu,
+                                  m->nIo ? (unsigned)orr_param_u64(pp, "ports") : 0,
+                                  m->nIo && orr_param_bool(pp, "iommu"), m->d);
+    }
+    size_t nDrv = 0;
+    orr_param_groups(&m->kern, "drivers", &nDrv);
+    if (rc == 0 && nDrv && orr_param_u64(orr_param_group(&m->kern, "block_bench"), "jobs")) {
+        /* both place their memory in the second quarter of kernel memory */
+        orr_diag_error(m->d, orr_param_mark(orr_param_group(&m->kern, "block_bench"), "jobs"),
+                       "kernel.block_bench.jobs", "the block workload and kernel.drivers share "
+                       "kernel memory [memory/4, memory/2): run one of them per scenario");
+        rc = ORR_ESCHEMA;
+    }
     if (rc == 0) { /* the scheduler's keys and the tasks, against the kernel's CPUs */
         struct sched_config cfg;
         struct rtapp_set tasks = {0};

@@ -15,18 +15,28 @@
  *   once `frames` completions are pending, or `usecs` after the first
  *   pending one, whichever comes first.
  *
- * There is no kernel driver yet: `tx: {rate, size, dest, count, start}` is
- * a built-in source that posts descriptors and rings the doorbell, and
+ * Without a kernel driver, `tx: {rate, size, dest, count, start}` is a
+ * built-in source that posts descriptors and rings the doorbell, and
  * descriptors and completions are never read by a host (descriptor bytes
  * are read by DMA but their contents are ignored: buffer addresses come
  * from the slot). A packet's payload word carries its sequence number and
  * post time, so the receiver measures post-to-completion latency (to when
  * the completion TLP leaves the NIC). A workload: done `drain` after its
- * last packet left. */
+ * last packet left.
+ *
+ * Host-driven mode (include/kernel/dev/nic.h): once a host writes CTRL =
+ * enable through the BAR, descriptors carry their buffer, length and
+ * destination, the first payload word travels with the packet, TX
+ * progress is a register and a head write-back, RX slots are the buffers
+ * the host posted (RX_TAIL) and each completion carries a sequence; MSI-X
+ * covers RX and TX completions, coalesced as above, and can be masked.
+ * A reset (CTRL = 0) forgets every position; DMA completions of the old
+ * rings are dropped. A NIC nobody writes behaves exactly as before. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/dev/nic.h"
 #include "orrery/checkpoint.h"
 #include "orrery/net.h"
 #include "orrery/outq.h"
@@ -95,6 +105,12 @@ struct nic {
         *ring_full, *errors;
     struct orr_gauge *occupancy;
     struct orr_histogram *latency;
+    /* host-driven mode (kernel/dev/nic.h) */
+    bool host, masked;
+    uint64_t h_tx_base, h_tx_tail, h_tx_fetch, h_tx_head, h_rx_base, h_rx_tail, h_rx_buf,
+        h_tx_wb, h_drops, h_epoch;
+    uint8_t aSlot[NIC_MAX_RING];      /* 0 idle, 1 descriptor read, 2 payload read, 3 sent */
+    uint32_t aLen[NIC_MAX_RING], aDest[NIC_MAX_RING];
 };
 
 static int sub_params(struct orr_component *c, const struct orr_params *p, const char *key,
@@ -273,6 +289,236 @@ static void tx_completion(struct orr_component *c, struct nic *s, const struct o
         post(c, s);
 }
 
+static void raise_irq(struct orr_component *c, struct nic *s);
+
+/* Host mode: a completion is pending for the host; raise it as the
+ * coalescing settings say (held while masked). */
+static void host_pending(struct orr_component *c, struct nic *s)
+{
+    if (++s->pending >= s->frames) {
+        if (!s->masked)
+            raise_irq(c, s);
+    } else if (s->usecs && !s->timer_armed) {
+        s->timer_armed = true;
+        orr_timer(c, s->usecs, TIMER_COALESCE, 0, s->coalesce_gen);
+    }
+}
+
+/* Host mode: fetch the descriptors between what was fetched and the tail. */
+static void host_fetch(struct orr_component *c, struct nic *s)
+{
+    while (s->h_tx_fetch < s->h_tx_tail && s->h_tx_fetch - s->h_tx_head < s->ring) {
+        uint32_t slot = (uint32_t)(s->h_tx_fetch % s->ring);
+        if (s->aSlot[slot])
+            break; /* still busy from the lap before */
+        s->aSlot[slot] = 1;
+        s->aPostTime[slot] = orr_now(c->sim);
+        s->h_tx_fetch++;
+        dma_read(c, s, slot, s->h_tx_base + (uint64_t)slot * NIC_DESC_BYTES, NIC_DESC_BYTES);
+    }
+}
+
+/* Host mode: packets leave in descriptor order; advance the head over the
+ * slots whose packet has gone, and write it back. */
+static void host_advance(struct orr_component *c, struct nic *s)
+{
+    bool moved = false;
+    while (s->h_tx_head < s->h_tx_fetch && s->aSlot[s->h_tx_head % s->ring] == 3) {
+        s->aSlot[s->h_tx_head % s->ring] = 0;
+        s->h_tx_head++;
+        moved = true;
+    }
+    if (!moved)
+        return;
+    if (s->h_tx_wb) {
+        dma_write(c, s, s->h_tx_wb, &s->h_tx_head, 8);
+        s->dma_wr->v += 8;
+    }
+    host_pending(c, s);
+    host_fetch(c, s);
+}
+
+/* The positions are running counts that survive a reset: the ring starts
+ * again where it stopped, with nothing posted, so a write-back or a
+ * completion still in flight from before carries a count the new driver
+ * instance knows to be old. */
+static void host_reset(struct nic *s)
+{
+    s->host = false;
+    s->masked = false;
+    s->h_tx_tail = s->h_tx_fetch = s->h_tx_head;
+    s->h_rx_tail = s->rx_head;
+    s->pending = 0;
+    s->coalesce_gen++;
+    s->timer_armed = false;
+    s->h_epoch++;
+    memset(s->aSlot, 0, sizeof s->aSlot);
+}
+
+static uint64_t host_reg(const struct nic *s, uint64_t off)
+{
+    switch (off) {
+    case NIC_CTRL: return s->host;
+    case NIC_TX_BASE: return s->h_tx_base;
+    case NIC_TX_TAIL: return s->h_tx_tail;
+    case NIC_TX_HEAD: return s->h_tx_head;
+    case NIC_RX_BASE: return s->h_rx_base;
+    case NIC_RX_TAIL: return s->h_rx_tail;
+    case NIC_RX_HEAD: return s->rx_head;
+    case NIC_IRQ_MASK: return s->masked;
+    case NIC_TX_WB: return s->h_tx_wb;
+    case NIC_RING: return s->ring;
+    case NIC_NODE: return s->node;
+    case NIC_RX_DROPS: return s->h_drops;
+    case NIC_RX_BUF: return s->h_rx_buf;
+    case NIC_MTU: return s->mtu;
+    case NIC_ID: return NIC_ID_VALUE;
+    default: return 0;
+    }
+}
+
+static void host_write(struct orr_component *c, struct nic *s, uint64_t off, uint64_t v)
+{
+    switch (off) {
+    case NIC_CTRL:
+        if (v == NIC_CTRL_ENABLE && !s->host) {
+            host_reset(s);
+            s->host = true;
+        } else if (v == NIC_CTRL_RESET) {
+            host_reset(s);
+        }
+        break;
+    case NIC_TX_BASE: s->h_tx_base = v; break;
+    case NIC_TX_TAIL:
+        if (s->host && v > s->h_tx_tail) {
+            s->h_tx_tail = v;
+            host_fetch(c, s);
+        }
+        break;
+    case NIC_RX_BASE: s->h_rx_base = v; break;
+    case NIC_RX_TAIL:
+        if (v > s->h_rx_tail)
+            s->h_rx_tail = v;
+        break;
+    case NIC_IRQ_MASK:
+        s->masked = v != 0;
+        if (!s->masked && s->pending)
+            raise_irq(c, s);
+        break;
+    case NIC_TX_WB: s->h_tx_wb = v; break;
+    case NIC_RX_BUF: s->h_rx_buf = v; break;
+    default: break;
+    }
+}
+
+/* A TLP for the BAR (MMIO through the root complex): register writes and
+ * reads. */
+static void bar_access(struct orr_component *c, struct nic *s, const struct orr_event *ev)
+{
+    struct pcie_hdr h = pcie_hdr_unpack(ev->data[0]);
+    if (h.type == PCIE_MWR) {
+        const uint8_t *b = orr_blob_get(c->sim, ev->data[1]);
+        uint64_t off, v = 0;
+        memcpy(&off, b, sizeof off);
+        memcpy(&v, b + PCIE_WR_ADDR_BYTES, h.length < 8 ? h.length : 8);
+        orr_blob_free(c->sim, ev->data[1]);
+        host_write(c, s, off, v);
+        return;
+    }
+    uint64_t v = host_reg(s, ev->data[1]);
+    void *b;
+    struct pcie_hdr r = {.type = PCIE_CPLD, .tag = h.tag, .requester = h.requester,
+                         .length = h.length};
+    struct orr_msg m = {.size = pcie_wire_bytes(h.length), .data = {pcie_hdr_pack(&r), 0}};
+    m.data[1] = orr_blob_new(c->sim, h.length ? h.length : 1, &b);
+    memcpy(b, &v, h.length < 8 ? h.length : 8);
+    send_tlp(c, s, &m);
+}
+
+/* Host mode: a DMA read came back (a descriptor, or a payload). */
+static void host_completion(struct orr_component *c, struct nic *s, const struct orr_event *ev)
+{
+    struct pcie_hdr h = pcie_hdr_unpack(ev->data[0]);
+    uint32_t slot = h.tag < NIC_MAX_RING ? h.tag : h.tag - NIC_MAX_RING;
+    if (h.type != PCIE_CPLD || h.requester != s->requester || slot >= s->ring ||
+        s->aSlot[slot] != (h.tag < NIC_MAX_RING ? 1 : 2)) {
+        /* refused by the IOMMU, or a ring the host has reset since: the
+         * slot is abandoned (the host's recovery replays what it needs) */
+        s->errors->v += h.type != PCIE_CPLD;
+        if (h.type == PCIE_CPLD)
+            orr_blob_free(c->sim, ev->data[1]);
+        else if (slot < s->ring && s->aSlot[slot])
+            s->aSlot[slot] = 3; /* counted as gone: the host sees it in TX_HEAD */
+        host_advance(c, s);
+        return;
+    }
+    const uint8_t *b = orr_blob_get(c->sim, ev->data[1]);
+    s->dma_rd->v += h.length;
+    if (h.tag < NIC_MAX_RING) { /* the descriptor: buffer, length, destination */
+        uint64_t addr = 0;
+        uint32_t len = 0, dest = 0;
+        memcpy(&addr, b, 8);
+        memcpy(&len, b + 8, 4);
+        memcpy(&dest, b + 12, 4);
+        orr_blob_free(c->sim, ev->data[1]);
+        if (len < 8 || len > s->mtu - NET_HDR_BYTES || len > PCIE_MAX_LENGTH ||
+            dest >= NET_MAX_NODES) {
+            s->errors->v++;
+            s->aSlot[slot] = 3; /* a malformed descriptor is skipped, not sent */
+            host_advance(c, s);
+            return;
+        }
+        s->aLen[slot] = len;
+        s->aDest[slot] = dest;
+        s->aSlot[slot] = 2;
+        dma_read(c, s, NIC_MAX_RING + slot, addr, len);
+        return;
+    }
+    uint64_t word = 0;
+    memcpy(&word, b, 8);
+    orr_blob_free(c->sim, ev->data[1]);
+    struct net_hdr nh = {.src = s->node, .dst = s->aDest[slot],
+                         .flow = net_flow_id(s->node, s->aDest[slot], 0)};
+    struct orr_msg m = net_packet(&nh, s->aLen[slot] + NET_HDR_BYTES, word);
+    orr_outq_push(&s->netQ, &m, 0);
+    s->tx_packets->v++;
+    s->tx_bytes->v += s->aLen[slot] + NET_HDR_BYTES;
+    s->aSlot[slot] = 3;
+    net_kick(s);
+    host_advance(c, s);
+}
+
+/* Host mode: a packet arrived; into the next posted buffer, or dropped. */
+static void host_rx(struct orr_component *c, struct nic *s, const struct orr_event *ev)
+{
+    s->rx_packets->v++;
+    s->rx_bytes->v += ev->size;
+    if (s->rx_head >= s->h_rx_tail) {
+        s->h_drops++;
+        return;
+    }
+    uint32_t slot = (uint32_t)(s->rx_head++ % s->ring), n = ev->size - NET_HDR_BYTES;
+    uint64_t buf = s->h_rx_buf + (uint64_t)slot * s->mtu;
+    uint8_t first[PCIE_MAX_LENGTH];
+    for (uint32_t off = 0; off < n; off += s->max_payload) {
+        uint32_t k = n - off < s->max_payload ? n - off : s->max_payload;
+        if (off == 0 && k >= 8) { /* the packet's word leads its payload */
+            memset(first, 0, k);
+            memcpy(first, &ev->data[0], 8);
+        }
+        dma_write(c, s, buf + off, off == 0 && k >= 8 ? first : NULL, k);
+        s->dma_wr->v += k;
+    }
+    uint8_t cqe[NIC_DESC_BYTES] = {0};
+    uint32_t seq = (uint32_t)s->rx_head;
+    memcpy(cqe, &n, sizeof n);
+    memcpy(cqe + 4, &seq, sizeof seq);
+    memcpy(cqe + 8, &ev->data[0], 8);
+    dma_write(c, s, s->h_rx_base + (uint64_t)slot * NIC_DESC_BYTES, cqe, NIC_DESC_BYTES);
+    s->dma_wr->v += NIC_DESC_BYTES;
+    host_pending(c, s);
+}
+
 static void raise_irq(struct orr_component *c, struct nic *s)
 {
     dma_write(c, s, s->msix_addr, &s->vector, sizeof s->vector);
@@ -322,10 +568,20 @@ static void nic_handle(struct orr_component *c, const struct orr_event *ev)
     struct nic *s = c->state;
     switch (ev->kind) {
     case ORR_TK_MSG:
-        if (ev->port == s->net->index)
-            rx_packet(c, s, ev);
-        else
-            tx_completion(c, s, ev);
+        if (ev->port == s->net->index) {
+            if (s->host && !net_is_ctrl(ev->data[1]))
+                host_rx(c, s, ev);
+            else
+                rx_packet(c, s, ev);
+        } else {
+            unsigned type = pcie_hdr_unpack(ev->data[0]).type;
+            if (type == PCIE_MRD || type == PCIE_MWR)
+                bar_access(c, s, ev);
+            else if (s->host)
+                host_completion(c, s, ev);
+            else
+                tx_completion(c, s, ev);
+        }
         break;
     case ORR_TK_READY:
         if (ev->port == s->net->index)
@@ -336,7 +592,8 @@ static void nic_handle(struct orr_component *c, const struct orr_event *ev)
     case ORR_TK_TIMER:
         if (ev->port == TIMER_POST)
             post(c, s);
-        else if (ev->port == TIMER_COALESCE && ev->data[1] == s->coalesce_gen && s->pending)
+        else if (ev->port == TIMER_COALESCE && ev->data[1] == s->coalesce_gen && s->pending &&
+                 !s->masked)
             raise_irq(c, s);
         else if (ev->port == TIMER_DONE)
             orr_workload_done(c);
@@ -391,6 +648,14 @@ static void nic_save(const struct orr_component *c, struct orr_ckpt_writer *w)
     orr_ckpt_put_u64(w, s->coalesce_gen);
     orr_ckpt_put_u8(w, s->paused);
     orr_ckpt_put_u8(w, s->timer_armed);
+    orr_ckpt_put_u8(w, s->host);
+    orr_ckpt_put_u8(w, s->masked);
+    const uint64_t h[] = {s->h_tx_base, s->h_tx_tail, s->h_tx_fetch, s->h_tx_head, s->h_rx_base,
+                          s->h_rx_tail, s->h_rx_buf, s->h_tx_wb, s->h_drops, s->h_epoch};
+    orr_ckpt_put_array(w, h, sizeof h / sizeof h[0], sizeof h[0]);
+    orr_ckpt_put_array(w, s->aSlot, NIC_MAX_RING, sizeof s->aSlot[0]);
+    orr_ckpt_put_array(w, s->aLen, NIC_MAX_RING, sizeof s->aLen[0]);
+    orr_ckpt_put_array(w, s->aDest, NIC_MAX_RING, sizeof s->aDest[0]);
 }
 
 static void nic_restore(struct orr_component *c, struct orr_ckpt_reader *r)
@@ -409,6 +674,16 @@ static void nic_restore(struct orr_component *c, struct orr_ckpt_reader *r)
     s->coalesce_gen = orr_ckpt_get_u64(r);
     s->paused = orr_ckpt_get_u8(r) != 0;
     s->timer_armed = orr_ckpt_get_u8(r) != 0;
+    s->host = orr_ckpt_get_u8(r) != 0;
+    s->masked = orr_ckpt_get_u8(r) != 0;
+    uint64_t h[10];
+    orr_ckpt_get_into(r, h, sizeof h);
+    s->h_tx_base = h[0], s->h_tx_tail = h[1], s->h_tx_fetch = h[2], s->h_tx_head = h[3];
+    s->h_rx_base = h[4], s->h_rx_tail = h[5], s->h_rx_buf = h[6], s->h_tx_wb = h[7];
+    s->h_drops = h[8], s->h_epoch = h[9];
+    orr_ckpt_get_into(r, s->aSlot, sizeof s->aSlot);
+    orr_ckpt_get_into(r, s->aLen, sizeof s->aLen);
+    orr_ckpt_get_into(r, s->aDest, sizeof s->aDest);
 }
 
 const struct orr_component_type orr_nic_type = {

@@ -320,6 +320,14 @@ const struct orr_param kernel_params[] = {
      "the fio-like block workload on the NVMe driver and block layer (kernel/block, "
      "docs/storage.md)",
      .group = block_bench_params},
+    {"drivers", ORR_P_GROUPS, "[]", 0,
+     "driver bindings {device, driver, tier, cpu}: the registry binds the driver to the device "
+     "and the driver workload drives it (kernel/drivers, docs/drivers.md)",
+     .group = kdrv_entry_params},
+    {"driver_load", ORR_P_GROUP, "{}", 0,
+     "the driver workload and recovery policy: requests, depth, bytes, cross, watchdog, "
+     "demote_after, window, max_crashes, max_replays, reset_timeout (docs/drivers.md)",
+     .group = kdrv_load_params},
     {"page_memory", ORR_P_SIZE, "0B", 0,
      "memory of each socket's NUMA node given to the page allocator (hal_mem_node): on node 0 "
      "right after kernel memory (rounded up to 4 MiB), on the others from their start; 0 = none"},
@@ -412,7 +420,16 @@ static const struct orr_fault_draw alloc_fail_draws[] = {
 };
 static const struct orr_fault_explore alloc_fail_explore = {.min_interval = (1 * ORR_US),
                                                             .draws = alloc_fail_draws};
-enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY, F_ALLOC };
+static const struct orr_param drv_fault_params[] = {
+    {"count", ORR_P_UINT, "1", ORR_PF_POSITIVE, "driver entries that get the bug", NULL, 1,
+     1000000},
+    {NULL},
+};
+/* explore: one planted driver bug at a time, at most one per 100 us on
+ * average (the workload must get to recover between them) */
+static const struct orr_fault_explore drv_fault_explore = {.min_interval = (100 * ORR_US)};
+enum { F_STALL, F_SPURIOUS, F_STORM, F_PANIC, F_STRAY, F_ALLOC, F_DRV_WILD, F_DRV_NULL,
+       F_DRV_ASSERT, F_DRV_HANG, F_DRV_IOMMU };
 static const struct orr_fault_desc kcore_faults[] = {
     {"stall", "the CPU runs nothing for a while (an SMI, a preempted vCPU): its clock jumps",
      stall_params},
@@ -430,6 +447,21 @@ static const struct orr_fault_desc kcore_faults[] = {
      "the CPU's next `count` page allocations fail (hal_fault_point HAL_FP_ALLOC): the kernel "
      "handles it, or panics naming the path that could not",
      alloc_fail_params, &alloc_fail_explore},
+    {"driver_wild_write",
+     "the next `count` driver entries this CPU runs store past the driver's region (caught by "
+     "the domain at tiers 1/2; tier 0: kernel memory is hit and the kernel panics)",
+     drv_fault_params, &drv_fault_explore},
+    {"driver_null_deref", "the next `count` driver entries on this CPU load from address 0",
+     drv_fault_params, &drv_fault_explore},
+    {"driver_assert", "the next `count` driver entries on this CPU fail an assertion",
+     drv_fault_params, &drv_fault_explore},
+    {"driver_hang",
+     "the next driver entry on this CPU hangs: the driver stops serving (the watchdog notices)",
+     drv_fault_params, &drv_fault_explore},
+    {"driver_iommu",
+     "the next `count` driver entries on this CPU get a DMA address off by 1 GiB: the IOMMU "
+     "refuses the device's access and CPU 0 takes the fault",
+     drv_fault_params, &drv_fault_explore},
     {NULL},
 };
 
@@ -976,6 +1008,13 @@ static unsigned kc_numa_distance(const struct hal_cpu *c, unsigned a, unsigned b
 static bool kc_fault_point(struct hal_cpu *c, unsigned point)
 {
     struct kcore *k = kc_of(c);
+    if (point > HAL_FP_DRV_BASE && point < HAL_FP_DRV_BASE + DRV_F_NKINDS) {
+        uint64_t *left = &k->drv_fault[point - HAL_FP_DRV_BASE];
+        if (*left == 0)
+            return false;
+        (*left)--;
+        return true;
+    }
     if (point != HAL_FP_ALLOC || k->alloc_fail == 0)
         return false;
     k->alloc_fail--;
@@ -1948,6 +1987,7 @@ static void kc_main(void *arg)
     run_ring_bench(k);
     kc_sub_enter(k, KS_BOOT);
     run_blk_bench(k);
+    kdrv_run(k);
     kc_sub_enter(k, KS_BOOT);
     if (k->k->kt)
         kthreads_cpu_loop(k);
@@ -2038,6 +2078,7 @@ static void kernel_shared_fini(void *p)
     if (ks->blk)
         blk_shared_free(ks->blk);
     free(ks->aCore);
+    free(ks->drv);
 }
 
 static int kcore_create(struct orr_component *c, const struct orr_params *p, struct orr_diag *d)
@@ -2188,7 +2229,8 @@ static int kcore_start(struct orr_component *c, struct orr_diag *d)
                        k->cpu.id);
         return ORR_ESCHEMA;
     }
-    if (blk_check_device(k, d))
+    if (blk_check_device(k, d) ||
+        (k->cpu.id == 0 && kernel_check_driver_devices(c, &k->kp, d)))
         return ORR_ESCHEMA;
     orr_time_t jitter = orr_param_u64(&k->kp, "start_jitter");
     k->st = KC_WAIT_STEP;
@@ -2224,6 +2266,10 @@ static void kcore_fault(struct orr_component *c, unsigned fault, const struct or
     }
     if (fault == F_ALLOC) { /* taken at the CPU's next allocations, whenever they come */
         k->alloc_fail += orr_param_u64(p, "count");
+        return;
+    }
+    if (fault >= F_DRV_WILD && fault <= F_DRV_IOMMU) { /* at the next driver entries */
+        k->drv_fault[DRV_F_WILD_WRITE + (fault - F_DRV_WILD)] += orr_param_u64(p, "count");
         return;
     }
     if (fault == F_STRAY) {

@@ -10,6 +10,7 @@
 #include "hw/core.h"
 #include "hw/mmu.h"
 #include "hw/platform.h"
+#include "kernel/drv_bench.h"
 #include "orrery/outq.h"
 #include "orrery/params.h"
 #include "orrery/sim.h"
@@ -42,6 +43,8 @@ struct kernel_shared {
     struct kthreads *kt;
     struct kcore **aCore; /* by kernel CPU number, filled as the cores are created */
     struct blk_shared *blk; /* kernel.block_bench's jobs (kcore.c), or NULL */
+    struct drv_binding *drv;            /* kernel.drivers' binding (kdrivers.c), or NULL */
+    struct drv_bench_result drv_res;
 };
 
 /* A tracepoint this CPU passed (the panic message shows the last few). */
@@ -114,6 +117,7 @@ struct kcore {
     unsigned stray_to;      /* a stray_write fault's target CPU + 1, until the CPU takes it */
     /* the memory map (hal_mem_node): this CPU's node, the socket nodes, their size, distances */
     uint64_t alloc_fail;              /* alloc_fail fault: allocations left to fail */
+    uint64_t drv_fault[DRV_F_NKINDS]; /* driver_* faults: driver bugs left to plant, by kind */
     struct orr_counter *allocs_failed; /* kern.allocs_failed */
     unsigned node, mem_nodes;
     uint64_t node_bytes;
@@ -171,6 +175,8 @@ int kthreads_create(struct kcore *k0, unsigned ncpu, struct orr_diag *d);
 /* The idle loop of CPU k after boot: runs the scheduler until every task
  * has finished (forever when some never do). */
 void kthreads_cpu_loop(struct kcore *k);
+/* kdrivers.c: the driver workload, on every kernel CPU */
+void kdrv_run(struct kcore *k);
 /* Interrupt handlers: the CPU's timer, an IPI, a thread's timer wake-up. */
 void kthreads_timer(struct kcore *k);
 void kthreads_ipi(struct kcore *k, uint32_t reason);

@@ -45,6 +45,18 @@ int kernel_check_ring(const struct orr_params *kern, unsigned ncpu, struct orr_d
  * pcie: 0, or ORR_ESCHEMA at the key. (The device's own limits are
  * checked when the CPUs start, once the device exists.) */
 int kernel_check_blk(const struct orr_params *kern, unsigned ncpu, bool pcie, struct orr_diag *d);
+/* kernel.drivers and kernel.driver_load (hw/platform/kdrivers.c): the
+ * driver names, tiers, devices and CPUs against the machine (`ndev` root
+ * complex ports, 0 without one; `iommu` whether it has an IOMMU) and the
+ * region against kernel memory: 0, or ORR_ESCHEMA at the key. */
+int kernel_check_drivers(const struct orr_params *kern, unsigned ncpu, unsigned ndev, bool iommu,
+                         struct orr_diag *d);
+/* At start: each driver's device is linked to the root complex and of the
+ * type the driver drives. */
+int kernel_check_driver_devices(const struct orr_component *c, const struct orr_params *kern,
+                                struct orr_diag *d);
+extern const struct orr_param kdrv_entry_params[];
+extern const struct orr_param kdrv_load_params[];
 
 /* At most this many kernel threads (kernel.tasks, counting instances). */
 #define KTHREAD_MAX 4096u

@@ -149,6 +149,8 @@ void drv_chan_open(struct drv_chan *mine, const struct drv_chan *shared);
 int drv_chan_push(struct hal_cpu *c, struct drv_chan *ch, const uint64_t *msg);
 int drv_chan_pop(struct hal_cpu *c, struct drv_chan *ch, uint64_t *msg);
 void drv_chan_flush(struct hal_cpu *c, struct drv_chan *ch); /* publish a producer's batch */
+/* Consumer side: no whole message waiting (re-reads the producer's index). */
+bool drv_chan_empty(struct hal_cpu *c, struct drv_chan *ch);
 
 /* ---------------------------------------------------------- the driver env
  * Everything a driver may do, it does through its env; the registry fills
@@ -274,6 +276,10 @@ struct drv_ops {
      * safe to repeat: submit it again) or DRV_RECLAIM_FAIL (not safe to
      * repeat: fail it with DRV_EIO). Optional: NULL replays everything. */
     int (*reclaim)(struct drv_env *e, const struct drv_req *rq, uint64_t *value);
+    /* --- added after the first commit (additive) --- */
+    /* Where in the region the clients' I/O buffers start (the driver maps
+     * or checks them); 0: anywhere in the region. */
+    uint64_t io_offset;
 };
 enum drv_reclaim { DRV_RECLAIM_DONE = 1, DRV_RECLAIM_REPLAY = 2, DRV_RECLAIM_FAIL = 3 };
 
@@ -323,6 +329,14 @@ struct drv_policy {
     hal_ns_t watchdog;      /* a driver silent this long with work pending has hung */
     hal_ns_t reset_timeout; /* quiesce + reset longer than this: the device is failed */
     unsigned max_replays;   /* a request replayed more often fails with DRV_EIO */
+    /* added after the first commit: a planted recovery bug, for proving that
+     * the checker and explore find it (enum drv_bug; 0 none) */
+    unsigned inject_bug;
+};
+enum drv_bug {
+    DRV_BUG_NONE = 0,
+    DRV_BUG_SKIP_REPLAY = 1, /* recovery does not replay what the device had not finished */
+    DRV_BUG_REPLAY_DONE = 2, /* recovery also replays what the device had finished */
 };
 
 /* Per-tag state of the generic in-flight accounting (recovery.c). */
@@ -345,6 +359,9 @@ struct drv_tags {
     struct drv_cpl aCpl[DRV_MAX_TAGS];
     unsigned nTags;                 /* usable tags (queue depth) */
     uint64_t nSubmitted, nCompleted, nFailed, nDuplicates, nReplayed, nReclaimed;
+    /* added after the first commit: finished tags in completion order */
+    uint16_t aDoneQ[DRV_MAX_TAGS];
+    unsigned doneHead, nDoneQ;
 };
 void drv_tags_init(struct drv_tags *t, unsigned depth);
 /* A free tag for rq (rq->tag is set), or DRV_EAGAIN. */
@@ -355,6 +372,9 @@ int drv_tags_alloc(struct drv_tags *t, struct drv_req *rq);
 int drv_tags_complete(struct drv_tags *t, const struct drv_cpl *cpl);
 /* The client takes a DONE tag's completion; the tag becomes free. */
 int drv_tags_reap(struct drv_tags *t, uint16_t tag, struct drv_cpl *out);
+/* The oldest finished request's completion (completion order); the tag
+ * becomes free. DRV_EAGAIN when none is waiting. */
+int drv_tags_next_done(struct drv_tags *t, struct drv_cpl *out);
 unsigned drv_tags_inflight(const struct drv_tags *t);
 /* The table's invariants: 0, or the line of the broken one. */
 int drv_tags_check(const struct drv_tags *t);
@@ -390,6 +410,26 @@ struct drv_binding {
     void *priv;                /* the instance's host-private state; dropped at a reload,
                                   never read after a crash */
     uint64_t nIrqs, nPolls, nMsgs; /* interrupts taken, poll calls, channel messages */
+    /* --- registry bookkeeping (registry.c; added after the first commit) --- */
+    hal_paddr_t ctl;           /* the binding's control line in kernel memory */
+    hal_paddr_t chan_at;
+    uint64_t epoch_seen;       /* driver CPU: the epoch it serves */
+    unsigned irq_pending;      /* vectors taken, not yet handled (serving context) */
+    int hung;                  /* a hang fault: the driver stopped serving */
+    int dma_poison;            /* an IOMMU fault point: the next DMA mapping is off */
+    int awaiting_first;        /* recovered, waiting for the new instance's first completion */
+    unsigned nMaps;
+    struct { uint64_t bus, len; } aMap[32]; /* the instance's DMA mappings */
+    unsigned nPend, pend_head;  /* driver CPU: requests the driver refused (EAGAIN), to retry */
+    struct drv_req aPend[DRV_MAX_TAGS];
+    hal_ns_t last_beat_at;     /* core: when it last saw the heartbeat move */
+    uint64_t last_beat;
+    uint64_t recovery_ns_sum, recovery_ns_max, nRecoveryTimes;
+    uint64_t nCrashKind[DRV_F_NKINDS];
+    /* requests a recovery left in flight without handing them to the new
+     * instance (invariant 2 of recovery.c broken; the checker fails) */
+    uint64_t nForgotten;
+    unsigned nDispatched;      /* recovery: replays handed over in this pass */
 };
 
 /* ------------------------------------------------------- the core's calls

@@ -383,7 +383,18 @@ void hal_trace(struct hal_cpu *c, uint16_t point, uint64_t a, uint64_t b);
  * and then fails it as it would for real (an allocation returns "no
  * memory"). The simulated machine fires them from a scenario's `faults:`
  * or `explore:` (kcore fault `alloc_fail`); elsewhere always false. */
-enum hal_fault_point { HAL_FP_ALLOC = 1 /* a page allocation */ };
+enum hal_fault_point {
+    HAL_FP_ALLOC = 1, /* a page allocation */
+    /* a driver bug at the entry the driver is about to run (driver.h enum
+     * drv_fault, HAL_FP_DRV_BASE + kind): wild write, null dereference,
+     * assertion, hang, a DMA address the IOMMU refuses */
+    HAL_FP_DRV_BASE = 1,
+    HAL_FP_DRV_WILD_WRITE = 2,
+    HAL_FP_DRV_NULL_DEREF = 3,
+    HAL_FP_DRV_ASSERT = 4,
+    HAL_FP_DRV_HANG = 5,
+    HAL_FP_DRV_IOMMU = 6,
+};
 bool hal_fault_point(struct hal_cpu *c, unsigned point);
 
 /* --- cost annotation ------------------------------------------------------
