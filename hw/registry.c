@@ -36,6 +36,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_cluster_type,
     &orr_pcie_rc_type,
     &orr_dma_engine_type,
+    &orr_gpu_type,
     &orr_pcie_switch_type,
     &orr_nic_type,
     &orr_rnic_type,

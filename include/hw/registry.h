@@ -62,6 +62,7 @@ extern const struct orr_component_type orr_fabric_host_type;  /* fabric/: traffi
 extern const struct orr_component_type orr_cluster_type;      /* fabric/: the `cluster:` builder */
 extern const struct orr_component_type orr_pcie_rc_type;      /* pcie/: root complex */
 extern const struct orr_component_type orr_dma_engine_type;   /* pcie/: DMA engine */
+extern const struct orr_component_type orr_gpu_type;          /* gpu/: GPU on PCIe and NVLink */
 extern const struct orr_component_type orr_pcie_switch_type;  /* pcie/: PCIe switch */
 extern const struct orr_component_type orr_nic_type;          /* nic/: Ethernet NIC */
 extern const struct orr_component_type orr_rnic_type;         /* rdma/: RDMA NIC */
