@@ -41,6 +41,7 @@ const struct orr_component_type *const orr_builtin_types[] = {
     &orr_nic_type,
     &orr_rnic_type,
     &orr_perftest_type,
+    &orr_gpu_stream_type,
     &orr_allreduce_type,
     &orr_kv_type,
     &orr_rdma_incast_type,

@@ -67,6 +67,7 @@ extern const struct orr_component_type orr_pcie_switch_type;  /* pcie/: PCIe swi
 extern const struct orr_component_type orr_nic_type;          /* nic/: Ethernet NIC */
 extern const struct orr_component_type orr_rnic_type;         /* rdma/: RDMA NIC */
 extern const struct orr_component_type orr_perftest_type;     /* workloads/apps/ */
+extern const struct orr_component_type orr_gpu_stream_type;   /* workloads/apps/: GPU host program */
 extern const struct orr_component_type orr_allreduce_type;    /* workloads/apps/ */
 extern const struct orr_component_type orr_kv_type;           /* workloads/apps/ */
 extern const struct orr_component_type orr_rdma_incast_type;  /* workloads/apps/ */
