@@ -91,6 +91,8 @@ static const struct orr_param gpu_params[] = {
      0, 0, gpu_part_params},
     {"functional_max", ORR_P_SIZE, "64MiB", 0,
      "kernels touching more bytes are timed only (their results are not computed)"},
+    {"functional_flops", ORR_P_UINT, "268435456", 0,
+     "kernels of more flops are timed only (a GEMM of 512 computes; 1024 would cost seconds)"},
     {"store_limit", ORR_P_SIZE, "1GiB", ORR_PF_POSITIVE,
      "bytes of device memory the simulator holds (sparse); a write beyond fails its command"},
     {NULL},
@@ -265,6 +267,7 @@ static int gpu_create(struct orr_component *c, const struct orr_params *p, struc
     s->nvl_window = (unsigned)orr_param_u64(p, "nvl_window");
     s->watchdog = orr_param_u64(p, "watchdog");
     s->functional_max = orr_param_u64(p, "functional_max");
+    s->functional_flops = orr_param_u64(p, "functional_flops");
     s->store_limit = orr_param_u64(p, "store_limit");
     if (s->hbm_Bps == 0 || s->l2_Bps == 0 || s->sm_Bps == 0)
         rc = bad(d, &c->mark, c->keypath, "hbm_bandwidth", "bandwidths must be at least 8 bit/s");

@@ -77,7 +77,7 @@ struct gpu {
     /* configuration */
     unsigned id, sms, nQueue, queue_depth, nCE, tags, nPart, nNvl;
     unsigned sm_threads, sm_blocks, block_threads, latency_warps;
-    uint64_t sm_regs, sm_smem, memory, l2_size, store_limit, functional_max;
+    uint64_t sm_regs, sm_smem, memory, l2_size, store_limit, functional_max, functional_flops;
     uint64_t clock_hz, flops_cycle[GPU_PRECISIONS];
     uint64_t hbm_Bps, l2_Bps, sm_Bps, nvl_chunk;
     unsigned nvl_window;

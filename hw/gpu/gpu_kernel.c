@@ -398,7 +398,7 @@ void gpu_kernel_start(struct orr_component *c, struct gpu *s, unsigned q)
     uint64_t touched = 0;
     for (unsigned i = 0; i < kr.n; i++)
         touched += kr.len[i];
-    if (kr.n && touched > s->functional_max)
+    if (kr.n && (touched > s->functional_max || r->flops > s->functional_flops))
         s->timing_only->v++;
     else
         run_functional(s, part, k, &b);
