@@ -160,6 +160,14 @@ static int bad(struct orr_diag *d, const struct orr_mark *m, const char *kp, con
     return ORR_ESCHEMA;
 }
 
+static int part_bad(struct orr_diag *d, const struct orr_params *g, const char *kp, size_t i,
+                    const char *key, const char *what)
+{
+    char at[80];
+    snprintf(at, sizeof at, "partitions.%zu.%s", i, key);
+    return bad(d, orr_param_mark(g, key), kp, at, what);
+}
+
 /* The partition layout must fit the device: SMs, memory, engines, and
  * each queue in at most one instance. */
 static int parse_partitions(struct gpu *s, const struct orr_params *p, const char *kp,
@@ -195,17 +203,17 @@ static int parse_partitions(struct gpu *s, const struct orr_params *p, const cha
         mem += pt->mem_size;
         if (sms > s->sms) {
             snprintf(what, sizeof what, "partitions use %u SMs; the GPU has %u", sms, s->sms);
-            return bad(d, orr_param_mark(g, "sms"), kp, "partitions.sms", what);
+            return part_bad(d, g, kp, i, "sms", what);
         }
         if (mem > s->memory) {
             snprintf(what, sizeof what, "partitions use %llu bytes of memory; the GPU has %llu",
                      (unsigned long long)mem, (unsigned long long)s->memory);
-            return bad(d, orr_param_mark(g, "memory"), kp, "partitions.memory", what);
+            return part_bad(d, g, kp, i, "memory", what);
         }
         if (ce > s->nCE) {
             snprintf(what, sizeof what, "partitions use %u copy engines; the GPU has %u", ce,
                      s->nCE);
-            return bad(d, orr_param_mark(g, "copy_engines"), kp, "partitions.copy_engines", what);
+            return part_bad(d, g, kp, i, "copy_engines", what);
         }
         size_t nq;
         const uint64_t *q = orr_param_uints(g, "queues", &nq);
@@ -214,7 +222,7 @@ static int parse_partitions(struct gpu *s, const struct orr_params *p, const cha
                 snprintf(what, sizeof what, "queue %llu %s", (unsigned long long)q[j],
                          q[j] >= s->nQueue ? "does not exist (see `queues`)"
                                            : "is in two partitions");
-                return bad(d, orr_param_mark(g, "queues"), kp, "partitions.queues", what);
+                return part_bad(d, g, kp, i, "queues", what);
             }
             owned[q[j]] = true;
             s->aQueue[q[j]].part = (unsigned)i;
@@ -273,6 +281,7 @@ static int gpu_create(struct orr_component *c, const struct orr_params *p, struc
         rc = bad(d, &c->mark, c->keypath, "hbm_bandwidth", "bandwidths must be at least 8 bit/s");
     size_t nn;
     s->aNvlName = orr_param_list(p, "nvlink", &nn);
+    s->nvlMark = *orr_param_mark(p, "nvlink");
     if (nn > GPU_MAX_NVL)
         rc = bad(d, orr_param_mark(p, "nvlink"), c->keypath, "nvlink", "at most 32 NVLink peers");
     s->nNvl = nn > GPU_MAX_NVL ? GPU_MAX_NVL : (unsigned)nn;
@@ -333,13 +342,13 @@ static int gpu_start(struct orr_component *c, struct orr_diag *d)
     for (unsigned i = 0; i < s->nNvl; i++) {
         struct orr_component *peer = orr_sim_find(c->sim, s->aNvlName[i]);
         if (!gpu_is(peer)) {
-            orr_diag_error(d, &c->mark, at, "nvlink peer '%s' is %s", s->aNvlName[i],
+            orr_diag_error(d, &s->nvlMark, at, "nvlink peer '%s' is %s", s->aNvlName[i],
                            peer ? "not a gpu" : "no component");
             return ORR_ESCHEMA;
         }
         struct orr_port *far = orr_port_peer(s->aNvl[i]);
         if (!far || far->owner != peer) {
-            orr_diag_error(d, &c->mark, at, "port nvl%u of %s must be linked to a port of %s", i,
+            orr_diag_error(d, &s->nvlMark, at, "port nvl%u of %s must be linked to a port of %s", i,
                            c->path, s->aNvlName[i]);
             return ORR_ESCHEMA;
         }

@@ -86,6 +86,7 @@ struct gpu {
     uint16_t requester;
     uint64_t msix_addr;
     const char *const *aNvlName; /* peers named by `nvlink`, in port order */
+    struct orr_mark nvlMark;
     unsigned aNvlPeer[GPU_MAX_NVL]; /* their ids, resolved at start */
 
     /* ports */
