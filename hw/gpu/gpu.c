@@ -639,5 +639,4 @@ const struct orr_component_type orr_gpu_type = {
     .start = gpu_start,
     .handle = gpu_handle,
     .destroy = gpu_destroy,
-    .no_checkpoint = "the GPU model does not save its queues, engines and memory yet",
 };
