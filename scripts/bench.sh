@@ -105,6 +105,24 @@ mm_rate() {
 }
 echo "BENCH mm.churn_16cpu_allocs $(mm_rate) allocs/s"
 
+# GPUs (docs/gpu.md): thread-block waves simulated per wall second (saxpy
+# over 256 Mi floats, 50 launches, timed only: tests/bench/gpu-waves.yaml),
+# and gpu-gemm.yaml's wall seconds per simulated second (median of REPEAT)
+gpu_waves() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run tests/bench/gpu-waves.yaml --no-db --quiet --json |
+      jq -r '([.metrics[] | select(.name == "waves") | .value] | add) / .wall_time_s'
+  done | median
+}
+echo "BENCH gpu.waves_per_wall_s $(gpu_waves) waves/s"
+gpu_gemm() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run scenarios/gpu-gemm.yaml --no-db --quiet --json |
+      jq -r '.wall_time_s / (.sim_time_ps / 1e12)'
+  done | median
+}
+echo "BENCH gpu.gemm_wall_per_sim_s $(gpu_gemm) s"
+
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started
 # one by one, both writing to one results DB (median of REPEAT).

@@ -123,6 +123,21 @@ static void kernel_ranges(const struct gpu_cmd *k, struct kranges *r)
     }
 }
 
+static uint64_t useful_flops(const struct gpu_cmd *k, const struct gpu_block_shape *b);
+
+/* Whether a kernel's values are computed (else it is timed only): it
+ * touches at most functional_max bytes and does at most functional_flops. */
+static bool kernel_functional(const struct gpu *s, const struct gpu_cmd *k,
+                              const struct gpu_block_shape *b)
+{
+    struct kranges kr;
+    kernel_ranges(k, &kr);
+    uint64_t touched = 0;
+    for (unsigned i = 0; i < kr.n; i++)
+        touched += kr.len[i];
+    return kr.n && touched <= s->functional_max && useful_flops(k, b) <= s->functional_flops;
+}
+
 unsigned gpu_kernel_check(const struct gpu *s, unsigned q)
 {
     const struct gpu_cmd *k = &s->aQueue[q].cur;
@@ -137,9 +152,11 @@ unsigned gpu_kernel_check(const struct gpu *s, unsigned q)
         return GPU_ERR_BAD_OP;
     struct kranges r;
     kernel_ranges(k, &r);
+    bool functional = kernel_functional(s, k, &b);
     for (unsigned i = 0; i < r.n; i++) {
         uint64_t abs;
-        unsigned err = gpu_mem_check(s, part, r.addr[i], r.len[i], r.write[i], &abs);
+        unsigned err =
+            gpu_mem_check(s, part, r.addr[i], r.len[i], r.write[i] && functional, &abs);
         if (err)
             return err;
     }
@@ -395,13 +412,10 @@ void gpu_kernel_start(struct orr_component *c, struct gpu *s, unsigned q)
     r->flops = useful_flops(k, &b);
     struct kranges kr;
     kernel_ranges(k, &kr);
-    uint64_t touched = 0;
-    for (unsigned i = 0; i < kr.n; i++)
-        touched += kr.len[i];
-    if (kr.n && (touched > s->functional_max || r->flops > s->functional_flops))
-        s->timing_only->v++;
-    else
+    if (kernel_functional(s, k, &b))
         run_functional(s, part, k, &b);
+    else if (kr.n)
+        s->timing_only->v++;
     if (s->watchdog)
         orr_timer(c, s->watchdog, T_WATCHDOG, part, r->seq);
     if (gpu_cmd_kind(k->w[0]) == GPU_KERNEL_HANG)

@@ -184,8 +184,8 @@ gpu_case() { # NAME COMPONENTS-YAML: a scenario on the H100-like preset
 }
 gpu_case gpu_good '  prog: {test: gemm, n: [128], iters: 1, regs: 128, smem: 32KiB}'
 expect_exit 0 "gpu scenario loads" -- "$ORRERY" validate gpu_good.yaml
-gpu_case gpu_regs '  prog: {test: gemm, n: [256], block: 1024, regs: 255}'
-check_bad gpu_regs 'gpu_regs\.yaml:4:[0-9]+' 'components\.prog\.regs' '261120 registers' 'an SM has 65536'
+gpu_case gpu_regs '  prog: {test: gemm, n: [256], block: 1024, regs: 100}'
+check_bad gpu_regs 'gpu_regs\.yaml:4:[0-9]+' 'components\.prog\.regs' '102400 registers' 'an SM has 65536'
 gpu_case gpu_smem '  prog: {test: saxpy, n: [1024], smem: 300KiB}'
 check_bad gpu_smem 'gpu_smem\.yaml:4:[0-9]+' 'components\.prog\.smem' '307200 bytes of shared memory'
 gpu_case gpu_grid0 '  prog: {test: saxpy, n: [0]}'

@@ -107,4 +107,9 @@ expect_out "failed commands" "the program says the GPU failed its commands"
 if jq -e '[.traceEvents[] | select(.name == "gpu.cmd_error")] | length > 0' nonv.json >/dev/null &&
    grep -q '"gpu.cmd_error"' nonv.json; then pass; else fail "gpu.cmd_error recorded in the trace"; fi
 
+echo "orrery graph draws the GPUs and their NVLink"
+"$ORRERY" graph "$SRC/scenarios/gpu-p2p.yaml" --format dot > p2p.dot || fail "graph of gpu-p2p"
+grep -q 'label="gpu0\\ngpu"' p2p.dot && pass || fail "gpu0 drawn as a gpu"
+grep -Eq 'gpu0 -> gpu1.*label="300ns\\n3.6Tbps"' p2p.dot && pass || fail "the NVLink drawn with its bandwidth"
+
 finish

@@ -42,6 +42,7 @@ static void test_occupancy(void **state)
         {0, 256, 32, 0, 1, 0},           /* a grid of 0 */
         {10, 1025, 32, 0, 1, 0},         /* a block above block_threads */
         {10, 1024, 255, 0, 1, 0},        /* 261120 registers */
+        {10, 1024, 100, 0, 1, 0},        /* 102400 registers: above one SM, below two */
         {10, 64, 32, 101 * 1024, 1, 0},  /* more shared memory than an SM */
     };
     for (size_t i = 0; i < sizeof aCase / sizeof aCase[0]; i++) {
