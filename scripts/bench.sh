@@ -122,6 +122,13 @@ gpu_gemm() {
   done | median
 }
 echo "BENCH gpu.gemm_wall_per_sim_s $(gpu_gemm) s"
+# the 8-GPU ring allreduce (1, 16 and 64 MiB, the smaller two checked)
+gpu_allreduce() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run scenarios/gpu-allreduce.yaml --no-db --quiet --json | jq -r .wall_time_s
+  done | median
+}
+echo "BENCH gpu.allreduce_8gpu_wall $(gpu_allreduce) s"
 
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started

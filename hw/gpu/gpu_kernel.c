@@ -18,7 +18,7 @@
  * latency). All arithmetic is integer (ps). A kernel costs
  * launch_overhead before its first wave; one timer event per wave.
  *
- * HBM traffic per wave: streaming kernels (memset, copy, saxpy, reduce)
+ * HBM traffic per wave: streaming kernels (memset, copy, saxpy, add, reduce)
  * touch their bytes once; GEMM's L2 catches reuse inside a wave — the
  * wave's blocks cover a near-square patch of C tiles (a swizzled order),
  * so HBM carries the A row panels and B column panels of that patch and
@@ -106,6 +106,7 @@ static void kernel_ranges(const struct gpu_cmd *k, struct kranges *r)
         *r = (struct kranges){2, {k->w[3], k->w[4]}, {n, n}, {false, true}};
         break;
     case GPU_KERNEL_SAXPY:
+    case GPU_KERNEL_ADD:
         *r = (struct kranges){2, {k->w[3], k->w[4]}, {4 * n, 4 * n}, {false, true}};
         break;
     case GPU_KERNEL_REDUCE:
@@ -191,6 +192,10 @@ static void kernel_cost(const struct gpu_cmd *k, const struct gpu_block_shape *b
     case GPU_KERNEL_SAXPY:
         c->stream_bytes = 12 * n;
         c->flops_block = div_up(2 * n, b->grid);
+        break;
+    case GPU_KERNEL_ADD:
+        c->stream_bytes = 12 * n;
+        c->flops_block = div_up(n, b->grid);
         break;
     case GPU_KERNEL_REDUCE:
         c->stream_bytes = 4 * n;
@@ -329,6 +334,15 @@ static void run_functional(struct gpu *s, unsigned part, const struct gpu_cmd *k
         free(y);
         break;
     }
+    case GPU_KERNEL_ADD: {
+        float *x = fetch(s, base + k->w[3], 4 * n), *y = fetch(s, base + k->w[4], 4 * n);
+        for (uint64_t i = 0; i < n; i++)
+            y[i] += x[i];
+        gpu_mem_write(s, base + k->w[4], y, 4 * n);
+        free(x);
+        free(y);
+        break;
+    }
     case GPU_KERNEL_REDUCE: {
         /* each block sums a contiguous chunk in order; block sums are added
          * in block order (a fixed order, unlike a GPU's atomics) */
@@ -376,6 +390,7 @@ static uint64_t useful_flops(const struct gpu_cmd *k, const struct gpu_block_sha
     case GPU_KERNEL_SAXPY:
         return 2 * n;
     case GPU_KERNEL_REDUCE:
+    case GPU_KERNEL_ADD:
         return n;
     case GPU_KERNEL_GEMM:
         return 2 * (k->w[6] & GPU_GEMM_DIM_MAX) * ((k->w[6] >> 20) & GPU_GEMM_DIM_MAX) *

@@ -81,6 +81,7 @@ enum gpu_kernel_kind {
     GPU_KERNEL_SYNTH = 5,  /* w3 flops per thread, w4 global bytes per thread,
                               w5 precision (enum gpu_precision), w6 footprint bytes */
     GPU_KERNEL_HANG = 6,   /* never finishes (until the watchdog resets its queue) */
+    GPU_KERNEL_ADD = 7,    /* w3 src, w4 dst, w5 n: dst += src (an allreduce's step) */
     GPU_KERNEL_KINDS
 };
 #define GPU_GEMM_TILE 64u   /* C tile per block: 64 x 64 */

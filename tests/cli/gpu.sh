@@ -96,6 +96,38 @@ holds "$(metric reset.json gpu0 kernels)" "v == 4" "the other partition's kernel
 half=$(metric reset.json prog saxpy_gbps)
 holds "$half" "v > 0.4 * 3350 && v <= 0.5 * 3350" "half a GPU streams at most half the HBM"
 
+echo "Ring allreduce across 8 GPUs (gpu-allreduce.yaml)"
+run ar "$SRC/scenarios/gpu-allreduce.yaml"
+prev=0
+for b in 1MiB 16MiB 64MiB; do
+  v=$(metric ar.json prog allreduce_busbw_gbps.$b)
+  printf '  %-6s bus bandwidth %8.1f GB/s\n' "$b" "$v"
+  holds "$v" "v > $prev && v <= 450" "allreduce bus bandwidth grows with size, below one NVLink direction ($b)"
+  prev=$v
+done
+holds "$(metric ar.json prog checks)" "v == 2" "every GPU's sum checked (1 MiB, 16 MiB)"
+# each GPU of the scenario has the preset's gpu0 figures (all but id,
+# requester and nvlink), and the preset's gpu1 has gpu0's
+gpu_keys() { # FILE GPU: its keys as sorted key=value lines (block or flow style)
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+text, g = open(sys.argv[1]).read(), sys.argv[2]
+text = re.sub(r'#[^\n]*', '', text)
+m = re.search(r'^  %s:(.*?)(?=^  \S)' % g, text, re.S | re.M)
+body = m.group(1).replace('{', ' ').replace('}', ' ') if m else ''
+pairs = re.findall(r'([a-z_0-9]+):\s*(\[[^\]]*\]|[^,\s]+)', body)
+skip = {'id', 'requester', 'nvlink', 'type'}
+print('\n'.join(sorted('%s=%s' % (k, v) for k, v in pairs if k not in skip)))
+PY
+}
+want=$(gpu_keys "$H100" gpu0)
+[ "$(echo "$want" | wc -l)" -ge 25 ] && pass || fail "the preset's gpu0 keys were read ($want)"
+[ "$(gpu_keys "$H100" gpu1)" = "$want" ] && pass || fail "the H100-like preset's gpu1 differs from its gpu0"
+[ "$(gpu_keys "$SRC/scenarios/gpu-allreduce.yaml" gpu5)" = "$want" ] && pass ||
+  fail "gpu-allreduce's gpu5 differs from the H100-like preset's gpu0"
+[ "$(gpu_keys "$A100" gpu1)" = "$(gpu_keys "$A100" gpu0)" ] && pass ||
+  fail "the A100-like preset's gpu1 differs from its gpu0"
+
 echo "A bad command at run time: P2P without NVLink"
 mkdir -p presets
 sed -e '/nvl0, latency/d' -e 's/nvlink: \[gpu[01]\]/nvlink: []/' "$H100" > presets/gpu-h100.yaml

@@ -19,6 +19,8 @@
  *              (`p2p: staged`, as CUDA does without peer access)
  *   hang       GPU 0's queue 0 launches a kernel that never ends while
  *              queue 1 runs saxpy (use partitions and a watchdog)
+ *   allreduce  a ring allreduce of `bytes` of fp32 across every GPU of
+ *              `gpus` over NVLink (GPU g sends to GPU g+1)
  *
  * Times come from the GPU's signals (its clock, as cudaEventElapsedTime),
  * not from the host. The program is a list of steps built at start:
@@ -42,15 +44,17 @@
 
 #define GS_MAX_SIZES 16u
 #define GS_MAX_GPUS 8u
-#define SIG_STRIDE 32u
+#define SIG_STRIDE 64u /* a line each: the root complex does not order two partial writes to one line */
 #define POLL (100 * ORR_NS)
 
-enum test { T_BANDWIDTH, T_SAXPY, T_REDUCE, T_GEMM, T_P2P, T_HANG };
-static const char *const tests[] = {"bandwidth", "saxpy", "reduce", "gemm", "p2p", "hang", NULL};
+enum test { T_BANDWIDTH, T_SAXPY, T_REDUCE, T_GEMM, T_P2P, T_HANG, T_ALLREDUCE };
+static const char *const tests[] = {"bandwidth", "saxpy", "reduce", "gemm", "p2p", "hang",
+                                    "allreduce", NULL};
 static const char *const p2p_modes[] = {"nvlink", "staged", NULL};
 
 static const struct orr_param gs_params[] = {
-    {"test", ORR_P_ENUM, "bandwidth", 0, "bandwidth, saxpy, reduce, gemm, p2p, hang", tests},
+    {"test", ORR_P_ENUM, "bandwidth", 0, "bandwidth, saxpy, reduce, gemm, p2p, hang, allreduce",
+     tests},
     {"gpus", ORR_P_LIST, NULL, ORR_PF_NONEMPTY,
      "GPU components driven, in root complex port order (GPU i on dev<i>)"},
     {"memory", ORR_P_STRING, "", 0,
@@ -58,7 +62,7 @@ static const struct orr_param gs_params[] = {
     {"bar_base", ORR_P_SIZE, "64GiB", 0, "the root complex's bar_base"},
     {"bar_size", ORR_P_SIZE, "1MiB", ORR_PF_POSITIVE, "the root complex's bar_size"},
     {"host_base", ORR_P_SIZE, "16MiB", 0, "host buffers start here (signals first)"},
-    {"bytes", ORR_P_LIST, "[1MiB]", 0, "bandwidth, p2p: transfer sizes, in order"},
+    {"bytes", ORR_P_LIST, "[1MiB]", 0, "bandwidth, p2p, allreduce: transfer sizes, in order"},
     {"n", ORR_P_UINTS, "[1048576]", 0,
      "saxpy, reduce: elements; gemm: M = N = K; in order"},
     {"iters", ORR_P_UINT, "4", ORR_PF_POSITIVE, "timed repetitions per size", NULL, 1, 1000},
@@ -222,6 +226,74 @@ static void layout(struct gs *s, uint64_t x)
 }
 
 static bool verifies(const struct gs *s, uint64_t x) { return buf_bytes(s, x) <= s->verify_max; }
+
+/* allreduce: GPU g's input at host hA + g x stride, its result read back
+ * at hA + (nGpu + g) x stride */
+static uint64_t ar_stride(uint64_t b) { return (b + 4095) & ~(uint64_t)4095; }
+static uint64_t ar_in(const struct gs *s, unsigned g, uint64_t b) { return s->hA + g * ar_stride(b); }
+static uint64_t ar_out(const struct gs *s, unsigned g, uint64_t b)
+{
+    return s->hA + (s->nGpu + g) * ar_stride(b);
+}
+static float ar_input(unsigned g, uint64_t k)
+{
+    return (float)((int)((k * 13 + g * 7) % 17) - 8) * 0.25f;
+}
+
+/* Ring allreduce (reduce-scatter, then all-gather) in chunks of b / n:
+ * at reduce-scatter step t GPU g adds the chunk its predecessor sent at
+ * step t-1 into its own, then sends that chunk on; after n-1 steps GPU g
+ * holds chunk g+1 summed over all GPUs, and n-1 all-gather steps pass the
+ * summed chunks around. The host orders steps with one signal per GPU
+ * per step (waiting for all), as a host-driven collective would. */
+static void build_allreduce(struct gs *s, uint32_t i)
+{
+    uint64_t b = s->aSize[i], chunk = b / s->nGpu, nf = chunk / 4;
+    unsigned n = s->nGpu;
+    bool check = verifies(s, b);
+    layout(s, b);
+    s->dB = ar_stride(b);
+    if (check) {
+        host(s, H_FILL, i, 0);
+        for (unsigned g = 0; g < n; g++)
+            copy(s, g, 0, GPU_COPY_H2D, 0, ar_in(s, g, b), s->dA, b);
+    }
+    uint32_t a0 = s->nSlot;
+    for (unsigned g = 0; g < n; g++)
+        wait_for(s, signal(s, g, 0));
+    uint64_t shape = gpu_launch_shape((uint32_t)div_up(nf, s->block ? s->block : 1), s->block);
+    uint32_t e0 = 0;
+    for (unsigned t = 0; t < 2 * (n - 1); t++) {
+        uint32_t first = s->nSlot;
+        for (unsigned g = 0; g < n; g++) {
+            unsigned next = gpu_id_of(s->aGpu[(g + 1) % n]);
+            if (t >= 1 && t <= n - 1) { /* reduce what arrived at step t-1 */
+                uint64_t c = (g + n - t) % n;
+                cmd(s, g, 0, gpu_cmd_word0(GPU_OP_LAUNCH, 0, GPU_KERNEL_ADD, 0), shape,
+                    launch_res(s), s->dB + c * chunk, s->dA + c * chunk, nf, 0);
+            }
+            if (t < n - 1) { /* reduce-scatter: send chunk g - t to the next */
+                uint64_t c = (g + n - t) % n;
+                copy(s, g, 0, GPU_COPY_P2P, next, s->dA + c * chunk, s->dB + c * chunk, chunk);
+            } else {         /* all-gather: pass the summed chunk g + 1 - (t - n + 1) on */
+                uint64_t c = (g + 1 + n - (t - (n - 1))) % n;
+                copy(s, g, 0, GPU_COPY_P2P, next, s->dA + c * chunk, s->dA + c * chunk, chunk);
+            }
+            signal(s, g, 0);
+        }
+        for (unsigned g = 0; g < n; g++)
+            wait_for(s, first + g);
+        e0 = first;
+    }
+    host(s, H_RECORD, i, (uint64_t)a0 | (uint64_t)e0 << 20);
+    if (check) {
+        for (unsigned g = 0; g < n; g++)
+            copy(s, g, 0, GPU_COPY_D2H, 0, s->dA, ar_out(s, g, b), b);
+        for (unsigned g = 0; g < n; g++)
+            wait_for(s, signal(s, g, 0));
+        host(s, H_CHECK, i, 0);
+    }
+}
 
 static void build_bandwidth(struct gs *s, uint32_t i)
 {
@@ -391,6 +463,8 @@ static void build(struct gs *s)
             build_bandwidth(s, i);
         else if (s->test == T_P2P)
             build_p2p(s, i);
+        else if (s->test == T_ALLREDUCE)
+            build_allreduce(s, i);
         else
             build_kernel_test(s, i);
     }
@@ -413,10 +487,27 @@ static float input(uint64_t i, unsigned which)
     return (float)((int)((i * (which ? 7 : 13) + which) % 17) - 8) * 0.25f;
 }
 
+static void fill_allreduce(struct gs *s, uint64_t b)
+{
+    float *f = malloc(b);
+    if (!f)
+        orr_oom();
+    for (unsigned g = 0; g < s->nGpu; g++) {
+        for (uint64_t k = 0; k < b / 4; k++)
+            f[k] = ar_input(g, k);
+        hostmem_write(s->mem, ar_in(s, g, b), f, b);
+    }
+    free(f);
+}
+
 static void fill(struct gs *s, uint32_t i)
 {
     uint64_t x = s->aSize[i], n = buf_bytes(s, x);
     layout(s, x);
+    if (s->test == T_ALLREDUCE) {
+        fill_allreduce(s, x);
+        return;
+    }
     if (n > s->verify_max && s->test != T_BANDWIDTH && s->test != T_P2P)
         return;
     uint8_t *buf = malloc(n ? n : 1);
@@ -445,10 +536,39 @@ static void fail_check(struct orr_component *c, struct gs *s, uint32_t i, uint64
                  (unsigned long long)s->aSize[i], (unsigned long long)at, got, want);
 }
 
+/* Every GPU's result is the sum of every GPU's input (exact: the inputs
+ * are small multiples of 1/4, so any order of the additions agrees). */
+static void check_allreduce(struct orr_component *c, struct gs *s, uint32_t i)
+{
+    uint64_t b = s->aSize[i];
+    float *f = malloc(b);
+    if (!f)
+        orr_oom();
+    for (unsigned g = 0; g < s->nGpu; g++) {
+        hostmem_read(s->mem, ar_out(s, g, b), f, b);
+        for (uint64_t k = 0; k < b / 4; k++) {
+            float want = 0;
+            for (unsigned h = 0; h < s->nGpu; h++)
+                want += ar_input(h, k);
+            if (f[k] != want) {
+                fail_check(c, s, i, g * (b / 4) + k, f[k], want);
+                free(f);
+                return;
+            }
+        }
+    }
+    free(f);
+    s->checks->v++;
+}
+
 static void check(struct orr_component *c, struct gs *s, uint32_t i)
 {
     uint64_t x = s->aSize[i], n = buf_bytes(s, x);
     layout(s, x);
+    if (s->test == T_ALLREDUCE) {
+        check_allreduce(c, s, i);
+        return;
+    }
     if (s->test == T_BANDWIDTH || s->test == T_P2P) {
         uint8_t *a = malloc(n), *b = malloc(n);
         if (!a || !b)
@@ -551,6 +671,27 @@ static void record(struct orr_component *c, struct gs *s, uint32_t i, uint64_t a
     case T_GEMM:
         s->aFig[0][i]->v = 2.0 * x * x * x * s->iters / t / 1e12;
         break;
+    case T_ALLREDUCE: {
+        /* from the earliest start to the latest end over every GPU */
+        uint64_t t0 = UINT64_MAX, t1 = 0, errs = 0;
+        for (unsigned g = 0; g < s->nGpu; g++) {
+            struct gpu_signal ga = sig_read(s, (uint32_t)(arg & mask) + g),
+                              ge = sig_read(s, (uint32_t)(arg >> 20 & mask) + g);
+            t0 = ga.time_ps < t0 ? ga.time_ps : t0;
+            t1 = ge.time_ps > t1 ? ge.time_ps : t1;
+            errs += ge.errors;
+        }
+        if (errs) {
+            s->errors->v += errs;
+            orr_sim_fail(c, "allreduce: the GPUs reported %llu failed commands",
+                         (unsigned long long)errs);
+            return;
+        }
+        double secs = (double)(t1 - t0) / 1e12;
+        s->aFig[0][i]->v = 2.0 * (s->nGpu - 1) / s->nGpu * x / secs / 1e9;
+        s->aFig[1][i]->v = x / secs / 1e9;
+        break;
+    }
     case T_P2P:
         if (i == GS_MAX_SIZES)
             s->latency->v = t / s->iters * 1e6;
@@ -707,7 +848,7 @@ static int gs_create(struct orr_component *c, const struct orr_params *p, struct
     const char *mem = orr_param_str(p, "memory");
     s->mem = hostmem_for(c, mem && *mem ? mem : NULL);
     int rc = 0;
-    bool by_bytes = s->test == T_BANDWIDTH || s->test == T_P2P;
+    bool by_bytes = s->test == T_BANDWIDTH || s->test == T_P2P || s->test == T_ALLREDUCE;
     s->sizesMark = *orr_param_mark(p, by_bytes ? "bytes" : "n");
     s->blockMark = *orr_param_mark(p, "block");
     s->regsMark = *orr_param_mark(p, "regs");
@@ -739,15 +880,21 @@ static int gs_create(struct orr_component *c, const struct orr_params *p, struct
     s->gpusMark = *orr_param_mark(p, "gpus");
     if (ng > GS_MAX_GPUS)
         rc = err_at(d, p, c->keypath, "gpus", "at most %u GPUs (got %zu)", GS_MAX_GPUS, ng);
-    if (s->test == T_P2P && ng < 2)
-        rc = err_at(d, p, c->keypath, "gpus", "p2p needs 2 GPUs (got %zu)", ng);
+    if ((s->test == T_P2P || s->test == T_ALLREDUCE) && ng < 2)
+        rc = err_at(d, p, c->keypath, "gpus", "%s needs 2 GPUs (got %zu)", tests[s->test], ng);
+    for (size_t i = 0; s->test == T_ALLREDUCE && i < s->nSize && i < GS_MAX_SIZES; i++)
+        if (ng && s->aSize[i] % (4 * ng))
+            rc = err_at(d, p, c->keypath, "bytes",
+                        "allreduce of %llu bytes: not a multiple of 4 bytes x %zu GPUs",
+                        (unsigned long long)s->aSize[i], ng);
     s->nGpu = ng > GS_MAX_GPUS ? GS_MAX_GPUS : (unsigned)ng;
     if (rc)
         return rc;
     char name[64];
     const char *f0 = s->test == T_BANDWIDTH ? "h2d_gbps" : s->test == T_GEMM ? "tflops"
                    : s->test == T_P2P       ? "p2p_gbps" : s->test == T_REDUCE ? "reduce_gbps"
-                                                                            : "saxpy_gbps";
+                   : s->test == T_ALLREDUCE ? "allreduce_busbw_gbps"
+                                            : "saxpy_gbps";
     const char *u0 = s->test == T_GEMM ? "TFLOP/s" : "GB/s";
     for (size_t i = 0; i < s->nSize; i++) {
         char sz[32];
@@ -762,9 +909,13 @@ static int gs_create(struct orr_component *c, const struct orr_params *p, struct
         }
         snprintf(name, sizeof name, "%s.%s", f0, sz);
         s->aFig[0][i] = orr_value_new(c, name, u0);
-        if (s->test == T_BANDWIDTH || (s->test == T_P2P && s->p2p_mode == 0)) {
-            snprintf(name, sizeof name, "%s.%s", s->test == T_BANDWIDTH ? "d2h_gbps"
-                                                                        : "p2p_bidir_gbps", sz);
+        if (s->test == T_BANDWIDTH || s->test == T_ALLREDUCE ||
+            (s->test == T_P2P && s->p2p_mode == 0)) {
+            snprintf(name, sizeof name, "%s.%s",
+                     s->test == T_BANDWIDTH   ? "d2h_gbps"
+                     : s->test == T_ALLREDUCE ? "allreduce_algbw_gbps"
+                                              : "p2p_bidir_gbps",
+                     sz);
             s->aFig[1][i] = orr_value_new(c, name, "GB/s");
         }
     }
@@ -800,7 +951,8 @@ static int gs_start(struct orr_component *c, struct orr_diag *d)
     }
     bool kernel = s->test == T_SAXPY || s->test == T_REDUCE || s->test == T_GEMM ||
                   s->test == T_HANG;
-    const char *key = s->test == T_BANDWIDTH || s->test == T_P2P ? "bytes" : "n";
+    const char *key =
+        s->test == T_BANDWIDTH || s->test == T_P2P || s->test == T_ALLREDUCE ? "bytes" : "n";
     snprintf(at, sizeof at, "%s.%s", c->keypath, key);
     for (size_t i = 0; i < s->nSize; i++) {
         uint64_t need = 3 * ((buf_bytes(s, s->aSize[i]) + 4095) & ~(uint64_t)4095);
@@ -855,6 +1007,10 @@ static const struct orr_metric_doc gs_metrics[] = {
     {"p2p_bidir_gbps.<SIZE...>", "GB/s", ORR_METRIC_VALUE,
      "p2p (nvlink): both directions at once, bytes of both over the time"},
     {"p2p_latency", "us", ORR_METRIC_VALUE, "p2p: a 4-byte peer copy, signal to signal"},
+    {"allreduce_busbw_gbps.<SIZE...>", "GB/s", ORR_METRIC_VALUE,
+     "allreduce: bus bandwidth, 2 (n-1)/n x bytes over the time"},
+    {"allreduce_algbw_gbps.<SIZE...>", "GB/s", ORR_METRIC_VALUE,
+     "allreduce: algorithm bandwidth, bytes over the time"},
     {"checks", "check", ORR_METRIC_COUNTER, "results checked against the host's (a mismatch "
                                              "fails the run)"},
     {"gpu_errors", "cmd", ORR_METRIC_COUNTER, "failed commands the GPUs reported"},
