@@ -642,6 +642,12 @@ static void record(struct orr_component *c, struct gs *s, uint32_t i, uint64_t a
             return;
         }
         struct gpu_signal e = sig_read(s, (uint32_t)(arg >> 20 & mask));
+        if (e.errors) { /* the healthy queue must not lose anything to the reset */
+            s->errors->v += e.errors;
+            orr_sim_fail(c, "hang: the healthy queue reported %llu failed commands",
+                         (unsigned long long)e.errors);
+            return;
+        }
         double t = (double)(e.time_ps - g.time_ps) / 1e12;
         s->aFig[0][0]->v = 12.0 * (double)s->aSize[0] * s->iters / t / 1e9;
         return;
@@ -654,7 +660,8 @@ static void record(struct orr_component *c, struct gs *s, uint32_t i, uint64_t a
                      (unsigned long long)m.errors);
         return;
     }
-    double t = (double)(m.time_ps - a.time_ps) / 1e12, x = (double)(i < GS_MAX_SIZES ? s->aSize[i] : 4);
+    double t = (double)(m.time_ps - a.time_ps) / 1e12;
+    double x = (double)(i < GS_MAX_SIZES ? s->aSize[i] : 4);
     switch (s->test) {
     case T_BANDWIDTH: {
         struct gpu_signal e = sig_read(s, (uint32_t)(arg >> 40 & mask));
