@@ -115,6 +115,30 @@ nvme_rate() {
   done | median
 }
 echo "BENCH nvme.basic_ios_per_wall_s $(nvme_rate) io/s"
+# GPUs (docs/gpu.md): thread-block waves simulated per wall second (saxpy
+# over 256 Mi floats, 50 launches, timed only: tests/bench/gpu-waves.yaml),
+# and gpu-gemm.yaml's wall seconds per simulated second (median of REPEAT)
+gpu_waves() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run tests/bench/gpu-waves.yaml --no-db --quiet --json |
+      jq -r '([.metrics[] | select(.name == "waves") | .value] | add) / .wall_time_s'
+  done | median
+}
+echo "BENCH gpu.waves_per_wall_s $(gpu_waves) waves/s"
+gpu_gemm() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run scenarios/gpu-gemm.yaml --no-db --quiet --json |
+      jq -r '.wall_time_s / (.sim_time_ps / 1e12)'
+  done | median
+}
+echo "BENCH gpu.gemm_wall_per_sim_s $(gpu_gemm) s"
+# the 8-GPU ring allreduce (1, 16 and 64 MiB, the smaller two checked)
+gpu_allreduce() {
+  for _ in $(seq "$REPEAT"); do
+    "$BUILD/orrery" run scenarios/gpu-allreduce.yaml --no-db --quiet --json | jq -r .wall_time_s
+  done | median
+}
+echo "BENCH gpu.allreduce_8gpu_wall $(gpu_allreduce) s"
 
 # Sweeps: what `orrery sweep` costs per point beyond the run itself: a
 # 20-point sweep (-j 1) of a small scenario against the same 20 runs started

@@ -63,10 +63,12 @@ extern const struct orr_component_type orr_cluster_type;      /* fabric/: the `c
 extern const struct orr_component_type orr_pcie_rc_type;      /* pcie/: root complex */
 extern const struct orr_component_type orr_dma_engine_type;   /* pcie/: DMA engine */
 extern const struct orr_component_type orr_nvme_type;         /* storage/: NVMe-like SSD */
+extern const struct orr_component_type orr_gpu_type;          /* gpu/: GPU on PCIe and NVLink */
 extern const struct orr_component_type orr_pcie_switch_type;  /* pcie/: PCIe switch */
 extern const struct orr_component_type orr_nic_type;          /* nic/: Ethernet NIC */
 extern const struct orr_component_type orr_rnic_type;         /* rdma/: RDMA NIC */
 extern const struct orr_component_type orr_perftest_type;     /* workloads/apps/ */
+extern const struct orr_component_type orr_gpu_stream_type;   /* workloads/apps/: GPU host program */
 extern const struct orr_component_type orr_allreduce_type;    /* workloads/apps/ */
 extern const struct orr_component_type orr_kv_type;           /* workloads/apps/ */
 extern const struct orr_component_type orr_rdma_incast_type;  /* workloads/apps/ */

@@ -175,4 +175,30 @@ check_bad pf_degree_big 'pf_degree_big\.yaml:7:[0-9]+' 'machine\.l1d' 'degree 9'
 pf_variant pf_small_sq 's/superqueue: 16/superqueue: 4/'
 check_bad pf_small_sq 'pf_small_sq\.yaml:6:[0-9]+' 'machine' 'superqueue 4 is smaller than mshrs 8'
 
+# GPUs (docs/gpu.md): a block that needs more registers or shared memory
+# than an SM has, a grid of 0, buffers beyond the device's memory, a
+# partition layout that does not fit, a queue in two partitions, an
+# NVLink to a GPU that does not exist
+gpu_case() { # NAME COMPONENTS-YAML: a scenario on the H100-like preset
+  printf 'name: g\nextends: %s/scenarios/presets/gpu-h100.yaml\ncomponents:\n%s\n' "$SRC" "$2" > "$1.yaml"
+}
+gpu_case gpu_good '  prog: {test: gemm, n: [128], iters: 1, regs: 128, smem: 32KiB}'
+expect_exit 0 "gpu scenario loads" -- "$ORRERY" validate gpu_good.yaml
+gpu_case gpu_regs '  prog: {test: gemm, n: [256], block: 1024, regs: 100}'
+check_bad gpu_regs 'gpu_regs\.yaml:4:[0-9]+' 'components\.prog\.regs' '102400 registers' 'an SM has 65536'
+gpu_case gpu_smem '  prog: {test: saxpy, n: [1024], smem: 300KiB}'
+check_bad gpu_smem 'gpu_smem\.yaml:4:[0-9]+' 'components\.prog\.smem' '307200 bytes of shared memory'
+gpu_case gpu_grid0 '  prog: {test: saxpy, n: [0]}'
+check_bad gpu_grid0 'gpu_grid0\.yaml:4:[0-9]+' 'components\.prog\.n' 'a grid of 0 blocks'
+gpu_case gpu_beyond '  prog: {test: bandwidth, bytes: [1MiB, 40GiB]}'
+check_bad gpu_beyond 'gpu_beyond\.yaml:4:[0-9]+' 'components\.prog\.bytes' 'beyond the allocation'
+gpu_case gpu_part_sms '  gpu0: {partitions: [{sms: 66, memory: 40GiB, queues: [0]}, {sms: 70, memory: 40GiB, queues: [1, 2, 3]}]}'
+check_bad gpu_part_sms 'gpu_part_sms\.yaml:4:[0-9]+' 'components\.gpu0\.partitions\.1\.sms' '136 SMs; the GPU has 132'
+gpu_case gpu_part_mem '  gpu0: {partitions: [{sms: 66, memory: 60GiB, queues: [0]}, {sms: 66, memory: 40GiB, queues: [1, 2, 3]}]}'
+check_bad gpu_part_mem 'gpu_part_mem\.yaml:4:[0-9]+' 'partitions\.1\.memory' 'bytes of memory; the GPU has'
+gpu_case gpu_part_queue '  gpu0: {partitions: [{sms: 66, memory: 40GiB, queues: [0, 1]}, {sms: 66, memory: 40GiB, queues: [1, 2, 3]}]}'
+check_bad gpu_part_queue 'gpu_part_queue\.yaml:4:[0-9]+' 'partitions\.1\.queues' 'queue 1 is in two partitions'
+gpu_case gpu_nvlink '  gpu0: {nvlink: [gpu7]}'
+check_bad gpu_nvlink 'gpu_nvlink\.yaml:4:[0-9]+' 'components\.gpu0\.nvlink' "'gpu7' is no component"
+
 finish
