@@ -54,6 +54,7 @@ enum { BPF_PSEUDO_MAP_FD = 1, BPF_PSEUDO_MAP_VALUE = 2, BPF_PSEUDO_CALL = 1 };
 
 #define BPF_MAX_INSNS 1000000u            /* program size limit (Linux BPF_COMPLEXITY_LIMIT_INSNS) */
 #define BPF_COMPLEXITY_LIMIT 1000000u     /* processed-instruction limit of the verifier walk */
+#define BPF_COMPLEXITY_LIMIT_JMP_SEQ 8192u /* branches waiting to be walked (Linux's limit) */
 #define BPF_STACK_SIZE 512
 #define BPF_MAX_MAPS 64
 

@@ -73,6 +73,7 @@ struct vstate {
     int32_t parent;   /* checkpoint this state descends from, -1: none */
     uint32_t branches;
     int32_t next;     /* per-instruction list / free list */
+    uint32_t linked;  /* on its instruction's list (else freed when finished) */
 };
 
 enum { F_PRUNE = 1, F_SEEN = 2, F_LDHI = 4, F_JMP = 8 };
@@ -541,18 +542,24 @@ static void path_done(struct venv *e, int32_t k)
     while (k >= 0) {
         if (--e->pool[k].branches)
             break;
-        k = e->pool[k].parent;
+        int32_t parent = e->pool[k].parent;
+        if (!e->pool[k].linked)
+            state_free(e, k);
+        k = parent;
     }
 }
 
 /* Queue a copy of s to be walked from insn; returns its pool index or -1. */
 static int32_t push_branch(struct venv *e, const struct vstate *s, uint32_t insn)
 {
+    if (e->npend >= BPF_COMPLEXITY_LIMIT_JMP_SEQ)
+        return fail(e, insn, "The sequence of %d jumps is too complex.", L(e->npend + 1));
     int32_t k = state_alloc(e);
     if (k < 0)
         return fail(e, insn, "verifier state memory exhausted (%d states)", L(e->npool));
     kmemcpy(&e->pool[k], s, sizeof *s);
     e->pool[k].insn = insn;
+    e->pool[k].linked = 0;
     if (s->parent >= 0)
         e->pool[s->parent].branches++;
     e->pend[e->npend++] = k;
@@ -563,16 +570,35 @@ static int32_t push_branch(struct venv *e, const struct vstate *s, uint32_t insn
 static int prune_point(struct venv *e, uint32_t pc)
 {
     struct vstate *c = e->cur;
+    int32_t last = -1;
     uint32_t n = 0;
-    for (int32_t k = e->head[pc]; k >= 0; k = e->pool[k].next, n++) {
+    for (int32_t k = e->head[pc]; k >= 0; last = k, k = e->pool[k].next, n++) {
+        if (n == MAX_CKPT_PER_INSN - 1) {
+            /* keep the newest: the previous iterations of a loop, which
+             * is where a repeating state is found. Older checkpoints
+             * leave the list; finished ones free their memory now,
+             * unfinished ones when they finish (path_done). */
+            e->pool[last].next = -1;
+            while (k >= 0) {
+                int32_t nx = e->pool[k].next;
+                e->pool[k].linked = 0;
+                if (e->pool[k].branches == 0)
+                    state_free(e, k);
+                k = nx;
+            }
+            break;
+        }
         if (!states_safe(e, &e->pool[k], c))
             continue;
         if (e->pool[k].branches == 0)
             return 1;
         return fail(e, pc, "infinite loop detected at insn %d", L(pc));
     }
-    /* keep a quarter of the pool for pending branches */
-    if (n >= MAX_CKPT_PER_INSN || e->npool - e->live < e->npool / 4)
+    /* keep room for the branches still to come: up to Linux's limit on
+     * pending branches when the pool is big enough, else a quarter */
+    uint32_t reserve = e->npool >= 2 * BPF_COMPLEXITY_LIMIT_JMP_SEQ ? BPF_COMPLEXITY_LIMIT_JMP_SEQ - e->npend
+                                                                     : e->npool / 4;
+    if (e->npool - e->live <= reserve)
         return 0;
     int32_t k = state_alloc(e);
     if (k < 0)
@@ -580,6 +606,7 @@ static int prune_point(struct venv *e, uint32_t pc)
     kmemcpy(&e->pool[k], c, sizeof *c);
     e->pool[k].insn = pc;
     e->pool[k].branches = 1;
+    e->pool[k].linked = 1;
     e->pool[k].next = e->head[pc];
     e->head[pc] = k;
     c->parent = k;
@@ -1240,7 +1267,7 @@ static int step(struct venv *e, bool *path_end)
 
 size_t bpf_verify_workspace_size(uint32_t len)
 {
-    uint64_t states = 1024 + (len < 65536 ? len : 65536);
+    uint64_t states = 2 * BPF_COMPLEXITY_LIMIT_JMP_SEQ + (len < 65536 ? len : 65536);
     return (size_t)(len * 5ull + 64 + states * (sizeof(struct vstate) + 4) + 2 * sizeof(struct vstate));
 }
 
