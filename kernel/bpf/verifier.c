@@ -723,7 +723,7 @@ static int check_mem(struct venv *e, uint32_t pc, unsigned regno, int16_t insn_o
         if (val && is_ptr(val) && e->unpriv)
             return fail(e, pc, "R%d invalid size of register spill", L(valno));
         if (s->stype[slot * 8] == S_SPILL) {
-            if (is_ptr(&s->spill[slot]) && e->unpriv)
+            if (is_ptr(&s->spill[slot]) && e->unpriv && size < 8)
                 return fail(e, pc, "attempt to corrupt spilled pointer on stack");
             stack_unspill(s, slot);
         }
@@ -831,7 +831,8 @@ static int do_alu(struct venv *e, uint32_t pc, const struct bpf_insn *in)
     if (op == BPF_NEG || op == BPF_END) {
         if (is_ptr(d))
             return fail(e, pc, "R%d pointer arithmetic with %s operator prohibited", L(dst), opname(op));
-        struct vreg a = is64 ? *d : trunc32(d);
+        /* BPF_END (class ALU) reads the whole register: swapping 64 bits */
+        struct vreg a = is64 || op == BPF_END ? *d : trunc32(d);
         if (is_const(&a))
             mark_const(d, op == BPF_NEG ? bpf_alu(op, a.umin, 0, is64)
                                         : bpf_end(a.umin, BPF_SRCBIT(in->code) != 0, in->imm));

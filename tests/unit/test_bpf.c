@@ -316,6 +316,13 @@ static void test_alu_semantics(void **state)
     };
     ACCEPT(p);
     assert_int_equal(RUN(p, NULL, 0), 7ull + 0xffffffffull - 4);
+    /* a byte swap of a 64-bit constant folds the same as it runs */
+    struct bpf_insn sw[] = {LD_IMM64(0, 0x0102030405060708ull), INSN(BPF_ALU | BPF_END | BPF_TO_BE, 0, 0, 0, 64),
+                            EXIT()};
+    ACCEPT(sw);
+    assert_int_equal(RUN(sw, NULL, 0), 0x0807060504030201ull);
+    struct bpf_insn sw16[] = {MOV64_IMM(0, 0x11223344), INSN(BPF_ALU | BPF_END | BPF_TO_BE, 0, 0, 0, 16), EXIT()};
+    assert_int_equal(RUN(sw16, NULL, 0), 0x4433);
 }
 
 /* --- the rejection catalogue ---------------------------------------------- */
@@ -437,6 +444,15 @@ static void test_reject_null(void **state)
         EXIT(),
     };
     REJECT(p, 6, "R0 invalid mem access 'map_value_or_null'");
+    /* the NULL branch of the check holds a scalar 0, not a pointer */
+    struct bpf_insn nb[] = {
+        ST_MEM(BPF_W, 10, -4, 0), LD_MAP(1, 0), MOV64_REG(2, 10), ALU64_IMM(BPF_ADD, 2, -4),
+        CALL(BPF_FUNC_map_lookup_elem),
+        JMP_IMM(BPF_JNE, 0, 0, 1),
+        LDX_MEM(BPF_DW, 0, 0, 0),
+        EXIT(),
+    };
+    REJECT(nb, 7, "R0 invalid mem access 'scalar'");
     struct bpf_insn arith[] = {
         ST_MEM(BPF_W, 10, -4, 0), LD_MAP(1, 0), MOV64_REG(2, 10), ALU64_IMM(BPF_ADD, 2, -4),
         CALL(BPF_FUNC_map_lookup_elem),
