@@ -177,4 +177,20 @@ const struct bpf_attach_point *bpf_attach_table(uint32_t *n);
  * `ctx` has ap->ctx_size bytes. */
 void bpf_attach_fill_ctx(const struct bpf_attach_point *ap, void *ctx, uint64_t a, uint64_t b, uint32_t cpu);
 
+/* A verified program attached to a tracepoint. Its work is accounted
+ * here, apart from the traced kernel's own: the caller decides whether
+ * and how to charge it (an observe-only program changes nothing else). */
+struct bpf_attachment {
+    const struct bpf_prog *prog;         /* verified with ap->ctx_size */
+    const struct bpf_attach_point *ap;
+    uint64_t runs, insns, helper_calls;  /* accounting */
+    uint64_t faults;                     /* runs that hit the budget (a verifier bug) */
+    uint64_t budget;                     /* per run; 0: unlimited (the walk bounds it) */
+};
+
+/* Run, in order, every attachment on tracepoint `point` with the
+ * tracepoint's arguments; returns how many ran. */
+uint32_t bpf_fire(struct bpf_attachment *at, uint32_t n, uint16_t point, uint64_t a, uint64_t b, uint32_t cpu,
+                  uint64_t now_ns);
+
 #endif

@@ -97,3 +97,29 @@ void bpf_attach_fill_ctx(const struct bpf_attach_point *ap, void *ctx, uint64_t 
         break;
     }
 }
+
+uint32_t bpf_fire(struct bpf_attachment *at, uint32_t n, uint16_t point, uint64_t a, uint64_t b, uint32_t cpu,
+                  uint64_t now_ns)
+{
+    uint64_t ctx[256 / 8]; /* the largest context in the table, 8-byte aligned */
+    uint32_t ran = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct bpf_attachment *x = &at[i];
+        if (!x->ap->tracepoint || x->ap->tracepoint != point || x->ap->ctx_size > sizeof ctx)
+            continue;
+        bpf_attach_fill_ctx(x->ap, ctx, a, b, cpu);
+        struct bpf_env env;
+        kmemset(&env, 0, sizeof env);
+        env.cpu = cpu;
+        env.now_ns = now_ns;
+        env.budget = x->budget;
+        uint64_t ret;
+        if (bpf_run(x->prog, ctx, &env, &ret) != 0)
+            x->faults++;
+        x->runs++;
+        x->insns += env.executed;
+        x->helper_calls += env.helper_calls;
+        ran++;
+    }
+    return ran;
+}

@@ -26,6 +26,21 @@ static const struct bpf_map_def defs[NMAPS] = {
 
 static void *ws;
 static size_t ws_size = 8u << 20;
+static unsigned long long n_inputs, n_accepted, n_insns_run;
+
+static void stats(void)
+{
+    fprintf(stderr, "fuzz_bpf: %llu programs verified, %llu accepted, %llu instructions run\n", n_inputs,
+            n_accepted, n_insns_run);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    atexit(stats);
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -51,7 +66,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct bpf_verify_opts o = {(data[0] & 1) != 0, LIMIT};
     struct bpf_verify_result res;
     int rc = bpf_verify(&p, &o, ws, ws_size, &res);
+    n_inputs++;
     if (rc == 0) {
+        n_accepted++;
         void *ctx = malloc(ctx_size ? ctx_size : 1);
         memset(ctx, 0xa5, ctx_size ? ctx_size : 1);
         for (int run = 0; run < 2; run++) { /* twice: the maps now hold data */
@@ -63,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         (unsigned long long)res.processed);
                 abort();
             }
+            n_insns_run += env.executed;
         }
         free(ctx);
     } else if (res.msg[0] == 0) {

@@ -624,6 +624,48 @@ static void test_maps_semantics(void **state)
     free(mem);
 }
 
+/* attached to sched_switch: runs on switches only, counts per CPU, and
+ * accounts its instructions apart */
+static void test_fire(void **state)
+{
+    (void)state;
+    const struct bpf_attach_point *sw = bpf_attach_find("tracepoint/sched/sched_switch");
+    assert_non_null(sw);
+    assert_null(bpf_attach_find("tracepoint/sched/nothing"));
+    struct bpf_insn p[] = {
+        LDX_MEM(BPF_W, 6, 1, 56),             /* next_pid */
+        CALL(BPF_FUNC_get_smp_processor_id), STX_MEM(BPF_W, 10, 0, -4),
+        LD_MAP(1, 0), MOV64_REG(2, 10), ALU64_IMM(BPF_ADD, 2, -4),
+        CALL(BPF_FUNC_map_lookup_elem),
+        JMP_IMM(BPF_JEQ, 0, 0, 1),
+        ATOMIC(BPF_DW, BPF_ADD, 0, 6, 0),     /* sum of next pids per CPU */
+        MOV64_IMM(0, 0), EXIT(),
+    };
+    struct bpf_prog prog = {p, sizeof p / sizeof p[0], maps, NMAPS, sw->ctx_size};
+    struct bpf_verify_result res;
+    size_t ws = bpf_verify_workspace_size(prog.len);
+    void *w = malloc(ws);
+    assert_int_equal(bpf_verify(&prog, NULL, w, ws, &res), 0);
+    free(w);
+    for (uint32_t k = 0; k < 4; k++)
+        *(uint64_t *)bpf_map_lookup(maps[0], &k, 0) = 0;
+    struct bpf_attachment at = {&prog, sw, 0, 0, 0, 0, 0};
+    uint64_t want[4] = {0};
+    for (uint64_t i = 0; i < 10; i++) {
+        assert_int_equal(bpf_fire(&at, 1, 0x0100 /* SCHED_TP_SWITCH */, i, i + 100, (uint32_t)(i % 3), i), 1);
+        want[i % 3] += i + 100;
+        assert_int_equal(bpf_fire(&at, 1, 0x0101 /* SCHED_TP_WAKEUP */, i, 0, 0, i), 0);
+    }
+    /* idle as next is pid 0 */
+    assert_int_equal(bpf_fire(&at, 1, 0x0100, 5, UINT64_MAX, 3, 99), 1);
+    for (uint32_t k = 0; k < 4; k++)
+        assert_int_equal(*(uint64_t *)bpf_map_lookup(maps[0], &k, 0), want[k]);
+    assert_int_equal(at.runs, 11);
+    assert_int_equal(at.insns, 11 * 11); /* 11 instructions run per event */
+    assert_int_equal(at.helper_calls, 22);
+    assert_int_equal(at.faults, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_reject_null),    cmocka_unit_test(test_reject_unpriv_leaks),
         cmocka_unit_test(test_reject_cfg),     cmocka_unit_test(test_reject_ctx),
         cmocka_unit_test(test_pruning),        cmocka_unit_test(test_maps_semantics),
+        cmocka_unit_test(test_fire),
     };
     return cmocka_run_group_tests(tests, maps_setup, maps_teardown);
 }
