@@ -26,6 +26,7 @@ int cmd_report(int argc, char **argv);
 int cmd_litmus(int argc, char **argv);
 int cmd_explore(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_bpf(int argc, char **argv);
 
 /* A run's trace file (cmd_run.c): open it with the scenario's header
  * (configuration, knobs, component and kind tables), and finish it with

@@ -25,6 +25,7 @@ static const char main_help[] =
     "  report     the results DB as a table, CSV or an HTML page with sweep charts\n"
     "  litmus     run litmus tests on the modelled machine; check TSO expectations\n"
     "  explore    search seeds with random faults for a failure; replay and shrink it\n"
+    "  bpf        verify eBPF objects (clang -target bpf) as the kernel does; run them\n"
     "\n"
     "'orrery VERB --help' explains a verb. 'orrery --version' prints the build.\n"
     "Exit status: 0 success; 1 a check or diff failed; 2 bad input or usage.\n";
@@ -47,6 +48,7 @@ static const struct verb verbs[] = {
     {"report", cmd_report},
     {"litmus", cmd_litmus},
     {"explore", cmd_explore},
+    {"bpf", cmd_bpf},
 };
 
 static void print_help(FILE *out)

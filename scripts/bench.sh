@@ -43,6 +43,7 @@ done
 # and wall time to simulate 1 s of a 64-core machine running a 2,000-task
 # hackbench-shaped load (invariant checks off: they are O(tasks) per entry).
 "$B/sched_ops"
+"$B/bpf_ops"
 scripts/gen-hackbench.sh 64 40 25 20us 1s > "$BUILD/hackbench64.yaml"
 TIMEFORMAT=%R
 wall=$( { time "$BUILD/orrery" run "$BUILD/hackbench64.yaml" --no-db --quiet \

@@ -22,6 +22,7 @@ PKGS=(
   time                                   # GNU time: wall and peak RSS of benchmark runs
   python3                                # test scripts: XML/HTML/PNG checks, the layering check
   bsdutils                               # script(1): the progress line checked on a pseudo-terminal
+  libbpf-dev libelf-dev                  # orrery bpf: BPF objects, maps, relocations
 )
 
 missing=()
