@@ -83,6 +83,8 @@ struct isa_proc {
     unsigned loaded;
     char kill_msg[320];            /* why a signal killed the process */
     int signal;                    /* that signal, or 0 */
+    char *exe;                     /* what readlink("/proc/self/exe") says (heap: the
+                                      process keeps a pointer to it) */
     struct orr_value *v_exit, *v_signal, *v_pid; /* proc<N>.* with several */
 };
 

@@ -363,7 +363,18 @@ int isa_linux_process(struct isacore *t, const struct orr_params *p, bool severa
         orr_diag_error(d, at, t->c->keypath, "the process layout is inconsistent");
         return ORR_ESCHEMA;
     }
-    t->as.proc->exe = t->as.elf; /* the resolved path of the program */
+    /* what readlink("/proc/self/exe") answers (glibc's start-up asks): the
+     * program as the scenario names it, made absolute under "/" — never
+     * the host's path, which would put the build directory into the
+     * guest's memory and its timing */
+    const char *e = orr_param_str(p, "elf");
+    while (e[0] == '.' && e[1] == '/')
+        e += 2;
+    size_t ne = strlen(e) + 2;
+    if (!(t->as.exe = malloc(ne)))
+        return ORR_ENOMEM;
+    snprintf(t->as.exe, ne, "%s%s", e[0] == '/' ? "" : "/", e);
+    t->as.proc->exe = t->as.exe;
     size_t argc = 0, envc = 0;
     const char *const *argv = orr_param_list(p, "argv", &argc);
     const char *const *envp = orr_param_list(p, "env", &envc);
@@ -410,6 +421,7 @@ void isa_linux_free_proc(struct isa_proc *a)
         if (a->aCtx[i])
             uc_context_free(a->aCtx[i]);
     free(a->proc);
+    free(a->exe);
 }
 
 void isa_linux_free(struct isacore *t)
