@@ -695,7 +695,7 @@ static void node_destroy(struct orr_component *c)
     free(n->aCpu);
     sched_groups_free(&n->groups);
     free(n->aPending);
-    for (size_t e = 0; n->aWaiters && e < n->spec.nEvent; e++)
+    for (size_t e = 0; n->aWaiters && e <= n->spec.nEvent; e++)
         free(n->aWaiters[e].a);
     free(n->aWaiters);
     rtapp_free(&n->spec);
